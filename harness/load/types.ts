@@ -1,0 +1,46 @@
+// The load engine's public contract. The run lifecycle calls runLoad() (harness/load/engine.ts)
+// with a schedule and targets; the engine returns the load side of results.json.
+import type { LoadResults, SeriesPoint, Stage } from '../../reports/schema.ts';
+import type { Workload } from '../../loadtests/workloads.ts';
+
+export interface LoadTargets {
+  /** base URL for API requests, e.g. http://127.3.1.1:8000 */
+  api: string;
+  /** base URL for static assets (the CDN edge where the phase has one) */
+  static: string;
+}
+
+/** A write the system acknowledged (2xx): the set checker reads them all back after a drill. */
+export interface AcknowledgedWrite {
+  id: number;
+  /** the name the write stored */
+  value: string;
+  /** seconds since the load started */
+  atS: number;
+}
+
+export interface LoadOptions {
+  targets: LoadTargets;
+  workload: Workload;
+  /** seeded user ids are 1..users */
+  users: number;
+  stages: Stage[];
+  seed: number;
+  /** requests in flight at most; what is due beyond it is dropped and counted */
+  maxInFlight?: number;
+  /** per-request timeout */
+  timeoutMs?: number;
+  /** called once per second of load with that second's figures (live progress) */
+  onSecond?: (point: SeriesPoint) => void;
+  /** abort: stop scheduling, wait for in-flight requests (bounded), return what was measured */
+  signal?: AbortSignal;
+  /** serve the engine's metrics here (k6 names) for Prometheus to scrape; omitted: not served */
+  metricsListen?: { host: string; port: number };
+}
+
+export interface LoadOutcome {
+  results: LoadResults;
+  writes: AcknowledgedWrite[];
+  /** the wall-clock time (ms since epoch) the schedule started; fault windows are relative to it */
+  startedAtMs: number;
+}

@@ -1,0 +1,61 @@
+// The Runtime interface: what both the native and the Docker runtime give the run lifecycle and
+// the chaos drills. Contracts: `up` either returns a Deployment whose every service answered its
+// readiness check, or tears down what it started and throws. `down` is idempotent and may be
+// called concurrently with nothing else of the same Deployment.
+import type { DeployPlan, Endpoint, PlannedService } from '../topology/plan.ts';
+
+export type RuntimeKind = 'native' | 'docker';
+
+/** Signals the drills send to a service's process (or container). */
+export type ProcessSignal = 'SIGKILL' | 'SIGTERM' | 'SIGSTOP' | 'SIGCONT';
+
+/** A running service: its address and the handles that the drills use. */
+export interface StartedService {
+  readonly name: string;
+  readonly spec: PlannedService;
+  /** where the service listens (not through a proxy) */
+  readonly address: Endpoint;
+  /** the file its stdout and stderr go to */
+  readonly logFile: string;
+  /** pid natively, the container's id in Docker */
+  readonly id: string;
+  /** sends a signal: SIGKILL kills, SIGSTOP hangs, SIGCONT resumes */
+  signal(sig: ProcessSignal): Promise<void>;
+  /** graceful stop (SIGTERM, then SIGKILL after a grace period) */
+  stop(): Promise<void>;
+  /** starts it again after a kill or stop, and waits until it is ready */
+  start(): Promise<void>;
+  /** true while the process (container) exists and is not stopped */
+  isRunning(): boolean;
+}
+
+/** Progress lines of a long step ("pg-primary: initdb", "app: ready in 0.4 s"). */
+export type Progress = (line: string) => void;
+
+export interface Deployment extends AsyncDisposable {
+  readonly plan: DeployPlan;
+  readonly runtime: RuntimeKind;
+  /** the run's own directory: configs, data, logs, state */
+  readonly runDir: string;
+  readonly services: ReadonlyMap<string, StartedService>;
+  service(name: string): StartedService;
+  /** stops everything this deployment started; idempotent */
+  down(): Promise<void>;
+  /** lets this process exit while the services keep running (`bench up`); the state file keeps
+   *  them findable for `bench down` */
+  detach?(): Promise<void>;
+}
+
+export interface UpOptions {
+  runDir: string;
+  progress: Progress;
+  /** aborted by Ctrl-C: stop starting, tear down, throw */
+  signal?: AbortSignal;
+}
+
+export interface Runtime {
+  readonly kind: RuntimeKind;
+  /** throws BenchError('environment') naming every missing piece and how to get it */
+  check(plan: DeployPlan): Promise<void>;
+  up(plan: DeployPlan, options: UpOptions): Promise<Deployment>;
+}

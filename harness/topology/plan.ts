@@ -1,0 +1,234 @@
+// Turns a Topology into a deploy plan: a loopback address per host, a port per service, and a
+// Toxiproxy proxy per edge. Pure: no I/O, so it is checked completely before anything starts.
+import { BenchError } from '../errors.ts';
+import type { Host, Service, ServiceKind, Topology } from './types.ts';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export const endpointUrl = (e: Endpoint, scheme = 'http') => `${scheme}://${e.host}:${e.port}`;
+
+/** The port each kind listens on. Every host has its own address, so kinds can share ports. */
+export const defaultPorts: Record<ServiceKind, number> = {
+  app: 8080,
+  postgres: 5432,
+  redis: 6379,
+  haproxy: 8000,
+  nginx: 8081,
+  rabbitmq: 5672,
+  worker: 8090,
+  toxiproxy: 8474,
+  prometheus: 9090,
+  'postgres-exporter': 9187,
+  'redis-exporter': 9121,
+};
+
+/** Side ports a kind exposes next to its main one (admin, metrics). */
+export const sidePorts = {
+  /** HAProxy's stats page and built-in Prometheus exporter */
+  haproxyStats: 8404,
+} as const;
+
+/** The host the plan adds for the harness's own instruments (Toxiproxy, Prometheus). */
+export const CONTROL_HOST = 'control';
+
+export interface PlannedHost extends Host {
+  /** the loopback address every service of this host binds */
+  ip: string;
+}
+
+export interface PlannedService extends Service {
+  address: Endpoint;
+}
+
+/** A network edge between two services; `listen` is where the client connects. */
+export interface PlannedEdge {
+  /** `${from}->${to}`, the name of its Toxiproxy proxy */
+  name: string;
+  from: string;
+  to: string;
+  /** where the client connects: the proxy's listen address, or the upstream when not proxied */
+  listen: Endpoint;
+  upstream: Endpoint;
+  proxied: boolean;
+}
+
+export interface DeployPlan {
+  runId: string;
+  /** the second octet of every address of this run: 127.<slot>.x.y */
+  slot: number;
+  topology: Topology;
+  hosts: PlannedHost[];
+  services: PlannedService[];
+  edges: PlannedEdge[];
+  /** the control host's address: Toxiproxy, Prometheus and the load engine's metrics live here */
+  controlIp: string;
+  /** every service (topology and infra) in the order to start it; stop in reverse */
+  order: string[];
+  toxiproxy: { api: Endpoint } | null;
+  /** the run's Prometheus; null when the user points at their own (--prometheus-url) */
+  prometheus: { address: Endpoint } | null;
+  /** where the load engine serves its own /metrics for Prometheus to scrape */
+  engineMetrics: Endpoint;
+}
+
+export interface PlanOptions {
+  runId: string;
+  slot: number;
+  /** route every edge through Toxiproxy (needs toxiproxy-server) */
+  proxies: boolean;
+  /** start a Prometheus for the run */
+  prometheus: boolean;
+}
+
+/** where the load engine serves its metrics on the control host */
+export const ENGINE_METRICS_PORT = 9464;
+const FIRST_PROXY_PORT = 20000;
+
+/** Checks a topology and assigns addresses. Every problem is reported at once. */
+export function plan(topology: Topology, options: PlanOptions): DeployPlan {
+  const problems = validateTopology(topology);
+  if (!Number.isInteger(options.slot) || options.slot < 1 || options.slot > 254) {
+    problems.push(`slot ${options.slot} is outside 1..254`);
+  }
+  if (problems.length > 0) {
+    throw new BenchError('internal', `invalid topology for phase ${topology.phase}: ${problems.join('; ')}`);
+  }
+  const prefix = `127.${options.slot}`;
+  const controlIp = `${prefix}.0.1`;
+  const hosts: PlannedHost[] = [
+    { name: CONTROL_HOST, size: { cpus: 0.5, memoryMb: 1024 }, region: topology.regions[0]!.name, ip: controlIp },
+    ...topology.hosts.map((h, i) => ({ ...h, ip: `${prefix}.${i + 1}.1` })),
+  ];
+  const ipOf = new Map(hosts.map((h) => [h.name, h.ip]));
+  const infra = infraServices(topology, options);
+  const all = [...infra.first, ...startOrder(topology.services), ...infra.last];
+  const used = new Set<string>([`${controlIp}:${ENGINE_METRICS_PORT}`]);
+  const services: PlannedService[] = all.map((s) => {
+    const ip = ipOf.get(s.host)!;
+    let port = defaultPorts[s.kind];
+    while (used.has(`${ip}:${port}`)) port += 1;
+    used.add(`${ip}:${port}`);
+    return { ...s, address: { host: ip, port } };
+  });
+  const byName = new Map(services.map((s) => [s.name, s]));
+  const infraNames = new Set([...infra.first, ...infra.last].map((s) => s.name));
+  let nextProxyPort = FIRST_PROXY_PORT;
+  const edges: PlannedEdge[] = [];
+  for (const s of services) {
+    for (const dep of s.dependsOn) {
+      const upstream = byName.get(dep)!.address;
+      // The harness's instruments must keep seeing a target that a drill cuts off.
+      const proxied = options.proxies && !infraNames.has(s.name);
+      const listen = proxied ? { host: controlIp, port: nextProxyPort++ } : upstream;
+      edges.push({ name: edgeName(s.name, dep), from: s.name, to: dep, listen, upstream, proxied });
+    }
+  }
+  return {
+    runId: options.runId,
+    slot: options.slot,
+    topology,
+    hosts,
+    services,
+    edges,
+    controlIp,
+    order: services.map((s) => s.name),
+    toxiproxy: byName.has('toxiproxy') ? { api: byName.get('toxiproxy')!.address } : null,
+    prometheus: byName.has('prometheus') ? { address: byName.get('prometheus')!.address } : null,
+    engineMetrics: { host: controlIp, port: ENGINE_METRICS_PORT },
+  };
+}
+
+/** The instruments every run gets: Toxiproxy first (edges must exist before clients connect),
+ *  exporters beside each database and cache, and Prometheus last. */
+function infraServices(t: Topology, o: PlanOptions): { first: Service[]; last: Service[] } {
+  const first: Service[] = [];
+  const last: Service[] = [];
+  if (o.proxies) {
+    first.push({ name: 'toxiproxy', kind: 'toxiproxy', host: CONTROL_HOST, role: 'proxy', dependsOn: [], config: { kind: 'toxiproxy' } });
+  }
+  if (o.prometheus) {
+    for (const s of t.services) {
+      if (s.kind === 'postgres') {
+        last.push({ name: `${s.name}-exporter`, kind: 'postgres-exporter', host: s.host, role: 'exporter', dependsOn: [s.name], config: { kind: 'postgres-exporter', target: s.name } });
+      } else if (s.kind === 'redis') {
+        last.push({ name: `${s.name}-exporter`, kind: 'redis-exporter', host: s.host, role: 'exporter', dependsOn: [s.name], config: { kind: 'redis-exporter', target: s.name } });
+      }
+    }
+    last.push({ name: 'prometheus', kind: 'prometheus', host: CONTROL_HOST, role: 'metrics', dependsOn: [], config: { kind: 'prometheus' } });
+  }
+  return { first, last };
+}
+
+export const edgeName = (from: string, to: string) => `${from}->${to}`;
+
+/** How service `from` reaches `to`: through the edge's proxy when proxies are on. */
+export function reach(p: DeployPlan, from: string, to: string): Endpoint {
+  const edge = p.edges.find((e) => e.from === from && e.to === to);
+  if (!edge) throw new Error(`no edge ${edgeName(from, to)} in phase ${p.topology.phase}: add it to dependsOn`);
+  return edge.listen;
+}
+
+export function serviceOf(p: DeployPlan, name: string): PlannedService {
+  const s = p.services.find((x) => x.name === name);
+  if (!s) throw new Error(`no service ${name} in phase ${p.topology.phase}`);
+  return s;
+}
+
+export function hostOf(p: DeployPlan, service: string): PlannedHost {
+  const s = serviceOf(p, service);
+  return p.hosts.find((h) => h.name === s.host)!;
+}
+
+/** Services in an order where every service comes after what it depends on. */
+export function startOrder(services: readonly Service[]): Service[] {
+  const byName = new Map(services.map((s) => [s.name, s]));
+  const done = new Set<string>();
+  const out: Service[] = [];
+  const visit = (s: Service, path: string[]) => {
+    if (done.has(s.name)) return;
+    if (path.includes(s.name)) throw new Error(`dependency cycle: ${[...path, s.name].join(' -> ')}`);
+    for (const d of s.dependsOn) visit(byName.get(d)!, [...path, s.name]);
+    done.add(s.name);
+    out.push(s);
+  };
+  for (const s of services) visit(s, []);
+  return out;
+}
+
+/** Every structural problem of a topology, as sentences. Empty when it is sound. */
+export function validateTopology(t: Topology): string[] {
+  const problems: string[] = [];
+  const hostNames = new Set<string>();
+  for (const h of t.hosts) {
+    if (h.name === CONTROL_HOST) problems.push(`host name ${CONTROL_HOST} is reserved for the harness`);
+    if (hostNames.has(h.name)) problems.push(`host ${h.name} declared twice`);
+    hostNames.add(h.name);
+    if (!(h.size.cpus > 0) || !(h.size.memoryMb > 0)) problems.push(`host ${h.name} has a non-positive size`);
+    if (!t.regions.some((r) => r.name === h.region)) problems.push(`host ${h.name} is in unknown region ${h.region}`);
+  }
+  if (t.regions.length === 0) problems.push('no region declared');
+  if (t.hosts.length > 250) problems.push(`too many hosts (${t.hosts.length}, at most 250)`);
+  const names = new Set<string>();
+  for (const s of t.services) {
+    if (names.has(s.name)) problems.push(`service ${s.name} declared twice`);
+    names.add(s.name);
+    if (!hostNames.has(s.host)) problems.push(`service ${s.name} is on unknown host ${s.host}`);
+    if (s.config.kind !== s.kind) problems.push(`service ${s.name} is a ${s.kind} with ${s.config.kind} config`);
+  }
+  for (const s of t.services) {
+    for (const d of s.dependsOn) if (!names.has(d)) problems.push(`service ${s.name} depends on unknown ${d}`);
+  }
+  if (!names.has(t.entry)) problems.push(`entry ${t.entry} is not a service`);
+  if (t.staticEntry && !names.has(t.staticEntry)) problems.push(`staticEntry ${t.staticEntry} is not a service`);
+  if (problems.length === 0) {
+    try {
+      startOrder(t.services);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,173 @@
+// results.json: the single source every renderer (HTML, Markdown, JUnit) and `bench compare` read.
+// Versioned: a breaking change bumps SCHEMA_VERSION, and readers refuse other versions clearly.
+import { z } from 'zod';
+
+export const SCHEMA_VERSION = 1;
+
+export const Latency = z.object({
+  p50: z.number(),
+  p90: z.number(),
+  p95: z.number(),
+  p99: z.number(),
+  p999: z.number(),
+  max: z.number(),
+  mean: z.number(),
+});
+export type Latency = z.infer<typeof Latency>;
+
+export const SeriesPoint = z.object({
+  /** seconds since the load started */
+  t: z.number(),
+  /** requests completed in this second */
+  requests: z.number(),
+  errors: z.number(),
+  /** requests due but not sent (in-flight cap reached) */
+  dropped: z.number(),
+  /** the arrival rate the schedule asked for */
+  targetRate: z.number(),
+  p50: z.number(),
+  p95: z.number(),
+  p99: z.number(),
+});
+export type SeriesPoint = z.infer<typeof SeriesPoint>;
+
+export const EndpointStats = z.object({
+  requests: z.number(),
+  errors: z.number(),
+  latencyMs: Latency,
+});
+
+export const Stage = z.object({ durationS: z.number(), targetRate: z.number() });
+export type Stage = z.infer<typeof Stage>;
+
+export const TrafficModel = z.object({
+  users: z.number(),
+  dailyActiveShare: z.number(),
+  requestsPerActiveUserPerDay: z.number(),
+  peakToAverage: z.number(),
+  averageRps: z.number(),
+  peakRps: z.number(),
+  /** what this machine can drive (the generator's ceiling) */
+  machineCapRps: z.number(),
+  /** the rate actually driven at steady state */
+  targetRps: z.number(),
+  /** targetRps / peakRps: 1 when the machine could drive the full model */
+  scaleFactor: z.number(),
+  /** true when --rate overrode the model */
+  overridden: z.boolean(),
+  derivation: z.array(z.string()),
+});
+export type TrafficModel = z.infer<typeof TrafficModel>;
+
+export const LoadResults = z.object({
+  driver: z.enum(['embedded', 'k6']),
+  workload: z.string(),
+  stages: z.array(Stage),
+  durationS: z.number(),
+  totals: z.object({
+    requests: z.number(),
+    ok: z.number(),
+    errors: z.number(),
+    dropped: z.number(),
+    throughputRps: z.number(),
+    errorRate: z.number(),
+  }),
+  latencyMs: Latency,
+  endpoints: z.record(z.string(), EndpointStats),
+  statusCodes: z.record(z.string(), z.number()),
+  errorKinds: z.record(z.string(), z.number()),
+  series: z.array(SeriesPoint),
+  generator: z.object({
+    /** the engine fell behind its schedule: results understate the offered load */
+    saturated: z.boolean(),
+    maxLagMs: z.number(),
+    peakRssMb: z.number(),
+  }),
+});
+export type LoadResults = z.infer<typeof LoadResults>;
+
+export const FaultWindow = z.object({
+  name: z.string(),
+  target: z.string(),
+  /** seconds since the load started */
+  startS: z.number(),
+  endS: z.number().nullable(),
+  detail: z.string().optional(),
+});
+export type FaultWindow = z.infer<typeof FaultWindow>;
+
+export const Objective = z.object({
+  name: z.string(),
+  /** e.g. "p99 < 250 ms" */
+  description: z.string(),
+  threshold: z.number(),
+  actual: z.number(),
+  pass: z.boolean(),
+});
+export type Objective = z.infer<typeof Objective>;
+
+export const WriteCheck = z.object({
+  acknowledged: z.number(),
+  present: z.number(),
+  lost: z.number(),
+  unacknowledgedPresent: z.number(),
+  lostIds: z.array(z.number()),
+});
+
+export const DrillResult = z.object({
+  name: z.string(),
+  hypothesis: z.string(),
+  timeToDetectS: z.number().nullable(),
+  timeToRecoverS: z.number().nullable(),
+  errorsDuringFault: z.number(),
+  latencyBeforeP99: z.number(),
+  latencyDuringP99: z.number(),
+  writes: WriteCheck.nullable(),
+  figures: z.record(z.string(), z.union([z.number(), z.string(), z.null()])),
+  pass: z.boolean(),
+  reasons: z.array(z.string()),
+});
+export type DrillResult = z.infer<typeof DrillResult>;
+
+export const Results = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  tool: z.object({ name: z.literal('bench'), version: z.string() }),
+  runId: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  config: z.object({
+    phase: z.number(),
+    users: z.number(),
+    durationS: z.number(),
+    rate: z.number().nullable(),
+    seed: z.number(),
+    runtime: z.enum(['native', 'docker']),
+    appServers: z.number(),
+    replicas: z.number(),
+    shards: z.number(),
+    chaos: z.array(z.string()),
+  }),
+  topology: z.object({
+    phase: z.number(),
+    title: z.string(),
+    hosts: z.array(z.object({ name: z.string(), ip: z.string(), cpus: z.number(), memoryMb: z.number(), region: z.string() })),
+    services: z.array(z.object({ name: z.string(), kind: z.string(), host: z.string(), role: z.string(), address: z.string() })),
+    edges: z.array(z.object({ name: z.string(), proxied: z.boolean() })),
+  }),
+  trafficModel: TrafficModel,
+  load: LoadResults,
+  /** the servers' own view: e.g. app request counts from /metrics */
+  server: z.object({ appRequests: z.number().nullable() }),
+  /** figures a phase adds: backend distribution, hit ratios, per-shard rates, replica lag */
+  tiers: z.record(z.string(), z.record(z.string(), z.number())),
+  /** series from Prometheus for the report's per-tier panels: name -> [[t, value], ...] */
+  prometheus: z.record(z.string(), z.array(z.tuple([z.number(), z.number()]))).default({}),
+  faults: z.array(FaultWindow),
+  drills: z.array(DrillResult),
+  objectives: z.array(Objective),
+  /** seconds each step of the run took: deploy, seed, load, collect, teardown */
+  timings: z.record(z.string(), z.number()),
+  notes: z.array(z.string()),
+  verdict: z.enum(['pass', 'fail']),
+});
+export type Results = z.infer<typeof Results>;
