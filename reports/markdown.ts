@@ -1,0 +1,125 @@
+// summary.md: a compact run summary for a CI job summary ($GITHUB_STEP_SUMMARY) or a PR comment.
+import type { Results } from './schema.ts';
+import { failedChecks, runTitle, runWarnings } from './facts.ts';
+import { fmtCount, fmtDuration, fmtMs, fmtPct, fmtRps, fmtValue, fmtWhen } from './format.ts';
+
+/**
+ * Escapes text for a Markdown table cell or line: pipes and backslashes would break the table,
+ * and '<' / '>' would be read as HTML by GitHub; newlines would end the row.
+ */
+export function mdCell(value: unknown): string {
+  return String(value)
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/`/g, "'")
+    .replace(/\r?\n/g, ' ');
+}
+
+/** A Markdown table; cells are escaped here. */
+export function mdTable(headers: string[], rows: Array<Array<string | number>>, align?: Array<'l' | 'r'>): string {
+  const sep = headers.map((_, i) => (align?.[i] === 'r' ? '---:' : '---'));
+  const line = (cells: Array<string | number>) => `| ${cells.map(mdCell).join(' | ')} |`;
+  return [line(headers), `| ${sep.join(' | ')} |`, ...rows.map(line)].join('\n');
+}
+
+const mark = (pass: boolean) => (pass ? '✅ pass' : '❌ fail');
+
+/** Renders summary.md for one run. */
+export function renderMarkdown(r: Results): string {
+  const t = r.load.totals;
+  const l = r.load.latencyMs;
+  const out: string[] = [];
+  const failed = failedChecks(r);
+  out.push(`### ${r.verdict === 'pass' ? '✅' : '❌'} bench ${mdCell(runTitle(r))}: **${r.verdict.toUpperCase()}**`);
+  out.push('');
+  out.push(
+    `Run \`${r.runId.replace(/`/g, "'")}\` · ${mdCell(fmtWhen(r.startedAt))} · ${mdCell(fmtCount(r.config.users))} users · ` +
+      `${mdCell(fmtDuration(r.load.durationS))} of ${mdCell(r.load.workload)} load · ${mdCell(r.load.driver)} driver · ${mdCell(r.config.runtime)} runtime`,
+  );
+  if (r.verdict === 'fail' && failed.length > 0) {
+    out.push('');
+    out.push(`Failed: ${mdCell(failed.join(', '))}.`);
+  }
+  for (const w of runWarnings(r)) {
+    out.push('');
+    out.push(`> ⚠️ ${mdCell(w)}`);
+  }
+  out.push('');
+  out.push(
+    mdTable(
+      ['throughput', 'p50', 'p95', 'p99', 'p99.9', 'max', 'error rate', 'requests', 'errors', 'dropped'],
+      [
+        [
+          fmtRps(t.throughputRps),
+          fmtMs(l.p50),
+          fmtMs(l.p95),
+          fmtMs(l.p99),
+          fmtMs(l.p999),
+          fmtMs(l.max),
+          fmtPct(t.errorRate),
+          fmtCount(t.requests),
+          fmtCount(t.errors),
+          fmtCount(t.dropped),
+        ],
+      ],
+      ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+  );
+  if (r.objectives.length > 0) {
+    out.push('');
+    out.push('**Objectives**');
+    out.push('');
+    out.push(
+      mdTable(
+        ['objective', 'target', 'threshold', 'actual', 'result'],
+        r.objectives.map((o) => [o.name, o.description, fmtValue(o.threshold), fmtValue(o.actual), mark(o.pass)]),
+        ['l', 'l', 'r', 'r', 'l'],
+      ),
+    );
+  }
+  if (r.drills.length > 0) {
+    out.push('');
+    out.push('**Drills**');
+    out.push('');
+    out.push(
+      mdTable(
+        ['drill', 'detect', 'recover', 'errors in fault', 'p99 before → during', 'lost writes', 'result'],
+        r.drills.map((d) => [
+          d.name,
+          d.timeToDetectS === null ? '—' : fmtDuration(d.timeToDetectS),
+          d.timeToRecoverS === null ? 'not recovered' : fmtDuration(d.timeToRecoverS),
+          fmtCount(d.errorsDuringFault),
+          `${fmtMs(d.latencyBeforeP99)} → ${fmtMs(d.latencyDuringP99)}`,
+          d.writes ? `${fmtCount(d.writes.lost)} of ${fmtCount(d.writes.acknowledged)}` : '—',
+          mark(d.pass),
+        ]),
+        ['l', 'r', 'r', 'r', 'r', 'r', 'l'],
+      ),
+    );
+    const failing = r.drills.filter((d) => !d.pass && d.reasons.length > 0);
+    for (const d of failing) {
+      out.push('');
+      out.push(`<details><summary>${mdCell(d.name)}: why it failed</summary>\n\n${d.reasons.map((x) => `- ${mdCell(x)}`).join('\n')}\n\n</details>`);
+    }
+  }
+  if (r.faults.length > 0) {
+    out.push('');
+    out.push(
+      `Faults: ${r.faults
+        .map((f) => `${mdCell(f.name)} ${mdCell(f.target)} ${f.endS === null ? `from ${f.startS} s` : `${f.startS}–${f.endS} s`}`)
+        .join('; ')}.`,
+    );
+  }
+  const m = r.trafficModel;
+  out.push('');
+  out.push(
+    m.scaleFactor === 1
+      ? `Scale factor 1: the full modelled peak (${mdCell(fmtRps(m.peakRps))}) was driven.`
+      : `Scale factor ${mdCell(fmtValue(m.scaleFactor))}: ${mdCell(fmtRps(m.targetRps))} driven against a ${mdCell(fmtRps(m.peakRps))} modelled peak${m.overridden ? ' (rate set by --rate)' : ''}.`,
+  );
+  out.push('');
+  out.push('The full report is report.html in the run directory.');
+  return out.join('\n') + '\n';
+}
