@@ -29,6 +29,8 @@ export interface ScrapeTarget {
 export interface ScrapeJob {
   job: ScrapeJobName;
   metricsPath: string;
+  /** the scraped series' own labels win over the target's (honor_labels) */
+  honorLabels?: boolean;
   targets: ScrapeTarget[];
 }
 
@@ -65,7 +67,9 @@ export function scrapeJobs(plan: DeployPlan): ScrapeJob[] {
     return { address: addr(e.address), labels: labelsOf(target ?? e) };
   };
   const jobs: ScrapeJob[] = [
-    { job: 'app', metricsPath: '/metrics', targets: ofKind('app').map((s) => ({ address: addr(s.address), labels: labelsOf(s) })) },
+    // The app labels its DB metrics with the database's role (primary/replica): its own labels
+    // must win over the target's role="app", or Prometheus renames them exported_role.
+    { job: 'app', metricsPath: '/metrics', honorLabels: true, targets: ofKind('app').map((s) => ({ address: addr(s.address), labels: labelsOf(s) })) },
     {
       job: 'haproxy',
       metricsPath: '/metrics',
@@ -99,6 +103,7 @@ function scrapeConfigYaml(job: ScrapeJob): YamlValue {
   return {
     job_name: job.job,
     metrics_path: job.metricsPath,
+    honor_labels: job.honorLabels ? true : undefined,
     static_configs: job.targets.map((t) => ({ targets: [t.address], labels: { ...t.labels } })),
   };
 }
