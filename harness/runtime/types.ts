@@ -19,6 +19,8 @@ export interface StartedService {
   readonly logFile: string;
   /** pid natively, the container's id in Docker */
   readonly id: string;
+  /** the service's data directory (native runtime only): what `promote()` of postgres.ts needs */
+  readonly dir?: string;
   /** sends a signal: SIGKILL kills, SIGSTOP hangs, SIGCONT resumes */
   signal(sig: ProcessSignal): Promise<void>;
   /** graceful stop (SIGTERM, then SIGKILL after a grace period) */

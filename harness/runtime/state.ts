@@ -1,0 +1,296 @@
+// The native runtime's memory outside the process: one state file per run, written atomically
+// after each start, so that `bench down` (or the next run) can clean up after a harness that
+// died without tearing down (SIGKILL, OOM, a closed terminal). Processes are recorded by pid
+// AND start time (/proc/<pid>/stat field 22): a recycled pid is never mistaken for ours, and
+// nothing is ever killed by name.
+import { chmod, mkdir, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { removeCgroups } from './cgroups.ts';
+import { groupMembers, isSameProcess, listProcesses, pollUntil, signalPid, startTimeOf, terminateGroup } from './process.ts';
+
+/** One started process of a run. */
+export interface ServiceRecord {
+  name: string;
+  pid: number;
+  /** /proc/<pid>/stat field 22 at start */
+  startTime: number;
+  /** the service's data directory */
+  dir: string;
+  /** the cgroup directories the process was placed in */
+  cgroups: string[];
+}
+
+/** The state file `<root>/state/<runId>.json`. */
+export interface RunState {
+  runId: string;
+  slot: number;
+  /** where logs and config copies live (kept after down) */
+  runDir: string;
+  /** `<root>/runs/<runId>`: service data, removed at down */
+  dataDir: string;
+  createdAt: string;
+  harnessPid: number;
+  harnessStartTime: number | null;
+  /** every cgroup directory of the run (host cgroups), removed at down */
+  cgroups: string[];
+  services: ServiceRecord[];
+  /** left up on purpose (bench up): not a leftover when its harness is gone */
+  kept?: boolean;
+}
+
+/** The state root: BENCH_STATE_DIR, else /tmp/bench (every system user can traverse it). */
+export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.BENCH_STATE_DIR && env.BENCH_STATE_DIR.trim() !== '' ? env.BENCH_STATE_DIR : '/tmp/bench';
+}
+
+export interface StateOptions {
+  /** the state root; default stateRoot() */
+  root?: string;
+}
+
+const dirs = (root: string) => ({
+  state: join(root, 'state'),
+  slots: join(root, 'state', 'slots'),
+  runs: join(root, 'runs'),
+});
+
+export const stateFile = (runId: string, root = stateRoot()) => join(dirs(root).state, `${runId}.json`);
+export const runDataDir = (runId: string, root = stateRoot()) => join(dirs(root).runs, runId);
+
+/**
+ * Creates the state root and its `state`, `runs` directories, sticky and world-writable like /tmp:
+ * the postgres user must traverse down to its data directory, and a non-root user may run bench
+ * after root did.
+ */
+export async function ensureStateRoot(root = stateRoot()): Promise<void> {
+  for (const d of [root, dirs(root).state, dirs(root).slots, dirs(root).runs]) {
+    await mkdir(d, { recursive: true });
+    await chmod(d, 0o1777).catch(() => {});
+  }
+}
+
+/** Writes a run's state atomically (temp file + rename). */
+export async function writeState(state: RunState, opts: StateOptions = {}): Promise<void> {
+  const root = opts.root ?? stateRoot();
+  await ensureStateRoot(root);
+  const file = stateFile(state.runId, root);
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(state, null, 2) + '\n');
+  await rename(tmp, file);
+}
+
+export async function readState(runId: string, opts: StateOptions = {}): Promise<RunState | null> {
+  try {
+    return JSON.parse(await readFile(stateFile(runId, opts.root ?? stateRoot()), 'utf8')) as RunState;
+  } catch {
+    return null;
+  }
+}
+
+/** Is a process alive and the same one as recorded? Injected in tests. */
+export type ProcessProbe = (pid: number, startTime: number | null) => boolean;
+
+export interface RunStatus {
+  harnessAlive: boolean;
+  /** recorded services whose process still runs */
+  live: ServiceRecord[];
+  /** harness dead and no recorded process left: nothing to kill, only files to remove */
+  stale: boolean;
+}
+
+/** What is still alive of a run. Pure given the probe. */
+export function runStatus(state: RunState, alive: ProcessProbe = isSameProcess): RunStatus {
+  const harnessAlive = alive(state.harnessPid, state.harnessStartTime);
+  const live = state.services.filter((s) => alive(s.pid, s.startTime));
+  return { harnessAlive, live, stale: !harnessAlive && live.length === 0 };
+}
+
+/** The lowest slot in 1..254 that is not held. Pure. */
+export function pickSlot(held: ReadonlySet<number>): number {
+  for (let s = 1; s <= 254; s++) if (!held.has(s)) return s;
+  throw new Error('all 254 address slots are held by live runs');
+}
+
+/** Slots held by runs that are not stale. Pure given the probe. */
+export function heldSlots(states: RunState[], alive: ProcessProbe = isSameProcess): Set<number> {
+  return new Set(states.filter((s) => !runStatus(s, alive).stale).map((s) => s.slot));
+}
+
+/** A recorded run as `bench status` shows it: its state, and what of it is still alive. */
+export interface RunInfo extends Omit<RunState, 'services'> {
+  services: (ServiceRecord & { alive: boolean })[];
+  harnessAlive: boolean;
+  /** harness dead and no recorded process left: only files to remove */
+  stale: boolean;
+}
+
+/** Joins a state with what is alive of it. Pure given the probe. */
+export function runInfo(state: RunState, alive: ProcessProbe = isSameProcess): RunInfo {
+  const status = runStatus(state, alive);
+  const live = new Set(status.live.map((s) => s.name));
+  return {
+    ...state,
+    services: state.services.map((s) => ({ ...s, alive: live.has(s.name) })),
+    harnessAlive: status.harnessAlive,
+    stale: status.stale,
+  };
+}
+
+/** Every run that has a state file, oldest first, with what is still alive of it. */
+export async function listRuns(opts: StateOptions = {}): Promise<RunInfo[]> {
+  return (await readStates(opts.root ?? stateRoot())).map((s) => runInfo(s));
+}
+
+async function readStates(root: string): Promise<RunState[]> {
+  let names: string[];
+  try {
+    names = await readdir(dirs(root).state);
+  } catch {
+    return [];
+  }
+  const out: RunState[] = [];
+  for (const n of names.filter((x) => x.endsWith('.json'))) {
+    const state = await readState(n.slice(0, -'.json'.length), { root });
+    if (state) out.push(state);
+  }
+  return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+/**
+ * Marks a run as deliberately left up (`bench up`): when its harness exits, the run is not a
+ * leftover, and `reapAll({ onlyDead: true })` leaves it alone. `bench down` still stops it.
+ */
+export async function markKept(runId: string, opts: StateOptions = {}): Promise<void> {
+  const state = await readState(runId, opts);
+  if (!state) throw new Error(`no state file for run ${runId}`);
+  await writeState({ ...state, kept: true }, opts);
+}
+
+interface SlotLock {
+  pid: number;
+  startTime: number | null;
+  runId?: string;
+}
+
+const slotFile = (root: string, slot: number) => join(dirs(root).slots, `${slot}.json`);
+
+async function readSlotLock(root: string, slot: number): Promise<SlotLock | null> {
+  try {
+    return JSON.parse(await readFile(slotFile(root, slot), 'utf8')) as SlotLock;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Reserves the lowest slot (the second octet of the run's addresses, 127.<slot>.x.y) not held by
+ * a live run. The reservation is a lock file created exclusively, so two harnesses starting at
+ * once never share a slot; it lasts until `releaseSlot` or until this process dies.
+ */
+export async function allocateSlot(runIdOrOpts: string | (StateOptions & { runId?: string }) = {}): Promise<number> {
+  const opts = typeof runIdOrOpts === 'string' ? { runId: runIdOrOpts } : runIdOrOpts;
+  const root = opts.root ?? stateRoot();
+  await ensureStateRoot(root);
+  const held = heldSlots(await readStates(root));
+  const me: SlotLock = { pid: process.pid, startTime: startTimeOf(process.pid), runId: opts.runId };
+  for (let attempt = 0; attempt < 254 * 2; attempt++) {
+    const slot = pickSlot(held);
+    try {
+      await writeFile(slotFile(root, slot), JSON.stringify(me), { flag: 'wx' });
+      return slot;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const lock = await readSlotLock(root, slot);
+      if (lock && isSameProcess(lock.pid, lock.startTime)) held.add(slot);
+      else await unlink(slotFile(root, slot)).catch(() => {});
+    }
+  }
+  throw new Error('could not reserve an address slot');
+}
+
+/** Gives a slot back (only when this process, or a dead one, holds it). */
+export async function releaseSlot(slot: number, opts: StateOptions & { holderPid?: number } = {}): Promise<void> {
+  const root = opts.root ?? stateRoot();
+  const lock = await readSlotLock(root, slot);
+  if (!lock) return;
+  const holder = opts.holderPid ?? process.pid;
+  if (lock.pid === holder || !isSameProcess(lock.pid, lock.startTime)) await unlink(slotFile(root, slot)).catch(() => {});
+}
+
+/**
+ * Stops one recorded process group: the group when its leader is still the recorded process;
+ * otherwise members left behind by a dead leader (same process group id, started after it).
+ * Returns the pids that were signalled.
+ */
+export async function killRecorded(rec: Pick<ServiceRecord, 'pid' | 'startTime'>, graceMs: number, sig: NodeJS.Signals = 'SIGTERM'): Promise<number[]> {
+  if (isSameProcess(rec.pid, rec.startTime)) {
+    const members = groupMembers(rec.pid);
+    await terminateGroup(rec.pid, { graceMs, sig });
+    return members;
+  }
+  // A group id cannot be handed out as a new pid while the group exists, so members of group
+  // `pid` started after our leader are ours, unless a new leader with that pid is alive.
+  if (startTimeOf(rec.pid) !== null) return [];
+  const orphans = listProcesses().filter((p) => p.pgid === rec.pid && p.startTime >= rec.startTime);
+  if (orphans.length === 0) return [];
+  const gone = () => orphans.every((o) => !isSameProcess(o.pid, o.startTime));
+  for (const o of orphans) signalPid(o.pid, sig);
+  if (!(await pollUntil(gone, graceMs))) {
+    for (const o of orphans) if (isSameProcess(o.pid, o.startTime)) signalPid(o.pid, 'SIGKILL');
+    await pollUntil(gone, 5_000);
+  }
+  return orphans.map((o) => o.pid);
+}
+
+/** What a reap removed; it prints as its run id (`${results.join(', ')}`). */
+export class ReapResult {
+  /** pids that were signalled */
+  killed: number[] = [];
+  cgroups: string[] = [];
+  dirs: string[] = [];
+  stateFile: string | null = null;
+
+  constructor(readonly runId: string) {}
+
+  toString(): string {
+    return this.runId;
+  }
+}
+
+export interface ReapOptions extends StateOptions {
+  /** SIGTERM, then SIGKILL after this long; default 5 s */
+  graceMs?: number;
+}
+
+/** Kills what a run recorded (reverse start order), removes its cgroups, data and state file. */
+export async function reapRun(runId: string, opts: ReapOptions = {}): Promise<ReapResult> {
+  const root = opts.root ?? stateRoot();
+  const state = await readState(runId, { root });
+  const result = new ReapResult(runId);
+  if (!state) return result;
+  for (const s of [...state.services].reverse()) result.killed.push(...(await killRecorded(s, opts.graceMs ?? 5_000)));
+  const cgroupDirs = [...new Set([...state.cgroups, ...state.services.flatMap((s) => s.cgroups)])];
+  result.cgroups = await removeCgroups(cgroupDirs);
+  const dataDir = state.dataDir ?? runDataDir(runId, root);
+  await rm(dataDir, { recursive: true, force: true });
+  result.dirs.push(dataDir);
+  await releaseSlot(state.slot, { root, holderPid: state.harnessPid });
+  const file = stateFile(runId, root);
+  await rm(file, { force: true });
+  result.stateFile = file;
+  return result;
+}
+
+/**
+ * Reaps every recorded run. With `onlyDead`, only what a crashed or SIGKILLed harness left: runs
+ * whose harness is gone and that were not left up on purpose (markKept), so that a run in
+ * progress elsewhere, or one `bench up` keeps, is left alone.
+ */
+export async function reapAll(opts: ReapOptions & { onlyDead?: boolean } = {}): Promise<ReapResult[]> {
+  const out: ReapResult[] = [];
+  for (const r of await listRuns(opts)) {
+    if (opts.onlyDead && (r.harnessAlive || (r.kept && !r.stale))) continue;
+    out.push(await reapRun(r.runId, opts));
+  }
+  return out;
+}

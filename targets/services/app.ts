@@ -1,0 +1,70 @@
+// The reference app (targets/app/server.ts) as a process: the topology's AppConfig, with every
+// service name resolved to the address this app reaches it at (its Toxiproxy edge when proxies
+// are on), becomes the AppRuntimeConfig JSON in BENCH_APP_CONFIG.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { waitFor } from '../../harness/runtime/wait.ts';
+import type { Endpoint, PlannedService } from '../../harness/topology/plan.ts';
+import { CONFIG_ENV, validateAppConfig, type AppRuntimeConfig, type DbEndpoint } from '../app/config.ts';
+import type { NativeContext, ServiceRecipe } from './types.ts';
+
+/** The SQLite file of a monolith, in its service directory. */
+export const SQLITE_FILE = 'app.sqlite';
+
+/** The part of a NativeContext the translation needs. */
+export type AppContext = Pick<NativeContext, 'service' | 'dir' | 'reach'>;
+
+/** Translates a service's AppConfig into the app's runtime config (validated). Pure. */
+export function appRuntimeConfig(ctx: AppContext): AppRuntimeConfig {
+  const s: PlannedService = ctx.service;
+  if (s.config.kind !== 'app') throw new Error(`${s.name} is not an app service`);
+  const app = s.config.app;
+  const at = (name: string): DbEndpoint => ({ name, ...pick(ctx.reach(name)) });
+  let store: AppRuntimeConfig['store'];
+  if (app.store.kind === 'sqlite') {
+    store = { kind: 'sqlite', path: join(ctx.dir, SQLITE_FILE) };
+  } else {
+    const shards = app.store.shards;
+    // The phase computed the ranges from the user count: the last range ends at it.
+    const last = shards.at(-1)?.range[1];
+    store = {
+      kind: 'postgres',
+      strategy: app.store.strategy,
+      ...(last != null ? { users: last } : {}),
+      shards: shards.map((sh) => ({ name: sh.name, range: sh.range, primary: at(sh.primary), replicas: sh.replicas.map(at) })),
+    };
+  }
+  return validateAppConfig({
+    name: s.name,
+    listen: pick(s.address),
+    store,
+    sessions: app.sessions.kind === 'memory' ? { kind: 'memory' } : { kind: 'redis', redis: at(app.sessions.service) },
+    cache: app.cache ? { redis: at(app.cache.service), ttlSeconds: app.cache.ttlSeconds } : null,
+  });
+}
+
+const pick = (e: Endpoint): Endpoint => ({ host: e.host, port: e.port });
+
+/** tsx's ESM loader as a file URL, for `node --import` (no reliance on the cwd's node_modules). */
+export function tsxLoaderUrl(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+}
+
+export const appRecipe: ServiceRecipe = {
+  kind: 'app',
+  // node itself: the runtime's own executable (process.execPath)
+  requires: [],
+  launch(ctx) {
+    return {
+      command: process.execPath,
+      args: ['--import', tsxLoaderUrl(), join(ctx.repoRoot, 'targets', 'app', 'server.ts')],
+      cwd: ctx.repoRoot,
+      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(ctx)), NODE_ENV: 'production' },
+    };
+  },
+  async ready(ctx) {
+    const { host, port } = ctx.service.address;
+    await waitFor.http(`http://${host}:${port}/healthz`, { status: 200, timeoutMs: 30_000, signal: ctx.signal });
+  },
+};

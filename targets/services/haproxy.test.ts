@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { plan, reach, serviceOf } from '../../harness/topology/plan.ts';
+import { phase3 } from '../phases/phase-3.ts';
+import { haproxyInputFor, renderHaproxyConfig } from './haproxy.ts';
+
+const p = plan(phase3.topology({ users: 1000, appServers: 3, replicas: 1, shards: 1, shardStrategy: 'range' }), { runId: 'r', slot: 5, proxies: true, prometheus: false });
+const lb = serviceOf(p, 'lb');
+const cfg = renderHaproxyConfig(haproxyInputFor(lb, (to) => reach(p, 'lb', to)));
+const lines = cfg.split('\n').map((l) => l.trim());
+
+describe('renderHaproxyConfig', () => {
+  it('binds the balancer and its stats only on its own loopback address', () => {
+    expect(lines).toContain(`bind ${lb.address.host}:${lb.address.port}`);
+    expect(lines).toContain(`bind ${lb.address.host}:8404`);
+    expect(cfg).not.toMatch(/0\.0\.0\.0|\*:/);
+    expect(lines.filter((l) => l.startsWith('bind '))).toHaveLength(2);
+  });
+
+  it('has one checked server per app, each reached through its Toxiproxy edge', () => {
+    const servers = lines.filter((l) => l.startsWith('server '));
+    expect(servers).toHaveLength(3);
+    for (const app of ['app-1', 'app-2', 'app-3']) {
+      const edge = reach(p, 'lb', app);
+      expect(edge.host).toBe(p.controlIp);
+      expect(servers).toContain(`server ${app} ${edge.host}:${edge.port} check inter 500ms fall 2 rise 2`);
+    }
+  });
+
+  it('retries and redispatches, checks /healthz, and exports Prometheus metrics', () => {
+    for (const l of ['mode http', 'timeout connect 1s', 'timeout client 10s', 'timeout server 10s', 'retries 3', 'option redispatch 1',
+      'retry-on conn-failure empty-response response-timeout', 'balance roundrobin', 'option httpchk GET /healthz',
+      'http-request use-service prometheus-exporter if { path /metrics }', 'stats uri /stats']) {
+      expect(lines).toContain(l);
+    }
+    expect(cfg).not.toMatch(/^\s*daemon/m);
+  });
+
+  it('refuses a balancer with nothing behind it', () => {
+    expect(() => renderHaproxyConfig({ listen: lb.address, statsPort: 8404, servers: [] })).toThrow(/at least one server/);
+  });
+});

@@ -1,0 +1,49 @@
+// Toxiproxy on the control host: one proxy per proxied edge of the plan, named after the edge
+// ("app->pg-primary"), so every drill can slow, cut or partition any link between tiers. The
+// proxies come from a config file read at startup, so a Toxiproxy that a drill killed and the
+// runtime restarted has all its edges again.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { hostPort, toxiproxyClient, type ProxySpec } from '../../harness/runtime/toxiproxy-client.ts';
+import { waitFor } from '../../harness/runtime/wait.ts';
+import type { DeployPlan } from '../../harness/topology/plan.ts';
+import type { ServiceRecipe } from './types.ts';
+
+export const TOXIPROXY_CONFIG_FILE = 'toxiproxy.json';
+
+/** One proxy per proxied edge of the plan. Pure. */
+export function proxySpecs(plan: DeployPlan): ProxySpec[] {
+  return plan.edges.filter((e) => e.proxied).map((e) => ({ name: e.name, listen: hostPort(e.listen), upstream: hostPort(e.upstream), enabled: true }));
+}
+
+export const toxiproxyRecipe: ServiceRecipe = {
+  kind: 'toxiproxy',
+  // not packaged by Debian: `bench setup` builds it into .tools/bin
+  requires: [{ binary: 'toxiproxy-server', debianPackage: '' }],
+  async prepare(ctx) {
+    await writeFile(join(ctx.dir, TOXIPROXY_CONFIG_FILE), JSON.stringify(proxySpecs(ctx.plan), null, 2) + '\n');
+  },
+  launch(ctx) {
+    const { host, port } = ctx.service.address;
+    return {
+      command: ctx.bin('toxiproxy-server'),
+      // -proxy-metrics: per-proxy byte counters on the API's /metrics for Prometheus;
+      // -seed: toxics with a toxicity below 1 pick the same connections in every run
+      args: ['-host', host, '-port', String(port), '-config', join(ctx.dir, TOXIPROXY_CONFIG_FILE), '-proxy-metrics', '-seed', '1'],
+      cwd: ctx.dir,
+      // info logs every client connection: under load that is a line per request
+      env: { LOG_LEVEL: 'warn' },
+    };
+  },
+  async ready(ctx) {
+    const api = toxiproxyClient(ctx.service.address);
+    await waitFor.http(`${api.url}/version`, { timeoutMs: 15_000, signal: ctx.signal });
+    // The config file is loaded before the API listens: once it answers, the proxies are final.
+    // One whose listen address was taken is missing (the log says why).
+    const have = new Set((await api.listProxies()).map((p) => p.name));
+    const missing = proxySpecs(ctx.plan).filter((p) => !have.has(p.name));
+    if (missing.length > 0) {
+      throw new Error(`proxies not created: ${missing.map((p) => `${p.name} on ${p.listen}`).join(', ')} (is another run holding these addresses? run: bench down)`);
+    }
+  },
+};
