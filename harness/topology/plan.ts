@@ -142,7 +142,7 @@ export function plan(topology: Topology, options: PlanOptions): DeployPlan {
 }
 
 /** The instruments every run gets: Toxiproxy first (edges must exist before clients connect),
- *  exporters beside each database and cache, and Prometheus last. */
+ *  Prometheus next, exporters beside each database and cache last (they need their target). */
 function infraServices(t: Topology, o: PlanOptions): { first: Service[]; last: Service[] } {
   const first: Service[] = [];
   const last: Service[] = [];
@@ -150,6 +150,9 @@ function infraServices(t: Topology, o: PlanOptions): { first: Service[]; last: S
     first.push({ name: 'toxiproxy', kind: 'toxiproxy', host: CONTROL_HOST, role: 'proxy', dependsOn: [], config: { kind: 'toxiproxy' } });
   }
   if (o.prometheus) {
+    // Prometheus 2.42 scrapes a new config only on its next 5 s reload tick: start it early so
+    // that tick passes while the rest deploys.
+    first.push({ name: 'prometheus', kind: 'prometheus', host: CONTROL_HOST, role: 'metrics', dependsOn: [], config: { kind: 'prometheus' } });
     for (const s of t.services) {
       if (s.kind === 'postgres') {
         last.push({ name: `${s.name}-exporter`, kind: 'postgres-exporter', host: s.host, role: 'exporter', dependsOn: [s.name], config: { kind: 'postgres-exporter', target: s.name } });
@@ -157,7 +160,6 @@ function infraServices(t: Topology, o: PlanOptions): { first: Service[]; last: S
         last.push({ name: `${s.name}-exporter`, kind: 'redis-exporter', host: s.host, role: 'exporter', dependsOn: [s.name], config: { kind: 'redis-exporter', target: s.name } });
       }
     }
-    last.push({ name: 'prometheus', kind: 'prometheus', host: CONTROL_HOST, role: 'metrics', dependsOn: [], config: { kind: 'prometheus' } });
   }
   return { first, last };
 }
