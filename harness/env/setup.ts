@@ -1,0 +1,73 @@
+// `bench setup`: installs what the native runtime needs on Debian/Ubuntu. Idempotent: it only
+// installs what doctor finds missing, and says what it did.
+import { spawn } from 'node:child_process';
+import { mkdirSync, renameSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { envError } from '../errors.ts';
+import { components, type Component } from './components.ts';
+import { inspect } from './doctor.ts';
+import { toolsBin, which } from './which.ts';
+
+export interface SetupOptions {
+  /** also the tools tests and benchmarks use (wrk, chromium, docker.io, k6) */
+  all: boolean;
+  dryRun: boolean;
+  log: (line: string) => void;
+}
+
+function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<void> {
+  log(`$ ${cmd} ${args.join(' ')}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    const keep = (d: Buffer) => {
+      tail = (tail + d.toString()).slice(-2000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', (e) => reject(envError(`${cmd} could not start: ${e.message}`, 'is it installed?')));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(envError(`${cmd} ${args.slice(0, 3).join(' ')} failed (exit ${code}): ${tail.trim().split('\n').slice(-3).join(' | ')}`, 'see the output above')),
+    );
+  });
+}
+
+export async function setup(options: SetupOptions): Promise<{ installed: string[]; present: string[] }> {
+  const wanted = components.filter((c) => c.required || (options.all && c.install.kind !== 'manual'));
+  const status = await inspect(wanted);
+  const missing = status.filter((s) => !s.path).map((s) => s.component);
+  const present = status.filter((s) => s.path).map((s) => s.component.name);
+  const installed: string[] = [];
+  if (missing.length === 0) {
+    options.log('Nothing to install: every component is present.');
+    return { installed, present };
+  }
+  const apt = [...new Set(missing.flatMap((c) => (c.install.kind === 'apt' ? c.install.packages : [])))];
+  const goTools = missing.filter((c): c is Component & { install: { kind: 'go' } } => c.install.kind === 'go');
+  // Toxiproxy is built with Go: make sure Go comes with the apt batch when it is missing.
+  if (goTools.length > 0 && !which('go', ['/usr/local/go/bin'])) apt.push('golang-go');
+  if (apt.length > 0) {
+    if (process.getuid?.() !== 0) {
+      throw envError(`setup needs root to install ${apt.join(', ')}`, `run: sudo apt-get install -y ${apt.join(' ')}`);
+    }
+    if (!which('apt-get')) throw envError('apt-get not found: bench setup knows Debian and Ubuntu', `install by hand: ${apt.join(', ')}`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    if (!options.dryRun) {
+      await exec('apt-get', ['update', '-q'], env, options.log);
+      await exec('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...apt], env, options.log);
+    } else options.log(`would run: apt-get install -y ${apt.join(' ')}`);
+    installed.push(...apt.map((p) => `${p} (apt)`));
+  }
+  for (const c of goTools) {
+    const go = which('go', ['/usr/local/go/bin']);
+    if (!go && !options.dryRun) throw envError(`go not found to build ${c.name}`, 'run: apt-get install -y golang-go');
+    mkdirSync(toolsBin, { recursive: true });
+    if (!options.dryRun) {
+      await exec(go!, ['install', c.install.module], { ...process.env, GOBIN: toolsBin, CGO_ENABLED: '0' }, options.log);
+      const built = join(toolsBin, c.install.binary);
+      if (c.install.binary !== c.install.buildName && existsSync(built)) renameSync(built, join(toolsBin, c.install.buildName));
+    } else options.log(`would build ${c.install.module} into ${toolsBin}`);
+    installed.push(`${c.install.buildName} (go, ${c.install.module})`);
+  }
+  return { installed, present };
+}
