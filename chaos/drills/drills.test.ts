@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { BenchError } from '../../harness/errors.ts';
+import { failoverAction } from '../actions/failover.ts';
+import { faultContext } from '../schedule.ts';
+import { FakeToxiproxy, fakeDeployment, planOf } from '../testing/fakes.ts';
+import { longestGap } from './db-primary-failure.ts';
+import { drills, drillsForPhase, drillTiming, validateDrill } from './index.ts';
+import { shardShare } from './shard-outage.ts';
+import { newDrillState } from './types.ts';
+
+const usage = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(BenchError);
+    expect((e as BenchError).code).toBe('usage');
+    return (e as BenchError).oneLine();
+  }
+  throw new Error('expected a usage error');
+};
+
+const timing = (name: string, o: { target?: string; params?: string[] } = {}) => drillTiming(drills.get(name)!, { users: 1000, ...o });
+
+describe('drill registry and phase validation', () => {
+  it('has the drills of the issue', () => {
+    expect([...drills.keys()].sort()).toEqual(
+      ['cache-outage', 'cdn-outage', 'db-primary-failure', 'dead-server', 'hung-server', 'network-partition', 'replica-loss', 'shard-outage', 'slow-database'].sort(),
+    );
+  });
+  it('an unknown drill lists them all', () => {
+    expect(usage(() => validateDrill('meteor', 3))).toMatch(/unknown drill meteor — drills: dead-server, hung-server, db-primary-failure/);
+  });
+  it('a drill that makes no sense for the phase lists the valid ones', () => {
+    expect(usage(() => validateDrill('replica-loss', 1))).toMatch(/drill replica-loss makes no sense in phase 1 \(it needs phase 3, 4, 5, 6, 7\) — drills for phase 1: dead-server, hung-server$/);
+    expect(usage(() => validateDrill('shard-outage', 4))).toMatch(/drills for phase 4: .*cache-outage, cdn-outage/);
+  });
+  it('every phase offers dead-server; phase 5 offers them all', () => {
+    for (let p = 1; p <= 7; p++) expect(drillsForPhase(p).map((d) => d.name)).toContain('dead-server');
+    expect(drillsForPhase(5).length).toBe(drills.size);
+  });
+});
+
+describe('each drill schedules against a real phase plan', () => {
+  const cases: Array<[string, number, Array<[string, string, number | null]>]> = [
+    ['dead-server', 1, [['kill', 'app', 20]]],
+    ['dead-server', 3, [['kill', 'app-3', 20]]],
+    ['hung-server', 3, [['hang', 'app-3', 10]]],
+    ['replica-loss', 3, [['kill', 'pg-primary-replica-1', 20]]],
+    ['db-primary-failure', 3, [['kill', 'pg-primary', null], ['failover', 'pg-primary->pg-primary-replica-1', 0]]],
+    ['cache-outage', 4, [['kill', 'redis-cache', 20]]],
+    ['cdn-outage', 4, [['kill', 'cdn', 20]]],
+    ['shard-outage', 5, [['kill', 'pg-shard-b', 20]]],
+    ['slow-database', 2, [['latency', 'app->db', 20]]],
+    ['network-partition', 3, [['partition', 'app-host-3|db-host-primary+db-host-primary-replica-1+db-host-primary-replica-2+cache-host', 20]]],
+  ];
+  for (const [name, phase, expected] of cases) {
+    it(`${name} on phase ${phase}`, () => {
+      const plan = planOf(phase);
+      const d = validateDrill(name, phase);
+      const s = d.schedule(plan, timing(name), newDrillState());
+      expect(s.map((x) => [x.fault.name, x.fault.target, x.durationS])).toEqual(expected);
+      expect(s.every((x) => x.startS === d.defaults.atS)).toBe(true);
+      const h = d.hypothesis(plan, timing(name));
+      expect(h.maxErrorRate).toBeGreaterThan(0);
+      expect(h.text.length).toBeGreaterThan(20);
+    });
+  }
+
+  it('dead-server on phase 1 expects to fail and says why; on phase 3 it expects to hold', () => {
+    const d = drills.get('dead-server')!;
+    expect(d.hypothesis(planOf(1), timing('dead-server')).expectedFailure).toMatch(/single point of failure/);
+    expect(d.hypothesis(planOf(3), timing('dead-server')).expectedFailure).toBeUndefined();
+  });
+
+  it('targets are validated with the valid ones listed', () => {
+    const p3 = planOf(3);
+    expect(usage(() => drills.get('dead-server')!.schedule(p3, timing('dead-server', { target: 'lb' }), newDrillState()))).toMatch(/lb is not an app server .*app-1, app-2, app-3/);
+    expect(usage(() => drills.get('replica-loss')!.schedule(p3, timing('replica-loss', { target: 'pg-primary' }), newDrillState()))).toMatch(/not a read replica/);
+    expect(usage(() => drills.get('replica-loss')!.schedule(planOf(3, { replicas: 0 }), timing('replica-loss'), newDrillState()))).toMatch(/has none.*--replicas 1/);
+    expect(usage(() => drills.get('db-primary-failure')!.schedule(planOf(3, { replicas: 0 }), timing('db-primary-failure'), newDrillState()))).toMatch(/needs a sharded PostgreSQL store/);
+    expect(usage(() => drills.get('cdn-outage')!.schedule(planOf(4), timing('cdn-outage', { target: 'moon' }), newDrillState()))).toMatch(/neither edge nor origin/);
+    expect(usage(() => drills.get('shard-outage')!.schedule(planOf(5, { shards: 1 }), timing('shard-outage'), newDrillState()))).toMatch(/two shards or more/);
+  });
+
+  it('slow-database covers every app -> database edge, with the latency given', () => {
+    const p3 = planOf(3);
+    const [s] = drills.get('slow-database')!.schedule(p3, timing('slow-database', { params: ['250ms'] }), newDrillState());
+    expect(s!.fault.describe()).toBe('latency 250 ms ± 25 ms on 9 app -> database edges');
+  });
+
+  it('cdn-outage:origin cuts the edge from its origin and expects no failure', () => {
+    const p4 = planOf(4);
+    const d = drills.get('cdn-outage')!;
+    const [s] = d.schedule(p4, timing('cdn-outage', { target: 'origin' }), newDrillState());
+    expect(s!.fault.describe()).toBe('edge-down on cdn->lb');
+    expect(d.hypothesis(p4, timing('cdn-outage', { target: 'origin' })).maxErrorRate).toBe(0.01);
+    expect(d.hypothesis(p4, timing('cdn-outage')).maxErrorRate).toBeCloseTo(0.12 + 0.01);
+  });
+
+  it('shard-outage probes one cold id per shard, inside its range', () => {
+    const p5 = planOf(5, { users: 1000, shards: 2 });
+    const probes = drills.get('shard-outage')!.probes!(p5, timing('shard-outage'));
+    expect(probes.map((p) => [p.name, p.path])).toEqual([
+      ['health', '/healthz'],
+      ['write shard a', '/api/users/500'],
+      ['write shard b', '/api/users/1000'],
+    ]);
+    expect(shardShare(p5, { name: 'b', primary: 'x', replicas: [], range: [501, null] }, 1000)).toBeCloseTo(0.5);
+  });
+});
+
+describe('failover action', () => {
+  it('waits for the dead primary, promotes the replica, repoints every edge to it except its own', async () => {
+    const plan = planOf(3);
+    const deployment = fakeDeployment(plan);
+    const tp = new FakeToxiproxy(plan);
+    const ctx = faultContext({ deployment, plan, toxiproxy: tp });
+    const state = newDrillState();
+    const promoted: string[] = [];
+    const shard = { name: 'main', primary: 'pg-primary', replicas: ['pg-primary-replica-1', 'pg-primary-replica-2'], range: [0, null] as [number, null] };
+    const f = failoverAction(plan, { shard, detectMs: 5, state, promote: async (svc) => void promoted.push(svc.name) });
+    deployment.fake.get('pg-primary')!.running = false;
+    await f.apply(ctx);
+    const r1 = plan.services.find((s) => s.name === 'pg-primary-replica-1')!.address;
+    expect(promoted).toEqual(['pg-primary-replica-1']);
+    expect(tp.calls.filter((c) => c.startsWith('upstream')).sort()).toEqual(
+      ['app-1->pg-primary', 'app-2->pg-primary', 'app-3->pg-primary', 'pg-primary-replica-2->pg-primary'].map((e) => `upstream ${e} ${r1.host}:${r1.port}`),
+    );
+    expect(state.primaries.get('main')).toBe('pg-primary-replica-1');
+    expect(state.figures.newPrimary).toBe('pg-primary-replica-1');
+  });
+
+  it('refuses a shard without a replica', () => {
+    const plan = planOf(3);
+    expect(() => failoverAction(plan, { shard: { name: 'main', primary: 'pg-primary', replicas: [], range: [0, null] }, detectMs: 0, state: newDrillState() })).toThrow(/no replica to promote/);
+  });
+});
+
+describe('write outage', () => {
+  it('is the longest silence between acknowledged writes that ends after the kill', () => {
+    expect(longestGap([1, 2, 8, 9, 9.5, 12.5, 13], 8.5)).toEqual({ gapS: 3, fromS: 9.5, toS: 12.5 });
+    expect(longestGap([1], 0)).toBeNull();
+  });
+});

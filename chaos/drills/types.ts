@@ -1,0 +1,86 @@
+// A drill: a steady-state hypothesis, a load, a fault schedule, a rollback and a verification.
+// The drill object is data plus pure functions of the plan; chaos/run-drill.ts runs it.
+import type { AcknowledgedWrite, LoadOutcome } from '../../harness/load/types.ts';
+import type { Deployment, Progress } from '../../harness/runtime/types.ts';
+import type { DeployPlan } from '../../harness/topology/plan.ts';
+import type { FaultWindow } from '../../reports/schema.ts';
+import type { FaultContext } from '../faults/types.ts';
+import type { ProbeResult, ProbeSpec } from '../probe.ts';
+import type { ScheduledFault } from '../schedule.ts';
+import type { Hypothesis } from '../verdict.ts';
+
+/** When and on what the drill's faults act (from --at, --duration, an optional target). */
+export interface DrillTiming {
+  /** seconds after the load starts */
+  atS: number;
+  /** seconds the fault lasts */
+  durationS: number;
+  /** the drill's own target (a service, shard, edge pattern...), when the user named one */
+  target?: string;
+  /** extra parameters from the schedule entry (`slow-database:*:500ms@10s`) */
+  params: string[];
+  /** seeded user ids are 1..users (probes pick ids that exist) */
+  users: number;
+  /** the workload the load runs, when known (default: the drill's own) */
+  workload?: string;
+}
+
+/**
+ * What the drill's actions learned while running (a promotion, a repointed edge): shared by the
+ * faults a drill schedules and its verification. One per drill run.
+ */
+export interface DrillState {
+  /** shard name -> the service that is its primary now, after a failover */
+  primaries: Map<string, string>;
+  /** figures the actions measured (promotion time ...) */
+  figures: Record<string, number | string | null>;
+  /** problems the actions met: each fails the drill */
+  problems: string[];
+}
+
+export const newDrillState = (): DrillState => ({ primaries: new Map(), figures: {}, problems: [] });
+
+/** What a verification sees once the load is over and the faults are reverted. */
+export interface VerifyContext {
+  deployment: Deployment;
+  plan: DeployPlan;
+  timing: DrillTiming;
+  load: LoadOutcome;
+  windows: readonly FaultWindow[];
+  probes: readonly ProbeResult[];
+  /** writes the drill's own probes got acknowledged (they join the write check) */
+  probeWrites: readonly AcknowledgedWrite[];
+  state: DrillState;
+  progress: Progress;
+}
+
+export interface Verification {
+  figures?: Record<string, number | string | null>;
+  /** each fails the drill */
+  problems?: string[];
+  /** sentences that explain the result without failing it */
+  notes?: string[];
+}
+
+/** A registered drill. */
+export interface Drill {
+  readonly name: string;
+  /** one line for help and docs */
+  readonly summary: string;
+  /** the phases it makes sense for */
+  readonly phases: readonly number[];
+  /** default timing: the fault starts at atS and lasts durationS; the load runs tailS longer */
+  readonly defaults: { atS: number; durationS: number; tailS: number };
+  /** the workload that exercises what the drill breaks (loadtests/workloads.ts) */
+  readonly workload: string;
+  /** what must hold while the fault is on, for this deployment (phase-dependent) */
+  hypothesis(plan: DeployPlan, timing: DrillTiming): Hypothesis;
+  /** the faults on the load's timeline; validates targets against the plan (BenchError('usage')) */
+  schedule(plan: DeployPlan, timing: DrillTiming, state: DrillState): ScheduledFault[];
+  /** extra probes to run during the drill (a write per shard for the blast radius...) */
+  probes?(plan: DeployPlan, timing: DrillTiming): ProbeSpec[];
+  /** undoes what reverting the faults does not (runs after them, also on failure or abort) */
+  rollback?(ctx: FaultContext, state: DrillState): Promise<void>;
+  /** drill-specific checks after the load */
+  verify?(ctx: VerifyContext): Promise<Verification>;
+}

@@ -1,0 +1,232 @@
+// Runs one drill against a deployment: load, fault schedule and probes on one timeline, then the
+// rollback (always: on success, on failure, on Ctrl-C), the verification, the write check and the
+// verdict. Also runWithChaos() for `bench run --chaos`: any run's load with a fault schedule.
+import { BenchError } from '../harness/errors.ts';
+import { runLoad as engineRunLoad } from '../harness/load/engine.ts';
+import type { AcknowledgedWrite, LoadOptions, LoadOutcome } from '../harness/load/types.ts';
+import { rateFloor } from '../harness/load/traffic-model.ts';
+import { setFault } from '../harness/metrics/fault-gauge.ts';
+import type { Deployment, Progress } from '../harness/runtime/types.ts';
+import type { DeployPlan } from '../harness/topology/plan.ts';
+import { workloads, type Workload } from '../loadtests/workloads.ts';
+import type { DrillResult, FaultWindow, Stage } from '../reports/schema.ts';
+import { drillLookup, drillTiming, validateDrill } from './drills/index.ts';
+import { newDrillState } from './drills/types.ts';
+import type { ToxiproxyApi } from './faults/types.ts';
+import { healthProbe, startProber, type ProbeResult } from './probe.ts';
+import { faultContext, FaultRunner, parseSchedule, resolveSchedule, type FaultObserver, type ScheduledFault } from './schedule.ts';
+import { chaosToxiproxy } from './toxiproxy.ts';
+import { verdict, type VerdictOptions } from './verdict.ts';
+import { readWriteState, snapshotSignups, type WriteCheck } from './write-check.ts';
+
+/** The load of a drill: LoadOptions where the drill fills what is not given. */
+export type DrillLoadOptions = Omit<LoadOptions, 'signal' | 'stages' | 'workload'> & {
+  /** default: a 3 s ramp to `rate`, then `rate` until the drill's end */
+  stages?: Stage[];
+  /** the steady rate, req/s, when no stages are given */
+  rate?: number;
+  /** default: the drill's own workload */
+  workload?: Workload;
+};
+
+export interface RunDrillOptions {
+  deployment: Deployment;
+  /** default: the deployment's plan */
+  plan?: DeployPlan;
+  /** the drill's name */
+  drill: string;
+  /** default: the plan's phase */
+  phase?: number;
+  load: DrillLoadOptions;
+  /** seconds after the load starts (default: the drill's) */
+  atS?: number;
+  /** seconds the fault lasts (default: the drill's) */
+  durationS?: number;
+  /** seconds the load runs after the fault ends (default: the drill's), when no stages are given */
+  tailS?: number;
+  /** the drill's target (an app server, a shard, a host cut...), default: the drill picks */
+  target?: string;
+  params?: string[];
+  /** Ctrl-C: the faults are reverted, then BenchError('interrupted') is thrown */
+  signal?: AbortSignal;
+  progress?: Progress;
+  /** default: a client of the plan's Toxiproxy */
+  toxiproxy?: ToxiproxyApi | null;
+  /** default: the Prometheus gauge bench_fault_active (harness/metrics/fault-gauge.ts) */
+  onFault?: FaultObserver;
+  verdictOptions?: VerdictOptions;
+  /** injectable for tests; default the embedded engine */
+  runLoad?: (options: LoadOptions) => Promise<LoadOutcome>;
+}
+
+export interface DrillOutcome {
+  drill: DrillResult;
+  /** the fault windows, seconds relative to the load's start */
+  faults: FaultWindow[];
+  load: LoadOutcome;
+  /** the write checker's full report (with the indeterminate ids), null when nothing was written */
+  writes: WriteCheck | null;
+  probes: ProbeResult[];
+}
+
+/** A 3 s ramp from a small floor to `rate`, then `rate` to the end: no ramp down, so the tail
+ *  after the fault measures recovery at full load. */
+export function drillStages(rate: number, totalS: number, rampS = 3): Stage[] {
+  if (!(rate > 0)) throw new BenchError('usage', `drill rate ${rate} must be positive`, 'use --rate 200');
+  const ramp = Math.min(rampS, Math.max(0, totalS - 1));
+  return [
+    { durationS: 0, targetRate: ramp > 0 ? rateFloor(rate) : rate },
+    ...(ramp > 0 ? [{ durationS: ramp, targetRate: rate }] : []),
+    { durationS: Math.max(1, totalS - ramp), targetRate: rate },
+  ];
+}
+
+const stagesLength = (stages: readonly Stage[]) => stages.reduce((s, x) => s + x.durationS, 0);
+
+const shift = (w: FaultWindow, by: number): FaultWindow => ({
+  ...w,
+  startS: Math.round((w.startS - by) * 1000) / 1000,
+  endS: w.endS === null ? null : Math.round((w.endS - by) * 1000) / 1000,
+});
+
+const writesIn = (w: Workload) => w.mix.update > 0 || w.mix.create > 0;
+const createShare = (w: Workload) => w.mix.create / Object.values(w.mix).reduce((a, b) => a + b, 0);
+
+/** Runs drill `drill` against `deployment` and returns its verdict, fault windows and load. */
+export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
+  const plan = o.plan ?? o.deployment.plan;
+  const phase = o.phase ?? plan.topology.phase;
+  if (phase !== plan.topology.phase) throw new BenchError('internal', `runDrill: phase ${phase} but the deployment runs phase ${plan.topology.phase}`);
+  const progress = o.progress ?? (() => {});
+  const drill = validateDrill(o.drill, phase);
+  const workload = o.load.workload ?? workloads[drill.workload]!;
+
+  // Everything that can be refused is refused here, before any load or fault.
+  const timing = drillTiming(drill, { atS: o.atS, durationS: o.durationS, target: o.target, params: o.params, users: o.load.users, workload: workload.name });
+  const state = newDrillState();
+  const schedule = drill.schedule(plan, timing, state);
+  const hypothesis = drill.hypothesis(plan, timing);
+  const totalS = timing.atS + timing.durationS + (o.tailS ?? drill.defaults.tailS);
+  if (!o.load.stages && o.load.rate === undefined) throw new BenchError('usage', `drill ${drill.name} has no load rate`, 'give a rate (--rate 200) or stages');
+  const stages = o.load.stages ?? drillStages(o.load.rate!, totalS);
+  if (stagesLength(stages) < timing.atS + 1) {
+    throw new BenchError('usage', `the load lasts ${stagesLength(stages)} s and the fault starts at ${timing.atS} s`, `run the load longer than --at (at least ${Math.ceil(totalS)} s for the drill's tail)`);
+  }
+  const toxiproxy = o.toxiproxy !== undefined ? o.toxiproxy : plan.toxiproxy ? chaosToxiproxy(plan.toxiproxy.api) : null;
+  const probes = drill.probes?.(plan, timing) ?? [healthProbe];
+
+  // What an earlier load on this deployment left in the sign-up range is not this run's doing.
+  let before: Map<number, string> | undefined;
+  if (writesIn(workload)) {
+    const creates = Math.ceil(stages.reduce((n, s) => n + s.durationS * s.targetRate, 0) * createShare(workload)) + 1000;
+    before = await snapshotSignups(plan, o.deployment, o.load.users, creates).catch((e: unknown) => {
+      progress(`drill ${drill.name}: could not read the sign-up range before the load (${(e as Error).message})`);
+      return undefined;
+    });
+  }
+
+  progress(`drill ${drill.name}: ${hypothesis.text}`);
+  const ctx = faultContext({ deployment: o.deployment, plan, toxiproxy, progress });
+  const runner = new FaultRunner({ ctx, onFault: o.onFault ?? setFault, signal: o.signal });
+  let load: LoadOutcome;
+  let probeResult: { samples: ProbeResult[]; writes: AcknowledgedWrite[] } = { samples: [], writes: [] };
+  let t0 = 0;
+  const problems: string[] = [];
+  try {
+    t0 = Date.now();
+    runner.start(schedule, t0);
+    const prober = startProber({
+      baseUrl: o.load.targets.api,
+      specs: probes,
+      t0Ms: t0,
+      maxDurationMs: (stagesLength(stages) + 30) * 1000,
+      signal: o.signal,
+    });
+    try {
+      const { rate: _rate, ...loadRest } = o.load;
+      load = await (o.runLoad ?? engineRunLoad)({ ...loadRest, workload, stages, signal: o.signal });
+    } finally {
+      probeResult = await prober.stop();
+    }
+  } finally {
+    // Rollback first, whatever happened: the faults still applied, then the drill's own undo.
+    await runner[Symbol.asyncDispose]();
+    if (drill.rollback) await drill.rollback(ctx, state).catch((e: unknown) => problems.push(`rollback failed: ${(e as Error).message}`));
+  }
+  if (o.signal?.aborted) throw new BenchError('interrupted', `drill ${drill.name} interrupted; every fault was reverted`);
+
+  // The runner's clock started at t0; the engine's at load.startedAtMs: put all on the load's.
+  const by = (load.startedAtMs - t0) / 1000;
+  const windows = runner.windows.map((w) => shift(w, by));
+  const samples = probeResult.samples.map((s) => ({ ...s, tS: Math.round((s.tS - by) * 1000) / 1000 }));
+  const probeWrites = probeResult.writes.map((w) => ({ ...w, atS: Math.round((w.atS - by) * 1000) / 1000 }));
+  problems.push(...runner.errors, ...state.problems);
+
+  const verification = drill.verify
+    ? await drill.verify({ deployment: o.deployment, plan, timing, load, windows, probes: samples, probeWrites, state, progress }).catch((e: unknown) => ({
+        problems: [`verification failed: ${(e as Error).message}`],
+        figures: {},
+      }))
+    : {};
+  problems.push(...(verification.problems ?? []));
+
+  let writes: WriteCheck | null = null;
+  const acknowledged = [...load.writes, ...probeWrites];
+  if (writesIn(workload) || probeWrites.length > 0) {
+    try {
+      progress(`drill ${drill.name}: reading ${acknowledged.length} acknowledged writes back`);
+      writes = await readWriteState({ plan, deployment: o.deployment, acknowledged, users: o.load.users, seed: o.load.seed, primaries: state.primaries, concurrencyS: (o.load.timeoutMs ?? 5000) / 1000, before });
+    } catch (e) {
+      problems.push(`could not read the acknowledged writes back: ${(e as Error).message}`);
+    }
+  }
+
+  const result = verdict({
+    name: drill.name,
+    hypothesis,
+    series: load.results.series,
+    windows,
+    probes: samples.filter((s) => s.name === healthProbe.name),
+    writes,
+    problems,
+    figures: { ...state.figures, ...(verification.figures ?? {}) },
+    options: o.verdictOptions,
+  });
+  return { drill: result, faults: windows, load, writes, probes: samples };
+}
+
+/** Parses and validates `--chaos` entries against a plan (before anything starts). */
+export function planChaos(entries: readonly string[], plan: DeployPlan, users: number): ScheduledFault[] {
+  return resolveSchedule(parseSchedule(entries), plan, drillLookup(users));
+}
+
+export interface WithChaosOptions {
+  deployment: Deployment;
+  schedule: readonly ScheduledFault[];
+  signal?: AbortSignal;
+  progress?: Progress;
+  toxiproxy?: ToxiproxyApi | null;
+  onFault?: FaultObserver;
+}
+
+/**
+ * Runs `load` with the fault schedule on its timeline (faults' times count from just before
+ * `load()` is called; the windows returned are shifted onto the load's own start). Every fault
+ * is reverted when its window ends, when the load ends, or on error and abort.
+ */
+export async function runWithChaos(o: WithChaosOptions, load: () => Promise<LoadOutcome>): Promise<{ load: LoadOutcome; faults: FaultWindow[]; problems: string[] }> {
+  const plan = o.deployment.plan;
+  const toxiproxy = o.toxiproxy !== undefined ? o.toxiproxy : plan.toxiproxy ? chaosToxiproxy(plan.toxiproxy.api) : null;
+  const ctx = faultContext({ deployment: o.deployment, plan, toxiproxy, progress: o.progress });
+  const runner = new FaultRunner({ ctx, onFault: o.onFault ?? setFault, signal: o.signal });
+  let outcome: LoadOutcome;
+  const t0 = Date.now();
+  try {
+    runner.start(o.schedule, t0);
+    outcome = await load();
+  } finally {
+    await runner[Symbol.asyncDispose]();
+  }
+  const by = (outcome.startedAtMs - t0) / 1000;
+  return { load: outcome, faults: runner.windows.map((w) => shift(w, by)), problems: runner.errors };
+}
