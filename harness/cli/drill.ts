@@ -1,0 +1,40 @@
+// bench drill <name> --phase N: deploy, run an SRE failure drill, give a verdict (exit 1 on fail).
+import type { Command } from 'commander';
+import type { CliIO } from './io.ts';
+import { runIO, targetOptions } from './run-options.ts';
+import { resolveRunConfig, type RawRunOptions } from '../run/config.ts';
+import { executeRun } from '../run/lifecycle.ts';
+import { drillExercise, DRILL_DEFAULT_RATE } from '../run/drill.ts';
+import { formatSummary } from '../run/summary.ts';
+import { parseDuration } from './parse.ts';
+import { drills } from '../../chaos/index.ts';
+
+interface DrillFlags extends RawRunOptions {
+  at?: string;
+  faultDuration?: string;
+  target?: string;
+}
+
+export function register(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  const cmd = program
+    .command('drill')
+    .description('run an SRE failure drill against a phase and give a verdict')
+    .argument('<name>', `one of ${[...drills.keys()].join(', ')}`)
+    .option('--at <time>', 'when the fault starts, after the load starts (default: the drill\'s)')
+    .option('--duration <time>', 'how long the fault lasts (default: the drill\'s)')
+    .option('--target <name>', 'what to break (an app server, a shard...; default: the drill picks)')
+    .option('-r, --rate <n>', `steady arrival rate during the drill (default ${DRILL_DEFAULT_RATE} req/s)`)
+    .option('--keep', 'leave the target up after the drill')
+    .option('--json', 'print results.json on stdout');
+  targetOptions(cmd);
+  cmd.action(async (name: string, flags: DrillFlags & { duration?: string }) => {
+    const atS = flags.at === undefined ? null : parseDuration('--at', flags.at, { min: 0 });
+    const durationS = flags.duration === undefined ? null : parseDuration('--duration', flags.duration, { min: 0 });
+    // --duration is the fault's length here; the load's length follows from the drill's timing.
+    const config = resolveRunConfig({ ...flags, duration: undefined }, io.env);
+    const outcome = await executeRun(config, runIO(io), drillExercise({ name, atS, durationS, target: flags.target }));
+    if (config.json) io.out(JSON.stringify(outcome.results, null, 2) + '\n');
+    else io.out(formatSummary(outcome.results, outcome.runDir));
+    setExit(outcome.exitCode);
+  });
+}

@@ -1,0 +1,79 @@
+// The CLI in-process: every bad input gets one line and the right exit code, before anything
+// starts (no state file, no process).
+import { describe, expect, it } from 'vitest';
+import { runCli } from './main.ts';
+import type { CliIO } from './io.ts';
+
+function capture(env: Record<string, string> = {}) {
+  let out = '';
+  let err = '';
+  const io: CliIO = {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    env,
+    isTTY: false,
+    signal: new AbortController().signal,
+    cwd: process.cwd(),
+  };
+  return { io, out: () => out, err: () => err };
+}
+
+async function bench(args: string[], env: Record<string, string> = {}) {
+  const c = capture(env);
+  const code = await runCli(args, c.io);
+  return { code, out: c.out(), err: c.err() };
+}
+
+describe('bench CLI: bad input', () => {
+  it.each([
+    [['run'], /--phase is required/],
+    [['run', '--phase', '9'], /--phase 9 is out of range — use a value from 1 to 7/],
+    [['run', '--phase', 'two'], /--phase "two" is not a whole number/],
+    [['run', '--phase', '2', '--users', 'lots'], /--users "lots" is not a whole number — write it like 1e6/],
+    [['run', '--phase', '2', '--users', '0'], /--users 0 is out of range/],
+    [['run', '--phase', '2', '--duration', 'soon'], /--duration "soon" is not a duration/],
+    [['run', '--phase', '2', '--rate', '-5'], /--rate "-5" is not a positive rate/],
+    [['run', '--phase', '2', '--runtime', 'podman'], /--runtime "podman" is not one of native, docker, auto/],
+    [['run', '--phase', '2', '--workload', 'nope'], /--workload "nope" is not a workload — choose one of mixed/],
+    [['run', '--phase', '3', '--app-servers', '0'], /--app-servers 0 is out of range/],
+    [['run', '--phase', '3', '--replicas', '-1'], /--replicas -1 is out of range/],
+    [['run', '--phase', '5', '--shards', '0'], /--shards 0 is out of range/],
+    [['run', '--phase', '5', '--users', '3', '--shards', '4'], /--shards 4 is more than --users 3/],
+    [['run', '--phase', '6'], /phase 6 is not built yet/],
+    [['run', '--phase', '2', '--prometheus-url', 'ftp://x'], /--prometheus-url "ftp:\/\/x" is not an http\(s\) URL/],
+  ])('%j fails with one clear line and exit 2', async (args, message) => {
+    const r = await bench(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('an unknown command or flag is a usage error', async () => {
+    expect((await bench(['frobnicate'])).code).toBe(2);
+    const r = await bench(['run', '--phase', '2', '--frob']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown option '--frob'/);
+  });
+
+  it('reads BENCH_USERS from the environment, and flags win over it', async () => {
+    expect((await bench(['run', '--phase', '2'], { BENCH_USERS: 'many' })).err).toMatch(/--users "many"/);
+    expect((await bench(['run', '--phase', '2', '--users', 'x'], { BENCH_USERS: '10' })).err).toMatch(/--users "x"/);
+  });
+
+  it('compare on a missing file says so, exit 2', async () => {
+    const r = await bench(['compare', '/nonexistent/base.json', '/nonexistent/head.json']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/base\.json/);
+  });
+
+  it('help and version exit 0', async () => {
+    expect((await bench(['--help'])).code).toBe(0);
+    const v = await bench(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.out).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});

@@ -1,0 +1,47 @@
+// Flags shared by `bench run`, `bench up` and `bench drill`.
+import type { Command } from 'commander';
+import type { CliIO } from './io.ts';
+import type { RunIO } from '../run/lifecycle.ts';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The flags that choose and size a target. */
+export function targetOptions(cmd: Command): Command {
+  return cmd
+    .option('-p, --phase <n>', 'phase of the ladder, 1..7')
+    .option('-u, --users <n>', 'users to seed (1e6, 1000000, 1_000_000, 1M)')
+    .option('--app-servers <n>', 'app servers behind the load balancer (phase 3+)')
+    .option('--replicas <n>', 'read replicas per database (phase 3+)')
+    .option('--shards <n>', 'database shards (phase 5+)')
+    .option('--shard-strategy <range|hash>', 'how user ids map to shards (phase 5+)')
+    .option('--seed <n>', 'seed of every random choice: same seed, same data and traffic')
+    .option('--runtime <native|docker|auto>', 'where the target runs')
+    .option('--out <dir>', 'run directory (default .runs/<run id>)')
+    .option('--no-proxies', 'connect tiers directly instead of through Toxiproxy (no chaos on edges)')
+    .option('--no-prometheus', 'do not start a Prometheus for the run')
+    .option('--prometheus-url <url>', 'use this Prometheus instead of starting one');
+}
+
+/** The flags that shape the load. */
+export function loadOptions(cmd: Command): Command {
+  return cmd
+    .option('-d, --duration <time>', 'load duration (30s, 2m)')
+    .option('-r, --rate <n>', 'arrival rate in requests/s (overrides the traffic model)')
+    .option('--max-rate <n>', 'the most this machine is asked to drive; beyond it the run is scaled')
+    .option('-w, --workload <name>', 'mixed, read-heavy, write-heavy, static')
+    .option('--driver <embedded|k6|auto>', 'load driver')
+    .option('--p99 <ms>', 'p99 latency objective in ms (default 500)')
+    .option('--max-error-rate <pct>', 'error rate objective (default 1%)')
+    .option('--chaos <fault@time>', 'inject a fault during the run, e.g. dead-server@30s (repeatable)', collect)
+    .option('--json', 'print results.json on stdout instead of the human summary');
+}
+
+export function runIO(io: CliIO): RunIO {
+  return {
+    progress: (line) => io.err(`${line}\n`),
+    write: (text) => io.err(text),
+    isTTY: io.isTTY,
+    signal: io.signal,
+    cwd: io.cwd,
+  };
+}

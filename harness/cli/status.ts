@@ -1,0 +1,38 @@
+// bench status: the runs bench knows of, their services and addresses, the shard map.
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CliIO } from './io.ts';
+import { listRuns } from '../runtime/state.ts';
+import { formatPlan } from '../run/describe.ts';
+import type { DeployPlan } from '../topology/plan.ts';
+
+export function register(program: Command, io: CliIO): void {
+  program
+    .command('status')
+    .description('list running targets: their services, addresses and shard map')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const runs = await listRuns();
+      if (opts.json) {
+        io.out(JSON.stringify(runs, null, 2) + '\n');
+        return;
+      }
+      if (runs.length === 0) {
+        io.out('no run is up (bench up --phase N starts one)\n');
+        return;
+      }
+      for (const run of runs) {
+        let planText = '';
+        try {
+          const plan = JSON.parse(await readFile(join(run.runDir, 'plan.json'), 'utf8')) as DeployPlan;
+          planText = formatPlan(plan, run.runDir);
+        } catch {
+          planText = `run ${run.runId} (no plan.json in ${run.runDir})\n`;
+        }
+        io.out(planText);
+        for (const s of run.services) io.out(`    pid ${String(s.pid).padStart(7)}  ${s.alive ? 'running' : 'gone   '}  ${s.name}\n`);
+        io.out('\n');
+      }
+    });
+}

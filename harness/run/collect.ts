@@ -1,0 +1,65 @@
+// After the load: the servers' own view of the run. The app's request counter is read straight
+// from each app's /metrics (it works without Prometheus); per-tier figures come from the run's
+// Prometheus when there is one.
+import type { DeployPlan } from '../topology/plan.ts';
+import { endpointUrl } from '../topology/plan.ts';
+import type { Deployment } from '../runtime/types.ts';
+import { collectTiers } from '../metrics/tiers.ts';
+import { flush } from '../metrics/query.ts';
+
+export interface ServerView {
+  appRequests: number | null;
+  tiers: Record<string, Record<string, number>>;
+  prometheus: Record<string, [number, number][]>;
+  notes: string[];
+}
+
+/** Sums the samples of one counter in a Prometheus text exposition. */
+export function sumCounter(text: string, metric: string): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(metric)) continue;
+    const rest = line.slice(metric.length);
+    if (rest[0] !== '{' && rest[0] !== ' ') continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(value)) total += value;
+  }
+  return total;
+}
+
+export async function collectServerView(deployment: Deployment, plan: DeployPlan, window: { startMs: number; endMs: number }): Promise<ServerView> {
+  const notes: string[] = [];
+  let appRequests: number | null = 0;
+  for (const s of plan.services.filter((x) => x.kind === 'app')) {
+    const started = deployment.services.get(s.name);
+    if (started && !started.isRunning()) {
+      notes.push(`${s.name} was not running at the end: its requests are missing from the server view`);
+      continue;
+    }
+    try {
+      const res = await fetch(`${endpointUrl(s.address)}/metrics`, { signal: AbortSignal.timeout(3000) });
+      appRequests += sumCounter(await res.text(), 'http_requests_total');
+    } catch (e) {
+      notes.push(`could not read ${s.name}/metrics: ${(e as Error).message}`);
+    }
+  }
+  if (appRequests === 0 && notes.length > 0) appRequests = null;
+  let tiers: ServerView['tiers'] = {};
+  let prometheus: ServerView['prometheus'] = {};
+  if (plan.prometheus) {
+    const url = endpointUrl(plan.prometheus.address);
+    try {
+      // Counters are only complete once every target was scraped after the load's end.
+      await flush(url, window.endMs / 1000, { timeoutMs: 10_000, labels: { run: plan.runId } });
+      const got = await collectTiers(url, plan, { startS: window.startMs / 1000, endS: window.endMs / 1000 });
+      tiers = got.tiers;
+      prometheus = got.prometheus;
+      notes.push(...got.notes);
+      // Prometheus sees across an app's restart (a counter reset); a direct scrape does not.
+      if (got.appRequests !== null) appRequests = got.appRequests;
+    } catch (e) {
+      notes.push(`per-tier figures unavailable: ${(e as Error).message}`);
+    }
+  }
+  return { appRequests, tiers, prometheus, notes };
+}

@@ -1,0 +1,156 @@
+// RunConfig: everything one run needs, validated at the edge. Precedence (k6's rule): defaults <
+// phase defaults < environment (BENCH_*) < flags. "Unset" is undefined, never 0.
+import { usageError } from '../errors.ts';
+import { parseChoice, parseCount, parseDuration, parseInteger, parseRate } from '../cli/parse.ts';
+import { phases } from '../../targets/phases/index.ts';
+import { workloads, DEFAULT_WORKLOAD } from '../../loadtests/workloads.ts';
+import type { PhaseDefinition } from '../topology/types.ts';
+
+export type RuntimeChoice = 'native' | 'docker' | 'auto';
+export type DriverChoice = 'embedded' | 'k6' | 'auto';
+
+export interface Objectives {
+  /** p99 latency objective in ms */
+  p99Ms: number;
+  /** error rate objective, 0..1 */
+  maxErrorRate: number;
+}
+
+export interface RunConfig {
+  phase: number;
+  users: number;
+  durationS: number;
+  /** arrival rate override (requests/s); null: from the traffic model */
+  rate: number | null;
+  /** the highest rate this machine is asked to drive; null: estimated from its cores */
+  maxRate: number | null;
+  seed: number;
+  /** run directory; null: .runs/<run id> */
+  out: string | null;
+  runtime: RuntimeChoice;
+  driver: DriverChoice;
+  workload: string;
+  keep: boolean;
+  json: boolean;
+  appServers: number;
+  replicas: number;
+  shards: number;
+  shardStrategy: 'range' | 'hash';
+  /** fault schedule entries, e.g. "dead-server@30s" */
+  chaos: string[];
+  /** start a Prometheus for the run (false when the user brings their own) */
+  prometheus: boolean;
+  prometheusUrl: string | null;
+  /** route every edge through Toxiproxy */
+  proxies: boolean;
+  objectives: Objectives;
+}
+
+/** Raw option values as commander hands them over (strings, booleans, undefined when absent). */
+export interface RawRunOptions {
+  phase?: string;
+  users?: string;
+  duration?: string;
+  rate?: string;
+  maxRate?: string;
+  seed?: string;
+  out?: string;
+  runtime?: string;
+  driver?: string;
+  workload?: string;
+  keep?: boolean;
+  json?: boolean;
+  appServers?: string;
+  replicas?: string;
+  shards?: string;
+  shardStrategy?: string;
+  chaos?: string[];
+  prometheus?: boolean;
+  prometheusUrl?: string;
+  proxies?: boolean;
+  p99?: string;
+  maxErrorRate?: string;
+}
+
+const ENV: Record<string, keyof RawRunOptions> = {
+  BENCH_USERS: 'users',
+  BENCH_DURATION: 'duration',
+  BENCH_SEED: 'seed',
+  BENCH_RUNTIME: 'runtime',
+  BENCH_DRIVER: 'driver',
+  BENCH_MAX_RATE: 'maxRate',
+  BENCH_PROMETHEUS_URL: 'prometheusUrl',
+};
+
+/** The phase definition for a --phase value, or a usage error listing the phases. */
+export function phaseFor(raw: string | undefined): PhaseDefinition {
+  if (raw === undefined) throw usageError('--phase is required', 'choose one of 1..7, e.g. --phase 2');
+  const n = parseInteger('--phase', raw, { min: 1, max: 7 });
+  return phases.get(n)!;
+}
+
+/** Builds a RunConfig from flags and environment; throws the first problem as one line. */
+export function resolveRunConfig(flags: RawRunOptions, env: Record<string, string | undefined> = {}): RunConfig {
+  const raw: RawRunOptions = { ...flags };
+  for (const [name, key] of Object.entries(ENV)) {
+    if (raw[key] === undefined && env[name] !== undefined && env[name] !== '') (raw as Record<string, unknown>)[key] = env[name];
+  }
+  const phase = phaseFor(raw.phase);
+  const users = raw.users === undefined ? defaultUsers(phase) : parseCount('--users', raw.users, { min: 1, max: 1e10 });
+  const shards = raw.shards === undefined ? phase.defaults.shards : parseInteger('--shards', raw.shards, { min: 1, max: 26 });
+  if (shards > users) throw usageError(`--shards ${shards} is more than --users ${users}`, 'every shard needs at least one user: use fewer shards or more users');
+  const workload = raw.workload ?? DEFAULT_WORKLOAD;
+  if (!workloads[workload]) {
+    throw usageError(`--workload ${JSON.stringify(workload)} is not a workload`, `choose one of ${Object.keys(workloads).join(', ')}`);
+  }
+  let prometheusUrl: string | null = null;
+  if (raw.prometheusUrl !== undefined) {
+    try {
+      const u = new URL(raw.prometheusUrl);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+      prometheusUrl = raw.prometheusUrl.replace(/\/$/, '');
+    } catch {
+      throw usageError(`--prometheus-url ${JSON.stringify(raw.prometheusUrl)} is not an http(s) URL`, 'for example --prometheus-url http://127.0.0.1:9090');
+    }
+  }
+  const seed = raw.seed === undefined ? 1 : parseInteger('--seed', raw.seed, { min: 0, max: 2 ** 31 - 1 });
+  return {
+    phase: phase.phase,
+    users,
+    durationS: raw.duration === undefined ? 60 : parseDuration('--duration', raw.duration, { min: 5, max: 6 * 3600 }),
+    rate: raw.rate === undefined ? null : parseRate('--rate', raw.rate),
+    maxRate: raw.maxRate === undefined ? null : parseRate('--max-rate', raw.maxRate),
+    seed,
+    out: raw.out ?? null,
+    runtime: raw.runtime === undefined ? 'native' : parseChoice('--runtime', raw.runtime, ['native', 'docker', 'auto'] as const),
+    driver: raw.driver === undefined ? 'embedded' : parseChoice('--driver', raw.driver, ['embedded', 'k6', 'auto'] as const),
+    workload,
+    keep: raw.keep ?? false,
+    json: raw.json ?? false,
+    appServers: raw.appServers === undefined ? phase.defaults.appServers : parseInteger('--app-servers', raw.appServers, { min: 1, max: 32 }),
+    replicas: raw.replicas === undefined ? phase.defaults.replicas : parseInteger('--replicas', raw.replicas, { min: 0, max: 8 }),
+    shards,
+    shardStrategy: raw.shardStrategy === undefined ? 'range' : parseChoice('--shard-strategy', raw.shardStrategy, ['range', 'hash'] as const),
+    chaos: raw.chaos ?? [],
+    prometheus: prometheusUrl === null && raw.prometheus !== false,
+    prometheusUrl,
+    proxies: raw.proxies !== false,
+    objectives: {
+      p99Ms: raw.p99 === undefined ? 500 : parseDuration('--p99', raw.p99.endsWith('ms') ? raw.p99 : `${raw.p99}ms`, { min: 0.001, max: 600 }) * 1000,
+      maxErrorRate: raw.maxErrorRate === undefined ? 0.01 : parseFraction('--max-error-rate', raw.maxErrorRate),
+    },
+  };
+}
+
+/** The low end of a phase's classic user range, at least 1,000: a run that says something. */
+function defaultUsers(p: PhaseDefinition): number {
+  return Math.max(1_000, p.usersRange[0]);
+}
+
+function parseFraction(flag: string, raw: string): number {
+  const pct = raw.trim().endsWith('%');
+  const n = Number(pct ? raw.trim().slice(0, -1) : raw.trim());
+  const v = pct ? n / 100 : n;
+  if (!Number.isFinite(v) || v < 0 || v > 1) throw usageError(`${flag} ${JSON.stringify(raw)} is not a fraction`, `write it like 1% or 0.01`);
+  return v;
+}

@@ -1,0 +1,56 @@
+// `bench drill`: a run whose exercise is an SRE failure drill. The drill brings its own load
+// shape (a short ramp, then a steady rate through the fault and a recovery tail), its fault
+// schedule, its rollback and its verdict; the run is judged by the drill's hypothesis.
+import { runDrill, validateDrill, drillTiming } from '../../chaos/index.ts';
+import { runLoad } from '../load/engine.ts';
+import type { Exercise } from './lifecycle.ts';
+import { loadTargets } from './drive.ts';
+import { liveProgress } from './progress.ts';
+
+/** The steady rate of a drill when --rate is not given: enough requests that a fault shows. */
+export const DRILL_DEFAULT_RATE = 100;
+
+export interface DrillChoice {
+  name: string;
+  atS: number | null;
+  durationS: number | null;
+  target?: string;
+}
+
+export function drillExercise(choice: DrillChoice): Exercise {
+  return {
+    validate(plan, config) {
+      const d = validateDrill(choice.name, plan.topology.phase);
+      drillTiming(d, { atS: choice.atS, durationS: choice.durationS, target: choice.target, users: config.users });
+    },
+    async run({ config, deployed, io }) {
+      const live = liveProgress(io.write, io.isTTY);
+      try {
+        const out = await runDrill({
+          deployment: deployed.deployment,
+          drill: choice.name,
+          atS: choice.atS ?? undefined,
+          durationS: choice.durationS ?? undefined,
+          target: choice.target,
+          signal: io.signal,
+          progress: (line) => {
+            live.done();
+            io.progress(line);
+          },
+          runLoad,
+          load: {
+            targets: loadTargets(deployed.plan),
+            users: config.users,
+            seed: config.seed,
+            rate: config.rate ?? DRILL_DEFAULT_RATE,
+            metricsListen: deployed.plan.prometheus ? deployed.plan.engineMetrics : undefined,
+            onSecond: (p) => live.second(p, 0),
+          },
+        });
+        return { outcome: { ...out.load, driver: 'embedded', thresholdsFailed: false }, faults: out.faults, drills: [out.drill], notes: [], objectives: [] };
+      } finally {
+        live.done();
+      }
+    },
+  };
+}

@@ -1,0 +1,245 @@
+// The lifecycle of one run: topology -> plan -> up -> seed -> load (+ faults) -> collect ->
+// reports -> down. Every step is a function with typed input and output; the CLI only parses
+// flags and calls executeRun / deployTarget. Nothing here knows which phase it runs.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BenchError, usageError } from '../errors.ts';
+import { phases } from '../../targets/phases/index.ts';
+import { plan as makePlan, type DeployPlan } from '../topology/plan.ts';
+import type { Topology } from '../topology/types.ts';
+import type { Deployment, Progress, Runtime } from '../runtime/types.ts';
+import { selectRuntime } from '../runtime/select.ts';
+import { allocateSlot, reapAll } from '../runtime/state.ts';
+import type { RunConfig } from './config.ts';
+import { seedUsers } from './seed.ts';
+import { trafficModel, stagesFor, defaultMachineCapRps } from '../load/traffic-model.ts';
+import type { LoadOutcome } from '../load/types.ts';
+import { drive, type DriveOutcome } from './drive.ts';
+import { collectServerView } from './collect.ts';
+import { SCHEMA_VERSION, type DrillResult, type FaultWindow, type Objective, type Results, type Stage, type TrafficModel } from '../../reports/schema.ts';
+import { writeReports } from '../../reports/index.ts';
+import { version } from './version.ts';
+import { planChaos, runWithChaos } from '../../chaos/index.ts';
+
+export interface RunIO {
+  progress: Progress;
+  /** raw writes for the live line */
+  write(text: string): void;
+  isTTY: boolean;
+  signal: AbortSignal;
+  cwd: string;
+}
+
+/** The topology of a configured run; a phase that is not built says so. */
+export function topologyFor(config: Pick<RunConfig, 'phase' | 'users' | 'appServers' | 'replicas' | 'shards' | 'shardStrategy'>): Topology {
+  const phase = phases.get(config.phase);
+  if (!phase) throw usageError(`--phase ${config.phase} does not exist`, 'choose one of 1..7');
+  return phase.topology({
+    users: config.users,
+    appServers: config.appServers,
+    replicas: config.replicas,
+    shards: config.shards,
+    shardStrategy: config.shardStrategy,
+  });
+}
+
+export const newRunId = (phase: number, now = new Date()) =>
+  `p${phase}-${now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${Math.random().toString(36).slice(2, 6)}`;
+
+export interface Deployed {
+  deployment: Deployment;
+  plan: DeployPlan;
+  runtime: Runtime;
+  runDir: string;
+  runId: string;
+  timings: Record<string, number>;
+}
+
+const since = (t0: number) => Math.round((performance.now() - t0) / 100) / 10;
+
+/**
+ * Deploys the configured phase and seeds its users. `validate` sees the plan before anything
+ * starts (fault schedules and drills check their targets there). On any failure nothing is left
+ * running.
+ */
+export async function deployTarget(config: RunConfig, io: RunIO, validate?: (plan: DeployPlan) => void): Promise<Deployed> {
+  const topology = topologyFor(config);
+  const runtime = await selectRuntime(config.runtime);
+  const runId = newRunId(config.phase);
+  // A throwaway plan (slot 1) lets usage errors out before anything is touched.
+  validate?.(makePlan(topology, { runId, slot: 1, proxies: config.proxies, prometheus: config.prometheus }));
+  const reaped = await reapAll({ onlyDead: true });
+  if (reaped.length > 0) io.progress(`cleaned up leftovers of ${reaped.length} earlier run(s): ${reaped.join(', ')}`);
+  const slot = await allocateSlot(runId);
+  const plan = makePlan(topology, { runId, slot, proxies: config.proxies, prometheus: config.prometheus });
+  await runtime.check(plan);
+  const runDir = resolve(io.cwd, config.out ?? join('.runs', runId));
+  await mkdir(runDir, { recursive: true });
+  await writeFile(join(runDir, 'plan.json'), JSON.stringify(plan, null, 2));
+  const timings: Record<string, number> = {};
+  let t0 = performance.now();
+  io.progress(`deploying phase ${config.phase} (${topology.title}) on the ${runtime.kind} runtime: ${plan.services.length} services on ${plan.hosts.length} hosts, run ${runId}`);
+  const deployment = await runtime.up(plan, { runDir, progress: io.progress, signal: io.signal });
+  timings.deploy = since(t0);
+  try {
+    t0 = performance.now();
+    await seedUsers(deployment, config.users, config.seed, io.progress, io.signal);
+    timings.seed = since(t0);
+  } catch (e) {
+    await deployment.down();
+    throw e;
+  }
+  return { deployment, plan, runtime, runDir, runId, timings };
+}
+
+/** What one exercise of a deployed target gives: the load, the fault windows, drill verdicts. */
+export interface Exercised {
+  outcome: DriveOutcome | (LoadOutcome & { driver: 'embedded'; thresholdsFailed: false });
+  faults: FaultWindow[];
+  drills: DrillResult[];
+  notes: string[];
+  /** replaces the run's objectives (a drill is judged by its own hypothesis) */
+  objectives?: Objective[];
+}
+
+export interface ExerciseContext {
+  config: RunConfig;
+  deployed: Deployed;
+  model: TrafficModel;
+  stages: Stage[];
+  io: RunIO;
+}
+
+/** How a run exercises its target: a load, a load with a fault schedule, or a drill. */
+export interface Exercise {
+  /** checks the plan before anything starts; throws usage errors */
+  validate(plan: DeployPlan, config: RunConfig): void;
+  run(ctx: ExerciseContext): Promise<Exercised>;
+}
+
+/** `bench run`: the traffic ramp, with the --chaos schedule on its timeline when there is one. */
+export const loadExercise: Exercise = {
+  validate(plan, config) {
+    if (config.chaos.length > 0) planChaos(config.chaos, plan, config.users);
+  },
+  async run({ config, deployed, stages, io }) {
+    const load = () => drive(config, deployed.plan, stages, deployed.runDir, io);
+    if (config.chaos.length === 0) return { outcome: await load(), faults: [], drills: [], notes: [] };
+    const schedule = planChaos(config.chaos, deployed.plan, config.users);
+    let driven: DriveOutcome | null = null;
+    const got = await runWithChaos({ deployment: deployed.deployment, schedule, signal: io.signal, progress: io.progress }, async () => {
+      driven = await load();
+      return driven;
+    });
+    return { outcome: driven!, faults: got.faults, drills: [], notes: got.problems };
+  },
+};
+
+export interface RunOutcome {
+  results: Results;
+  runDir: string;
+  exitCode: number;
+}
+
+/** Runs the whole lifecycle and writes the reports. Tears down unless config.keep. */
+export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercise = loadExercise): Promise<RunOutcome> {
+  const startedAt = new Date();
+  const deployed = await deployTarget(config, io, (p) => exercise.validate(p, config));
+  const { deployment, plan, runDir, timings } = deployed;
+  let torn = false;
+  try {
+    const model = trafficModel({
+      users: config.users,
+      machineCapRps: config.maxRate ?? defaultMachineCapRps(cpus().length),
+      rateOverride: config.rate,
+    });
+    for (const line of model.derivation) io.progress(`traffic model: ${line}`);
+    if (model.scaleFactor < 1) {
+      io.progress(`the model asks for ${model.peakRps.toFixed(0)} req/s at peak, more than this machine drives: running at ${model.targetRps.toFixed(0)} req/s (scale factor ${model.scaleFactor.toPrecision(3)}), recorded in results.json`);
+    }
+    const stages = stagesFor(model.targetRps, config.durationS);
+    let t0 = performance.now();
+    const done = await exercise.run({ config, deployed, model, stages, io });
+    const outcome = done.outcome;
+    timings.load = since(t0);
+    if (io.signal.aborted) throw new BenchError('interrupted', 'interrupted during the load', 'everything this run started was stopped');
+    t0 = performance.now();
+    const server = await collectServerView(deployment, plan, {
+      startMs: outcome.startedAtMs,
+      endMs: outcome.startedAtMs + outcome.results.durationS * 1000,
+    });
+    timings.collect = since(t0);
+    const objectives = done.objectives ?? objectivesFor(config, outcome);
+    const notes: string[] = [...done.notes, ...server.notes];
+    if (model.scaleFactor < 1) notes.push(`scaled: ${model.targetRps.toFixed(1)} of ${model.peakRps.toFixed(1)} req/s (factor ${model.scaleFactor.toPrecision(3)})`);
+    if (!config.keep) {
+      t0 = performance.now();
+      await deployment.down();
+      torn = true;
+      timings.teardown = since(t0);
+    }
+    const pass = objectives.every((o) => o.pass) && done.drills.every((d) => d.pass) && !outcome.thresholdsFailed;
+    const results: Results = {
+      schemaVersion: SCHEMA_VERSION,
+      tool: { name: 'bench', version },
+      runId: deployed.runId,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      config: {
+        phase: config.phase,
+        users: config.users,
+        durationS: config.durationS,
+        rate: config.rate,
+        seed: config.seed,
+        runtime: deployment.runtime,
+        appServers: config.appServers,
+        replicas: config.replicas,
+        shards: config.shards,
+        chaos: config.chaos,
+      },
+      topology: {
+        phase: plan.topology.phase,
+        title: plan.topology.title,
+        hosts: plan.hosts.map((h) => ({ name: h.name, ip: h.ip, cpus: h.size.cpus, memoryMb: h.size.memoryMb, region: h.region })),
+        services: plan.services.map((s) => ({ name: s.name, kind: s.kind, host: s.host, role: s.role, address: `${s.address.host}:${s.address.port}` })),
+        edges: plan.edges.map((e) => ({ name: e.name, proxied: e.proxied })),
+      },
+      trafficModel: model,
+      load: outcome.results,
+      server: { appRequests: server.appRequests },
+      tiers: server.tiers,
+      prometheus: server.prometheus,
+      faults: done.faults,
+      drills: done.drills,
+      objectives,
+      timings,
+      notes,
+      verdict: pass ? 'pass' : 'fail',
+    };
+    await writeReports(runDir, results);
+    return { results, runDir, exitCode: pass ? 0 : 1 };
+  } finally {
+    if (!torn && (!config.keep || io.signal.aborted)) await deployment.down();
+  }
+}
+
+export function objectivesFor(config: RunConfig, outcome: LoadOutcome): Objective[] {
+  const l = outcome.results;
+  return [
+    {
+      name: 'p99-latency',
+      description: `p99 < ${config.objectives.p99Ms} ms`,
+      threshold: config.objectives.p99Ms,
+      actual: l.latencyMs.p99,
+      pass: l.latencyMs.p99 < config.objectives.p99Ms,
+    },
+    {
+      name: 'error-rate',
+      description: `error rate < ${(config.objectives.maxErrorRate * 100).toFixed(2)}%`,
+      threshold: config.objectives.maxErrorRate,
+      actual: l.totals.errorRate,
+      pass: l.totals.errorRate < config.objectives.maxErrorRate,
+    },
+  ];
+}

@@ -1,0 +1,47 @@
+// Seeding: --users N becomes N user rows in the phase's store, fast (COPY for PostgreSQL, batched
+// transactions for SQLite) and deterministic for a seed. The store is read off the first app
+// service's config, so this works for every phase without knowing which one it is.
+import { join } from 'node:path';
+import { BenchError } from '../errors.ts';
+import type { Deployment, Progress } from '../runtime/types.ts';
+import { isNativeService } from '../runtime/native.ts';
+import { serviceOf } from '../topology/plan.ts';
+import { appRuntimeConfig } from '../../targets/services/app.ts';
+import { seedPostgres, seedSqlite } from '../../targets/app/seed.ts';
+import type { AppRuntimeConfig } from '../../targets/app/config.ts';
+
+/** The store config of the phase's app, with addresses the harness reaches directly (no proxy). */
+export function storeOf(deployment: Deployment): AppRuntimeConfig['store'] | null {
+  const plan = deployment.plan;
+  const app = plan.services.find((s) => s.kind === 'app');
+  if (!app) return null;
+  const started = deployment.services.get(app.name);
+  const dir = started && isNativeService(started) ? started.dir : join(deployment.runDir, 'data', app.name);
+  return appRuntimeConfig({ service: app, dir, reach: (to) => serviceOf(plan, to).address }).store;
+}
+
+export async function seedUsers(deployment: Deployment, users: number, seed: number, progress: Progress, signal?: AbortSignal): Promise<void> {
+  const store = storeOf(deployment);
+  if (!store) return;
+  let lastPct = -1;
+  const onProgress = (done: number, total: number) => {
+    const pct = Math.floor((100 * done) / total / 10) * 10;
+    if (pct !== lastPct) {
+      lastPct = pct;
+      progress(`seeding users: ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} (${pct}%)`);
+    }
+  };
+  if (signal?.aborted) throw new BenchError('interrupted', 'interrupted before seeding');
+  const result =
+    store.kind === 'sqlite'
+      ? await seedSqlite(store.path, users, seed, onProgress)
+      : await seedPostgres(
+          store.shards.map((s) => ({ name: s.name, range: s.range, primary: s.primary })),
+          store.strategy,
+          users,
+          seed,
+          onProgress,
+        );
+  const per = Object.entries(result.perShard).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ');
+  progress(`seeded ${result.rows.toLocaleString('en-US')} users in ${result.seconds.toFixed(1)} s (${per})`);
+}
