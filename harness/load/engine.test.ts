@@ -1,0 +1,282 @@
+// The engine against a tiny in-process node:http server on 127.0.0.1 (loopback, port 0).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workloads, type Workload } from '../../loadtests/workloads.ts';
+import { LoadResults } from '../../reports/schema.ts';
+import { connectionsFor, errorKind, runLoad } from './engine.ts';
+import type { LoadOptions } from './types.ts';
+
+const USERS = 1000;
+
+interface Behaviour {
+  /** answers are held until this time (Date.now() ms) */
+  stallUntil: number;
+  /** extra delay for every answer, ms */
+  delayMs: number;
+  /** GET /api/users/:id answers this status for these ids */
+  statusFor: Map<number, number>;
+  /** paths that are never answered */
+  blackhole: Set<string>;
+  /** the n-th request (1-based) starts a stall of stallMs (0: none) */
+  stallAt: number;
+  stallMs: number;
+}
+
+let server: Server;
+let base = '';
+const log: string[] = [];
+const behaviour: Behaviour = { stallUntil: 0, delayMs: 0, statusFor: new Map(), blackhole: new Set(), stallAt: 0, stallMs: 0 };
+
+function reset(): void {
+  log.length = 0;
+  behaviour.stallUntil = 0;
+  behaviour.delayMs = 0;
+  behaviour.statusFor.clear();
+  behaviour.blackhole.clear();
+  behaviour.stallAt = 0;
+  behaviour.stallMs = 0;
+}
+
+function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
+  const url = req.url ?? '';
+  if (behaviour.blackhole.has(url)) return;
+  const json = (status: number, data: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(data));
+  };
+  const m = /^\/api\/users\/(\d+)$/.exec(url);
+  if (m && req.method === 'GET') {
+    const id = Number(m[1]);
+    const forced = behaviour.statusFor.get(id);
+    if (forced) return json(forced, { error: forced });
+    return id <= USERS ? json(200, { id }) : json(404, { error: 'no such user' });
+  }
+  if (m && req.method === 'PUT') return json(200, { id: Number(m[1]), ...JSON.parse(body) });
+  if (url === '/api/users' && req.method === 'POST') return json(201, JSON.parse(body));
+  if (url === '/api/login' && req.method === 'POST') {
+    const { id } = JSON.parse(body) as { id: number };
+    return json(200, { id }, { 'set-cookie': `sid=s${id}; Path=/; HttpOnly` });
+  }
+  if (url === '/api/me') return req.headers.cookie?.startsWith('sid=s') ? json(200, { me: req.headers.cookie }) : json(401, {});
+  if (url.startsWith('/static/')) {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    return void res.end(Buffer.alloc(512));
+  }
+  json(404, {});
+}
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      log.push(`${req.method} ${req.url} ${body}`);
+      if (log.length === behaviour.stallAt) behaviour.stallUntil = Date.now() + behaviour.stallMs;
+      const wait = Math.max(behaviour.delayMs, behaviour.stallUntil - Date.now());
+      if (wait > 0) setTimeout(() => handle(req, res, body), wait);
+      else handle(req, res, body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+function options(over: Partial<LoadOptions> & { workload?: Workload } = {}): LoadOptions {
+  return {
+    targets: { api: base, static: base },
+    workload: workloads.mixed,
+    users: USERS,
+    stages: [{ durationS: 0, targetRate: 300 }, { durationS: 0.6, targetRate: 300 }],
+    seed: 42,
+    ...over,
+  };
+}
+
+function sumSeries(r: LoadResults, key: 'requests' | 'errors' | 'dropped'): number {
+  return r.series.reduce((a, p) => a + p[key], 0);
+}
+
+describe('runLoad', () => {
+  it('sends exactly what the server sees, per kind, and the same requests for the same seed', async () => {
+    reset();
+    const first = await runLoad(options());
+    const firstLog = [...log].sort();
+    const r = first.results;
+    expect(() => LoadResults.parse(r)).not.toThrow();
+    // 0.6 s at 300 req/s = 180 arrivals; each login adds its GET /api/me
+    const logins = log.filter((l) => l.startsWith('POST /api/login')).length;
+    expect(r.totals.requests).toBe(180 + logins);
+    expect(r.totals.requests).toBe(log.length);
+    expect(r.totals.ok).toBe(log.length);
+    expect(r.totals.errors).toBe(0);
+    expect(r.totals.dropped).toBe(0);
+    expect(r.endpoints.read.requests).toBe(log.filter((l) => l.startsWith('GET /api/users/')).length);
+    expect(r.endpoints.update.requests).toBe(log.filter((l) => l.startsWith('PUT /api/users/')).length);
+    expect(r.endpoints.create.requests).toBe(log.filter((l) => l.startsWith('POST /api/users ')).length);
+    expect(r.endpoints.login.requests).toBe(2 * logins);
+    expect(log.filter((l) => l.startsWith('GET /api/me')).length).toBe(logins);
+    expect(r.endpoints.static.requests).toBe(log.filter((l) => l.startsWith('GET /static/')).length);
+    expect(r.statusCodes['201']).toBe(r.endpoints.create.requests);
+    expect(sumSeries(r, 'requests')).toBe(r.totals.requests);
+    expect(r.generator.saturated).toBe(false);
+
+    // every acknowledged write, with the value the server was sent
+    expect(first.writes.length).toBe(r.endpoints.create.requests + r.endpoints.update.requests);
+    for (const w of first.writes) {
+      expect(log.some((l) => l.includes(`/api/users${w.id > USERS ? '' : `/${w.id}`}`) && l.includes(`"name":"${w.value}"`))).toBe(true);
+      expect(w.atS).toBeGreaterThanOrEqual(0);
+    }
+    // creates take new ids users+1, users+2, ...
+    const created = first.writes.filter((w) => w.id > USERS).map((w) => w.id).sort((a, b) => a - b);
+    expect(created).toEqual(created.map((_, i) => USERS + 1 + i));
+
+    reset();
+    const second = await runLoad(options());
+    expect([...log].sort()).toEqual(firstLog);
+    const key = (w: { id: number; value: string }) => `${w.id}=${w.value}`;
+    expect(second.writes.map(key).sort()).toEqual(first.writes.map(key).sort());
+  });
+
+  it('measures from the intended send time: a 500 ms server stall shows in p99 with 2 connections', async () => {
+    reset();
+    // the 30th request (~0.3 s in) starts a 500 ms stall
+    behaviour.stallAt = 30;
+    behaviour.stallMs = 500;
+    const out = await runLoad(
+      options({ workload: workloads.static, stages: [{ durationS: 0, targetRate: 100 }, { durationS: 1.2, targetRate: 100 }] }),
+      { connections: 2 },
+    );
+    const r = out.results;
+    expect(r.totals.requests).toBe(120);
+    expect(log.length).toBe(120);
+    expect(r.totals.errors).toBe(0);
+    // ~50 requests were due during the stall; each waited from its due time until the stall ended
+    expect(r.latencyMs.p99).toBeGreaterThanOrEqual(450);
+    expect(r.latencyMs.max).toBeGreaterThanOrEqual(490);
+    // The discriminating figure: measured from the send time (a closed-model generator), only the
+    // 2 requests on the wire during the stall would be slow, and p90 would be ~1 ms.
+    expect(r.latencyMs.p90).toBeGreaterThan(200);
+    expect(r.generator.saturated).toBe(false);
+  });
+
+  it('drops what is due beyond maxInFlight and counts it', async () => {
+    reset();
+    behaviour.delayMs = 100;
+    const out = await runLoad(
+      options({ workload: workloads.static, maxInFlight: 2, stages: [{ durationS: 0, targetRate: 200 }, { durationS: 0.5, targetRate: 200 }] }),
+    );
+    const r = out.results;
+    expect(r.totals.requests + r.totals.dropped).toBe(100);
+    expect(r.totals.dropped).toBeGreaterThan(80);
+    expect(r.totals.requests).toBe(log.length);
+    expect(sumSeries(r, 'dropped')).toBe(r.totals.dropped);
+  });
+
+  it('counts HTTP errors, timeouts and a 404 on a seeded id, and serves k6-named metrics', async () => {
+    reset();
+    // every read is a 404 or a 500, every static request hangs
+    for (let id = 1; id <= USERS; id++) behaviour.statusFor.set(id, id % 2 === 0 ? 404 : 500);
+    const mix = { read: 50, update: 0, create: 0, login: 0, static: 50 };
+    const workload: Workload = { name: 'errors', description: 'test', mix, zipfS: 0 };
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    let scraped = '';
+    const scrape = setTimeout(async () => {
+      scraped = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    }, 450);
+    const staticPaths = ['/static/app.js', '/static/app.css', '/static/logo.png', '/static/hero.jpg', '/static/favicon.ico'];
+    for (const p of staticPaths) behaviour.blackhole.add(p);
+    const out = await runLoad(
+      options({ workload, timeoutMs: 200, stages: [{ durationS: 0, targetRate: 100 }, { durationS: 0.5, targetRate: 100 }], metricsListen: { host: '127.0.0.1', port } }),
+    );
+    clearTimeout(scrape);
+    const r = out.results;
+    expect(r.totals.requests).toBe(50);
+    expect(r.totals.ok).toBe(0);
+    const reads = r.endpoints.read.requests;
+    expect(r.errorKinds.http_4xx + r.errorKinds.http_5xx).toBe(reads);
+    expect(r.statusCodes['404'] + r.statusCodes['500']).toBe(reads);
+    expect(r.errorKinds.timeout).toBe(r.endpoints.static.requests);
+    expect(r.totals.errorRate).toBe(1);
+    // a timeout's latency is the timeout, measured from the intended time
+    expect(r.endpoints.static.latencyMs.p50).toBeGreaterThanOrEqual(200);
+    expect(r.endpoints.static.latencyMs.max).toBeLessThan(400);
+    expect(scraped).toMatch(/k6_http_reqs_total\{name="read",method="GET",status="(404|500)"\} \d+/);
+    expect(scraped).toContain('k6_http_req_duration_seconds_bucket{le="0.001",name="read",method="GET"}');
+    expect(scraped).toContain('k6_dropped_iterations_total 0');
+    expect(scraped).toMatch(/k6_vus \d+/);
+    // a per-second gauge: present from the start, its value set as each second closes
+    expect(scraped).toMatch(/k6_http_req_failed_rate\{name="read"\} \d/);
+  });
+
+  it('stops on abort, waits a bounded time for in-flight requests, returns what it measured', async () => {
+    reset();
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    behaviour.blackhole.add('/static/app.js');
+    const t0 = performance.now();
+    const out = await runLoad(
+      options({ workload: workloads.static, signal: ac.signal, stages: [{ durationS: 0, targetRate: 100 }, { durationS: 30, targetRate: 100 }] }),
+      { abortDrainMs: 300 },
+    );
+    const elapsed = performance.now() - t0;
+    expect(elapsed).toBeLessThan(1000);
+    const r = out.results;
+    expect(r.durationS).toBeGreaterThan(0.25);
+    expect(r.durationS).toBeLessThan(0.4);
+    expect(r.totals.requests).toBeGreaterThanOrEqual(28);
+    expect(r.totals.requests).toBeLessThanOrEqual(32);
+    // the hung requests were cut at the drain deadline and counted
+    expect(r.errorKinds.aborted).toBeGreaterThan(0);
+    expect(r.totals.requests).toBe(log.length);
+  });
+
+  it('returns at once, having sent nothing, when aborted before it starts', async () => {
+    reset();
+    const ac = new AbortController();
+    ac.abort();
+    const out = await runLoad(options({ signal: ac.signal }));
+    expect(out.results.totals.requests).toBe(0);
+    expect(out.results.durationS).toBeLessThan(0.05);
+    expect(log.length).toBe(0);
+  });
+
+  it('stops cleanly and rethrows when onSecond throws', async () => {
+    reset();
+    const boom = new Error('progress printer broke');
+    await expect(
+      runLoad(options({ workload: workloads.static, stages: [{ durationS: 0, targetRate: 50 }, { durationS: 0.2, targetRate: 50 }], onSecond: () => { throw boom; } })),
+    ).rejects.toBe(boom);
+  });
+
+  it('refuses a target that is not on loopback', async () => {
+    await expect(runLoad(options({ targets: { api: 'http://10.1.2.3:80', static: base } }))).rejects.toThrow(/not a loopback address/);
+  });
+});
+
+describe('connectionsFor and errorKind', () => {
+  it('sizes connections to the rate within bounds', () => {
+    expect(connectionsFor(10, 2000)).toBe(16);
+    expect(connectionsFor(1000, 2000)).toBe(50);
+    expect(connectionsFor(100_000, 2000)).toBe(512);
+    expect(connectionsFor(1000, 8)).toBe(8);
+  });
+
+  it('names network failures', () => {
+    const coded = (code: string) => Object.assign(new Error(code), { code });
+    expect(errorKind(coded('ECONNREFUSED'))).toBe('connection_refused');
+    expect(errorKind(coded('ECONNRESET'))).toBe('connection_reset');
+    expect(errorKind(coded('UND_ERR_SOCKET'))).toBe('connection_closed');
+    expect(errorKind(coded('UND_ERR_HEADERS_TIMEOUT'))).toBe('timeout');
+    expect(errorKind(new Error('?'))).toBe('other');
+  });
+});

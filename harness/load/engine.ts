@@ -1,0 +1,829 @@
+// The embedded load engine: an open-model HTTP generator on undici (like wrk2). Requests are sent
+// at the times the schedule says, whatever the server does; latency runs from that intended time,
+// so a server stall shows in the percentiles instead of silently slowing the generator down
+// (coordinated omission). Everything it measures lands in LoadResults (reports/schema.ts).
+import { connect as netConnect, type Socket } from 'node:net';
+import { buildConnector, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { Server } from 'node:http';
+import { staticAssets, type RequestKind } from '../../loadtests/workloads.ts';
+import type { LoadResults, SeriesPoint } from '../../reports/schema.ts';
+import { envError, usageError } from '../errors.ts';
+import { LatencyHistogram, PerSecondHistogram } from './histogram.ts';
+import { closeMetrics, EngineMetrics, serveMetrics } from './metrics.ts';
+import { seededRandom, weightedPicker, zipfSampler, type Random, type ZipfSampler } from './random.ts';
+import { ArrivalSchedule, Scheduler, systemClock, type Clock } from './scheduler.ts';
+import type { AcknowledgedWrite, LoadOptions, LoadOutcome } from './types.ts';
+
+export const DEFAULT_MAX_IN_FLIGHT = 2000;
+export const DEFAULT_TIMEOUT_MS = 5000;
+/** how long past the schedule's end a backlog may still be sent before it is cut (dropped) */
+const END_GRACE_MS = 1000;
+
+/** Knobs the run lifecycle does not need; the benchmark and tests use them. */
+export interface EngineTuning {
+  /** connections per origin; default: sized to the peak rate (see connectionsFor) */
+  connections?: number;
+  /** most requests handed out in one event-loop turn (default 256) */
+  batchMax?: number;
+  /**
+   * wait for a due request by spinning (setImmediate) when it is closer than this; default 0: never
+   * spin, which keeps the generator's CPU proportional to its rate at ~1 ms timing resolution
+   */
+  spinMs?: number;
+  /** a scheduler lag above this, sustained for lagSustainMs, marks the generator saturated */
+  lagThresholdMs?: number;
+  lagSustainMs?: number;
+  /** after an abort, how long in-flight requests may still finish (default min(timeout, 2 s)) */
+  abortDrainMs?: number;
+  clock?: Clock;
+}
+
+const KINDS: readonly RequestKind[] = ['read', 'update', 'create', 'login', 'static'];
+
+/**
+ * Connections per origin: enough for the peak rate at 50 ms per request, within [16, 512]. undici
+ * opens them lazily (only when every open one is busy), so a fast target uses a handful; past the
+ * cap, requests wait in the engine's queue and that wait counts in their latency.
+ */
+export function connectionsFor(peakRate: number, maxInFlight: number): number {
+  return Math.max(1, Math.min(maxInFlight, 512, Math.max(16, Math.ceil(peakRate * 0.05))));
+}
+
+/** Sends a workload at the arrival rate of `options.stages` and measures it; see the file comment. */
+export async function runLoad(options: LoadOptions, tuning: EngineTuning = {}): Promise<LoadOutcome> {
+  const engine = new Engine(options, tuning);
+  return engine.run();
+}
+
+// Request lifecycle: admitted -> QUEUED (all of its origin's connections busy) -> ON_WIRE -> done.
+const QUEUED = 1;
+const ON_WIRE = 2;
+const DONE = 3;
+
+class TimeoutError extends Error {
+  readonly code = 'BENCH_TIMEOUT';
+}
+class ShutdownError extends Error {
+  readonly code = 'BENCH_ABORTED';
+}
+
+class Origin {
+  readonly pool: Pool;
+  onWire = 0;
+  private queue: Req[] = [];
+  private head = 0;
+  /** TCP connections opened by warmUp() before the schedule starts, handed to undici first */
+  private spare: Socket[] = [];
+
+  constructor(
+    readonly url: string,
+    readonly connections: number,
+    timeoutMs: number,
+  ) {
+    const connector = buildConnector({ timeout: timeoutMs });
+    this.pool = new Pool(url, {
+      connections,
+      pipelining: 1,
+      // The engine enforces its own timeout from the intended send time; undici's are a backstop.
+      headersTimeout: timeoutMs + 1000,
+      bodyTimeout: timeoutMs + 1000,
+      keepAliveTimeout: 10_000,
+      connect: (opts, callback) => {
+        const socket = this.takeSpare();
+        // undici expects the callback after connect() returns, as from a 'connect' event.
+        if (socket) queueMicrotask(() => callback(null, socket));
+        else connector(opts, callback);
+      },
+    });
+  }
+
+  /**
+   * Opens up to n TCP connections (no HTTP request: the server's request counts stay exact) so
+   * the first requests of the schedule do not pay for connection setup. Failures are ignored: a
+   * target that is down shows up in the run's errors. Resolves with how many opened.
+   */
+  async warmUp(n: number, timeoutMs: number): Promise<number> {
+    const { hostname, port } = new URL(this.url);
+    const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+    const open = (): Promise<Socket | null> =>
+      new Promise((resolve) => {
+        const socket = netConnect({ host, port: Number(port || 80) });
+        socket.on('error', () => resolve(null));
+        socket.setTimeout(timeoutMs, () => {
+          socket.destroy();
+          resolve(null);
+        });
+        socket.once('connect', () => {
+          socket.setTimeout(0);
+          // what undici's own connector sets
+          socket.setNoDelay(true);
+          socket.setKeepAlive(true, 60_000);
+          resolve(socket);
+        });
+      });
+    const sockets = await Promise.all(Array.from({ length: n }, open));
+    for (const s of sockets) if (s) this.spare.push(s);
+    return this.spare.length;
+  }
+
+  private takeSpare(): Socket | null {
+    for (let s = this.spare.pop(); s; s = this.spare.pop()) {
+      if (!s.destroyed && s.readyState === 'open') return s;
+    }
+    return null;
+  }
+
+  destroySpare(): void {
+    for (const s of this.spare) s.destroy();
+    this.spare = [];
+  }
+
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  push(r: Req): void {
+    this.queue.push(r);
+  }
+
+  /** Prepends (a login's follow-up goes before new arrivals). */
+  unshift(r: Req): void {
+    if (this.head > 0) this.queue[--this.head] = r;
+    else this.queue.unshift(r);
+  }
+
+  shift(): Req | undefined {
+    while (this.head < this.queue.length) {
+      const r = this.queue[this.head];
+      this.queue[this.head++] = undefined as unknown as Req;
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      if (r.state === QUEUED) return r;
+    }
+    return undefined;
+  }
+}
+
+// One object per HTTP request: it is its own undici handler. The legacy handler methods
+// (onConnect/onHeaders/onData/onComplete/onError) are undici 7's internal interface: the newer
+// onRequestStart/onResponse* methods are adapted onto them at a cost of an object and a header
+// parse per request.
+class Req implements Dispatcher.DispatchHandler {
+  state = QUEUED;
+  status = 0;
+  sid: string | null = null;
+  abortFn: ((err?: Error) => void) | null = null;
+  timedOut = false;
+  prev: Req | null = null;
+  next: Req | null = null;
+
+  constructor(
+    readonly engine: Engine,
+    readonly kind: number,
+    /** 0 = a kind's only (or first) request; 1 = a login's GET /api/me */
+    readonly step: 0 | 1,
+    readonly dueMs: number,
+    readonly deadlineMs: number,
+    readonly origin: Origin,
+    readonly opts: Dispatcher.DispatchOptions,
+    /** the id and name a write stores (-1 / null for reads) */
+    readonly writeId: number,
+    readonly writeValue: string | null,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortFn = abort;
+    if (this.timedOut || this.state === DONE) abort(new TimeoutError('request timed out'));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    if (statusCode < 200) return true; // 1xx: the final status follows
+    this.status = statusCode;
+    if (this.kind === LOGIN && this.step === 0) this.sid = findSessionCookie(rawHeaders);
+    return true;
+  }
+
+  onData(): boolean {
+    return true;
+  }
+
+  onComplete(): void {
+    this.engine.finish(this, null);
+  }
+
+  onError(err: Error): void {
+    this.engine.finish(this, err);
+  }
+}
+
+const READ = KINDS.indexOf('read');
+const UPDATE = KINDS.indexOf('update');
+const CREATE = KINDS.indexOf('create');
+const LOGIN = KINDS.indexOf('login');
+const STATIC = KINDS.indexOf('static');
+const METHODS: readonly string[][] = [['GET'], ['PUT'], ['POST'], ['POST', 'GET'], ['GET']];
+const JSON_HEADERS = ['content-type', 'application/json'];
+
+function findSessionCookie(raw: Buffer[]): string | null {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length !== 10 || name.toString('latin1').toLowerCase() !== 'set-cookie') continue;
+    const m = /(?:^|;\s*)sid=([^;]*)/.exec(raw[i + 1].toString('latin1'));
+    if (m) return m[1];
+  }
+  return null;
+}
+
+/** The error kinds results.json reports (errorKinds keys). */
+export function errorKind(err: unknown): string {
+  if (err instanceof TimeoutError) return 'timeout';
+  if (err instanceof ShutdownError) return 'aborted';
+  const code = (err as { code?: unknown } | null)?.code;
+  switch (code) {
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return 'timeout';
+    case 'ECONNREFUSED':
+      return 'connection_refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'connection_reset';
+    case 'UND_ERR_SOCKET':
+      return 'connection_closed';
+    case 'EADDRNOTAVAIL':
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'client_resources';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'unreachable';
+    default:
+      return 'other';
+  }
+}
+
+interface KindStats {
+  requests: number;
+  errors: number;
+  hist: LatencyHistogram;
+}
+
+class Engine {
+  private readonly clock: Clock;
+  private readonly maxInFlight: number;
+  private readonly timeoutMs: number;
+  private readonly batchMax: number;
+  private readonly spinMs: number;
+  private readonly abortDrainMs: number;
+  private readonly schedule: ArrivalSchedule;
+  private readonly scheduler: Scheduler;
+  private readonly rng: Random;
+  private readonly picker: { pick(rng: Random): RequestKind };
+  private readonly zipf: ZipfSampler | null;
+  private readonly api: Origin;
+  private readonly stat: Origin;
+  private readonly origins: Origin[];
+  private readonly kindIndex = new Map<RequestKind, number>(KINDS.map((k, i) => [k, i]));
+  private readonly kindsInMix: RequestKind[];
+  private readonly stats: KindStats[] = KINDS.map(() => ({ requests: 0, errors: 0, hist: new LatencyHistogram() }));
+  private readonly statusCodes = new Map<number, number>();
+  private readonly errorKinds = new Map<string, number>();
+  private readonly writes: AcknowledgedWrite[] = [];
+  private readonly series: SeriesPoint[] = [];
+  private readonly secondHist = new PerSecondHistogram();
+  // undici does not modify dispatch options, so a static request's are shared (less garbage).
+  private readonly staticOpts: readonly Dispatcher.DispatchOptions[] = staticAssets.map((a) => Object.freeze({ path: `/static/${a.path}`, method: 'GET' }));
+  /** the seed in base 36: write names are bench-<seed>-<n>, deterministic and unique per run */
+  private readonly seedTag: string;
+  private metrics: EngineMetrics | null = null;
+  private metricsServer: Server | null = null;
+
+  private startMs = 0;
+  private endOfSchedulingMs = NaN;
+  private drainDeadlineMs = NaN;
+  private inFlight = 0;
+  private headReq: Req | null = null;
+  private tailReq: Req | null = null;
+  private createSeq = 0;
+  private writeSeq = 0;
+  private ok = 0;
+  private errors = 0;
+  private dropped = 0;
+  private requests = 0;
+  private peakRss = 0;
+  // The second being accumulated (index since start) and its counters.
+  private second = 0;
+  private secRequests = 0;
+  private secErrors = 0;
+  private secDropped = 0;
+  /** the next request's due time as of the last tick (completions compare against it) */
+  private nextDueMs = 0;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private tickImmediate: NodeJS.Immediate | null = null;
+  private housekeeping: NodeJS.Timeout | null = null;
+  private finished = false;
+  private completing = false;
+  /** the schedule ended with requests still due and unsent: the generator could not keep up */
+  private backlogCut = false;
+  private startedAtWallMs = 0;
+  private resolveDone: (() => void) | null = null;
+  private callbackError: unknown = null;
+
+  constructor(
+    private readonly options: LoadOptions,
+    tuning: EngineTuning,
+  ) {
+    validate(options);
+    this.clock = tuning.clock ?? systemClock;
+    this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.batchMax = tuning.batchMax ?? 256;
+    this.spinMs = tuning.spinMs ?? 0;
+    this.abortDrainMs = tuning.abortDrainMs ?? Math.min(this.timeoutMs, 2000);
+    this.schedule = new ArrivalSchedule(options.stages);
+    this.scheduler = new Scheduler(this.schedule, this.clock, {
+      lagThresholdMs: tuning.lagThresholdMs,
+      sustainMs: tuning.lagSustainMs,
+    });
+    this.rng = seededRandom(options.seed);
+    this.picker = weightedPicker(options.workload.mix);
+    this.kindsInMix = KINDS.filter((k) => options.workload.mix[k] > 0);
+    const needsIds = this.kindsInMix.some((k) => k === 'read' || k === 'update' || k === 'login');
+    this.zipf = needsIds ? zipfSampler(options.users, options.workload.zipfS) : null;
+    this.seedTag = (options.seed >>> 0).toString(36);
+    const peak = Math.max(1, ...options.stages.map((s) => s.targetRate));
+    const connections = tuning.connections ?? connectionsFor(peak, this.maxInFlight);
+    const apiUrl = new URL(options.targets.api).origin;
+    const staticUrl = new URL(options.targets.static).origin;
+    this.api = new Origin(apiUrl, connections, this.timeoutMs);
+    this.stat = staticUrl === apiUrl ? this.api : new Origin(staticUrl, connections, this.timeoutMs);
+    this.origins = this.stat === this.api ? [this.api] : [this.api, this.stat];
+  }
+
+  async run(): Promise<LoadOutcome> {
+    const { signal, metricsListen } = this.options;
+    try {
+      if (metricsListen) {
+        this.metrics = new EngineMetrics(this.kindsInMix, () => this.inFlight);
+        try {
+          this.metricsServer = await serveMetrics(this.metrics.registry, metricsListen.host, metricsListen.port);
+        } catch (err) {
+          throw envError(
+            `cannot serve the load engine's metrics on ${metricsListen.host}:${metricsListen.port}: ${(err as Error).message}`,
+            'free that port or choose another metrics address',
+          );
+        }
+      }
+      // Warm-up: connections for the opening rate (at ~10 ms a request), at most 64 per origin.
+      const opening = Math.min(64, 1 + Math.ceil(this.schedule.rateAt(0) * 0.01));
+      await Promise.all(this.origins.map((o) => o.warmUp(Math.min(o.connections, opening), Math.min(this.timeoutMs, 2000))));
+      const done = new Promise<void>((resolve) => (this.resolveDone = resolve));
+      const onAbort = () => this.abort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.startMs = this.clock.now();
+      this.startedAtWallMs = Date.now();
+      this.scheduler.start(this.startMs);
+      this.housekeeping = setInterval(() => this.housekeep(), 20);
+      if (signal?.aborted) this.abort();
+      else this.tick();
+      await done;
+      signal?.removeEventListener('abort', onAbort);
+    } finally {
+      await this.close();
+    }
+    if (this.callbackError !== null) throw this.callbackError;
+    return { results: this.results(), writes: this.writes, startedAtMs: this.startedAtWallMs };
+  }
+
+  // ---- scheduling -------------------------------------------------------------------------
+
+  // The loop never spins: it sleeps on a timer until the next request is due, and a completion
+  // that finds requests already due wakes it early (one setImmediate per loop turn). At high
+  // rates completions arrive all the time, so requests leave on time; at low rates a timer's
+  // 1 ms granularity can make a request up to ~1-2 ms late, which is counted in its latency and
+  // in the lag. Spinning instead (setImmediate until due) cost a full core at 10k req/s.
+  private readonly tick = (): void => {
+    this.tickTimer = null;
+    this.tickImmediate = null;
+    if (this.finished) return;
+    this.drainQueues();
+    const n = this.scheduler.drain(this.onDue, this.batchMax);
+    if (this.scheduler.done) {
+      this.nextDueMs = Infinity;
+      this.schedulingEnded(this.startMs + this.schedule.durationS * 1000, this.timeoutMs + 1000);
+      return;
+    }
+    this.nextDueMs = this.scheduler.nextDueMs();
+    if (n >= this.batchMax) {
+      this.tickImmediate = setImmediate(this.tick);
+      return;
+    }
+    const wait = this.nextDueMs - this.clock.now();
+    if (wait < this.spinMs) this.tickImmediate = setImmediate(this.tick);
+    else this.tickTimer = setTimeout(this.tick, Math.max(1, Math.floor(wait)));
+  };
+
+  /** Runs the loop on the next turn (a completion freed a connection, or requests are due). */
+  private wake(): void {
+    if (this.finished || this.tickImmediate !== null) return;
+    if (this.tickTimer !== null) {
+      clearTimeout(this.tickTimer);
+      this.tickTimer = null;
+    }
+    if (this.scheduler.done) {
+      this.tickImmediate = setImmediate(() => {
+        this.tickImmediate = null;
+        this.drainQueues();
+      });
+    } else {
+      this.tickImmediate = setImmediate(this.tick);
+    }
+  }
+
+  private readonly onDue = (dueMs: number): void => {
+    // Every random draw and counter happens before the in-flight check, so the same seed gives
+    // the same sequence of requests (kinds, ids, names) however many of them the cap drops.
+    const kind = this.kindIndex.get(this.picker.pick(this.rng))!;
+    let id = -1;
+    let asset = 0;
+    let name: string | null = null;
+    if (kind === READ || kind === UPDATE || kind === LOGIN) id = this.zipf!.sample(this.rng);
+    else if (kind === CREATE) id = this.options.users + ++this.createSeq;
+    else asset = this.rng.int(this.staticOpts.length);
+    if (kind === UPDATE || kind === CREATE) name = `bench-${this.seedTag}-${++this.writeSeq}`;
+    if (this.inFlight >= this.maxInFlight) {
+      this.dropOne();
+      return;
+    }
+    const deadline = dueMs + this.timeoutMs;
+    let req: Req;
+    switch (kind) {
+      case READ:
+        req = new Req(this, kind, 0, dueMs, deadline, this.api, { path: `/api/users/${id}`, method: 'GET' }, -1, null);
+        break;
+      case UPDATE:
+        req = new Req(this, kind, 0, dueMs, deadline, this.api, { path: `/api/users/${id}`, method: 'PUT', headers: JSON_HEADERS, body: JSON.stringify({ name }) }, id, name);
+        break;
+      case CREATE:
+        req = new Req(this, kind, 0, dueMs, deadline, this.api, {
+          path: '/api/users',
+          method: 'POST',
+          headers: JSON_HEADERS,
+          body: JSON.stringify({ id, name, email: `user${id}@bench.test` }),
+        }, id, name);
+        break;
+      case LOGIN:
+        req = new Req(this, kind, 0, dueMs, deadline, this.api, { path: '/api/login', method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ id }) }, -1, null);
+        break;
+      default:
+        req = new Req(this, STATIC, 0, dueMs, deadline, this.stat, this.staticOpts[asset], -1, null);
+    }
+    this.admit(req);
+    const origin = req.origin;
+    if (origin.onWire < origin.connections && origin.queued === 0) this.send(req);
+    else origin.push(req);
+  };
+
+  private admit(req: Req): void {
+    this.inFlight++;
+    req.prev = this.tailReq;
+    if (this.tailReq) this.tailReq.next = req;
+    else this.headReq = req;
+    this.tailReq = req;
+  }
+
+  private unlink(req: Req): void {
+    if (req.prev) req.prev.next = req.next;
+    else this.headReq = req.next;
+    if (req.next) req.next.prev = req.prev;
+    else this.tailReq = req.prev;
+    req.prev = req.next = null;
+    this.inFlight--;
+  }
+
+  private send(req: Req): void {
+    req.state = ON_WIRE;
+    req.origin.onWire++;
+    // dispatch() reports synchronous failures through onError, so nothing throws here.
+    req.origin.pool.dispatch(req.opts, req);
+  }
+
+  private anyQueued(): boolean {
+    for (const o of this.origins) if (o.queued > 0) return true;
+    return false;
+  }
+
+  private drainQueues(): void {
+    for (const origin of this.origins) {
+      while (origin.onWire < origin.connections && origin.queued > 0) {
+        const req = origin.shift();
+        if (!req) break;
+        this.send(req);
+      }
+    }
+  }
+
+  private dropOne(): void {
+    this.rollTo(this.clock.now());
+    this.dropped++;
+    this.secDropped++;
+    this.metrics?.droppedOne();
+  }
+
+  // ---- completion -------------------------------------------------------------------------
+
+  /** Called once per request by undici (complete or error), by the timeout sweep, or at shutdown. */
+  finish(req: Req, err: Error | null): void {
+    if (req.state === DONE) return;
+    const wasOnWire = req.state === ON_WIRE;
+    req.state = DONE;
+    this.unlink(req);
+    if (wasOnWire) req.origin.onWire--;
+    const now = this.clock.now();
+    this.rollTo(now);
+    const kind = req.kind;
+    const stats = this.stats[kind];
+    stats.requests++;
+    this.requests++;
+    this.secRequests++;
+    const method = METHODS[kind][req.step];
+    let failed: boolean;
+    let recordLatency: boolean;
+    let status = 0;
+    if (err !== null || req.timedOut) {
+      const k = req.timedOut ? 'timeout' : errorKind(err);
+      this.countError(k);
+      failed = true;
+      // A timeout is what the user lived through: its latency counts. A refused or reset
+      // connection has no meaningful latency; it shows in errors.
+      recordLatency = k === 'timeout';
+    } else {
+      status = req.status;
+      this.statusCodes.set(status, (this.statusCodes.get(status) ?? 0) + 1);
+      recordLatency = true;
+      if (status >= 500) {
+        this.countError('http_5xx');
+        failed = true;
+      } else if (status >= 400) {
+        // A 404 on a read is an error too: every id read was seeded.
+        this.countError('http_4xx');
+        failed = true;
+      } else if (kind === LOGIN && req.step === 0 && req.sid === null) {
+        this.countError('no_session');
+        failed = true;
+      } else {
+        failed = false;
+      }
+    }
+    if (failed) {
+      this.errors++;
+      this.secErrors++;
+      stats.errors++;
+    } else {
+      this.ok++;
+      if (req.writeValue !== null && status >= 200 && status < 300) {
+        this.writes.push({ id: req.writeId, value: req.writeValue, atS: round3((now - this.startMs) / 1000) });
+      }
+    }
+    const latencyUs = (now - req.dueMs) * 1000;
+    if (recordLatency) {
+      stats.hist.recordMicros(latencyUs);
+      this.secondHist.recordMicros(latencyUs);
+    }
+    this.metrics?.request(KINDS[kind], method, status, failed, recordLatency ? latencyUs / 1e6 : undefined);
+
+    if (this.completing) return;
+    if (!failed && kind === LOGIN && req.step === 0) this.followUp(req, now);
+    if (now >= this.nextDueMs || this.anyQueued()) this.wake();
+    else if (this.inFlight === 0 && !Number.isNaN(this.endOfSchedulingMs)) this.complete();
+  }
+
+  /** The second half of a login: GET /api/me with the session, due the moment the login answered. */
+  private followUp(login: Req, now: number): void {
+    const req = new Req(this, LOGIN, 1, now, now + this.timeoutMs, this.api, {
+      path: '/api/me',
+      method: 'GET',
+      headers: ['cookie', `sid=${login.sid}`],
+    }, -1, null);
+    this.admit(req);
+    // Queued rather than sent here: the connection that just answered is still marked busy
+    // until this callback returns, and dispatching now would open a new one.
+    this.api.unshift(req);
+    this.wake();
+  }
+
+  private countError(kind: string): void {
+    this.errorKinds.set(kind, (this.errorKinds.get(kind) ?? 0) + 1);
+  }
+
+  // ---- housekeeping: seconds, timeouts, the end -------------------------------------------
+
+  private housekeep(): void {
+    if (this.finished) return;
+    const now = this.clock.now();
+    this.rollTo(now);
+    this.sweepTimeouts(now);
+    const scheduleEndMs = this.startMs + this.schedule.durationS * 1000;
+    if (Number.isNaN(this.endOfSchedulingMs) && !this.scheduler.done && now >= scheduleEndMs + END_GRACE_MS) this.cutBacklog(now);
+    if (Number.isNaN(this.endOfSchedulingMs) && this.scheduler.done) {
+      this.schedulingEnded(this.startMs + this.schedule.durationS * 1000, this.timeoutMs + 1000);
+    }
+    if (!Number.isNaN(this.endOfSchedulingMs) && (this.inFlight === 0 || now >= this.drainDeadlineMs)) this.complete();
+  }
+
+  private sweepTimeouts(now: number): void {
+    // Admission order is (nearly) deadline order, so expired requests sit at the head.
+    let req = this.headReq;
+    while (req !== null && req.deadlineMs <= now) {
+      const next = req.next;
+      req.timedOut = true;
+      const abort = req.abortFn;
+      this.finish(req, new TimeoutError('request timed out'));
+      // Aborting destroys the connection, as it must: the answer may still be on its way.
+      if (abort) abort(new TimeoutError('request timed out'));
+      req = next;
+    }
+  }
+
+  /**
+   * The schedule is over but a backlog is still due (the generator fell behind): the run does not
+   * stretch to send it. Those requests count as dropped, and the lag that built them stays
+   * reported, so a run ends on time whatever happens.
+   */
+  private cutBacklog(now: number): void {
+    this.scheduler.report(); // folds the backlog's lag into maxLagMs before stop() hides it
+    this.backlogCut = true;
+    const left = this.schedule.totalRequests - this.scheduler.sent;
+    this.scheduler.stop();
+    this.rollTo(now);
+    this.dropped += left;
+    this.secDropped += left;
+    for (let i = 0; i < left; i++) this.metrics?.droppedOne();
+    this.schedulingEnded(this.startMs + this.schedule.durationS * 1000, this.timeoutMs + 1000);
+  }
+
+  /** No more requests will be handed out; in-flight ones get until now + drainMs. */
+  private schedulingEnded(endMs: number, drainMs: number): void {
+    if (!Number.isNaN(this.endOfSchedulingMs)) return;
+    this.endOfSchedulingMs = endMs;
+    this.drainDeadlineMs = this.clock.now() + drainMs;
+    if (this.inFlight === 0) this.complete();
+  }
+
+  private abort(): void {
+    if (this.finished) return;
+    this.scheduler.stop();
+    const now = this.clock.now();
+    if (Number.isNaN(this.endOfSchedulingMs)) {
+      this.schedulingEnded(Math.min(now, this.startMs + this.schedule.durationS * 1000), this.abortDrainMs);
+    } else {
+      // Aborted while draining after the schedule: shorten the wait, do not extend it.
+      this.drainDeadlineMs = Math.min(this.drainDeadlineMs, now + this.abortDrainMs);
+    }
+  }
+
+  /** Closes the second(s) before `now`: emits their points (empty seconds included). */
+  private rollTo(now: number): void {
+    const idx = Math.floor((now - this.startMs) / 1000);
+    while (this.second < idx) this.emitSecond();
+  }
+
+  private emitSecond(): void {
+    const t = this.second;
+    const { p50, p95, p99 } = this.secondHist.roll();
+    const targetRate = round2(this.schedule.countAt(t + 1) - this.schedule.countAt(t));
+    const point: SeriesPoint = { t, requests: this.secRequests, errors: this.secErrors, dropped: this.secDropped, targetRate, p50, p95, p99 };
+    this.series.push(point);
+    this.second++;
+    this.secRequests = this.secErrors = this.secDropped = 0;
+    const rss = process.memoryUsage.rss();
+    if (rss > this.peakRss) this.peakRss = rss;
+    this.metrics?.second(this.inFlight, this.scheduler.takeWindowMaxLagMs());
+    if (this.options.onSecond && this.callbackError === null) {
+      try {
+        this.options.onSecond(point);
+      } catch (err) {
+        // A failing progress callback stops the run (cleanly) and is rethrown by runLoad.
+        this.callbackError = err;
+        queueMicrotask(() => this.abort());
+      }
+    }
+  }
+
+  private complete(): void {
+    if (this.finished || this.completing) return;
+    this.completing = true;
+    const now = this.clock.now();
+    // Whatever is still in flight at the drain deadline is given up on, counted as an 'aborted'
+    // error, and cut; what never left its queue was not sent, so it counts as dropped.
+    this.rollTo(now);
+    let req = this.headReq;
+    while (req !== null) {
+      const next = req.next;
+      if (req.state === QUEUED) {
+        req.state = DONE;
+        this.unlink(req);
+        this.dropped++;
+        this.secDropped++;
+        this.metrics?.droppedOne();
+      } else {
+        const abort = req.abortFn;
+        this.finish(req, new ShutdownError('still in flight when the run ended'));
+        if (abort) abort(new ShutdownError('still in flight when the run ended'));
+      }
+      req = next;
+    }
+    this.finished = true;
+    if (Number.isNaN(this.endOfSchedulingMs)) this.endOfSchedulingMs = now;
+    // The last, partial second is emitted too, so the series accounts for every request.
+    this.rollTo(now);
+    if (this.secRequests + this.secErrors + this.secDropped > 0) this.emitSecond();
+    const rss = process.memoryUsage.rss();
+    if (rss > this.peakRss) this.peakRss = rss;
+    this.resolveDone?.();
+  }
+
+  private async close(): Promise<void> {
+    this.finished = true;
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    if (this.tickImmediate) clearImmediate(this.tickImmediate);
+    if (this.housekeeping) clearInterval(this.housekeeping);
+    for (const o of this.origins) o.destroySpare();
+    await Promise.all(this.origins.map((o) => o.pool.destroy().catch(() => undefined)));
+    if (this.metricsServer) await closeMetrics(this.metricsServer);
+  }
+
+  // ---- results ----------------------------------------------------------------------------
+
+  private results(): LoadResults {
+    const durationS = Math.max(0, (this.endOfSchedulingMs - this.startMs) / 1000);
+    const endpoints: LoadResults['endpoints'] = {};
+    for (const k of this.kindsInMix) {
+      const s = this.stats[this.kindIndex.get(k)!];
+      endpoints[k] = { requests: s.requests, errors: s.errors, latencyMs: s.hist.summary() };
+    }
+    const all = LatencyHistogram.merged(this.stats.map((s) => s.hist));
+    const lag = this.scheduler.report();
+    return {
+      driver: 'embedded',
+      workload: this.options.workload.name,
+      stages: this.options.stages.map((s) => ({ ...s })),
+      durationS: round3(durationS),
+      totals: {
+        requests: this.requests,
+        ok: this.ok,
+        errors: this.errors,
+        dropped: this.dropped,
+        throughputRps: durationS > 0 ? round2(this.requests / durationS) : 0,
+        errorRate: this.requests > 0 ? this.errors / this.requests : 0,
+      },
+      latencyMs: all.summary(),
+      endpoints,
+      statusCodes: Object.fromEntries([...this.statusCodes].sort((a, b) => a[0] - b[0]).map(([c, n]) => [String(c), n])),
+      errorKinds: Object.fromEntries(this.errorKinds),
+      series: this.series,
+      generator: {
+        saturated: lag.saturated || this.backlogCut,
+        maxLagMs: round3(lag.maxLagMs),
+        peakRssMb: Math.round((this.peakRss / 1048576) * 10) / 10,
+      },
+    };
+  }
+}
+
+function validate(o: LoadOptions): void {
+  for (const [name, url] of [['api', o.targets.api], ['static', o.targets.static]] as const) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw usageError(`load target ${name} is not a URL: ${url}`, 'give a base URL such as http://127.0.0.1:8080');
+    }
+    if (u.protocol !== 'http:') throw usageError(`load target ${name} must be http://, got ${url}`, 'the engine speaks plain HTTP/1.1 on loopback');
+    if (!isLoopback(u.hostname)) throw usageError(`load target ${name} is not a loopback address: ${url}`, 'bench only sends load to 127.0.0.0/8 (or a port published on 127.0.0.1)');
+  }
+  if (o.metricsListen && !isLoopback(o.metricsListen.host)) {
+    throw usageError(`metrics address ${o.metricsListen.host} is not loopback`, 'serve the engine metrics on a 127.x.y.z address');
+  }
+  if (!(o.stages.length > 0)) throw usageError('no load stages given', 'pass stages, e.g. stagesFor(rate, seconds)');
+  if (!Number.isInteger(o.users) || o.users < 1) throw usageError(`users must be a whole number >= 1, got ${o.users}`);
+  if (o.maxInFlight !== undefined && !(o.maxInFlight >= 1)) throw usageError(`maxInFlight must be >= 1, got ${o.maxInFlight}`);
+  if (o.timeoutMs !== undefined && !(o.timeoutMs > 0)) throw usageError(`timeoutMs must be > 0, got ${o.timeoutMs}`);
+}
+
+function isLoopback(host: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === 'localhost' || host === '[::1]' || host === '::1';
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,398 @@
+// Benchmark of the embedded load engine against wrk: requests completed per generator CPU-second,
+// both tools pinned to cpu 0 and the target (nginx, or node:http without nginx) pinned to cpu 1,
+// interleaved rounds in one run (this machine's speed drifts, so only ratios are compared).
+//
+//   npm run bench:engine -- [--seconds 10] [--rounds 3] [--rate 25000] [--out .runs/bench-engine.json]
+//   npm run bench:engine -- --soak 300 [--soak-rate 5000]   # the engine alone: is its memory flat?
+//
+// Every child is bounded (a hard kill after its duration plus a margin) and stopped by pid.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { staticAssets, workloads } from '../loadtests/workloads.ts';
+import type { Stage } from '../reports/schema.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const GENERATOR_CPU = '0';
+const TARGET_CPU = '1';
+// Every static asset is served at this size: the benchmark measures the generator's cost per
+// request, not copying 250 kB images over loopback.
+const ASSET_BYTES = 1500;
+
+interface EngineRun {
+  requests: number;
+  ok: number;
+  errors: number;
+  dropped: number;
+  cpuS: number;
+  wallS: number;
+  p50: number;
+  p99: number;
+  saturated: boolean;
+  maxLagMs: number;
+  peakRssMb: number;
+}
+
+interface WrkRun {
+  requests: number;
+  errors: number;
+  cpuS: number;
+  wallS: number;
+  p50: number;
+  p99: number;
+}
+
+const engineChild = process.argv.indexOf('--child-engine');
+if (engineChild !== -1) {
+  await childEngine(JSON.parse(process.argv[engineChild + 1]) as ChildArgs);
+} else {
+  await main();
+}
+
+// ---- the parent ----------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '10' },
+      rounds: { type: 'string', default: '3' },
+      rate: { type: 'string', default: '25000' },
+      connections: { type: 'string', default: '50' },
+      'engine-connections': { type: 'string' },
+      soak: { type: 'string' },
+      'soak-rate': { type: 'string', default: '5000' },
+      out: { type: 'string', default: '.runs/bench-engine.json' },
+    },
+  });
+  const seconds = positiveInt('--seconds', values.seconds, 600);
+  const rounds = positiveInt('--rounds', values.rounds, 20);
+  const rate = positiveInt('--rate', values.rate, 1_000_000);
+  const conns = positiveInt('--connections', values.connections, 10_000);
+  const engineConns = values['engine-connections'] === undefined ? undefined : positiveInt('--engine-connections', values['engine-connections'], 10_000);
+  const soak = values.soak === undefined ? 0 : positiveInt('--soak', values.soak, 24 * 3600);
+  const soakRate = positiveInt('--soak-rate', values['soak-rate'], 1_000_000);
+  const out = resolve(ROOT, values.out);
+
+  const pinning = haveBinary('taskset') && availableParallelism() >= 2;
+  if (!pinning) console.log('note: no taskset or fewer than 2 cpus: generator and target are not pinned apart');
+  const dir = mkdtempSync(join(tmpdir(), 'bench-engine-'));
+  chmodSync(dir, 0o755); // nginx workers run as nobody when started by root
+  const target = await startTarget(dir, pinning);
+  const cleanup = () => {
+    target.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  try {
+    console.log(`target: ${target.kind} on ${target.url}${pinning ? ` (cpu ${TARGET_CPU})` : ''}; generators${pinning ? ` on cpu ${GENERATOR_CPU}` : ''}`);
+    const report: Record<string, unknown> = {
+      at: new Date().toISOString(),
+      machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version },
+      target: target.kind,
+      pinned: pinning,
+      assetBytes: ASSET_BYTES,
+    };
+    if (soak > 0) {
+      report.soak = await runSoak(target.url, soak, soakRate, pinning);
+    } else {
+      const wrkAvailable = haveBinary('wrk');
+      if (!wrkAvailable) console.log('note: wrk not found: measuring the engine alone (apt-get install wrk)');
+      const results: Array<{ round: number; wrk: WrkRun | null; engine: EngineRun }> = [];
+      for (let round = 1; round <= rounds; round++) {
+        // Alternate which tool goes first so drift within a round favours neither.
+        let wrk: WrkRun | null = null;
+        let engine: EngineRun;
+        if (round % 2 === 1) {
+          if (wrkAvailable) wrk = await runWrk(target.url, seconds, conns, pinning);
+          engine = await runEngineChild({ url: target.url, rate, seconds, mode: 'bench', connections: engineConns }, pinning);
+        } else {
+          engine = await runEngineChild({ url: target.url, rate, seconds, mode: 'bench', connections: engineConns }, pinning);
+          if (wrkAvailable) wrk = await runWrk(target.url, seconds, conns, pinning);
+        }
+        results.push({ round, wrk, engine });
+        const line = [`round ${round}:`];
+        if (wrk) line.push(`wrk ${fmt(wrk.requests / wrk.cpuS)} req/cpu-s (${fmt(wrk.requests / wrk.wallS)} req/s, cpu ${wrk.cpuS.toFixed(2)} s)`);
+        line.push(
+          `engine ${fmt(engine.requests / engine.cpuS)} req/cpu-s (${fmt(engine.requests / engine.wallS)} req/s, cpu ${engine.cpuS.toFixed(2)} s, dropped ${engine.dropped}, errors ${engine.errors}, p99 ${engine.p99} ms, lag max ${engine.maxLagMs} ms${engine.saturated ? ', SATURATED' : ''})`,
+        );
+        console.log(line.join('  '));
+      }
+      const engineMedian = median(results.map((r) => r.engine.requests / r.engine.cpuS));
+      const wrkRuns = results.map((r) => r.wrk).filter((w): w is WrkRun => w !== null);
+      const wrkMedian = wrkRuns.length ? median(wrkRuns.map((w) => w.requests / w.cpuS)) : null;
+      const ratios = results.filter((r) => r.wrk).map((r) => r.engine.requests / r.engine.cpuS / (r.wrk!.requests / r.wrk!.cpuS));
+      const ratio = ratios.length ? median(ratios) : null;
+      report.params = { seconds, rounds, rate, wrkConnections: conns, engineConnections: engineConns ?? 'auto' };
+      report.rounds = results;
+      report.median = { engineReqPerCpuS: Math.round(engineMedian), wrkReqPerCpuS: wrkMedian && Math.round(wrkMedian), engineToWrk: ratio && round3(ratio) };
+      console.log(
+        `median: engine ${fmt(engineMedian)} req/cpu-s` + (wrkMedian ? `, wrk ${fmt(wrkMedian)} req/cpu-s, engine/wrk ${ratio!.toFixed(2)} (median of per-round ratios)` : ''),
+      );
+    }
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+    console.log(`wrote ${out}`);
+  } finally {
+    cleanup();
+  }
+}
+
+interface Target {
+  kind: 'nginx' | 'node:http';
+  url: string;
+  stop(): void;
+}
+
+async function startTarget(dir: string, pinning: boolean): Promise<Target> {
+  const www = join(dir, 'www', 'static');
+  mkdirSync(www, { recursive: true });
+  for (const a of staticAssets) writeFileSync(join(www, a.path), Buffer.alloc(ASSET_BYTES, 97));
+  chmodSync(join(dir, 'www'), 0o755);
+  chmodSync(www, 0o755);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  if (haveBinary('nginx')) {
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  keepalive_timeout 65;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    location /static/ { root ${dir}/www; }
+  }
+}
+`,
+    );
+    const args = ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')];
+    const child = pinning ? spawn('taskset', ['-c', TARGET_CPU, 'nginx', ...args], { stdio: 'ignore' }) : spawn('nginx', args, { stdio: 'ignore' });
+    await waitForHttp(`${url}/static/favicon.ico`, 5000, child);
+    return { kind: 'nginx', url, stop: () => stopChild(child) };
+  }
+  // Without nginx: a node:http server in a child process (so it can be pinned).
+  const code = `const http=require('http');const body=Buffer.alloc(${ASSET_BYTES},97);http.createServer((q,s)=>{s.writeHead(200,{'content-type':'application/octet-stream','content-length':body.length});s.end(body)}).listen(${port},'127.0.0.1')`;
+  const child = pinning ? spawn('taskset', ['-c', TARGET_CPU, process.execPath, '-e', code], { stdio: 'ignore' }) : spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
+  await waitForHttp(`${url}/static/favicon.ico`, 5000, child);
+  return { kind: 'node:http', url, stop: () => stopChild(child) };
+}
+
+async function runWrk(url: string, seconds: number, conns: number, pinning: boolean): Promise<WrkRun> {
+  // bash's `times` prints the CPU its children used: wrk's user and system time, exactly.
+  const pin = pinning ? `taskset -c ${GENERATOR_CPU} ` : '';
+  const script = `${pin}wrk -t1 -c${conns} -d${seconds}s --latency ${url}/static/favicon.ico; times`;
+  const { stdout } = await run('bash', ['-c', script], (seconds + 30) * 1000);
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? NaN);
+  const errorsMatch = /Non-2xx or 3xx responses: (\d+)/.exec(stdout);
+  const timesLines = stdout.trim().split('\n').slice(-2);
+  const cpuS = parseTimes(timesLines[1] ?? '');
+  if (!Number.isFinite(requests) || !(cpuS > 0)) throw new Error(`could not read wrk's output:\n${stdout}`);
+  return {
+    requests,
+    errors: errorsMatch ? Number(errorsMatch[1]) : 0,
+    cpuS,
+    wallS: seconds, // wrk's own measuring window
+    p50: wrkLatency(stdout, '50%'),
+    p99: wrkLatency(stdout, '99%'),
+  };
+}
+
+// "0m1.234s 0m0.567s" -> 1.801
+function parseTimes(line: string): number {
+  const parts = [...line.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  return parts.length === 2 ? parts[0] + parts[1] : NaN;
+}
+
+function wrkLatency(out: string, pct: string): number {
+  const m = new RegExp(`^\\s*${pct}\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(out);
+  if (!m) return NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+}
+
+interface ChildArgs {
+  url: string;
+  rate: number;
+  seconds: number;
+  mode: 'bench' | 'soak';
+  /** the engine's connections (default: its own sizing) */
+  connections?: number;
+}
+
+async function runEngineChild(args: ChildArgs, pinning: boolean): Promise<EngineRun> {
+  const node = [process.execPath, join(ROOT, 'bin', 'run-ts.js'), fileURLToPath(import.meta.url), '--child-engine', JSON.stringify(args)];
+  const [cmd, ...rest] = pinning ? ['taskset', '-c', GENERATOR_CPU, ...node] : node;
+  const { stdout } = await run(cmd, rest, (args.seconds + 30) * 1000, args.mode === 'soak');
+  const last = stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(last) as EngineRun;
+}
+
+async function runSoak(url: string, seconds: number, rate: number, pinning: boolean): Promise<EngineRun> {
+  console.log(`soak: the engine alone at ${fmt(rate)} req/s for ${seconds} s (static requests); peak RSS every 30 s`);
+  const r = await runEngineChild({ url, rate, seconds, mode: 'soak' }, pinning);
+  console.log(
+    `soak done: ${fmt(r.requests)} requests, ${r.errors} errors, ${r.dropped} dropped, p99 ${r.p99} ms, peak RSS ${r.peakRssMb} MB, lag max ${r.maxLagMs} ms${r.saturated ? ', SATURATED' : ''}`,
+  );
+  return r;
+}
+
+// ---- the engine child ----------------------------------------------------------------------
+
+async function childEngine(args: ChildArgs): Promise<void> {
+  const { runLoad } = await import('../harness/load/engine.ts');
+  const stages: Stage[] =
+    args.mode === 'soak'
+      ? [{ durationS: 0, targetRate: Math.max(1, args.rate / 20) }, { durationS: Math.min(10, args.seconds / 10), targetRate: args.rate }, { durationS: args.seconds - Math.min(10, args.seconds / 10), targetRate: args.rate }]
+      : // A 1 s ramp: jumping cold to 25k req/s costs the first second (JIT, connections) ~9k drops.
+        [{ durationS: 0, targetRate: Math.max(1, args.rate / 20) }, { durationS: 1, targetRate: args.rate }, { durationS: args.seconds - 1, targetRate: args.rate }];
+  const rssSamples: Array<{ t: number; rssMb: number; heapMb: number }> = [];
+  let peakRss = 0;
+  const onSecond = (p: { t: number }) => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    if (args.mode === 'soak' && (p.t + 1) % 30 === 0) {
+      const sample = { t: p.t + 1, rssMb: mb(m.rss), heapMb: mb(m.heapUsed) };
+      rssSamples.push(sample);
+      process.stderr.write(`soak t=${sample.t}s rss=${sample.rssMb} MB (peak ${mb(peakRss)} MB) heap=${sample.heapMb} MB\n`);
+    }
+  };
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const outcome = await runLoad(
+    { targets: { api: args.url, static: args.url }, workload: workloads.static, users: 1000, stages, seed: 1, onSecond },
+    { connections: args.connections },
+  );
+  const wallS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const r = outcome.results;
+  const res: EngineRun & { rss?: typeof rssSamples } = {
+    requests: r.totals.requests,
+    ok: r.totals.ok,
+    errors: r.totals.errors,
+    dropped: r.totals.dropped,
+    cpuS: (cpu.user + cpu.system) / 1e6,
+    wallS,
+    p50: r.latencyMs.p50,
+    p99: r.latencyMs.p99,
+    saturated: r.generator.saturated,
+    maxLagMs: r.generator.maxLagMs,
+    peakRssMb: r.generator.peakRssMb,
+  };
+  if (args.mode === 'soak') {
+    process.stderr.write(`soak t=${Math.round(wallS)}s (end) peak RSS ${r.generator.peakRssMb} MB\n`);
+    res.rss = rssSamples;
+  }
+  process.stdout.write(JSON.stringify(res) + '\n');
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+function run(cmd: string, args: string[], timeoutMs: number, relayStderr = false): Promise<{ stdout: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+      if (relayStderr) process.stdout.write(c);
+    });
+    const timer = setTimeout(() => {
+      stopChild(child);
+      reject(new Error(`${cmd} did not finish within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolvePromise({ stdout });
+      else reject(new Error(`${cmd} ${args.slice(0, 3).join(' ')} exited with ${code}:\n${stderr.slice(-2000)}`));
+    });
+  });
+}
+
+function stopChild(child: ChildProcess): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const hard = setTimeout(() => child.kill('SIGKILL'), 2000);
+  hard.unref();
+  child.once('exit', () => clearTimeout(hard));
+}
+
+async function waitForHttp(url: string, timeoutMs: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the target exited with ${child.exitCode} before answering ${url}`);
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.ok) return;
+      last = new Error(`HTTP ${res.status}`);
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  stopChild(child);
+  throw new Error(`the target did not answer ${url} within ${timeoutMs} ms: ${String(last)}`);
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function haveBinary(name: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, name)));
+}
+
+function positiveInt(flag: string, v: string | undefined, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    console.error(`${flag} must be a whole number from 1 to ${max}, got ${v}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function mb(bytes: number): number {
+  return Math.round((bytes / 1048576) * 10) / 10;
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
