@@ -13,6 +13,8 @@ export function register(program: Command, io: CliIO): void {
   cmd.action(async (flags: RawRunOptions) => {
     const config = { ...resolveRunConfig(flags, io.env), keep: true };
     const deployed = await deployTarget(config, runIO(io));
+    // The harness's own /metrics ends with this process; the services stay.
+    await deployed.metrics?.close();
     if (io.signal.aborted) {
       await deployed.deployment.down();
       return;

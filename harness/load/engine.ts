@@ -368,7 +368,10 @@ class Engine {
   async run(): Promise<LoadOutcome> {
     const { signal, metricsListen } = this.options;
     try {
-      if (metricsListen) {
+      if (this.options.metricsRegistry) {
+        // The harness serves this registry for the whole run, so the last second is scraped too.
+        this.metrics = new EngineMetrics(this.kindsInMix, () => this.inFlight, this.options.metricsRegistry);
+      } else if (metricsListen) {
         this.metrics = new EngineMetrics(this.kindsInMix, () => this.inFlight);
         try {
           this.metricsServer = await serveMetrics(this.metrics.registry, metricsListen.host, metricsListen.port);

@@ -23,7 +23,7 @@ export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
  * collect hook) and once a second; gauges are set once a second, k6_vus at each scrape.
  */
 export class EngineMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   private readonly reqs: Counter<'name' | 'method' | 'status'>;
   private readonly duration: Histogram<'name' | 'method'>;
   private readonly failedRate: Gauge<'name'>;
@@ -37,7 +37,9 @@ export class EngineMetrics {
   private pendingDropped = 0;
   private readonly durationChildren = new Map<string, Histogram.Internal<'name' | 'method'>>();
 
-  constructor(kinds: readonly string[], inFlight: () => number) {
+  /** `registry`: register into the caller's registry (one the harness serves for the whole run) */
+  constructor(kinds: readonly string[], inFlight: () => number, registry: Registry = new Registry()) {
+    this.registry = registry;
     const registers = [this.registry];
     const flushCounts = () => this.flushCounts();
     this.reqs = new Counter({

@@ -2,6 +2,7 @@
 // with a schedule and targets; the engine returns the load side of results.json.
 import type { LoadResults, SeriesPoint, Stage } from '../../reports/schema.ts';
 import type { Workload } from '../../loadtests/workloads.ts';
+import type { Registry } from 'prom-client';
 
 export interface LoadTargets {
   /** base URL for API requests, e.g. http://127.3.1.1:8000 */
@@ -36,6 +37,9 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** serve the engine's metrics here (k6 names) for Prometheus to scrape; omitted: not served */
   metricsListen?: { host: string; port: number };
+  /** register the engine's metrics in this registry instead (the caller serves it, and keeps
+   *  serving after the load so Prometheus scrapes the final counts); wins over metricsListen */
+  metricsRegistry?: Registry;
 }
 
 export interface LoadOutcome {

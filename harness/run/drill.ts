@@ -43,7 +43,7 @@ export function drillExercise(choice: DrillChoice): Exercise {
             users: config.users,
             seed: config.seed,
             rate: config.rate ?? DRILL_DEFAULT_RATE,
-            metricsListen: deployed.plan.prometheus ? deployed.plan.engineMetrics : undefined,
+            metricsRegistry: deployed.metrics?.engine,
             onSecond: (p) => live.second(p, 0),
           },
         });

@@ -12,6 +12,7 @@ import type { Stage } from '../../reports/schema.ts';
 import type { RunConfig } from './config.ts';
 import type { RunIO } from './lifecycle.ts';
 import { liveProgress } from './progress.ts';
+import type { Registry } from 'prom-client';
 
 export interface DriveOutcome extends LoadOutcome {
   driver: 'embedded' | 'k6';
@@ -27,7 +28,7 @@ export function loadTargets(plan: DeployPlan): { api: string; static: string } {
   };
 }
 
-export async function drive(config: RunConfig, plan: DeployPlan, stages: Stage[], runDir: string, io: RunIO, signal: AbortSignal = io.signal): Promise<DriveOutcome> {
+export async function drive(config: RunConfig, plan: DeployPlan, stages: Stage[], runDir: string, io: RunIO, signal: AbortSignal = io.signal, metricsRegistry?: Registry): Promise<DriveOutcome> {
   const driver = config.driver === 'auto' ? ((await k6Available()) ? 'k6' : 'embedded') : config.driver;
   const targets = loadTargets(plan);
   const totalS = stages.reduce((a, s) => a + s.durationS, 0);
@@ -58,7 +59,7 @@ export async function drive(config: RunConfig, plan: DeployPlan, stages: Stage[]
       stages,
       seed: config.seed,
       signal,
-      metricsListen: plan.prometheus ? plan.engineMetrics : undefined,
+      metricsRegistry,
       onSecond: (p) => live.second(p, Math.round(totalS)),
     });
     return { ...got, driver, thresholdsFailed: false };

@@ -21,6 +21,7 @@ import { SCHEMA_VERSION, type DrillResult, type FaultWindow, type Objective, typ
 import { writeReports } from '../../reports/index.ts';
 import { version } from './version.ts';
 import { planChaos, runWithChaos } from '../../chaos/index.ts';
+import { serveRunMetrics, type RunMetrics } from './metrics-server.ts';
 
 export interface RunIO {
   progress: Progress;
@@ -49,6 +50,8 @@ export const newRunId = (phase: number, now = new Date()) =>
 
 export interface Deployed {
   deployment: Deployment;
+  /** the harness's /metrics (engine + fault gauge) when the run has a Prometheus */
+  metrics: RunMetrics | null;
   plan: DeployPlan;
   runtime: Runtime;
   runDir: string;
@@ -82,15 +85,18 @@ export async function deployTarget(config: RunConfig, io: RunIO, validate?: (pla
   io.progress(`deploying phase ${config.phase} (${topology.title}) on the ${runtime.kind} runtime: ${plan.services.length} services on ${plan.hosts.length} hosts, run ${runId}`);
   const deployment = await runtime.up(plan, { runDir, progress: io.progress, signal: io.signal });
   timings.deploy = since(t0);
+  let metrics: RunMetrics | null = null;
   try {
+    if (plan.prometheus) metrics = await serveRunMetrics(plan.engineMetrics);
     t0 = performance.now();
     await seedUsers(deployment, config.users, config.seed, io.progress, io.signal);
     timings.seed = since(t0);
   } catch (e) {
+    await metrics?.close();
     await deployment.down();
     throw e;
   }
-  return { deployment, plan, runtime, runDir, runId, timings };
+  return { deployment, metrics, plan, runtime, runDir, runId, timings };
 }
 
 /** What one exercise of a deployed target gives: the load, the fault windows, drill verdicts. */
@@ -124,7 +130,8 @@ export const loadExercise: Exercise = {
     if (config.chaos.length > 0) planChaos(config.chaos, plan, config.users);
   },
   async run({ config, deployed, stages, io }) {
-    const load = () => drive(config, deployed.plan, stages, deployed.runDir, io);
+    io.progress(`load: ${config.workload} workload, open model, ${stages.map((s) => `${s.durationS}s→${s.targetRate.toFixed(0)}/s`).join(', ')}`);
+    const load = () => drive(config, deployed.plan, stages, deployed.runDir, io, io.signal, deployed.metrics?.engine);
     if (config.chaos.length === 0) return { outcome: await load(), faults: [], drills: [], notes: [] };
     const schedule = planChaos(config.chaos, deployed.plan, config.users);
     let driven: DriveOutcome | null = null;
@@ -175,6 +182,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     if (model.scaleFactor < 1) notes.push(`scaled: ${model.targetRps.toFixed(1)} of ${model.peakRps.toFixed(1)} req/s (factor ${model.scaleFactor.toPrecision(3)})`);
     if (!config.keep) {
       t0 = performance.now();
+      await deployed.metrics?.close();
       await deployment.down();
       torn = true;
       timings.teardown = since(t0);
@@ -220,7 +228,10 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     await writeReports(runDir, results);
     return { results, runDir, exitCode: pass ? 0 : 1 };
   } finally {
-    if (!torn && (!config.keep || io.signal.aborted)) await deployment.down();
+    if (!torn && (!config.keep || io.signal.aborted)) {
+      await deployed.metrics?.close();
+      await deployment.down();
+    }
   }
 }
 

@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+
+/** no listener on the machine: the slot logic alone decides */
+const none = () => new Set<number>();
 import { join } from 'node:path';
 import {
   allocateSlot,
@@ -83,12 +86,12 @@ describe('state files (on a temporary root)', () => {
   });
 
   it('allocates distinct slots in one process and gives them back', async () => {
-    const a = await allocateSlot({ root });
-    const b = await allocateSlot({ root, runId: 'x' });
+    const a = await allocateSlot({ root, listening: none });
+    const b = await allocateSlot({ root, runId: 'x', listening: none });
     expect(a).toBe(1);
     expect(b).toBe(2);
     await releaseSlot(a, { root });
-    expect(await allocateSlot({ root })).toBe(1);
+    expect(await allocateSlot({ root, listening: none })).toBe(1);
   });
 
   it('skips slots of live runs and reuses those of stale ones', async () => {
@@ -96,13 +99,13 @@ describe('state files (on a temporary root)', () => {
     await writeState(state({ runId: 'live', slot: 1, ...me, services: [] }), { root });
     // a dead harness (pid 2^22 + 1 never exists) whose processes are gone
     await writeState(state({ runId: 'dead', slot: 2, harnessPid: 4194305, services: [] }), { root });
-    expect(await allocateSlot({ root })).toBe(2);
+    expect(await allocateSlot({ root, listening: none })).toBe(2);
   });
 
   it('a stale slot lock of a dead process does not block its slot', async () => {
-    await allocateSlot({ root });
+    await allocateSlot({ root, listening: none });
     await writeFile(join(root, 'state', 'slots', '2.json'), JSON.stringify({ pid: 4194305, startTime: 1 }));
-    expect(await allocateSlot({ root })).toBe(2);
+    expect(await allocateSlot({ root, listening: none })).toBe(2);
   });
 
   it('lists runs with what is alive, and reaps the dead ones but not live or kept ones', async () => {
@@ -126,5 +129,20 @@ describe('state files (on a temporary root)', () => {
     expect(`${reaped.join(', ')}`).toBe('dead, kept');
     expect((await listRuns({ root })).map((r) => r.runId)).toEqual(['live']);
     await expect(readFile(stateFile('dead', root))).rejects.toThrow();
+  });
+});
+
+describe('listeningSlots', () => {
+  it('finds the second octet of loopback listeners and ignores other addresses and states', async () => {
+    const { listeningSlots } = await import('./state.ts');
+    const table = [
+      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      '   0: 0100077F:20CA 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1',
+      '   1: 0101027F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1',
+      '   2: 0101037F:1F90 0100007F:C000 01 00000000:00000000 00:00000000 00000000     0        0 1 1',
+      '   3: 0100007F:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1',
+      '   4: 0101A8C0:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1',
+    ].join('\n');
+    expect([...listeningSlots(table)].sort()).toEqual([2, 7]);
   });
 });

@@ -3,6 +3,7 @@
 // died without tearing down (SIGKILL, OOM, a closed terminal). Processes are recorded by pid
 // AND start time (/proc/<pid>/stat field 22): a recycled pid is never mistaken for ours, and
 // nothing is ever killed by name.
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeCgroups } from './cgroups.ts';
@@ -182,16 +183,41 @@ async function readSlotLock(root: string, slot: number): Promise<SlotLock | null
   }
 }
 
+/** The second octets of 127.x.y.z addresses something listens on (from /proc/net/tcp). */
+export function listeningSlots(tcpTable?: string): Set<number> {
+  const slots = new Set<number>();
+  let text = tcpTable;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/net/tcp', 'utf8');
+    } catch {
+      return slots;
+    }
+  }
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    // local_address is "AABBCCDD:PORT" in little-endian hex; state 0A is LISTEN
+    if (f.length < 4 || f[3] !== '0A') continue;
+    const ip = f[1]!.split(':')[0]!;
+    if (ip.length !== 8 || ip.slice(6, 8) !== '7F') continue;
+    slots.add(parseInt(ip.slice(4, 6), 16));
+  }
+  slots.delete(0);
+  return slots;
+}
+
 /**
  * Reserves the lowest slot (the second octet of the run's addresses, 127.<slot>.x.y) not held by
  * a live run. The reservation is a lock file created exclusively, so two harnesses starting at
  * once never share a slot; it lasts until `releaseSlot` or until this process dies.
  */
-export async function allocateSlot(runIdOrOpts: string | (StateOptions & { runId?: string }) = {}): Promise<number> {
-  const opts = typeof runIdOrOpts === 'string' ? { runId: runIdOrOpts } : runIdOrOpts;
+export async function allocateSlot(runIdOrOpts: string | (StateOptions & { runId?: string; listening?: () => Set<number> }) = {}): Promise<number> {
+  const opts: StateOptions & { runId?: string; listening?: () => Set<number> } = typeof runIdOrOpts === 'string' ? { runId: runIdOrOpts } : runIdOrOpts;
   const root = opts.root ?? stateRoot();
   await ensureStateRoot(root);
   const held = heldSlots(await readStates(root));
+  // Another state root (a test's, another user's) may hold addresses this root does not know of.
+  for (const slot of (opts.listening ?? listeningSlots)()) held.add(slot);
   const me: SlotLock = { pid: process.pid, startTime: startTimeOf(process.pid), runId: opts.runId };
   for (let attempt = 0; attempt < 254 * 2; attempt++) {
     const slot = pickSlot(held);

@@ -1,0 +1,118 @@
+// bench run end to end on the real servers: phase 1 (SQLite) and phase 2 (PostgreSQL), a short
+// load, the engine's count against the app's own counter and against the run's Prometheus,
+// nothing left running after the run or bench down, and a killed harness cleaned by the next run.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../cli/main.ts';
+import type { CliIO } from '../cli/io.ts';
+import { listRuns, readState } from '../runtime/state.ts';
+import { isSameProcess } from '../runtime/process.ts';
+import { processesMentioning } from '../runtime/testing/run-helpers.ts';
+import { instant } from '../metrics/query.ts';
+import type { Results } from '../../reports/schema.ts';
+import type { DeployPlan } from '../topology/plan.ts';
+import { repoRoot } from '../env/which.ts';
+
+let stateRoot: string;
+let outRoot: string;
+const savedStateDir = process.env.BENCH_STATE_DIR;
+
+beforeAll(async () => {
+  // A private state root: reaping in these tests never touches anyone else's run.
+  stateRoot = await mkdtemp(join(tmpdir(), 'b-run-'));
+  outRoot = await mkdtemp(join(tmpdir(), 'b-run-out-'));
+  process.env.BENCH_STATE_DIR = stateRoot;
+});
+
+afterAll(async () => {
+  await bench(['down', '--all']);
+  if (savedStateDir === undefined) delete process.env.BENCH_STATE_DIR;
+  else process.env.BENCH_STATE_DIR = savedStateDir;
+  await rm(stateRoot, { recursive: true, force: true });
+  await rm(outRoot, { recursive: true, force: true });
+});
+
+async function bench(args: string[]) {
+  let out = '';
+  let err = '';
+  const io: CliIO = {
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+    env: {},
+    isTTY: false,
+    signal: new AbortController().signal,
+    cwd: repoRoot,
+  };
+  const code = await runCli(args, io);
+  return { code, out, err };
+}
+
+const readResults = async (dir: string) => JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as Results;
+
+describe('bench run (real servers)', () => {
+  it('phase 1: the engine and the app count the same requests, and nothing is left running', async () => {
+    const out = join(outRoot, 'p1');
+    const r = await bench(['run', '--phase', '1', '--users', '2000', '--duration', '8s', '--rate', '150', '--no-prometheus', '--out', out]);
+    expect(r.err).not.toMatch(/bench: /);
+    expect(r.code).toBe(0);
+    const results = await readResults(out);
+    expect(results.config.phase).toBe(1);
+    expect(results.load.totals.requests).toBeGreaterThan(600);
+    expect(results.load.totals.errors).toBe(0);
+    const app = results.server.appRequests!;
+    expect(Math.abs(app - results.load.totals.requests) / results.load.totals.requests).toBeLessThan(0.01);
+    expect(processesMentioning(results.runId)).toEqual([]);
+    expect(await listRuns()).toEqual([]);
+    for (const f of ['report.html', 'summary.md', 'junit.xml', 'plan.json']) await expect(readFile(join(out, f), 'utf8')).resolves.toBeTruthy();
+  }, 90_000);
+
+  it('phase 2: Prometheus holds the app\'s and the engine\'s series for the run, within 1% of each other; bench down stops it', async () => {
+    const out = join(outRoot, 'p2');
+    const r = await bench(['run', '--phase', '2', '--users', '1e4', '--duration', '10s', '--rate', '150', '--keep', '--out', out]);
+    expect(r.err).not.toMatch(/bench: /);
+    expect(r.code).toBe(0);
+    const results = await readResults(out);
+    const plan = JSON.parse(await readFile(join(out, 'plan.json'), 'utf8')) as DeployPlan;
+    const url = `http://${plan.prometheus!.address.host}:${plan.prometheus!.address.port}`;
+    const engine = results.load.totals.requests;
+    const end = Date.parse(results.finishedAt) / 1000;
+    const sum = async (q: string) => (await instant(url, q, end)).reduce((a, s) => a + s.value[1], 0);
+    const appSeen = await sum(`sum(max_over_time(http_requests_total{run="${results.runId}"}[5m]))`);
+    const engineSeen = await sum(`sum(max_over_time(k6_http_reqs_total{run="${results.runId}"}[5m]))`);
+    expect(Math.abs(appSeen - engine) / engine).toBeLessThan(0.01);
+    expect(Math.abs(engineSeen - engine) / engine).toBeLessThan(0.01);
+    expect(results.server.appRequests).toBe(engine);
+    const state = await readState(results.runId);
+    expect(state!.services.length).toBeGreaterThanOrEqual(4);
+    const d = await bench(['down', results.runId]);
+    expect(d.code).toBe(0);
+    for (const s of state!.services) expect(isSameProcess(s.pid, s.startTime), `${s.name} still runs`).toBe(false);
+    expect(processesMentioning(results.runId)).toEqual([]);
+  }, 90_000);
+
+  it('a harness killed with SIGKILL leaves a run that the next run cleans up', async () => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/bench.js'), 'run', '--phase', '2', '--users', '1000', '--duration', '60s', '--rate', '20', '--no-prometheus', '--out', join(outRoot, 'killed')], {
+      env: { ...process.env, BENCH_STATE_DIR: stateRoot },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    child.stderr.on('data', (d) => (log += d));
+    // Wait (bounded) until the load runs: every service is up and recorded.
+    const deadline = Date.now() + 40_000;
+    while (!/load: /.test(log) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    expect(log).toMatch(/load: /);
+    const [run] = await listRuns();
+    const state = (await readState(run!.runId))!;
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(state.services.filter((s) => isSameProcess(s.pid, s.startTime)).length).toBeGreaterThan(0);
+    const next = await bench(['run', '--phase', '1', '--users', '500', '--duration', '5s', '--rate', '20', '--no-prometheus', '--out', join(outRoot, 'next')]);
+    expect(next.code).toBe(0);
+    expect(next.err).toMatch(new RegExp(`cleaned up leftovers of 1 earlier run\\(s\\): ${state.runId}`));
+    for (const s of state.services) expect(isSameProcess(s.pid, s.startTime), `${s.name} survived`).toBe(false);
+    expect(processesMentioning(state.runId)).toEqual([]);
+  }, 120_000);
+});
