@@ -31,7 +31,8 @@ export function register(program: Command, io: CliIO, setExit: (code: number) =>
     const atS = flags.at === undefined ? null : parseDuration('--at', flags.at, { min: 0 });
     const durationS = flags.duration === undefined ? null : parseDuration('--duration', flags.duration, { min: 0 });
     // --duration is the fault's length here; the load's length follows from the drill's timing.
-    const config = resolveRunConfig({ ...flags, duration: undefined }, io.env);
+    // A drill's rate is its own (the model's rate for few users is too low for a fault to show).
+    const config = resolveRunConfig({ ...flags, duration: undefined, rate: flags.rate ?? String(DRILL_DEFAULT_RATE) }, io.env);
     const outcome = await executeRun(config, runIO(io), drillExercise({ name, atS, durationS, target: flags.target }));
     if (config.json) io.out(JSON.stringify(outcome.results, null, 2) + '\n');
     else io.out(formatSummary(outcome.results, outcome.runDir));
