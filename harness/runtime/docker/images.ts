@@ -19,8 +19,9 @@ import { tarArchive, type TarEntry } from './tar.ts';
 
 export type ImageMode = 'official' | 'local';
 
-/** The kinds that run from an image, plus Grafana (started with --grafana). */
-export type ImageKind = Exclude<ServiceKind, 'rabbitmq' | 'worker'> | 'grafana';
+/** The kinds that run from an image, plus Grafana (--grafana) and the network holder of each
+ *  service (`pause`: it owns the service's network namespace, see docker.ts). */
+export type ImageKind = Exclude<ServiceKind, 'rabbitmq' | 'worker'> | 'grafana' | 'pause';
 
 /** The official images, pinned by tag. `app` is built from this checkout (buildAppImage). */
 export const OFFICIAL_IMAGES: Readonly<Record<ImageKind, string>> = {
@@ -33,6 +34,7 @@ export const OFFICIAL_IMAGES: Readonly<Record<ImageKind, string>> = {
   'postgres-exporter': 'quay.io/prometheuscommunity/postgres-exporter:v0.15.0',
   'redis-exporter': 'oliver006/redis_exporter:v1.58.0',
   grafana: 'grafana/grafana:10.4.2',
+  pause: 'registry.k8s.io/pause:3.9',
   app: 'bench/app:latest',
 };
 
@@ -59,9 +61,12 @@ export const OFFICIAL_USERS: Readonly<Record<string, string>> = {
 /** The offline base image. */
 export const LOCAL_BASE_IMAGE = 'bench-local/base:1';
 
+/** Official images replaced by the caller (a registry mirror, another tag). */
+export type ImageOverrides = Partial<Record<ImageKind, string>>;
+
 /** The image a service of `kind` runs from in `mode`. */
-export function imageFor(kind: ImageKind, mode: ImageMode): string {
-  return mode === 'local' ? LOCAL_BASE_IMAGE : OFFICIAL_IMAGES[kind];
+export function imageFor(kind: ImageKind, mode: ImageMode, overrides: ImageOverrides = {}): string {
+  return mode === 'local' ? LOCAL_BASE_IMAGE : (overrides[kind] ?? OFFICIAL_IMAGES[kind]);
 }
 
 /** Top-level directories whose content a host binary may need (merged /usr: links into /usr). */
@@ -261,8 +266,7 @@ export function appSourceDigest(repoRoot: string, files: readonly string[]): str
 const LABEL_APP_DIGEST = 'bench.app-digest';
 
 /** Builds `bench/app` from this checkout unless an image of the same sources exists (official mode). */
-export async function ensureAppImage(docker: Docker, repoRoot: string, progress: Progress): Promise<string> {
-  const ref = OFFICIAL_IMAGES.app;
+export async function ensureAppImage(docker: Docker, repoRoot: string, progress: Progress, ref = OFFICIAL_IMAGES.app): Promise<string> {
   const files = appContextFiles(repoRoot);
   const digest = appSourceDigest(repoRoot, files);
   try {

@@ -15,6 +15,7 @@
 // network), HAProxy (its stats side port is published under another number), the app (its own
 // image in official mode).
 import { chmod, chown, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { BenchError } from '../../errors.ts';
 import { reach, sidePorts, type DeployPlan, type Endpoint, type PlannedService } from '../../topology/plan.ts';
@@ -23,10 +24,10 @@ import { lookupUser } from '../process.ts';
 import type { Progress } from '../types.ts';
 import { waitFor } from '../wait.ts';
 import { appRuntimeConfig } from '../../../targets/services/app.ts';
-import { PG_CONFIG_FILE, PG_HBA_FILE, PG_USER, pgDataDir, renderPgHba, renderPostgresConf } from '../../../targets/services/postgres.ts';
+import { PG_CONFIG_FILE, PG_HBA_FILE, PG_USER, pgDataDir, renderPgHba, renderPostgresConf, socketClientConfig } from '../../../targets/services/postgres.ts';
 import type { NativeContext, NativeLaunch, ServiceRecipe } from '../../../targets/services/types.ts';
 import { CONFIG_ENV, PG_CREDENTIALS } from '../../../targets/app/config.ts';
-import { APP_IMAGE_ROOT, OFFICIAL_USERS, imageFor, type ImageKind, type ImageMode } from './images.ts';
+import { APP_IMAGE_ROOT, OFFICIAL_USERS, type ImageKind, type ImageMode } from './images.ts';
 
 /** The run's bridge network as the specs need it. */
 export interface NetworkInfo {
@@ -50,6 +51,8 @@ export interface SpecContext {
   repoRoot: string;
   /** where a binary is: on this machine (local) or in the component's image (official) */
   bin(name: string): string;
+  /** the image a kind runs from (the mode's, with the caller's overrides) */
+  image(kind: ImageKind): string;
   /** directories mounted read-only into every container in local mode (/usr, /etc, ...) */
   hostMounts: readonly string[];
   progress: Progress;
@@ -78,6 +81,8 @@ export type StepRunner = (step: string, proc: ContainerProcess, timeoutMs: numbe
 export interface HostCheckContext extends NativeContext {
   /** where the harness reaches one of the service's container ports */
   published(containerPort: number): Endpoint;
+  /** the service in the network view: its container port, e.g. for a unix socket's name */
+  inside: PlannedService;
 }
 
 /** What a kind does differently under Docker; anything left out comes from its native recipe. */
@@ -85,6 +90,7 @@ export interface DockerKind {
   prepare?(ctx: SpecContext, step: StepRunner, recipe: ServiceRecipe): Promise<void>;
   process?(ctx: SpecContext, recipe: ServiceRecipe): Promise<ContainerProcess>;
   ready?(ctx: HostCheckContext, recipe: ServiceRecipe): Promise<void>;
+  afterStart?(ctx: HostCheckContext, recipe: ServiceRecipe): Promise<void>;
 }
 
 const STANDARD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -132,12 +138,14 @@ export async function launchToProcess(ctx: SpecContext, kind: ImageKind, launch:
     if (isAbsolute(launch.command) && !readOnly.some((d) => under(launch.command, d))) readOnly.push(dirname(launch.command));
   }
   return {
-    image: imageFor(kind, ctx.mode),
+    image: ctx.image(kind),
     command: launch.command,
     args: launch.args,
     env,
     cwd: launch.cwd ?? ctx.dir,
-    user: u?.user,
+    // official images run as root unless the recipe names a user: several images default to an
+    // unprivileged user who could not write the service directory the harness created
+    user: u?.user ?? (ctx.mode === 'official' ? '0:0' : undefined),
     stopSignal: launch.stopSignal,
     readOnly,
   };
@@ -217,6 +225,21 @@ const postgres: DockerKind = {
     await writeOwnedLike(join(ctx.dir, PG_CONFIG_FILE), conf, ctx.dir);
     await writeOwnedLike(join(ctx.dir, PG_HBA_FILE), renderDockerPgHba(ctx.network.subnet), ctx.dir);
   },
+  async ready(ctx) {
+    // the recipe's checks, with the socket named after the container port (not the published one)
+    await waitFor.port(ctx.service.address, { timeoutMs: 60_000, signal: ctx.signal });
+    const standby = existsSync(join(pgDataDir(ctx.dir), 'standby.signal'));
+    await waitFor.sql(socketClientConfig({ dir: ctx.dir, service: ctx.inside }), {
+      query: 'SELECT pg_is_in_recovery() AS recovering',
+      check: (rows) => rows[0]?.recovering === standby,
+      timeoutMs: 60_000,
+      signal: ctx.signal,
+    });
+  },
+  async afterStart(ctx, recipe) {
+    // the recipe connects over the unix socket in the service directory, named after the port
+    await recipe.afterStart?.({ ...ctx, service: ctx.inside });
+  },
 };
 
 const haproxy: DockerKind = {
@@ -233,7 +256,7 @@ const app: DockerKind = {
     if (ctx.mode === 'local') return launchToProcess(ctx, 'app', recipe.launch(nativeContext(ctx)));
     // the image holds the checkout at /app with its production node_modules (tsx among them)
     return {
-      image: imageFor('app', 'official'),
+      image: ctx.image('app'),
       command: 'node',
       args: ['--import', 'tsx', `${APP_IMAGE_ROOT}/targets/app/server.ts`],
       env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(nativeContext(ctx))), NODE_ENV: 'production' },

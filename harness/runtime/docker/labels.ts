@@ -14,7 +14,7 @@ export const LABEL_KIND = 'bench.kind';
 export const LABEL_HARNESS = 'bench.harness';
 /** The run's data directory on this machine (removed with the run). */
 export const LABEL_DATA_DIR = 'bench.data-dir';
-/** What a container is for: a service, or a one-off step (initdb, pg_basebackup). */
+/** What a container is for: `service`, `net` (its network holder), `step:<name>` (initdb...). */
 export const LABEL_ROLE = 'bench.role';
 
 export type Labels = Record<string, string>;
@@ -49,6 +49,8 @@ export const networkName = (runId: string) => `bench-${dockerSafe(runId)}`;
 export const containerName = (runId: string, service: string) => `bench-${dockerSafe(runId)}-${dockerSafe(service)}`;
 /** A service's data volume (its directory): `bench-<runId>-<service>`. */
 export const volumeName = (runId: string, service: string) => `bench-${dockerSafe(runId)}-${dockerSafe(service)}`;
+/** The container that holds a service's network namespace: `bench-<runId>-<service>-net`. */
+export const netContainerName = (runId: string, service: string) => `${containerName(runId, service)}-net`;
 /** A one-off step's container (initdb, pg_basebackup): `bench-<runId>-<service>-<step>`. */
 export const stepContainerName = (runId: string, service: string, step: string) => `${containerName(runId, service)}-${dockerSafe(step)}`;
 
