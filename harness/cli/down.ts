@@ -1,8 +1,10 @@
-// bench down: stop what bench started (by the pids in its state files, never by name).
+// bench down: stop what bench started — native runs by the pids in their state files, Docker runs
+// by their labels — never by name.
 import type { Command } from 'commander';
 import type { CliIO } from './io.ts';
 import { usageError } from '../errors.ts';
 import { listRuns, reapAll, reapRun } from '../runtime/state.ts';
+import { reapDocker } from '../runtime/docker/docker.ts';
 
 export function register(program: Command, io: CliIO): void {
   program
@@ -12,15 +14,17 @@ export function register(program: Command, io: CliIO): void {
     .option('--all', 'every run bench knows of, live or dead (the default without a run id)')
     .action(async (runId: string | undefined) => {
       if (runId) {
-        const runs = await listRuns();
-        if (!runs.some((r) => r.runId === runId)) {
-          throw usageError(`no run ${runId}`, runs.length ? `known runs: ${runs.map((r) => r.runId).join(', ')}` : 'nothing is running');
+        const native = (await listRuns()).some((r) => r.runId === runId);
+        if (native) await reapRun(runId);
+        const docker = await reapDocker({ runId });
+        if (!native && docker.runs.length === 0) {
+          const known = [...(await listRuns()).map((r) => r.runId)];
+          throw usageError(`no run ${runId}`, known.length ? `known runs: ${known.join(', ')}` : 'nothing is running (bench status)');
         }
-        await reapRun(runId);
         io.out(`stopped ${runId}\n`);
         return;
       }
-      const removed = await reapAll({ onlyDead: false });
+      const removed = [...(await reapAll({ onlyDead: false })).map(String), ...(await reapDocker()).runs];
       io.out(removed.length ? `stopped ${removed.join(', ')}\n` : 'nothing to stop\n');
     });
 }

@@ -6,6 +6,8 @@ import type { CliIO } from './io.ts';
 import { listRuns } from '../runtime/state.ts';
 import { formatPlan } from '../run/describe.ts';
 import type { DeployPlan } from '../topology/plan.ts';
+import { dockerAnswers, listDockerRuns } from '../runtime/docker/docker.ts';
+import { connectDocker, dockerSocketPath } from '../runtime/docker/client.ts';
 
 export function register(program: Command, io: CliIO): void {
   program
@@ -14,11 +16,17 @@ export function register(program: Command, io: CliIO): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       const runs = await listRuns();
+      const docker = (await dockerAnswers()) ? await listDockerRuns(connectDocker(dockerSocketPath())) : [];
       if (opts.json) {
-        io.out(JSON.stringify(runs, null, 2) + '\n');
+        io.out(JSON.stringify({ native: runs, docker }, null, 2) + '\n');
         return;
       }
-      if (runs.length === 0) {
+      for (const run of docker) {
+        io.out(`docker run ${run.runId}${run.kept ? ' (kept)' : ''}${run.harnessAlive ? '' : ' (harness gone)'}\n`);
+        for (const c of run.containers) io.out(`    ${c.state.padEnd(8)} ${c.name}\n`);
+        io.out('\n');
+      }
+      if (runs.length === 0 && docker.length === 0) {
         io.out('no run is up (bench up --phase N starts one)\n');
         return;
       }

@@ -28,6 +28,10 @@ export interface RunConfig {
   /** run directory; null: .runs/<run id> */
   out: string | null;
   runtime: RuntimeChoice;
+  /** Docker images: official (pulled) or local (built offline from this machine's binaries) */
+  images: 'official' | 'local';
+  /** Docker only: start Grafana with the dashboards */
+  grafana: boolean;
   driver: DriverChoice;
   workload: string;
   keep: boolean;
@@ -56,6 +60,8 @@ export interface RawRunOptions {
   seed?: string;
   out?: string;
   runtime?: string;
+  images?: string;
+  grafana?: boolean;
   driver?: string;
   workload?: string;
   keep?: boolean;
@@ -77,6 +83,7 @@ const ENV: Record<string, keyof RawRunOptions> = {
   BENCH_DURATION: 'duration',
   BENCH_SEED: 'seed',
   BENCH_RUNTIME: 'runtime',
+  BENCH_IMAGES: 'images',
   BENCH_DRIVER: 'driver',
   BENCH_MAX_RATE: 'maxRate',
   BENCH_PROMETHEUS_URL: 'prometheusUrl',
@@ -123,6 +130,8 @@ export function resolveRunConfig(flags: RawRunOptions, env: Record<string, strin
     seed,
     out: raw.out ?? null,
     runtime: raw.runtime === undefined ? 'native' : parseChoice('--runtime', raw.runtime, ['native', 'docker', 'auto'] as const),
+    images: raw.images === undefined ? 'official' : parseChoice('--images', raw.images, ['official', 'local'] as const),
+    grafana: raw.grafana ?? false,
     driver: raw.driver === undefined ? 'embedded' : parseChoice('--driver', raw.driver, ['embedded', 'k6', 'auto'] as const),
     workload,
     keep: raw.keep ?? false,

@@ -11,6 +11,7 @@ import type { Topology } from '../topology/types.ts';
 import type { Deployment, Progress, Runtime } from '../runtime/types.ts';
 import { selectRuntime } from '../runtime/select.ts';
 import { allocateSlot, reapAll } from '../runtime/state.ts';
+import { reapDocker } from '../runtime/docker/docker.ts';
 import type { RunConfig } from './config.ts';
 import { seedUsers } from './seed.ts';
 import { trafficModel, stagesFor, defaultMachineCapRps } from '../load/traffic-model.ts';
@@ -68,11 +69,11 @@ const since = (t0: number) => Math.round((performance.now() - t0) / 100) / 10;
  */
 export async function deployTarget(config: RunConfig, io: RunIO, validate?: (plan: DeployPlan) => void): Promise<Deployed> {
   const topology = topologyFor(config);
-  const runtime = await selectRuntime(config.runtime);
+  const runtime = await selectRuntime(config.runtime, { images: config.images, grafana: config.grafana });
   const runId = newRunId(config.phase);
   // A throwaway plan (slot 1) lets usage errors out before anything is touched.
   validate?.(makePlan(topology, { runId, slot: 1, proxies: config.proxies, prometheus: config.prometheus }));
-  const reaped = await reapAll({ onlyDead: true });
+  const reaped = [...(await reapAll({ onlyDead: true })).map(String), ...(runtime.kind === 'docker' ? (await reapDocker({ onlyDead: true })).runs : [])];
   if (reaped.length > 0) io.progress(`cleaned up leftovers of ${reaped.length} earlier run(s): ${reaped.join(', ')}`);
   const slot = await allocateSlot(runId);
   const plan = makePlan(topology, { runId, slot, proxies: config.proxies, prometheus: config.prometheus });
@@ -85,9 +86,13 @@ export async function deployTarget(config: RunConfig, io: RunIO, validate?: (pla
   io.progress(`deploying phase ${config.phase} (${topology.title}) on the ${runtime.kind} runtime: ${plan.services.length} services on ${plan.hosts.length} hosts, run ${runId}`);
   const deployment = await runtime.up(plan, { runDir, progress: io.progress, signal: io.signal });
   timings.deploy = since(t0);
+  if (deployment.plan !== plan) await writeFile(join(runDir, 'plan.json'), JSON.stringify(deployment.plan, null, 2));
   let metrics: RunMetrics | null = null;
   try {
-    if (plan.prometheus) metrics = await serveRunMetrics(plan.engineMetrics);
+    // The harness only listens on loopback: under Docker, Prometheus (in the run's network) cannot
+    // reach it, and the engine's series are left out of Prometheus (results.json has them all).
+    const engineAt = deployment.plan.engineMetrics;
+    if (deployment.plan.prometheus && engineAt.host.startsWith('127.')) metrics = await serveRunMetrics(engineAt);
     t0 = performance.now();
     await seedUsers(deployment, config.users, config.seed, io.progress, io.signal);
     timings.seed = since(t0);
@@ -96,7 +101,8 @@ export async function deployTarget(config: RunConfig, io: RunIO, validate?: (pla
     await deployment.down();
     throw e;
   }
-  return { deployment, metrics, plan, runtime, runDir, runId, timings };
+  // The harness's view of the plan: under Docker, services are reached at published ports.
+  return { deployment, metrics, plan: deployment.plan, runtime, runDir, runId, timings };
 }
 
 /** What one exercise of a deployed target gives: the load, the fault windows, drill verdicts. */
@@ -131,7 +137,7 @@ export const loadExercise: Exercise = {
   },
   async run({ config, deployed, stages, io }) {
     io.progress(`load: ${config.workload} workload, open model, ${stages.map((s) => `${s.durationS}s→${s.targetRate.toFixed(0)}/s`).join(', ')}`);
-    const load = () => drive(config, deployed.plan, stages, deployed.runDir, io, io.signal, deployed.metrics?.engine);
+    const load = () => drive(config, deployed.deployment.plan, stages, deployed.runDir, io, io.signal, deployed.metrics?.engine);
     if (config.chaos.length === 0) return { outcome: await load(), faults: [], drills: [], notes: [] };
     const schedule = planChaos(config.chaos, deployed.plan, config.users);
     let driven: DriveOutcome | null = null;

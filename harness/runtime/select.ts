@@ -1,11 +1,18 @@
-// Picks the runtime for --runtime native|docker|auto.
-import { envError } from '../errors.ts';
+// Picks the runtime for --runtime native|docker|auto (auto: Docker when a daemon answers).
 import type { Runtime } from './types.ts';
 import { createNativeRuntime } from './native.ts';
+import { createDockerRuntime, dockerAnswers, type ImageMode } from './docker/docker.ts';
 
-export async function selectRuntime(choice: 'native' | 'docker' | 'auto'): Promise<Runtime> {
-  if (choice === 'docker') {
-    throw envError('the docker runtime is not built yet', 'use --runtime native (the default)');
+export interface RuntimeChoiceOptions {
+  /** Docker images: official (pulled) or local (built offline from this machine's binaries) */
+  images: ImageMode;
+  /** Docker only: also start Grafana with bench's dashboards */
+  grafana: boolean;
+}
+
+export async function selectRuntime(choice: 'native' | 'docker' | 'auto', opts: RuntimeChoiceOptions = { images: 'official', grafana: false }): Promise<Runtime> {
+  if (choice === 'docker' || (choice === 'auto' && (await dockerAnswers()))) {
+    return createDockerRuntime({ images: opts.images, grafana: opts.grafana });
   }
   return createNativeRuntime();
 }
