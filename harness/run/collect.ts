@@ -27,7 +27,7 @@ export function sumCounter(text: string, metric: string): number {
   return total;
 }
 
-export async function collectServerView(deployment: Deployment, plan: DeployPlan, window: { startMs: number; endMs: number }): Promise<ServerView> {
+export async function collectServerView(deployment: Deployment, plan: DeployPlan, window: { startMs: number; endMs: number }, prometheusUrl: string | null): Promise<ServerView> {
   const notes: string[] = [];
   let appRequests: number | null = 0;
   for (const s of plan.services.filter((x) => x.kind === 'app')) {
@@ -46,8 +46,8 @@ export async function collectServerView(deployment: Deployment, plan: DeployPlan
   if (appRequests === 0 && notes.length > 0) appRequests = null;
   let tiers: ServerView['tiers'] = {};
   let prometheus: ServerView['prometheus'] = {};
-  if (plan.prometheus) {
-    const url = endpointUrl(plan.prometheus.address);
+  if (prometheusUrl) {
+    const url = prometheusUrl;
     try {
       // Counters are only complete once every target was scraped after the load's end.
       await flush(url, window.endMs / 1000, { timeoutMs: 10_000, labels: { run: plan.runId } });

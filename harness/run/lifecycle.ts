@@ -1,16 +1,20 @@
 // The lifecycle of one run: topology -> plan -> up -> seed -> load (+ faults) -> collect ->
 // reports -> down. Every step is a function with typed input and output; the CLI only parses
 // flags and calls executeRun / deployTarget. Nothing here knows which phase it runs.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { Registry } from 'prom-client';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { BenchError, usageError } from '../errors.ts';
 import { phases } from '../../targets/phases/index.ts';
 import { plan as makePlan, type DeployPlan } from '../topology/plan.ts';
 import type { Topology } from '../topology/types.ts';
 import type { Deployment, Progress, Runtime } from '../runtime/types.ts';
 import { selectRuntime } from '../runtime/select.ts';
-import { allocateSlot, reapAll } from '../runtime/state.ts';
+import { allocateSlot, reapAll, stateRoot } from '../runtime/state.ts';
+import { fileSdPath, fileSdTargets } from '../metrics/prometheus-config.ts';
+import { waitForScrape } from '../metrics/query.ts';
+import { endpointUrl } from '../topology/plan.ts';
 import { reapDocker } from '../runtime/docker/docker.ts';
 import type { RunConfig } from './config.ts';
 import { seedUsers } from './seed.ts';
@@ -92,7 +96,21 @@ export async function deployTarget(config: RunConfig, io: RunIO, validate?: (pla
     // The harness only listens on loopback: under Docker, Prometheus (in the run's network) cannot
     // reach it, and the engine's series are left out of Prometheus (results.json has them all).
     const engineAt = deployment.plan.engineMetrics;
-    if (deployment.plan.prometheus && engineAt.host.startsWith('127.')) metrics = await serveRunMetrics(engineAt);
+    if ((deployment.plan.prometheus || config.prometheusUrl) && engineAt.host.startsWith('127.')) metrics = await serveRunMetrics(engineAt);
+    if (config.prometheusUrl) {
+      // The user's Prometheus finds the run's targets through file-based service discovery.
+      const file = fileSdPath(stateRoot(), runId);
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, fileSdTargets(deployment.plan));
+      const close = metrics?.close;
+      metrics = {
+        engine: metrics?.engine ?? new Registry(),
+        close: async () => {
+          await rm(file, { force: true });
+          await close?.();
+        },
+      };
+    }
     t0 = performance.now();
     await seedUsers(deployment, config.users, config.seed, io.progress, io.signal);
     timings.seed = since(t0);
@@ -172,6 +190,13 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
       io.progress(`the model asks for ${model.peakRps.toFixed(0)} req/s at peak, more than this machine drives: running at ${model.targetRps.toFixed(0)} req/s (scale factor ${model.scaleFactor.toPrecision(3)}), recorded in results.json`);
     }
     const stages = stagesFor(model.targetRps, config.durationS);
+    const promUrl = prometheusUrlOf(config, plan);
+    if (promUrl) {
+      // Counts start from the first scrape: the load waits until every app target was scraped.
+      await waitForScrape(promUrl, 'app', { timeoutMs: 20_000, labels: { run: plan.runId }, signal: io.signal }).catch((e: Error) =>
+        io.progress(`warning: ${e.message}; per-tier figures may miss the start of the load`),
+      );
+    }
     let t0 = performance.now();
     const done = await exercise.run({ config, deployed, model, stages, io });
     const outcome = done.outcome;
@@ -181,7 +206,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     const server = await collectServerView(deployment, plan, {
       startMs: outcome.startedAtMs,
       endMs: outcome.startedAtMs + outcome.results.durationS * 1000,
-    });
+    }, promUrl);
     timings.collect = since(t0);
     const objectives = done.objectives ?? objectivesFor(config, outcome);
     const notes: string[] = [...done.notes, ...server.notes];
@@ -239,6 +264,11 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
       await deployment.down();
     }
   }
+}
+
+/** The Prometheus a run's figures come from: the user's (--prometheus-url) or the run's own. */
+export function prometheusUrlOf(config: Pick<RunConfig, 'prometheusUrl'>, plan: DeployPlan): string | null {
+  return config.prometheusUrl ?? (plan.prometheus ? endpointUrl(plan.prometheus.address) : null);
 }
 
 export function objectivesFor(config: RunConfig, outcome: LoadOutcome): Objective[] {
