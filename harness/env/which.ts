@@ -18,10 +18,11 @@ function isExecutable(path: string): boolean {
   }
 }
 
-/** Absolute path of `name`, or null. Looks in `extra` dirs, the tools dir, then PATH. */
-export function which(name: string, extra: readonly string[] = [], envPath = process.env.PATH ?? ''): string | null {
+/** Absolute path of `name`, or null. Looks in `extra` dirs, then PATH (the user's own install
+ *  wins), then the project's tools dir (what `bench setup` built). */
+export function which(name: string, extra: readonly string[] = [], envPath = process.env.PATH ?? '', tools: string = process.env.BENCH_TOOLS_BIN ?? toolsBin): string | null {
   if (name.includes('/')) return isExecutable(name) ? name : null;
-  for (const dir of [...extra, toolsBin, ...envPath.split(delimiter).filter(Boolean)]) {
+  for (const dir of [...extra, ...envPath.split(delimiter).filter(Boolean), tools]) {
     const candidate = join(dir, name);
     if (isExecutable(candidate)) return candidate;
   }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workloads, type Workload } from '../../loadtests/workloads.ts';
 import { LoadResults } from '../../reports/schema.ts';
-import { connectionsFor, errorKind, runLoad } from './engine.ts';
+import { connectionsFor, errorKind, runLoad as engineRunLoad, type EngineTuning } from './engine.ts';
 import type { LoadOptions } from './types.ts';
 
 const USERS = 1000;
@@ -103,7 +103,10 @@ function sumSeries(r: LoadResults, key: 'requests' | 'errors' | 'dropped'): numb
   return r.series.reduce((a, p) => a + p[key], 0);
 }
 
-describe('runLoad', () => {
+// Every behaviour holds on both transports: the engine's own (the default) and undici.
+describe.each(['socket', 'undici'] as const)('runLoad on the %s transport', (transport) => {
+  const runLoad = (o: LoadOptions, t: EngineTuning = {}) => engineRunLoad(o, { transport, ...t });
+
   it('sends exactly what the server sees, per kind, and the same requests for the same seed', async () => {
     reset();
     const first = await runLoad(options());
@@ -260,6 +263,22 @@ describe('runLoad', () => {
 
   it('refuses a target that is not on loopback', async () => {
     await expect(runLoad(options({ targets: { api: 'http://10.1.2.3:80', static: base } }))).rejects.toThrow(/not a loopback address/);
+  });
+});
+
+describe('runLoad with micro-sleeps', () => {
+  it('keeps exact counts and sends on time when it sleeps the thread to each due time', async () => {
+    reset();
+    const out = await engineRunLoad(
+      options({ workload: workloads.static, stages: [{ durationS: 0, targetRate: 2000 }, { durationS: 0.5, targetRate: 2000 }] }),
+      { microSleepMs: 1 },
+    );
+    const r = out.results;
+    expect(r.totals.requests).toBe(1000);
+    expect(log.length).toBe(1000);
+    expect(r.totals.errors).toBe(0);
+    expect(r.totals.dropped).toBe(0);
+    expect(r.generator.saturated).toBe(false);
   });
 });
 

@@ -1,10 +1,9 @@
-// The embedded load engine: an open-model HTTP generator on undici (like wrk2). Requests are sent
+// The embedded load engine: an open-model HTTP generator (like wrk2). Requests are sent
 // at the times the schedule says, whatever the server does; latency runs from that intended time,
 // so a server stall shows in the percentiles instead of silently slowing the generator down
 // (coordinated omission). Everything it measures lands in LoadResults (reports/schema.ts).
-import { connect as netConnect, type Socket } from 'node:net';
-import { buildConnector, Pool } from 'undici';
-import type { Dispatcher } from 'undici';
+// HTTP goes through a Transport (transport/): the engine's own client on net.Socket by default,
+// undici as the fallback.
 import type { Server } from 'node:http';
 import { staticAssets, type RequestKind } from '../../loadtests/workloads.ts';
 import type { LoadResults, SeriesPoint } from '../../reports/schema.ts';
@@ -13,12 +12,17 @@ import { LatencyHistogram, PerSecondHistogram } from './histogram.ts';
 import { closeMetrics, EngineMetrics, serveMetrics } from './metrics.ts';
 import { seededRandom, weightedPicker, zipfSampler, type Random, type ZipfSampler } from './random.ts';
 import { ArrivalSchedule, Scheduler, systemClock, type Clock } from './scheduler.ts';
+import { ConnectionClosedError, SocketTransport } from './transport/socket.ts';
+import type { PreparedRequest, ResponseHandler, Transport, TransportKind } from './transport/types.ts';
+import { UndiciTransport } from './transport/undici.ts';
 import type { AcknowledgedWrite, LoadOptions, LoadOutcome } from './types.ts';
 
 export const DEFAULT_MAX_IN_FLIGHT = 2000;
 export const DEFAULT_TIMEOUT_MS = 5000;
 /** how long past the schedule's end a backlog may still be sent before it is cut (dropped) */
 const END_GRACE_MS = 1000;
+/** what Atomics.wait sleeps on: nobody ever notifies it, so a wait always runs to its timeout */
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
 /** Knobs the run lifecycle does not need; the benchmark and tests use them. */
 export interface EngineTuning {
@@ -31,20 +35,32 @@ export interface EngineTuning {
    * spin, which keeps the generator's CPU proportional to its rate at ~1 ms timing resolution
    */
   spinMs?: number;
+  /**
+   * when the next request is due within this (ms), block the thread until it is due (Atomics.wait)
+   * rather than sleep on a 1 ms timer; an answer arriving meanwhile is read at most this late.
+   * Default 0 (off): each such sleep costs a futex wake-up, +10% CPU at 25k req/s and +50-70% at
+   * 5-12k req/s on the reference machine. See "Timing resolution" in docs/LOAD-ENGINE.md.
+   */
+  microSleepMs?: number;
   /** a scheduler lag above this, sustained for lagSustainMs, marks the generator saturated */
   lagThresholdMs?: number;
   lagSustainMs?: number;
   /** after an abort, how long in-flight requests may still finish (default min(timeout, 2 s)) */
   abortDrainMs?: number;
+  /**
+   * the HTTP client: 'socket' (default), the engine's own on net.Socket, ~2x cheaper per request
+   * (docs/LOAD-ENGINE.md); 'undici', the fallback
+   */
+  transport?: TransportKind;
   clock?: Clock;
 }
 
 const KINDS: readonly RequestKind[] = ['read', 'update', 'create', 'login', 'static'];
 
 /**
- * Connections per origin: enough for the peak rate at 50 ms per request, within [16, 512]. undici
- * opens them lazily (only when every open one is busy), so a fast target uses a handful; past the
- * cap, requests wait in the engine's queue and that wait counts in their latency.
+ * Connections per origin: enough for the peak rate at 50 ms per request, within [16, 512]. Both
+ * transports open them lazily (only when every open one is busy), so a fast target uses a
+ * handful; past the cap, requests wait in the engine's queue and that wait counts in their latency.
  */
 export function connectionsFor(peakRate: number, maxInFlight: number): number {
   return Math.max(1, Math.min(maxInFlight, 512, Math.max(16, Math.ceil(peakRate * 0.05))));
@@ -69,75 +85,14 @@ class ShutdownError extends Error {
 }
 
 class Origin {
-  readonly pool: Pool;
   onWire = 0;
   private queue: Req[] = [];
   private head = 0;
-  /** TCP connections opened by warmUp() before the schedule starts, handed to undici first */
-  private spare: Socket[] = [];
 
   constructor(
-    readonly url: string,
+    readonly transport: Transport,
     readonly connections: number,
-    timeoutMs: number,
-  ) {
-    const connector = buildConnector({ timeout: timeoutMs });
-    this.pool = new Pool(url, {
-      connections,
-      pipelining: 1,
-      // The engine enforces its own timeout from the intended send time; undici's are a backstop.
-      headersTimeout: timeoutMs + 1000,
-      bodyTimeout: timeoutMs + 1000,
-      keepAliveTimeout: 10_000,
-      connect: (opts, callback) => {
-        const socket = this.takeSpare();
-        // undici expects the callback after connect() returns, as from a 'connect' event.
-        if (socket) queueMicrotask(() => callback(null, socket));
-        else connector(opts, callback);
-      },
-    });
-  }
-
-  /**
-   * Opens up to n TCP connections (no HTTP request: the server's request counts stay exact) so
-   * the first requests of the schedule do not pay for connection setup. Failures are ignored: a
-   * target that is down shows up in the run's errors. Resolves with how many opened.
-   */
-  async warmUp(n: number, timeoutMs: number): Promise<number> {
-    const { hostname, port } = new URL(this.url);
-    const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
-    const open = (): Promise<Socket | null> =>
-      new Promise((resolve) => {
-        const socket = netConnect({ host, port: Number(port || 80) });
-        socket.on('error', () => resolve(null));
-        socket.setTimeout(timeoutMs, () => {
-          socket.destroy();
-          resolve(null);
-        });
-        socket.once('connect', () => {
-          socket.setTimeout(0);
-          // what undici's own connector sets
-          socket.setNoDelay(true);
-          socket.setKeepAlive(true, 60_000);
-          resolve(socket);
-        });
-      });
-    const sockets = await Promise.all(Array.from({ length: n }, open));
-    for (const s of sockets) if (s) this.spare.push(s);
-    return this.spare.length;
-  }
-
-  private takeSpare(): Socket | null {
-    for (let s = this.spare.pop(); s; s = this.spare.pop()) {
-      if (!s.destroyed && s.readyState === 'open') return s;
-    }
-    return null;
-  }
-
-  destroySpare(): void {
-    for (const s of this.spare) s.destroy();
-    this.spare = [];
-  }
+  ) {}
 
   get queued(): number {
     return this.queue.length - this.head;
@@ -167,18 +122,16 @@ class Origin {
   }
 }
 
-// One object per HTTP request: it is its own undici handler. The legacy handler methods
-// (onConnect/onHeaders/onData/onComplete/onError) are undici 7's internal interface: the newer
-// onRequestStart/onResponse* methods are adapted onto them at a cost of an object and a header
-// parse per request.
-class Req implements Dispatcher.DispatchHandler {
+// One object per HTTP request, its own response handler (no closure, no adapter per request).
+class Req implements ResponseHandler {
   state = QUEUED;
   status = 0;
   sid: string | null = null;
-  abortFn: ((err?: Error) => void) | null = null;
+  link: unknown = null;
   timedOut = false;
   prev: Req | null = null;
   next: Req | null = null;
+  readonly wantSid: boolean;
 
   constructor(
     readonly engine: Engine,
@@ -188,33 +141,21 @@ class Req implements Dispatcher.DispatchHandler {
     readonly dueMs: number,
     readonly deadlineMs: number,
     readonly origin: Origin,
-    readonly opts: Dispatcher.DispatchOptions,
+    readonly wire: PreparedRequest,
     /** the id and name a write stores (-1 / null for reads) */
     readonly writeId: number,
     readonly writeValue: string | null,
-  ) {}
-
-  onConnect(abort: (err?: Error) => void): void {
-    this.abortFn = abort;
-    if (this.timedOut || this.state === DONE) abort(new TimeoutError('request timed out'));
+  ) {
+    this.wantSid = kind === LOGIN && step === 0;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
-    if (statusCode < 200) return true; // 1xx: the final status follows
-    this.status = statusCode;
-    if (this.kind === LOGIN && this.step === 0) this.sid = findSessionCookie(rawHeaders);
-    return true;
-  }
-
-  onData(): boolean {
-    return true;
-  }
-
-  onComplete(): void {
+  onResponse(status: number, sid: string | null): void {
+    this.status = status;
+    this.sid = sid;
     this.engine.finish(this, null);
   }
 
-  onError(err: Error): void {
+  onFailure(err: Error): void {
     this.engine.finish(this, err);
   }
 }
@@ -225,22 +166,12 @@ const CREATE = KINDS.indexOf('create');
 const LOGIN = KINDS.indexOf('login');
 const STATIC = KINDS.indexOf('static');
 const METHODS: readonly string[][] = [['GET'], ['PUT'], ['POST'], ['POST', 'GET'], ['GET']];
-const JSON_HEADERS = ['content-type', 'application/json'];
-
-function findSessionCookie(raw: Buffer[]): string | null {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i];
-    if (name.length !== 10 || name.toString('latin1').toLowerCase() !== 'set-cookie') continue;
-    const m = /(?:^|;\s*)sid=([^;]*)/.exec(raw[i + 1].toString('latin1'));
-    if (m) return m[1];
-  }
-  return null;
-}
 
 /** The error kinds results.json reports (errorKinds keys). */
 export function errorKind(err: unknown): string {
   if (err instanceof TimeoutError) return 'timeout';
   if (err instanceof ShutdownError) return 'aborted';
+  if (err instanceof ConnectionClosedError) return 'connection_closed';
   const code = (err as { code?: unknown } | null)?.code;
   switch (code) {
     case 'UND_ERR_HEADERS_TIMEOUT':
@@ -279,6 +210,7 @@ class Engine {
   private readonly timeoutMs: number;
   private readonly batchMax: number;
   private readonly spinMs: number;
+  private readonly microSleepMs: number;
   private readonly abortDrainMs: number;
   private readonly schedule: ArrivalSchedule;
   private readonly scheduler: Scheduler;
@@ -296,8 +228,8 @@ class Engine {
   private readonly writes: AcknowledgedWrite[] = [];
   private readonly series: SeriesPoint[] = [];
   private readonly secondHist = new PerSecondHistogram();
-  // undici does not modify dispatch options, so a static request's are shared (less garbage).
-  private readonly staticOpts: readonly Dispatcher.DispatchOptions[] = staticAssets.map((a) => Object.freeze({ path: `/static/${a.path}`, method: 'GET' }));
+  /** a static request's wire form, built once per asset */
+  private readonly staticWire: readonly PreparedRequest[];
   /** the seed in base 36: write names are bench-<seed>-<n>, deterministic and unique per run */
   private readonly seedTag: string;
   private metrics: EngineMetrics | null = null;
@@ -344,6 +276,7 @@ class Engine {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.batchMax = tuning.batchMax ?? 256;
     this.spinMs = tuning.spinMs ?? 0;
+    this.microSleepMs = tuning.microSleepMs ?? 0;
     this.abortDrainMs = tuning.abortDrainMs ?? Math.min(this.timeoutMs, 2000);
     this.schedule = new ArrivalSchedule(options.stages);
     this.scheduler = new Scheduler(this.schedule, this.clock, {
@@ -360,9 +293,13 @@ class Engine {
     const connections = tuning.connections ?? connectionsFor(peak, this.maxInFlight);
     const apiUrl = new URL(options.targets.api).origin;
     const staticUrl = new URL(options.targets.static).origin;
-    this.api = new Origin(apiUrl, connections, this.timeoutMs);
-    this.stat = staticUrl === apiUrl ? this.api : new Origin(staticUrl, connections, this.timeoutMs);
+    const kind = tuning.transport ?? 'socket';
+    const transportFor = (url: string): Transport => (kind === 'undici' ? new UndiciTransport(url, connections, this.timeoutMs) : new SocketTransport(url, connections));
+    this.api = new Origin(transportFor(apiUrl), connections);
+    this.stat = staticUrl === apiUrl ? this.api : new Origin(transportFor(staticUrl), connections);
     this.origins = this.stat === this.api ? [this.api] : [this.api, this.stat];
+    const st = this.stat.transport;
+    this.staticWire = staticAssets.map((a) => (st instanceof SocketTransport ? st.prebuilt('GET', `/static/${a.path}`) : st.prepare('GET', `/static/${a.path}`, null, null)));
   }
 
   async run(): Promise<LoadOutcome> {
@@ -384,7 +321,7 @@ class Engine {
       }
       // Warm-up: connections for the opening rate (at ~10 ms a request), at most 64 per origin.
       const opening = Math.min(64, 1 + Math.ceil(this.schedule.rateAt(0) * 0.01));
-      await Promise.all(this.origins.map((o) => o.warmUp(Math.min(o.connections, opening), Math.min(this.timeoutMs, 2000))));
+      await Promise.all(this.origins.map((o) => o.transport.warmUp(Math.min(o.connections, opening), Math.min(this.timeoutMs, 2000))));
       const done = new Promise<void>((resolve) => (this.resolveDone = resolve));
       const onAbort = () => this.abort();
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -428,7 +365,12 @@ class Engine {
     }
     const wait = this.nextDueMs - this.clock.now();
     if (wait < this.spinMs) this.tickImmediate = setImmediate(this.tick);
-    else this.tickTimer = setTimeout(this.tick, Math.max(1, Math.floor(wait)));
+    else if (wait < this.microSleepMs) {
+      // Sleep the thread to the due time (futex, µs precision, no CPU) instead of a 1 ms timer,
+      // then go round the event loop once so the answers that came in meanwhile are read.
+      Atomics.wait(SLEEPER, 0, 0, wait);
+      this.tickImmediate = setImmediate(this.tick);
+    } else this.tickTimer = setTimeout(this.tick, Math.max(1, Math.floor(wait)));
   };
 
   /** Runs the loop on the next turn (a completion freed a connection, or requests are due). */
@@ -457,34 +399,30 @@ class Engine {
     let name: string | null = null;
     if (kind === READ || kind === UPDATE || kind === LOGIN) id = this.zipf!.sample(this.rng);
     else if (kind === CREATE) id = this.options.users + ++this.createSeq;
-    else asset = this.rng.int(this.staticOpts.length);
+    else asset = this.rng.int(this.staticWire.length);
     if (kind === UPDATE || kind === CREATE) name = `bench-${this.seedTag}-${++this.writeSeq}`;
     if (this.inFlight >= this.maxInFlight) {
       this.dropOne();
       return;
     }
     const deadline = dueMs + this.timeoutMs;
+    const api = this.api.transport;
     let req: Req;
     switch (kind) {
       case READ:
-        req = new Req(this, kind, 0, dueMs, deadline, this.api, { path: `/api/users/${id}`, method: 'GET' }, -1, null);
+        req = new Req(this, kind, 0, dueMs, deadline, this.api, api.prepare('GET', `/api/users/${id}`, null, null), -1, null);
         break;
       case UPDATE:
-        req = new Req(this, kind, 0, dueMs, deadline, this.api, { path: `/api/users/${id}`, method: 'PUT', headers: JSON_HEADERS, body: JSON.stringify({ name }) }, id, name);
+        req = new Req(this, kind, 0, dueMs, deadline, this.api, api.prepare('PUT', `/api/users/${id}`, JSON.stringify({ name }), null), id, name);
         break;
       case CREATE:
-        req = new Req(this, kind, 0, dueMs, deadline, this.api, {
-          path: '/api/users',
-          method: 'POST',
-          headers: JSON_HEADERS,
-          body: JSON.stringify({ id, name, email: `user${id}@bench.test` }),
-        }, id, name);
+        req = new Req(this, kind, 0, dueMs, deadline, this.api, api.prepare('POST', '/api/users', JSON.stringify({ id, name, email: `user${id}@bench.test` }), null), id, name);
         break;
       case LOGIN:
-        req = new Req(this, kind, 0, dueMs, deadline, this.api, { path: '/api/login', method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ id }) }, -1, null);
+        req = new Req(this, kind, 0, dueMs, deadline, this.api, api.prepare('POST', '/api/login', JSON.stringify({ id }), null), -1, null);
         break;
       default:
-        req = new Req(this, STATIC, 0, dueMs, deadline, this.stat, this.staticOpts[asset], -1, null);
+        req = new Req(this, STATIC, 0, dueMs, deadline, this.stat, this.staticWire[asset], -1, null);
     }
     this.admit(req);
     const origin = req.origin;
@@ -512,8 +450,7 @@ class Engine {
   private send(req: Req): void {
     req.state = ON_WIRE;
     req.origin.onWire++;
-    // dispatch() reports synchronous failures through onError, so nothing throws here.
-    req.origin.pool.dispatch(req.opts, req);
+    req.origin.transport.send(req.wire, req);
   }
 
   private anyQueued(): boolean {
@@ -608,14 +545,10 @@ class Engine {
 
   /** The second half of a login: GET /api/me with the session, due the moment the login answered. */
   private followUp(login: Req, now: number): void {
-    const req = new Req(this, LOGIN, 1, now, now + this.timeoutMs, this.api, {
-      path: '/api/me',
-      method: 'GET',
-      headers: ['cookie', `sid=${login.sid}`],
-    }, -1, null);
+    const req = new Req(this, LOGIN, 1, now, now + this.timeoutMs, this.api, this.api.transport.prepare('GET', '/api/me', null, `sid=${login.sid}`), -1, null);
     this.admit(req);
-    // Queued rather than sent here: the connection that just answered is still marked busy
-    // until this callback returns, and dispatching now would open a new one.
+    // Queued rather than sent here: on undici the connection that just answered is still marked
+    // busy until this callback returns, and dispatching now would open a new one.
     this.api.unshift(req);
     this.wake();
   }
@@ -645,10 +578,11 @@ class Engine {
     while (req !== null && req.deadlineMs <= now) {
       const next = req.next;
       req.timedOut = true;
-      const abort = req.abortFn;
-      this.finish(req, new TimeoutError('request timed out'));
-      // Aborting destroys the connection, as it must: the answer may still be on its way.
-      if (abort) abort(new TimeoutError('request timed out'));
+      const onWire = req.state === ON_WIRE;
+      const err = new TimeoutError('request timed out');
+      this.finish(req, err);
+      // Aborting closes the connection, as it must: the answer may still be on its way.
+      if (onWire) req.origin.transport.abort(req, err);
       req = next;
     }
   }
@@ -735,9 +669,9 @@ class Engine {
         this.secDropped++;
         this.metrics?.droppedOne();
       } else {
-        const abort = req.abortFn;
-        this.finish(req, new ShutdownError('still in flight when the run ended'));
-        if (abort) abort(new ShutdownError('still in flight when the run ended'));
+        const err = new ShutdownError('still in flight when the run ended');
+        this.finish(req, err);
+        req.origin.transport.abort(req, err);
       }
       req = next;
     }
@@ -756,8 +690,7 @@ class Engine {
     if (this.tickTimer) clearTimeout(this.tickTimer);
     if (this.tickImmediate) clearImmediate(this.tickImmediate);
     if (this.housekeeping) clearInterval(this.housekeeping);
-    for (const o of this.origins) o.destroySpare();
-    await Promise.all(this.origins.map((o) => o.pool.destroy().catch(() => undefined)));
+    await Promise.all(this.origins.map((o) => o.transport.close()));
     if (this.metricsServer) await closeMetrics(this.metricsServer);
   }
 

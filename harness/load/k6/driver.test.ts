@@ -74,14 +74,14 @@ function options(fake: Record<string, string>, over: Partial<RunK6Options> = {})
 describe('k6Available', () => {
   it('finds k6 on PATH, and says so when it is not there', async () => {
     expect(await k6Available({ PATH: fakeBin })).toBe(true);
-    expect(await k6Available({ PATH: join(tmp, 'nowhere') })).toBe(false);
+    expect(await k6Available({ PATH: join(tmp, 'nowhere'), BENCH_TOOLS_BIN: join(tmp, 'nowhere') })).toBe(false);
   });
 });
 
 describe('runK6', () => {
   it('fails with an environment error and a hint when k6 is not installed', async () => {
     const o = options({});
-    const err = await runK6({ ...o, env: { PATH: join(tmp, 'nowhere') } }).catch((e: unknown) => e);
+    const err = await runK6({ ...o, env: { PATH: join(tmp, 'nowhere'), BENCH_TOOLS_BIN: join(tmp, 'nowhere') } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BenchError);
     expect((err as BenchError).code).toBe('environment');
     expect((err as BenchError).message).toBe('k6 is not installed');

@@ -11,7 +11,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BenchError } from '../../errors.ts';
-import { which } from '../../env/which.ts';
+import { toolsBin, which } from '../../env/which.ts';
 import type { LoadResults } from '../../../reports/schema.ts';
 import { k6Command, type K6CommandOptions } from './args.ts';
 import { mergeJsonOutput, readK6JsonOutput } from './json-output.ts';
@@ -62,7 +62,7 @@ export interface K6RunResult {
 
 /** Where k6 is, or null. */
 export function findK6(env: NodeJS.ProcessEnv = process.env): string | null {
-  return which('k6', [], env.PATH ?? '');
+  return which('k6', [], env.PATH ?? '', env.BENCH_TOOLS_BIN ?? toolsBin);
 }
 
 /** True when a k6 binary is on PATH (or in .tools/bin). */
