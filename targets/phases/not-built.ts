@@ -5,6 +5,6 @@ export function notBuilt(phase: number): never {
   throw new BenchError(
     'usage',
     `phase ${phase} is not built yet`,
-    'phases 1 and 2 run today; see README.md (The ladder) for what each phase will deploy',
+    'phases 1 to 5 run today; see docs/PHASES.md for what each phase will deploy',
   );
 }
