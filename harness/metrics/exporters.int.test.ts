@@ -51,7 +51,7 @@ afterAll(async () => {
 
 describe('exporters (real PostgreSQL and Redis, native runtime)', () => {
   it('start from their recipes and are scraped under the watched service', async () => {
-    expect(p.order).toEqual(['pg-primary', 'cache', 'pg-primary-exporter', 'cache-exporter', 'prometheus']);
+    expect(p.order).toEqual(['prometheus', 'pg-primary', 'cache', 'pg-primary-exporter', 'cache-exporter']);
     expect(await waitForScrape(base, 'postgres', { timeoutMs: 10_000 })).toBe(1);
     expect(await waitForScrape(base, 'redis', { timeoutMs: 5_000 })).toBe(1);
     const up = await instant(base, `pg_up{run="${p.runId}"}`);

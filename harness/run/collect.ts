@@ -6,6 +6,9 @@ import { endpointUrl } from '../topology/plan.ts';
 import type { Deployment } from '../runtime/types.ts';
 import { collectTiers } from '../metrics/tiers.ts';
 import { flush } from '../metrics/query.ts';
+import { join } from 'node:path';
+import { isNativeService } from '../runtime/native.ts';
+import { edgeHitRatio, EDGE_LOG_FILE } from '../../targets/services/nginx.ts';
 
 export interface ServerView {
   appRequests: number | null;
@@ -45,6 +48,16 @@ export async function collectServerView(deployment: Deployment, plan: DeployPlan
   }
   if (appRequests === 0 && notes.length > 0) appRequests = null;
   let tiers: ServerView['tiers'] = {};
+  // The CDN edge's hit ratio, from its access log (nginx logs $upstream_cache_status per request).
+  const edge: Record<string, number> = {};
+  for (const s of plan.services.filter((x) => x.kind === 'nginx')) {
+    const started = deployment.services.get(s.name);
+    if (!started || !isNativeService(started)) continue;
+    const c = await edgeHitRatio(join(started.dir, EDGE_LOG_FILE));
+    edge[`hits.${s.name}`] = c.hits;
+    edge[`misses.${s.name}`] = c.misses;
+    if (c.ratio !== null) edge[`hitRatio.${s.name}`] = c.ratio;
+  }
   let prometheus: ServerView['prometheus'] = {};
   if (prometheusUrl) {
     const url = prometheusUrl;
@@ -52,7 +65,7 @@ export async function collectServerView(deployment: Deployment, plan: DeployPlan
       // Counters are only complete once every target was scraped after the load's end.
       await flush(url, window.endMs / 1000, { timeoutMs: 10_000, labels: { run: plan.runId } });
       const got = await collectTiers(url, plan, { startS: window.startMs / 1000, endS: window.endMs / 1000 });
-      tiers = got.tiers;
+      tiers = { ...got.tiers };
       prometheus = got.prometheus;
       notes.push(...got.notes);
       // Prometheus sees across an app's restart (a counter reset); a direct scrape does not.
@@ -61,5 +74,6 @@ export async function collectServerView(deployment: Deployment, plan: DeployPlan
       notes.push(`per-tier figures unavailable: ${(e as Error).message}`);
     }
   }
+  if (Object.keys(edge).length > 0) tiers = { ...tiers, edge: { ...tiers.edge, ...edge } };
   return { appRequests, tiers, prometheus, notes };
 }

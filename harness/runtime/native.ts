@@ -145,6 +145,42 @@ export async function inParallel<T>(items: readonly T[], limit: number, task: (i
   if (failure) throw (failure as { error: unknown }).error;
 }
 
+/**
+ * Starts every service of `plan` wave by wave (startWaves), at most `limit` at once. The first
+ * failure of a wave aborts the others' readiness waits and is the error thrown; an aborted
+ * `outer` signal throws `interrupted()`. Resolves to the started services in plan order, whatever
+ * order the waves finished in. Both runtimes start their services through this.
+ */
+export async function startInWaves<S>(
+  plan: Pick<DeployPlan, 'order' | 'services' | 'topology'>,
+  limit: number,
+  outer: AbortSignal | undefined,
+  interrupted: () => Error,
+  start: (name: string, signal: AbortSignal) => Promise<S>,
+  onStarted: (name: string, service: S) => void = () => {},
+): Promise<Map<string, S>> {
+  const started = new Map<string, S>();
+  for (const wave of startWaves(plan)) {
+    if (outer?.aborted) throw interrupted();
+    const failed = new AbortController();
+    const signal = outer ? AbortSignal.any([outer, failed.signal]) : failed.signal;
+    await inParallel(wave, limit, async (name) => {
+      try {
+        const svc = await start(name, signal);
+        started.set(name, svc);
+        onStarted(name, svc);
+      } catch (e) {
+        failed.abort(e);
+        if (outer?.aborted) throw interrupted();
+        throw e;
+      }
+    });
+  }
+  const ordered = new Map<string, S>();
+  for (const name of plan.order) if (started.has(name)) ordered.set(name, started.get(name)!);
+  return ordered;
+}
+
 /** Creates the native runtime. */
 export function createNativeRuntime(opts: NativeRuntimeOptions = {}): Runtime {
   const env = opts.env ?? process.env;
@@ -287,28 +323,23 @@ class NativeDeployment implements Deployment {
     await this.save();
     if (this.cgroups.warnings.length > 0) this.progress(`host sizes are not enforced: ${this.cgroups.warnings.join('; ')}`);
 
-    for (const wave of startWaves(plan)) {
-      if (options.signal?.aborted) throw interrupted();
-      // the first failure of a wave stops the others' waits: its error is the one reported
-      const failed = new AbortController();
-      const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
-      await inParallel(wave, this.settings.parallelStarts, async (name) => {
+    const ready = await startInWaves(
+      plan,
+      this.settings.parallelStarts,
+      options.signal,
+      interrupted,
+      async (name, signal) => {
         const spec = plan.services.find((s) => s.name === name)!;
         const svc = new NativeService(this, spec, this.settings.recipes.get(spec.kind)!);
-        try {
-          await svc.firstStart(signal);
-        } catch (e) {
-          failed.abort(e);
-          if (options.signal?.aborted) throw interrupted();
-          throw e;
-        }
-        this.services.set(name, svc);
-      });
-    }
+        await svc.firstStart(signal);
+        return svc;
+      },
+      // recorded as each starts: a failure in a later wave tears down what is already up
+      (name, svc) => this.services.set(name, svc),
+    );
     // present the services in start order, whatever order the waves finished in
-    const ready = new Map(this.services);
     this.services.clear();
-    for (const name of plan.order) if (ready.has(name)) this.services.set(name, ready.get(name)!);
+    for (const [name, svc] of ready) this.services.set(name, svc);
   }
 
   /** Called by a service each time it spawned a process. */

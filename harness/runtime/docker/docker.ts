@@ -20,7 +20,7 @@ import type { ServiceKind } from '../../topology/types.ts';
 import { recipes as defaultRecipes } from '../../../targets/services/index.ts';
 import type { NativeContext, Requirement, ServiceRecipe } from '../../../targets/services/types.ts';
 import { resolveBinary } from '../binaries.ts';
-import { inParallel, logTail, startWaves } from '../native.ts';
+import { inParallel, logTail, startInWaves } from '../native.ts';
 import { startTimeOf } from '../process.ts';
 import { releaseSlot, stateRoot } from '../state.ts';
 import type { Deployment, ProcessSignal, Progress, Runtime, StartedService, UpOptions } from '../types.ts';
@@ -360,25 +360,20 @@ class DockerDeployment implements Deployment {
     const all = new Map(plan.services.map((s) => [s.name, new DockerService(this, s)]));
     this.started.push(...all.values());
     await inParallel([...all.values()], this.settings.parallelStarts, (svc) => svc.startNetHolder());
-    for (const wave of startWaves(plan)) {
-      if (options.signal?.aborted) throw interrupted();
-      const failed = new AbortController();
-      const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
-      await inParallel(wave, this.settings.parallelStarts, async (name) => {
+    const ready = await startInWaves(
+      plan,
+      this.settings.parallelStarts,
+      options.signal,
+      interrupted,
+      async (name, signal) => {
         const svc = all.get(name)!;
-        try {
-          await svc.firstStart(signal);
-        } catch (e) {
-          failed.abort(e);
-          if (options.signal?.aborted) throw interrupted();
-          throw e;
-        }
-        this.services.set(name, svc);
-      });
-    }
-    const ready = new Map(this.services);
+        await svc.firstStart(signal);
+        return svc;
+      },
+      (name, svc) => this.services.set(name, svc),
+    );
     this.services.clear();
-    for (const name of plan.order) if (ready.has(name)) this.services.set(name, ready.get(name)!);
+    for (const [name, svc] of ready) this.services.set(name, svc);
     if (this.settings.grafana) await this.startGrafana(options.signal);
   }
 
