@@ -15,8 +15,12 @@ export function formatSummary(r: Results, runDir: string): string {
   if (r.server.appRequests !== null && r.faults.length > 0) {
     lines.push(`  server view  ${n(r.server.appRequests)} requests counted by the app (requests refused during a fault never reach it)`);
   } else if (r.server.appRequests !== null) {
-    const diff = l.totals.requests === 0 ? 0 : (100 * (r.server.appRequests - l.totals.requests)) / l.totals.requests;
-    lines.push(`  server view  ${n(r.server.appRequests)} requests counted by the app (${diff >= 0 ? '+' : ''}${n(diff, 2)}% vs the engine)`);
+    // Static requests the CDN edge answered from its cache never reach an app server.
+    const edgeHits = Object.entries(r.tiers.edge ?? {}).filter(([k]) => k.startsWith('hits.')).reduce((a, [, v]) => a + v, 0);
+    const expected = l.totals.requests - edgeHits;
+    const diff = expected === 0 ? 0 : (100 * (r.server.appRequests - expected)) / expected;
+    const basis = edgeHits > 0 ? `the engine's ${n(l.totals.requests)} less ${n(edgeHits)} edge cache hits` : 'the engine';
+    lines.push(`  server view  ${n(r.server.appRequests)} requests counted by the app servers (${diff >= 0 ? '+' : ''}${n(diff, 2)}% vs ${basis})`);
   }
   if (r.trafficModel.scaleFactor < 1) {
     lines.push(`  SCALED       this machine drove ${n(r.trafficModel.targetRps, 1)} of the model's ${n(r.trafficModel.peakRps, 1)} req/s peak: scale factor ${r.trafficModel.scaleFactor.toPrecision(3)}`);
