@@ -115,4 +115,26 @@ describe('bench run (real servers)', () => {
     for (const s of state.services) expect(isSameProcess(s.pid, s.startTime), `${s.name} survived`).toBe(false);
     expect(processesMentioning(state.runId)).toEqual([]);
   }, 120_000);
+
+  it('Ctrl-C (SIGINT) during the load tears everything down and exits 130', async () => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/bench.js'), 'run', '--phase', '2', '--users', '1000', '--duration', '60s', '--rate', '20', '--no-prometheus', '--out', join(outRoot, 'interrupted')], {
+      env: { ...process.env, BENCH_STATE_DIR: stateRoot },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    child.stderr.on('data', (d) => (log += d));
+    const deadline = Date.now() + 40_000;
+    while (!/load: /.test(log) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    expect(log).toMatch(/load: /);
+    const [run] = await listRuns();
+    const state = (await readState(run!.runId))!;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGINT');
+    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))]);
+    expect(code).toBe(130);
+    expect(log).toMatch(/SIGINT received: stopping and tearing down/);
+    for (const s of state.services) expect(isSameProcess(s.pid, s.startTime), `${s.name} survived`).toBe(false);
+    expect(processesMentioning(state.runId)).toEqual([]);
+    expect(await listRuns()).toEqual([]);
+  }, 90_000);
 });
