@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { BenchError } from '../harness/errors.ts';
 import { drillLookup } from './drills/index.ts';
 import type { AppliedFault, Fault } from './faults/types.ts';
 import { faultContext, FaultRunner, parseSchedule, resolveSchedule } from './schedule.ts';
 import { FakeToxiproxy, VirtualClock, fakeDeployment, planOf } from './testing/fakes.ts';
+import { usageLine as usage } from '../harness/testing/usage-error.ts';
 
-const usage = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BenchError);
-    expect((e as BenchError).code).toBe('usage');
-    return (e as BenchError).oneLine();
-  }
-  throw new Error('expected a usage error');
-};
 
 describe('schedule grammar', () => {
   it('parses name, target, parameters, start and length', () => {

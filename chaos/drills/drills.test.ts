@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { BenchError } from '../../harness/errors.ts';
 import { failoverAction } from '../actions/failover.ts';
 import { faultContext } from '../schedule.ts';
 import { FakeToxiproxy, fakeDeployment, planOf } from '../testing/fakes.ts';
@@ -7,17 +6,8 @@ import { longestGap } from './db-primary-failure.ts';
 import { drills, drillsForPhase, drillTiming, validateDrill } from './index.ts';
 import { shardShare } from './shard-outage.ts';
 import { newDrillState } from './types.ts';
+import { usageLine as usage } from '../../harness/testing/usage-error.ts';
 
-const usage = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BenchError);
-    expect((e as BenchError).code).toBe('usage');
-    return (e as BenchError).oneLine();
-  }
-  throw new Error('expected a usage error');
-};
 
 const timing = (name: string, o: { target?: string; params?: string[] } = {}) => drillTiming(drills.get(name)!, { users: 1000, ...o });
 

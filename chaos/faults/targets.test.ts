@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { BenchError } from '../../harness/errors.ts';
 import { planOf } from '../testing/fakes.ts';
 import { resolveCut, resolveEdges, resolveHost, resolveService } from './targets.ts';
+import { usageLine as usage } from '../../harness/testing/usage-error.ts';
 
-const usage = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BenchError);
-    expect((e as BenchError).code).toBe('usage');
-    return (e as BenchError).oneLine();
-  }
-  throw new Error('expected a usage error');
-};
 
 describe('target validation', () => {
   const p3 = planOf(3);

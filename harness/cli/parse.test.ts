@@ -1,18 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { BenchError } from '../errors.ts';
+import { usageError } from '../testing/usage-error.ts';
 import { parseChoice, parseCount, parseDuration, parseInteger, parseRate } from './parse.ts';
 
-function usage(fn: () => unknown): BenchError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BenchError);
-    expect((e as BenchError).code).toBe('usage');
-    expect((e as BenchError).exitCode).toBe(2);
-    return e as BenchError;
-  }
-  throw new Error('expected a usage error');
-}
+const usage = (fn: () => unknown) => {
+  const e = usageError(fn);
+  expect(e.exitCode).toBe(2);
+  return e;
+};
 
 describe('parseCount', () => {
   it.each([

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { BenchError } from '../../harness/errors.ts';
 import { plan, reach, validateTopology } from '../../harness/topology/plan.ts';
 import type { PhaseOptions, Service, Topology } from '../../harness/topology/types.ts';
 import { createShardRouter } from '../app/store/shard-router.ts';
@@ -7,6 +6,7 @@ import { phases } from './index.ts';
 import { phase3 } from './phase-3.ts';
 import { phase4 } from './phase-4.ts';
 import { phase5, shardName, shardSpecRanges } from './phase-5.ts';
+import { usageLine } from '../../harness/testing/usage-error.ts';
 
 const opts = (p: Partial<PhaseOptions> = {}): PhaseOptions => ({ users: 1000, appServers: 3, replicas: 2, shards: 2, shardStrategy: 'range', ...p });
 const named = (t: Topology, name: string): Service => {
@@ -19,17 +19,6 @@ const appConfig = (t: Topology, name = 'app-1') => {
   const c = named(t, name).config;
   if (c.kind !== 'app') throw new Error(`${name} is not an app`);
   return c.app;
-};
-/** The one-line message a usage error shows, or a failure if `fn` does not throw one. */
-const usageLine = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BenchError);
-    expect((e as BenchError).code).toBe('usage');
-    return (e as BenchError).oneLine();
-  }
-  throw new Error('expected a usage error');
 };
 
 describe('phases 3-5 as data', () => {
