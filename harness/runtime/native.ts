@@ -181,6 +181,18 @@ export async function startInWaves<S>(
   return ordered;
 }
 
+/** Starts a deployment; on failure tears down what did start and throws the first failure (not
+ *  a teardown error). Both runtimes' `up` end here. */
+export async function startOrTearDown<D extends { start(): Promise<void>; down(): Promise<void> }>(dep: D, progress: (line: string) => void): Promise<D> {
+  try {
+    await dep.start();
+  } catch (e) {
+    await dep.down().catch((d: unknown) => progress(`teardown after failure: ${(d as Error).message}`));
+    throw e;
+  }
+  return dep;
+}
+
 /** Creates the native runtime. */
 export function createNativeRuntime(opts: NativeRuntimeOptions = {}): Runtime {
   const env = opts.env ?? process.env;
@@ -230,15 +242,7 @@ export function createNativeRuntime(opts: NativeRuntimeOptions = {}): Runtime {
     },
     async up(plan, options) {
       const bins = resolveAll(plan);
-      const dep = new NativeDeployment(plan, options, settings, bins);
-      try {
-        await dep.start();
-      } catch (e) {
-        // Tear down what did start, then report the first failure (not a teardown error).
-        await dep.down().catch((d: unknown) => options.progress(`teardown after failure: ${(d as Error).message}`));
-        throw e;
-      }
-      return dep;
+      return startOrTearDown(new NativeDeployment(plan, options, settings, bins), options.progress);
     },
   };
 }

@@ -20,7 +20,7 @@ import type { ServiceKind } from '../../topology/types.ts';
 import { recipes as defaultRecipes } from '../../../targets/services/index.ts';
 import type { NativeContext, Requirement, ServiceRecipe } from '../../../targets/services/types.ts';
 import { resolveBinary } from '../binaries.ts';
-import { inParallel, logTail, startInWaves } from '../native.ts';
+import { inParallel, logTail, startInWaves, startOrTearDown } from '../native.ts';
 import { startTimeOf } from '../process.ts';
 import { releaseSlot, stateRoot } from '../state.ts';
 import type { Deployment, ProcessSignal, Progress, Runtime, StartedService, UpOptions } from '../types.ts';
@@ -147,15 +147,7 @@ export function createDockerRuntime(opts: DockerRuntimeOptions = {}): DockerRunt
       const docker = connectDocker(settings.socketPath);
       const info = await pingDaemon(docker, settings.socketPath);
       const bins = resolveBinaries(plan, settings);
-      const dep = new DockerDeployment(docker, plan, options, settings, bins, info.os);
-      try {
-        await dep.start();
-      } catch (e) {
-        // tear down what did start, then report the first failure (not a teardown error)
-        await dep.down().catch((d: unknown) => options.progress(`teardown after failure: ${(d as Error).message}`));
-        throw e;
-      }
-      return dep;
+      return startOrTearDown(new DockerDeployment(docker, plan, options, settings, bins, info.os), options.progress);
     },
   };
 }
