@@ -113,3 +113,12 @@ describe('splitSeriesName', () => {
     expect(charts[2]!.series.map((x) => x.label)).toEqual(['primary / a', 'replica / a']);
   });
 });
+
+describe('withGapMarkers', () => {
+  it('marks a hole longer than 1.5 steps with one timestamp midway, and nothing else', async () => {
+    const { withGapMarkers } = await import('./charts.ts');
+    expect(withGapMarkers([0, 1, 2, 3, 10, 11, 12])).toEqual([0, 1, 2, 3, 6.5, 10, 11, 12]);
+    expect(withGapMarkers([0, 1, 2, 3])).toEqual([0, 1, 2, 3]);
+    expect(withGapMarkers([0, 5])).toEqual([0, 5]);
+  });
+});

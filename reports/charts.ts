@@ -25,6 +25,8 @@ export interface ChartSpec {
   /** seconds since the load started */
   x: number[];
   series: ChartSeries[];
+  /** draw a line across a missing point (false: a gap shows, e.g. a scrape target that died) */
+  spanGaps?: boolean;
 }
 
 /** A fixed palette: the same series gets the same colour in every report. */
@@ -145,7 +147,7 @@ export function prometheusCharts(r: Results): ChartSpec[] {
   for (const group of [...groups.keys()].sort()) {
     const members = groups.get(group)!;
     const style = groupStyle(group);
-    const x = [...new Set(members.flatMap((m) => m.points.map((p) => p[0])))].sort((a, b) => a - b);
+    const x = withGapMarkers([...new Set(members.flatMap((m) => m.points.map((p) => p[0])))].sort((a, b) => a - b));
     const index = new Map(x.map((t, i) => [t, i]));
     charts.push({
       id: `prom-${n++}`,
@@ -157,7 +159,25 @@ export function prometheusCharts(r: Results): ChartSpec[] {
         for (const [t, v] of m.points) values[index.get(t)!] = Number.isFinite(v) ? v * style.scale : null;
         return { label: m.label, values, color: PALETTE[i % PALETTE.length]! };
       }),
+      spanGaps: false,
     });
   }
   return charts;
+}
+
+/**
+ * Where Prometheus has no sample for longer than one and a half steps (a target that was down),
+ * inserts one timestamp midway: no series has a value there, so the chart shows a gap instead of
+ * a straight line over the outage. Pure; `x` sorted ascending.
+ */
+export function withGapMarkers(x: number[]): number[] {
+  if (x.length < 3) return x;
+  const diffs = x.slice(1).map((t, i) => t - x[i]!).sort((a, b) => a - b);
+  const step = diffs[Math.floor(diffs.length / 2)]!;
+  const out: number[] = [x[0]!];
+  for (let i = 1; i < x.length; i++) {
+    if (x[i]! - x[i - 1]! > 1.5 * step) out.push((x[i]! + x[i - 1]!) / 2);
+    out.push(x[i]!);
+  }
+  return out;
 }

@@ -94,7 +94,7 @@
         label: s.label,
         stroke: s.color,
         width: 1.6,
-        spanGaps: true,
+        spanGaps: spec.spanGaps !== false,
         value: function (u, v) {
           return fmt(v, spec.unit);
         },
