@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../cli/main.ts';
 import type { CliIO } from '../cli/io.ts';
-import { listRuns, readState } from '../runtime/state.ts';
+import { listRuns, readState, type RunState } from '../runtime/state.ts';
 import { isSameProcess } from '../runtime/process.ts';
 import { processesMentioning } from '../runtime/testing/run-helpers.ts';
 import { instant } from '../metrics/query.ts';
@@ -48,6 +48,24 @@ async function bench(args: string[]) {
   };
   const code = await runCli(args, io);
   return { code, out, err };
+}
+
+/** `bench run` of phase 2 in a child process, resolved once its load runs (every service is up
+ *  and recorded), with the run's state. */
+async function phase2RunningInChild(out: string) {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/bench.js'), 'run', '--phase', '2', '--users', '1000', '--duration', '60s', '--rate', '20', '--no-prometheus', '--out', join(outRoot, out)], {
+    env: { ...process.env, BENCH_STATE_DIR: stateRoot },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const run = { child, log: '', state: null as unknown as RunState };
+  child.stderr.on('data', (d) => (run.log += d));
+  const deadline = Date.now() + 40_000;
+  while (!/load: /.test(run.log) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+  expect(run.log).toMatch(/load: /);
+  const [info] = await listRuns();
+  // the same object: its log keeps growing after this returns
+  run.state = (await readState(info!.runId))!;
+  return run;
 }
 
 const readResults = async (dir: string) => JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as Results;
@@ -94,18 +112,7 @@ describe('bench run (real servers)', () => {
   }, 90_000);
 
   it('a harness killed with SIGKILL leaves a run that the next run cleans up', async () => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin/bench.js'), 'run', '--phase', '2', '--users', '1000', '--duration', '60s', '--rate', '20', '--no-prometheus', '--out', join(outRoot, 'killed')], {
-      env: { ...process.env, BENCH_STATE_DIR: stateRoot },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let log = '';
-    child.stderr.on('data', (d) => (log += d));
-    // Wait (bounded) until the load runs: every service is up and recorded.
-    const deadline = Date.now() + 40_000;
-    while (!/load: /.test(log) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-    expect(log).toMatch(/load: /);
-    const [run] = await listRuns();
-    const state = (await readState(run!.runId))!;
+    const { child, state } = await phase2RunningInChild('killed');
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     expect(state.services.filter((s) => isSameProcess(s.pid, s.startTime)).length).toBeGreaterThan(0);
@@ -117,22 +124,13 @@ describe('bench run (real servers)', () => {
   }, 120_000);
 
   it('Ctrl-C (SIGINT) during the load tears everything down and exits 130', async () => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin/bench.js'), 'run', '--phase', '2', '--users', '1000', '--duration', '60s', '--rate', '20', '--no-prometheus', '--out', join(outRoot, 'interrupted')], {
-      env: { ...process.env, BENCH_STATE_DIR: stateRoot },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let log = '';
-    child.stderr.on('data', (d) => (log += d));
-    const deadline = Date.now() + 40_000;
-    while (!/load: /.test(log) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-    expect(log).toMatch(/load: /);
-    const [run] = await listRuns();
-    const state = (await readState(run!.runId))!;
+    const run = await phase2RunningInChild('interrupted');
+    const { child, state } = run;
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill('SIGINT');
     const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))]);
     expect(code).toBe(130);
-    expect(log).toMatch(/SIGINT received: stopping and tearing down/);
+    expect(run.log).toMatch(/SIGINT received: stopping and tearing down/);
     for (const s of state.services) expect(isSameProcess(s.pid, s.startTime), `${s.name} survived`).toBe(false);
     expect(processesMentioning(state.runId)).toEqual([]);
     expect(await listRuns()).toEqual([]);
