@@ -187,7 +187,7 @@ export async function searchCapacity(options: SearchOptions): Promise<CapacityRe
       curve: curveOf(steps),
       knee: kneeOf(steps),
       notes,
-      elapsedMs: options.now() - t0,
+      elapsedMs: Math.round(options.now() - t0),
     };
   };
 
