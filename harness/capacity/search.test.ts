@@ -217,6 +217,17 @@ describe('searchCapacity never reports a saturated step as the system', () => {
     expect(saturatedRates(result.steps)).not.toContain(result.sustainableRate);
   });
 
+  it('a confirmation that fails below the generator limit makes the system the limit', async () => {
+    const { opts } = options({ capacity: 5_000, generatorLimit: 1_300, confirmCapacity: 1_200 }, 23);
+    const result = await searchCapacity(opts);
+    expect(result.outcome).toBe('found');
+    expect(result.stoppedBy).toBe('resolved');
+    expect(result.confirmed).toBe(true);
+    expect(result.sustainableRate!).toBeLessThanOrEqual(1_200);
+    expect(result.firstFailRate!).toBeGreaterThan(1_200);
+    expect(result.firstFailRate!).toBeLessThanOrEqual(1_300);
+  });
+
   it('a generator saturated at the start rate shrinks to firm ground', async () => {
     const { opts } = options({ capacity: 5_000, generatorLimit: 700 }, 14, { startRate: 1_000 });
     const result = await searchCapacity(opts);

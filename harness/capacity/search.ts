@@ -258,7 +258,11 @@ export async function searchCapacity(options: SearchOptions): Promise<CapacityRe
     // A budget that runs out after a failed confirmation leaves no rate known to hold: the next
     // candidate was never measured, so it is not reported as sustainable.
     if (typeof r === 'string') return attempt === 1 ? finish(r, false, candidate) : finish(r, false, null, 'unconfirmed');
-    if (r.verdict === 'pass') return finish(limitedByCeiling ? ceilingReason : 'resolved', true, candidate);
+    if (r.verdict === 'pass') {
+      // a failed confirmation below the ceiling is a firm fail: the system, not the generator, set the limit
+      const limited = hi === null || (ceiling !== null && ceiling < hi);
+      return finish(limited ? ceilingReason : 'resolved', true, candidate);
+    }
     if (r.verdict === 'fail') {
       hi = Math.min(hi ?? Infinity, candidate);
       notes.push(`the confirmation at ${fmtRate(candidate)} req/s failed (${r.reason}); stepping down`);
