@@ -206,6 +206,11 @@ export async function searchCapacity(options: SearchOptions): Promise<CapacityRe
     return null;
   };
   const upper = (): number => Math.min(hi ?? Infinity, ceiling ?? Infinity);
+  /** Sizes stop being enforced only with the deployment: no later step could judge the system. */
+  const stopForSizes = (r: StepRecord): CapacityResult => {
+    notes.push(`host sizes were not enforced at step ${r.index}, so no step from there on can judge the system; the search stopped`);
+    return finish('sizes', false, lo);
+  };
 
   // 1. Grow from the start rate until the objective fails (or shrink until it first holds).
   let rate = roundRate(options.startRate);
@@ -213,11 +218,7 @@ export async function searchCapacity(options: SearchOptions): Promise<CapacityRe
   for (;;) {
     const r = await run(rate, phase);
     if (typeof r === 'string') return finish(r, false, lo);
-    const stop = absorb(r);
-    if (stop === 'sizes') {
-      notes.push('host sizes were not enforced, so no step can judge the system; the search stopped');
-      return finish('sizes', false, lo);
-    }
+    if (absorb(r) === 'sizes') return stopForSizes(r);
     if (lo !== null && upper() < Infinity) break; // bracketed: bisect
     if (lo !== null) {
       if (rate >= maxRate) return finish('max-rate', false, lo, 'at-least');
@@ -242,10 +243,7 @@ export async function searchCapacity(options: SearchOptions): Promise<CapacityRe
     if (mid <= low || mid >= top) break; // the rates' rounding cannot split the bracket further
     const r = await run(mid, 'bisect');
     if (typeof r === 'string') return finish(r, false, lo);
-    if (absorb(r) === 'sizes') {
-      notes.push('host sizes were not enforced, so no step can judge the system; the search stopped');
-      return finish('sizes', false, lo);
-    }
+    if (absorb(r) === 'sizes') return stopForSizes(r);
   }
 
   const limitedByCeiling = hi === null || (ceiling !== null && ceiling < hi);
