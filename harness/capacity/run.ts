@@ -1,0 +1,318 @@
+// `bench capacity`: deploy a phase once, then search the highest arrival rate it sustains under
+// an objective (harness/capacity/search.ts), each step driven by the run's own drive(); write
+// capacity.json and summary.md into the run directory; tear down whatever happens.
+//
+// A step is two drives back to back: a settle drive at the step's rate whose figures are thrown
+// away, then the hold drive whose whole histogram is the step's measurement. The load's results
+// have no windowed histograms yet, and a percentile of a window cannot be made from per-second
+// percentiles, so the measured window is a drive of its own. The cost: a pause of about a second
+// between the two drives (the engine closes and reopens its connections, warmed before the hold).
+import { writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { BenchError } from '../errors.ts';
+import type { RunConfig } from '../run/config.ts';
+import { deployTarget, type Deployed, type RunIO } from '../run/lifecycle.ts';
+import { drive } from '../run/drive.ts';
+import { defaultMachineCapRps } from '../load/traffic-model.ts';
+import type { LoadResults } from '../../reports/schema.ts';
+import type { Objective } from './objective.ts';
+import { searchCapacity, type CapacityResult, type Step, type StepPhase, type StepRecord } from './search.ts';
+
+export interface CapacityOptions {
+  /** the target and the load: phase, users, workload, seed, runtime, driver, out */
+  run: RunConfig;
+  objective: Objective;
+  /** seconds each step runs before it is measured */
+  settleS: number;
+  /** seconds each step is measured for */
+  holdS: number;
+  /** seconds the found rate is held to confirm it */
+  confirmS: number;
+  /** the whole search's budget, deployment excluded */
+  maxTimeS: number;
+  startRate: number;
+  /** the highest rate tried; default: what this machine's generator can drive */
+  maxRate: number | null;
+  growth: number;
+  resolution: number;
+  maxSteps: number;
+}
+
+/** One step as capacity.json records it. */
+export interface CapacityStepJson {
+  index: number;
+  phase: StepPhase;
+  rate: number;
+  verdict: StepRecord['verdict'];
+  reason: string;
+  atS: number;
+  durationS: number;
+  achievedRate: number | null;
+  latencyMs: Step['latencyMs'];
+  errorRate: number | null;
+  requests: number;
+  /** every error the engine counted, the create conflicts among them */
+  errors: number;
+  createConflicts: number;
+  dropped: number;
+  generatorSaturated: boolean;
+  sizesEnforced: boolean;
+}
+
+/** capacity.json: the search's settings, what was deployed, every step and the answer. */
+export interface CapacityJson {
+  kind: 'bench-capacity';
+  version: 1;
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  phase: number;
+  title: string;
+  config: {
+    users: number;
+    workload: string;
+    seed: number;
+    driver: RunConfig['driver'];
+    runtime: string;
+    objective: string;
+    settleS: number;
+    holdS: number;
+    confirmS: number;
+    maxTimeS: number;
+    startRate: number;
+    maxRate: number;
+    growth: number;
+    resolution: number;
+    maxSteps: number;
+  };
+  hosts: Array<{ name: string; cpus: number; memoryMb: number }>;
+  capacity: Omit<CapacityResult, 'steps' | 'curve'> & { steps: CapacityStepJson[] };
+  timings: Record<string, number>;
+}
+
+export interface CapacityRunOutcome {
+  json: CapacityJson;
+  runDir: string;
+  /** 0 when a sustainable rate was found (or bounded from below), 1 otherwise */
+  exitCode: number;
+}
+
+/** The runtime says this once when it could not apply the host sizes (harness/runtime/native.ts). */
+const SIZES_NOT_ENFORCED = /^host sizes are not enforced/;
+
+export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<CapacityRunOutcome> {
+  const startedAt = new Date();
+  const config = options.run;
+  // The Deployment does not say whether the host sizes were enforced; the runtime does, once,
+  // on the progress channel. Listen for it rather than assume.
+  let sizesEnforced = true;
+  const tapped: RunIO = {
+    ...io,
+    progress: (line) => {
+      if (SIZES_NOT_ENFORCED.test(line)) sizesEnforced = false;
+      io.progress(line);
+    },
+  };
+  const deployT0 = performance.now();
+  const deployed = await deployTarget(config, tapped);
+  const timings: Record<string, number> = { ...deployed.timings, deployAndSeed: secondsSince(deployT0) };
+  const extra = new Map<number, LoadResults>();
+  let result: CapacityResult;
+  try {
+    const maxRate = options.maxRate ?? defaultMachineCapRps(cpus().length);
+    const startRate = Math.min(options.startRate, maxRate);
+    io.progress(
+      `capacity search: objective ${options.objective.text}; from ${startRate} req/s, x${options.growth} until it fails, then bisect to ${Math.round(options.resolution * 100)}%; ` +
+        `each step settles ${options.settleS} s and holds ${options.holdS} s; confirm ${options.confirmS} s; at most ${options.maxTimeS} s`,
+    );
+    const searchT0 = performance.now();
+    let index = 0;
+    result = await searchCapacity({
+      objective: options.objective,
+      startRate,
+      maxRate,
+      growth: options.growth,
+      resolution: options.resolution,
+      maxSteps: options.maxSteps,
+      maxTimeMs: options.maxTimeS * 1000,
+      now: () => performance.now(),
+      // two drives: each opens (and warms) its connections, about a second
+      stepCostMs: (phase) => (options.settleS + (phase === 'confirm' ? options.confirmS : options.holdS) + 2) * 1000,
+      measure: async (rate, phase) => {
+        index++;
+        const holdS = phase === 'confirm' ? options.confirmS : options.holdS;
+        io.progress(`step ${index} (${phase}): ${rate} req/s — settle ${options.settleS} s, measure ${holdS} s`);
+        const hold = await measureStep(config, deployed, io, rate, options.settleS, holdS);
+        extra.set(index, hold);
+        return stepOf(rate, hold, sizesEnforced);
+      },
+      onStep: (r) => io.progress(`step ${r.index} (${r.phase}): ${r.rate} req/s -> ${r.verdict.toUpperCase()}: ${describeStep(r)}`),
+    });
+    timings.search = secondsSince(searchT0);
+  } finally {
+    const t0 = performance.now();
+    await deployed.metrics?.close();
+    await deployed.deployment.down();
+    timings.teardown = secondsSince(t0);
+  }
+  const { steps, curve: _curve, ...answer } = result;
+  const conflicts = [...extra.values()].reduce((a, l) => a + createConflicts(l), 0);
+  if (conflicts > 0) {
+    answer.notes.push(`${conflicts} sign-ups answered 409 (user ids reused by the search's repeated drives, not a failure of the system) were not counted as errors`);
+  }
+  const json: CapacityJson = {
+    kind: 'bench-capacity',
+    version: 1,
+    runId: deployed.runId,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    phase: config.phase,
+    title: deployed.plan.topology.title,
+    config: {
+      users: config.users,
+      workload: config.workload,
+      seed: config.seed,
+      driver: config.driver,
+      runtime: deployed.deployment.runtime,
+      objective: options.objective.text,
+      settleS: options.settleS,
+      holdS: options.holdS,
+      confirmS: options.confirmS,
+      maxTimeS: options.maxTimeS,
+      startRate: options.startRate,
+      maxRate: options.maxRate ?? defaultMachineCapRps(cpus().length),
+      growth: options.growth,
+      resolution: options.resolution,
+      maxSteps: options.maxSteps,
+    },
+    hosts: deployed.plan.hosts.map((h) => ({ name: h.name, cpus: h.size.cpus, memoryMb: h.size.memoryMb })),
+    capacity: { ...answer, steps: steps.map((r) => stepJson(r, extra.get(r.index)!)) },
+    timings,
+  };
+  await writeFile(join(deployed.runDir, 'capacity.json'), JSON.stringify(json, null, 2) + '\n');
+  await writeFile(join(deployed.runDir, 'summary.md'), capacityMarkdown(json));
+  const ok = answer.outcome === 'found' || answer.outcome === 'at-least';
+  return { json, runDir: deployed.runDir, exitCode: ok ? 0 : 1 };
+}
+
+/** Settles at `rate`, then measures a hold at it; the hold drive's results are the step's. */
+async function measureStep(config: RunConfig, deployed: Deployed, io: RunIO, rate: number, settleS: number, holdS: number): Promise<LoadResults> {
+  const plan = deployed.deployment.plan;
+  // No metrics registry: the engine registers its series once per registry, and a search runs
+  // many drives. The step's figures are in capacity.json.
+  if (settleS > 0) {
+    await drive(config, plan, [{ durationS: 0, targetRate: rate }, { durationS: settleS, targetRate: rate }], deployed.runDir, quiet(io), io.signal);
+    interrupted(io);
+  }
+  const hold = await drive(config, plan, [{ durationS: 0, targetRate: rate }, { durationS: holdS, targetRate: rate }], deployed.runDir, io, io.signal);
+  interrupted(io);
+  return hold.results;
+}
+
+function interrupted(io: RunIO): void {
+  if (io.signal.aborted) throw new BenchError('interrupted', 'interrupted during the capacity search', 'everything this run started was stopped');
+}
+
+/** The settle drive's per-second lines would read as measurements: keep them off the terminal. */
+function quiet(io: RunIO): RunIO {
+  return { ...io, write: () => {}, progress: () => {} };
+}
+
+/**
+ * Sign-ups the app refused as duplicates (409). Every drive's engine numbers new users from
+ * users + 1 again, so from the second drive of a search on, its sign-ups collide with the ones the
+ * earlier drives made: an artefact of the search, not a failure of the system. Only 409s of the
+ * create endpoint are taken (no other endpoint answers 409).
+ */
+export function createConflicts(load: LoadResults): number {
+  return Math.min(load.statusCodes['409'] ?? 0, load.endpoints.create?.errors ?? 0);
+}
+
+/** A step's figures from its hold drive. Nothing completed = nothing measured: null, never 0. */
+export function stepOf(rate: number, load: LoadResults, sizesEnforced: boolean): Step {
+  const t = load.totals;
+  // an empty histogram reports zeros: a step with no latency sample measured no latency
+  const measured = t.requests > 0 && load.latencyMs.max > 0;
+  const l = load.latencyMs;
+  const offered = t.requests + t.dropped;
+  return {
+    plannedRate: rate,
+    achievedRate: load.durationS > 0 ? t.requests / load.durationS : null,
+    latencyMs: measured ? { p50: l.p50, p90: l.p90, p95: l.p95, p99: l.p99, p999: l.p999 } : {},
+    // a dropped request is one the system never got to answer in time: it counts as an error
+    errorRate: offered > 0 ? (t.errors - createConflicts(load) + t.dropped) / offered : null,
+    dropped: t.dropped,
+    generatorSaturated: load.generator.saturated,
+    sizesEnforced,
+  };
+}
+
+function stepJson(r: StepRecord, load: LoadResults): CapacityStepJson {
+  return {
+    index: r.index,
+    phase: r.phase,
+    rate: r.rate,
+    verdict: r.verdict,
+    reason: r.reason,
+    atS: round1(r.atMs / 1000),
+    durationS: round1(r.durationMs / 1000),
+    achievedRate: r.step.achievedRate === null ? null : round1(r.step.achievedRate),
+    latencyMs: r.step.latencyMs,
+    errorRate: r.step.errorRate,
+    requests: load.totals.requests,
+    errors: load.totals.errors,
+    createConflicts: createConflicts(load),
+    dropped: load.totals.dropped,
+    generatorSaturated: r.step.generatorSaturated,
+    sizesEnforced: r.step.sizesEnforced,
+  };
+}
+
+function describeStep(r: StepRecord): string {
+  const s = r.step;
+  const ms = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${x.toFixed(1)} ms`);
+  const err = s.errorRate === null ? 'n/a' : `${(s.errorRate * 100).toFixed(2)}%`;
+  const done = s.achievedRate === null ? 'n/a' : `${s.achievedRate.toFixed(0)} req/s`;
+  return `done ${done}, p50 ${ms(s.latencyMs.p50)}, p99 ${ms(s.latencyMs.p99)}, errors ${err} — ${r.reason}`;
+}
+
+/** summary.md: the answer in a sentence, then the curve as a table. */
+export function capacityMarkdown(j: CapacityJson): string {
+  const c = j.capacity;
+  const rate = (x: number | null) => (x === null ? 'n/a' : x.toLocaleString('en-US', { maximumFractionDigits: 1 }));
+  const ms = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : x.toFixed(1));
+  const answer =
+    c.outcome === 'found'
+      ? `**${rate(c.sustainableRate)} req/s** sustained (+${rate(c.marginRate)} req/s margin: the limit lies below ${rate(c.firstFailRate)} req/s)${c.confirmed ? ', confirmed by a ' + j.config.confirmS + ' s hold' : ', not confirmed'}`
+      : c.outcome === 'at-least'
+        ? `**at least ${rate(c.sustainableRate)} req/s**: the search stopped (${c.stoppedBy}) before the objective failed${c.confirmed ? '; confirmed by a ' + j.config.confirmS + ' s hold' : ''}`
+        : c.outcome === 'none'
+          ? `**none**: the objective failed even at the lowest rate tried`
+          : c.outcome === 'unconfirmed'
+            ? `**no rate confirmed**: every confirmation hold failed`
+            : `**inconclusive**: no step could judge the system (${c.stoppedBy})`;
+  const lines = [
+    `# Capacity of phase ${j.phase} (${j.title})`,
+    '',
+    `Objective \`${j.config.objective}\`, ${j.config.workload} workload, ${j.config.users.toLocaleString('en-US')} users, ${j.config.runtime} runtime, run \`${j.runId}\`.`,
+    '',
+    `Sustainable rate: ${answer}.`,
+    c.knee ? `Knee of the curve: ${rate(c.knee.rate)} req/s (p99 ${ms(c.knee.p99Ms)} ms).` : 'Knee of the curve: not found (too few firm steps, or no bend).',
+    `Search: ${c.steps.length} steps in ${Math.round(c.elapsedMs / 1000)} s, stopped by ${c.stoppedBy}.`,
+    '',
+    '| step | phase | rate (req/s) | done (req/s) | p50 (ms) | p99 (ms) | errors | verdict |',
+    '|---:|---|---:|---:|---:|---:|---:|---|',
+    ...c.steps.map(
+      (s) =>
+        `| ${s.index} | ${s.phase} | ${rate(s.rate)} | ${rate(s.achievedRate)} | ${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p99)} | ${s.errorRate === null ? 'n/a' : (s.errorRate * 100).toFixed(2) + '%'} | ${s.verdict.toUpperCase()}${s.verdict === 'inconclusive' ? ` (${s.reason})` : ''} |`,
+    ),
+    '',
+  ];
+  if (c.notes.length > 0) lines.push('Notes:', '', ...c.notes.map((n) => `- ${n}`), '');
+  lines.push(`Hosts: ${j.hosts.map((h) => `${h.name} ${h.cpus} CPU / ${h.memoryMb} MB`).join(', ')}.`, '');
+  return lines.join('\n');
+}
+
+const secondsSince = (t0: number) => Math.round((performance.now() - t0) / 100) / 10;
+const round1 = (x: number) => Math.round(x * 10) / 10;
