@@ -32,6 +32,7 @@ export function loadOptions(cmd: Command): Command {
     .option('--max-rate <n>', 'the most this machine is asked to drive; beyond it the run is scaled')
     .option('-w, --workload <name>', 'mixed, read-heavy, write-heavy, static')
     .option('--driver <embedded|k6|auto>', 'load driver')
+    .option('--k6-bin <path>', 'the k6 binary for --driver k6/auto (default: k6 on PATH; bench never installs k6)')
     .option('--p99 <ms>', 'p99 latency objective in ms (default 500)')
     .option('--max-error-rate <pct>', 'error rate objective (default 1%)')
     .option('--chaos <fault@time>', 'inject a fault during the run, e.g. dead-server@30s (repeatable)', collect)

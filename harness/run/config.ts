@@ -33,6 +33,8 @@ export interface RunConfig {
   /** Docker only: start Grafana with the dashboards */
   grafana: boolean;
   driver: DriverChoice;
+  /** the k6 binary (--k6-bin); absent or null: `k6` on PATH */
+  k6Bin?: string | null;
   workload: string;
   keep: boolean;
   json: boolean;
@@ -63,6 +65,7 @@ export interface RawRunOptions {
   images?: string;
   grafana?: boolean;
   driver?: string;
+  k6Bin?: string;
   workload?: string;
   keep?: boolean;
   json?: boolean;
@@ -85,6 +88,7 @@ const ENV: Record<string, keyof RawRunOptions> = {
   BENCH_RUNTIME: 'runtime',
   BENCH_IMAGES: 'images',
   BENCH_DRIVER: 'driver',
+  BENCH_K6_BIN: 'k6Bin',
   BENCH_MAX_RATE: 'maxRate',
   BENCH_PROMETHEUS_URL: 'prometheusUrl',
 };
@@ -133,6 +137,7 @@ export function resolveRunConfig(flags: RawRunOptions, env: Record<string, strin
     images: raw.images === undefined ? 'official' : parseChoice('--images', raw.images, ['official', 'local'] as const),
     grafana: raw.grafana ?? false,
     driver: raw.driver === undefined ? 'embedded' : parseChoice('--driver', raw.driver, ['embedded', 'k6', 'auto'] as const),
+    k6Bin: raw.k6Bin === undefined || raw.k6Bin.trim() === '' ? null : raw.k6Bin,
     workload,
     keep: raw.keep ?? false,
     json: raw.json ?? false,
