@@ -31,6 +31,7 @@ export function loadOptions(cmd: Command): Command {
     .option('-r, --rate <n>', 'arrival rate in requests/s (overrides the traffic model)')
     .option('--max-rate <n>', 'the most this machine is asked to drive; beyond it the run is scaled')
     .option('-w, --workload <name>', 'mixed, read-heavy, write-heavy, static')
+    .option('--salt <n>', 'sign-up salt of the load (default: a fresh one, recorded in results.json): with --seed, repeats a load exactly')
     .option('--driver <embedded|k6|auto>', 'load driver')
     .option('--k6-bin <path>', 'the k6 binary for --driver k6/auto (default: k6 on PATH; bench never installs k6)')
     .option('--p99 <ms>', 'p99 latency objective in ms (default 500)')

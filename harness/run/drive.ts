@@ -9,6 +9,7 @@ import { k6Available, runK6 } from '../load/k6/driver.ts';
 import { workloads } from '../../loadtests/workloads.ts';
 import { repoRoot } from '../env/which.ts';
 import { K6_INSTALL_HINT } from '../env/components.ts';
+import { newSalt } from '../../loadtests/lib/identity.ts';
 import type { Stage } from '../../reports/schema.ts';
 import type { RunConfig } from './config.ts';
 import type { RunIO } from './lifecycle.ts';
@@ -33,6 +34,8 @@ export async function drive(config: RunConfig, plan: DeployPlan, stages: Stage[]
   const driver = config.driver === 'auto' ? ((await k6Available(process.env, config.k6Bin)) ? 'k6' : 'embedded') : config.driver;
   const targets = loadTargets(plan);
   const totalS = stages.reduce((a, s) => a + s.durationS, 0);
+  // a fresh salt per load, so a second load on the same deployment signs up new users (no 409s)
+  const salt = config.salt ?? newSalt();
   if (driver === 'k6') {
     if (!(await k6Available(process.env, config.k6Bin))) {
       throw envError(config.k6Bin ? `--k6-bin ${config.k6Bin} is not an executable file` : 'k6 is not installed (not on PATH)', `${K6_INSTALL_HINT}; or use --driver embedded`);
@@ -42,6 +45,7 @@ export async function drive(config: RunConfig, plan: DeployPlan, stages: Stage[]
       targets,
       users: config.users,
       seed: config.seed,
+      salt,
       stages,
       workload: config.workload,
       objectives: config.objectives,
@@ -52,7 +56,7 @@ export async function drive(config: RunConfig, plan: DeployPlan, stages: Stage[]
       signal,
       onLine: (line) => io.progress(`k6: ${line}`),
     });
-    return { results: got.results, writes: [], startedAtMs: got.startedAtMs, driver, thresholdsFailed: got.thresholdsFailed };
+    return { results: { ...got.results, salt }, writes: [], startedAtMs: got.startedAtMs, driver, thresholdsFailed: got.thresholdsFailed };
   }
   const live = liveProgress(io.write, io.isTTY);
   try {
@@ -62,11 +66,12 @@ export async function drive(config: RunConfig, plan: DeployPlan, stages: Stage[]
       users: config.users,
       stages,
       seed: config.seed,
+      salt,
       signal,
       metricsRegistry,
       onSecond: (p) => live.second(p, Math.round(totalS)),
     });
-    return { ...got, driver, thresholdsFailed: false };
+    return { ...got, results: { ...got.results, salt }, driver, thresholdsFailed: false };
   } finally {
     live.done();
   }
