@@ -107,6 +107,26 @@ describe('doctor and k6', () => {
   });
 });
 
+describe('doctor and Go', () => {
+  it('marks a Go older than Toxiproxy needs TOO OLD, with how to get a newer one', async () => {
+    const dir = mkdtempSync(join(tmp, 'go-'));
+    fakeTool(dir, 'go', 'go version go1.19.8 linux/amd64');
+    const saved = process.env.PATH;
+    process.env.PATH = dir;
+    try {
+      // only the fake's directory: not /usr/local/go/bin, where this machine keeps a newer Go
+      const rows = await inspect([{ ...go, paths: [] }]);
+      expect(rows[0].tooOld).toBe(true);
+      const text = formatDoctor(rows);
+      expect(text).toMatch(/^TOO OLD +Go +go version go1\.19\.8/m);
+      expect(text).toContain(`Toxiproxy ${TOXIPROXY_VERSION} needs Go >= ${GO_MIN_VERSION}`);
+      expect(text).toContain('https://go.dev/dl/');
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+});
+
 describe('setup', () => {
   it('never plans a k6 build, even with --all', async () => {
     const lines: string[] = [];
