@@ -5,5 +5,6 @@ import { benchScript } from './lib/script.ts';
 const script = benchScript('static');
 
 export const options = script.options;
+export const setup = script.setup;
 export default script.iteration;
 export const handleSummary = script.handleSummary;

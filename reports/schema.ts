@@ -62,6 +62,9 @@ export type TrafficModel = z.infer<typeof TrafficModel>;
 export const LoadResults = z.object({
   driver: z.enum(['embedded', 'k6']),
   workload: z.string(),
+  /** the load's sign-up salt (loadtests/lib/identity.ts): with the seed, it reproduces the load's
+   *  requests; absent in results written before salts, null when a generator did not say */
+  salt: z.number().int().min(0).nullable().optional(),
   stages: z.array(Stage),
   durationS: z.number(),
   totals: z.object({

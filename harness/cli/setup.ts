@@ -7,7 +7,7 @@ export function register(program: Command, io: CliIO): void {
   program
     .command('setup')
     .description('install the servers and tools the native runtime needs (apt-get, and Toxiproxy built with Go)')
-    .option('--all', 'also install what the tests and benchmarks use (wrk, chromium, docker.io, k6 built with Go)')
+    .option('--all', 'also install what the tests and benchmarks use (wrk, chromium, docker.io; k6 is yours to install: see bench doctor)')
     .option('--dry-run', 'say what would be installed, install nothing')
     .action(async (opts: { all?: boolean; dryRun?: boolean }) => {
       const log = (line: string) => io.err(line + '\n');

@@ -7,6 +7,14 @@ export type Install =
   | { kind: 'go'; module: string; binary: string; buildName: string }
   | { kind: 'manual'; hint: string };
 
+/** The oldest version a component may have, and why (doctor and setup check it). */
+export interface MinVersion {
+  version: string;
+  why: string;
+  /** how to get a newer one */
+  hint: string;
+}
+
 export interface Component {
   name: string;
   /** executable looked up by doctor */
@@ -19,11 +27,19 @@ export interface Component {
   /** required by the native runtime's default runs (missing -> doctor fails) */
   required: boolean;
   install: Install;
+  minVersion?: MinVersion;
 }
 
 export const TOXIPROXY_VERSION = 'v2.12.0';
-export const K6_VERSION = 'v1.8.1';
+/** The Go that can build TOXIPROXY_VERSION (its go.mod says `go 1.23`; Debian 12's golang-go is 1.19). */
+export const GO_MIN_VERSION = '1.23';
+/** The k6 major versions the k6 driver reads (its summary and JSON output were checked on v1.8.1 and v2.2.0). */
+export const K6_MAJORS: readonly number[] = [1, 2];
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+/** Where a user gets k6 (bench does not install it). */
+export const K6_INSTALL_HINT =
+  "install it from Grafana's Debian/RPM packages (https://grafana.com/docs/k6/latest/set-up/install-k6/), Homebrew (`brew install k6`), the grafana/k6 image or your own build (k6 v1.x or v2.x), then put it on PATH or pass --k6-bin";
 
 export const components: readonly Component[] = [
   { name: 'PostgreSQL 15', binary: 'postgres', paths: [PG_BIN], versionArgs: ['--version'], neededFor: 'phases 2-7 (databases)', required: true, install: { kind: 'apt', packages: ['postgresql-15'] } },
@@ -42,12 +58,26 @@ export const components: readonly Component[] = [
     required: true,
     install: { kind: 'go', module: `github.com/Shopify/toxiproxy/v2/cmd/server@${TOXIPROXY_VERSION}`, binary: 'server', buildName: 'toxiproxy-server' },
   },
-  { name: 'Go', binary: 'go', versionArgs: ['version'], neededFor: 'building Toxiproxy (bench setup)', required: false, install: { kind: 'apt', packages: ['golang-go'] } },
+  {
+    name: 'Go',
+    binary: 'go',
+    paths: ['/usr/local/go/bin'],
+    versionArgs: ['version'],
+    neededFor: 'building Toxiproxy (bench setup)',
+    required: false,
+    install: { kind: 'apt', packages: ['golang-go'] },
+    minVersion: {
+      version: GO_MIN_VERSION,
+      why: `Toxiproxy ${TOXIPROXY_VERSION} needs Go >= ${GO_MIN_VERSION}`,
+      hint: 'get a newer Go: the tarball from https://go.dev/dl/ unpacked into /usr/local/go (bench looks in /usr/local/go/bin), or your distribution\'s newer golang-1.2x package (Debian 12: bookworm-backports)',
+    },
+  },
   { name: 'wrk', binary: 'wrk', versionArgs: ['--version'], neededFor: 'npm run bench:engine (the peer generator)', required: false, install: { kind: 'apt', packages: ['wrk'] } },
   { name: 'Chromium', binary: 'chromium', versionArgs: ['--version'], neededFor: 'report screenshot tests', required: false, install: { kind: 'apt', packages: ['chromium'] } },
   { name: 'Docker engine', binary: 'dockerd', versionArgs: ['--version'], neededFor: '--runtime docker', required: false, install: { kind: 'apt', packages: ['docker.io'] } },
-  // k6 is not in Debian, but it is a Go module: `bench setup --all` builds it (~3 min, ~850 MB RSS).
-  { name: 'k6', binary: 'k6', versionArgs: ['version'], neededFor: '--driver k6', required: false, install: { kind: 'go', module: `go.k6.io/k6@${K6_VERSION}`, binary: 'k6', buildName: 'k6' } },
+  // bench never fetches or builds k6 (its module is AGPL, and the Go proxy these machines use marks
+  // it not-to-use): the k6 driver runs the k6 the user installed, found on PATH or given with --k6-bin.
+  { name: 'k6', binary: 'k6', versionArgs: ['version'], neededFor: '--driver k6 and the live k6 test', required: false, install: { kind: 'manual', hint: K6_INSTALL_HINT } },
 ];
 
 /** The Debian packages `bench setup` installs (the required components plus the test tools). */

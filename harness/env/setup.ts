@@ -5,11 +5,11 @@ import { mkdirSync, renameSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { envError } from '../errors.ts';
 import { components, type Component } from './components.ts';
-import { inspect } from './doctor.ts';
+import { inspect, noteOn, versionOf } from './doctor.ts';
 import { toolsBin, which } from './which.ts';
 
 export interface SetupOptions {
-  /** also the tools tests and benchmarks use (wrk, chromium, docker.io, k6) */
+  /** also the tools tests and benchmarks use (wrk, chromium, docker.io; never k6, which the user installs) */
   all: boolean;
   dryRun: boolean;
   log: (line: string) => void;
@@ -58,9 +58,16 @@ export async function setup(options: SetupOptions): Promise<{ installed: string[
     } else options.log(`would run: apt-get install -y ${apt.join(' ')}`);
     installed.push(...apt.map((p) => `${p} (apt)`));
   }
+  const goComponent = components.find((c) => c.binary === 'go')!;
   for (const c of goTools) {
-    const go = which('go', ['/usr/local/go/bin']);
+    const go = which('go', goComponent.paths);
     if (!go && !options.dryRun) throw envError(`go not found to build ${c.name}`, 'run: apt-get install -y golang-go');
+    if (go) {
+      // a too-old Go fails deep in the module download with a cryptic toolchain error: say it first
+      const version = await versionOf(go, goComponent.versionArgs);
+      const { tooOld } = noteOn(goComponent, version);
+      if (tooOld) throw envError(`${go} is ${version ?? 'an unknown version'}, too old to build ${c.name}: ${goComponent.minVersion!.why}`, goComponent.minVersion!.hint);
+    } else options.log(`would check that the Go apt installs is >= ${goComponent.minVersion!.version} (Debian 12's golang-go is 1.19: too old)`);
     mkdirSync(toolsBin, { recursive: true });
     if (!options.dryRun) {
       await exec(go!, ['install', c.install.module], { ...process.env, GOBIN: toolsBin, CGO_ENABLED: '0' }, options.log);

@@ -19,10 +19,10 @@ function isExecutable(path: string): boolean {
 }
 
 /** Absolute path of `name`, or null. Looks in `extra` dirs, then PATH (the user's own install
- *  wins), then the project's tools dir (what `bench setup` built). */
-export function which(name: string, extra: readonly string[] = [], envPath = process.env.PATH ?? '', tools: string = process.env.BENCH_TOOLS_BIN ?? toolsBin): string | null {
+ *  wins), then the project's tools dir (what `bench setup` built; null: not searched). */
+export function which(name: string, extra: readonly string[] = [], envPath = process.env.PATH ?? '', tools: string | null = process.env.BENCH_TOOLS_BIN ?? toolsBin): string | null {
   if (name.includes('/')) return isExecutable(name) ? name : null;
-  for (const dir of [...extra, ...envPath.split(delimiter).filter(Boolean), tools]) {
+  for (const dir of [...extra, ...envPath.split(delimiter).filter(Boolean), ...(tools === null ? [] : [tools])]) {
     const candidate = join(dir, name);
     if (isExecutable(candidate)) return candidate;
   }

@@ -16,6 +16,7 @@ import { ConnectionClosedError, SocketTransport } from './transport/socket.ts';
 import type { PreparedRequest, ResponseHandler, Transport, TransportKind } from './transport/types.ts';
 import { UndiciTransport } from './transport/undici.ts';
 import type { AcknowledgedWrite, LoadOptions, LoadOutcome } from './types.ts';
+import { createdUserId } from '../../loadtests/lib/identity.ts';
 
 export const DEFAULT_MAX_IN_FLIGHT = 2000;
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -398,7 +399,7 @@ class Engine {
     let asset = 0;
     let name: string | null = null;
     if (kind === READ || kind === UPDATE || kind === LOGIN) id = this.zipf!.sample(this.rng);
-    else if (kind === CREATE) id = this.options.users + ++this.createSeq;
+    else if (kind === CREATE) id = createdUserId(this.options.users, this.options.salt ?? 0, ++this.createSeq);
     else asset = this.rng.int(this.staticWire.length);
     if (kind === UPDATE || kind === CREATE) name = `bench-${this.seedTag}-${++this.writeSeq}`;
     if (this.inFlight >= this.maxInFlight) {

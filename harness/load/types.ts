@@ -27,6 +27,8 @@ export interface LoadOptions {
   users: number;
   stages: Stage[];
   seed: number;
+  /** the load's sign-up salt (loadtests/lib/identity.ts): created ids are unique per load; default 0 */
+  salt?: number;
   /** requests in flight at most; what is due beyond it is dropped and counted */
   maxInFlight?: number;
   /** per-request timeout */

@@ -5,6 +5,7 @@ import { parseChoice, parseCount, parseDuration, parseInteger, parseRate } from 
 import { phases } from '../../targets/phases/index.ts';
 import { workloads, DEFAULT_WORKLOAD } from '../../loadtests/workloads.ts';
 import type { PhaseDefinition } from '../topology/types.ts';
+import { SALT_LIMIT } from '../../loadtests/lib/identity.ts';
 
 export type RuntimeChoice = 'native' | 'docker' | 'auto';
 export type DriverChoice = 'embedded' | 'k6' | 'auto';
@@ -25,6 +26,8 @@ export interface RunConfig {
   /** the highest rate this machine is asked to drive; null: estimated from its cores */
   maxRate: number | null;
   seed: number;
+  /** the load's sign-up salt (--salt); absent or null: a fresh one per load */
+  salt?: number | null;
   /** run directory; null: .runs/<run id> */
   out: string | null;
   runtime: RuntimeChoice;
@@ -33,6 +36,8 @@ export interface RunConfig {
   /** Docker only: start Grafana with the dashboards */
   grafana: boolean;
   driver: DriverChoice;
+  /** the k6 binary (--k6-bin); absent or null: `k6` on PATH */
+  k6Bin?: string | null;
   workload: string;
   keep: boolean;
   json: boolean;
@@ -58,11 +63,13 @@ export interface RawRunOptions {
   rate?: string;
   maxRate?: string;
   seed?: string;
+  salt?: string;
   out?: string;
   runtime?: string;
   images?: string;
   grafana?: boolean;
   driver?: string;
+  k6Bin?: string;
   workload?: string;
   keep?: boolean;
   json?: boolean;
@@ -82,9 +89,11 @@ const ENV: Record<string, keyof RawRunOptions> = {
   BENCH_USERS: 'users',
   BENCH_DURATION: 'duration',
   BENCH_SEED: 'seed',
+  BENCH_SALT: 'salt',
   BENCH_RUNTIME: 'runtime',
   BENCH_IMAGES: 'images',
   BENCH_DRIVER: 'driver',
+  BENCH_K6_BIN: 'k6Bin',
   BENCH_MAX_RATE: 'maxRate',
   BENCH_PROMETHEUS_URL: 'prometheusUrl',
 };
@@ -121,6 +130,7 @@ export function resolveRunConfig(flags: RawRunOptions, env: Record<string, strin
     }
   }
   const seed = raw.seed === undefined ? 1 : parseInteger('--seed', raw.seed, { min: 0, max: 2 ** 31 - 1 });
+  const salt = raw.salt === undefined ? null : parseInteger('--salt', raw.salt, { min: 0, max: SALT_LIMIT - 1 });
   return {
     phase: phase.phase,
     users,
@@ -128,11 +138,13 @@ export function resolveRunConfig(flags: RawRunOptions, env: Record<string, strin
     rate: raw.rate === undefined ? null : parseRate('--rate', raw.rate),
     maxRate: raw.maxRate === undefined ? null : parseRate('--max-rate', raw.maxRate),
     seed,
+    salt,
     out: raw.out ?? null,
     runtime: raw.runtime === undefined ? 'native' : parseChoice('--runtime', raw.runtime, ['native', 'docker', 'auto'] as const),
     images: raw.images === undefined ? 'official' : parseChoice('--images', raw.images, ['official', 'local'] as const),
     grafana: raw.grafana ?? false,
     driver: raw.driver === undefined ? 'embedded' : parseChoice('--driver', raw.driver, ['embedded', 'k6', 'auto'] as const),
+    k6Bin: raw.k6Bin === undefined || raw.k6Bin.trim() === '' ? null : raw.k6Bin,
     workload,
     keep: raw.keep ?? false,
     json: raw.json ?? false,

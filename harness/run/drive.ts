@@ -8,6 +8,8 @@ import type { LoadOutcome } from '../load/types.ts';
 import { k6Available, runK6 } from '../load/k6/driver.ts';
 import { workloads } from '../../loadtests/workloads.ts';
 import { repoRoot } from '../env/which.ts';
+import { K6_INSTALL_HINT } from '../env/components.ts';
+import { newSalt } from '../../loadtests/lib/identity.ts';
 import type { Stage } from '../../reports/schema.ts';
 import type { RunConfig } from './config.ts';
 import type { RunIO } from './lifecycle.ts';
@@ -29,26 +31,32 @@ export function loadTargets(plan: DeployPlan): { api: string; static: string } {
 }
 
 export async function drive(config: RunConfig, plan: DeployPlan, stages: Stage[], runDir: string, io: RunIO, signal: AbortSignal = io.signal, metricsRegistry?: Registry): Promise<DriveOutcome> {
-  const driver = config.driver === 'auto' ? ((await k6Available()) ? 'k6' : 'embedded') : config.driver;
+  const driver = config.driver === 'auto' ? ((await k6Available(process.env, config.k6Bin)) ? 'k6' : 'embedded') : config.driver;
   const targets = loadTargets(plan);
   const totalS = stages.reduce((a, s) => a + s.durationS, 0);
+  // a fresh salt per load, so a second load on the same deployment signs up new users (no 409s)
+  const salt = config.salt ?? newSalt();
   if (driver === 'k6') {
-    if (!(await k6Available())) throw envError('k6 is not installed', 'install it (https://grafana.com/docs/k6/latest/set-up/install-k6/) or use --driver embedded');
+    if (!(await k6Available(process.env, config.k6Bin))) {
+      throw envError(config.k6Bin ? `--k6-bin ${config.k6Bin} is not an executable file` : 'k6 is not installed (not on PATH)', `${K6_INSTALL_HINT}; or use --driver embedded`);
+    }
     const got = await runK6({
       script: join(repoRoot, 'loadtests', `${config.workload}.k6.ts`),
       targets,
       users: config.users,
       seed: config.seed,
+      salt,
       stages,
       workload: config.workload,
       objectives: config.objectives,
       prometheusRwUrl: plan.prometheus ? endpointUrl(plan.prometheus.address) : null,
       summaryPath: join(runDir, 'k6-summary.json'),
       jsonOutPath: join(runDir, 'k6-points.json.gz'),
+      binary: config.k6Bin ?? undefined,
       signal,
       onLine: (line) => io.progress(`k6: ${line}`),
     });
-    return { results: got.results, writes: [], startedAtMs: got.startedAtMs, driver, thresholdsFailed: got.thresholdsFailed };
+    return { results: { ...got.results, salt }, writes: [], startedAtMs: got.startedAtMs, driver, thresholdsFailed: got.thresholdsFailed };
   }
   const live = liveProgress(io.write, io.isTTY);
   try {
@@ -58,11 +66,12 @@ export async function drive(config: RunConfig, plan: DeployPlan, stages: Stage[]
       users: config.users,
       stages,
       seed: config.seed,
+      salt,
       signal,
       metricsRegistry,
       onSecond: (p) => live.second(p, Math.round(totalS)),
     });
-    return { ...got, driver, thresholdsFailed: false };
+    return { ...got, results: { ...got.results, salt }, driver, thresholdsFailed: false };
   } finally {
     live.done();
   }

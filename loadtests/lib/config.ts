@@ -1,5 +1,6 @@
 // The k6 scripts' settings, read from __ENV (k6's environment: `-e KEY=value` or the process
 // environment). Pure: it takes the map as a parameter, so the harness tests it under Node.
+import { parseSalt } from './identity.ts';
 
 /** One stage of the arrival-rate schedule (the same shape as reports/schema.ts Stage). */
 export interface ScriptStage {
@@ -13,6 +14,8 @@ export interface ScriptConfig {
   staticUrl: string;
   users: number;
   seed: number;
+  /** the load's sign-up salt (lib/identity.ts); null: setup() picks a fresh one */
+  salt: number | null;
   stages: ScriptStage[];
   workload: string;
   p99Ms: number;
@@ -29,6 +32,7 @@ export const ENV_VARS = {
   BENCH_STATIC_URL: 'base URL for static assets, the CDN edge where the phase has one (default: BENCH_API_URL)',
   BENCH_USERS: 'seeded user ids are 1..BENCH_USERS (default 1000)',
   BENCH_SEED: 'seed of the request stream (default 1)',
+  BENCH_SALT: 'sign-up salt of this load, 0..16777215: new users get ids past users + salt x 2^28 (default: a fresh one per run, printed and recorded in the summary)',
   BENCH_STAGES: 'JSON [{"durationS":10,"targetRate":50}, ...] (default one 10 s stage at 10 req/s)',
   BENCH_WORKLOAD: "the workload name; must match the script's own when set",
   BENCH_P99_MS: 'threshold on the p99 of http_req_duration (default 250)',
@@ -70,6 +74,13 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>, de
 
   const users = num('BENCH_USERS', 1000, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1');
   const seed = num('BENCH_SEED', 1, (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0');
+  let salt: number | null = null;
+  const rawSalt = get('BENCH_SALT');
+  if (rawSalt !== undefined) {
+    const parsed = parseSalt(rawSalt);
+    if (typeof parsed === 'string') problems.push(`BENCH_SALT ${parsed}`);
+    else salt = parsed;
+  }
   const p99Ms = num('BENCH_P99_MS', 250, (n) => n > 0, 'a number of milliseconds > 0');
   const maxErrorRate = num('BENCH_MAX_ERROR_RATE', 0.01, (n) => n >= 0 && n <= 1, 'a rate between 0 and 1');
   const timeoutMs = num('BENCH_TIMEOUT_MS', 10_000, (n) => n > 0, 'a number of milliseconds > 0');
@@ -99,6 +110,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>, de
     staticUrl: trimSlash(staticUrl as string),
     users,
     seed,
+    salt,
     stages,
     workload,
     p99Ms,

@@ -3,6 +3,7 @@
 import { staticAssets, type RequestKind, type Workload } from '../workloads.ts';
 import { weightedPicker, zipfSampler } from '../../harness/load/random.ts';
 import { iterationRandom } from './random.ts';
+import { createdUserId } from './identity.ts';
 
 /** The request kinds in the order weights are read; fixed so a seed means the same thing everywhere. */
 export const REQUEST_KINDS: readonly RequestKind[] = ['read', 'update', 'create', 'login', 'static'];
@@ -17,7 +18,8 @@ export type PlannedRequest =
 
 /** Decides iterations for one workload over `users` seeded ids; build it once per VU. */
 export interface IterationPlanner {
-  plan(iteration: number): PlannedRequest;
+  /** `salt`: the load's sign-up salt (lib/identity.ts); only created ids depend on it */
+  plan(iteration: number, salt?: number): PlannedRequest;
   /** kinds with a non-zero weight: the only ones this workload sends */
   readonly kinds: readonly RequestKind[];
 }
@@ -34,7 +36,7 @@ export function iterationPlanner(workload: Workload, users: number, seed: number
   const sampler = zipfSampler(users, workload.zipfS);
   return {
     kinds,
-    plan(iteration: number): PlannedRequest {
+    plan(iteration: number, salt = 0): PlannedRequest {
       const rng = iterationRandom(seed, iteration);
       const kind = picker.pick(rng);
       switch (kind) {
@@ -45,8 +47,10 @@ export function iterationPlanner(workload: Workload, users: number, seed: number
           return { kind, id, name: `user ${id} v${iteration}` };
         }
         case 'create': {
-          // ids past the seeded range, unique per iteration of the run: never a conflict with seed data
-          const id = users + iteration + 1;
+          // ids past the seeded range, unique per iteration of the run (iterationInTest is unique
+          // across execution segments too) and per load (the salt): never a conflict with seed data
+          // or with an earlier load on the same deployment
+          const id = createdUserId(users, salt, iteration + 1);
           return { kind, id, name: `user ${id}`, email: `user${id}@bench.test` };
         }
         case 'login':

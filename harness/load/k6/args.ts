@@ -14,6 +14,8 @@ export interface K6CommandOptions {
   targets: { api: string; static: string };
   users: number;
   seed: number;
+  /** the load's sign-up salt (loadtests/lib/identity.ts); undefined: the script's setup() picks one */
+  salt?: number;
   stages: Stage[];
   workload: string;
   objectives: { p99Ms: number; maxErrorRate: number };
@@ -77,6 +79,7 @@ export function scriptEnv(opts: Omit<K6CommandOptions, 'script' | 'prometheusRwU
     BENCH_MAX_ERROR_RATE: String(opts.objectives.maxErrorRate),
     BENCH_SUMMARY_PATH: opts.summaryPath,
   };
+  if (opts.salt !== undefined) env.BENCH_SALT = String(opts.salt);
   if (opts.vus?.preAllocated !== undefined) env.BENCH_PREALLOCATED_VUS = String(opts.vus.preAllocated);
   if (opts.vus?.max !== undefined) env.BENCH_MAX_VUS = String(opts.vus.max);
   if (opts.timeoutMs !== undefined) env.BENCH_TIMEOUT_MS = String(opts.timeoutMs);

@@ -11,7 +11,8 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BenchError } from '../../errors.ts';
-import { toolsBin, which } from '../../env/which.ts';
+import { which } from '../../env/which.ts';
+import { K6_INSTALL_HINT } from '../../env/components.ts';
 import type { LoadResults } from '../../../reports/schema.ts';
 import { k6Command, type K6CommandOptions } from './args.ts';
 import { mergeJsonOutput, readK6JsonOutput } from './json-output.ts';
@@ -29,7 +30,7 @@ export const K6_SCRIPT_EXCEPTION = 107;
 /** k6's exit code when a signal stopped it (it still writes its summary after the first one). */
 export const K6_EXTERNAL_ABORT = 105;
 
-const INSTALL_HINT = 'install it from https://grafana.com/docs/k6/latest/set-up/install-k6/ or use --driver embedded';
+const INSTALL_HINT = `${K6_INSTALL_HINT}; or use --driver embedded`;
 
 /** What runK6 needs beyond the command line. */
 export interface RunK6Options extends K6CommandOptions {
@@ -37,7 +38,7 @@ export interface RunK6Options extends K6CommandOptions {
   signal?: AbortSignal;
   /** every line k6 prints, stdout and stderr, as it prints it */
   onLine?: (line: string) => void;
-  /** the k6 binary; default: `k6` on PATH (or in .tools/bin) */
+  /** the k6 binary (--k6-bin); default: `k6` on PATH */
   binary?: string;
   /** the environment k6 inherits (the BENCH_* and K6_* variables are added); default process.env */
   env?: NodeJS.ProcessEnv;
@@ -60,20 +61,26 @@ export interface K6RunResult {
   startedAtMs: number;
 }
 
-/** Where k6 is, or null. */
-export function findK6(env: NodeJS.ProcessEnv = process.env): string | null {
-  return which('k6', [], env.PATH ?? '', env.BENCH_TOOLS_BIN ?? toolsBin);
+/**
+ * Where k6 is, or null: `binary` (--k6-bin) when given and executable, else `k6` on PATH. Only the
+ * user's own install counts: bench never fetches or builds k6, so its .tools/bin is not searched.
+ */
+export function findK6(env: NodeJS.ProcessEnv = process.env, binary?: string | null): string | null {
+  if (binary !== undefined && binary !== null) return which(binary.includes('/') ? binary : `./${binary}`, []);
+  return which('k6', [], env.PATH ?? '', null);
 }
 
-/** True when a k6 binary is on PATH (or in .tools/bin). */
-export async function k6Available(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  return findK6(env) !== null;
+/** True when a k6 binary is there (`binary`, else on PATH). */
+export async function k6Available(env: NodeJS.ProcessEnv = process.env, binary?: string | null): Promise<boolean> {
+  return findK6(env, binary) !== null;
 }
 
 /** Runs k6 for one load phase of a bench run. */
 export async function runK6(opts: RunK6Options): Promise<K6RunResult> {
-  const binary = opts.binary ?? findK6(opts.env ?? process.env);
-  if (binary === null) throw new BenchError('environment', 'k6 is not installed', INSTALL_HINT);
+  const binary = findK6(opts.env ?? process.env, opts.binary);
+  if (binary === null) {
+    throw new BenchError('environment', opts.binary ? `--k6-bin ${opts.binary} is not an executable file` : 'k6 is not installed', INSTALL_HINT);
+  }
   if (!existsSync(opts.script)) {
     throw new BenchError('usage', `there is no k6 script for the ${opts.workload} workload (${opts.script})`, 'use --driver embedded for this workload');
   }

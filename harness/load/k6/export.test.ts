@@ -59,16 +59,18 @@ async function loadBundle(script: string, env: Record<string, string>) {
   g.__ENV = env;
   g.__sent = [];
   const mod = (await import(pathToFileURL(file).href)) as {
-    default: () => void;
+    default: (data: { salt: number }) => void;
+    setup: () => { salt: number };
     options: { scenarios: Record<string, { stages: unknown[]; startRate: number }> };
     handleSummary: (d: unknown) => Record<string, string>;
   };
   return {
     mod,
-    run(iteration: number): Sent[] {
+    /** one iteration, with what setup() would have returned for a load with this salt (k6 passes it) */
+    run(iteration: number, salt = 0): Sent[] {
       g.__sent = [];
       g.__iteration = iteration;
-      mod.default();
+      mod.default({ salt });
       return g.__sent;
     },
   };
@@ -108,6 +110,27 @@ describe('exportK6', async () => {
       BENCH_SUMMARY_PATH: 'summary.json',
     });
     expect(JSON.parse(vars.BENCH_STAGES)).toEqual(opts.stages);
+  });
+
+  it('picks one salt per load in setup() (BENCH_SALT when given, never baked in), and signs up ids of that salt', async () => {
+    expect(readFileSync(exported.env, 'utf8')).not.toContain('BENCH_SALT');
+    const given = await loadBundle(exported.script, { BENCH_SALT: '4242' });
+    expect(given.mod.setup()).toEqual({ salt: 4242 });
+    const fresh = await loadBundle(exported.script, {});
+    const salts = new Set(Array.from({ length: 5 }, () => fresh.mod.setup().salt));
+    expect(salts.size).toBeGreaterThan(1);
+    for (const s of salts) expect(s).toBeGreaterThan(0);
+    const planner = iterationPlanner(workloads.mixed, 5000, 9);
+    let seen = 0;
+    for (let i = 0; i < 400; i++) {
+      const plan = planner.plan(i, 4242);
+      if (plan.kind !== 'create') continue;
+      const [sent] = given.run(i, 4242);
+      expect(JSON.parse(sent.body!).id).toBe(plan.id);
+      expect(plan.id).toBeGreaterThan(4242 * 2 ** 28);
+      seen++;
+    }
+    expect(seen).toBeGreaterThan(3);
   });
 
   it('bakes the settings in, so a bare `k6 run` sends the run’s traffic; k6 variables still win', async () => {

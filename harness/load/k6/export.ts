@@ -14,7 +14,8 @@ import { repoRoot } from '../../env/which.ts';
 import { prometheusRwEnv, scriptEnv, type K6CommandOptions } from './args.ts';
 
 /** What an export needs: a run's load settings, without the paths a live run uses. */
-export interface ExportK6Options extends Omit<K6CommandOptions, 'script' | 'summaryPath' | 'jsonOutPath'> {
+// no salt: an exported script is run for many loads, and each must pick its own (or be given one)
+export interface ExportK6Options extends Omit<K6CommandOptions, 'script' | 'summaryPath' | 'jsonOutPath' | 'salt'> {
   phase: number;
   outDir: string;
   /** where the exported script writes its JSON summary when run; default summary.json (k6's working directory) */

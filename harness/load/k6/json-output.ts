@@ -44,6 +44,8 @@ export interface JsonOutputContext {
   /** ms since epoch when the schedule started; default: the first sample's time */
   t0Ms?: number;
   windowS?: number;
+  /** sees every http_req_duration sample (ms) with its request kind (the merge keeps them for exact percentiles) */
+  onDuration?: (ms: number, name: string | undefined) => void;
 }
 
 // Only these metrics are parsed; the other per-request ones (http_req_blocked, _waiting, ...) are
@@ -67,6 +69,7 @@ interface EndpointAcc {
 export class K6JsonOutputAggregator {
   private readonly schedule: ArrivalSchedule;
   private readonly window: number;
+  private readonly onDuration: JsonOutputContext['onDuration'];
   private t0: number | null = null;
   private readonly perSecond: Array<{ requests: number; errors: number; dropped: number }> = [];
   private readonly open = new Map<number, LatencyHistogram>();
@@ -93,6 +96,7 @@ export class K6JsonOutputAggregator {
     this.schedule = new ArrivalSchedule(ctx.stages, startRateOf(ctx.stages));
     this.window = ctx.windowS ?? 5;
     this.t0 = ctx.t0Ms ?? null;
+    this.onDuration = ctx.onDuration;
   }
 
   /** One line of the file (blank lines and metric declarations are fine). */
@@ -146,6 +150,7 @@ export class K6JsonOutputAggregator {
       case 'http_req_duration': {
         this.all.recordMs(value);
         this.endpoint(tags.name).hist.recordMs(value);
+        this.onDuration?.(value, tags.name);
         const h = this.secondHistogram(second);
         if (h === null) this.lateSamples++;
         else h.recordMs(value);
@@ -204,6 +209,11 @@ export class K6JsonOutputAggregator {
     this.open.delete(second);
     h.reset();
     this.pool.push(h);
+  }
+
+  /** The value at percentile p (0..100) of every http_req_duration sample pushed so far, in ms (0 when none). */
+  durationPercentileMs(p: number): number {
+    return this.all.percentileMs(p);
   }
 
   /** The figures of every line pushed so far. */
