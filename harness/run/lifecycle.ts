@@ -26,6 +26,7 @@ import { SCHEMA_VERSION, type DrillResult, type FaultWindow, type Objective, typ
 import { writeReports } from '../../reports/index.ts';
 import { version } from './version.ts';
 import { planChaos, runWithChaos } from '../../chaos/index.ts';
+import { rejectPastEnd } from '../../chaos/schedule.ts';
 import { serveRunMetrics, type RunMetrics } from './metrics-server.ts';
 
 export interface RunIO {
@@ -151,7 +152,7 @@ export interface Exercise {
 /** `bench run`: the traffic ramp, with the --chaos schedule on its timeline when there is one. */
 export const loadExercise: Exercise = {
   validate(plan, config) {
-    if (config.chaos.length > 0) planChaos(config.chaos, plan, config.users);
+    if (config.chaos.length > 0) rejectPastEnd(planChaos(config.chaos, plan, config.users), config.durationS);
   },
   async run({ config, deployed, stages, io }) {
     io.progress(`load: ${config.workload} workload, open model, ${stages.map((s) => `${s.durationS}s→${s.targetRate.toFixed(0)}/s`).join(', ')}`);
