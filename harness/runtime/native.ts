@@ -16,7 +16,7 @@ import type { NativeContext, NativeLaunch, Requirement, ServiceRecipe } from '..
 import { resolveBinary } from './binaries.ts';
 import { probeCgroups, RunCgroups } from './cgroups.ts';
 import { canSwitchUser, groupMembers, lookupUser, pollUntil, signalGroup, startTimeOf, terminateGroup, type SystemUser } from './process.ts';
-import { ensureStateRoot, releaseSlot, runDataDir, stateFile, stateRoot, writeState, type RunState, type ServiceRecord } from './state.ts';
+import { createRunDir, releaseSlot, removeRunDir, runDataDir, stateFile, stateRoot, writeState, type RunState, type ServiceRecord } from './state.ts';
 import type { Deployment, ProcessSignal, Progress, Runtime, StartedService, UpOptions } from './types.ts';
 import { tryConnect } from './wait.ts';
 
@@ -312,10 +312,8 @@ class NativeDeployment implements Deployment {
     const { plan, options } = this;
     const interrupted = () => new BenchError('interrupted', `interrupted while starting run ${plan.runId}`);
     if (options.signal?.aborted) throw interrupted();
-    await ensureStateRoot(this.settings.root);
-    await mkdir(this.dataDir, { recursive: true });
-    // postgres (another user) must traverse down to its own directory
-    await chmod(this.dataDir, 0o755);
+    // 0711 when root: postgres (another user) must reach its own directory inside, nothing more
+    await createRunDir(plan.runId, this.settings.root);
     await mkdir(this.logsDir, { recursive: true });
     // Recorded before anything starts: a harness killed during initdb still leaves a trace.
     await this.save();
@@ -385,7 +383,7 @@ class NativeDeployment implements Deployment {
     await this.saving.catch(() => {});
     try {
       await this.cgroups?.remove();
-      await rm(this.dataDir, { recursive: true, force: true });
+      await removeRunDir(this.dataDir, this.plan.runId, { root: this.settings.root, warn: this.progress });
       await releaseSlot(this.plan.slot, { root: this.settings.root });
       await rm(stateFile(this.plan.runId, this.settings.root), { force: true });
     } catch (e) {

@@ -22,7 +22,7 @@ import type { NativeContext, Requirement, ServiceRecipe } from '../../../targets
 import { resolveBinary } from '../binaries.ts';
 import { inParallel, logTail, startInWaves, startOrTearDown } from '../native.ts';
 import { startTimeOf } from '../process.ts';
-import { releaseSlot, stateRoot } from '../state.ts';
+import { createRunDir, releaseSlot, removeRunDir, runDataDir, stateRoot } from '../state.ts';
 import type { Deployment, ProcessSignal, Progress, Runtime, StartedService, UpOptions } from '../types.ts';
 import { waitFor } from '../wait.ts';
 import { connectDocker, daemonError, dockerSocketPath, isPortConflict, isUnreachable, messageOf, pingDaemon, portConflict, statusOf } from './client.ts';
@@ -288,7 +288,9 @@ class DockerDeployment implements Deployment {
   ) {
     this.plan = sourcePlan;
     this.runDir = options.runDir;
-    this.dataDir = join(options.runDir, 'data');
+    // under the state directory, never under --out: a reap deletes it, and only where the harness
+    // made it and left its marker
+    this.dataDir = runDataDir(sourcePlan.runId, settings.stateRoot);
     this.logsDir = join(options.runDir, 'logs');
     this.hostMounts = ['/usr', '/etc', ...hostRootLayout().dirs, settings.repoRoot];
   }
@@ -336,7 +338,7 @@ class DockerDeployment implements Deployment {
     }
     if (options.signal?.aborted) throw interrupted();
     await mkdir(this.logsDir, { recursive: true });
-    await mkdir(this.dataDir, { recursive: true });
+    await createRunDir(plan.runId, this.settings.stateRoot);
     this.network = await this.createNetwork();
 
     for (const s of plan.services) {
@@ -578,7 +580,7 @@ class DockerDeployment implements Deployment {
       errors.push(this.dockerError(e, `removing the containers of run ${this.runId}`));
     }
     try {
-      await removeDataDir(this.docker, this.dataDir);
+      await removeRunDir(this.dataDir, this.runId, { root: this.settings.stateRoot, warn: this.progress }, (d) => removeDataDir(this.docker, d));
       await releaseSlot(this.sourcePlan.slot, { root: this.settings.stateRoot });
     } catch (e) {
       errors.push(e);
