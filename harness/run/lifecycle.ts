@@ -77,11 +77,13 @@ export async function deployTarget(config: RunConfig, io: RunIO, validate?: (pla
   const runtime = await selectRuntime(config.runtime, { images: config.images, grafana: config.grafana });
   const runId = newRunId(config.phase);
   // A throwaway plan (slot 1) lets usage errors out before anything is touched.
-  validate?.(makePlan(topology, { runId, slot: 1, proxies: config.proxies, prometheus: config.prometheus }));
+  // k6 (or auto, which may pick it) pushes its metrics by remote write; the embedded engine does not
+  const remoteWrite = config.driver !== 'embedded';
+  validate?.(makePlan(topology, { runId, slot: 1, proxies: config.proxies, prometheus: config.prometheus, remoteWrite }));
   const reaped = [...(await reapAll({ onlyDead: true })).map(String), ...(runtime.kind === 'docker' ? (await reapDocker({ onlyDead: true })).runs : [])];
   if (reaped.length > 0) io.progress(`cleaned up leftovers of ${reaped.length} earlier run(s): ${reaped.join(', ')}`);
   const slot = await allocateSlot(runId);
-  const plan = makePlan(topology, { runId, slot, proxies: config.proxies, prometheus: config.prometheus });
+  const plan = makePlan(topology, { runId, slot, proxies: config.proxies, prometheus: config.prometheus, remoteWrite });
   await runtime.check(plan);
   const runDir = resolve(io.cwd, config.out ?? join('.runs', runId));
   await mkdir(runDir, { recursive: true });

@@ -11,6 +11,12 @@ import { BenchError } from '../../harness/errors.ts';
 /** Credentials every Postgres of the reference system is created with. */
 export const PG_CREDENTIALS = { user: 'bench', password: 'bench', database: 'bench' } as const;
 
+/**
+ * Connections per pool (one pool per primary and per replica) the runtime gives every app: the
+ * PostgreSQL recipe sizes max_connections from it (pgMaxConnections in harness/topology/plan.ts).
+ */
+export const APP_POOL_SIZE = 10;
+
 /** The environment variable the app reads its configuration from. */
 export const CONFIG_ENV = 'BENCH_APP_CONFIG';
 

@@ -71,10 +71,13 @@ describe('prometheus recipe', () => {
         `--config.file=${dir}/prometheus.yml`,
         `--storage.tsdb.path=${dir}/data`,
         '--web.listen-address=127.9.0.1:9090',
-        '--web.enable-remote-write-receiver',
-        '--web.enable-lifecycle',
         '--storage.tsdb.retention.time=1d',
       ]);
+      // the remote-write receiver only when the k6 driver needs it; never the lifecycle API
+      const k6 = plan(topology, { runId: 'r1', slot: 9, proxies: true, prometheus: true, remoteWrite: true });
+      const withRw = prometheus.launch(ctxOf(k6, 'prometheus', dir)).args;
+      expect(withRw).toContain('--web.enable-remote-write-receiver');
+      for (const args of [l.args, withRw]) expect(args).not.toContain('--web.enable-lifecycle');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
