@@ -54,8 +54,17 @@ export async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // `bench status | head`: the reader left. Output stops quietly and the command runs on to its
+  // end (a run still tears down); any other stdout error is a real one.
+  let stdoutGone = false;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    stdoutGone = true;
+  });
   const io: CliIO = {
-    out: (t) => process.stdout.write(t),
+    out: (t) => {
+      if (!stdoutGone) process.stdout.write(t);
+    },
     err: (t) => process.stderr.write(t),
     env: process.env,
     isTTY: Boolean(process.stdout.isTTY),
@@ -64,6 +73,7 @@ export async function main(): Promise<void> {
   };
   const code = await runCli(process.argv.slice(2), io);
   // Let stdout drain before exiting (piped output is asynchronous).
+  if (stdoutGone) process.exit(code);
   process.stdout.write('', () => process.exit(code));
 }
 
