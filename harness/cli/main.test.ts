@@ -76,6 +76,27 @@ describe('bench CLI: bad input', () => {
     expect(r.err).toMatch(/base\.json/);
   });
 
+  it('a command aborted for a failure (CliIO.abort) exits with that failure\'s line and code, Ctrl-C with 130', async () => {
+    const { BenchError } = await import('../errors.ts');
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const root = await mkdtemp('/tmp/bench-main-abort-');
+    try {
+      for (const [reason, code, line] of [
+        [new BenchError('environment', 'writing the log x failed: ENOSPC', 'check the disk'), 3, /bench: writing the log x failed: ENOSPC — check the disk/],
+        [new BenchError('interrupted', 'interrupted by SIGINT'), 130, /^$/],
+      ] as const) {
+        const c = capture({ BENCH_STATE_DIR: root, DOCKER_HOST: 'unix:///nonexistent.sock' });
+        const ac = new AbortController();
+        ac.abort(reason);
+        c.io.signal = ac.signal;
+        expect(await runCli(['status'], c.io)).toBe(code);
+        expect(c.err()).toMatch(line);
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('help and version exit 0', async () => {
     expect((await bench(['--help'])).code).toBe(0);
     const v = await bench(['--version']);

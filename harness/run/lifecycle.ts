@@ -35,6 +35,8 @@ export interface RunIO {
   write(text: string): void;
   isTTY: boolean;
   signal: AbortSignal;
+  /** ends the run with teardown on a failure outside its flow (CliIO.abort) */
+  abort?(reason: Error): void;
   cwd: string;
 }
 
@@ -91,7 +93,7 @@ export async function deployTarget(config: RunConfig, io: RunIO, validate?: (pla
   const timings: Record<string, number> = {};
   let t0 = performance.now();
   io.progress(`deploying phase ${config.phase} (${topology.title}) on the ${runtime.kind} runtime: ${plan.services.length} services on ${plan.hosts.length} hosts, run ${runId}`);
-  const deployment = await runtime.up(plan, { runDir, progress: io.progress, signal: io.signal });
+  const deployment = await runtime.up(plan, { runDir, progress: io.progress, signal: io.signal, onFatal: io.abort });
   timings.deploy = since(t0);
   if (deployment.plan !== plan) await writeFile(join(runDir, 'plan.json'), JSON.stringify(deployment.plan, null, 2));
   let metrics: RunMetrics | null = null;

@@ -118,6 +118,29 @@ interface Settings {
   grafana: boolean;
 }
 
+
+/**
+ * The file a container's output streams into. A failure to write it (the disk is full, the run
+ * directory went away) or of the stream from Docker is reported once to `onError` as a
+ * BenchError; both streams stop. Without the handlers it would be an uncaught exception that
+ * kills the harness without teardown.
+ */
+export function logSink(file: string, from: NodeJS.ReadableStream, onError: (e: BenchError) => void): WriteStream {
+  const to = createWriteStream(file, { flags: 'a' });
+  let reported = false;
+  const fail = (what: string) => (e: Error) => {
+    (from as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+    to.destroy();
+    if (reported) return;
+    reported = true;
+    onError(new BenchError('environment', `${what} ${file} failed: ${e.message}`, 'check the disk and the run directory; run: bench down', { cause: e }));
+  };
+  to.on('error', fail('writing the log'));
+  from.on('error', fail('the container output for'));
+  from.on('end', () => to.end());
+  return to;
+}
+
 /** Creates the Docker runtime (`--runtime docker`, `--images official|local`). */
 export function createDockerRuntime(opts: DockerRuntimeOptions = {}): DockerRuntime {
   const env = opts.env ?? process.env;
@@ -414,9 +437,8 @@ class DockerDeployment implements Deployment {
         NetworkingConfig: { EndpointsConfig: { [this.network.name]: { Aliases: ['grafana'] } } },
       });
       const from = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
-      const to = createWriteStream(join(this.logsDir, 'grafana.log'), { flags: 'a' });
+      const to = logSink(join(this.logsDir, 'grafana.log'), from, (e) => this.logFailed(e));
       this.docker.modem.demuxStream(from, to, to);
-      from.on('end', () => to.end());
       this.extraStreams.push(from);
       await container.start();
     } catch (e) {
@@ -431,6 +453,12 @@ class DockerDeployment implements Deployment {
 
   /** log streams of containers that are not services (Grafana) */
   private readonly extraStreams: NodeJS.ReadableStream[] = [];
+
+  /** A log stream failed: the run ends with teardown (onFatal), never with an uncaught exception. */
+  logFailed(e: Error): void {
+    this.progress(e.message);
+    this.options.onFatal?.(e);
+  }
 
   private async createNetwork(): Promise<NetworkInfo> {
     const name = networkName(this.runId);
@@ -734,10 +762,8 @@ class DockerService implements StartedService {
   /** Streams the container's output into the service's log, from before it starts. */
   private async attachLog(container: Docker.Container): Promise<void> {
     const from = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
-    const to = createWriteStream(this.logFile, { flags: 'a' });
+    const to = logSink(this.logFile, from, (e) => this.dep.logFailed(e));
     this.dep.docker.modem.demuxStream(from, to, to);
-    from.on('end', () => to.end());
-    from.on('error', () => to.end());
     this.logStreams.push({ from, to });
   }
 
