@@ -22,7 +22,7 @@ describe('logSink', () => {
     const to = logSink(join(dir, 'app.log'), from, (e) => errors.push(e));
     from.pipe(to);
     from.end('listening\n');
-    await new Promise((r) => to.once('finish', r));
+    await new Promise<void>((r) => to.once('finish', () => r()));
     expect(await readFile(join(dir, 'app.log'), 'utf8')).toBe('listening\n');
     expect(errors).toEqual([]);
   });
@@ -33,7 +33,7 @@ describe('logSink', () => {
     const to = logSink('/nonexistent-bench-dir/app.log', from, (e) => errors.push(e));
     from.pipe(to);
     from.write('a line\n');
-    await new Promise((r) => to.once('close', r));
+    await new Promise<void>((r) => to.once('close', () => r()));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(BenchError);
     expect(errors[0]!.code).toBe('environment');
