@@ -210,6 +210,15 @@ describe('a state directory no one else can steer', () => {
     expect((await reapRun('planted', { root, warn: () => {} })).killed).toEqual([]);
   });
 
+  it('lists nothing from a root that is a symlink, with a warning', async () => {
+    const real = join(parent, 'real-root');
+    await writeState(state({ runId: 'r' }), { root: real });
+    await symlink(real, root);
+    const warnings: string[] = [];
+    expect(await listRuns({ root, warn: (l) => warnings.push(l) })).toEqual([]);
+    expect(warnings).toEqual([expect.stringMatching(/ignored .*state-root: state directory .* is a symlink/)]);
+  });
+
   it('ignores a state file that is a symlink', async () => {
     await writeState(state({ runId: 'real' }), { root });
     await symlink(stateFile('real', root), stateFile('link', root));

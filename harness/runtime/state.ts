@@ -246,6 +246,15 @@ export async function listRuns(opts: StateOptions = {}): Promise<RunInfo[]> {
 
 async function readStates(root: string, warn?: (line: string) => void): Promise<RunState[]> {
   let names: string[];
+  // a root someone else made (or a symlink) holds nothing the harness may act on
+  const rootProblem = await checkOwnDir(root).then(
+    () => null,
+    (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : e),
+  );
+  if (rootProblem !== null) {
+    (warn ?? defaultWarn)(`ignored ${root}: ${rootProblem.message}`);
+    return [];
+  }
   try {
     names = await readdir(dirs(root).state);
   } catch {
