@@ -63,6 +63,9 @@ export interface StateOptions {
 
 const defaultWarn = (line: string) => process.stderr.write(`bench: warning: ${line}\n`);
 
+/** The run's Postgres password, in its data directory (mode 0600). */
+export const PG_PASSWORD_FILE = 'pg-password';
+
 /** The marker file in every directory the harness created and may delete: it holds the run id. */
 export const RUN_MARKER = '.bench-run';
 

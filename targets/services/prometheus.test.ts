@@ -10,6 +10,7 @@ import { prometheus } from './prometheus.ts';
 import { postgresExporter } from './postgres-exporter.ts';
 import { redisExporter } from './redis-exporter.ts';
 import type { NativeContext } from './types.ts';
+import { PG_CREDENTIALS } from '../app/config.ts';
 
 const topology: Topology = {
   phase: 0,
@@ -45,7 +46,7 @@ describe('exporter recipes', () => {
     const l = postgresExporter.launch(ctxOf(p, 'pg-exporter'));
     expect(l.command).toBe('/usr/bin/prometheus-postgres-exporter');
     expect(l.args).toContain('--web.listen-address=127.9.1.1:9187');
-    expect(l.env).toEqual({ DATA_SOURCE_NAME: 'postgresql://bench:bench@127.9.1.1:5432/bench?sslmode=disable' });
+    expect(l.env).toEqual({ DATA_SOURCE_NAME: `postgresql://bench:${PG_CREDENTIALS.password}@127.9.1.1:5432/bench?sslmode=disable` });
   });
 
   it('redis-exporter listens on its host address and reaches its Redis directly', () => {

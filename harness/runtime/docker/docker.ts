@@ -22,7 +22,7 @@ import type { NativeContext, Requirement, ServiceRecipe } from '../../../targets
 import { resolveBinary } from '../binaries.ts';
 import { inParallel, logTail, startInWaves, startOrTearDown } from '../native.ts';
 import { startTimeOf } from '../process.ts';
-import { createRunDir, releaseSlot, removeRunDir, runDataDir, stateRoot } from '../state.ts';
+import { createRunDir, PG_PASSWORD_FILE, releaseSlot, removeRunDir, runDataDir, stateRoot } from '../state.ts';
 import type { Deployment, ProcessSignal, Progress, Runtime, StartedService, UpOptions } from '../types.ts';
 import { waitFor } from '../wait.ts';
 import { connectDocker, daemonError, dockerSocketPath, isPortConflict, isUnreachable, messageOf, pingDaemon, portConflict, statusOf } from './client.ts';
@@ -60,6 +60,7 @@ import {
 } from './labels.ts';
 import { reapDockerRun, removeDataDir } from './reap.ts';
 import { containerPorts, hostPlan, networkPlan, PUBLISH_IP, publishedPort, type PublishedPorts } from './views.ts';
+import { PG_CREDENTIALS, redactSecrets } from '../../../targets/app/config.ts';
 
 export { reapDocker, listDockerRuns, type DockerReapResult, type DockerRunInfo } from './reap.ts';
 export type { ImageMode } from './images.ts';
@@ -362,6 +363,8 @@ class DockerDeployment implements Deployment {
     if (options.signal?.aborted) throw interrupted();
     await mkdir(this.logsDir, { recursive: true });
     await createRunDir(plan.runId, this.settings.stateRoot);
+    // the run's Postgres password for an operator of a kept run (bench up), readable by this user only
+    await writeFile(join(this.dataDir, PG_PASSWORD_FILE), `${PG_CREDENTIALS.password}\n`, { mode: 0o600 });
     this.network = await this.createNetwork();
 
     for (const s of plan.services) {
@@ -756,7 +759,8 @@ class DockerService implements StartedService {
       const st = await stat(join(this.serviceDir, f)).catch(() => null);
       if (st?.isFile() && st.size < 1024 * 1024) await copyFile(join(this.serviceDir, f), join(dest, f));
     }
-    await writeFile(join(dest, 'container.json'), JSON.stringify(options, null, 2) + '\n');
+    // the create options carry the run's password (the app's env, an exporter's DSN): never in a log
+    await writeFile(join(dest, 'container.json'), redactSecrets(JSON.stringify(options, null, 2)) + '\n');
   }
 
   /** Streams the container's output into the service's log, from before it starts. */

@@ -26,7 +26,7 @@ import { waitFor } from '../wait.ts';
 import { appRuntimeConfig } from '../../../targets/services/app.ts';
 import { PG_CONFIG_FILE, PG_HBA_FILE, PG_USER, pgDataDir, renderPgHba, renderPostgresConf, socketClientConfig } from '../../../targets/services/postgres.ts';
 import type { NativeContext, NativeLaunch, ServiceRecipe } from '../../../targets/services/types.ts';
-import { APP_POOL_SIZE, CONFIG_ENV, PG_CREDENTIALS } from '../../../targets/app/config.ts';
+import { APP_POOL_SIZE, CONFIG_ENV, PG_CREDENTIALS, PG_PASSWORD_ENV } from '../../../targets/app/config.ts';
 import { APP_IMAGE_ROOT, OFFICIAL_USERS, type ImageKind, type ImageMode } from './images.ts';
 
 /** The run's bridge network as the specs need it. */
@@ -259,7 +259,7 @@ const app: DockerKind = {
       image: ctx.image('app'),
       command: 'node',
       args: ['--import', 'tsx', `${APP_IMAGE_ROOT}/targets/app/server.ts`],
-      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(nativeContext(ctx))), NODE_ENV: 'production' },
+      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(nativeContext(ctx))), [PG_PASSWORD_ENV]: PG_CREDENTIALS.password, NODE_ENV: 'production' },
       cwd: APP_IMAGE_ROOT,
       readOnly: [],
     };
