@@ -22,7 +22,7 @@ import type { Deployment, ProcessSignal, Progress, Runtime, StartedService, UpOp
 import { tryConnect } from './wait.ts';
 
 export interface NativeRuntimeOptions {
-  /** where state files and service data go; default BENCH_STATE_DIR or /tmp/bench */
+  /** where state files and service data go; default stateRoot() (BENCH_STATE_DIR, else per user) */
   stateRoot?: string;
   /** the repository (the app's sources, .tools/bin); default: this checkout */
   repoRoot?: string;
@@ -248,7 +248,7 @@ export function createNativeRuntime(opts: NativeRuntimeOptions = {}): Runtime {
   };
 }
 
-/** The native runtime with default settings (BENCH_STATE_DIR or /tmp/bench). */
+/** The native runtime with default settings (the state root: stateRoot()). */
 export const nativeRuntime: Runtime = createNativeRuntime();
 
 interface Settings {

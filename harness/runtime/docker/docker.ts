@@ -72,7 +72,7 @@ export interface DockerRuntimeOptions {
   socketPath?: string;
   /** the checkout (the app's sources); default this one */
   repoRoot?: string;
-  /** where slot reservations live (released at down); default BENCH_STATE_DIR or /tmp/bench */
+  /** where slot reservations live (released at down); default stateRoot() (BENCH_STATE_DIR, else per user) */
   stateRoot?: string;
   /** `docker stop` grace before SIGKILL; default 5 s */
   graceMs?: number;
