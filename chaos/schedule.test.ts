@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { drillLookup } from './drills/index.ts';
 import type { AppliedFault, Fault } from './faults/types.ts';
-import { faultContext, FaultRunner, parseSchedule, resolveSchedule } from './schedule.ts';
+import { faultContext, FaultRunner, parseSchedule, rejectPastEnd, resolveSchedule } from './schedule.ts';
 import { FakeToxiproxy, VirtualClock, fakeDeployment, planOf } from './testing/fakes.ts';
 import { usageLine as usage } from '../harness/testing/usage-error.ts';
 
@@ -48,6 +48,16 @@ describe('schedule grammar', () => {
     expect(usage(() => resolveSchedule(parseSchedule('meteor@1s'), plan, drillLookup(1000)))).toMatch(/unknown fault or drill "meteor".*faults: latency.*drills: dead-server/);
     expect(usage(() => resolveSchedule(parseSchedule('kill:app-7@1s'), plan))).toMatch(/no service app-7/);
     expect(usage(() => resolveSchedule(parseSchedule('cache-outage@1s'), plan, drillLookup(1000)))).toMatch(/cache-outage makes no sense in phase 3/);
+  });
+
+  it('refuses a fault that starts at or after the load ends, and accepts one just before', () => {
+    const plan = planOf(3);
+    const late = resolveSchedule(parseSchedule('kill:app-1@90s,latency:lb->app-1:50ms@10s'), plan);
+    expect(usage(() => rejectPastEnd(late, 60))).toMatch(/chaos kill on app-1 at 90 s starts after the load ends \(60 s\)/);
+    expect(usage(() => rejectPastEnd(resolveSchedule(parseSchedule('kill:app-1@60s'), plan), 60))).toMatch(/after the load ends/);
+    // a drill's default start (10 s) counts too
+    expect(usage(() => rejectPastEnd(resolveSchedule(parseSchedule('dead-server'), plan, drillLookup(1000)), 8))).toMatch(/kill on app-3 at 10 s/);
+    expect(() => rejectPastEnd(resolveSchedule(parseSchedule('kill:app-1@59s'), plan), 60)).not.toThrow();
   });
 });
 

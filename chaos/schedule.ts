@@ -99,6 +99,18 @@ export function resolveSchedule(entries: readonly ScheduleEntry[], plan: DeployP
   return out.sort((a, b) => a.startS - b.startS);
 }
 
+/**
+ * Refuses a schedule with a fault that starts at or after the load's end (`--duration 60s
+ * --chaos kill:app-1@90s`): it would never be applied, and the run would look like a fault that
+ * cost nothing. Called before anything starts.
+ */
+export function rejectPastEnd(schedule: readonly ScheduledFault[], loadS: number): void {
+  const late = schedule.filter((s) => s.startS >= loadS);
+  if (late.length === 0) return;
+  const list = late.map((s) => `${s.fault.name} on ${s.fault.target} at ${s.startS} s`).join(', ');
+  throw new BenchError('usage', `chaos ${list} starts after the load ends (${loadS} s)`, 'start it earlier (@<time>) or run longer (--duration)');
+}
+
 /** Time for the runner; tests pass a virtual one. */
 export interface Clock {
   /** ms since epoch */

@@ -28,7 +28,10 @@ export const staticAssets: ReadonlyArray<{ path: string; bytes: number; type: st
   { path: 'favicon.ico', bytes: 1_500, type: 'image/x-icon' },
 ];
 
-export const workloads: Record<string, Workload> = {
+// A null prototype: every lookup by a user's name (`workloads[flag]`) finds only the workloads
+// themselves, never Object.prototype's members (`--workload __proto__` or `constructor` would
+// otherwise pass as a workload and fail deep inside the run).
+export const workloads: Record<string, Workload> = Object.assign(Object.create(null) as Record<string, Workload>, {
   mixed: {
     name: 'mixed',
     description: 'the users API: mostly profile reads, some updates, sign-ups, logins and static assets',
@@ -53,6 +56,11 @@ export const workloads: Record<string, Workload> = {
     mix: { read: 0, update: 0, create: 0, login: 0, static: 100 },
     zipfS: 0,
   },
-};
+});
+
+/** The workload called `name` (own names only), or undefined. */
+export function workloadNamed(name: string): Workload | undefined {
+  return Object.prototype.hasOwnProperty.call(workloads, name) ? workloads[name] : undefined;
+}
 
 export const DEFAULT_WORKLOAD = 'mixed';

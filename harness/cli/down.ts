@@ -13,10 +13,11 @@ export function register(program: Command, io: CliIO): void {
     .argument('[run-id]', 'the run to stop (bench status lists them)')
     .option('--all', 'every run bench knows of, live or dead (the default without a run id)')
     .action(async (runId: string | undefined) => {
+      const warn = (l: string) => io.err(`bench: warning: ${l}\n`);
       if (runId) {
-        const native = (await listRuns()).some((r) => r.runId === runId);
-        if (native) await reapRun(runId);
-        const docker = await reapDocker({ runId });
+        const native = (await listRuns({ warn })).some((r) => r.runId === runId);
+        if (native) await reapRun(runId, { warn });
+        const docker = await reapDocker({ runId, warn });
         if (!native && docker.runs.length === 0) {
           const known = [...(await listRuns()).map((r) => r.runId)];
           throw usageError(`no run ${runId}`, known.length ? `known runs: ${known.join(', ')}` : 'nothing is running (bench status)');
@@ -24,7 +25,7 @@ export function register(program: Command, io: CliIO): void {
         io.out(`stopped ${runId}\n`);
         return;
       }
-      const removed = [...(await reapAll({ onlyDead: false })).map(String), ...(await reapDocker()).runs];
+      const removed = [...(await reapAll({ onlyDead: false, warn })).map(String), ...(await reapDocker({ warn })).runs];
       io.out(removed.length ? `stopped ${removed.join(', ')}\n` : 'nothing to stop\n');
     });
 }

@@ -7,6 +7,11 @@ export interface CliIO {
   isTTY: boolean;
   /** aborted on SIGINT/SIGTERM: commands stop, tear down, and exit non-zero */
   signal: AbortSignal;
+  /**
+   * Ends the command as Ctrl-C does (stop, tear down), for a failure found outside its own flow (a
+   * log stream that cannot be written); the command then exits with `reason`'s line and code.
+   */
+  abort?(reason: Error): void;
   cwd: string;
 }
 

@@ -39,11 +39,17 @@ describe('bench CLI: bad input', () => {
     [['run', '--phase', '2', '--rate', '-5'], /--rate "-5" is not a positive rate/],
     [['run', '--phase', '2', '--runtime', 'podman'], /--runtime "podman" is not one of native, docker, auto/],
     [['run', '--phase', '2', '--workload', 'nope'], /--workload "nope" is not a workload — choose one of mixed/],
+    [['run', '--phase', '2', '--workload', '__proto__'], /--workload "__proto__" is not a workload/],
+    [['run', '--phase', '2', '--workload', 'constructor'], /--workload "constructor" is not a workload/],
+    [['run', '--phase', '2', '--workload', 'toString'], /--workload "toString" is not a workload/],
     [['run', '--phase', '3', '--app-servers', '0'], /--app-servers 0 is out of range/],
     [['run', '--phase', '3', '--replicas', '-1'], /--replicas -1 is out of range/],
     [['run', '--phase', '5', '--shards', '0'], /--shards 0 is out of range/],
     [['run', '--phase', '5', '--users', '3', '--shards', '4'], /--shards 4 is more than --users 3/],
     [['run', '--phase', '6'], /phase 6 is not built yet/],
+    [['run', '--phase', '3', '--duration', '30s', '--chaos', 'kill:app-1@40s'], /chaos kill on app-1 at 40 s starts after the load ends \(30 s\)/],
+    [['drill', 'dead-server', '--phase', '3', '--target', 'app-9'], /app-9 is not an app server \(drill dead-server\)/],
+    [['drill', 'replica-loss', '--phase', '3', '--target', 'pg-nope'], /pg-nope is not a read replica/],
     [['run', '--phase', '2', '--prometheus-url', 'ftp://x'], /--prometheus-url "ftp:\/\/x" is not an http\(s\) URL/],
   ])('%j fails with one clear line and exit 2', async (args, message) => {
     const r = await bench(args);
@@ -68,6 +74,27 @@ describe('bench CLI: bad input', () => {
     const r = await bench(['compare', '/nonexistent/base.json', '/nonexistent/head.json']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/base\.json/);
+  });
+
+  it('a command aborted for a failure (CliIO.abort) exits with that failure\'s line and code, Ctrl-C with 130', async () => {
+    const { BenchError } = await import('../errors.ts');
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const root = await mkdtemp('/tmp/bench-main-abort-');
+    try {
+      for (const [reason, code, line] of [
+        [new BenchError('environment', 'writing the log x failed: ENOSPC', 'check the disk'), 3, /bench: writing the log x failed: ENOSPC — check the disk/],
+        [new BenchError('interrupted', 'interrupted by SIGINT'), 130, /^$/],
+      ] as const) {
+        const c = capture({ BENCH_STATE_DIR: root, DOCKER_HOST: 'unix:///nonexistent.sock' });
+        const ac = new AbortController();
+        ac.abort(reason);
+        c.io.signal = ac.signal;
+        expect(await runCli(['status'], c.io)).toBe(code);
+        expect(c.err()).toMatch(line);
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it('help and version exit 0', async () => {

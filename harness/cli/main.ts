@@ -29,13 +29,26 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
       return ExitCode.usage;
     }
-    const e = io.signal.aborted && !(err instanceof BenchError && err.code !== 'interrupted') ? new BenchError('interrupted', 'interrupted', 'everything this run started was stopped') : asBenchError(err);
+    const e = io.signal.aborted && !(err instanceof BenchError && err.code !== 'interrupted') ? (abortedFor(io) ?? new BenchError('interrupted', 'interrupted', 'everything this run started was stopped')) : asBenchError(err);
     io.err(`bench: ${e.oneLine()}\n`);
     if (e.code === 'internal' && io.env.BENCH_DEBUG) io.err(`${(e.cause as Error)?.stack ?? ''}\n`);
     return e.exitCode;
   }
-  if (io.signal.aborted) return ExitCode.interrupted;
+  if (io.signal.aborted) {
+    const reason = abortedFor(io);
+    if (reason) {
+      io.err(`bench: ${reason.oneLine()}\n`);
+      return reason.exitCode;
+    }
+    return ExitCode.interrupted;
+  }
   return exitCode;
+}
+
+/** The failure an abort carried (CliIO.abort), or null for Ctrl-C. */
+function abortedFor(io: CliIO): BenchError | null {
+  const r: unknown = io.signal.reason;
+  return r instanceof BenchError && r.code !== 'interrupted' ? r : null;
 }
 
 /** The process entry: real stdio, signals wired to an AbortController. */
@@ -54,8 +67,21 @@ export async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // `bench status | head`: the reader left. Output stops quietly and the command runs on to its
+  // end (a run still tears down); any other stdout error is a real one.
+  let stdoutGone = false;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    stdoutGone = true;
+  });
   const io: CliIO = {
-    out: (t) => process.stdout.write(t),
+    abort: (reason) => {
+      process.stderr.write(`\nbench: ${reason.message}: stopping and tearing down\n`);
+      controller.abort(reason instanceof BenchError ? reason : new BenchError('environment', reason.message, 'see the message above', { cause: reason }));
+    },
+    out: (t) => {
+      if (!stdoutGone) process.stdout.write(t);
+    },
     err: (t) => process.stderr.write(t),
     env: process.env,
     isTTY: Boolean(process.stdout.isTTY),
@@ -64,6 +90,7 @@ export async function main(): Promise<void> {
   };
   const code = await runCli(process.argv.slice(2), io);
   // Let stdout drain before exiting (piped output is asynchronous).
+  if (stdoutGone) process.exit(code);
   process.stdout.write('', () => process.exit(code));
 }
 

@@ -46,6 +46,7 @@ export function runIO(io: CliIO): RunIO {
     write: (text) => io.err(text),
     isTTY: io.isTTY,
     signal: io.signal,
+    abort: io.abort,
     cwd: io.cwd,
   };
 }

@@ -15,7 +15,7 @@ export function register(program: Command, io: CliIO): void {
     .description('list running targets: their services, addresses and shard map')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const runs = await listRuns();
+      const runs = await listRuns({ warn: (l) => io.err(`bench: warning: ${l}\n`) });
       const docker = (await dockerAnswers()) ? await listDockerRuns(connectDocker(dockerSocketPath())) : [];
       if (opts.json) {
         io.out(JSON.stringify({ native: runs, docker }, null, 2) + '\n');

@@ -187,6 +187,9 @@ export function errorKind(err: unknown): string {
       return 'connection_reset';
     case 'UND_ERR_SOCKET':
       return 'connection_closed';
+    case 'BENCH_STALE_KEEPALIVE':
+      // the client reused a connection the server had timed out: not the system's failure
+      return 'stale_keepalive';
     case 'EADDRNOTAVAIL':
     case 'EMFILE':
     case 'ENFILE':

@@ -2,6 +2,7 @@
 // shape (a short ramp, then a steady rate through the fault and a recovery tail), its fault
 // schedule, its rollback and its verdict; the run is judged by the drill's hypothesis.
 import { runDrill, validateDrill, drillTiming } from '../../chaos/index.ts';
+import { newDrillState } from '../../chaos/drills/types.ts';
 import { runLoad } from '../load/engine.ts';
 import type { Exercise } from './lifecycle.ts';
 import { loadTargets } from './drive.ts';
@@ -21,7 +22,9 @@ export function drillExercise(choice: DrillChoice): Exercise {
   return {
     validate(plan, config) {
       const d = validateDrill(choice.name, plan.topology.phase);
-      drillTiming(d, { atS: choice.atS, durationS: choice.durationS, target: choice.target, users: config.users });
+      const timing = drillTiming(d, { atS: choice.atS, durationS: choice.durationS, target: choice.target, users: config.users });
+      // placing the faults resolves --target against the plan: a wrong one fails before deploying
+      d.schedule(plan, timing, newDrillState());
     },
     async run({ config, deployed, io }) {
       const live = liveProgress(io.write, io.isTTY);

@@ -26,6 +26,7 @@ import { SCHEMA_VERSION, type DrillResult, type FaultWindow, type Objective, typ
 import { writeReports } from '../../reports/index.ts';
 import { version } from './version.ts';
 import { planChaos, runWithChaos } from '../../chaos/index.ts';
+import { rejectPastEnd } from '../../chaos/schedule.ts';
 import { serveRunMetrics, type RunMetrics } from './metrics-server.ts';
 
 export interface RunIO {
@@ -34,6 +35,8 @@ export interface RunIO {
   write(text: string): void;
   isTTY: boolean;
   signal: AbortSignal;
+  /** ends the run with teardown on a failure outside its flow (CliIO.abort) */
+  abort?(reason: Error): void;
   cwd: string;
 }
 
@@ -76,11 +79,13 @@ export async function deployTarget(config: RunConfig, io: RunIO, validate?: (pla
   const runtime = await selectRuntime(config.runtime, { images: config.images, grafana: config.grafana });
   const runId = newRunId(config.phase);
   // A throwaway plan (slot 1) lets usage errors out before anything is touched.
-  validate?.(makePlan(topology, { runId, slot: 1, proxies: config.proxies, prometheus: config.prometheus }));
+  // k6 (or auto, which may pick it) pushes its metrics by remote write; the embedded engine does not
+  const remoteWrite = config.driver !== 'embedded';
+  validate?.(makePlan(topology, { runId, slot: 1, proxies: config.proxies, prometheus: config.prometheus, remoteWrite }));
   const reaped = [...(await reapAll({ onlyDead: true })).map(String), ...(runtime.kind === 'docker' ? (await reapDocker({ onlyDead: true })).runs : [])];
   if (reaped.length > 0) io.progress(`cleaned up leftovers of ${reaped.length} earlier run(s): ${reaped.join(', ')}`);
   const slot = await allocateSlot(runId);
-  const plan = makePlan(topology, { runId, slot, proxies: config.proxies, prometheus: config.prometheus });
+  const plan = makePlan(topology, { runId, slot, proxies: config.proxies, prometheus: config.prometheus, remoteWrite });
   await runtime.check(plan);
   const runDir = resolve(io.cwd, config.out ?? join('.runs', runId));
   await mkdir(runDir, { recursive: true });
@@ -88,7 +93,7 @@ export async function deployTarget(config: RunConfig, io: RunIO, validate?: (pla
   const timings: Record<string, number> = {};
   let t0 = performance.now();
   io.progress(`deploying phase ${config.phase} (${topology.title}) on the ${runtime.kind} runtime: ${plan.services.length} services on ${plan.hosts.length} hosts, run ${runId}`);
-  const deployment = await runtime.up(plan, { runDir, progress: io.progress, signal: io.signal });
+  const deployment = await runtime.up(plan, { runDir, progress: io.progress, signal: io.signal, onFatal: io.abort });
   timings.deploy = since(t0);
   if (deployment.plan !== plan) await writeFile(join(runDir, 'plan.json'), JSON.stringify(deployment.plan, null, 2));
   let metrics: RunMetrics | null = null;
@@ -151,7 +156,7 @@ export interface Exercise {
 /** `bench run`: the traffic ramp, with the --chaos schedule on its timeline when there is one. */
 export const loadExercise: Exercise = {
   validate(plan, config) {
-    if (config.chaos.length > 0) planChaos(config.chaos, plan, config.users);
+    if (config.chaos.length > 0) rejectPastEnd(planChaos(config.chaos, plan, config.users), config.durationS);
   },
   async run({ config, deployed, stages, io }) {
     io.progress(`load: ${config.workload} workload, open model, ${stages.map((s) => `${s.durationS}s→${s.targetRate.toFixed(0)}/s`).join(', ')}`);

@@ -12,16 +12,17 @@ import type { DeployPlan, Endpoint, PlannedService } from '../topology/plan.ts';
 import { reach } from '../topology/plan.ts';
 import type { ServiceKind } from '../topology/types.ts';
 import { recipes as defaultRecipes } from '../../targets/services/index.ts';
+import { PG_CREDENTIALS, redactSecrets } from '../../targets/app/config.ts';
 import type { NativeContext, NativeLaunch, Requirement, ServiceRecipe } from '../../targets/services/types.ts';
 import { resolveBinary } from './binaries.ts';
 import { probeCgroups, RunCgroups } from './cgroups.ts';
 import { canSwitchUser, groupMembers, lookupUser, pollUntil, signalGroup, startTimeOf, terminateGroup, type SystemUser } from './process.ts';
-import { ensureStateRoot, releaseSlot, runDataDir, stateFile, stateRoot, writeState, type RunState, type ServiceRecord } from './state.ts';
+import { createRunDir, PG_PASSWORD_FILE, releaseSlot, removeRunDir, runDataDir, stateFile, stateRoot, writeState, type RunState, type ServiceRecord } from './state.ts';
 import type { Deployment, ProcessSignal, Progress, Runtime, StartedService, UpOptions } from './types.ts';
 import { tryConnect } from './wait.ts';
 
 export interface NativeRuntimeOptions {
-  /** where state files and service data go; default BENCH_STATE_DIR or /tmp/bench */
+  /** where state files and service data go; default stateRoot() (BENCH_STATE_DIR, else per user) */
   stateRoot?: string;
   /** the repository (the app's sources, .tools/bin); default: this checkout */
   repoRoot?: string;
@@ -247,7 +248,7 @@ export function createNativeRuntime(opts: NativeRuntimeOptions = {}): Runtime {
   };
 }
 
-/** The native runtime with default settings (BENCH_STATE_DIR or /tmp/bench). */
+/** The native runtime with default settings (the state root: stateRoot()). */
 export const nativeRuntime: Runtime = createNativeRuntime();
 
 interface Settings {
@@ -312,10 +313,10 @@ class NativeDeployment implements Deployment {
     const { plan, options } = this;
     const interrupted = () => new BenchError('interrupted', `interrupted while starting run ${plan.runId}`);
     if (options.signal?.aborted) throw interrupted();
-    await ensureStateRoot(this.settings.root);
-    await mkdir(this.dataDir, { recursive: true });
-    // postgres (another user) must traverse down to its own directory
-    await chmod(this.dataDir, 0o755);
+    // 0711 when root: postgres (another user) must reach its own directory inside, nothing more
+    await createRunDir(plan.runId, this.settings.root);
+    // the run's Postgres password for an operator of a kept run (bench up), readable by this user only
+    await writeFile(join(this.dataDir, PG_PASSWORD_FILE), `${PG_CREDENTIALS.password}\n`, { mode: 0o600 });
     await mkdir(this.logsDir, { recursive: true });
     // Recorded before anything starts: a harness killed during initdb still leaves a trace.
     await this.save();
@@ -385,7 +386,7 @@ class NativeDeployment implements Deployment {
     await this.saving.catch(() => {});
     try {
       await this.cgroups?.remove();
-      await rm(this.dataDir, { recursive: true, force: true });
+      await removeRunDir(this.dataDir, this.plan.runId, { root: this.settings.root, warn: this.progress });
       await releaseSlot(this.plan.slot, { root: this.settings.root });
       await rm(stateFile(this.plan.runId, this.settings.root), { force: true });
     } catch (e) {
@@ -492,7 +493,8 @@ class NativeService implements NativeStartedService {
       if (st?.isFile() && st.size < 1024 * 1024) await copyFile(join(this.dir, f), join(dest, f));
     }
     const { command, args, env, cwd, user, stopSignal } = launch;
-    await writeFile(join(dest, 'launch.json'), JSON.stringify({ command, args, env, cwd, user, stopSignal }, null, 2) + '\n');
+    // env carries the run's password (the app's, an exporter's DSN): never in the run directory
+    await writeFile(join(dest, 'launch.json'), redactSecrets(JSON.stringify({ command, args, env, cwd, user, stopSignal }, null, 2)) + '\n');
   }
 
   /** Spawns the process and waits for the recipe's readiness; fails early if the process exits. */

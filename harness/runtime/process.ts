@@ -75,8 +75,17 @@ export function cmdlineOf(pid: number): string {
   }
 }
 
+/**
+ * Refuses pid/pgid 1 and below: kill(2) reads 0 as "my own group" and -1 as "every process I may
+ * signal", and 1 is init. A corrupt record must never turn into one of those.
+ */
+function assertSignalable(pid: number, what: string): void {
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`refusing to signal ${what} ${pid}`);
+}
+
 /** Sends a signal to a whole process group; false when it no longer exists. */
 export function signalGroup(pgid: number, sig: NodeJS.Signals): boolean {
+  assertSignalable(pgid, 'process group');
   try {
     process.kill(-pgid, sig);
     return true;
@@ -88,6 +97,7 @@ export function signalGroup(pgid: number, sig: NodeJS.Signals): boolean {
 
 /** Sends a signal to one process; false when it no longer exists. */
 export function signalPid(pid: number, sig: NodeJS.Signals): boolean {
+  assertSignalable(pid, 'pid');
   try {
     process.kill(pid, sig);
     return true;
@@ -116,6 +126,7 @@ export async function pollUntil(gone: () => boolean, timeoutMs: number): Promise
  * on it, then SIGKILL after `graceMs`. Resolves when no member is left, with how it ended.
  */
 export async function terminateGroup(pgid: number, opts: { graceMs: number; sig?: NodeJS.Signals }): Promise<'gone' | 'exited' | 'killed'> {
+  assertSignalable(pgid, 'process group');
   const empty = () => groupMembers(pgid).length === 0;
   if (empty()) return 'gone';
   signalGroup(pgid, opts.sig ?? 'SIGTERM');

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
 /** no listener on the machine: the slot logic alone decides */
@@ -7,6 +7,12 @@ const none = () => new Set<number>();
 import { join } from 'node:path';
 import {
   allocateSlot,
+  createRunDir,
+  ensureStateRoot,
+  killRecorded,
+  reapRun,
+  RUN_MARKER,
+  stateRoot,
   heldSlots,
   listRuns,
   markKept,
@@ -20,7 +26,9 @@ import {
   type ProcessProbe,
   type RunState,
 } from './state.ts';
-import { startTimeOf } from './process.ts';
+import { signalGroup, signalPid, startTimeOf, terminateGroup } from './process.ts';
+
+const isRoot = process.getuid?.() === 0;
 
 const state = (over: Partial<RunState> = {}): RunState => ({
   runId: 'r1',
@@ -144,5 +152,122 @@ describe('listeningSlots', () => {
       '   4: 0101A8C0:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1',
     ].join('\n');
     expect([...listeningSlots(table)].sort()).toEqual([2, 7]);
+  });
+});
+
+describe('a state directory no one else can steer', () => {
+  let root: string;
+  let parent: string;
+  beforeEach(async () => {
+    parent = await mkdtemp(join(tmpdir(), 'bench-own-'));
+    root = join(parent, 'state-root');
+  });
+  afterEach(async () => {
+    await rm(parent, { recursive: true, force: true });
+  });
+
+  it('is per user: BENCH_STATE_DIR, else /run/bench for root, else $XDG_RUNTIME_DIR/bench, else /tmp/bench-<uid>', () => {
+    expect(stateRoot({ BENCH_STATE_DIR: '/x/y' }, 1000)).toBe('/x/y');
+    expect(stateRoot({}, 0)).toBe('/run/bench');
+    expect(stateRoot({ XDG_RUNTIME_DIR: '/run/user/1000' }, 1000)).toBe('/run/user/1000/bench');
+    expect(stateRoot({}, 1000)).toBe('/tmp/bench-1000');
+    expect(stateRoot({ BENCH_STATE_DIR: ' ' }, 1000)).toBe('/tmp/bench-1000');
+  });
+
+  it('creates the root 0700 (0711 for root, so postgres reaches its own directory) and its state dir 0700', async () => {
+    await ensureStateRoot(root);
+    const search = isRoot ? 0o711 : 0o700;
+    expect((await stat(root)).mode & 0o7777).toBe(search);
+    expect((await stat(join(root, 'runs'))).mode & 0o7777).toBe(search);
+    expect((await stat(join(root, 'state'))).mode & 0o7777).toBe(0o700);
+    // an old world-writable root of our own (the former /tmp/bench, 1777) is brought back
+    await chmod(root, 0o1777);
+    await ensureStateRoot(root);
+    expect((await stat(root)).mode & 0o7777).toBe(search);
+  });
+
+  it('refuses a root that is a symlink', async () => {
+    await mkdir(join(parent, 'elsewhere'));
+    await symlink(join(parent, 'elsewhere'), root);
+    await expect(ensureStateRoot(root)).rejects.toThrow(/is a symlink/);
+  });
+
+  it.skipIf(!isRoot)('refuses a root that belongs to another user', async () => {
+    await mkdir(root, { mode: 0o700 });
+    await chown(root, 65534, 65534);
+    await expect(ensureStateRoot(root)).rejects.toThrow(/belongs to uid 65534/);
+  });
+
+  it.skipIf(!isRoot)('ignores, with a warning, a state file that another user planted', async () => {
+    await writeState(state({ runId: 'mine' }), { root });
+    await writeState(state({ runId: 'planted' }), { root });
+    await chown(stateFile('planted', root), 65534, 65534);
+    const warnings: string[] = [];
+    const runs = await listRuns({ root, warn: (l) => warnings.push(l) });
+    expect(runs.map((r) => r.runId)).toEqual(['mine']);
+    expect(warnings).toEqual([expect.stringMatching(/ignored state file .*planted\.json: it belongs to uid 65534/)]);
+    // and bench down does not act on it
+    expect((await reapRun('planted', { root, warn: () => {} })).killed).toEqual([]);
+  });
+
+  it('lists nothing from a root that is a symlink, with a warning', async () => {
+    const real = join(parent, 'real-root');
+    await writeState(state({ runId: 'r' }), { root: real });
+    await symlink(real, root);
+    const warnings: string[] = [];
+    expect(await listRuns({ root, warn: (l) => warnings.push(l) })).toEqual([]);
+    expect(warnings).toEqual([expect.stringMatching(/ignored .*state-root: state directory .* is a symlink/)]);
+  });
+
+  it('ignores a state file that is a symlink', async () => {
+    await writeState(state({ runId: 'real' }), { root });
+    await symlink(stateFile('real', root), stateFile('link', root));
+    const warnings: string[] = [];
+    expect((await listRuns({ root, warn: (l) => warnings.push(l) })).map((r) => r.runId)).toEqual(['real']);
+    expect(warnings).toEqual([expect.stringMatching(/link\.json: it is not a regular file/)]);
+  });
+
+  it('deletes only a run directory under the root that carries its marker', async () => {
+    const dead = { harnessPid: 4194305, services: [] };
+    // marked: removed
+    const marked = await createRunDir('r-marked', root);
+    expect(await readFile(join(marked, RUN_MARKER), 'utf8')).toBe('r-marked\n');
+    await writeState(state({ runId: 'r-marked', dataDir: marked, ...dead }), { root });
+    expect((await reapRun('r-marked', { root })).dirs).toEqual([marked]);
+    await expect(lstat(marked)).rejects.toThrow();
+    // a directory outside the root, named by a state file: left alone
+    const victim = join(parent, 'precious');
+    await mkdir(victim);
+    await writeFile(join(victim, RUN_MARKER), 'r-out\n');
+    await writeState(state({ runId: 'r-out', dataDir: victim, ...dead }), { root });
+    const warnings: string[] = [];
+    expect((await reapRun('r-out', { root, warn: (l) => warnings.push(l) })).dirs).toEqual([]);
+    expect((await lstat(victim)).isDirectory()).toBe(true);
+    expect(warnings[0]).toMatch(/left .*precious in place: .* is not .*runs\/r-out/);
+    // the right place, but without the marker (or with another run's): left alone
+    const unmarked = join(root, 'runs', 'r-bare');
+    await mkdir(unmarked);
+    await writeState(state({ runId: 'r-bare', dataDir: unmarked, ...dead }), { root });
+    expect((await reapRun('r-bare', { root, warn: () => {} })).dirs).toEqual([]);
+    expect((await lstat(unmarked)).isDirectory()).toBe(true);
+    // a symlink in the right place: left alone, and so is what it points to
+    await symlink(victim, join(root, 'runs', 'r-link'));
+    await writeState(state({ runId: 'r-link', dataDir: join(root, 'runs', 'r-link'), ...dead }), { root });
+    expect((await reapRun('r-link', { root, warn: () => {} })).dirs).toEqual([]);
+    expect((await lstat(victim)).isDirectory()).toBe(true);
+  });
+});
+
+describe('signals only to what is provably ours', () => {
+  it('never signals pid 1 or below, nor a group of a leader whose start time is unknown', async () => {
+    for (const pid of [1, 0, -1]) {
+      expect(() => signalPid(pid, 'SIGCONT')).toThrow(/refusing to signal/);
+      expect(() => signalGroup(pid, 'SIGCONT')).toThrow(/refusing to signal/);
+      await expect(terminateGroup(pid, { graceMs: 10 })).rejects.toThrow(/refusing to signal/);
+      expect(await killRecorded({ pid, startTime: 5 }, 10, 'SIGCONT')).toEqual([]);
+    }
+    // this very process (alive), recorded without a start time: not signalled
+    expect(await killRecorded({ pid: process.pid, startTime: 0 }, 10, 'SIGCONT')).toEqual([]);
+    expect(await killRecorded({ pid: process.pid, startTime: null as unknown as number }, 10, 'SIGCONT')).toEqual([]);
   });
 });

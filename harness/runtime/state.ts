@@ -4,8 +4,9 @@
 // AND start time (/proc/<pid>/stat field 22): a recycled pid is never mistaken for ours, and
 // nothing is ever killed by name.
 import { readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, lstat, mkdir, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { BenchError } from '../errors.ts';
 import { removeCgroups } from './cgroups.ts';
 import { groupMembers, isSameProcess, listProcesses, pollUntil, signalPid, startTimeOf, terminateGroup } from './process.ts';
 
@@ -39,15 +40,34 @@ export interface RunState {
   kept?: boolean;
 }
 
-/** The state root: BENCH_STATE_DIR, else /tmp/bench (every system user can traverse it). */
-export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return env.BENCH_STATE_DIR && env.BENCH_STATE_DIR.trim() !== '' ? env.BENCH_STATE_DIR : '/tmp/bench';
+const currentUid = (): number => (typeof process.getuid === 'function' ? process.getuid() : -1);
+
+/**
+ * The state root, one per user so that no one else can plant a state file the harness would act
+ * on: BENCH_STATE_DIR when set; /run/bench for root; else $XDG_RUNTIME_DIR/bench, else
+ * /tmp/bench-<uid>.
+ */
+export function stateRoot(env: NodeJS.ProcessEnv = process.env, uid: number = currentUid()): string {
+  if (env.BENCH_STATE_DIR && env.BENCH_STATE_DIR.trim() !== '') return env.BENCH_STATE_DIR;
+  if (uid === 0) return '/run/bench';
+  if (env.XDG_RUNTIME_DIR && env.XDG_RUNTIME_DIR.trim() !== '') return join(env.XDG_RUNTIME_DIR, 'bench');
+  return `/tmp/bench-${uid}`;
 }
 
 export interface StateOptions {
   /** the state root; default stateRoot() */
   root?: string;
+  /** where a warning goes (a foreign state file, a directory without the marker); default stderr */
+  warn?: (line: string) => void;
 }
+
+const defaultWarn = (line: string) => process.stderr.write(`bench: warning: ${line}\n`);
+
+/** The run's Postgres password, in its data directory (mode 0600). */
+export const PG_PASSWORD_FILE = 'pg-password';
+
+/** The marker file in every directory the harness created and may delete: it holds the run id. */
+export const RUN_MARKER = '.bench-run';
 
 const dirs = (root: string) => ({
   state: join(root, 'state'),
@@ -59,15 +79,88 @@ export const stateFile = (runId: string, root = stateRoot()) => join(dirs(root).
 export const runDataDir = (runId: string, root = stateRoot()) => join(dirs(root).runs, runId);
 
 /**
- * Creates the state root and its `state`, `runs` directories, sticky and world-writable like /tmp:
- * the postgres user must traverse down to its data directory, and a non-root user may run bench
- * after root did.
+ * Checks a directory with lstat before the harness uses it: a real directory (not a symlink),
+ * owned by this user, writable by no one else. Throws BenchError('environment') otherwise.
+ */
+export async function checkOwnDir(dir: string, uid: number = currentUid()): Promise<void> {
+  const st = await lstat(dir);
+  const fix = `remove it or point BENCH_STATE_DIR at a directory of your own`;
+  if (st.isSymbolicLink()) throw new BenchError('environment', `state directory ${dir} is a symlink`, fix);
+  if (!st.isDirectory()) throw new BenchError('environment', `state directory ${dir} is not a directory`, fix);
+  if (uid >= 0 && st.uid !== uid) throw new BenchError('environment', `state directory ${dir} belongs to uid ${st.uid}, not to you (uid ${uid})`, fix);
+  if ((st.mode & 0o022) !== 0) throw new BenchError('environment', `state directory ${dir} is writable by others (mode ${(st.mode & 0o7777).toString(8)})`, `chmod 700 ${dir}`);
+}
+
+/**
+ * Creates the state root and its `state`, `runs` directories, 0700 and checked (checkOwnDir). When
+ * the harness is root and runs PostgreSQL as the postgres user, the root and `runs` are 0711: the
+ * postgres user can reach its own data directory inside (0700, its own) but cannot list or
+ * create anything. A directory that exists and is ours is brought to those modes; one that is
+ * not ours, or a symlink, is refused.
  */
 export async function ensureStateRoot(root = stateRoot()): Promise<void> {
-  for (const d of [root, dirs(root).state, dirs(root).slots, dirs(root).runs]) {
-    await mkdir(d, { recursive: true });
-    await chmod(d, 0o1777).catch(() => {});
+  const uid = currentUid();
+  const search = uid === 0 ? 0o711 : 0o700;
+  const d = dirs(root);
+  await mkdir(dirname(resolve(root)), { recursive: true });
+  for (const [dir, mode] of [[root, search], [d.state, 0o700], [d.slots, 0o700], [d.runs, search]] as const) {
+    await mkdir(dir, { mode }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
+    const st = await lstat(dir);
+    // only a directory of our own is brought to its mode; anything else fails the check below
+    if (st.isDirectory() && !st.isSymbolicLink() && st.uid === uid && (st.mode & 0o7777) !== mode) await chmod(dir, mode);
+    await checkOwnDir(dir, uid);
   }
+}
+
+/**
+ * Creates a run's data directory `<root>/runs/<runId>` with the marker that lets a later teardown
+ * or reap delete it (removeRunDir). Mode 0711 when other users (postgres) must reach their own
+ * directories inside, else 0700.
+ */
+export async function createRunDir(runId: string, root = stateRoot(), mode = currentUid() === 0 ? 0o711 : 0o700): Promise<string> {
+  await ensureStateRoot(root);
+  const dir = runDataDir(runId, root);
+  await mkdir(dir, { mode }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
+  await checkOwnDir(dir);
+  await chmod(dir, mode);
+  await writeFile(join(dir, RUN_MARKER), `${runId}\n`, { mode: 0o600 });
+  return dir;
+}
+
+/**
+ * Why `dir` may not be deleted as run `runId`'s data directory, or null when it may: it must be
+ * `<root>/runs/<runId>` itself (after resolving), a real directory of this user's, holding the
+ * marker with that run id. A state file or a Docker label naming any other path is never obeyed.
+ */
+export async function whyNotRemovable(dir: string, runId: string, root = stateRoot()): Promise<string | null> {
+  const want = resolve(runDataDir(runId, root));
+  if (resolve(dir) !== want || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(runId)) return `${dir} is not ${want}`;
+  const st = await lstat(dir).catch(() => null);
+  if (st === null) return null;
+  if (st.isSymbolicLink() || !st.isDirectory()) return `${dir} is not a directory`;
+  const uid = currentUid();
+  if (uid >= 0 && st.uid !== uid) return `${dir} belongs to uid ${st.uid}`;
+  const marker = await readFile(join(dir, RUN_MARKER), 'utf8').catch(() => null);
+  if (marker?.trim() !== runId) return `${dir} has no ${RUN_MARKER} marker for run ${runId}`;
+  return null;
+}
+
+/**
+ * Deletes a run's data directory, only when whyNotRemovable allows it; otherwise warns and leaves
+ * it. Resolves to whether it was removed (a directory already gone counts as removed).
+ */
+export async function removeRunDir(dir: string, runId: string, opts: StateOptions = {}, remove: (dir: string) => Promise<void> = (d) => rm(d, { recursive: true, force: true })): Promise<boolean> {
+  const why = await whyNotRemovable(dir, runId, opts.root ?? stateRoot());
+  if (why !== null) {
+    (opts.warn ?? defaultWarn)(`left ${dir} in place: ${why}`);
+    return false;
+  }
+  await remove(dir);
+  return true;
 }
 
 /** Writes a run's state atomically (temp file + rename). */
@@ -80,9 +173,21 @@ export async function writeState(state: RunState, opts: StateOptions = {}): Prom
   await rename(tmp, file);
 }
 
+/**
+ * A run's state, or null when it has none. A state file that is not a regular file of this user's
+ * is ignored with a warning: the harness would kill and delete what it names.
+ */
 export async function readState(runId: string, opts: StateOptions = {}): Promise<RunState | null> {
+  const file = stateFile(runId, opts.root ?? stateRoot());
+  const st = await lstat(file).catch(() => null);
+  if (st === null) return null;
+  const uid = currentUid();
+  if (!st.isFile() || (uid >= 0 && st.uid !== uid)) {
+    (opts.warn ?? defaultWarn)(`ignored state file ${file}: ${st.isFile() ? `it belongs to uid ${st.uid}, not to you` : 'it is not a regular file'}`);
+    return null;
+  }
   try {
-    return JSON.parse(await readFile(stateFile(runId, opts.root ?? stateRoot()), 'utf8')) as RunState;
+    return JSON.parse(await readFile(file, 'utf8')) as RunState;
   } catch {
     return null;
   }
@@ -139,11 +244,20 @@ export function runInfo(state: RunState, alive: ProcessProbe = isSameProcess): R
 
 /** Every run that has a state file, oldest first, with what is still alive of it. */
 export async function listRuns(opts: StateOptions = {}): Promise<RunInfo[]> {
-  return (await readStates(opts.root ?? stateRoot())).map((s) => runInfo(s));
+  return (await readStates(opts.root ?? stateRoot(), opts.warn)).map((s) => runInfo(s));
 }
 
-async function readStates(root: string): Promise<RunState[]> {
+async function readStates(root: string, warn?: (line: string) => void): Promise<RunState[]> {
   let names: string[];
+  // a root someone else made (or a symlink) holds nothing the harness may act on
+  const rootProblem = await checkOwnDir(root).then(
+    () => null,
+    (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : e),
+  );
+  if (rootProblem !== null) {
+    (warn ?? defaultWarn)(`ignored ${root}: ${rootProblem.message}`);
+    return [];
+  }
   try {
     names = await readdir(dirs(root).state);
   } catch {
@@ -151,7 +265,7 @@ async function readStates(root: string): Promise<RunState[]> {
   }
   const out: RunState[] = [];
   for (const n of names.filter((x) => x.endsWith('.json'))) {
-    const state = await readState(n.slice(0, -'.json'.length), { root });
+    const state = await readState(n.slice(0, -'.json'.length), { root, warn });
     if (state) out.push(state);
   }
   return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
@@ -249,6 +363,9 @@ export async function releaseSlot(slot: number, opts: StateOptions & { holderPid
  * Returns the pids that were signalled.
  */
 export async function killRecorded(rec: Pick<ServiceRecord, 'pid' | 'startTime'>, graceMs: number, sig: NodeJS.Signals = 'SIGTERM'): Promise<number[]> {
+  // pid 1 and below (init, "every process" for kill(2)) are never ours; a group whose leader's
+  // start time was not recorded cannot be told apart from a stranger that reused the pid
+  if (!Number.isInteger(rec.pid) || rec.pid <= 1 || !(typeof rec.startTime === 'number' && rec.startTime > 0)) return [];
   if (isSameProcess(rec.pid, rec.startTime)) {
     const members = groupMembers(rec.pid);
     await terminateGroup(rec.pid, { graceMs, sig });
@@ -291,15 +408,14 @@ export interface ReapOptions extends StateOptions {
 /** Kills what a run recorded (reverse start order), removes its cgroups, data and state file. */
 export async function reapRun(runId: string, opts: ReapOptions = {}): Promise<ReapResult> {
   const root = opts.root ?? stateRoot();
-  const state = await readState(runId, { root });
+  const state = await readState(runId, { root, warn: opts.warn });
   const result = new ReapResult(runId);
   if (!state) return result;
   for (const s of [...state.services].reverse()) result.killed.push(...(await killRecorded(s, opts.graceMs ?? 5_000)));
   const cgroupDirs = [...new Set([...state.cgroups, ...state.services.flatMap((s) => s.cgroups)])];
   result.cgroups = await removeCgroups(cgroupDirs);
   const dataDir = state.dataDir ?? runDataDir(runId, root);
-  await rm(dataDir, { recursive: true, force: true });
-  result.dirs.push(dataDir);
+  if (await removeRunDir(dataDir, runId, { root, warn: opts.warn })) result.dirs.push(dataDir);
   await releaseSlot(state.slot, { root, holderPid: state.harnessPid });
   const file = stateFile(runId, root);
   await rm(file, { force: true });

@@ -53,6 +53,11 @@ export interface UpOptions {
   progress: Progress;
   /** aborted by Ctrl-C: stop starting, tear down, throw */
   signal?: AbortSignal;
+  /**
+   * A failure the deployment finds outside any call (a service's log can no longer be written):
+   * the caller ends the run and tears down. Without it, the failure is only reported by progress.
+   */
+  onFatal?(err: Error): void;
 }
 
 export interface Runtime {

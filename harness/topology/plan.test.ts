@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { plan, reach, startOrder, validateTopology } from './plan.ts';
+import { PG_CONNECTION_HEADROOM, pgMaxConnections, plan, reach, startOrder, validateTopology } from './plan.ts';
+import { phase3 } from '../../targets/phases/phase-3.ts';
+import { phase5 } from '../../targets/phases/phase-5.ts';
 import { phase2 } from '../../targets/phases/phase-2.ts';
 import type { Topology } from './types.ts';
 
@@ -65,5 +67,21 @@ describe('plan', () => {
   it('detects a dependency cycle', () => {
     const svc = (name: string, dep: string) => ({ name, kind: 'redis' as const, host: 'h', role: 'x', dependsOn: [dep], config: { kind: 'redis' as const } });
     expect(() => startOrder([svc('a', 'b'), svc('b', 'a')])).toThrow(/cycle/);
+  });
+});
+
+describe('pgMaxConnections', () => {
+  it('fits every app pool that may land on a PostgreSQL (two per app after a failover), never under 100', () => {
+    const small = plan(phase3.topology({ ...opts, appServers: 3, replicas: 1 }), { runId: 'r', slot: 7, proxies: true, prometheus: false });
+    expect(pgMaxConnections(small.services, 'pg-primary', 10)).toBe(100);
+    const big = plan(phase3.topology({ ...opts, appServers: 32, replicas: 1 }), { runId: 'r', slot: 7, proxies: true, prometheus: false });
+    for (const pg of ['pg-primary', 'pg-primary-replica-1']) expect(pgMaxConnections(big.services, pg, 10)).toBe(32 * 2 * 10 + PG_CONNECTION_HEADROOM);
+    // a shard's database counts only the apps that use that shard: all of them, each with its pools
+    const sharded = plan(phase5.topology({ ...opts, appServers: 8, replicas: 1, shards: 2, users: 1000 }), { runId: 'r', slot: 7, proxies: true, prometheus: false });
+    const pgs = sharded.services.filter((s) => s.kind === 'postgres').map((s) => s.name);
+    expect(pgs.length).toBeGreaterThanOrEqual(4);
+    for (const pg of pgs) expect(pgMaxConnections(sharded.services, pg, 10)).toBe(8 * 2 * 10 + PG_CONNECTION_HEADROOM);
+    // nothing uses it: the default
+    expect(pgMaxConnections(sharded.services, 'nothing', 10)).toBe(100);
   });
 });

@@ -70,6 +70,8 @@ export interface DeployPlan {
   toxiproxy: { api: Endpoint } | null;
   /** the run's Prometheus; null when the user points at their own (--prometheus-url) */
   prometheus: { address: Endpoint } | null;
+  /** the run's Prometheus accepts remote write (only when the k6 driver may push to it) */
+  prometheusRemoteWrite?: boolean;
   /** where the load engine serves its own /metrics for Prometheus to scrape */
   engineMetrics: Endpoint;
 }
@@ -81,6 +83,8 @@ export interface PlanOptions {
   proxies: boolean;
   /** start a Prometheus for the run */
   prometheus: boolean;
+  /** its remote-write receiver on (the k6 driver pushes its metrics); default off */
+  remoteWrite?: boolean;
 }
 
 /** where the load engine serves its metrics on the control host */
@@ -137,6 +141,7 @@ export function plan(topology: Topology, options: PlanOptions): DeployPlan {
     order: services.map((s) => s.name),
     toxiproxy: byName.has('toxiproxy') ? { api: byName.get('toxiproxy')!.address } : null,
     prometheus: byName.has('prometheus') ? { address: byName.get('prometheus')!.address } : null,
+    prometheusRemoteWrite: byName.has('prometheus') && options.remoteWrite === true,
     engineMetrics: { host: controlIp, port: ENGINE_METRICS_PORT },
   };
 }
@@ -233,4 +238,27 @@ export function validateTopology(t: Topology): string[] {
     }
   }
   return problems;
+}
+
+/** PostgreSQL's own default, the floor of every instance's max_connections. */
+export const PG_MIN_MAX_CONNECTIONS = 100;
+/**
+ * Connections a PostgreSQL needs besides the apps' pools: superuser_reserved_connections (3), the
+ * exporter, the seed, the drills' probes and the write checker.
+ */
+export const PG_CONNECTION_HEADROOM = 20;
+
+/**
+ * The max_connections a PostgreSQL of the plan needs so that every app pool that may land on it
+ * fits: each app using its shard opens `poolSize` connections per pool, and after a failover a
+ * promoted replica holds the apps' write pool besides their read pool (two pools per app). Pure.
+ */
+export function pgMaxConnections(services: readonly Pick<Service, 'name' | 'config'>[], pgName: string, poolSize: number): number {
+  let pools = 0;
+  for (const s of services) {
+    if (s.config.kind !== 'app' || s.config.app.store.kind !== 'postgres') continue;
+    const shard = s.config.app.store.shards.find((sh) => sh.primary === pgName || sh.replicas.includes(pgName));
+    if (shard) pools += 2;
+  }
+  return Math.max(PG_MIN_MAX_CONNECTIONS, pools * poolSize + PG_CONNECTION_HEADROOM);
 }

@@ -2,14 +2,45 @@
 // It is the AppConfig of harness/topology/types.ts with every service name resolved to an address
 // (through its Toxiproxy edge when proxies are on), plus where to listen. Validated once at start.
 //
-// Postgres: the app and the seeder connect as user `bench`, password `bench`, database `bench`.
-// The runtime's postgres recipe (targets/services/postgres.ts) creates that role and database on
-// every primary; replicas inherit them through replication.
+// Postgres: the app and the seeder connect as user `bench`, database `bench`, with a password
+// drawn at random by each harness process (so per run), which the app receives in
+// BENCH_PG_PASSWORD. The runtime's postgres recipe (targets/services/postgres.ts) creates that
+// role and database on every primary; replicas inherit them through replication.
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { BenchError } from '../../harness/errors.ts';
 
+/** The environment variable the harness gives a process (the app) the run's Postgres password in. */
+export const PG_PASSWORD_ENV = 'BENCH_PG_PASSWORD';
+
+/**
+ * The run's Postgres password: the one this process was given (the app, started by the harness),
+ * else a fresh random one (the harness: every run gets its own). Never a constant, which anyone
+ * on the machine could use to connect over loopback.
+ */
+function runPassword(env: NodeJS.ProcessEnv = process.env): string {
+  const given = env[PG_PASSWORD_ENV];
+  if (given !== undefined && given !== '') return given;
+  const drawn = randomBytes(18).toString('base64url');
+  // children spawned with this process's environment (test fixtures' apps, a seeding child)
+  // connect with the same password as the databases this process creates
+  env[PG_PASSWORD_ENV] = drawn;
+  return drawn;
+}
+
 /** Credentials every Postgres of the reference system is created with. */
-export const PG_CREDENTIALS = { user: 'bench', password: 'bench', database: 'bench' } as const;
+export const PG_CREDENTIALS = { user: 'bench', password: runPassword(), database: 'bench' } as const;
+
+/** `text` with the run's Postgres password replaced: for configs and command lines kept in the run directory. */
+export function redactSecrets(text: string): string {
+  return text.split(PG_CREDENTIALS.password).join('<redacted>');
+}
+
+/**
+ * Connections per pool (one pool per primary and per replica) the runtime gives every app: the
+ * PostgreSQL recipe sizes max_connections from it (pgMaxConnections in harness/topology/plan.ts).
+ */
+export const APP_POOL_SIZE = 10;
 
 /** The environment variable the app reads its configuration from. */
 export const CONFIG_ENV = 'BENCH_APP_CONFIG';

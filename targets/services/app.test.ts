@@ -29,6 +29,7 @@ describe('AppConfig -> AppRuntimeConfig', () => {
       kind: 'postgres',
       strategy: 'range',
       shards: [{ name: 'main', range: [0, null], primary: { name: 'pg-primary', host: '127.9.0.1', port: 20000 }, replicas: [] }],
+      poolSize: 10,
     });
     const direct = plan(phase2.topology(opts), { runId: 'r', slot: 9, proxies: false, prometheus: false });
     const d = appRuntimeConfig(ctxOf(direct, 'app'));
@@ -82,6 +83,7 @@ describe('AppConfig -> AppRuntimeConfig', () => {
         { name: 'a', range: [0, 500_000], primary: edge('pg-a'), replicas: [edge('pg-a-r1')] },
         { name: 'b', range: [500_001, 1_000_000], primary: edge('pg-b'), replicas: [] },
       ],
+      poolSize: 10,
     });
     expect(c.sessions).toEqual({ kind: 'redis', redis: edge('redis') });
     expect(c.cache).toEqual({ redis: edge('redis'), ttlSeconds: 3600 });

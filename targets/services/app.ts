@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import type { Endpoint, PlannedService } from '../../harness/topology/plan.ts';
-import { CONFIG_ENV, validateAppConfig, type AppRuntimeConfig, type DbEndpoint } from '../app/config.ts';
+import { APP_POOL_SIZE, CONFIG_ENV, PG_CREDENTIALS, PG_PASSWORD_ENV, validateAppConfig, type AppRuntimeConfig, type DbEndpoint } from '../app/config.ts';
 import type { NativeContext, ServiceRecipe } from './types.ts';
 
 /** The SQLite file of a monolith, in its service directory. */
@@ -33,6 +33,8 @@ export function appRuntimeConfig(ctx: AppContext): AppRuntimeConfig {
       strategy: app.store.strategy,
       ...(last != null ? { users: last } : {}),
       shards: shards.map((sh) => ({ name: sh.name, range: sh.range, primary: at(sh.primary), replicas: sh.replicas.map(at) })),
+      // what PostgreSQL's max_connections was sized for
+      poolSize: APP_POOL_SIZE,
     };
   }
   return validateAppConfig({
@@ -60,7 +62,7 @@ export const appRecipe: ServiceRecipe = {
       command: process.execPath,
       args: ['--import', tsxLoaderUrl(), join(ctx.repoRoot, 'targets', 'app', 'server.ts')],
       cwd: ctx.repoRoot,
-      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(ctx)), NODE_ENV: 'production' },
+      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(ctx)), [PG_PASSWORD_ENV]: PG_CREDENTIALS.password, NODE_ENV: 'production' },
     };
   },
   async ready(ctx) {

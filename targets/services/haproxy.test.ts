@@ -27,7 +27,7 @@ describe('renderHaproxyConfig', () => {
   });
 
   it('retries and redispatches, checks /healthz, and exports Prometheus metrics', () => {
-    for (const l of ['mode http', 'timeout connect 1s', 'timeout client 10s', 'timeout server 10s', 'retries 3', 'option redispatch 1',
+    for (const l of ['mode http', 'timeout connect 1s', 'timeout client 10s', 'timeout server 2s', 'retries 3', 'option redispatch 1',
       'retry-on conn-failure empty-response response-timeout', 'balance roundrobin', 'option httpchk GET /healthz',
       'http-request use-service prometheus-exporter if { path /metrics }', 'stats uri /stats']) {
       expect(lines).toContain(l);

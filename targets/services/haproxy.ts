@@ -39,7 +39,12 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
     '    mode http',
     '    timeout connect 1s',
     '    timeout client 10s',
-    '    timeout server 10s',
+    // A server that accepted a request and went silent (SIGSTOP, a long GC pause) is given up on
+    // after 2 s and the request is replayed on another server (retry-on response-timeout below):
+    // with 10 s it outlived the engine's 5 s timeout, so a hung server became client errors.
+    // 2 s is well above a healthy app's latency, also under slow-database's added 100-250 ms, so
+    // a merely slow fleet is not hit by a retry storm.
+    '    timeout server 2s',
     '    timeout http-keep-alive 10s',
     // A request that hit a server as it died is replayed on another one: measured, this took a
     // SIGKILLed backend from 577 failed requests of 12,272 to 0. The price: a non-idempotent request

@@ -49,6 +49,8 @@ export function renderNginxConfig(input: NginxConfigInput): string {
     `    uwsgi_temp_path ${d}/tmp/uwsgi;`,
     `    scgi_temp_path ${d}/tmp/scgi;`,
     '    access_log off;',
+    // nginx's default, written out: the engine's socket client keeps its idle limit below it
+    '    keepalive_timeout 75s;',
     // fields are fixed-position: parseEdgeLog reads the 3rd as the cache status
     "    log_format edge '$msec $status $upstream_cache_status $request_time $request_uri';",
     `    proxy_cache_path ${d}/cache levels=1:2 keys_zone=edge:10m max_size=${input.cacheMaxMb ?? 256}m inactive=10m use_temp_path=off;`,

@@ -1,6 +1,7 @@
 // PostgreSQL through the native runtime: a primary and a streaming replica (its base backup and
 // its WAL stream both go through the replica->primary Toxiproxy edge), then a promotion.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { createNativeRuntime } from '../../harness/runtime/native.ts';
@@ -71,6 +72,29 @@ describe('postgres primary + streaming replica', () => {
     expect(senders).toEqual([{ application_name: 'pg-replica', state: 'streaming' }]);
     const edge = (await toxiproxyClient(p.toxiproxy!.api).listProxies()).map((x) => x.name);
     expect(edge).toContain('pg-replica->pg-primary');
+  });
+
+  it('keeps its unix socket to its own user: socket 0700 in a 0700 directory of its own', async () => {
+    expect(await query(p, 'pg-primary', 'SHOW unix_socket_permissions')).toEqual([{ unix_socket_permissions: '0700' }]);
+    const dir = join(t.root, 'runs', p.runId, 'pg-primary');
+    const socket = await stat(join(dir, `.s.PGSQL.${p.services.find((s) => s.name === 'pg-primary')!.address.port}`));
+    expect(socket.mode & 0o777).toBe(0o700);
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    expect(await query(p, 'pg-primary', 'SHOW max_connections')).toEqual([{ max_connections: '100' }]);
+  });
+
+  it('asks for the run\'s random password: the old constant is refused, the password file is 0600', async () => {
+    const { host, port } = p.services.find((s) => s.name === 'pg-primary')!.address;
+    const c = new pg.Client({ host, port, ...PG_CREDENTIALS, password: 'bench' });
+    await expect(c.connect()).rejects.toThrow(/password authentication failed/);
+    await c.end().catch(() => {});
+    const file = join(t.root, 'runs', p.runId, 'pg-password');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect((await readFile(file, 'utf8')).trim()).toBe(PG_CREDENTIALS.password);
+    // the kept copies of configs and command lines do not carry it
+    for (const svc of ['pg-primary', 'pg-replica']) {
+      expect(await readFile(join(t.root, 'run', 'config', svc, 'launch.json'), 'utf8')).not.toContain(PG_CREDENTIALS.password);
+    }
   });
 
   it('refuses writes on the replica until promote() makes it a primary', async () => {

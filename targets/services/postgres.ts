@@ -15,8 +15,8 @@ import { BenchError } from '../../harness/errors.ts';
 import { resolveBinary } from '../../harness/runtime/binaries.ts';
 import { runCommand } from '../../harness/runtime/process.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
-import type { PlannedService } from '../../harness/topology/plan.ts';
-import { PG_CREDENTIALS } from '../app/config.ts';
+import { PG_MIN_MAX_CONNECTIONS, pgMaxConnections, type PlannedService } from '../../harness/topology/plan.ts';
+import { APP_POOL_SIZE, PG_CREDENTIALS } from '../app/config.ts';
 import type { NativeContext, Requirement, ServiceRecipe } from './types.ts';
 
 /** The system user every PostgreSQL runs as. */
@@ -48,16 +48,19 @@ export const PG_HBA_FILE = 'pg_hba.conf';
  * latency a phase shows is flattering. initdb --no-sync only skips syncing the fresh template
  * files, which each run recreates anyway.
  */
-export function renderPostgresConf(input: { name: string; ip: string; port: number; socketDir: string }): string {
+export function renderPostgresConf(input: { name: string; ip: string; port: number; socketDir: string; maxConnections?: number }): string {
   return [
     `# Written by bench (targets/services/postgres.ts) for ${input.name}.`,
     `hba_file = '${join(input.socketDir, PG_HBA_FILE)}'`,
     `listen_addresses = '${input.ip}'`,
     `port = ${input.port}`,
     `unix_socket_directories = '${input.socketDir}'`,
+    // the socket trusts every local user (pg_hba): only the server's own user may reach it
+    'unix_socket_permissions = 0700',
     // a walreceiver without application_name uses cluster_name: pg_stat_replication names the replica
     `cluster_name = '${input.name}'`,
-    'max_connections = 100',
+    // every app pool that may land here fits (pgMaxConnections), or a pool waits for nothing
+    `max_connections = ${input.maxConnections ?? PG_MIN_MAX_CONNECTIONS}`,
     'shared_buffers = 64MB',
     'wal_level = replica',
     'max_wal_senders = 10',
@@ -106,7 +109,13 @@ function confInput(ctx: NativeContext) {
   if (socket.length > MAX_SOCKET_PATH) {
     throw new BenchError('environment', `the socket path ${socket} is longer than ${MAX_SOCKET_PATH} bytes`, 'set BENCH_STATE_DIR to a shorter directory');
   }
-  return { name: ctx.service.name, ip: ctx.service.address.host, port: ctx.service.address.port, socketDir: ctx.dir };
+  return {
+    name: ctx.service.name,
+    ip: ctx.service.address.host,
+    port: ctx.service.address.port,
+    socketDir: ctx.dir,
+    maxConnections: pgMaxConnections(ctx.plan.services, ctx.service.name, APP_POOL_SIZE),
+  };
 }
 
 /** A superuser connection over the service's own unix socket (no password, no proxy). */

@@ -10,6 +10,7 @@ import { prometheus } from './prometheus.ts';
 import { postgresExporter } from './postgres-exporter.ts';
 import { redisExporter } from './redis-exporter.ts';
 import type { NativeContext } from './types.ts';
+import { PG_CREDENTIALS } from '../app/config.ts';
 
 const topology: Topology = {
   phase: 0,
@@ -45,7 +46,7 @@ describe('exporter recipes', () => {
     const l = postgresExporter.launch(ctxOf(p, 'pg-exporter'));
     expect(l.command).toBe('/usr/bin/prometheus-postgres-exporter');
     expect(l.args).toContain('--web.listen-address=127.9.1.1:9187');
-    expect(l.env).toEqual({ DATA_SOURCE_NAME: 'postgresql://bench:bench@127.9.1.1:5432/bench?sslmode=disable' });
+    expect(l.env).toEqual({ DATA_SOURCE_NAME: `postgresql://bench:${PG_CREDENTIALS.password}@127.9.1.1:5432/bench?sslmode=disable` });
   });
 
   it('redis-exporter listens on its host address and reaches its Redis directly', () => {
@@ -71,10 +72,13 @@ describe('prometheus recipe', () => {
         `--config.file=${dir}/prometheus.yml`,
         `--storage.tsdb.path=${dir}/data`,
         '--web.listen-address=127.9.0.1:9090',
-        '--web.enable-remote-write-receiver',
-        '--web.enable-lifecycle',
         '--storage.tsdb.retention.time=1d',
       ]);
+      // the remote-write receiver only when the k6 driver needs it; never the lifecycle API
+      const k6 = plan(topology, { runId: 'r1', slot: 9, proxies: true, prometheus: true, remoteWrite: true });
+      const withRw = prometheus.launch(ctxOf(k6, 'prometheus', dir)).args;
+      expect(withRw).toContain('--web.enable-remote-write-receiver');
+      for (const args of [l.args, withRw]) expect(args).not.toContain('--web.enable-lifecycle');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,5 +1,6 @@
-// The run's Prometheus: scrapes every tier once a second (config generated from the plan), accepts
-// remote write (the k6 driver pushes its metrics) and reloads over HTTP.
+// The run's Prometheus: scrapes every tier once a second (config generated from the plan), and
+// accepts remote write only when the plan says the k6 driver may push its metrics. No
+// --web.enable-lifecycle: any local user could otherwise stop it (/-/quit) or make it reload.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { prometheusConfig } from '../../harness/metrics/prometheus-config.ts';
@@ -24,8 +25,7 @@ export const prometheus: ServiceRecipe = {
         `--config.file=${prometheusConfigPath(ctx.dir)}`,
         `--storage.tsdb.path=${join(ctx.dir, 'data')}`,
         `--web.listen-address=${host}:${port}`,
-        '--web.enable-remote-write-receiver',
-        '--web.enable-lifecycle',
+        ...(ctx.plan.prometheusRemoteWrite ? ['--web.enable-remote-write-receiver'] : []),
         '--storage.tsdb.retention.time=1d',
       ],
       cwd: ctx.dir,

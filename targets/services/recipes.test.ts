@@ -22,6 +22,8 @@ describe('postgres config', () => {
     expect(conf).not.toMatch(/0\.0\.0\.0|'\*'/);
     expect(conf).toMatch(/^unix_socket_directories = '\/tmp\/bench\/runs\/r\/pg-a'$/m);
     expect(conf).toMatch(/^hba_file = '\/tmp\/bench\/runs\/r\/pg-a\/pg_hba\.conf'$/m);
+    // the socket trusts local users: only the server's own user may connect to it
+    expect(conf).toMatch(/^unix_socket_permissions = 0700$/m);
   });
   it('is durable and ready for streaming replicas', () => {
     for (const line of ['fsync = on', 'synchronous_commit = on', 'wal_level = replica', 'max_wal_senders = 10', 'hot_standby = on', 'shared_buffers = 64MB', 'max_connections = 100']) {

@@ -4,7 +4,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errorKind } from '../engine.ts';
-import { SocketTransport } from './socket.ts';
+import { plan, reach, serviceOf } from '../../topology/plan.ts';
+import { phase3 } from '../../../targets/phases/phase-3.ts';
+import { haproxyInputFor, renderHaproxyConfig } from '../../../targets/services/haproxy.ts';
+import { renderNginxConfig } from '../../../targets/services/nginx.ts';
+import { DEFAULT_IDLE_MS, SocketTransport, type SocketTransportOptions } from './socket.ts';
 import type { ResponseHandler } from './types.ts';
 
 type Outcome = { status: number; sid: string | null } | { err: Error };
@@ -62,8 +66,8 @@ async function serve(answer: (socket: Socket, request: string, n: number) => voi
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, requests, accepted: () => accepted };
 }
 
-function transport(url: string, connections = 4): SocketTransport {
-  const t = new SocketTransport(url, connections);
+function transport(url: string, connections = 4, options: SocketTransportOptions = {}): SocketTransport {
+  const t = new SocketTransport(url, connections, options);
   transports.push(t);
   return t;
 }
@@ -92,6 +96,14 @@ function get(t: SocketTransport, path = '/x', wantSid = false): Promise<Outcome>
   t.send(t.prepare('GET', path, null, null), h);
   return done;
 }
+
+function put(t: SocketTransport, path = '/x'): Promise<Outcome> {
+  const { h, done } = handler();
+  t.send(t.prepare('PUT', path, '{"name":"a"}', null), h);
+  return done;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(cond: () => boolean, timeoutMs = 2000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -192,6 +204,86 @@ describe('SocketTransport', () => {
     await get(u);
     await get(u);
     expect(g.accepted()).toBe(1);
+  });
+
+  it('caps the idle time even when the server announces a longer one (a balancer may close first)', async () => {
+    // Fastify says timeout=72 through HAProxy, which closes idle client connections after 10 s
+    const f = await serve((s) => s.write(ok('x', 'Keep-Alive: timeout=72\r\n')));
+    const t = transport(f.url, 4, { idleMs: 100 });
+    await get(t);
+    await get(t);
+    expect(f.accepted()).toBe(1);
+    await sleep(200);
+    await get(t);
+    expect(f.accepted()).toBe(2);
+  });
+
+  it('gives warmed connections an idle limit too', async () => {
+    const f = await serve((s) => s.write(ok()));
+    const t = transport(f.url, 4, { idleMs: 100 });
+    expect(await t.warmUp(1, 1000)).toBe(1);
+    await waitFor(() => f.accepted() === 1);
+    await sleep(200);
+    expect(await get(t)).toEqual({ status: 200, sid: null });
+    // the warmed connection had idled past the limit: a new one carried the request
+    expect(f.accepted()).toBe(2);
+    expect(t.staleRetries).toBe(0);
+  });
+
+  it('sends a GET again, once, on a fresh connection when a reused one closes before any byte', async () => {
+    // the server times the idle connection out just as the second request arrives on it
+    const f = await serve((s, _r, n) => (n === 2 ? s.destroy() : s.write(ok())));
+    const t = transport(f.url);
+    expect(await get(t)).toEqual({ status: 200, sid: null });
+    expect(await get(t)).toEqual({ status: 200, sid: null });
+    expect(f.accepted()).toBe(2);
+    expect(f.requests.length).toBe(3);
+    expect(t.staleRetries).toBe(1);
+  });
+
+  it('fails anything but a GET on a stale reused connection as stale_keepalive, not sent twice', async () => {
+    const f = await serve((s, _r, n) => (n === 2 ? s.destroy() : s.write(ok())));
+    const t = transport(f.url);
+    expect(await put(t)).toEqual({ status: 200, sid: null });
+    const stale = await put(t);
+    expect('err' in stale && errorKind(stale.err)).toBe('stale_keepalive');
+    expect(f.requests.length).toBe(2);
+    expect(t.staleFailures).toBe(1);
+    // a warmed connection counts as reused: its first request may meet the same race
+    const g = await serve((s) => s.destroy());
+    const u = transport(g.url);
+    await u.warmUp(1, 1000);
+    const warmStale = await put(u);
+    expect('err' in warmStale && errorKind(warmStale.err)).toBe('stale_keepalive');
+  });
+
+  it('a fresh connection closed before any byte is the server\'s failure: connection_closed, no retry', async () => {
+    const f = await serve((s) => s.destroy());
+    const t = transport(f.url);
+    const r = await get(t);
+    expect('err' in r && errorKind(r.err)).toBe('connection_closed');
+    expect(f.requests.length).toBe(1);
+    expect(t.staleRetries).toBe(0);
+    // and a GET whose retry meets a dead server fails as the system's failure, not stale
+    const g = await serve((s, _r, n) => (n === 1 ? s.write(ok()) : s.destroy()));
+    const u = transport(g.url);
+    await get(u);
+    const again = await get(u);
+    expect('err' in again && errorKind(again.err)).toBe('connection_closed');
+    expect(g.requests.length).toBe(3);
+  });
+
+  it("keeps its default idle limit below every keep-alive timeout of the reference system's configs", () => {
+    const p = plan(phase3.topology({ users: 1000, appServers: 2, replicas: 0, shards: 1, shardStrategy: 'range' }), { runId: 'r', slot: 5, proxies: true, prometheus: false });
+    const lb = serviceOf(p, 'lb');
+    const haproxy = renderHaproxyConfig(haproxyInputFor(lb, (to) => reach(p, 'lb', to)));
+    const nginx = renderNginxConfig({ dir: '/x', listen: { host: '127.5.9.1', port: 8081 }, origin: { host: '127.5.0.1', port: 1 } });
+    const seconds = (cfg: string, re: RegExp) => Number(re.exec(cfg)?.[1]);
+    const limits = [seconds(haproxy, /timeout http-keep-alive (\d+)s/), seconds(haproxy, /timeout client (\d+)s/), seconds(nginx, /keepalive_timeout (\d+)s/), 72 /* Fastify's default keepAliveTimeout */];
+    for (const s of limits) {
+      expect(s).toBeGreaterThan(0);
+      expect(DEFAULT_IDLE_MS).toBeLessThan(s * 1000 - 1000);
+    }
   });
 
   it('reads an answer without a length until the server closes', async () => {

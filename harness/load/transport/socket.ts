@@ -2,7 +2,8 @@
 // one request in flight per connection, requests written as one latin1 string (or a prebuilt
 // Buffer), answers read into one shared buffer (net's `onread`: no Buffer, no stream 'data' event
 // per read) and parsed in place (parser.ts). It does what the engine needs and nothing more:
-// no redirects, no retries, no pipelining, no TLS.
+// no redirects, no pipelining, no TLS, and one kind of retry only: a GET on a reused connection
+// the server had already closed (see StaleKeepAliveError).
 import { connect as netConnect, type Socket } from 'node:net';
 import { HttpParseError, ResponseParser } from './parser.ts';
 import type { PreparedRequest, ResponseHandler, Transport } from './types.ts';
@@ -12,15 +13,43 @@ export class ConnectionClosedError extends Error {
   readonly code = 'BENCH_SOCKET_CLOSED';
 }
 
+/**
+ * A reused idle connection was closed (or reset) before any byte of the answer: the server (or a
+ * balancer on the path) had timed it out as idle while the request was on its way. That is the
+ * client's race, not the system's failure: a GET is sent again once on a fresh connection; any
+ * other request fails with this error, counted as its own kind (`stale_keepalive`).
+ */
+export class StaleKeepAliveError extends Error {
+  readonly code = 'BENCH_STALE_KEEPALIVE';
+}
+
 // Every read lands here and is parsed before the next one: one buffer serves every connection.
 const READ_BUFFER_BYTES = 64 * 1024;
 /**
  * An idle connection is not reused past the server's announced idle timeout less this margin, nor
- * past DEFAULT_IDLE_MS without an announcement (undici's rules): a request sent as the server
- * closes its end would fail through no fault of the server's.
+ * past DEFAULT_IDLE_MS in any case: a request sent as the server closes its end would fail through
+ * no fault of the server's. The cap applies even under a longer announcement, because the
+ * announcement may come from behind a balancer: Fastify says `timeout=72` through HAProxy, whose
+ * own `timeout http-keep-alive` is 10 s and sends no announcement.
  */
 const IDLE_MARGIN_MS = 1000;
-const DEFAULT_IDLE_MS = 10_000;
+/**
+ * Below the shortest keep-alive timeout on any path of the reference system (HAProxy 10 s, nginx
+ * 75 s, Fastify 72 s; socket.test.ts reads them from the rendered configs), with room for timers
+ * that fire late on a loaded machine.
+ */
+export const DEFAULT_IDLE_MS = 5_000;
+
+/** Settings of a SocketTransport beyond its origin and connection cap. */
+export interface SocketTransportOptions {
+  /** the longest an idle connection is reused; default DEFAULT_IDLE_MS */
+  idleMs?: number;
+}
+
+/** True for a GET request: safe to send again when its connection turned out stale. */
+function isGet(wire: string | Buffer): boolean {
+  return typeof wire === 'string' ? wire.startsWith('GET ') : wire.length > 4 && wire[0] === 0x47 && wire[1] === 0x45 && wire[2] === 0x54 && wire[3] === 0x20;
+}
 
 /** One keep-alive connection carrying at most one request. */
 class Conn {
@@ -32,6 +61,15 @@ class Conn {
   dead = false;
   /** idle connections are not reused from this time on (performance.now() ms) */
   idleUntil = Infinity;
+  /** opened ahead of the schedule (warmUp): its first request already reuses an idle connection */
+  warm = false;
+  /** answers completed on this connection */
+  private served = 0;
+  /** the request on the wire was sent on a connection that had been idle (reused or warmed) */
+  private reused = false;
+  /** some byte of the current answer arrived */
+  private gotBytes = false;
+  private wire: string | Buffer | null = null;
   private err: Error | null = null;
 
   constructor(
@@ -57,6 +95,9 @@ class Conn {
   send(wire: string | Buffer, h: ResponseHandler): void {
     this.cur = h;
     h.link = this;
+    this.wire = wire;
+    this.reused = this.served > 0 || this.warm;
+    this.gotBytes = false;
     this.parser.begin(h.wantSid);
     // A socket still connecting buffers the write until it is connected.
     if (typeof wire === 'string') this.socket.write(wire, 'latin1');
@@ -72,6 +113,7 @@ class Conn {
 
   private onRead(n: number, buf: Uint8Array): boolean {
     const h = this.cur;
+    if (n > 0) this.gotBytes = true;
     if (h === null) {
       // Bytes nobody asked for: the connection's framing is lost.
       this.kill();
@@ -95,8 +137,10 @@ class Conn {
     const sid = this.parser.sid;
     const hintS = this.parser.keepAliveTimeoutS;
     this.cur = null;
+    this.wire = null;
+    this.served++;
     h.link = null;
-    const idleMs = hintS >= 0 ? hintS * 1000 - IDLE_MARGIN_MS : DEFAULT_IDLE_MS;
+    const idleMs = Math.min(hintS >= 0 ? hintS * 1000 - IDLE_MARGIN_MS : Infinity, this.pool.idleMs);
     // Released before the callback, so whatever the engine sends next may take this connection.
     if (reuse && !this.dead && idleMs > 0) {
       this.idleUntil = performance.now() + idleMs;
@@ -125,6 +169,16 @@ class Conn {
 
   private onClose(): void {
     const h = this.cur;
+    if (h !== null && this.reused && !this.gotBytes && this.wire !== null) {
+      // closed or reset before any byte of the answer, on a connection that had been idle
+      const wire = this.wire;
+      this.cur = null;
+      this.wire = null;
+      h.link = null;
+      this.dead = true;
+      this.pool.stale(this, wire, h);
+      return;
+    }
     if (!this.dead) {
       this.dead = true;
       this.pool.forget(this);
@@ -143,6 +197,12 @@ export class SocketTransport implements Transport {
   /** the Host header */
   private readonly authority: string;
   private readonly idle: Conn[] = [];
+  /** the longest an idle connection is reused (ms) */
+  readonly idleMs: number;
+  /** GETs sent again on a fresh connection after a stale one (StaleKeepAliveError) */
+  staleRetries = 0;
+  /** other requests failed by a stale connection */
+  staleFailures = 0;
   /** connections open or opening, busy or idle */
   private open = 0;
   /** sends that found no connection (the engine's accounting should make this rare) */
@@ -153,7 +213,9 @@ export class SocketTransport implements Transport {
   constructor(
     origin: string,
     readonly connections: number,
+    options: SocketTransportOptions = {},
   ) {
+    this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     const u = new URL(origin);
     this.host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
     this.port = Number(u.port || 80);
@@ -219,7 +281,12 @@ export class SocketTransport implements Transport {
           }, timeoutMs);
           const settle = () => {
             clearTimeout(timer);
-            if (c.connected && !c.dead) this.idle.push(c);
+            if (c.connected && !c.dead) {
+              // a warmed connection idles like any other: the server's idle timeout runs from now
+              c.warm = true;
+              c.idleUntil = performance.now() + this.idleMs;
+              this.idle.push(c);
+            }
             resolve();
           };
           c.socket.once('connect', settle);
@@ -258,15 +325,37 @@ export class SocketTransport implements Transport {
   }
 
   /** A connection is gone (closed by either side). */
-  forget(c: Conn): void {
+  forget(c: Conn, handOff = true): void {
     if (!this.all.delete(c)) return;
     this.open--;
     const i = this.idle.lastIndexOf(c);
     if (i >= 0) this.idle.splice(i, 1);
-    // A request waiting for a connection takes the freed slot.
+    if (handOff) this.handOff();
+  }
+
+  /** A request waiting for a connection takes a freed slot. */
+  private handOff(): void {
     if (!this.closed && this.waiting.length > 0 && this.open < this.connections) {
       const w = this.waiting.shift()!;
       this.openConn().send(w.wire, w.h);
     }
+  }
+
+  /**
+   * A reused connection died before any byte of its answer (StaleKeepAliveError): a GET goes out
+   * again, once, on a fresh connection in the same slot (a fresh connection is never stale, so it
+   * cannot be retried twice); anything else fails as stale_keepalive.
+   */
+  stale(c: Conn, wire: string | Buffer, h: ResponseHandler): void {
+    c.socket.destroy();
+    this.forget(c, false);
+    if (!this.closed && isGet(wire)) {
+      this.staleRetries++;
+      this.openConn().send(wire, h);
+      return;
+    }
+    this.staleFailures++;
+    this.handOff();
+    h.onFailure(new StaleKeepAliveError('the server closed an idle connection as the request was sent on it'));
   }
 }

@@ -4,6 +4,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { buildConnector, Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { PreparedRequest, ResponseHandler, Transport } from './types.ts';
+import { DEFAULT_IDLE_MS } from './socket.ts';
 
 const JSON_HEADERS = ['content-type', 'application/json'];
 
@@ -75,7 +76,9 @@ export class UndiciTransport implements Transport {
       // The engine enforces its own timeout from the intended send time; undici's are a backstop.
       headersTimeout: timeoutMs + 1000,
       bodyTimeout: timeoutMs + 1000,
-      keepAliveTimeout: 10_000,
+      // the socket client's idle limit, also over a longer announcement (a balancer may close first)
+      keepAliveTimeout: DEFAULT_IDLE_MS,
+      keepAliveMaxTimeout: DEFAULT_IDLE_MS,
       connect: (opts, callback) => {
         const socket = this.takeSpare();
         // undici expects the callback after connect() returns, as from a 'connect' event.

@@ -170,7 +170,10 @@ describe.skipIf(!daemon.available)('docker runtime, offline images: phase 2', ()
   }, 60_000);
 
   it('down removes every container, the network and the volumes, and the data; the logs stay', async () => {
-    const dataDir = join(t.root, 'run', 'data');
+    // the data lives under the state root (never under --out), marked as the harness's own
+    const dataDir = join(t.root, 'runs', p.runId);
+    expect(existsSync(join(t.root, 'run', 'data'))).toBe(false);
+    expect(existsSync(join(dataDir, '.bench-run'))).toBe(true);
     expect(existsSync(join(dataDir, 'pg-primary', 'data', 'PG_VERSION'))).toBe(true);
     await d.down();
     expect(await leftovers(docker, p.runId)).toEqual({ containers: 0, networks: 0, volumes: 0 });

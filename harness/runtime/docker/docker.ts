@@ -22,7 +22,7 @@ import type { NativeContext, Requirement, ServiceRecipe } from '../../../targets
 import { resolveBinary } from '../binaries.ts';
 import { inParallel, logTail, startInWaves, startOrTearDown } from '../native.ts';
 import { startTimeOf } from '../process.ts';
-import { releaseSlot, stateRoot } from '../state.ts';
+import { createRunDir, PG_PASSWORD_FILE, releaseSlot, removeRunDir, runDataDir, stateRoot } from '../state.ts';
 import type { Deployment, ProcessSignal, Progress, Runtime, StartedService, UpOptions } from '../types.ts';
 import { waitFor } from '../wait.ts';
 import { connectDocker, daemonError, dockerSocketPath, isPortConflict, isUnreachable, messageOf, pingDaemon, portConflict, statusOf } from './client.ts';
@@ -60,6 +60,7 @@ import {
 } from './labels.ts';
 import { reapDockerRun, removeDataDir } from './reap.ts';
 import { containerPorts, hostPlan, networkPlan, PUBLISH_IP, publishedPort, type PublishedPorts } from './views.ts';
+import { PG_CREDENTIALS, redactSecrets } from '../../../targets/app/config.ts';
 
 export { reapDocker, listDockerRuns, type DockerReapResult, type DockerRunInfo } from './reap.ts';
 export type { ImageMode } from './images.ts';
@@ -71,7 +72,7 @@ export interface DockerRuntimeOptions {
   socketPath?: string;
   /** the checkout (the app's sources); default this one */
   repoRoot?: string;
-  /** where slot reservations live (released at down); default BENCH_STATE_DIR or /tmp/bench */
+  /** where slot reservations live (released at down); default stateRoot() (BENCH_STATE_DIR, else per user) */
   stateRoot?: string;
   /** `docker stop` grace before SIGKILL; default 5 s */
   graceMs?: number;
@@ -116,6 +117,29 @@ interface Settings {
   officialImages: ImageOverrides;
   pickPort: () => Promise<number>;
   grafana: boolean;
+}
+
+
+/**
+ * The file a container's output streams into. A failure to write it (the disk is full, the run
+ * directory went away) or of the stream from Docker is reported once to `onError` as a
+ * BenchError; both streams stop. Without the handlers it would be an uncaught exception that
+ * kills the harness without teardown.
+ */
+export function logSink(file: string, from: NodeJS.ReadableStream, onError: (e: BenchError) => void): WriteStream {
+  const to = createWriteStream(file, { flags: 'a' });
+  let reported = false;
+  const fail = (what: string) => (e: Error) => {
+    (from as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+    to.destroy();
+    if (reported) return;
+    reported = true;
+    onError(new BenchError('environment', `${what} ${file} failed: ${e.message}`, 'check the disk and the run directory; run: bench down', { cause: e }));
+  };
+  to.on('error', fail('writing the log'));
+  from.on('error', fail('the container output for'));
+  from.on('end', () => to.end());
+  return to;
 }
 
 /** Creates the Docker runtime (`--runtime docker`, `--images official|local`). */
@@ -288,7 +312,9 @@ class DockerDeployment implements Deployment {
   ) {
     this.plan = sourcePlan;
     this.runDir = options.runDir;
-    this.dataDir = join(options.runDir, 'data');
+    // under the state directory, never under --out: a reap deletes it, and only where the harness
+    // made it and left its marker
+    this.dataDir = runDataDir(sourcePlan.runId, settings.stateRoot);
     this.logsDir = join(options.runDir, 'logs');
     this.hostMounts = ['/usr', '/etc', ...hostRootLayout().dirs, settings.repoRoot];
   }
@@ -336,7 +362,9 @@ class DockerDeployment implements Deployment {
     }
     if (options.signal?.aborted) throw interrupted();
     await mkdir(this.logsDir, { recursive: true });
-    await mkdir(this.dataDir, { recursive: true });
+    await createRunDir(plan.runId, this.settings.stateRoot);
+    // the run's Postgres password for an operator of a kept run (bench up), readable by this user only
+    await writeFile(join(this.dataDir, PG_PASSWORD_FILE), `${PG_CREDENTIALS.password}\n`, { mode: 0o600 });
     this.network = await this.createNetwork();
 
     for (const s of plan.services) {
@@ -412,9 +440,8 @@ class DockerDeployment implements Deployment {
         NetworkingConfig: { EndpointsConfig: { [this.network.name]: { Aliases: ['grafana'] } } },
       });
       const from = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
-      const to = createWriteStream(join(this.logsDir, 'grafana.log'), { flags: 'a' });
+      const to = logSink(join(this.logsDir, 'grafana.log'), from, (e) => this.logFailed(e));
       this.docker.modem.demuxStream(from, to, to);
-      from.on('end', () => to.end());
       this.extraStreams.push(from);
       await container.start();
     } catch (e) {
@@ -429,6 +456,12 @@ class DockerDeployment implements Deployment {
 
   /** log streams of containers that are not services (Grafana) */
   private readonly extraStreams: NodeJS.ReadableStream[] = [];
+
+  /** A log stream failed: the run ends with teardown (onFatal), never with an uncaught exception. */
+  logFailed(e: Error): void {
+    this.progress(e.message);
+    this.options.onFatal?.(e);
+  }
 
   private async createNetwork(): Promise<NetworkInfo> {
     const name = networkName(this.runId);
@@ -578,7 +611,7 @@ class DockerDeployment implements Deployment {
       errors.push(this.dockerError(e, `removing the containers of run ${this.runId}`));
     }
     try {
-      await removeDataDir(this.docker, this.dataDir);
+      await removeRunDir(this.dataDir, this.runId, { root: this.settings.stateRoot, warn: this.progress }, (d) => removeDataDir(this.docker, d));
       await releaseSlot(this.sourcePlan.slot, { root: this.settings.stateRoot });
     } catch (e) {
       errors.push(e);
@@ -726,16 +759,15 @@ class DockerService implements StartedService {
       const st = await stat(join(this.serviceDir, f)).catch(() => null);
       if (st?.isFile() && st.size < 1024 * 1024) await copyFile(join(this.serviceDir, f), join(dest, f));
     }
-    await writeFile(join(dest, 'container.json'), JSON.stringify(options, null, 2) + '\n');
+    // the create options carry the run's password (the app's env, an exporter's DSN): never in a log
+    await writeFile(join(dest, 'container.json'), redactSecrets(JSON.stringify(options, null, 2)) + '\n');
   }
 
   /** Streams the container's output into the service's log, from before it starts. */
   private async attachLog(container: Docker.Container): Promise<void> {
     const from = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
-    const to = createWriteStream(this.logFile, { flags: 'a' });
+    const to = logSink(this.logFile, from, (e) => this.dep.logFailed(e));
     this.dep.docker.modem.demuxStream(from, to, to);
-    from.on('end', () => to.end());
-    from.on('error', () => to.end());
     this.logStreams.push({ from, to });
   }
 

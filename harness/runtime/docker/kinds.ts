@@ -18,7 +18,7 @@ import { chmod, chown, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { BenchError } from '../../errors.ts';
-import { reach, sidePorts, type DeployPlan, type Endpoint, type PlannedService } from '../../topology/plan.ts';
+import { pgMaxConnections, reach, sidePorts, type DeployPlan, type Endpoint, type PlannedService } from '../../topology/plan.ts';
 import type { ServiceKind } from '../../topology/types.ts';
 import { lookupUser } from '../process.ts';
 import type { Progress } from '../types.ts';
@@ -26,7 +26,7 @@ import { waitFor } from '../wait.ts';
 import { appRuntimeConfig } from '../../../targets/services/app.ts';
 import { PG_CONFIG_FILE, PG_HBA_FILE, PG_USER, pgDataDir, renderPgHba, renderPostgresConf, socketClientConfig } from '../../../targets/services/postgres.ts';
 import type { NativeContext, NativeLaunch, ServiceRecipe } from '../../../targets/services/types.ts';
-import { CONFIG_ENV, PG_CREDENTIALS } from '../../../targets/app/config.ts';
+import { APP_POOL_SIZE, CONFIG_ENV, PG_CREDENTIALS, PG_PASSWORD_ENV } from '../../../targets/app/config.ts';
 import { APP_IMAGE_ROOT, OFFICIAL_USERS, type ImageKind, type ImageMode } from './images.ts';
 
 /** The run's bridge network as the specs need it. */
@@ -194,7 +194,7 @@ const postgres: DockerKind = {
     const config = s.config.postgres;
     const socket = join(ctx.dir, `.s.PGSQL.${s.address.port}`);
     if (socket.length > MAX_SOCKET_PATH) {
-      throw new BenchError('environment', `the socket path ${socket} is longer than ${MAX_SOCKET_PATH} bytes`, 'give the run a shorter directory (--out)');
+      throw new BenchError('environment', `the socket path ${socket} is longer than ${MAX_SOCKET_PATH} bytes`, 'set BENCH_STATE_DIR to a shorter directory');
     }
     const data = pgDataDir(ctx.dir);
     let launch: NativeLaunch;
@@ -221,7 +221,7 @@ const postgres: DockerKind = {
       };
     }
     await step(config.role === 'replica' ? 'pg_basebackup' : 'initdb', await launchToProcess(ctx, 'postgres', launch), 300_000);
-    const conf = renderPostgresConf({ name: s.name, ip: s.address.host, port: s.address.port, socketDir: ctx.dir });
+    const conf = renderPostgresConf({ name: s.name, ip: s.address.host, port: s.address.port, socketDir: ctx.dir, maxConnections: pgMaxConnections(ctx.plan.services, s.name, APP_POOL_SIZE) });
     await writeOwnedLike(join(ctx.dir, PG_CONFIG_FILE), conf, ctx.dir);
     await writeOwnedLike(join(ctx.dir, PG_HBA_FILE), renderDockerPgHba(ctx.network.subnet), ctx.dir);
   },
@@ -259,7 +259,7 @@ const app: DockerKind = {
       image: ctx.image('app'),
       command: 'node',
       args: ['--import', 'tsx', `${APP_IMAGE_ROOT}/targets/app/server.ts`],
-      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(nativeContext(ctx))), NODE_ENV: 'production' },
+      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(nativeContext(ctx))), [PG_PASSWORD_ENV]: PG_CREDENTIALS.password, NODE_ENV: 'production' },
       cwd: APP_IMAGE_ROOT,
       readOnly: [],
     };

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectDocker } from './client.ts';
@@ -19,9 +19,10 @@ const daemon = await testDaemon();
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Runs hold-run.ts until it prints UP (bounded), then returns the child, still running. */
-function holdRun(runId: string, runDir: string, timeoutMs: number, mode: 'hold' | 'detach' = 'hold') {
+function holdRun(runId: string, runDir: string, timeoutMs: number, mode: 'hold' | 'detach' = 'hold', stateRoot = dirname(runDir)) {
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'harness/runtime/docker/testing/hold-run.ts'), runId, runDir, '2', mode], {
     cwd: repoRoot,
+    env: { ...process.env, BENCH_STATE_DIR: stateRoot },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -72,14 +73,14 @@ describe.skipIf(!daemon.available)('reapDocker after a crashed harness', () => {
     expect(info).toMatchObject({ runId, harnessAlive: false, kept: false, harnessPid: child.pid });
     expect(info!.networks).toEqual([`bench-${runId}`]);
     expect(info!.volumes).toHaveLength(3);
-    expect(existsSync(join(root, 'run', 'data'))).toBe(true);
+    expect(existsSync(join(root, 'runs', runId))).toBe(true);
 
     // a run whose harness lives (this process) stands beside it: onlyDead must leave it alone
     const liveRun = `dklive-${process.pid}`;
     const live = await docker.createNetwork({ Name: `bench-${liveRun}`, Labels: runLabels(liveRun, { [LABEL_HARNESS]: harnessLabel(process.pid, startTimeOf(process.pid)) }) });
     let result;
     try {
-      result = await reapDocker({ onlyDead: true, socketPath: daemon.socketPath });
+      result = await reapDocker({ onlyDead: true, socketPath: daemon.socketPath, stateRoot: root });
       expect(result.runs).not.toContain(liveRun);
       expect(await docker.listNetworks({ filters: labelFilters(liveRun) })).toHaveLength(1);
     } finally {
@@ -92,7 +93,7 @@ describe.skipIf(!daemon.available)('reapDocker after a crashed harness', () => {
     expect(await docker.listContainers({ all: true, filters })).toEqual([]);
     expect(await docker.listNetworks({ filters })).toEqual([]);
     expect((await docker.listVolumes({ filters })).Volumes ?? []).toEqual([]);
-    expect(existsSync(join(root, 'run', 'data'))).toBe(false);
+    expect(existsSync(join(root, 'runs', runId))).toBe(false);
     // the logs are the run's record and stay
     expect(existsSync(join(root, 'run', 'logs', 'app.log'))).toBe(true);
     // nothing left to find
@@ -115,10 +116,10 @@ describe.skipIf(!daemon.available)('reapDocker after a crashed harness', () => {
     expect(await docker.listContainers({ filters })).toHaveLength(6);
     const [info] = await listDockerRuns(docker, runId);
     expect(info).toMatchObject({ harnessAlive: false, kept: true });
-    const spared = await reapDocker({ onlyDead: true, socketPath: daemon.socketPath });
+    const spared = await reapDocker({ onlyDead: true, socketPath: daemon.socketPath, stateRoot: root });
     expect(spared.runs).not.toContain(runId);
     expect(await docker.listContainers({ filters })).toHaveLength(6);
-    const removed = await reapDocker({ runId, socketPath: daemon.socketPath });
+    const removed = await reapDocker({ runId, socketPath: daemon.socketPath, stateRoot: root });
     expect(removed.runs).toEqual([runId]);
     expect(await docker.listContainers({ all: true, filters })).toEqual([]);
     expect(await docker.listNetworks({ filters })).toEqual([]);

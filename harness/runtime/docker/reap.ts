@@ -3,9 +3,9 @@
 // record it needs, so it works after a harness that was SIGKILLed mid-run (`bench down --all`).
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { basename, isAbsolute, normalize } from 'node:path';
 import type Docker from 'dockerode';
 import { isSameProcess } from '../process.ts';
+import { removeRunDir, stateRoot } from '../state.ts';
 import { connectDocker, daemonError, dockerSocketPath, isUnreachable, statusOf } from './client.ts';
 import { LABEL_DATA_DIR, LABEL_HARNESS, LABEL_MANAGED, LABEL_ROLE, LABEL_RUN, LABEL_SERVICE, labelFilters, parseHarnessLabel } from './labels.ts';
 import { LOCAL_BASE_IMAGE, OFFICIAL_IMAGES } from './images.ts';
@@ -49,6 +49,10 @@ export interface DockerReapOptions {
   socketPath?: string;
   /** a client to use instead of connecting */
   docker?: Docker;
+  /** the state root the runs' data directories live under; default stateRoot() */
+  stateRoot?: string;
+  /** where a warning goes (a labelled directory that is not the harness's); default stderr */
+  warn?: (line: string) => void;
 }
 
 const nameOf = (c: Docker.ContainerInfo) => (c.Names[0] ?? c.Id).replace(/^\//, '');
@@ -83,12 +87,6 @@ export async function listDockerRuns(docker: Docker, runId?: string): Promise<Do
   for (const v of volumes.Volumes ?? []) runOf(v.Labels)?.volumes.push(v.Name);
   for (const r of runs.values()) r.kept = r.dataDir !== null && existsSync(`${r.dataDir}/.kept`);
   return [...runs.values()];
-}
-
-/** A data directory label that is safe to delete: absolute, normal, named `data`, not near the root. */
-export function isRemovableDataDir(dir: string | null): dir is string {
-  if (!dir || !isAbsolute(dir) || normalize(dir) !== dir.replace(/\/+$/, '')) return false;
-  return basename(dir) === 'data' && dir.split('/').filter(Boolean).length >= 3;
 }
 
 /**
@@ -189,8 +187,9 @@ export async function reapDocker(opts: DockerReapOptions = {}): Promise<DockerRe
   for (const r of runs) {
     if (opts.onlyDead && (r.harnessAlive || r.kept)) continue;
     await reapDockerRun(docker, r.runId, result);
-    if (isRemovableDataDir(r.dataDir)) {
-      await removeDataDir(docker, r.dataDir);
+    // A label is anyone's to write (whoever may talk to the daemon): the directory it names is
+    // deleted only when it is this state root's directory of that run, with the harness's marker.
+    if (r.dataDir !== null && (await removeRunDir(r.dataDir, r.runId, { root: opts.stateRoot ?? stateRoot(), warn: opts.warn }, (d) => removeDataDir(docker, d)))) {
       result.dirs.push(r.dataDir);
     }
   }
