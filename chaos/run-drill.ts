@@ -196,61 +196,62 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
     writeLog?.close();
   }
 
+  // The judgement, once the load is over and everything is reverted (a function so the write
+  // log's file goes whatever happens in it).
   async function judge(): Promise<DrillOutcome> {
-
-  // The runner's clock started at t0; the engine's at load.startedAtMs: put all on the load's.
-  const by = (load.startedAtMs - t0) / 1000;
-  const windows = runner.windows.map((w) => shift(w, by));
-  const samples = probeResult.samples.map((s) => ({ ...s, tS: Math.round((s.tS - by) * 1000) / 1000 }));
-  const onLoad = (x: number) => Math.round((x - by) * 1000) / 1000;
-  const probeWrites = probeResult.writes.map((w) => ({ ...w, sentS: onLoad(w.sentS), atS: onLoad(w.atS) }));
-  const probeUnknown = probeResult.indeterminate.map((w) => ({ ...w, sentS: onLoad(w.sentS) }));
-  problems.push(...runner.errors, ...state.problems);
-  if (ownStages) {
-    // The load's stages as run: it was stopped tailS after the reverts, before its planned end.
-    load.results.stages = trimStages(load.results.stages, load.results.durationS);
-    if (revertedAtMs === null) problems.push(`the faults' reverts had not completed when the load ended: no tail of ${tailS} s after them`);
-    else {
-      const revertedS = onLoad((revertedAtMs - t0) / 1000);
-      state.figures.revertsCompletedS = revertedS;
-      const ranS = load.results.durationS - revertedS;
-      if (ranS < tailS - 1) problems.push(`the load ran ${ranS.toFixed(1)} s after the reverts completed (at ${revertedS.toFixed(1)} s), less than the tail of ${tailS} s`);
+    // The runner's clock started at t0; the engine's at load.startedAtMs: put all on the load's.
+    const by = (load.startedAtMs - t0) / 1000;
+    const windows = runner.windows.map((w) => shift(w, by));
+    const samples = probeResult.samples.map((s) => ({ ...s, tS: Math.round((s.tS - by) * 1000) / 1000 }));
+    const onLoad = (x: number) => Math.round((x - by) * 1000) / 1000;
+    const probeWrites = probeResult.writes.map((w) => ({ ...w, sentS: onLoad(w.sentS), atS: onLoad(w.atS) }));
+    const probeUnknown = probeResult.indeterminate.map((w) => ({ ...w, sentS: onLoad(w.sentS) }));
+    problems.push(...runner.errors, ...state.problems);
+    if (ownStages) {
+      // The load's stages as run: it was stopped tailS after the reverts, before its planned end.
+      load.results.stages = trimStages(load.results.stages, load.results.durationS);
+      if (revertedAtMs === null) problems.push(`the faults' reverts had not completed when the load ended: no tail of ${tailS} s after them`);
+      else {
+        const revertedS = onLoad((revertedAtMs - t0) / 1000);
+        state.figures.revertsCompletedS = revertedS;
+        const ranS = load.results.durationS - revertedS;
+        if (ranS < tailS - 1) problems.push(`the load ran ${ranS.toFixed(1)} s after the reverts completed (at ${revertedS.toFixed(1)} s), less than the tail of ${tailS} s`);
+      }
     }
-  }
-  const logged = writeLog ? await writeLog.readAll() : { acknowledged: [], indeterminate: [] };
+    const logged = writeLog ? await writeLog.readAll() : { acknowledged: [], indeterminate: [] };
 
-  const verification = drill.verify
-    ? await drill.verify({ deployment: o.deployment, plan, timing, load, writes: logged.acknowledged, windows, probes: samples, probeWrites, state, progress }).catch((e: unknown) => ({
-        problems: [`verification failed: ${(e as Error).message}`],
-        figures: {},
-      }))
-    : {};
-  problems.push(...(verification.problems ?? []));
+    const verification = drill.verify
+      ? await drill.verify({ deployment: o.deployment, plan, timing, load, writes: logged.acknowledged, windows, probes: samples, probeWrites, state, progress }).catch((e: unknown) => ({
+          problems: [`verification failed: ${(e as Error).message}`],
+          figures: {},
+        }))
+      : {};
+    problems.push(...(verification.problems ?? []));
 
-  let writes: WriteCheck | null = null;
-  const acknowledged = [...logged.acknowledged, ...probeWrites];
-  const indeterminate = [...logged.indeterminate, ...probeUnknown];
-  if (writesIn(workload) || probeWrites.length > 0 || probeUnknown.length > 0) {
-    try {
-      progress(`drill ${drill.name}: reading ${acknowledged.length} acknowledged writes back (${indeterminate.length} indeterminate)`);
-      writes = await readWriteState({ plan, deployment: o.deployment, acknowledged, indeterminate, users: o.load.users, seed: o.load.seed, primaries: state.primaries, before });
-    } catch (e) {
-      problems.push(`could not read the acknowledged writes back: ${(e as Error).message}`);
+    let writes: WriteCheck | null = null;
+    const acknowledged = [...logged.acknowledged, ...probeWrites];
+    const indeterminate = [...logged.indeterminate, ...probeUnknown];
+    if (writesIn(workload) || probeWrites.length > 0 || probeUnknown.length > 0) {
+      try {
+        progress(`drill ${drill.name}: reading ${acknowledged.length} acknowledged writes back (${indeterminate.length} indeterminate)`);
+        writes = await readWriteState({ plan, deployment: o.deployment, acknowledged, indeterminate, users: o.load.users, seed: o.load.seed, primaries: state.primaries, before });
+      } catch (e) {
+        problems.push(`could not read the acknowledged writes back: ${(e as Error).message}`);
+      }
     }
-  }
 
-  const result = verdict({
-    name: drill.name,
-    hypothesis,
-    series: load.results.series,
-    windows,
-    probes: samples.filter((s) => s.name === healthProbe.name),
-    writes,
-    problems,
-    figures: { ...state.figures, ...(verification.figures ?? {}) },
-    options: o.verdictOptions,
-  });
-  return { drill: result, faults: windows, load, writes, probes: samples };
+    const result = verdict({
+      name: drill.name,
+      hypothesis,
+      series: load.results.series,
+      windows,
+      probes: samples.filter((s) => s.name === healthProbe.name),
+      writes,
+      problems,
+      figures: { ...state.figures, ...(verification.figures ?? {}) },
+      options: o.verdictOptions,
+    });
+    return { drill: result, faults: windows, load, writes, probes: samples };
   }
 }
 
