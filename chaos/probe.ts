@@ -1,7 +1,7 @@
 // The drill's own probes: a few requests sent every 250 ms beside the load, with sub-second
 // timestamps. The health probe gives the finest time to detect; write probes on chosen ids give
 // a shard outage's blast radius. Bounded in time and in requests in flight (one per probe).
-import type { AcknowledgedWrite } from '../harness/load/types.ts';
+import type { AcknowledgedWrite, IndeterminateWrite } from '../harness/load/types.ts';
 import type { ProbeSample } from './verdict.ts';
 
 export type { ProbeSample };
@@ -39,7 +39,7 @@ export interface ProberOptions {
 
 export interface Prober {
   /** stops probing, waits for the requests in flight, and returns what was seen */
-  stop(): Promise<{ samples: ProbeResult[]; writes: AcknowledgedWrite[] }>;
+  stop(): Promise<{ samples: ProbeResult[]; writes: AcknowledgedWrite[]; indeterminate: IndeterminateWrite[] }>;
 }
 
 /** The health probe every drill runs: the entry's /healthz. */
@@ -51,6 +51,7 @@ export function startProber(o: ProberOptions): Prober {
   const timeoutMs = o.timeoutMs ?? 1_000;
   const samples: ProbeResult[] = [];
   const writes: AcknowledgedWrite[] = [];
+  const indeterminate: IndeterminateWrite[] = [];
   const inFlight = new Map<string, Promise<void>>();
   const stopper = new AbortController();
   const onAbort = () => stopper.abort();
@@ -82,7 +83,12 @@ export function startProber(o: ProberOptions): Prober {
       const doneMs = Date.now();
       const ok = status >= 200 && status < 300;
       samples.push({ name: spec.name, tS: (sentMs - o.t0Ms) / 1000, ok, status, latencyMs: doneMs - sentMs, ...(servedBy ? { servedBy } : {}) });
-      if (ok && spec.write) writes.push({ id: spec.write.id, value: `${spec.write.prefix}-${seq}`, atS: (doneMs - o.t0Ms) / 1000 });
+      if (spec.write) {
+        const w = { id: spec.write.id, value: `${spec.write.prefix}-${seq}`, sentS: (sentMs - o.t0Ms) / 1000 };
+        if (ok) writes.push({ ...w, atS: (doneMs - o.t0Ms) / 1000 });
+        // no answer, or a 5xx: the write may still have taken effect (a 4xx did not)
+        else if (status === 0 || status >= 500) indeterminate.push(w);
+      }
     })().finally(() => inFlight.delete(spec.name));
     inFlight.set(spec.name, p);
   };
@@ -111,7 +117,7 @@ export function startProber(o: ProberOptions): Prober {
       await loop;
       await Promise.allSettled([...inFlight.values()]);
       samples.sort((a, b) => a.tS - b.tS);
-      return { samples, writes };
+      return { samples, writes, indeterminate };
     },
   };
 }

@@ -6,7 +6,7 @@ import { BenchError } from '../harness/errors.ts';
 import type { LoadOptions, LoadOutcome } from '../harness/load/types.ts';
 import { workloads } from '../loadtests/workloads.ts';
 import { DrillResult, type SeriesPoint } from '../reports/schema.ts';
-import { drillStages, runDrill } from './run-drill.ts';
+import { drillStages, REVERT_GRACE_S, runDrill, trimStages } from './run-drill.ts';
 import { FakeToxiproxy, fakeDeployment, planOf } from './testing/fakes.ts';
 
 /** A load that lasts `ms` of real time (or until aborted) and reports a series that fails in [2, 4). */
@@ -23,7 +23,6 @@ function scriptedLoad(ms: number, seen: { options?: LoadOptions }) {
     const latency = { p50: 2, p90: 3, p95: 4, p99: 8, p999: 9, max: 10, mean: 2 };
     return {
       startedAtMs,
-      writes: [],
       results: { driver: 'embedded', workload: options.workload.name, stages: options.stages, durationS: 8, totals, latencyMs: latency, endpoints: {}, statusCodes: {}, errorKinds: {}, series, generator: { saturated: false, maxLagMs: 0, peakRssMb: 50 } },
     };
   };
@@ -62,8 +61,9 @@ describe('runDrill', () => {
     expect(tp.leftovers()).toEqual([]);
     expect(tp.calls.filter((c) => c.startsWith('add')).length).toBe(9);
     expect(gauge).toEqual(['latency:app->db=1', 'latency:app->db=0']);
-    // the drill's own stages when none were given: ramp 3 s, then steady to at + duration + tail
-    expect(seen.options!.stages).toEqual(drillStages(50, 0.2 + 0.3 + 15));
+    // the drill's own stages when none were given: ramp 3 s, then steady to at + duration + tail,
+    // planned longer by the time reverts may take (the load is stopped a tail after they complete)
+    expect(seen.options!.stages).toEqual(drillStages(50, 0.2 + 0.3 + 15 + REVERT_GRACE_S));
     expect(out.drill.name).toBe('slow-database');
     expect(out.writes).toBeNull();
   });
@@ -79,6 +79,41 @@ describe('runDrill', () => {
     expect(victim.signals).toEqual(['SIGKILL']);
     expect(victim.starts).toBe(1);
     expect(victim.isRunning()).toBe(true);
+  });
+
+  it('the tail counts from when the revert has completed (the restarted victim ready), not from the scheduled end', async () => {
+    const { deployment, tp, load } = setup();
+    // the victim takes 800 ms to be ready again: its revert completes ~0.3 + 0.2 + 0.8 = 1.3 s in
+    deployment.fake.get('app-3')!.startDelayMs = 800;
+    const t0 = Date.now();
+    let stoppedAfterMs = 0;
+    const scripted = scriptedLoad(20_000, {});
+    const out = await runDrill({
+      deployment,
+      drill: 'dead-server',
+      load,
+      atS: 0.3,
+      durationS: 0.2,
+      tailS: 0.6,
+      toxiproxy: tp,
+      onFault: () => {},
+      runLoad: async (options) => {
+        const r = await scripted(options);
+        stoppedAfterMs = Date.now() - t0;
+        return r;
+      },
+    });
+    // scheduled end 0.5 s + tail 0.6 s = 1.1 s would be the old stop; the revert ends ~1.3 s, the load ~1.9 s
+    expect(out.drill.figures.revertsCompletedS as number).toBeGreaterThan(1.2);
+    expect(stoppedAfterMs).toBeGreaterThanOrEqual(1800);
+    expect(stoppedAfterMs).toBeLessThan(5000);
+    expect(deployment.fake.get('app-3')!.isRunning()).toBe(true);
+  });
+
+  it('trimStages cuts a load stopped early to what ran', () => {
+    const stages = drillStages(50, 40);
+    expect(trimStages(stages, 10.5)).toEqual([stages[0], stages[1], { durationS: 7.5, targetRate: 50 }]);
+    expect(trimStages(stages, 2)).toEqual([stages[0], { durationS: 2, targetRate: 50 }]);
   });
 
   it('refuses a bad drill, phase or timing before any load', async () => {

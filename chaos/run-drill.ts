@@ -1,9 +1,10 @@
 // Runs one drill against a deployment: load, fault schedule and probes on one timeline, then the
 // rollback (always: on success, on failure, on Ctrl-C), the verification, the write check and the
 // verdict. Also runWithChaos() for `bench run --chaos`: any run's load with a fault schedule.
+import { randomBytes } from 'node:crypto';
 import { BenchError } from '../harness/errors.ts';
 import { runLoad as engineRunLoad } from '../harness/load/engine.ts';
-import type { AcknowledgedWrite, LoadOptions, LoadOutcome } from '../harness/load/types.ts';
+import type { AcknowledgedWrite, IndeterminateWrite, LoadOptions, LoadOutcome } from '../harness/load/types.ts';
 import { rateFloor } from '../harness/load/traffic-model.ts';
 import { setFault } from '../harness/metrics/fault-gauge.ts';
 import type { Deployment, Progress } from '../harness/runtime/types.ts';
@@ -18,9 +19,10 @@ import { faultContext, FaultRunner, parseSchedule, resolveSchedule, type FaultOb
 import { chaosToxiproxy } from './toxiproxy.ts';
 import { verdict, type VerdictOptions } from './verdict.ts';
 import { readWriteState, snapshotSignups, type WriteCheck } from './write-check.ts';
+import { WriteLog } from './write-log.ts';
 
 /** The load of a drill: LoadOptions where the drill fills what is not given. */
-export type DrillLoadOptions = Omit<LoadOptions, 'signal' | 'stages' | 'workload'> & {
+export type DrillLoadOptions = Omit<LoadOptions, 'signal' | 'stages' | 'workload' | 'writeLog'> & {
   /** default: a 3 s ramp to `rate`, then `rate` until the drill's end */
   stages?: Stage[];
   /** the steady rate, req/s, when no stages are given */
@@ -35,6 +37,8 @@ export interface RunDrillOptions {
   plan?: DeployPlan;
   /** the drill's name */
   drill: string;
+  /** tags the values this drill writes (default: the load's runId, else a random one) */
+  runId?: string;
   /** default: the plan's phase */
   phase?: number;
   load: DrillLoadOptions;
@@ -81,6 +85,10 @@ export function drillStages(rate: number, totalS: number, rampS = 3): Stage[] {
   ];
 }
 
+/** How much longer than at + duration + tail a drill's own load is planned: the time its reverts
+ *  may take (a restarted server getting ready) before the tail starts. */
+export const REVERT_GRACE_S = 30;
+
 const stagesLength = (stages: readonly Stage[]) => stages.reduce((s, x) => s + x.durationS, 0);
 
 const shift = (w: FaultWindow, by: number): FaultWindow => ({
@@ -106,14 +114,22 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
   const state = newDrillState();
   const schedule = drill.schedule(plan, timing, state);
   const hypothesis = drill.hypothesis(plan, timing);
-  const totalS = timing.atS + timing.durationS + (o.tailS ?? drill.defaults.tailS);
+  const tailS = o.tailS ?? drill.defaults.tailS;
+  const totalS = timing.atS + timing.durationS + tailS;
   if (!o.load.stages && o.load.rate === undefined) throw new BenchError('usage', `drill ${drill.name} has no load rate`, 'give a rate (--rate 200) or stages');
-  const stages = o.load.stages ?? drillStages(o.load.rate!, totalS);
+  // The tail counts from when the last revert has completed (a restarted victim ready), not from
+  // the fault's scheduled end: the drill's own load is planned REVERT_GRACE_S longer and stopped
+  // tailS after the reverts. Stages given by the caller run as given.
+  const ownStages = !o.load.stages;
+  const stages = o.load.stages ?? drillStages(o.load.rate!, totalS + REVERT_GRACE_S);
   if (stagesLength(stages) < timing.atS + 1) {
     throw new BenchError('usage', `the load lasts ${stagesLength(stages)} s and the fault starts at ${timing.atS} s`, `run the load longer than --at (at least ${Math.ceil(totalS)} s for the drill's tail)`);
   }
   const toxiproxy = o.toxiproxy !== undefined ? o.toxiproxy : plan.toxiproxy ? chaosToxiproxy(plan.toxiproxy.api) : null;
-  const probes = drill.probes?.(plan, timing) ?? [healthProbe];
+  // Every value written carries the run id: what an earlier drill on this deployment wrote with
+  // the same seed cannot pass for this one's.
+  const runId = o.runId ?? o.load.runId ?? randomBytes(4).toString('hex');
+  const probes = (drill.probes?.(plan, timing) ?? [healthProbe]).map((p) => (p.write ? { ...p, write: { ...p.write, prefix: `${p.write.prefix}-${runId}` } } : p));
 
   // What an earlier load on this deployment left in the sign-up range is not this run's doing.
   let before: Map<number, string> | undefined;
@@ -129,12 +145,25 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
   const ctx = faultContext({ deployment: o.deployment, plan, toxiproxy, progress });
   const runner = new FaultRunner({ ctx, onFault: o.onFault ?? setFault, signal: o.signal });
   let load: LoadOutcome;
-  let probeResult: { samples: ProbeResult[]; writes: AcknowledgedWrite[] } = { samples: [], writes: [] };
+  let probeResult: { samples: ProbeResult[]; writes: AcknowledgedWrite[]; indeterminate: IndeterminateWrite[] } = { samples: [], writes: [], indeterminate: [] };
+  // Writes are kept only when the write check will read them; past a bound they go to a file.
+  const writeLog = writesIn(workload) ? new WriteLog() : null;
   let t0 = 0;
   const problems: string[] = [];
+  const tailStop = new AbortController();
+  const loadSignal = o.signal ? AbortSignal.any([o.signal, tailStop.signal]) : tailStop.signal;
+  let tailTimer: NodeJS.Timeout | undefined;
+  let revertedAtMs: number | null = null;
   try {
     t0 = Date.now();
     runner.start(schedule, t0);
+    if (ownStages) {
+      void runner.settled().then(() => {
+        if (loadSignal.aborted) return;
+        revertedAtMs = Date.now();
+        tailTimer = setTimeout(() => tailStop.abort(), tailS * 1000);
+      });
+    }
     const prober = startProber({
       baseUrl: o.load.targets.api,
       specs: probes,
@@ -144,55 +173,99 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
     });
     try {
       const { rate: _rate, ...loadRest } = o.load;
-      load = await (o.runLoad ?? engineRunLoad)({ ...loadRest, workload, stages, signal: o.signal });
+      load = await (o.runLoad ?? engineRunLoad)({ ...loadRest, runId, workload, stages, signal: loadSignal, ...(writeLog ? { writeLog } : {}) });
     } finally {
+      clearTimeout(tailTimer);
       probeResult = await prober.stop();
     }
+  } catch (e) {
+    writeLog?.close();
+    throw e;
   } finally {
     // Rollback first, whatever happened: the faults still applied, then the drill's own undo.
     await runner[Symbol.asyncDispose]();
     if (drill.rollback) await drill.rollback(ctx, state).catch((e: unknown) => problems.push(`rollback failed: ${(e as Error).message}`));
   }
-  if (o.signal?.aborted) throw new BenchError('interrupted', `drill ${drill.name} interrupted; every fault was reverted`);
-
-  // The runner's clock started at t0; the engine's at load.startedAtMs: put all on the load's.
-  const by = (load.startedAtMs - t0) / 1000;
-  const windows = runner.windows.map((w) => shift(w, by));
-  const samples = probeResult.samples.map((s) => ({ ...s, tS: Math.round((s.tS - by) * 1000) / 1000 }));
-  const probeWrites = probeResult.writes.map((w) => ({ ...w, atS: Math.round((w.atS - by) * 1000) / 1000 }));
-  problems.push(...runner.errors, ...state.problems);
-
-  const verification = drill.verify
-    ? await drill.verify({ deployment: o.deployment, plan, timing, load, windows, probes: samples, probeWrites, state, progress }).catch((e: unknown) => ({
-        problems: [`verification failed: ${(e as Error).message}`],
-        figures: {},
-      }))
-    : {};
-  problems.push(...(verification.problems ?? []));
-
-  let writes: WriteCheck | null = null;
-  const acknowledged = [...load.writes, ...probeWrites];
-  if (writesIn(workload) || probeWrites.length > 0) {
-    try {
-      progress(`drill ${drill.name}: reading ${acknowledged.length} acknowledged writes back`);
-      writes = await readWriteState({ plan, deployment: o.deployment, acknowledged, users: o.load.users, seed: o.load.seed, primaries: state.primaries, concurrencyS: (o.load.timeoutMs ?? 5000) / 1000, before });
-    } catch (e) {
-      problems.push(`could not read the acknowledged writes back: ${(e as Error).message}`);
-    }
+  if (o.signal?.aborted) {
+    writeLog?.close();
+    throw new BenchError('interrupted', `drill ${drill.name} interrupted; every fault was reverted`);
+  }
+  try {
+    return await judge();
+  } finally {
+    writeLog?.close();
   }
 
-  const result = verdict({
-    name: drill.name,
-    hypothesis,
-    series: load.results.series,
-    windows,
-    probes: samples.filter((s) => s.name === healthProbe.name),
-    writes,
-    problems,
-    figures: { ...state.figures, ...(verification.figures ?? {}) },
-    options: o.verdictOptions,
-  });
-  return { drill: result, faults: windows, load, writes, probes: samples };
+  // The judgement, once the load is over and everything is reverted (a function so the write
+  // log's file goes whatever happens in it).
+  async function judge(): Promise<DrillOutcome> {
+    // The runner's clock started at t0; the engine's at load.startedAtMs: put all on the load's.
+    const by = (load.startedAtMs - t0) / 1000;
+    const windows = runner.windows.map((w) => shift(w, by));
+    const samples = probeResult.samples.map((s) => ({ ...s, tS: Math.round((s.tS - by) * 1000) / 1000 }));
+    const onLoad = (x: number) => Math.round((x - by) * 1000) / 1000;
+    const probeWrites = probeResult.writes.map((w) => ({ ...w, sentS: onLoad(w.sentS), atS: onLoad(w.atS) }));
+    const probeUnknown = probeResult.indeterminate.map((w) => ({ ...w, sentS: onLoad(w.sentS) }));
+    problems.push(...runner.errors, ...state.problems);
+    if (ownStages) {
+      // The load's stages as run: it was stopped tailS after the reverts, before its planned end.
+      load.results.stages = trimStages(load.results.stages, load.results.durationS);
+      if (revertedAtMs === null) problems.push(`the faults' reverts had not completed when the load ended: no tail of ${tailS} s after them`);
+      else {
+        const revertedS = onLoad((revertedAtMs - t0) / 1000);
+        state.figures.revertsCompletedS = revertedS;
+        const ranS = load.results.durationS - revertedS;
+        if (ranS < tailS - 1) problems.push(`the load ran ${ranS.toFixed(1)} s after the reverts completed (at ${revertedS.toFixed(1)} s), less than the tail of ${tailS} s`);
+      }
+    }
+    const logged = writeLog ? await writeLog.readAll() : { acknowledged: [], indeterminate: [] };
+
+    const verification = drill.verify
+      ? await drill.verify({ deployment: o.deployment, plan, timing, load, writes: logged.acknowledged, windows, probes: samples, probeWrites, state, progress }).catch((e: unknown) => ({
+          problems: [`verification failed: ${(e as Error).message}`],
+          figures: {},
+        }))
+      : {};
+    problems.push(...(verification.problems ?? []));
+
+    let writes: WriteCheck | null = null;
+    const acknowledged = [...logged.acknowledged, ...probeWrites];
+    const indeterminate = [...logged.indeterminate, ...probeUnknown];
+    if (writesIn(workload) || probeWrites.length > 0 || probeUnknown.length > 0) {
+      try {
+        progress(`drill ${drill.name}: reading ${acknowledged.length} acknowledged writes back (${indeterminate.length} indeterminate)`);
+        writes = await readWriteState({ plan, deployment: o.deployment, acknowledged, indeterminate, users: o.load.users, seed: o.load.seed, primaries: state.primaries, before });
+      } catch (e) {
+        problems.push(`could not read the acknowledged writes back: ${(e as Error).message}`);
+      }
+    }
+
+    const result = verdict({
+      name: drill.name,
+      hypothesis,
+      series: load.results.series,
+      windows,
+      probes: samples.filter((s) => s.name === healthProbe.name),
+      writes,
+      problems,
+      figures: { ...state.figures, ...(verification.figures ?? {}) },
+      options: o.verdictOptions,
+    });
+    return { drill: result, faults: windows, load, writes, probes: samples };
+  }
+}
+
+/** `stages` cut to the first `durationS` seconds (a load stopped before its planned end). Pure. */
+export function trimStages(stages: readonly Stage[], durationS: number): Stage[] {
+  const out: Stage[] = [];
+  let at = 0;
+  for (const s of stages) {
+    if (at >= durationS && s.durationS > 0) break;
+    const d = Math.min(s.durationS, Math.max(0, durationS - at));
+    out.push({ ...s, durationS: Math.round(d * 1000) / 1000 });
+    at += s.durationS;
+  }
+  return out;
 }
 
 /** Parses and validates `--chaos` entries against a plan (before anything starts). */

@@ -115,6 +115,30 @@ describe('FaultRunner', () => {
     expect(gauge).toEqual(['a:t-a=1', 'b:t-b=1', 'a:t-a=0', 'b:t-b=0']);
   });
 
+  it('faults due at the same instant begin in schedule order, whichever timer fires first', async () => {
+    const plan = planOf(3);
+    const ctx = faultContext({ deployment: fakeDeployment(plan), plan, toxiproxy: new FakeToxiproxy(plan) });
+    // a clock whose sleeps end last-in, first-out: the later timer fires first, as on a busy machine
+    const pending: Array<() => void> = [];
+    const clock = { now: () => 1_000_000, sleep: () => new Promise<void>((r) => pending.push(r)) };
+    const runner = new FaultRunner({ ctx, clock });
+    const log: string[] = [];
+    const vc = { now: () => 1_000_000 } as VirtualClock;
+    runner.start(
+      [
+        { fault: recorder('kill', log, vc), startS: 5, durationS: null },
+        { fault: recorder('failover', log, vc), startS: 5, durationS: null },
+      ],
+      clock.now(),
+    );
+    await new Promise((r) => setTimeout(r, 0));
+    while (pending.length > 0) pending.pop()!();
+    await runner.settled();
+    expect(log).toEqual(['apply kill @0', 'apply failover @0']);
+    expect(runner.windows.map((w) => w.name)).toEqual(['kill', 'failover']);
+    await runner[Symbol.asyncDispose]();
+  });
+
   it('on abort applies nothing more and dispose reverts what is applied, newest first', async () => {
     const { clock, runner, ac } = runnerSetup();
     const log: string[] = [];

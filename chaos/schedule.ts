@@ -207,11 +207,20 @@ export class FaultRunner implements AsyncDisposable {
     return round3((this.#clock.now() - this.#t0) / 1000);
   }
 
-  /** Starts the timeline: each fault is applied `startS` after t0 and reverted after `durationS`. */
+  /** Starts the timeline: each fault is applied `startS` after t0 and reverted after `durationS`.
+   *  Faults due at the same time begin in schedule order (a kill before the failover that follows it). */
   start(schedule: readonly ScheduledFault[], t0Ms: number): void {
     if (this.#disposed) throw new Error('FaultRunner already disposed');
     this.#t0 = t0Ms;
-    for (const item of schedule) this.#tasks.push(this.#run(item));
+    // Two timers for the same instant may fire in either order (each computes its own wait): the
+    // one due later in the schedule waits until the one before it has begun.
+    const lastBegun = new Map<number, Promise<void>>();
+    for (const item of schedule) {
+      const after = lastBegun.get(item.startS) ?? Promise.resolve();
+      let began!: () => void;
+      lastBegun.set(item.startS, new Promise<void>((r) => (began = r)));
+      this.#tasks.push(this.#run(item, after, began));
+    }
   }
 
   async #sleepUntil(ms: number): Promise<boolean> {
@@ -224,17 +233,20 @@ export class FaultRunner implements AsyncDisposable {
     }
   }
 
-  async #run(item: ScheduledFault): Promise<void> {
-    if (!(await this.#sleepUntil(this.#t0 + item.startS * 1000))) return;
-    const active = await this.#apply(item.fault);
+  async #run(item: ScheduledFault, after: Promise<void>, began: () => void): Promise<void> {
+    const due = await this.#sleepUntil(this.#t0 + item.startS * 1000);
+    await after;
+    if (!due || this.#stop.signal.aborted) return began();
+    const active = await this.#apply(item.fault, began);
     if (!active || item.durationS === null) return;
     if (!(await this.#sleepUntil(this.#t0 + (item.startS + item.durationS) * 1000))) return; // dispose reverts
     await this.#revert(active);
   }
 
-  async #apply(fault: Fault): Promise<Active | null> {
+  async #apply(fault: Fault, began: () => void = () => {}): Promise<Active | null> {
     const window: FaultWindow = { name: fault.name, target: fault.target, startS: this.#rel(), endS: null, detail: fault.describe() };
     this.#windows.push(window);
+    began();
     this.#ctx.progress(`chaos: ${fault.describe()} at ${window.startS.toFixed(1)} s`);
     this.#onFault(fault.name, fault.target, true);
     try {

@@ -104,11 +104,11 @@ describe('verdict', () => {
       hypothesis: { ...H, expectedFailure: 'single point of failure' },
       series: series(30),
       windows: [{ name: 'kill', target: 'x', startS: 10, endS: 12 }],
-      writes: { acknowledged: 10, present: 8, lost: 2, unacknowledgedPresent: 1, lostIds: [3, 4], indeterminate: 0, indeterminateIds: [], writes: 12 },
+      writes: { acknowledged: 10, present: 8, lost: 2, unacknowledgedPresent: 1, lostIds: [3, 4], indeterminate: 0, undecided: 0, undecidedIds: [], writes: 12 },
       problems: ['kill on x failed to revert: stuck'],
     });
     expect(r.pass).toBe(false);
-    expect(r.writes).toEqual({ acknowledged: 10, present: 8, lost: 2, unacknowledgedPresent: 1, lostIds: [3, 4] });
+    expect(r.writes).toEqual({ acknowledged: 10, present: 8, lost: 2, unacknowledgedPresent: 1, lostIds: [3, 4], indeterminate: 0 });
     expect(r.reasons).toContain('2 of 10 acknowledged writes lost, 1 present without acknowledgement: more than 0 allowed');
     expect(r.reasons).toContain('kill on x failed to revert: stuck');
     expect(r.reasons).toContain('expected in this phase: single point of failure');

@@ -216,10 +216,12 @@ export function verdict(input: VerdictInput): DrillResult {
   const writes = input.writes ?? null;
   if (writes) {
     const allowed = h.maxLostWrites ?? 0;
-    const line = `${writes.lost} of ${writes.acknowledged} acknowledged writes lost${writes.indeterminate ? `, ${writes.indeterminate} indeterminate` : ''}, ${writes.unacknowledgedPresent} present without acknowledgement`;
+    const undecided = writes.undecided ? ` (${writes.undecided} undecided: a later unanswered write may have replaced them)` : '';
+    const line = `${writes.lost} of ${writes.acknowledged} acknowledged writes lost${undecided}${writes.indeterminate ? `, ${writes.indeterminate} writes indeterminate (sent, no answer)` : ''}, ${writes.unacknowledgedPresent} present without acknowledgement`;
     if (writes.lost > allowed) failures.push(`${line}: more than ${allowed} allowed`);
     else reasons.push(line);
     figures.writesIndeterminate = writes.indeterminate;
+    figures.writesUndecided = writes.undecided;
   }
 
   for (const p of input.problems ?? []) failures.push(p);
@@ -240,7 +242,7 @@ export function verdict(input: VerdictInput): DrillResult {
     latencyBeforeP99: r3(before.p99),
     latencyDuringP99: r3(during.p99),
     writes: writes
-      ? { acknowledged: writes.acknowledged, present: writes.present, lost: writes.lost, unacknowledgedPresent: writes.unacknowledgedPresent, lostIds: writes.lostIds }
+      ? { acknowledged: writes.acknowledged, present: writes.present, lost: writes.lost, unacknowledgedPresent: writes.unacknowledgedPresent, lostIds: writes.lostIds, indeterminate: writes.indeterminate }
       : null,
     figures,
     pass,

@@ -2,14 +2,16 @@
 // acknowledged must be there afterwards. The core is pure (checkWrites); readWriteState() reads
 // what the system holds from the primaries.
 //
-// The unit is a user id. For an id written several times, the last acknowledged value must be
-// present, with two allowances: writes acknowledged within `concurrencyS` of each other may have
-// committed in either order (any of them counts), and a value no acknowledged write carried means
-// a write that timed out may have committed after the last acknowledged one: "indeterminate", not
-// lost. An id absent, holding an older acknowledged value, or holding its initial (seeded) value
-// is lost.
+// The unit is a user id, a register. Each acknowledged write took effect somewhere in its interval
+// [sent, acknowledged]; a write sent with no answer (indeterminate) may have taken effect at any
+// time after it was sent. So the final value of an id may be that of any acknowledged write that
+// no other acknowledged write of the id strictly follows (no write was sent after it was
+// acknowledged), or that of an indeterminate write (undecided: neither kept nor lost). Anything
+// else is a lost write: the row absent, an acknowledged value another acknowledged write had
+// overwritten, the seeded value, or a value an earlier run left (written values carry the run id,
+// so an earlier run with the same seed cannot pass for this one).
 import { join } from 'node:path';
-import type { AcknowledgedWrite } from '../harness/load/types.ts';
+import type { AcknowledgedWrite, IndeterminateWrite } from '../harness/load/types.ts';
 import { BenchError } from '../harness/errors.ts';
 import type { Deployment } from '../harness/runtime/types.ts';
 import type { DeployPlan } from '../harness/topology/plan.ts';
@@ -17,33 +19,36 @@ import type { StoreRuntimeConfig } from '../targets/app/config.ts';
 import { readBackUsers, seededUser } from '../targets/app/seed.ts';
 import { SQLITE_FILE } from '../targets/services/app.ts';
 
-/** The checker's report; the first five fields are results.json's WriteCheck. */
+/** The checker's report; acknowledged, present, lost, unacknowledgedPresent, lostIds and
+ *  indeterminate are results.json's WriteCheck. acknowledged = present + lost + undecided. */
 export interface WriteCheck {
   /** ids with at least one acknowledged write */
   acknowledged: number;
-  /** ids whose final acknowledged value (or a concurrent one) is present */
+  /** ids holding the value of an acknowledged write that may have been the last */
   present: number;
   /** ids whose acknowledged write is gone */
   lost: number;
-  /** ids read back that hold a written value no acknowledgement covers (a create that timed out and committed) */
+  /** ids without an acknowledged write holding a value this run wrote (an indeterminate write that took effect) */
   unacknowledgedPresent: number;
   /** the lost ids, ascending, at most MAX_IDS */
   lostIds: number[];
-  /** ids holding a never-acknowledged value after acknowledged ones: a later write may have won */
+  /** writes sent that got no answer (or a 5xx): whether they took effect is unknown */
   indeterminate: number;
-  indeterminateIds: number[];
+  /** acknowledged ids whose final value is an indeterminate write's: it may have followed the acknowledged ones */
+  undecided: number;
+  undecidedIds: number[];
   /** acknowledged writes in all (several per id for updates) */
   writes: number;
 }
 
 export interface WriteCheckInput {
   acknowledged: readonly AcknowledgedWrite[];
+  /** writes sent with no answer; their values are never lost, only undecided */
+  indeterminate?: readonly IndeterminateWrite[];
   /** what the system holds, by id, for every id read back (absent = no such row) */
   present: ReadonlyMap<number, string>;
   /** the value an id had before the run (its seeded name); undefined for ids created by the run */
   initialValue?: (id: number) => string | undefined;
-  /** acknowledgements this close (s) may belong to overlapping writes; default 5 (a request timeout) */
-  concurrencyS?: number;
 }
 
 /** At most this many ids are listed (the counts stay exact). */
@@ -51,49 +56,55 @@ export const MAX_IDS = 1000;
 
 /** Checks acknowledged writes against what the system holds. Pure. */
 export function checkWrites(input: WriteCheckInput): WriteCheck {
-  const concurrencyS = input.concurrencyS ?? 5;
-  const byId = new Map<number, AcknowledgedWrite[]>();
+  // Per id: the latest send among its acknowledged writes, then the values that may be final.
+  const lastSent = new Map<number, number>();
   for (const w of input.acknowledged) {
-    const list = byId.get(w.id);
-    if (list) list.push(w);
-    else byId.set(w.id, [w]);
+    const t = lastSent.get(w.id);
+    if (t === undefined || w.sentS > t) lastSent.set(w.id, w.sentS);
+  }
+  const finals = new Map<number, Set<string>>();
+  for (const w of input.acknowledged) {
+    // Acknowledged before another write of the id was even sent: that one followed it, for sure.
+    if (w.atS < lastSent.get(w.id)!) continue;
+    const set = finals.get(w.id);
+    if (set) set.add(w.value);
+    else finals.set(w.id, new Set([w.value]));
+  }
+  const unknown = new Map<number, Set<string>>();
+  for (const w of input.indeterminate ?? []) {
+    const set = unknown.get(w.id);
+    if (set) set.add(w.value);
+    else unknown.set(w.id, new Set([w.value]));
   }
   const lostIds: number[] = [];
-  const indeterminateIds: number[] = [];
+  const undecidedIds: number[] = [];
   let present = 0;
-  for (const [id, writes] of byId) {
-    writes.sort((a, b) => a.atS - b.atS);
-    const last = writes[writes.length - 1]!;
+  for (const [id, values] of finals) {
     const value = input.present.get(id);
-    if (value === undefined) {
-      lostIds.push(id);
-      continue;
-    }
-    const acceptable = writes.filter((w) => w.atS >= last.atS - concurrencyS).map((w) => w.value);
-    if (acceptable.includes(value)) {
-      present += 1;
-    } else if (writes.some((w) => w.value === value) || value === input.initialValue?.(id)) {
-      lostIds.push(id); // an older state survived: the later acknowledged write was lost
-    } else {
-      indeterminateIds.push(id);
-    }
+    if (value !== undefined && values.has(value)) present += 1;
+    else if (value !== undefined && unknown.get(id)?.has(value)) undecidedIds.push(id);
+    else lostIds.push(id);
   }
   let unacknowledgedPresent = 0;
   for (const [id, value] of input.present) {
-    if (byId.has(id)) continue;
-    const initial = input.initialValue?.(id);
-    if (initial === undefined || initial !== value) unacknowledgedPresent += 1;
+    if (finals.has(id)) continue;
+    if (unknown.get(id)?.has(value)) unacknowledgedPresent += 1;
+    else {
+      const initial = input.initialValue?.(id);
+      if (initial === undefined || initial !== value) unacknowledgedPresent += 1;
+    }
   }
   lostIds.sort((a, b) => a - b);
-  indeterminateIds.sort((a, b) => a - b);
+  undecidedIds.sort((a, b) => a - b);
   return {
-    acknowledged: byId.size,
+    acknowledged: finals.size,
     present,
     lost: lostIds.length,
     unacknowledgedPresent,
     lostIds: lostIds.slice(0, MAX_IDS),
-    indeterminate: indeterminateIds.length,
-    indeterminateIds: indeterminateIds.slice(0, MAX_IDS),
+    indeterminate: input.indeterminate?.length ?? 0,
+    undecided: undecidedIds.length,
+    undecidedIds: undecidedIds.slice(0, MAX_IDS),
     writes: input.acknowledged.length,
   };
 }
@@ -102,7 +113,7 @@ export function checkWrites(input: WriteCheckInput): WriteCheck {
  * The ids to read back: every acknowledged id, and the sign-up range (ids above `users`) up to a
  * margin past the highest acknowledged one, where a create that timed out may still have landed.
  */
-export function idsToReadBack(acknowledged: readonly AcknowledgedWrite[], users: number, margin = 1000): number[] {
+export function idsToReadBack(acknowledged: readonly { id: number }[], users: number, margin = 1000): number[] {
   const ids = new Set<number>();
   let maxCreated = users;
   for (const w of acknowledged) {
@@ -143,11 +154,11 @@ export interface ReadWriteStateOptions {
   plan: DeployPlan;
   deployment: Deployment;
   acknowledged: readonly AcknowledgedWrite[];
+  indeterminate?: readonly IndeterminateWrite[];
   /** seeded users 1..users, with the seed that named them */
   users: number;
   seed: number;
   primaries?: ReadonlyMap<string, string>;
-  concurrencyS?: number;
   /** sign-up rows that existed before the load (an earlier run on the same deployment) */
   before?: ReadonlyMap<number, string>;
 }
@@ -163,12 +174,12 @@ export async function snapshotSignups(plan: DeployPlan, deployment: Deployment, 
 
 /** Reads every acknowledged id (and the sign-up range) back from the primaries and checks them. */
 export async function readWriteState(o: ReadWriteStateOptions): Promise<WriteCheck> {
-  const ids = idsToReadBack(o.acknowledged, o.users);
+  const ids = idsToReadBack([...o.acknowledged, ...(o.indeterminate ?? [])], o.users);
   const present = await readBackUsers(readBackStore(o.plan, o.deployment, o.primaries), ids);
   return checkWrites({
     acknowledged: o.acknowledged,
+    indeterminate: o.indeterminate,
     present,
     initialValue: (id) => o.before?.get(id) ?? (id >= 1 && id <= o.users ? seededUser(o.seed, id).name : undefined),
-    concurrencyS: o.concurrencyS,
   });
 }

@@ -115,6 +115,9 @@ export const WriteCheck = z.object({
   lost: z.number(),
   unacknowledgedPresent: z.number(),
   lostIds: z.array(z.number()),
+  /** writes sent that got no answer (or a 5xx): they may or may not have taken effect, so they are
+   *  neither acknowledged nor lost (absent in results written before it was recorded) */
+  indeterminate: z.number().optional(),
 });
 
 export const DrillResult = z.object({

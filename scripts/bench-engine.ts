@@ -3,7 +3,10 @@
 // interleaved rounds in one run (this machine's speed drifts, so only ratios are compared).
 //
 //   npm run bench:engine -- [--seconds 10] [--rounds 3] [--rate 25000] [--out .runs/bench-engine.json]
-//   npm run bench:engine -- --soak 300 [--soak-rate 5000]   # the engine alone: is its memory flat?
+//   npm run bench:engine -- --soak 300 [--soak-rate 5000] [--soak-workload write-heavy]
+//     the engine alone: is its memory flat? By default the soak sends writes and records them in a
+//     drill's write log (chaos/write-log.ts), which spills to a file past its bound: the memory a
+//     write check costs the generator is part of what is measured. --soak-workload static: none.
 //
 // Every child is bounded (a hard kill after its duration plus a margin) and stopped by pid.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -36,6 +39,8 @@ interface EngineRun {
   saturated: boolean;
   maxLagMs: number;
   peakRssMb: number;
+  /** soak with writes: what the write log recorded and how much of it went to its file */
+  writeLog?: { acknowledged: number; indeterminate: number; spilled: number };
 }
 
 interface WrkRun {
@@ -66,6 +71,7 @@ async function main(): Promise<void> {
       'engine-connections': { type: 'string' },
       soak: { type: 'string' },
       'soak-rate': { type: 'string', default: '5000' },
+      'soak-workload': { type: 'string', default: 'write-heavy' },
       out: { type: 'string', default: '.runs/bench-engine.json' },
     },
   });
@@ -76,6 +82,11 @@ async function main(): Promise<void> {
   const engineConns = values['engine-connections'] === undefined ? undefined : positiveInt('--engine-connections', values['engine-connections'], 10_000);
   const soak = values.soak === undefined ? 0 : positiveInt('--soak', values.soak, 24 * 3600);
   const soakRate = positiveInt('--soak-rate', values['soak-rate'], 1_000_000);
+  const soakWorkload = values['soak-workload']!;
+  if (soakWorkload !== 'write-heavy' && soakWorkload !== 'static') {
+    console.error(`--soak-workload ${soakWorkload}: use write-heavy (writes recorded in a write log) or static`);
+    process.exit(2);
+  }
   const out = resolve(ROOT, values.out);
 
   const pinning = haveBinary('taskset') && availableParallelism() >= 2;
@@ -101,7 +112,7 @@ async function main(): Promise<void> {
       assetBytes: ASSET_BYTES,
     };
     if (soak > 0) {
-      report.soak = await runSoak(target.url, soak, soakRate, pinning);
+      report.soak = await runSoak(target.url, soak, soakRate, soakWorkload, pinning);
     } else {
       const wrkAvailable = haveBinary('wrk');
       if (!wrkAvailable) console.log('note: wrk not found: measuring the engine alone (apt-get install wrk)');
@@ -179,6 +190,8 @@ http {
   server {
     listen 127.0.0.1:${port};
     location /static/ { root ${dir}/www; }
+    # the soak's writes: every PUT/POST/GET under /api/ answered at once (the engine is measured, not an app)
+    location /api/ { default_type application/json; return 200 '{}'; }
   }
 }
 `,
@@ -233,6 +246,8 @@ interface ChildArgs {
   rate: number;
   seconds: number;
   mode: 'bench' | 'soak';
+  /** soak: the workload, and with writes a write log */
+  workload?: 'static' | 'write-heavy';
   /** the engine's connections (default: its own sizing) */
   connections?: number;
 }
@@ -245,11 +260,13 @@ async function runEngineChild(args: ChildArgs, pinning: boolean): Promise<Engine
   return JSON.parse(last) as EngineRun;
 }
 
-async function runSoak(url: string, seconds: number, rate: number, pinning: boolean): Promise<EngineRun> {
-  console.log(`soak: the engine alone at ${fmt(rate)} req/s for ${seconds} s (static requests); peak RSS every 30 s`);
-  const r = await runEngineChild({ url, rate, seconds, mode: 'soak' }, pinning);
+async function runSoak(url: string, seconds: number, rate: number, workload: 'static' | 'write-heavy', pinning: boolean): Promise<EngineRun> {
+  const what = workload === 'static' ? 'static requests' : 'write-heavy: every write recorded in a write log that spills past its bound';
+  console.log(`soak: the engine alone at ${fmt(rate)} req/s for ${seconds} s (${what}); peak RSS every 30 s`);
+  const r = await runEngineChild({ url, rate, seconds, mode: 'soak', workload }, pinning);
+  const log = r.writeLog ? `; write log: ${fmt(r.writeLog.acknowledged)} acknowledged, ${fmt(r.writeLog.indeterminate)} indeterminate, ${fmt(r.writeLog.spilled)} spilled to its file` : '';
   console.log(
-    `soak done: ${fmt(r.requests)} requests, ${r.errors} errors, ${r.dropped} dropped, p99 ${r.p99} ms, peak RSS ${r.peakRssMb} MB, lag max ${r.maxLagMs} ms${r.saturated ? ', SATURATED' : ''}`,
+    `soak done: ${fmt(r.requests)} requests, ${r.errors} errors, ${r.dropped} dropped, p99 ${r.p99} ms, peak RSS ${r.peakRssMb} MB, lag max ${r.maxLagMs} ms${r.saturated ? ', SATURATED' : ''}${log}`,
   );
   return r;
 }
@@ -276,8 +293,19 @@ async function childEngine(args: ChildArgs): Promise<void> {
   };
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  const withWrites = args.mode === 'soak' && args.workload === 'write-heavy';
+  const { WriteLog } = await import('../chaos/write-log.ts');
+  const writeLog = withWrites ? new WriteLog() : null;
   const outcome = await runLoad(
-    { targets: { api: args.url, static: args.url }, workload: workloads.static, users: 1000, stages, seed: 1, onSecond },
+    {
+      targets: { api: args.url, static: args.url },
+      workload: withWrites ? workloads['write-heavy']! : workloads.static,
+      users: 1000,
+      stages,
+      seed: 1,
+      onSecond,
+      ...(writeLog ? { runId: 'soak', writeLog } : {}),
+    },
     { connections: args.connections },
   );
   const wallS = (performance.now() - t0) / 1000;
@@ -296,6 +324,10 @@ async function childEngine(args: ChildArgs): Promise<void> {
     maxLagMs: r.generator.maxLagMs,
     peakRssMb: r.generator.peakRssMb,
   };
+  if (writeLog) {
+    res.writeLog = { ...writeLog.counts, spilled: writeLog.spilled };
+    writeLog.close();
+  }
   if (args.mode === 'soak') {
     process.stderr.write(`soak t=${Math.round(wallS)}s (end) peak RSS ${r.generator.peakRssMb} MB\n`);
     res.rss = rssSamples;

@@ -76,7 +76,7 @@ export const dbPrimaryFailure: Drill = {
     const figures: Record<string, number | string | null> = {};
     if (!kill) return { problems: ['the primary was never killed'] };
     if (!failover || failover.endS === null || ctx.state.primaries.get(shard.name) === undefined) problems.push('no replica was promoted');
-    const times = [...ctx.load.writes, ...ctx.probeWrites]
+    const times = [...ctx.writes, ...ctx.probeWrites]
       .filter((w) => router.indexFor(w.id) === index && w.atS >= kill.startS - 1)
       .map((w) => w.atS)
       .sort((a, b) => a - b);

@@ -46,6 +46,8 @@ export interface VerifyContext {
   plan: DeployPlan;
   timing: DrillTiming;
   load: LoadOutcome;
+  /** the load's acknowledged writes (empty when the drill's workload writes nothing) */
+  writes: readonly AcknowledgedWrite[];
   windows: readonly FaultWindow[];
   probes: readonly ProbeResult[];
   /** writes the drill's own probes got acknowledged (they join the write check) */

@@ -94,8 +94,11 @@ export class FakeService implements StartedService {
     this.stops += 1;
     this.running = false;
   }
+  /** how long start() takes (a restarted server getting ready) */
+  startDelayMs = 0;
   async start() {
     this.starts += 1;
+    if (this.startDelayMs > 0) await new Promise((r) => setTimeout(r, this.startDelayMs));
     this.running = true;
   }
   isRunning() {

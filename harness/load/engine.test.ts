@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workloads, type Workload } from '../../loadtests/workloads.ts';
 import { LoadResults } from '../../reports/schema.ts';
 import { connectionsFor, errorKind, runLoad as engineRunLoad, type EngineTuning } from './engine.ts';
-import type { LoadOptions } from './types.ts';
+import type { AcknowledgedWrite, IndeterminateWrite, LoadOptions, WriteSink } from './types.ts';
+
+/** A write sink that keeps everything in arrays (the drill's WriteLog spills; this need not). */
+function writeSink(): WriteSink & { acked: AcknowledgedWrite[]; unknown: IndeterminateWrite[] } {
+  const acked: AcknowledgedWrite[] = [];
+  const unknown: IndeterminateWrite[] = [];
+  return { acked, unknown, acknowledged: (w) => void acked.push(w), indeterminate: (w) => void unknown.push(w) };
+}
 
 const USERS = 1000;
 
@@ -109,7 +116,8 @@ describe.each(['socket', 'undici'] as const)('runLoad on the %s transport', (tra
 
   it('sends exactly what the server sees, per kind, and the same requests for the same seed', async () => {
     reset();
-    const first = await runLoad(options());
+    const firstWrites = writeSink();
+    const first = await runLoad(options({ writeLog: firstWrites }));
     const firstLog = [...log].sort();
     const r = first.results;
     expect(() => LoadResults.parse(r)).not.toThrow();
@@ -131,20 +139,43 @@ describe.each(['socket', 'undici'] as const)('runLoad on the %s transport', (tra
     expect(r.generator.saturated).toBe(false);
 
     // every acknowledged write, with the value the server was sent
-    expect(first.writes.length).toBe(r.endpoints.create.requests + r.endpoints.update.requests);
-    for (const w of first.writes) {
+    expect(firstWrites.acked.length).toBe(r.endpoints.create.requests + r.endpoints.update.requests);
+    expect(firstWrites.unknown).toEqual([]);
+    for (const w of firstWrites.acked) {
       expect(log.some((l) => l.includes(`/api/users${w.id > USERS ? '' : `/${w.id}`}`) && l.includes(`"name":"${w.value}"`))).toBe(true);
-      expect(w.atS).toBeGreaterThanOrEqual(0);
+      // each write's interval: sent, then acknowledged
+      expect(w.sentS).toBeGreaterThanOrEqual(0);
+      expect(w.atS).toBeGreaterThanOrEqual(w.sentS);
     }
     // creates take new ids users+1, users+2, ...
-    const created = first.writes.filter((w) => w.id > USERS).map((w) => w.id).sort((a, b) => a - b);
+    const created = firstWrites.acked.filter((w) => w.id > USERS).map((w) => w.id).sort((a, b) => a - b);
     expect(created).toEqual(created.map((_, i) => USERS + 1 + i));
 
     reset();
-    const second = await runLoad(options());
+    const secondWrites = writeSink();
+    await runLoad(options({ writeLog: secondWrites }));
     expect([...log].sort()).toEqual(firstLog);
     const key = (w: { id: number; value: string }) => `${w.id}=${w.value}`;
-    expect(second.writes.map(key).sort()).toEqual(first.writes.map(key).sort());
+    expect(secondWrites.acked.map(key).sort()).toEqual(firstWrites.acked.map(key).sort());
+  });
+
+  it('tags written values with the run id, and records writes sent without an answer as indeterminate', async () => {
+    reset();
+    const sink = writeSink();
+    const workload = workloads['write-heavy']!;
+    await runLoad(options({ workload, runId: 'r7', writeLog: sink, stages: [{ durationS: 0, targetRate: 100 }, { durationS: 0.3, targetRate: 100 }] }));
+    expect(sink.acked.length).toBeGreaterThan(10);
+    for (const w of sink.acked) expect(w.value).toMatch(/^bench-r7-/);
+    // every write answered late: each was sent, none acknowledged, all indeterminate
+    reset();
+    behaviour.delayMs = 400;
+    const late = writeSink();
+    const out = await runLoad(options({ workload, runId: 'r8', writeLog: late, timeoutMs: 150, stages: [{ durationS: 0, targetRate: 100 }, { durationS: 0.3, targetRate: 100 }] }));
+    const sent = out.results.endpoints.update!.requests + out.results.endpoints.create!.requests;
+    expect(sent).toBeGreaterThan(10);
+    expect(late.acked).toEqual([]);
+    expect(late.unknown.length).toBe(sent);
+    for (const w of late.unknown) expect(w.value).toMatch(/^bench-r8-/);
   });
 
   it('measures from the intended send time: a 500 ms server stall shows in p99 with 2 connections', async () => {

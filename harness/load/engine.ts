@@ -15,7 +15,7 @@ import { ArrivalSchedule, Scheduler, systemClock, type Clock } from './scheduler
 import { ConnectionClosedError, SocketTransport } from './transport/socket.ts';
 import type { PreparedRequest, ResponseHandler, Transport, TransportKind } from './transport/types.ts';
 import { UndiciTransport } from './transport/undici.ts';
-import type { AcknowledgedWrite, LoadOptions, LoadOutcome } from './types.ts';
+import type { LoadOptions, LoadOutcome } from './types.ts';
 import { createdUserId } from '../../loadtests/lib/identity.ts';
 
 export const DEFAULT_MAX_IN_FLIGHT = 2000;
@@ -130,6 +130,8 @@ class Req implements ResponseHandler {
   sid: string | null = null;
   link: unknown = null;
   timedOut = false;
+  /** when it went on the wire (a write's interval starts here) */
+  sentMs = 0;
   prev: Req | null = null;
   next: Req | null = null;
   readonly wantSid: boolean;
@@ -229,12 +231,12 @@ class Engine {
   private readonly stats: KindStats[] = KINDS.map(() => ({ requests: 0, errors: 0, hist: new LatencyHistogram() }));
   private readonly statusCodes = new Map<number, number>();
   private readonly errorKinds = new Map<string, number>();
-  private readonly writes: AcknowledgedWrite[] = [];
   private readonly series: SeriesPoint[] = [];
   private readonly secondHist = new PerSecondHistogram();
   /** a static request's wire form, built once per asset */
   private readonly staticWire: readonly PreparedRequest[];
-  /** the seed in base 36: write names are bench-<seed>-<n>, deterministic and unique per run */
+  /** the run id and the seed in base 36: write names are bench-<runId>-<seed>-<n>, deterministic
+   *  for a seed and unique per run */
   private readonly seedTag: string;
   private metrics: EngineMetrics | null = null;
   private metricsServer: Server | null = null;
@@ -292,7 +294,7 @@ class Engine {
     this.kindsInMix = KINDS.filter((k) => options.workload.mix[k] > 0);
     const needsIds = this.kindsInMix.some((k) => k === 'read' || k === 'update' || k === 'login');
     this.zipf = needsIds ? zipfSampler(options.users, options.workload.zipfS) : null;
-    this.seedTag = (options.seed >>> 0).toString(36);
+    this.seedTag = `${options.runId ? `${options.runId}-` : ''}${(options.seed >>> 0).toString(36)}`;
     const peak = Math.max(1, ...options.stages.map((s) => s.targetRate));
     const connections = tuning.connections ?? connectionsFor(peak, this.maxInFlight);
     const apiUrl = new URL(options.targets.api).origin;
@@ -341,7 +343,7 @@ class Engine {
       await this.close();
     }
     if (this.callbackError !== null) throw this.callbackError;
-    return { results: this.results(), writes: this.writes, startedAtMs: this.startedAtWallMs };
+    return { results: this.results(), startedAtMs: this.startedAtWallMs };
   }
 
   // ---- scheduling -------------------------------------------------------------------------
@@ -453,6 +455,7 @@ class Engine {
 
   private send(req: Req): void {
     req.state = ON_WIRE;
+    if (req.writeValue !== null) req.sentMs = this.clock.now();
     req.origin.onWire++;
     req.origin.transport.send(req.wire, req);
   }
@@ -531,8 +534,13 @@ class Engine {
     } else {
       this.ok++;
       if (req.writeValue !== null && status >= 200 && status < 300) {
-        this.writes.push({ id: req.writeId, value: req.writeValue, atS: round3((now - this.startMs) / 1000) });
+        this.options.writeLog?.acknowledged({ id: req.writeId, value: req.writeValue, sentS: round3((req.sentMs - this.startMs) / 1000), atS: round3((now - this.startMs) / 1000) });
       }
+    }
+    // Sent and not answered, or a 5xx (a commit whose answer was lost, a balancer's timeout): it
+    // may have taken effect. A 4xx, or a request never sent, did not.
+    if (failed && wasOnWire && req.writeValue !== null && (status === 0 || status >= 500)) {
+      this.options.writeLog?.indeterminate({ id: req.writeId, value: req.writeValue, sentS: round3((req.sentMs - this.startMs) / 1000) });
     }
     const latencyUs = (now - req.dueMs) * 1000;
     if (recordLatency) {

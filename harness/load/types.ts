@@ -16,8 +16,25 @@ export interface AcknowledgedWrite {
   id: number;
   /** the name the write stored */
   value: string;
-  /** seconds since the load started */
+  /** when it was put on the wire, seconds since the load started: with atS, the interval in
+   *  which it took effect (the checker orders writes by these intervals) */
+  sentS: number;
+  /** when it was acknowledged, seconds since the load started */
   atS: number;
+}
+
+/** A write sent that got no answer (timed out, connection lost) or a 5xx: it may or may not have
+ *  taken effect, at any time after it was sent. */
+export interface IndeterminateWrite {
+  id: number;
+  value: string;
+  sentS: number;
+}
+
+/** Where the engine records writes when a write check will read them (chaos/write-log.ts). */
+export interface WriteSink {
+  acknowledged(w: AcknowledgedWrite): void;
+  indeterminate(w: IndeterminateWrite): void;
 }
 
 export interface LoadOptions {
@@ -35,6 +52,12 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** called once per second of load with that second's figures (live progress) */
   onSecond?: (point: SeriesPoint) => void;
+  /** tags every written value (bench-<runId>-<seed>-<n>), so a check tells this run's writes from
+   *  an earlier run's with the same seed on the same deployment; omitted: the seed alone */
+  runId?: string;
+  /** records every write sent (acknowledged or not) for a write check; omitted: none is kept, so a
+   *  long run that no check reads holds no memory for them */
+  writeLog?: WriteSink;
   /** abort: stop scheduling, wait for in-flight requests (bounded), return what was measured */
   signal?: AbortSignal;
   /** serve the engine's metrics here (k6 names) for Prometheus to scrape; omitted: not served */
@@ -46,7 +69,6 @@ export interface LoadOptions {
 
 export interface LoadOutcome {
   results: LoadResults;
-  writes: AcknowledgedWrite[];
   /** the wall-clock time (ms since epoch) the schedule started; fault windows are relative to it */
   startedAtMs: number;
 }

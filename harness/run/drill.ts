@@ -32,6 +32,8 @@ export function drillExercise(choice: DrillChoice): Exercise {
         const out = await runDrill({
           deployment: deployed.deployment,
           drill: choice.name,
+          // the values the drill writes carry the run's id (the write checker tells them apart)
+          runId: deployed.plan.runId,
           atS: choice.atS ?? undefined,
           durationS: choice.durationS ?? undefined,
           target: choice.target,

@@ -56,7 +56,7 @@ export async function drive(config: RunConfig, plan: DeployPlan, stages: Stage[]
       signal,
       onLine: (line) => io.progress(`k6: ${line}`),
     });
-    return { results: { ...got.results, salt }, writes: [], startedAtMs: got.startedAtMs, driver, thresholdsFailed: got.thresholdsFailed };
+    return { results: { ...got.results, salt }, startedAtMs: got.startedAtMs, driver, thresholdsFailed: got.thresholdsFailed };
   }
   const live = liveProgress(io.write, io.isTTY);
   try {
