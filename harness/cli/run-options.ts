@@ -18,11 +18,16 @@ export function targetOptions(cmd: Command): Command {
     .option('--runtime <native|docker|auto>', 'where the target runs (auto: Docker when a daemon answers)')
     .option('--images <official|local>', 'Docker images: pulled official ones, or built here without a registry')
     .option('--grafana', 'Docker: also start Grafana with the dashboards provisioned')
-    .option('--out <dir>', 'run directory (default .runs/<run id>)')
+    .option('--out <dir>', 'run directory (default .runs/<run id>); one that already holds a run is refused')
+    .option('--force', 'with --out: remove the results of the run the directory already holds, then run')
+    .option('--settle-timeout <time>', 'how long replicas may take to replay the seed (default 120s)')
     .option('--no-proxies', 'connect tiers directly instead of through Toxiproxy (no chaos on edges)')
     .option('--no-prometheus', 'do not start a Prometheus for the run')
     .option('--prometheus-url <url>', 'use this Prometheus instead of starting one');
 }
+
+export const WARMUP_FLAG = '--warmup <time>';
+export const WARMUP_HELP = 'warm-up before the measured load, recorded apart (default 20s where caches or replicas exist, else 0; 0 skips)';
 
 /** The flags that shape the load. */
 export function loadOptions(cmd: Command): Command {
@@ -32,6 +37,7 @@ export function loadOptions(cmd: Command): Command {
     .option('--max-rate <n>', 'the most this machine is asked to drive; beyond it the run is scaled')
     .option('-w, --workload <name>', 'mixed, read-heavy, write-heavy, static')
     .option('--driver <embedded|k6|auto>', 'load driver')
+    .option(WARMUP_FLAG, WARMUP_HELP)
     .option('--p99 <ms>', 'p99 latency objective in ms (default 500)')
     .option('--max-error-rate <pct>', 'error rate objective (default 1%)')
     .option('--chaos <fault@time>', 'inject a fault during the run, e.g. dead-server@30s (repeatable)', collect)

@@ -398,7 +398,7 @@ class Engine {
     let asset = 0;
     let name: string | null = null;
     if (kind === READ || kind === UPDATE || kind === LOGIN) id = this.zipf!.sample(this.rng);
-    else if (kind === CREATE) id = this.options.users + ++this.createSeq;
+    else if (kind === CREATE) id = (this.options.createIdBase ?? this.options.users) + ++this.createSeq;
     else asset = this.rng.int(this.staticWire.length);
     if (kind === UPDATE || kind === CREATE) name = `bench-${this.seedTag}-${++this.writeSeq}`;
     if (this.inFlight >= this.maxInFlight) {

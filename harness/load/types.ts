@@ -25,6 +25,9 @@ export interface LoadOptions {
   workload: Workload;
   /** seeded user ids are 1..users */
   users: number;
+  /** creates use ids createIdBase + 1, + 2, ... (default: users); a warm-up before the measured
+   *  load takes a block above the load's, so the load's creates never meet an id already taken */
+  createIdBase?: number;
   stages: Stage[];
   seed: number;
   /** requests in flight at most; what is due beyond it is dropped and counted */

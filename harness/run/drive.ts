@@ -12,6 +12,7 @@ import type { Stage } from '../../reports/schema.ts';
 import type { RunConfig } from './config.ts';
 import type { RunIO } from './lifecycle.ts';
 import { liveProgress } from './progress.ts';
+import { rateFloor } from '../load/traffic-model.ts';
 import type { Registry } from 'prom-client';
 
 export interface DriveOutcome extends LoadOutcome {
@@ -63,6 +64,49 @@ export async function drive(config: RunConfig, plan: DeployPlan, stages: Stage[]
       onSecond: (p) => live.second(p, Math.round(totalS)),
     });
     return { ...got, driver, thresholdsFailed: false };
+  } finally {
+    live.done();
+  }
+}
+
+/**
+ * The warm-up's schedule: from the measured ramp's floor up to the run's rate over the first
+ * quarter of the warm-up (at most 5 s: cold apps must not be flooded at once), then held at it, so
+ * caches, replicas' buffers and the apps' JIT see the traffic the measurement will bring.
+ */
+export function warmupStages(targetRps: number, warmupS: number): Stage[] {
+  if (!(warmupS > 0)) return [];
+  const ramp = warmupS < 4 ? 0 : Math.min(5, Math.round(warmupS / 4));
+  const stages: Stage[] = [{ durationS: 0, targetRate: ramp > 0 ? rateFloor(targetRps) : targetRps }];
+  if (ramp > 0) stages.push({ durationS: ramp, targetRate: targetRps });
+  stages.push({ durationS: warmupS - ramp, targetRate: targetRps });
+  return stages;
+}
+
+/** Where the warm-up's creates take their ids, above the seeded users: a measured load (or a
+ *  drill's) would need a billion creates to reach this block, so its own never meet a taken id. */
+export const WARMUP_CREATE_ID_OFFSET = 1_000_000_000;
+
+/**
+ * Runs the warm-up with the embedded engine whatever --driver says (k6 drives the measured load
+ * only: one more k6 process would cost its start-up and mix its remote-written series with the
+ * measurement's). Same workload and seed as the load, no metrics registry (its requests stay out
+ * of the engine's Prometheus series), and creates take ids above any the measured load can take.
+ */
+export async function driveWarmup(config: RunConfig, plan: DeployPlan, stages: Stage[], io: RunIO, signal: AbortSignal = io.signal): Promise<LoadOutcome> {
+  const totalS = stages.reduce((a, s) => a + s.durationS, 0);
+  const live = liveProgress((t) => io.write(t.replace('  t=', '  warm-up t=')), io.isTTY);
+  try {
+    return await runLoad({
+      targets: loadTargets(plan),
+      workload: workloads[config.workload]!,
+      users: config.users,
+      createIdBase: config.users + WARMUP_CREATE_ID_OFFSET,
+      stages,
+      seed: config.seed,
+      signal,
+      onSecond: (p) => live.second(p, Math.round(totalS)),
+    });
   } finally {
     live.done();
   }
