@@ -70,13 +70,14 @@ export async function drive(config: RunConfig, plan: DeployPlan, stages: Stage[]
 }
 
 /**
- * The warm-up's schedule: from the measured ramp's floor up to the run's rate over the first
- * quarter of the warm-up (at most 5 s: cold apps must not be flooded at once), then held at it, so
- * caches, replicas' buffers and the apps' JIT see the traffic the measurement will bring.
+ * The warm-up's schedule: from the measured ramp's floor up to the run's rate over the first half
+ * of the warm-up (at most 30 s, as the measured ramp: apps cold at 0.2 CPU fall behind for many
+ * seconds when flooded at once, and that backlog would spill into the measurement), then held at
+ * it, so caches, replicas' buffers and the apps' JIT meet the traffic the measurement will bring.
  */
 export function warmupStages(targetRps: number, warmupS: number): Stage[] {
   if (!(warmupS > 0)) return [];
-  const ramp = warmupS < 4 ? 0 : Math.min(5, Math.round(warmupS / 4));
+  const ramp = warmupS < 4 ? 0 : Math.min(30, Math.round(warmupS / 2));
   const stages: Stage[] = [{ durationS: 0, targetRate: ramp > 0 ? rateFloor(targetRps) : targetRps }];
   if (ramp > 0) stages.push({ durationS: ramp, targetRate: targetRps });
   stages.push({ durationS: warmupS - ramp, targetRate: targetRps });

@@ -41,19 +41,19 @@ describe('--warmup', () => {
 });
 
 describe('warmupStages', () => {
-  it('ramps from the floor to the rate over a quarter (at most 5 s), then holds, for exactly the warm-up', () => {
+  it('ramps from the floor to the rate over half of it (at most 30 s), then holds, for exactly the warm-up', () => {
     expect(warmupStages(694, 20)).toEqual([
       { durationS: 0, targetRate: 35 },
-      { durationS: 5, targetRate: 694 },
-      { durationS: 15, targetRate: 694 },
+      { durationS: 10, targetRate: 694 },
+      { durationS: 10, targetRate: 694 },
     ]);
     expect(warmupStages(100, 8)).toEqual([
       { durationS: 0, targetRate: 5 },
-      { durationS: 2, targetRate: 100 },
-      { durationS: 6, targetRate: 100 },
+      { durationS: 4, targetRate: 100 },
+      { durationS: 4, targetRate: 100 },
     ]);
-    expect(warmupStages(100, 60).reduce((a, s) => a + s.durationS, 0)).toBe(60);
-    expect(warmupStages(100, 60)[1]).toEqual({ durationS: 5, targetRate: 100 });
+    expect(warmupStages(100, 120).reduce((a, s) => a + s.durationS, 0)).toBe(120);
+    expect(warmupStages(100, 120)[1]).toEqual({ durationS: 30, targetRate: 100 });
   });
 
   it('a very short warm-up is all at the rate; none is no stage', () => {
