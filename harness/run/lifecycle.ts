@@ -353,14 +353,15 @@ async function warmUp({ config, deployed, model, io, promUrl, notes }: WarmUpInp
   const driver = config.driver === 'embedded' ? '' : ' by the embedded engine (k6, when it drives, drives the measured load only)';
   io.progress(`warm-up: ${warmupS}s${driver}, ${config.workload} workload, ${stages.map((s) => `${s.durationS}s→${s.targetRate.toFixed(0)}/s`).join(', ')}; recorded apart, not judged`);
   const got = await driveWarmup(config, deployed.plan, stages, io);
+  // runLoad returns once its in-flight requests ended: every warm-up request is done by now
+  const doneAtS = Date.now() / 1000;
   if (io.signal.aborted) throw new BenchError('interrupted', 'interrupted during the warm-up: nothing was measured, no results written', 'everything this run started was stopped');
   const w = got.results;
   io.progress(`warm-up done: ${w.totals.requests.toLocaleString('en-US')} requests, ${w.totals.errors} errors, p99 ${w.latencyMs.p99.toFixed(1)} ms`);
   if (promUrl) {
     // Every app scraped after the warm-up's end: the measured window's baseline then holds all of
     // the warm-up's requests, none of them counted as the load's.
-    const endS = (got.startedAtMs + w.durationS * 1000) / 1000;
-    await flush(promUrl, endS, { jobs: ['app'], labels: { run: deployed.plan.runId }, timeoutMs: 10_000, signal: io.signal }).catch((e: Error) =>
+    await flush(promUrl, doneAtS, { jobs: ['app'], labels: { run: deployed.plan.runId }, timeoutMs: 10_000, signal: io.signal }).catch((e: Error) =>
       notes.push(`the warm-up's last requests may be counted in the server view: ${e.message}`),
     );
   }
