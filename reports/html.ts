@@ -377,10 +377,16 @@ function lifecycleWarnings(r: Results): string[] {
   return out;
 }
 
+/** How far the warm-up's seconds are moved before t=0: its length, or past its last point (the
+ *  engine's last second can hold the drain of its in-flight requests), so none meets t=0. */
+function warmupShift(w: NonNullable<Results['warmup']>): number {
+  return Math.max(w.durationS, ...w.series.map((p) => p.t + 1));
+}
+
 /** The load charts' input with the warm-up's seconds put before the measured load's (t < 0). */
 function withWarmupSeries(r: Results): Results {
   if (!r.warmup || r.warmup.series.length === 0) return r;
-  const shift = r.warmup.durationS;
+  const shift = warmupShift(r.warmup);
   return { ...r, load: { ...r.load, series: [...r.warmup.series.map((p) => ({ ...p, t: p.t - shift })), ...r.load.series] } };
 }
 
@@ -393,7 +399,7 @@ export function renderHtml(results: Results): string {
     charts: [...timeCharts, ...promCharts],
     durationS: results.load.durationS,
     faults: [
-      ...(results.warmup ? [{ label: 'warm-up (not measured)', startS: -results.warmup.durationS, endS: 0, kind: 'warmup' }] : []),
+      ...(results.warmup ? [{ label: 'warm-up (not measured)', startS: -warmupShift(results.warmup), endS: 0, kind: 'warmup' }] : []),
       ...results.faults.map((f) => ({ label: faultLabel(f), startS: f.startS, endS: f.endS })),
     ],
   };

@@ -27,6 +27,11 @@ describe('warm-up in report.html', () => {
     const throughput = data.charts.find((c) => c.id === 'throughput')!;
     expect(throughput.x.filter((t) => t < 0)).toEqual(Array.from({ length: 20 }, (_, i) => i - 20));
     expect(throughput.x.filter((t) => t >= 0)).toHaveLength(r.load.series.length);
+    // a last point past the warm-up's length (the drain of its in-flight requests) still lands before 0
+    const drained = { ...r, warmup: { ...r.warmup!, series: [...r.warmup!.series, { ...r.warmup!.series[0]!, t: 20 }] } };
+    const d = chartsOf(renderHtml(drained));
+    expect(d.faults[0]).toMatchObject({ startS: -21, endS: 0 });
+    expect(d.charts.find((c) => c.id === 'throughput')!.x.filter((t) => t < 0)).toEqual(Array.from({ length: 21 }, (_, i) => i - 21));
     expect(html).toMatch(/A 20 s warm-up \(1,000 requests, p99 4(,000 ms|\.00 s|\.0 s)\) ran before the measured load/);
   });
 
