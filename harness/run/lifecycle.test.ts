@@ -8,6 +8,7 @@ import { BenchError } from '../errors.ts';
 import { defaultWarmupS, DEFAULT_SETTLE_TIMEOUT_S, resolveRunConfig } from './config.ts';
 import { warmupStages } from './drive.ts';
 import { claimRunDir, RUN_FILES, topologyFor } from './lifecycle.ts';
+import { runCli } from '../cli/main.ts';
 
 const topo = (phase: number) => topologyFor(resolveRunConfig({ phase: String(phase), users: '1e4' }));
 
@@ -92,5 +93,36 @@ describe('claimRunDir', () => {
     await claimRunDir(dir, { out: 'old-run', force: true }, (l) => lines.push(l));
     expect(await readdir(dir)).toEqual(['notes.txt']);
     expect(lines).toEqual(['--force: removed the results of the earlier run in old-run']);
+  });
+});
+
+describe('the CLI flags', () => {
+  const bench = async (args: string[]) => {
+    let err = '';
+    const code = await runCli(args, { out: () => {}, err: (t) => void (err += t), env: {}, isTTY: false, signal: new AbortController().signal, cwd: process.cwd() });
+    return { code, err };
+  };
+
+  it.each([
+    [['run', '--phase', '3', '--warmup', 'soon'], /^bench: --warmup "soon" is not a duration — write it like 30s/],
+    [['drill', 'dead-server', '--phase', '3', '--warmup', '-1s'], /^bench: --warmup "-1s" is not a duration/],
+    [['up', '--phase', '3', '--settle-timeout', '0'], /^bench: --settle-timeout 0 is out of range/],
+  ])('%j: one line, exit 2, nothing started', async (args, line) => {
+    const r = await bench(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(line);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('bench run, drill and up list the new flags in their help', async () => {
+    for (const [cmd, flags] of [
+      ['run', ['--warmup', '--force', '--settle-timeout']],
+      ['drill', ['--warmup', '--force', '--settle-timeout']],
+      ['up', ['--force', '--settle-timeout']],
+    ] as const) {
+      let out = '';
+      await runCli([cmd, '--help'], { out: (t) => void (out += t), err: () => {}, env: {}, isTTY: false, signal: new AbortController().signal, cwd: process.cwd() });
+      for (const f of flags) expect(out, `${cmd} ${f}`).toContain(f);
+    }
   });
 });
