@@ -215,6 +215,14 @@ export function compareResults(base: Results, head: Results, gates: Gates = DEFA
   }
   if (head.verdict === 'fail') warnings.push(`the head run's own verdict is FAIL (see its report)`);
   if (base.verdict === 'fail') warnings.push(`the base run's own verdict is FAIL: it is a weak baseline`);
+  // Only .load is compared: a warm-up (results.warmup) is never gated. A partial run's figures are
+  // real but incomplete, and warming up or not changes what the measured load met.
+  for (const [side, r] of [['head', head], ['base', base]] as const) {
+    if (r.partial) warnings.push(`the ${side} run's results are partial${r.verdict === 'interrupted' ? ' (INTERRUPTED)' : ''}: written before its collection and teardown`);
+  }
+  if ((base.warmup?.durationS ?? 0) !== (head.warmup?.durationS ?? 0)) {
+    warnings.push(`the runs warmed up differently (base ${base.warmup ? fmtDuration(base.warmup.durationS) : 'none'}, head ${head.warmup ? fmtDuration(head.warmup.durationS) : 'none'}): a cold start weighs on the run with less`);
+  }
 
   return { markdown: renderComparison(base, head, rows, failures, warnings), failures, warnings, rows };
 }

@@ -80,7 +80,7 @@ function header(r: Results): string {
     `${esc(c.runtime)} runtime`,
     `seed ${esc(c.seed)}`,
   ];
-  const warnings = runWarnings(r)
+  const warnings = [...lifecycleWarnings(r), ...runWarnings(r)]
     .map((w) => `<div class="warning" role="note">⚠ ${esc(w)}</div>`)
     .join('\n');
   const reason =
@@ -359,15 +359,49 @@ function runSection(r: Results): string {
   );
 }
 
+/** Partial results and the warm-up, said at the top: they change how every figure below reads. */
+function lifecycleWarnings(r: Results): string[] {
+  const out: string[] = [];
+  if (r.partial) {
+    out.push(
+      r.verdict === 'interrupted'
+        ? 'Partial results: the run was interrupted; the figures cover the load until then, and the servers\' view was not collected.'
+        : 'Partial results: written when the load ended, before collection and teardown; the run did not get to write its final results.',
+    );
+  }
+  if (r.warmup) {
+    out.push(
+      `A ${fmtDuration(r.warmup.durationS)} warm-up (${fmtCount(r.warmup.totals.requests)} requests, p99 ${fmtMs(r.warmup.latencyMs.p99)}) ran before the measured load: shaded grey at negative times on the charts, excluded from every figure, objective and comparison.`,
+    );
+  }
+  return out;
+}
+
+/** How far the warm-up's seconds are moved before t=0: its length, or past its last point (the
+ *  engine's last second can hold the drain of its in-flight requests), so none meets t=0. */
+function warmupShift(w: NonNullable<Results['warmup']>): number {
+  return Math.max(w.durationS, ...w.series.map((p) => p.t + 1));
+}
+
+/** The load charts' input with the warm-up's seconds put before the measured load's (t < 0). */
+function withWarmupSeries(r: Results): Results {
+  if (!r.warmup || r.warmup.series.length === 0) return r;
+  const shift = warmupShift(r.warmup);
+  return { ...r, load: { ...r.load, series: [...r.warmup.series.map((p) => ({ ...p, t: p.t - shift })), ...r.load.series] } };
+}
+
 /** Renders the whole report.html for one run; pure apart from reading the inlined assets. */
 export function renderHtml(results: Results): string {
   const a = assets();
-  const timeCharts = loadCharts(results);
+  const timeCharts = loadCharts(withWarmupSeries(results));
   const promCharts = prometheusCharts(results);
   const chartData = {
     charts: [...timeCharts, ...promCharts],
     durationS: results.load.durationS,
-    faults: results.faults.map((f) => ({ label: faultLabel(f), startS: f.startS, endS: f.endS })),
+    faults: [
+      ...(results.warmup ? [{ label: 'warm-up (not measured)', startS: -warmupShift(results.warmup), endS: 0, kind: 'warmup' }] : []),
+      ...results.faults.map((f) => ({ label: faultLabel(f), startS: f.startS, endS: f.endS })),
+    ],
   };
   const title = `bench ${runTitle(results)} — ${results.verdict.toUpperCase()} — ${results.runId}`;
   return `<!doctype html>

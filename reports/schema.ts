@@ -161,7 +161,14 @@ export const Results = z.object({
     edges: z.array(z.object({ name: z.string(), proxied: z.boolean() })),
   }),
   trafficModel: TrafficModel,
+  /** the measured load; objectives, drills and `bench compare` read only this */
   load: LoadResults,
+  /** the warm-up before the measured load (its own counts, latency and series, t from its own
+   *  start); null or absent when the run had none. Never judged, never compared. */
+  warmup: LoadResults.nullable().optional(),
+  /** true: written when the load ended, before collection and teardown (or on Ctrl-C); the final
+   *  results of a run that completed say false. Absent in results written before this field. */
+  partial: z.boolean().optional(),
   /** the servers' own view: e.g. app request counts from /metrics */
   server: z.object({ appRequests: z.number().nullable() }),
   /** figures a phase adds: backend distribution, hit ratios, per-shard rates, replica lag */
@@ -174,6 +181,7 @@ export const Results = z.object({
   /** seconds each step of the run took: deploy, seed, load, collect, teardown */
   timings: z.record(z.string(), z.number()),
   notes: z.array(z.string()),
-  verdict: z.enum(['pass', 'fail']),
+  /** interrupted: Ctrl-C (or SIGTERM) stopped the run; its figures cover what ran until then */
+  verdict: z.enum(['pass', 'fail', 'interrupted']),
 });
 export type Results = z.infer<typeof Results>;

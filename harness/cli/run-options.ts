@@ -18,11 +18,16 @@ export function targetOptions(cmd: Command): Command {
     .option('--runtime <native|docker|auto>', 'where the target runs (auto: Docker when a daemon answers)')
     .option('--images <official|local>', 'Docker images: pulled official ones, or built here without a registry')
     .option('--grafana', 'Docker: also start Grafana with the dashboards provisioned')
-    .option('--out <dir>', 'run directory (default .runs/<run id>)')
+    .option('--out <dir>', 'run directory (default .runs/<run id>); one that already holds a run is refused')
+    .option('--force', 'with --out: remove the results of the run the directory already holds, then run')
+    .option('--settle-timeout <time>', 'how long replicas may take to replay the seed (default 120s)')
     .option('--no-proxies', 'connect tiers directly instead of through Toxiproxy (no chaos on edges)')
     .option('--no-prometheus', 'do not start a Prometheus for the run')
     .option('--prometheus-url <url>', 'use this Prometheus instead of starting one');
 }
+
+export const WARMUP_FLAG = '--warmup <time>';
+export const WARMUP_HELP = 'warm-up before the measured load, recorded apart (default 20s where caches or replicas exist, else 0; 0 skips)';
 
 /** The flags that shape the load. */
 export function loadOptions(cmd: Command): Command {
@@ -34,6 +39,7 @@ export function loadOptions(cmd: Command): Command {
     .option('--salt <n>', 'sign-up salt of the load (default: a fresh one, recorded in results.json): with --seed, repeats a load exactly')
     .option('--driver <embedded|k6|auto>', 'load driver')
     .option('--k6-bin <path>', 'the k6 binary for --driver k6/auto (default: k6 on PATH; bench never installs k6)')
+    .option(WARMUP_FLAG, WARMUP_HELP)
     .option('--p99 <ms>', 'p99 latency objective in ms (default 500)')
     .option('--max-error-rate <pct>', 'error rate objective (default 1%)')
     .option('--chaos <fault@time>', 'inject a fault during the run, e.g. dead-server@30s (repeatable)', collect)

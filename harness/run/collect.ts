@@ -30,7 +30,47 @@ export function sumCounter(text: string, metric: string): number {
   return total;
 }
 
-export async function collectServerView(deployment: Deployment, plan: DeployPlan, window: { startMs: number; endMs: number }, prometheusUrl: string | null): Promise<ServerView> {
+/** The servers' counters before the load: each app's requests (apps that do not answer are left
+ *  out) and each CDN edge's cache hits and misses so far. */
+export interface ServerBaseline {
+  apps: Map<string, number>;
+  edges: Map<string, { hits: number; misses: number }>;
+}
+
+/** Reads the ServerBaseline; `apps: false` skips the apps (Prometheus windows their counts). */
+export async function serverBaseline(deployment: Deployment, plan: DeployPlan, opts: { apps: boolean }): Promise<ServerBaseline> {
+  const edges = new Map<string, { hits: number; misses: number }>();
+  for (const s of plan.services.filter((x) => x.kind === 'nginx')) {
+    const started = deployment.services.get(s.name);
+    if (!started || !isNativeService(started)) continue;
+    const c = await edgeHitRatio(join(started.dir, EDGE_LOG_FILE));
+    edges.set(s.name, { hits: c.hits, misses: c.misses });
+  }
+  return { apps: opts.apps ? await appRequestCounts(deployment, plan) : new Map(), edges };
+}
+
+async function appRequestCounts(deployment: Deployment, plan: DeployPlan): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const s of plan.services.filter((x) => x.kind === 'app')) {
+    const started = deployment.services.get(s.name);
+    if (started && !started.isRunning()) continue;
+    try {
+      const res = await fetch(`${endpointUrl(s.address)}/metrics`, { signal: AbortSignal.timeout(3000) });
+      counts.set(s.name, sumCounter(await res.text(), 'http_requests_total'));
+    } catch {
+      // read again at the end; without a baseline that app's count is its total
+    }
+  }
+  return counts;
+}
+
+/**
+ * The servers' view of the load's window. `baseline` (serverBaseline before the load) is
+ * subtracted from the counters read directly (apps without Prometheus, the edge's access log), so
+ * requests before the load (a warm-up) are not counted; a counter below its baseline was reset by
+ * a restart and counts whole.
+ */
+export async function collectServerView(deployment: Deployment, plan: DeployPlan, window: { startMs: number; endMs: number }, prometheusUrl: string | null, baseline?: ServerBaseline): Promise<ServerView> {
   const notes: string[] = [];
   let appRequests: number | null = 0;
   for (const s of plan.services.filter((x) => x.kind === 'app')) {
@@ -41,7 +81,9 @@ export async function collectServerView(deployment: Deployment, plan: DeployPlan
     }
     try {
       const res = await fetch(`${endpointUrl(s.address)}/metrics`, { signal: AbortSignal.timeout(3000) });
-      appRequests += sumCounter(await res.text(), 'http_requests_total');
+      const total = sumCounter(await res.text(), 'http_requests_total');
+      const before = baseline?.apps.get(s.name) ?? 0;
+      appRequests += total >= before ? total - before : total;
     } catch (e) {
       notes.push(`could not read ${s.name}/metrics: ${(e as Error).message}`);
     }
@@ -54,9 +96,13 @@ export async function collectServerView(deployment: Deployment, plan: DeployPlan
     const started = deployment.services.get(s.name);
     if (!started || !isNativeService(started)) continue;
     const c = await edgeHitRatio(join(started.dir, EDGE_LOG_FILE));
-    edge[`hits.${s.name}`] = c.hits;
-    edge[`misses.${s.name}`] = c.misses;
-    if (c.ratio !== null) edge[`hitRatio.${s.name}`] = c.ratio;
+    const before = baseline?.edges.get(s.name);
+    const reset = before !== undefined && (c.hits < before.hits || c.misses < before.misses);
+    const hits = before && !reset ? c.hits - before.hits : c.hits;
+    const misses = before && !reset ? c.misses - before.misses : c.misses;
+    edge[`hits.${s.name}`] = hits;
+    edge[`misses.${s.name}`] = misses;
+    if (hits + misses > 0) edge[`hitRatio.${s.name}`] = hits / (hits + misses);
   }
   let prometheus: ServerView['prometheus'] = {};
   if (prometheusUrl) {

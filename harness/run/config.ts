@@ -4,7 +4,7 @@ import { usageError } from '../errors.ts';
 import { parseChoice, parseCount, parseDuration, parseInteger, parseRate } from '../cli/parse.ts';
 import { phases } from '../../targets/phases/index.ts';
 import { workloads, DEFAULT_WORKLOAD } from '../../loadtests/workloads.ts';
-import type { PhaseDefinition } from '../topology/types.ts';
+import type { PhaseDefinition, Topology } from '../topology/types.ts';
 import { SALT_LIMIT } from '../../loadtests/lib/identity.ts';
 
 export type RuntimeChoice = 'native' | 'docker' | 'auto';
@@ -30,6 +30,12 @@ export interface RunConfig {
   salt?: number | null;
   /** run directory; null: .runs/<run id> */
   out: string | null;
+  /** --force: an --out that already holds a run's results is cleared instead of refused */
+  force: boolean;
+  /** warm-up before the measured load, in seconds; null: the topology's default (defaultWarmupS) */
+  warmupS: number | null;
+  /** how long settling (replicas replaying to their primary's LSN) may take before the run fails */
+  settleTimeoutS: number;
   runtime: RuntimeChoice;
   /** Docker images: official (pulled) or local (built offline from this machine's binaries) */
   images: 'official' | 'local';
@@ -65,6 +71,9 @@ export interface RawRunOptions {
   seed?: string;
   salt?: string;
   out?: string;
+  force?: boolean;
+  warmup?: string;
+  settleTimeout?: string;
   runtime?: string;
   images?: string;
   grafana?: boolean;
@@ -95,8 +104,27 @@ const ENV: Record<string, keyof RawRunOptions> = {
   BENCH_DRIVER: 'driver',
   BENCH_K6_BIN: 'k6Bin',
   BENCH_MAX_RATE: 'maxRate',
+  BENCH_WARMUP: 'warmup',
   BENCH_PROMETHEUS_URL: 'prometheusUrl',
 };
+
+/** How long replicas may take to replay the seed before a run gives up (a 1e6-row seed takes seconds). */
+export const DEFAULT_SETTLE_TIMEOUT_S = 120;
+
+/** The warm-up where a topology has something to warm: caches (Redis cache-aside, a CDN edge) or
+ *  read replicas, whose buffers and the apps' JIT start cold after seeding. */
+export const DEFAULT_WARMUP_S = 20;
+
+/** `--warmup` when it is not given: DEFAULT_WARMUP_S where caches or replicas exist, else 0. */
+export function defaultWarmupS(topology: Pick<Topology, 'services'>): number {
+  const warmable = topology.services.some(
+    (s) =>
+      (s.config.kind === 'postgres' && s.config.postgres.role === 'replica') ||
+      (s.config.kind === 'app' && s.config.app.cache !== null) ||
+      s.config.kind === 'nginx',
+  );
+  return warmable ? DEFAULT_WARMUP_S : 0;
+}
 
 /** The phase definition for a --phase value, or a usage error listing the phases. */
 export function phaseFor(raw: string | undefined): PhaseDefinition {
@@ -140,6 +168,10 @@ export function resolveRunConfig(flags: RawRunOptions, env: Record<string, strin
     seed,
     salt,
     out: raw.out ?? null,
+    force: raw.force ?? false,
+    // "0" is a choice (skip the warm-up), not "unset": only undefined falls back to the default.
+    warmupS: raw.warmup === undefined ? null : parseDuration('--warmup', raw.warmup, { min: 0, max: 3600 }),
+    settleTimeoutS: raw.settleTimeout === undefined ? DEFAULT_SETTLE_TIMEOUT_S : parseDuration('--settle-timeout', raw.settleTimeout, { min: 1, max: 3600 }),
     runtime: raw.runtime === undefined ? 'native' : parseChoice('--runtime', raw.runtime, ['native', 'docker', 'auto'] as const),
     images: raw.images === undefined ? 'official' : parseChoice('--images', raw.images, ['official', 'local'] as const),
     grafana: raw.grafana ?? false,

@@ -14,6 +14,7 @@ import type { Stage } from '../../reports/schema.ts';
 import type { RunConfig } from './config.ts';
 import type { RunIO } from './lifecycle.ts';
 import { liveProgress } from './progress.ts';
+import { rateFloor } from '../load/traffic-model.ts';
 import type { Registry } from 'prom-client';
 
 export interface DriveOutcome extends LoadOutcome {
@@ -72,6 +73,55 @@ export async function drive(config: RunConfig, plan: DeployPlan, stages: Stage[]
       onSecond: (p) => live.second(p, Math.round(totalS)),
     });
     return { ...got, results: { ...got.results, salt }, driver, thresholdsFailed: false };
+  } finally {
+    live.done();
+  }
+}
+
+/**
+ * The warm-up's schedule: from the measured ramp's floor up to the run's rate over the first half
+ * of the warm-up (at most 30 s, as the measured ramp: apps cold at 0.2 CPU fall behind for many
+ * seconds when flooded at once, and that backlog would spill into the measurement), then held at
+ * it, so caches, replicas' buffers and the apps' JIT meet the traffic the measurement will bring.
+ */
+export function warmupStages(targetRps: number, warmupS: number): Stage[] {
+  if (!(warmupS > 0)) return [];
+  const ramp = warmupS < 4 ? 0 : Math.min(30, Math.round(warmupS / 2));
+  const stages: Stage[] = [{ durationS: 0, targetRate: ramp > 0 ? rateFloor(targetRps) : targetRps }];
+  if (ramp > 0) stages.push({ durationS: ramp, targetRate: targetRps });
+  stages.push({ durationS: warmupS - ramp, targetRate: targetRps });
+  return stages;
+}
+
+/** The warm-up's own sign-up salt: fresh, and never the one the measured load was told to use, so
+ *  the load's creates never meet an id the warm-up took. */
+export function warmupSalt(loadSalt: number | null | undefined, random: () => number = Math.random): number {
+  for (;;) {
+    const salt = newSalt(random);
+    if (salt !== loadSalt) return salt;
+  }
+}
+
+/**
+ * Runs the warm-up with the embedded engine whatever --driver says (k6 drives the measured load
+ * only: one more k6 process would cost its start-up and mix its remote-written series with the
+ * measurement's). Same workload and seed as the load, no metrics registry (its requests stay out
+ * of the engine's Prometheus series), and its own sign-up salt (no id the measured load takes).
+ */
+export async function driveWarmup(config: RunConfig, plan: DeployPlan, stages: Stage[], io: RunIO, signal: AbortSignal = io.signal): Promise<LoadOutcome> {
+  const totalS = stages.reduce((a, s) => a + s.durationS, 0);
+  const live = liveProgress((t) => io.write(t.replace('  t=', '  warm-up t=')), io.isTTY);
+  try {
+    return await runLoad({
+      targets: loadTargets(plan),
+      workload: workloads[config.workload]!,
+      users: config.users,
+      salt: warmupSalt(config.salt),
+      stages,
+      seed: config.seed,
+      signal,
+      onSecond: (p) => live.second(p, Math.round(totalS)),
+    });
   } finally {
     live.done();
   }

@@ -2,6 +2,7 @@
 // reports -> down. Every step is a function with typed input and output; the CLI only parses
 // flags and calls executeRun / deployTarget. Nothing here knows which phase it runs.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -13,17 +14,18 @@ import type { Deployment, Progress, Runtime } from '../runtime/types.ts';
 import { selectRuntime } from '../runtime/select.ts';
 import { allocateSlot, reapAll, stateRoot } from '../runtime/state.ts';
 import { fileSdPath, fileSdTargets } from '../metrics/prometheus-config.ts';
-import { waitForScrape } from '../metrics/query.ts';
+import { flush, waitForScrape } from '../metrics/query.ts';
 import { endpointUrl } from '../topology/plan.ts';
 import { reapDocker } from '../runtime/docker/docker.ts';
-import type { RunConfig } from './config.ts';
+import { defaultWarmupS, type RunConfig } from './config.ts';
 import { seedUsers } from './seed.ts';
+import { settle } from './settle.ts';
 import { trafficModel, stagesFor, defaultMachineCapRps } from '../load/traffic-model.ts';
 import type { LoadOutcome } from '../load/types.ts';
-import { drive, type DriveOutcome } from './drive.ts';
-import { collectServerView } from './collect.ts';
-import { SCHEMA_VERSION, type DrillResult, type FaultWindow, type Objective, type Results, type Stage, type TrafficModel } from '../../reports/schema.ts';
-import { writeReports } from '../../reports/index.ts';
+import { drive, driveWarmup, warmupStages, type DriveOutcome } from './drive.ts';
+import { serverBaseline, collectServerView, type ServerView } from './collect.ts';
+import { SCHEMA_VERSION, type DrillResult, type FaultWindow, type LoadResults, type Objective, type Results, type Stage, type TrafficModel } from '../../reports/schema.ts';
+import { REPORT_FILES, writeReports } from '../../reports/index.ts';
 import { version } from './version.ts';
 import { planChaos, runWithChaos } from '../../chaos/index.ts';
 import { rejectPastEnd } from '../../chaos/schedule.ts';
@@ -82,12 +84,13 @@ export async function deployTarget(config: RunConfig, io: RunIO, validate?: (pla
   // k6 (or auto, which may pick it) pushes its metrics by remote write; the embedded engine does not
   const remoteWrite = config.driver !== 'embedded';
   validate?.(makePlan(topology, { runId, slot: 1, proxies: config.proxies, prometheus: config.prometheus, remoteWrite }));
+  const runDir = resolve(io.cwd, config.out ?? join('.runs', runId));
+  await claimRunDir(runDir, config, io.progress);
   const reaped = [...(await reapAll({ onlyDead: true })).map(String), ...(runtime.kind === 'docker' ? (await reapDocker({ onlyDead: true })).runs : [])];
   if (reaped.length > 0) io.progress(`cleaned up leftovers of ${reaped.length} earlier run(s): ${reaped.join(', ')}`);
   const slot = await allocateSlot(runId);
   const plan = makePlan(topology, { runId, slot, proxies: config.proxies, prometheus: config.prometheus, remoteWrite });
   await runtime.check(plan);
-  const runDir = resolve(io.cwd, config.out ?? join('.runs', runId));
   await mkdir(runDir, { recursive: true });
   await writeFile(join(runDir, 'plan.json'), JSON.stringify(plan, null, 2));
   const timings: Record<string, number> = {};
@@ -119,6 +122,10 @@ export async function deployTarget(config: RunConfig, io: RunIO, validate?: (pla
     t0 = performance.now();
     await seedUsers(deployment, config.users, config.seed, io.progress, io.signal);
     timings.seed = since(t0);
+    // A cold deployment is not the architecture: measure only once replicas replayed the seed.
+    t0 = performance.now();
+    await settle(deployment, { timeoutMs: config.settleTimeoutS * 1000, progress: io.progress, signal: io.signal });
+    timings.settle = since(t0);
   } catch (e) {
     await metrics?.close();
     await deployment.down();
@@ -126,6 +133,22 @@ export async function deployTarget(config: RunConfig, io: RunIO, validate?: (pla
   }
   // The harness's view of the plan: under Docker, services are reached at published ports.
   return { deployment, metrics, plan: deployment.plan, runtime, runDir, runId, timings };
+}
+
+/** What a run directory holds of an earlier run, removed by --force (never anything else in it). */
+export const RUN_FILES = [...Object.values(REPORT_FILES), 'results.invalid.json', 'plan.json', 'k6-summary.json', 'k6-points.json.gz'] as const;
+
+/**
+ * A run directory that already holds a run (a results.json) is refused, so an old result is never
+ * taken for a new one; --force removes that run's files (RUN_FILES only) first. A failed run then
+ * leaves no results.json at all, never an older one that looks current.
+ */
+export async function claimRunDir(runDir: string, config: Pick<RunConfig, 'out' | 'force'>, progress: Progress): Promise<void> {
+  if (!existsSync(join(runDir, REPORT_FILES.json))) return;
+  const shown = config.out ?? runDir;
+  if (!config.force) throw usageError(`--out ${shown} already holds a run (results.json)`, 'choose another directory, or add --force to remove its results first');
+  await Promise.all(RUN_FILES.map((f) => rm(join(runDir, f), { force: true })));
+  progress(`--force: removed the results of the earlier run in ${shown}`);
 }
 
 /** What one exercise of a deployed target gives: the load, the fault windows, drill verdicts. */
@@ -178,12 +201,24 @@ export interface RunOutcome {
   exitCode: number;
 }
 
-/** Runs the whole lifecycle and writes the reports. Tears down unless config.keep. */
+/**
+ * Runs the whole lifecycle and writes the reports. Tears down unless config.keep.
+ *
+ * Results are never lost: results.json is written (partial: true) as soon as the load ends, before
+ * collection and teardown, whose failures then become notes of the final results. Ctrl-C after the
+ * measured load started writes the partial results with verdict `interrupted`, tears down and
+ * throws BenchError('interrupted') (exit 130).
+ */
 export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercise = loadExercise): Promise<RunOutcome> {
   const startedAt = new Date();
   const deployed = await deployTarget(config, io, (p) => exercise.validate(p, config));
   const { deployment, plan, runDir, timings } = deployed;
   let torn = false;
+  const teardown = async () => {
+    torn = true;
+    await deployed.metrics?.close();
+    await deployment.down();
+  };
   try {
     const model = trafficModel({
       users: config.users,
@@ -202,29 +237,22 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
         io.progress(`warning: ${e.message}; per-tier figures may miss the start of the load`),
       );
     }
+    const notes: string[] = [];
     let t0 = performance.now();
+    const warmup = await warmUp({ config, deployed, model, io, promUrl, notes });
+    if (warmup) timings.warmup = since(t0);
+    // Counters read directly (the apps' without Prometheus, the edge's access log) count from
+    // here, so the warm-up's requests are not taken for the measured load's.
+    const baseline = await serverBaseline(deployment, plan, { apps: !promUrl });
+    t0 = performance.now();
     const done = await exercise.run({ config, deployed, model, stages, io });
     const outcome = done.outcome;
     timings.load = since(t0);
-    if (io.signal.aborted) throw new BenchError('interrupted', 'interrupted during the load', 'everything this run started was stopped');
-    t0 = performance.now();
-    const server = await collectServerView(deployment, plan, {
-      startMs: outcome.startedAtMs,
-      endMs: outcome.startedAtMs + outcome.results.durationS * 1000,
-    }, promUrl);
-    timings.collect = since(t0);
-    const objectives = done.objectives ?? objectivesFor(config, outcome);
-    const notes: string[] = [...done.notes, ...server.notes];
+    notes.push(...done.notes);
     if (model.scaleFactor < 1) notes.push(`scaled: ${model.targetRps.toFixed(1)} of ${model.peakRps.toFixed(1)} req/s (factor ${model.scaleFactor.toPrecision(3)})`);
-    if (!config.keep) {
-      t0 = performance.now();
-      await deployed.metrics?.close();
-      await deployment.down();
-      torn = true;
-      timings.teardown = since(t0);
-    }
+    const objectives = done.objectives ?? objectivesFor(config, outcome);
     const pass = objectives.every((o) => o.pass) && done.drills.every((d) => d.pass) && !outcome.thresholdsFailed;
-    const results: Results = {
+    const assemble = (server: ServerView, partial: boolean): Results => ({
       schemaVersion: SCHEMA_VERSION,
       tool: { name: 'bench', version },
       runId: deployed.runId,
@@ -251,24 +279,98 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
       },
       trafficModel: model,
       load: outcome.results,
+      warmup,
+      partial,
       server: { appRequests: server.appRequests },
       tiers: server.tiers,
       prometheus: server.prometheus,
       faults: done.faults,
       drills: done.drills,
       objectives,
-      timings,
-      notes,
-      verdict: pass ? 'pass' : 'fail',
+      timings: { ...timings },
+      notes: [...notes, ...server.notes],
+      verdict: io.signal.aborted ? 'interrupted' : pass ? 'pass' : 'fail',
+    });
+    const interrupted = async (during: string): Promise<never> => {
+      const at = join(runDir, REPORT_FILES.json);
+      await writeReports(runDir, assemble(notCollected(`interrupted ${during}: the server view was not collected`), true));
+      io.progress(`interrupted ${during}: partial results (verdict INTERRUPTED) written to ${at}`);
+      throw new BenchError('interrupted', `interrupted ${during}`, `partial results are in ${at}; everything this run started was stopped`);
     };
+    if (io.signal.aborted) return await interrupted('during the load');
+
+    // The load's figures are safe on disk before anything else can fail.
+    await writeReports(runDir, assemble(notCollected('partial: written when the load ended, before collection and teardown'), true));
+
+    t0 = performance.now();
+    let server: ServerView;
+    try {
+      server = await collectServerView(deployment, plan, { startMs: outcome.startedAtMs, endMs: outcome.startedAtMs + outcome.results.durationS * 1000 }, promUrl, baseline);
+    } catch (e) {
+      server = notCollected(`collection failed: ${(e as Error).message}`);
+    }
+    timings.collect = since(t0);
+    if (io.signal.aborted) return await interrupted('while collecting');
+    if (!config.keep) {
+      t0 = performance.now();
+      try {
+        await teardown();
+      } catch (e) {
+        notes.push(`teardown failed: ${(e as Error).message} (bench down ${deployed.runId} removes what is left)`);
+      }
+      timings.teardown = since(t0);
+    }
+    const results = assemble(server, false);
     await writeReports(runDir, results);
+    if (results.verdict === 'interrupted') throw new BenchError('interrupted', 'interrupted while tearing down', `results are in ${join(runDir, REPORT_FILES.json)}`);
     return { results, runDir, exitCode: pass ? 0 : 1 };
   } finally {
-    if (!torn && (!config.keep || io.signal.aborted)) {
-      await deployed.metrics?.close();
-      await deployment.down();
-    }
+    if (!torn && (!config.keep || io.signal.aborted)) await teardown();
   }
+}
+
+/** A server view that was not (or could not be) collected: nulls and empty figures, one note. */
+function notCollected(note: string): ServerView {
+  return { appRequests: null, tiers: {}, prometheus: {}, notes: [note] };
+}
+
+interface WarmUpInput {
+  config: RunConfig;
+  deployed: Deployed;
+  model: TrafficModel;
+  io: RunIO;
+  promUrl: string | null;
+  notes: string[];
+}
+
+/**
+ * The warm-up before the measured load: --warmup, or the topology's default (20 s where caches or
+ * replicas exist). Its results are kept apart (results.warmup) and judged by nothing. Ctrl-C during
+ * it ends the run with nothing measured: no results are written.
+ */
+async function warmUp({ config, deployed, model, io, promUrl, notes }: WarmUpInput): Promise<LoadResults | null> {
+  const warmupS = config.warmupS ?? defaultWarmupS(deployed.plan.topology);
+  if (warmupS <= 0) {
+    io.progress(config.warmupS === 0 ? 'warm-up: skipped (--warmup 0)' : 'warm-up: none (no caches or replicas in this phase)');
+    return null;
+  }
+  const stages = warmupStages(model.targetRps, warmupS);
+  const driver = config.driver === 'embedded' ? '' : ' by the embedded engine (k6, when it drives, drives the measured load only)';
+  io.progress(`warm-up: ${warmupS}s${driver}, ${config.workload} workload, ${stages.map((s) => `${s.durationS}s→${s.targetRate.toFixed(0)}/s`).join(', ')}; recorded apart, not judged`);
+  const got = await driveWarmup(config, deployed.plan, stages, io);
+  // runLoad returns once its in-flight requests ended: every warm-up request is done by now
+  const doneAtS = Date.now() / 1000;
+  if (io.signal.aborted) throw new BenchError('interrupted', 'interrupted during the warm-up: nothing was measured, no results written', 'everything this run started was stopped');
+  const w = got.results;
+  io.progress(`warm-up done: ${w.totals.requests.toLocaleString('en-US')} requests, ${w.totals.errors} errors, p99 ${w.latencyMs.p99.toFixed(1)} ms`);
+  if (promUrl) {
+    // Every app scraped after the warm-up's end: the measured window's baseline then holds all of
+    // the warm-up's requests, none of them counted as the load's.
+    await flush(promUrl, doneAtS, { jobs: ['app'], labels: { run: deployed.plan.runId }, timeoutMs: 10_000, signal: io.signal }).catch((e: Error) =>
+      notes.push(`the warm-up's last requests may be counted in the server view: ${e.message}`),
+    );
+  }
+  return w;
 }
 
 /** The Prometheus a run's figures come from: the user's (--prometheus-url) or the run's own. */

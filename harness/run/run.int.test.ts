@@ -3,7 +3,7 @@
 // nothing left running after the run or bench down, and a killed harness cleaned by the next run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../cli/main.ts';
@@ -15,6 +15,8 @@ import { instant } from '../metrics/query.ts';
 import type { Results } from '../../reports/schema.ts';
 import type { DeployPlan } from '../topology/plan.ts';
 import { repoRoot } from '../env/which.ts';
+import { resolveRunConfig } from './config.ts';
+import { executeRun, loadExercise } from './lifecycle.ts';
 
 let stateRoot: string;
 let outRoot: string;
@@ -127,6 +129,9 @@ describe('bench run (real servers)', () => {
     const run = await phase2RunningInChild('interrupted');
     const { child, state } = run;
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    // a few seconds of load, so there is something measured to keep
+    const deadline = Date.now() + 20_000;
+    while (!/t=\s+5s/.test(run.log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGINT');
     const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))]);
     expect(code).toBe(130);
@@ -134,5 +139,101 @@ describe('bench run (real servers)', () => {
     for (const s of state.services) expect(isSameProcess(s.pid, s.startTime), `${s.name} survived`).toBe(false);
     expect(processesMentioning(state.runId)).toEqual([]);
     expect(await listRuns()).toEqual([]);
+    // what was measured until Ctrl-C is kept: partial results, verdict INTERRUPTED
+    const out = join(outRoot, 'interrupted');
+    expect(run.log).toMatch(new RegExp(`interrupted during the load: partial results \\(verdict INTERRUPTED\\) written to ${out}/results.json`));
+    const results = await readResults(out);
+    expect(results.runId).toBe(state.runId);
+    expect(results.verdict).toBe('interrupted');
+    expect(results.partial).toBe(true);
+    expect(results.load.totals.requests).toBeGreaterThan(0);
+    expect(results.load.durationS).toBeLessThan(60);
+    expect(results.server.appRequests).toBeNull();
+    await expect(readFile(join(out, 'report.html'), 'utf8')).resolves.toMatch(/id="verdict">INTERRUPTED</);
   }, 90_000);
+
+  it('--out holding a run is refused before anything starts; --force removes its results, then runs', async () => {
+    const out = join(outRoot, 'taken');
+    await mkdir(out, { recursive: true });
+    await writeFile(join(out, 'results.json'), JSON.stringify({ runId: 'older' }));
+    await writeFile(join(out, 'report.html'), 'older');
+    await writeFile(join(out, 'mine.txt'), 'not bench\'s');
+    const args = ['run', '--phase', '1', '--users', '500', '--duration', '5s', '--rate', '20', '--no-prometheus', '--out', out];
+    const refused = await bench(args);
+    expect(refused.code).toBe(2);
+    expect(refused.err.trim().split('\n')).toEqual([`bench: --out ${out} already holds a run (results.json) — choose another directory, or add --force to remove its results first`]);
+    expect(await listRuns()).toEqual([]);
+    expect(JSON.parse(await readFile(join(out, 'results.json'), 'utf8'))).toEqual({ runId: 'older' });
+
+    const forced = await bench([...args, '--force']);
+    expect(forced.code).toBe(0);
+    expect(forced.err).toMatch(/--force: removed the results of the earlier run in /);
+    const results = await readResults(out);
+    expect(results.runId).not.toBe('older');
+    expect(results.partial).toBe(false);
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toMatch(new RegExp(results.runId));
+    expect(await readFile(join(out, 'mine.txt'), 'utf8')).toBe('not bench\'s');
+  }, 90_000);
+
+  it('results.json is on disk, partial, before teardown; a teardown error becomes a note of the final results', async () => {
+    const out = join(outRoot, 'teardown-error');
+    const config = resolveRunConfig({ phase: '1', users: '500', duration: '5s', rate: '50', prometheus: false, out });
+    let duringTeardown: Results | null = null;
+    let filesDuringTeardown: string[] = [];
+    const outcome = await executeRun(
+      config,
+      { progress: () => {}, write: () => {}, isTTY: false, signal: new AbortController().signal, cwd: repoRoot },
+      {
+        validate: loadExercise.validate,
+        async run(ctx) {
+          const dep = ctx.deployed.deployment;
+          const down = dep.down.bind(dep);
+          dep.down = async () => {
+            duringTeardown = await readResults(out);
+            filesDuringTeardown = await readdir(out);
+            await down();
+            throw new Error('the disk caught fire');
+          };
+          return loadExercise.run(ctx);
+        },
+      },
+    );
+    expect(duringTeardown).not.toBeNull();
+    const partial = duringTeardown! as Results;
+    expect(partial.partial).toBe(true);
+    expect(partial.server.appRequests).toBeNull();
+    expect(partial.notes).toContain('partial: written when the load ended, before collection and teardown');
+    expect(filesDuringTeardown).toEqual(expect.arrayContaining(['results.json', 'report.html', 'summary.md', 'junit.xml']));
+    const final = await readResults(out);
+    expect(final.partial).toBe(false);
+    expect(final.load.totals.requests).toBe(partial.load.totals.requests);
+    expect(final.server.appRequests).toBe(final.load.totals.requests);
+    expect(final.notes).toContain(`teardown failed: the disk caught fire (bench down ${final.runId} removes what is left)`);
+    expect(outcome.exitCode).toBe(0);
+    expect(processesMentioning(final.runId)).toEqual([]);
+  }, 90_000);
+
+  it('phase 3: the warm-up runs before the load, is recorded apart, and counts in no figure or objective', async () => {
+    const out = join(outRoot, 'p3-warmup');
+    const r = await bench(['run', '--phase', '3', '--users', '2000', '--app-servers', '2', '--replicas', '1', '--duration', '8s', '--rate', '60', '--warmup', '6s', '--no-prometheus', '--out', out]);
+    expect(r.err).not.toMatch(/bench: /);
+    expect(r.err).toMatch(/settled in \d+\.\d s/);
+    expect(r.err).toMatch(/warm-up: 6s, mixed workload/);
+    const results = await readResults(out);
+    const w = results.warmup!;
+    expect(w.durationS).toBe(6);
+    expect(w.totals.requests).toBeGreaterThan(150);
+    expect(w.series.length).toBeGreaterThanOrEqual(5);
+    expect(results.timings.settle).toBeGreaterThanOrEqual(0);
+    expect(results.timings.warmup).toBeGreaterThanOrEqual(6);
+    // the measured load is the load alone: its series sums to its total, and the app servers
+    // (counted from just before it) saw exactly as many requests; the warm-up's are in neither
+    expect(results.load.series.reduce((a, p) => a + p.requests, 0)).toBe(results.load.totals.requests);
+    expect(results.server.appRequests).toBe(results.load.totals.requests);
+    const p99 = results.objectives.find((o) => o.name === 'p99-latency')!;
+    const errors = results.objectives.find((o) => o.name === 'error-rate')!;
+    expect(p99.actual).toBe(results.load.latencyMs.p99);
+    expect(errors.actual).toBe(results.load.totals.errorRate);
+    await expect(readFile(join(out, 'report.html'), 'utf8')).resolves.toMatch(/warm-up \(not measured\)/);
+  }, 150_000);
 });
