@@ -11,6 +11,7 @@ import type { DeployPlan } from '../harness/topology/plan.ts';
 import { workloads, type Workload } from '../loadtests/workloads.ts';
 import type { DrillResult, FaultWindow, Stage } from '../reports/schema.ts';
 import { drillLookup, drillTiming, validateDrill } from './drills/index.ts';
+import { shardMapOf } from './drills/lookup.ts';
 import { newDrillState } from './drills/types.ts';
 import type { ToxiproxyApi } from './faults/types.ts';
 import { healthProbe, startProber, type ProbeResult } from './probe.ts';
@@ -144,7 +145,8 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
     });
     try {
       const { rate: _rate, ...loadRest } = o.load;
-      load = await (o.runLoad ?? engineRunLoad)({ ...loadRest, workload, stages, signal: o.signal });
+      // The shard map lets the engine count failures per shard (shard-outage's blast radius).
+      load = await (o.runLoad ?? engineRunLoad)({ shards: shardMapOf(plan), ...loadRest, workload, stages, signal: o.signal });
     } finally {
       probeResult = await prober.stop();
     }
@@ -190,6 +192,7 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
     writes,
     problems,
     figures: { ...state.figures, ...(verification.figures ?? {}) },
+    generatorLimited: load.results.generator.limited === true,
     options: o.verdictOptions,
   });
   return { drill: result, faults: windows, load, writes, probes: samples };

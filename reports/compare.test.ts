@@ -13,7 +13,7 @@ function pair(): { base: Results; head: Results } {
   const base = buildResults({ fault: null });
   const head = buildResults({ fault: null });
   head.runId = 'head-run';
-  head.load.latencyMs.p99 = base.load.latencyMs.p99 * 0.97;
+  head.load.latencyMs.p99 = base.load.latencyMs.p99! * 0.97;
   head.load.totals.throughputRps = base.load.totals.throughputRps * 1.01;
   return { base, head };
 }
@@ -33,7 +33,9 @@ describe('compareResults', () => {
       'p99 latency',
       'p99.9 latency',
       'error rate',
+      'failed share (errors + dropped)',
       'dropped requests',
+      'generator',
       'p99 GET /api/me',
       'p99 GET /api/users/:id',
       'p99 GET /static/:asset',
@@ -51,7 +53,7 @@ describe('compareResults', () => {
 
   it('fails when p99 rose beyond the gate', () => {
     const { base, head } = pair();
-    head.load.latencyMs.p99 = base.load.latencyMs.p99 * 1.12;
+    head.load.latencyMs.p99 = base.load.latencyMs.p99! * 1.12;
     const c = compareResults(base, head);
     expect(c.failures).toEqual(['p99 latency rose 12% (42.1 ms → 47.2 ms), more than the 10% gate']);
     expect(statusOf(c.rows, 'p99 latency')).toBe('fail');
@@ -85,7 +87,7 @@ describe('compareResults', () => {
 
   it('fails an endpoint whose p99 regressed, and names it', () => {
     const { base, head } = pair();
-    head.load.endpoints['PUT /api/users/:id']!.latencyMs.p99 *= 1.5;
+    head.load.endpoints['PUT /api/users/:id']!.latencyMs.p99! *= 1.5;
     const c = compareResults(base, head);
     expect(c.failures).toEqual(['p99 of PUT /api/users/:id rose 50% (50.2 ms → 75.4 ms), more than the 10% gate']);
     expect(statusOf(c.rows, 'p99 PUT /api/users/:id')).toBe('fail');
@@ -93,7 +95,7 @@ describe('compareResults', () => {
 
   it('does not gate an endpoint with too few requests', () => {
     const { base, head } = pair();
-    head.load.endpoints['GET /api/me']!.latencyMs.p99 *= 3;
+    head.load.endpoints['GET /api/me']!.latencyMs.p99! *= 3;
     head.load.endpoints['GET /api/me']!.requests = 40;
     const c = compareResults(base, head);
     expect(c.failures).toEqual([]);
@@ -102,7 +104,7 @@ describe('compareResults', () => {
 
   it('reports every crossed gate at once, under custom gates', () => {
     const { base, head } = pair();
-    head.load.latencyMs.p99 = base.load.latencyMs.p99 * 1.3;
+    head.load.latencyMs.p99 = base.load.latencyMs.p99! * 1.3;
     head.load.totals.throughputRps = base.load.totals.throughputRps * 0.5;
     head.load.totals.errorRate = 0.2;
     const strict = compareResults(base, head, { maxP99RegressionPct: 50, maxThroughputDropPct: 60, maxErrorRate: 0.25 });

@@ -119,7 +119,7 @@ describe('Scheduler on a virtual clock', () => {
       s.drain(() => {});
     }
     expect(s.done).toBe(true);
-    expect(s.report()).toEqual({ maxLagMs: expect.closeTo(1, 6), saturated: false });
+    expect(s.report()).toEqual({ maxLagMs: expect.closeTo(1, 6), saturated: false, limited: false });
   });
 
   it('stop() ends the schedule early', () => {

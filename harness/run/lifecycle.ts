@@ -27,6 +27,7 @@ import { writeReports } from '../../reports/index.ts';
 import { version } from './version.ts';
 import { planChaos, runWithChaos } from '../../chaos/index.ts';
 import { serveRunMetrics, type RunMetrics } from './metrics-server.ts';
+import { objectivesFor as judgeObjectives, runVerdict, withAchievedScale } from '../../reports/verdict.ts';
 
 export interface RunIO {
   progress: Progress;
@@ -183,6 +184,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     const model = trafficModel({
       users: config.users,
       machineCapRps: config.maxRate ?? defaultMachineCapRps(cpus().length),
+      machineCapSource: config.maxRate ? 'flag' : 'estimate',
       rateOverride: config.rate,
     });
     for (const line of model.derivation) io.progress(`traffic model: ${line}`);
@@ -218,7 +220,10 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
       torn = true;
       timings.teardown = since(t0);
     }
-    const pass = objectives.every((o) => o.pass) && done.drills.every((d) => d.pass) && !outcome.thresholdsFailed;
+    // PASS, FAIL or INCONCLUSIVE (reports/verdict.ts): a run that measured nothing is never a pass.
+    const judged = runVerdict({ load: outcome.results, objectives, drills: done.drills, thresholdsFailed: outcome.thresholdsFailed });
+    const pass = judged.verdict === 'pass';
+    const enforced = deployment.sizesEnforced?.() ?? {};
     const results: Results = {
       schemaVersion: SCHEMA_VERSION,
       tool: { name: 'bench', version },
@@ -240,11 +245,11 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
       topology: {
         phase: plan.topology.phase,
         title: plan.topology.title,
-        hosts: plan.hosts.map((h) => ({ name: h.name, ip: h.ip, cpus: h.size.cpus, memoryMb: h.size.memoryMb, region: h.region })),
+        hosts: plan.hosts.map((h) => ({ name: h.name, ip: h.ip, cpus: h.size.cpus, memoryMb: h.size.memoryMb, region: h.region, ...(h.name in enforced ? { sizeEnforced: enforced[h.name] } : {}) })),
         services: plan.services.map((s) => ({ name: s.name, kind: s.kind, host: s.host, role: s.role, address: `${s.address.host}:${s.address.port}` })),
         edges: plan.edges.map((e) => ({ name: e.name, proxied: e.proxied })),
       },
-      trafficModel: model,
+      trafficModel: withAchievedScale(model, outcome.results),
       load: outcome.results,
       server: { appRequests: server.appRequests },
       tiers: server.tiers,
@@ -254,7 +259,8 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
       objectives,
       timings,
       notes,
-      verdict: pass ? 'pass' : 'fail',
+      verdict: judged.verdict,
+      ...(judged.reason ? { verdictReason: judged.reason } : {}),
     };
     await writeReports(runDir, results);
     return { results, runDir, exitCode: pass ? 0 : 1 };
@@ -271,22 +277,7 @@ export function prometheusUrlOf(config: Pick<RunConfig, 'prometheusUrl'>, plan: 
   return config.prometheusUrl ?? (plan.prometheus ? endpointUrl(plan.prometheus.address) : null);
 }
 
+/** The run's objectives (reports/verdict.ts): the failed share counts drops; `<=` so 0 is passable. */
 export function objectivesFor(config: RunConfig, outcome: LoadOutcome): Objective[] {
-  const l = outcome.results;
-  return [
-    {
-      name: 'p99-latency',
-      description: `p99 < ${config.objectives.p99Ms} ms`,
-      threshold: config.objectives.p99Ms,
-      actual: l.latencyMs.p99,
-      pass: l.latencyMs.p99 < config.objectives.p99Ms,
-    },
-    {
-      name: 'error-rate',
-      description: `error rate < ${(config.objectives.maxErrorRate * 100).toFixed(2)}%`,
-      threshold: config.objectives.maxErrorRate,
-      actual: l.totals.errorRate,
-      pass: l.totals.errorRate < config.objectives.maxErrorRate,
-    },
-  ];
+  return judgeObjectives(config.objectives, outcome.results);
 }
