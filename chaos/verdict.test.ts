@@ -190,3 +190,30 @@ describe('verdict of a drill that allows some damage', () => {
     expect(r.figures.impact).toBe('observed');
   });
 });
+
+describe('verdict: only for what was measured', () => {
+  const windows = [{ name: 'kill', target: 'x', startS: 10, endS: 20 }];
+  it('a drill whose generator was the limit is INCONCLUSIVE, not a pass, whatever the series says', () => {
+    const r = verdict({ name: 'd', hypothesis: H, series: series(40), windows, generatorLimited: true });
+    expect(r.pass).toBe(false);
+    expect(r.verdict).toBe('inconclusive');
+    expect(r.reasons[0]).toMatch(/^INCONCLUSIVE: the load generator was the limit/);
+  });
+  it('a drill whose load completed nothing is INCONCLUSIVE', () => {
+    const r = verdict({ name: 'd', hypothesis: H, series: series(40, outage(0, 40, { requests: 0, targetRate: 0 })), windows });
+    expect(r.verdict).toBe('inconclusive');
+    expect(r.reasons[0]).toBe('INCONCLUSIVE: no request completed, so nothing about the system was measured');
+    expect(r.latencyDuringP99).toBeNull();
+  });
+  it('a window where every request failed without a response reports p99 null (n/a), never 0 ms', () => {
+    const s = series(40, outage(10, 20, { errors: 100, p50: null, p95: null, p99: null }));
+    for (const p of s) if (p.t >= 10 && p.t < 20) p.hdr = null;
+    const r = verdict({ name: 'd', hypothesis: H, series: s, windows: [{ name: 'kill', target: 'x', startS: 10, endS: 20 }], options: { tailS: 0 } });
+    expect(r.verdict).toBe('fail');
+    expect(r.latencyDuringP99).toBeNull();
+    expect(r.reasons.some((x) => /^p99 n\/a during the fault/.test(x))).toBe(true);
+  });
+  it('a normal pass says so in its verdict', () => {
+    expect(verdict({ name: 'd', hypothesis: H, series: series(40), windows }).verdict).toBe('pass');
+  });
+});

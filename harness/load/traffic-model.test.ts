@@ -43,6 +43,14 @@ describe('trafficModel', () => {
     expect(m.derivation[2]).toContain('--rate 800 req/s overrides the model');
   });
 
+  it('labels the machine cap by where it came from: never written as a capacity when estimated', () => {
+    expect(trafficModel({ users: 1e9, machineCapRps: 15_000 }).machineCapSource).toBe('estimate');
+    expect(trafficModel({ users: 1e9, machineCapRps: 15_000 }).derivation[2]).toMatch(/^machine cap 15,000 req\/s \(an estimate: 30,000 req\/s per generator core × 0\.5 headroom, not measured here\) < peak/);
+    const flagged = trafficModel({ users: 1e9, machineCapRps: 4000, machineCapSource: 'flag' });
+    expect(flagged.derivation[2]).toMatch(/^machine cap 4,000 req\/s \(set by --max-rate\) < peak/);
+    expect(trafficModel({ users: 1e9, machineCapRps: 4000, machineCapSource: 'measured' }).derivation[2]).toContain('(measured on this machine)');
+  });
+
   it('rejects nonsense input', () => {
     expect(() => trafficModel({ users: 0 })).toThrow(RangeError);
     expect(() => trafficModel({ users: 10, dailyActiveShare: 1.5 })).toThrow(RangeError);
