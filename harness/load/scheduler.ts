@@ -277,10 +277,13 @@ export class Scheduler {
     if (lag > this.windowMaxLag) this.windowMaxLag = lag;
     if (lag > this.lagThresholdMs) {
       // Behind since the moment this lag crossed the threshold, so one long stall counts in full.
-      if (this.behindSinceMs === null) this.behindSinceMs = now - (lag - this.lagThresholdMs);
-      if (now - this.behindSinceMs >= this.sustainMs) this.saturatedFlag = true;
+      const fresh = this.behindSinceMs === null;
+      if (fresh) this.behindSinceMs = now - (lag - this.lagThresholdMs);
+      if (now - this.behindSinceMs! >= this.sustainMs) this.saturatedFlag = true;
       if (this.freeSlots()) {
-        if (this.behindWithFreeSlotsSinceMs === null) this.behindWithFreeSlotsSinceMs = now - (lag - this.lagThresholdMs);
+        // A fresh stall counts in full; lag carried over from a moment the cap was full counts
+        // only from now, as only from now is it the generator's own.
+        if (this.behindWithFreeSlotsSinceMs === null) this.behindWithFreeSlotsSinceMs = fresh ? this.behindSinceMs! : now;
         if (now - this.behindWithFreeSlotsSinceMs >= this.sustainMs) this.limitedFlag = true;
       } else {
         // The in-flight cap is full: what is late is the system's doing, not the generator's.
