@@ -46,7 +46,12 @@ export interface MeasuredBlast {
   victimShare: number;
   /** the share of the run's requests that write (update, create, login), from the engine's counts */
   writeShare: number;
-  /** victimShare x writeShare + epsilon */
+  /**
+   * the share of the victim's requests that need its primary: the write share when its reads go
+   * to replicas, 1 when the shard has none (every request of its users then fails)
+   */
+  primaryShare: number;
+  /** victimShare x primaryShare + epsilon */
   bound: number;
   /** (errors + dropped) / (requests + dropped) in the window */
   failRate: number;
@@ -58,7 +63,14 @@ export interface MeasuredBlast {
  * The blast radius and error bound from the engine's per-shard counts over [fromS, toS); null when
  * the series carries no per-shard counts (the load had no shard map).
  */
-export function measuredBlast(load: Pick<LoadResults, 'series' | 'endpoints'>, victim: string, fromS: number, toS: number, epsilon = SHARD_OUTAGE_EPSILON): MeasuredBlast | null {
+export function measuredBlast(
+  load: Pick<LoadResults, 'series' | 'endpoints'>,
+  victim: string,
+  fromS: number,
+  toS: number,
+  readsSurvive: boolean,
+  epsilon = SHARD_OUTAGE_EPSILON,
+): MeasuredBlast | null {
   const window = load.series.filter((p: SeriesPoint) => p.t + 1 > fromS && p.t < toS);
   if (!window.some((p) => p.shards)) return null;
   const perShard: Record<string, { requests: number; errors: number }> = {};
@@ -81,11 +93,13 @@ export function measuredBlast(load: Pick<LoadResults, 'series' | 'endpoints'>, v
   const all = Object.values(load.endpoints).reduce((a, e) => a + e.requests, 0);
   const writeShareMeasured = all > 0 ? (count('update') + count('create') + count('login')) / all : 0;
   const offered = requests + dropped;
+  const primaryShare = readsSurvive ? writeShareMeasured : 1;
   return {
     perShard,
     victimShare,
     writeShare: writeShareMeasured,
-    bound: Math.min(1, victimShare * writeShareMeasured + epsilon),
+    primaryShare,
+    bound: Math.min(1, victimShare * primaryShare + epsilon),
     failRate: offered > 0 ? (errors + dropped) / offered : 0,
     failedShards: Object.entries(perShard)
       .filter(([, c]) => c.requests > 0 && c.errors / c.requests > epsilon)
@@ -110,9 +124,10 @@ export const shardOutage: Drill = {
     const v = victimOf(plan, t);
     // An outer bound before anything is measured (as if the victim had every user); the verification
     // holds the run to the measured one: the victim's share of requests x the write share + 1%.
-    const bound = Math.min(1, writeShare(t.workload ?? 'write-heavy') + SHARD_OUTAGE_EPSILON);
+    const bound = Math.min(1, (v.replicas.length > 0 ? writeShare(t.workload ?? 'write-heavy') : 1) + SHARD_OUTAGE_EPSILON);
+    const share = v.replicas.length > 0 ? "the victim shard's measured share of the writes" : "the victim shard's measured share of the requests (it has no replica to read from)";
     return {
-      text: `the primary of shard ${v.name} (${shardStrategy(plan) === 'range' ? `ids ${rangeText(v)}` : 'hash-sharded ids'}) dies: requests of the other shards all succeed, at most the victim shard's measured share of the writes (+1%) fails, no acknowledged write is lost`,
+      text: `the primary of shard ${v.name} (${shardStrategy(plan) === 'range' ? `ids ${rangeText(v)}` : 'hash-sharded ids'}) dies: requests of the other shards all succeed, at most ${share} (+1%) fails, no acknowledged write is lost`,
       maxErrorRate: bound,
       maxP99Ms: 2000,
       maxLostWrites: 0,
@@ -153,7 +168,8 @@ export const shardOutage: Drill = {
     figures.blastRadiusIds = shardStrategy(ctx.plan) === 'range' ? rangeText(v) : `ids hashing to shard ${v.name}`;
     figures.blastRadiusShare = Math.round(shardShare(ctx.plan, v, ctx.timing.users) * 10_000) / 10_000;
     // What the load measured, per shard, over the outage (its last second left out, as above).
-    const m = measuredBlast(ctx.load.results, v.name, kill.startS, Number.isFinite(end) ? end : Infinity);
+    // The victim's reads survive on its replicas when it has some (the app reads from them).
+    const m = measuredBlast(ctx.load.results, v.name, kill.startS, Number.isFinite(end) ? end : Infinity, v.replicas.length > 0);
     const r4 = (x: number) => Math.round(x * 10_000) / 10_000;
     if (m === null) {
       figures.blastRadiusShards = failedShards.join(',') || 'none';
@@ -162,6 +178,7 @@ export const shardOutage: Drill = {
       figures.blastRadiusShards = m.failedShards.join(',') || 'none';
       figures.victimRequestShare = r4(m.victimShare);
       figures.writeShareMeasured = r4(m.writeShare);
+      figures.primaryShare = r4(m.primaryShare);
       figures.errorBound = r4(m.bound);
       figures.failRateDuringOutage = r4(m.failRate);
       for (const [name, c] of Object.entries(m.perShard)) figures[`errors.${name}`] = c.errors;
@@ -174,7 +191,7 @@ export const shardOutage: Drill = {
       if (m.failRate > m.bound) {
         problems.push(
           `${(m.failRate * 100).toFixed(2)}% of requests failed during the outage, more than the measured bound of ${(m.bound * 100).toFixed(2)}% ` +
-            `(shard ${v.name}'s ${(m.victimShare * 100).toFixed(1)}% of requests x ${(m.writeShare * 100).toFixed(1)}% writes + ${SHARD_OUTAGE_EPSILON * 100}%)`,
+            `(shard ${v.name}'s ${(m.victimShare * 100).toFixed(1)}% of requests x ${(m.primaryShare * 100).toFixed(1)}% ${m.primaryShare === 1 ? 'of them (it has no replica to read from)' : 'writes'} + ${SHARD_OUTAGE_EPSILON * 100}%)`,
         );
       }
     }
