@@ -18,7 +18,7 @@ import { endpointUrl } from '../topology/plan.ts';
 import { reapDocker } from '../runtime/docker/docker.ts';
 import type { RunConfig } from './config.ts';
 import { seedUsers } from './seed.ts';
-import { trafficModel, stagesFor, defaultMachineCapRps } from '../load/traffic-model.ts';
+import { trafficModel, stagesFor, defaultMachineCapRps, capLabel } from '../load/traffic-model.ts';
 import type { LoadOutcome } from '../load/types.ts';
 import { drive, type DriveOutcome } from './drive.ts';
 import { collectServerView } from './collect.ts';
@@ -189,7 +189,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     });
     for (const line of model.derivation) io.progress(`traffic model: ${line}`);
     if (model.scaleFactor < 1) {
-      io.progress(`the model asks for ${model.peakRps.toFixed(0)} req/s at peak, more than this machine drives: running at ${model.targetRps.toFixed(0)} req/s (scale factor ${model.scaleFactor.toPrecision(3)}), recorded in results.json`);
+      io.progress(`the model asks for ${model.peakRps.toFixed(0)} req/s at peak, more than the machine cap (${capLabel(model.machineCapSource)}): running at ${model.targetRps.toFixed(0)} req/s (planned scale factor ${model.scaleFactor.toPrecision(3)}; the achieved one is recorded in results.json)`);
     }
     const stages = stagesFor(model.targetRps, config.durationS);
     const promUrl = prometheusUrlOf(config, plan);
