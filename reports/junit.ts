@@ -65,7 +65,9 @@ export function renderJunit(r: Results): string {
       name: d.name,
       failure: d.pass
         ? null
-        : { type: 'drill', message: `${d.name} failed: ${d.reasons.length ? d.reasons.join('; ') : 'its hypothesis did not hold'}`, body },
+        : d.verdict === 'inconclusive'
+          ? { type: 'inconclusive', message: `${d.name} inconclusive: ${d.reasons[0] ?? 'the load could not judge it'}`, body }
+          : { type: 'drill', message: `${d.name} failed: ${d.reasons.length ? d.reasons.join('; ') : 'its hypothesis did not hold'}`, body },
       out: body,
     });
   }
