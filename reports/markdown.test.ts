@@ -21,6 +21,19 @@ describe('renderMarkdown', () => {
     expect(lines[i + 2]).toMatch(/^\| 386 req\/s \| 4\.3 ms \| 14\.1 ms \| 42\.1 ms \| 185 ms \| 611 ms \| 0\.11% \| 0\.18% \| 23,\d{3} \| 26 \| 15 \|$/);
   });
 
+  it('says INCONCLUSIVE with its reason, for the run and for a drill', () => {
+    const r = buildResults();
+    r.verdict = 'inconclusive';
+    r.verdictReason = 'no request completed: nothing about the system was measured';
+    r.drills[0]!.pass = false;
+    r.drills[0]!.verdict = 'inconclusive';
+    const m = renderMarkdown(r);
+    expect(m.split('\n')[0]).toBe('### ⚠️ bench phase 3 — Load balancer + read replicas: **INCONCLUSIVE**');
+    expect(m).toContain('Inconclusive: no request completed: nothing about the system was measured.');
+    expect(m).toMatch(/\| app-server-kill \|.*\| ⚠️ inconclusive \|/);
+    expect(m).toContain('app-server-kill: why it was inconclusive');
+  });
+
   it('has objectives and drills tables with pass/fail marks', () => {
     expect(md).toContain('| p99 latency | p99 &lt; 100 ms | 100 | 42.1 | ✅ pass |');
     expect(md).toContain('| error rate | error rate &lt; 0.1% | 0.001 | 0.0011 | ❌ fail |');

@@ -99,7 +99,7 @@ export function renderMarkdown(r: Results): string {
           fmtCount(d.errorsDuringFault),
           `${fmtMs(d.latencyBeforeP99)} → ${fmtMs(d.latencyDuringP99)}`,
           d.writes ? `${fmtCount(d.writes.lost)} of ${fmtCount(d.writes.acknowledged)}` : '—',
-          mark(d.pass),
+          d.verdict === 'inconclusive' ? '⚠️ inconclusive' : mark(d.pass),
         ]),
         ['l', 'r', 'r', 'r', 'r', 'r', 'l'],
       ),
@@ -107,7 +107,7 @@ export function renderMarkdown(r: Results): string {
     const failing = r.drills.filter((d) => !d.pass && d.reasons.length > 0);
     for (const d of failing) {
       out.push('');
-      out.push(`<details><summary>${mdCell(d.name)}: why it failed</summary>\n\n${d.reasons.map((x) => `- ${mdCell(x)}`).join('\n')}\n\n</details>`);
+      out.push(`<details><summary>${mdCell(d.name)}: ${d.verdict === 'inconclusive' ? 'why it was inconclusive' : 'why it failed'}</summary>\n\n${d.reasons.map((x) => `- ${mdCell(x)}`).join('\n')}\n\n</details>`);
     }
   }
   if (r.faults.length > 0) {
