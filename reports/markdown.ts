@@ -128,7 +128,7 @@ export function renderMarkdown(r: Results): string {
   if (m.achievedScaleFactor !== undefined) {
     out.push('');
     out.push(
-      `Scale factor planned ${mdCell(fmtValue(m.scaleFactor))}, achieved ${mdCell(fmtValue(m.achievedScaleFactor))} (completed ${mdCell(fmtRps(t.throughputRps))} ÷ modelled peak ${mdCell(fmtRps(m.peakRps))}).`,
+      `Scale factor planned ${mdCell(fmtValue(m.scaleFactor))}, achieved ${mdCell(fmtValue(m.achievedScaleFactor))} (requests completed ÷ requests the model would have sent over the same schedule).`,
     );
   }
   out.push('');

@@ -73,7 +73,11 @@ export const TrafficModel = z.object({
   targetRps: z.number(),
   /** the planned scale factor: targetRps / peakRps (1 when the plan drives the full model) */
   scaleFactor: z.number(),
-  /** the achieved scale factor: completed req/s / peakRps, after the load; null before or when nothing completed */
+  /**
+   * the achieved scale factor: requests completed ÷ requests the model would have sent over the
+   * same schedule (its due count ÷ scaleFactor); equal to scaleFactor when the planned load was
+   * all completed. null before the load or when nothing completed
+   */
   achievedScaleFactor: z.number().nullable().optional(),
   /** true when --rate overrode the model */
   overridden: z.boolean(),

@@ -146,5 +146,8 @@ describe('run verdict (real servers, phase 1)', () => {
     expect(r.objectives.find((o) => o.name === 'error-rate')).toMatchObject({ actual: 0, threshold: 0, pass: true });
     expect(r.verdict).toBe('pass');
     expect(run.exitCode).toBe(0);
+    // the native runtime records whether the host's cgroup quota was enforced
+    expect(typeof r.topology.hosts.find((h) => h.name === 'host-1')!.sizeEnforced).toBe('boolean');
+    console.log(`phase 1 host-1 sizeEnforced: ${r.topology.hosts[0]!.sizeEnforced}; achieved scale factor ${r.trafficModel.achievedScaleFactor}`);
   }, 120_000);
 });

@@ -68,11 +68,21 @@ describe('runVerdict', () => {
 });
 
 describe('withAchievedScale', () => {
-  it('records completed req/s over the modelled peak beside the planned factor', () => {
+  it('records completed over modelled beside the planned factor, ramps counted alike on both sides', () => {
     const r = buildResults({ fault: null });
     const m = { ...r.trafficModel, peakRps: 1000, scaleFactor: 0.4, targetRps: 400 };
-    const l = load({ throughputRps: 250 });
-    expect(withAchievedScale(m, l)).toMatchObject({ scaleFactor: 0.4, achievedScaleFactor: 0.25 });
+    // a 10 s ramp to 400 req/s then 50 s at it: 2,000 + 20,000 = 22,000 due, the model's 55,000
+    const l = load();
+    l.stages = [{ durationS: 10, targetRate: 400 }, { durationS: 50, targetRate: 400 }];
+    l.durationS = 60;
+    l.totals.requests = 22_000;
+    expect(withAchievedScale(m, l).achievedScaleFactor).toBeCloseTo(0.4, 6);
+    l.totals.requests = 11_000;
+    expect(withAchievedScale(m, l).achievedScaleFactor).toBeCloseTo(0.2, 6);
+    // an interrupted load is judged on the time it ran: 20 s = 2,000 + 4,000 due
+    l.durationS = 20;
+    l.totals.requests = 6_000;
+    expect(withAchievedScale(m, l).achievedScaleFactor).toBeCloseTo(0.4, 6);
     expect(withAchievedScale(m, load({ requests: 0, throughputRps: 0 })).achievedScaleFactor).toBeNull();
   });
 });

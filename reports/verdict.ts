@@ -3,6 +3,7 @@
 // INCONCLUSIVE (exit 1, with its reason on one line), never PASS. Pure: no I/O.
 import type { DrillResult, LoadResults, Objective, TrafficModel, Verdict } from './schema.ts';
 import { fmtMs, fmtPct } from './format.ts';
+import { ArrivalSchedule } from '../harness/load/scheduler.ts';
 
 /** The thresholds `bench run` judges a load by (--p99, --max-error-rate). */
 export interface ObjectiveThresholds {
@@ -86,8 +87,18 @@ export function runVerdict(input: RunVerdictInput): RunVerdict {
   return failed.length > 0 ? { verdict: 'fail', reason: failed.join('; ') } : { verdict: 'pass', reason: '' };
 }
 
-/** The model with the achieved scale factor: completed req/s over the modelled peak. */
+/**
+ * The model with the achieved scale factor: the requests completed over the requests the model
+ * would have sent in the same time (the schedule's own due count ÷ the planned factor), so a ramp
+ * counts alike on both sides and an achieved factor equal to the planned one means the whole
+ * planned load was completed.
+ */
 export function withAchievedScale(model: TrafficModel, load: LoadResults): TrafficModel {
-  const achieved = model.peakRps > 0 && load.totals.requests > 0 ? load.totals.throughputRps / model.peakRps : null;
+  let achieved: number | null = null;
+  if (model.scaleFactor > 0 && load.totals.requests > 0 && load.stages.length > 0) {
+    const schedule = new ArrivalSchedule(load.stages);
+    const due = schedule.countAt(Math.min(load.durationS, schedule.durationS));
+    if (due > 0) achieved = (load.totals.requests / (due / model.scaleFactor));
+  }
   return { ...model, achievedScaleFactor: achieved === null ? null : Math.round(achieved * 1e6) / 1e6 };
 }

@@ -87,6 +87,9 @@ describe('RunCgroups.enforcement (what results record per host)', () => {
       await cg.createHost('db-host', size);
       await cg.addPid('db-host', 12345);
       expect(cg.enforcement()).toEqual({ 'db-host': true });
+      // still known after the teardown removed the cgroups: results are written after it
+      await cg.remove().catch(() => []);
+      expect(cg.enforcement()).toEqual({ 'db-host': true });
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -163,6 +163,9 @@ export class RunCgroups {
   private readonly hostDirs = new Map<string, string[]>();
   /** hosts whose quota was not (fully) enforced: a directory, a quota write or a pid move failed */
   private readonly unenforced = new Set<string>();
+  /** every host set up, and whether any of its directories was made; kept after remove(), since
+   *  results are written after the teardown */
+  private readonly created = new Map<string, boolean>();
   /** things that did not work, each said once by the runtime ("host sizes are not enforced: ...") */
   readonly warnings: string[] = [];
 
@@ -177,6 +180,7 @@ export class RunCgroups {
   async createHost(host: string, size: HostSize): Promise<string[]> {
     if ('reason' in this.layout) {
       this.unenforced.add(host);
+      this.created.set(host, false);
       return [];
     }
     if (this.hostDirs.has(host)) return this.hostDirs.get(host)!;
@@ -209,6 +213,7 @@ export class RunCgroups {
       }
     }
     this.hostDirs.set(host, made);
+    this.created.set(host, made.length > 0);
     return made;
   }
 
@@ -233,8 +238,7 @@ export class RunCgroups {
    */
   enforcement(): Record<string, boolean> {
     const out: Record<string, boolean> = {};
-    for (const h of this.hostDirs.keys()) out[h] = !this.unenforced.has(h) && this.hostDirs.get(h)!.length > 0;
-    for (const h of this.unenforced) out[h] = false;
+    for (const [h, made] of this.created) out[h] = made && !this.unenforced.has(h);
     return out;
   }
 
