@@ -12,6 +12,7 @@ import type { DeployPlan } from '../harness/topology/plan.ts';
 import { workloads, type Workload } from '../loadtests/workloads.ts';
 import type { DrillResult, FaultWindow, Stage } from '../reports/schema.ts';
 import { drillLookup, drillTiming, validateDrill } from './drills/index.ts';
+import { shardMapOf } from './drills/lookup.ts';
 import { newDrillState } from './drills/types.ts';
 import type { ToxiproxyApi } from './faults/types.ts';
 import { healthProbe, startProber, type ProbeResult } from './probe.ts';
@@ -173,7 +174,8 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
     });
     try {
       const { rate: _rate, ...loadRest } = o.load;
-      load = await (o.runLoad ?? engineRunLoad)({ ...loadRest, runId, workload, stages, signal: loadSignal, ...(writeLog ? { writeLog } : {}) });
+      // The shard map lets the engine count failures per shard (shard-outage's blast radius).
+      load = await (o.runLoad ?? engineRunLoad)({ shards: shardMapOf(plan), ...loadRest, runId, workload, stages, signal: loadSignal, ...(writeLog ? { writeLog } : {}) });
     } finally {
       clearTimeout(tailTimer);
       probeResult = await prober.stop();
@@ -249,6 +251,7 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
       writes,
       problems,
       figures: { ...state.figures, ...(verification.figures ?? {}) },
+      generatorLimited: load.results.generator.limited === true,
       options: o.verdictOptions,
     });
     return { drill: result, faults: windows, load, writes, probes: samples };

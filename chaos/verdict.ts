@@ -1,6 +1,8 @@
 // The verdict of a drill: from the load's per-second series and the fault windows, how fast the
 // failure showed, how much it cost, how long until the system was healthy again, and whether the
-// steady-state hypothesis held. Pure: no I/O, no clock.
+// steady-state hypothesis held. Pure: no I/O, no clock. Every latency over a window comes from
+// the window's per-second HDR histograms merged exactly, never from averaged percentiles.
+import { mergeSeconds } from '../harness/load/histogram.ts';
 import type { DrillResult, FaultWindow, SeriesPoint } from '../reports/schema.ts';
 import type { WriteCheck } from './write-check.ts';
 
@@ -10,7 +12,7 @@ export interface Hypothesis {
   text: string;
   /** failed share of requests allowed during the fault window, 0..1 */
   maxErrorRate: number;
-  /** request-weighted mean of per-second p99 allowed during the fault window, ms */
+  /** p99 allowed during the fault window (of the window's merged histograms), ms */
   maxP99Ms: number;
   /** when set, the system must be healthy again within this many seconds of the fault start */
   maxRecoverS?: number;
@@ -51,6 +53,11 @@ export interface VerdictInput {
   problems?: readonly string[];
   /** figures the drill measured itself (write outage, blast radius, ...) */
   figures?: Record<string, number | string | null>;
+  /**
+   * the generator itself was the limit (LoadResults.generator.limited): the load it offered was not
+   * the one planned, so the drill is INCONCLUSIVE whatever the series says
+   */
+  generatorLimited?: boolean;
   options?: VerdictOptions;
 }
 
@@ -71,11 +78,18 @@ export interface PeriodStats {
   dropped: number;
   /** (errors + dropped) / (requests + dropped); 0 for an empty period */
   failRate: number;
-  /** request-weighted mean of the per-second p99s, ms; 0 when no request completed */
-  p99: number;
-  /** the worst second's p99, ms */
-  worstP99: number;
+  /**
+   * p99 of the period's requests that got a response, from its seconds' histograms merged, ms;
+   * null when none got a response (or the series carries no histograms to merge)
+   */
+  p99: number | null;
+  /** the largest latency of the period, ms (no percentile is above it); null as p99 */
+  max: number | null;
+  /** the worst second's p99, ms; null when no second had a response */
+  worstP99: number | null;
 }
+
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** A second of the series; point.t is the start of the second it covers, [t, t + 1). */
 const overlaps = (p: SeriesPoint, from: number, to: number) => p.t + 1 > from && p.t < to;
@@ -85,23 +99,25 @@ export function periodStats(points: readonly SeriesPoint[]): PeriodStats {
   let requests = 0;
   let errors = 0;
   let dropped = 0;
-  let weighted = 0;
-  let worst = 0;
+  let worst: number | null = null;
   for (const p of points) {
     requests += p.requests;
     errors += p.errors;
     dropped += p.dropped;
-    weighted += p.p99 * p.requests;
-    if (p.requests > 0) worst = Math.max(worst, p.p99);
+    if (p.p99 !== null && (worst === null || p.p99 > worst)) worst = p.p99;
   }
   const offered = requests + dropped;
+  const merged = mergeSeconds(points);
+  const p99 = merged?.percentileMs(99) ?? null;
+  const max = merged?.maxMs() ?? null;
   return {
     seconds: points.length,
     requests,
     errors,
     dropped,
     failRate: offered === 0 ? 0 : (errors + dropped) / offered,
-    p99: requests === 0 ? 0 : weighted / requests,
+    p99: p99 === null ? null : r3(p99),
+    max: max === null ? null : r3(max),
     worstP99: worst,
   };
 }
@@ -114,12 +130,12 @@ export function healthySecond(p: SeriesPoint, h: Pick<Hypothesis, 'maxErrorRate'
   const offered = p.requests + p.dropped;
   if (p.targetRate > 0 && p.requests === 0) return false;
   if (offered > 0 && (p.errors + p.dropped) / offered > h.maxErrorRate) return false;
-  return p.requests === 0 || p.p99 <= h.maxP99Ms;
+  return p.requests === 0 || p.p99 === null || p.p99 <= h.maxP99Ms;
 }
-
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
 const pct = (x: number) => `${(x * 100).toFixed(x > 0 && x < 0.001 ? 3 : x < 0.1 ? 2 : 1)}%`;
-const ms = (x: number) => `${x.toFixed(x < 10 ? 1 : 0)} ms`;
+const ms = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(x < 10 ? 1 : 0)} ms`);
+/** over the objective; an unmeasured p99 (null) is not over anything */
+const over = (x: number | null, limit: number) => x !== null && x > limit;
 
 /** Computes the drill's result. */
 export function verdict(input: VerdictInput): DrillResult {
@@ -148,13 +164,14 @@ export function verdict(input: VerdictInput): DrillResult {
   figures.droppedDuringFault = during.dropped;
   figures.errorRateBefore = before.failRate;
   figures.errorRateDuringFault = during.failRate;
-  figures.worstSecondP99Before = r3(before.worstP99);
-  figures.worstSecondP99During = r3(during.worstP99);
+  figures.worstSecondP99Before = before.worstP99 === null ? null : r3(before.worstP99);
+  figures.worstSecondP99During = during.worstP99 === null ? null : r3(during.worstP99);
+  figures.maxLatencyDuringMs = during.max;
 
   // Steady state first: a hypothesis about a system that was already failing says nothing.
   if (before.seconds === 0) {
     reasons.push('no steady-state second before the fault (start the fault later with --at)');
-  } else if (before.failRate > h.maxErrorRate || before.p99 > h.maxP99Ms) {
+  } else if (before.failRate > h.maxErrorRate || over(before.p99, h.maxP99Ms)) {
     failures.push(`steady state not met before the fault: ${pct(before.failRate)} failed, p99 ${ms(before.p99)} (objective < ${pct(h.maxErrorRate)}, < ${ms(h.maxP99Ms)})`);
   }
 
@@ -198,7 +215,8 @@ export function verdict(input: VerdictInput): DrillResult {
     if (checked.failRate > h.maxErrorRate) failures.push(`${rateLine}: over the objective of ${pct(h.maxErrorRate)}`);
     else reasons.push(`${rateLine}: within ${pct(h.maxErrorRate)}`);
     const latLine = `p99 ${ms(checked.p99)} ${where} vs ${ms(before.p99)} before (worst second ${ms(checked.worstP99)})`;
-    if (checked.p99 > h.maxP99Ms) failures.push(`${latLine}: over the objective of ${ms(h.maxP99Ms)}`);
+    if (over(checked.p99, h.maxP99Ms)) failures.push(`${latLine}: over the objective of ${ms(h.maxP99Ms)}`);
+    else if (checked.p99 === null) reasons.push(`${latLine}: no request got a response ${where}, so no latency was measured`);
     else reasons.push(`${latLine}: within ${ms(h.maxP99Ms)}`);
     if (allowed > 0) reasons.push(`${during.errors + during.dropped} requests failed in the whole fault window (${pct(during.failRate)})`);
   }
@@ -227,7 +245,16 @@ export function verdict(input: VerdictInput): DrillResult {
   for (const p of input.problems ?? []) failures.push(p);
   Object.assign(figures, input.figures ?? {});
 
-  const pass = failures.length === 0;
+  // A verdict only for what was measured: a drill whose generator was the limit, or whose load
+  // completed nothing, says nothing about the system.
+  const completed = series.reduce((a, p) => a + p.requests, 0);
+  const inconclusive = input.generatorLimited
+    ? 'INCONCLUSIVE: the load generator was the limit (its schedule lag grew while it had free in-flight slots); the system was not offered the planned load'
+    : completed === 0
+      ? 'INCONCLUSIVE: no request completed, so nothing about the system was measured'
+      : null;
+
+  const pass = failures.length === 0 && inconclusive === null;
   if (h.expectedFailure) {
     figures.expected = 'fail';
     (pass ? reasons : failures).push(pass ? `expected to fail in this phase (${h.expectedFailure}), yet it held` : `expected in this phase: ${h.expectedFailure}`);
@@ -239,13 +266,14 @@ export function verdict(input: VerdictInput): DrillResult {
     timeToDetectS: timeToDetectS === null ? null : r3(timeToDetectS),
     timeToRecoverS: timeToRecoverS === null ? null : r3(timeToRecoverS),
     errorsDuringFault: during.errors + during.dropped,
-    latencyBeforeP99: r3(before.p99),
-    latencyDuringP99: r3(during.p99),
+    latencyBeforeP99: before.p99,
+    latencyDuringP99: during.p99,
     writes: writes
       ? { acknowledged: writes.acknowledged, present: writes.present, lost: writes.lost, unacknowledgedPresent: writes.unacknowledgedPresent, lostIds: writes.lostIds, indeterminate: writes.indeterminate }
       : null,
     figures,
     pass,
-    reasons: [...failures, ...reasons],
+    verdict: inconclusive !== null ? 'inconclusive' : pass ? 'pass' : 'fail',
+    reasons: [...(inconclusive !== null ? [inconclusive] : []), ...failures, ...reasons],
   };
 }

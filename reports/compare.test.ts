@@ -13,7 +13,7 @@ function pair(): { base: Results; head: Results } {
   const base = buildResults({ fault: null });
   const head = buildResults({ fault: null });
   head.runId = 'head-run';
-  head.load.latencyMs.p99 = base.load.latencyMs.p99 * 0.97;
+  head.load.latencyMs.p99 = base.load.latencyMs.p99! * 0.97;
   head.load.totals.throughputRps = base.load.totals.throughputRps * 1.01;
   return { base, head };
 }
@@ -33,7 +33,9 @@ describe('compareResults', () => {
       'p99 latency',
       'p99.9 latency',
       'error rate',
+      'failed share (errors + dropped)',
       'dropped requests',
+      'generator',
       'p99 GET /api/me',
       'p99 GET /api/users/:id',
       'p99 GET /static/:asset',
@@ -51,7 +53,7 @@ describe('compareResults', () => {
 
   it('fails when p99 rose beyond the gate', () => {
     const { base, head } = pair();
-    head.load.latencyMs.p99 = base.load.latencyMs.p99 * 1.12;
+    head.load.latencyMs.p99 = base.load.latencyMs.p99! * 1.12;
     const c = compareResults(base, head);
     expect(c.failures).toEqual(['p99 latency rose 12% (42.1 ms → 47.2 ms), more than the 10% gate']);
     expect(statusOf(c.rows, 'p99 latency')).toBe('fail');
@@ -85,7 +87,7 @@ describe('compareResults', () => {
 
   it('fails an endpoint whose p99 regressed, and names it', () => {
     const { base, head } = pair();
-    head.load.endpoints['PUT /api/users/:id']!.latencyMs.p99 *= 1.5;
+    head.load.endpoints['PUT /api/users/:id']!.latencyMs.p99! *= 1.5;
     const c = compareResults(base, head);
     expect(c.failures).toEqual(['p99 of PUT /api/users/:id rose 50% (50.2 ms → 75.4 ms), more than the 10% gate']);
     expect(statusOf(c.rows, 'p99 PUT /api/users/:id')).toBe('fail');
@@ -93,7 +95,7 @@ describe('compareResults', () => {
 
   it('does not gate an endpoint with too few requests', () => {
     const { base, head } = pair();
-    head.load.endpoints['GET /api/me']!.latencyMs.p99 *= 3;
+    head.load.endpoints['GET /api/me']!.latencyMs.p99! *= 3;
     head.load.endpoints['GET /api/me']!.requests = 40;
     const c = compareResults(base, head);
     expect(c.failures).toEqual([]);
@@ -102,7 +104,7 @@ describe('compareResults', () => {
 
   it('reports every crossed gate at once, under custom gates', () => {
     const { base, head } = pair();
-    head.load.latencyMs.p99 = base.load.latencyMs.p99 * 1.3;
+    head.load.latencyMs.p99 = base.load.latencyMs.p99! * 1.3;
     head.load.totals.throughputRps = base.load.totals.throughputRps * 0.5;
     head.load.totals.errorRate = 0.2;
     const strict = compareResults(base, head, { maxP99RegressionPct: 50, maxThroughputDropPct: 60, maxErrorRate: 0.25 });
@@ -236,5 +238,72 @@ describe('changePct', () => {
     expect(changePct(100, 110)).toBeCloseTo(10);
     expect(changePct(0, 0)).toBe(0);
     expect(changePct(0, 1)).toBe(Infinity);
+  });
+});
+
+describe('compare gates on drops, saturation and verdicts; refuses unenforced sizes', () => {
+  it('fails a head that dropped requests (--max-dropped, default 0), and counts them in the failed share', () => {
+    const { base, head } = pair();
+    head.load.totals.dropped = 40;
+    const c = compareResults(base, head);
+    expect(c.failures).toContain('the head dropped 40 requests at the in-flight cap, more than the 0 allowed (--max-dropped)');
+    expect(statusOf(c.rows, 'dropped requests')).toBe('fail');
+    expect(compareResults(base, head, { ...DEFAULT_GATES, maxDropped: 40 }).failures.filter((f) => /dropped \d+ requests/.test(f))).toEqual([]);
+  });
+
+  it('gates the failed share (errors + dropped) against the error-rate ceiling', () => {
+    const { base, head } = pair();
+    // few errors, many drops: the plain error rate passes, the failed share does not
+    head.load.totals.dropped = 2000;
+    const c = compareResults(base, head, { ...DEFAULT_GATES, maxDropped: 1e9 });
+    expect(statusOf(c.rows, 'error rate')).toBe('pass');
+    expect(statusOf(c.rows, 'failed share (errors + dropped)')).toBe('fail');
+    expect(c.failures.some((f) => /^failed share \(errors \+ dropped\) [\d.]+% is above the 1% gate/.test(f))).toBe(true);
+  });
+
+  it('fails when either run\'s generator was saturated or limited', () => {
+    const { base, head } = pair();
+    head.load.generator.saturated = true;
+    head.load.generator.maxLagMs = 300;
+    expect(compareResults(base, head).failures).toContain("the head run's generator was saturated (lag up to 300 ms): it did not offer the planned load");
+    const p = pair();
+    p.base.load.generator.limited = true;
+    expect(compareResults(p.base, p.head).failures.some((f) => f.startsWith("the base run's generator was limited"))).toBe(true);
+    expect(statusOf(compareResults(p.base, p.head).rows, 'generator')).toBe('fail');
+  });
+
+  it('fails an INCONCLUSIVE head and a head whose p99 was not measured', () => {
+    const { base, head } = pair();
+    head.verdict = 'inconclusive';
+    head.verdictReason = 'no request completed: nothing about the system was measured';
+    head.load.latencyMs.p99 = null;
+    const c = compareResults(base, head);
+    expect(c.failures).toContain("the head run's verdict is INCONCLUSIVE: no request completed: nothing about the system was measured");
+    expect(c.failures).toContain('p99 latency of the head was not measured (no request got a response)');
+    expect(c.markdown).toContain('| p99 latency | 42.1 ms | n/a | n/a |');
+  });
+
+  it('refuses (exit 3) runs whose host sizes were not enforced, unless allowed', () => {
+    const { base, head } = pair();
+    head.topology.hosts[0]!.sizeEnforced = false;
+    let err: unknown;
+    try {
+      compareResults(base, head);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BenchError);
+    expect((err as BenchError).exitCode).toBe(3);
+    expect((err as BenchError).message).toMatch(/^host sizes were not enforced \(head head-run: /);
+    expect(compareResults(base, head, DEFAULT_GATES, { allowUnenforcedSizes: true }).failures).toEqual([]);
+    // enforced, or not recorded (older results): compared as before
+    head.topology.hosts[0]!.sizeEnforced = true;
+    expect(compareResults(base, head).failures).toEqual([]);
+  });
+
+  it('parses --max-dropped as a whole number', () => {
+    expect(parseGates({ maxDropped: '25' }).maxDropped).toBe(25);
+    expect(() => parseGates({ maxDropped: '2.5' })).toThrow(/--max-dropped: "2.5" is not a whole number of requests/);
+    expect(() => parseGates({ maxDropped: '-1' })).toThrow(/not a whole number/);
   });
 });

@@ -2,6 +2,7 @@
 // says which gates the head crossed, and renders the comparison as a Markdown table for a PR.
 import { BenchError } from '../harness/errors.ts';
 import type { Results } from './schema.ts';
+import { failRateOf } from './verdict.ts';
 import { fmtChangePct, fmtCount, fmtDuration, fmtMs, fmtNum, fmtPct, fmtRps, fmtWhen } from './format.ts';
 import { mdCell, mdTable } from './markdown.ts';
 
@@ -15,15 +16,43 @@ export interface Gates {
   maxErrorRate: number;
   /** endpoints with fewer requests than this (in either run) are shown but not gated: their p99 is noise */
   minEndpointRequests?: number;
+  /**
+   * fail when the head dropped more requests than this at the in-flight cap (default 0): a drop is
+   * a request the system did not serve
+   */
+  maxDropped?: number;
 }
 
-/** p99 +10%, throughput -5%, error rate 1%; endpoints gated from 100 requests. */
+/** p99 +10%, throughput -5%, error rate 1%, no dropped request; endpoints gated from 100 requests. */
 export const DEFAULT_GATES: Required<Gates> = {
   maxP99RegressionPct: 10,
   maxThroughputDropPct: 5,
   maxErrorRate: 0.01,
   minEndpointRequests: 100,
+  maxDropped: 0,
 };
+
+/** What a comparison may be told to accept. */
+export interface CompareOptions {
+  /** compare runs whose host sizes were not enforced (nominal sizes only): refused by default */
+  allowUnenforcedSizes?: boolean;
+}
+
+/**
+ * Refuses (exit 3) to compare runs whose host sizes were not enforced, unless allowed: a capacity
+ * comparison between nominal sizes compares whatever the machine happened to give each run.
+ */
+export function checkSizesEnforced(runs: Array<{ role: string; results: Results }>, allow = false): void {
+  const bad = runs.flatMap(({ role, results }) =>
+    results.topology.hosts.filter((h) => h.sizeEnforced === false).map((h) => `${role} ${results.runId}: ${h.name}`),
+  );
+  if (bad.length === 0 || allow) return;
+  throw new BenchError(
+    'environment',
+    `host sizes were not enforced (${bad.join(', ')}): their CPU/memory quotas were not applied, so the runs are not comparable as capacities`,
+    'run where cgroup quotas can be written (as root, or a delegated cgroup v2 subtree), use --runtime docker, or pass --allow-unenforced-sizes to compare anyway',
+  );
+}
 
 /** A row's outcome: within its gate, crossed it, or not gated. */
 export type RowStatus = 'pass' | 'fail' | 'info';
@@ -79,7 +108,7 @@ export function parsePercent(a: string, b?: string): number {
 }
 
 /** Gates from CLI flag strings ("10%"); an omitted flag keeps its default. */
-export function parseGates(flags: { maxP99Regression?: string; maxThroughputDrop?: string; maxErrorRate?: string }): Required<Gates> {
+export function parseGates(flags: { maxP99Regression?: string; maxThroughputDrop?: string; maxErrorRate?: string; maxDropped?: string }): Required<Gates> {
   const gates = { ...DEFAULT_GATES };
   if (flags.maxP99Regression !== undefined) gates.maxP99RegressionPct = parsePercent('--max-p99-regression', flags.maxP99Regression);
   if (flags.maxThroughputDrop !== undefined) {
@@ -93,6 +122,11 @@ export function parseGates(flags: { maxP99Regression?: string; maxThroughputDrop
     if (pct > 100) throw new BenchError('usage', `--max-error-rate: ${flags.maxErrorRate} is more than 100%`, 'e.g. 1%');
     gates.maxErrorRate = pct / 100;
   }
+  if (flags.maxDropped !== undefined) {
+    const text = flags.maxDropped.trim();
+    if (!/^\d+$/.test(text)) throw new BenchError('usage', `--max-dropped: "${flags.maxDropped}" is not a whole number of requests`, 'e.g. --max-dropped 0');
+    gates.maxDropped = Number(text);
+  }
   return gates;
 }
 
@@ -103,6 +137,7 @@ function checkGates(g: Gates): void {
     bad('maxThroughputDropPct', g.maxThroughputDropPct),
     bad('maxErrorRate', g.maxErrorRate),
     g.minEndpointRequests === undefined ? null : bad('minEndpointRequests', g.minEndpointRequests),
+    g.maxDropped === undefined ? null : bad('maxDropped', g.maxDropped),
   ].filter(Boolean);
   if (problems.length) throw new BenchError('usage', `invalid compare gates: ${problems.join(', ')}`, 'gates are non-negative numbers');
 }
@@ -118,12 +153,16 @@ const trimPct = (pct: number) => `${fmtNum(pct, 2)}%`;
 
 /**
  * Compares head with base under the gates. Gated: throughput drop, p99 rise (overall and per
- * endpoint with enough requests), head error rate. Shown only: p50, p95, p99.9, dropped requests.
+ * endpoint with enough requests), head error rate and failed share (drops counted), the head's
+ * dropped requests, and a saturated or limited generator in either run (its figures understate
+ * the offered load). Shown only: p50, p95, p99.9.
  * Runs that differ in phase, users, duration, driver, workload, runtime or scale factor are
  * compared anyway, with a warning.
  */
-export function compareResults(base: Results, head: Results, gates: Gates = DEFAULT_GATES): Comparison {
+export function compareResults(base: Results, head: Results, gates: Gates = DEFAULT_GATES, options: CompareOptions = {}): Comparison {
   checkGates(gates);
+  checkSizesEnforced([{ role: 'base', results: base }, { role: 'head', results: head }], options.allowUnenforcedSizes);
+  const maxDropped = gates.maxDropped ?? DEFAULT_GATES.maxDropped;
   const minReq = gates.minEndpointRequests ?? DEFAULT_GATES.minEndpointRequests;
   const rows: CompareRow[] = [];
   const failures: string[] = [];
@@ -158,6 +197,16 @@ export function compareResults(base: Results, head: Results, gates: Gates = DEFA
       rows.push(row(`${label} latency`, b, h, fmtMs, null, 'info'));
       continue;
     }
+    if (h === null) {
+      // The head measured no latency (no request got a response): nothing to show it did not regress.
+      failures.push(`p99 latency of the head was not measured (no request got a response)`);
+      rows.push(row(`${label} latency`, b, h, fmtMs, `rise ≤ ${trimPct(gates.maxP99RegressionPct)}`, 'fail'));
+      continue;
+    }
+    if (b === null) {
+      rows.push(row(`${label} latency`, b, h, fmtMs, '— (base not measured)', 'info'));
+      continue;
+    }
     const rise = changePct(b, h);
     const fail = rise > gates.maxP99RegressionPct;
     if (fail) {
@@ -176,7 +225,32 @@ export function compareResults(base: Results, head: Results, gates: Gates = DEFA
     r.changeText = formatPp(b, h);
     rows.push(r);
   }
-  rows.push(row('dropped requests', bl.totals.dropped, hl.totals.dropped, fmtCount, null, 'info'));
+  // The failed share of the offered load: drops at the in-flight cap are requests not served.
+  {
+    const b = failRateOf(bl.totals);
+    const h = failRateOf(hl.totals);
+    const fail = h === null || h > gates.maxErrorRate;
+    if (h === null) failures.push('the head offered no load: its failed share was not measured');
+    else if (fail) failures.push(`failed share (errors + dropped) ${fmtPct(h)} is above the ${fmtPct(gates.maxErrorRate)} gate (base ${fmtPct(b)})`);
+    const r = row('failed share (errors + dropped)', b, h, fmtPct, `≤ ${fmtPct(gates.maxErrorRate)}`, fail ? 'fail' : 'pass');
+    r.changeText = b === null || h === null ? 'n/a' : formatPp(b, h);
+    rows.push(r);
+  }
+  {
+    const fail = hl.totals.dropped > maxDropped;
+    if (fail) failures.push(`the head dropped ${fmtCount(hl.totals.dropped)} requests at the in-flight cap, more than the ${fmtCount(maxDropped)} allowed (--max-dropped)`);
+    rows.push(row('dropped requests', bl.totals.dropped, hl.totals.dropped, fmtCount, `≤ ${fmtCount(maxDropped)}`, fail ? 'fail' : 'pass'));
+  }
+  // A saturated generator did not offer the load it was asked to: its figures cannot be compared.
+  {
+    const state = (r: Results) => (r.load.generator.limited ? 'limited' : r.load.generator.saturated ? 'saturated' : 'ok');
+    const b = state(base);
+    const h = state(head);
+    for (const [role, st, r] of [['base', b, base], ['head', h, head]] as const) {
+      if (st !== 'ok') failures.push(`the ${role} run's generator was ${st} (lag up to ${fmtMs(r.load.generator.maxLagMs)}): it did not offer the planned load`);
+    }
+    rows.push({ metric: 'generator', base: null, head: null, baseText: b, headText: h, changePct: null, changeText: 'n/a', gate: 'not saturated', status: b === 'ok' && h === 'ok' ? 'pass' : 'fail' });
+  }
 
   // Per endpoint p99, for endpoints both runs hit.
   const warnings = configWarnings(base, head);
@@ -202,6 +276,10 @@ export function compareResults(base: Results, head: Results, gates: Gates = DEFA
     const b = be.latencyMs.p99;
     const h = he.latencyMs.p99;
     const few = Math.min(be.requests, he.requests) < minReq;
+    if (b === null || h === null) {
+      rows.push(row(`p99 ${name}`, b, h, fmtMs, '— (not measured)', 'info'));
+      continue;
+    }
     if (few) {
       rows.push(row(`p99 ${name}`, b, h, fmtMs, `— (fewer than ${fmtCount(minReq)} requests)`, 'info'));
       continue;
@@ -223,13 +301,15 @@ export function compareResults(base: Results, head: Results, gates: Gates = DEFA
   if ((base.warmup?.durationS ?? 0) !== (head.warmup?.durationS ?? 0)) {
     warnings.push(`the runs warmed up differently (base ${base.warmup ? fmtDuration(base.warmup.durationS) : 'none'}, head ${head.warmup ? fmtDuration(head.warmup.durationS) : 'none'}): a cold start weighs on the run with less`);
   }
+  if (head.verdict === 'inconclusive') failures.push(`the head run's verdict is INCONCLUSIVE: ${head.verdictReason ?? 'see its report'}`);
+  if (base.verdict === 'inconclusive') failures.push(`the base run's verdict is INCONCLUSIVE: ${base.verdictReason ?? 'see its report'}`);
 
   return { markdown: renderComparison(base, head, rows, failures, warnings), failures, warnings, rows };
 }
 
-function row(metric: string, b: number, h: number, fmt: (n: number) => string, gate: string | null, status: RowStatus): CompareRow {
-  const c = changePct(b, h);
-  return { metric, base: b, head: h, baseText: fmt(b), headText: fmt(h), changePct: c, changeText: fmtChangePct(c), gate, status };
+function row<T extends number | null>(metric: string, b: T, h: T, fmt: (n: T) => string, gate: string | null, status: RowStatus): CompareRow {
+  const c = b === null || h === null ? null : changePct(b, h);
+  return { metric, base: b, head: h, baseText: fmt(b), headText: fmt(h), changePct: c, changeText: c === null ? 'n/a' : fmtChangePct(c), gate, status };
 }
 
 const fmtChangeAbs = (pct: number) => (pct === Infinity ? 'from zero' : `${fmtNum(pct, 1)}%`);

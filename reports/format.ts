@@ -16,8 +16,12 @@ export function fmtNum(n: number, digits = 2): string {
 /** A count with thousands separators ("1,234,567"). */
 export const fmtCount = (n: number): string => (Number.isFinite(n) ? intFormat.format(Math.round(n)) : String(n));
 
-/** Milliseconds, readable at any scale: "0.42 ms", "3.2 ms", "123 ms", "1.23 s". */
-export function fmtMs(ms: number): string {
+/**
+ * Milliseconds, readable at any scale: "0.42 ms", "3.2 ms", "123 ms", "1.23 s". null (nothing was
+ * measured: no response in that window) is "n/a", never "0 ms".
+ */
+export function fmtMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return 'n/a';
   if (!Number.isFinite(ms)) return String(ms);
   const abs = Math.abs(ms);
   if (abs >= 1000) return `${(ms / 1000).toFixed(abs >= 10_000 ? 1 : 2)} s`;
@@ -31,7 +35,8 @@ export function fmtMs(ms: number): string {
 export const fmtRps = (rps: number): string => `${Math.abs(rps) >= 100 ? fmtCount(rps) : fmtNum(rps, 1)} req/s`;
 
 /** A fraction as a percentage: 0.0123 -> "1.23%", a tiny non-zero value -> "<0.01%". */
-export function fmtPct(fraction: number): string {
+export function fmtPct(fraction: number | null | undefined): string {
+  if (fraction === null || fraction === undefined) return 'n/a';
   if (!Number.isFinite(fraction)) return String(fraction);
   const pct = fraction * 100;
   if (pct === 0) return '0%';

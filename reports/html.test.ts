@@ -118,6 +118,26 @@ describe('renderHtml', () => {
     expect(JSON.parse(embedded(bad, 'bench-charts')).faults[0].label).toBe(`kill ${EVIL} app-2`);
   });
 
+  it('shows INCONCLUSIVE with its reason, unmeasured latency as n/a, both rates, and unenforced sizes', () => {
+    const r2 = buildResults();
+    r2.verdict = 'inconclusive';
+    r2.verdictReason = 'no request completed: nothing about the system was measured';
+    r2.drills[0]!.verdict = 'inconclusive';
+    r2.load.latencyMs = { p50: null, p90: null, p95: null, p99: null, p999: null, max: null, mean: null };
+    r2.topology.hosts[0]!.sizeEnforced = false;
+    r2.trafficModel.achievedScaleFactor = 0.5;
+    const h = renderHtml(r2);
+    expect(h).toMatch(/id="verdict">INCONCLUSIVE</);
+    expect(h).toContain('<p>Inconclusive: no request completed: nothing about the system was measured.</p>');
+    expect(h).toContain('<div class="drill inconclusive">');
+    expect(h).not.toMatch(/>0 ms</);
+    expect(h).toMatch(/<div class="label">p99<\/div><div class="value">n\/a<\/div>/);
+    expect(h).toMatch(/<div class="label">failed share \(with dropped\)<\/div><div class="value">0\.18%<\/div>/);
+    expect(h).toContain('no (nominal)');
+    expect(h).toContain('Host sizes not enforced on');
+    expect(h).toContain('scale factor achieved (completed ÷ modelled)');
+  });
+
   it('renders a run without faults, drills, objectives, series or Prometheus data', () => {
     const r2 = buildResults({ fault: null });
     r2.objectives = [];

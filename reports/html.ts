@@ -9,6 +9,8 @@ import { loadCharts, prometheusCharts, type ChartSpec } from './charts.ts';
 import { renderTopologySvg, parseEdgeName } from './topology.ts';
 import { escapeHtml as esc, inlineSafe, jsonForScript } from './html-escape.ts';
 import { failedChecks, runTitle, runWarnings } from './facts.ts';
+import { failRateOf } from './verdict.ts';
+import { capLabel } from '../harness/load/traffic-model.ts';
 import {
   fmtCount,
   fmtDuration,
@@ -60,6 +62,8 @@ function table(headers: Array<string | { label: string; num?: boolean }>, rows: 
 
 const num = (text: string): Cell => ({ text, num: true });
 const badge = (pass: boolean) => `<span class="badge ${pass ? 'pass' : 'fail'}">${pass ? 'pass' : 'fail'}</span>`;
+/** a drill's verdict: pass, fail or inconclusive (older results carry only pass) */
+const drillVerdict = (d: Results['drills'][number]) => d.verdict ?? (d.pass ? 'pass' : 'fail');
 const section = (id: string, title: string, body: string) => `<section id="${id}">\n<h2>${esc(title)}</h2>\n${body}\n</section>`;
 const empty = (what: string) => `<p class="muted">${esc(what)}</p>`;
 
@@ -84,7 +88,11 @@ function header(r: Results): string {
     .map((w) => `<div class="warning" role="note">⚠ ${esc(w)}</div>`)
     .join('\n');
   const reason =
-    r.verdict === 'fail' && failed.length > 0 ? `<p>Failed: ${esc(failed.join(', '))}.</p>` : '';
+    r.verdict === 'inconclusive'
+      ? `<p>Inconclusive: ${esc(r.verdictReason ?? 'the load could not judge the system')}.</p>`
+      : r.verdict === 'fail' && failed.length > 0
+        ? `<p>Failed: ${esc(failed.join(', '))}.</p>`
+        : '';
   return `<header class="run ${r.verdict}">
 <h1>bench · ${esc(runTitle(r))} <span class="verdict ${r.verdict}" id="verdict">${r.verdict.toUpperCase()}</span></h1>
 <div class="meta">${meta.map((m) => `<span>${m}</span>`).join('')}</div>
@@ -118,13 +126,18 @@ ${fig('p99', fmtMs(l.p99))}
 ${fig('p99.9', fmtMs(l.p999))}
 ${fig('max', fmtMs(l.max))}
 ${fig('error rate', fmtPct(t.errorRate), t.errorRate > 0)}
+${fig('failed share (with dropped)', fmtPct(failRateOf(t)), (failRateOf(t) ?? 0) > 0)}
 ${fig('requests', fmtCount(t.requests))}
 ${fig('errors', fmtCount(t.errors), t.errors > 0)}
 ${fig('dropped', fmtCount(t.dropped), t.dropped > 0)}
 </div>
 <p class="muted">Target ${esc(fmtRps(r.trafficModel.targetRps))}; the server counted ${
     r.server.appRequests === null ? 'no requests (no metrics)' : `${esc(fmtCount(r.server.appRequests))} app requests`
-  }; mean latency ${esc(fmtMs(l.mean))}, p90 ${esc(fmtMs(l.p90))}.</p>`;
+  }; mean latency ${esc(fmtMs(l.mean))}, p90 ${esc(fmtMs(l.p90))} (requests that got a response).${
+    r.load.failureMs && r.load.failureMs.max !== null
+      ? ` Requests with no response (timeout, refused, reset) failed after p50 ${esc(fmtMs(r.load.failureMs.p50))}, p99 ${esc(fmtMs(r.load.failureMs.p99))}, max ${esc(fmtMs(r.load.failureMs.max))}; they are not in the latency figures.`
+      : ''
+  } The failed share counts requests dropped at the in-flight cap as not served.</p>`;
 }
 
 function chartBlock(spec: ChartSpec, faultLegend: string): string {
@@ -190,8 +203,9 @@ function verdicts(r: Results): string {
             }
             for (const [k, v] of Object.entries(d.figures)) figures.push([k, num(fmtValue(v))]);
             const reasons = d.reasons.length ? `<ul>${d.reasons.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` : '';
-            return `<div class="drill ${d.pass ? 'pass' : 'fail'}">
-<h3>${esc(d.name)} ${badge(d.pass)}</h3>
+            const v = drillVerdict(d);
+            return `<div class="drill ${v}">
+<h3>${esc(d.name)} ${v === 'inconclusive' ? '<span class="badge inconclusive">inconclusive</span>' : badge(d.pass)}</h3>
 <p><b>Hypothesis:</b> ${esc(d.hypothesis)}</p>
 ${table(['figure', { label: 'value', num: true }], figures)}
 ${reasons}
@@ -228,6 +242,7 @@ function topology(r: Results): string {
     { text: h.ip, cls: 'mono' },
     num(fmtNum(h.cpus)),
     num(`${fmtCount(h.memoryMb)} MB`),
+    h.sizeEnforced === undefined ? '—' : h.sizeEnforced ? 'yes' : { text: 'no (nominal)', cls: 'fail' },
     t.services
       .filter((s) => s.host === h.name)
       .map((s) => s.name)
@@ -243,7 +258,7 @@ function topology(r: Results): string {
     'Topology',
     `<div class="topology-wrap">${renderTopologySvg(t)}</div>
 <p class="muted">Boxes are hosts (address, CPU and memory size) with their services; lines are network edges between hosts, solid through Toxiproxy, dashed direct.</p>
-<div class="grid2"><div><h3>Hosts</h3>${table(['host', 'region', 'address', { label: 'CPU', num: true }, { label: 'memory', num: true }, 'services'], hostRows)}</div>
+<div class="grid2"><div><h3>Hosts</h3>${table(['host', 'region', 'address', { label: 'CPU', num: true }, { label: 'memory', num: true }, 'enforced', 'services'], hostRows)}</div>
 <div><h3>Services</h3>${table(['service', 'kind', 'role', 'host', 'address'], serviceRows)}</div></div>
 <h3>Edges</h3>${edgeRows.length ? table(['edge', 'from', 'to', 'path'], edgeRows) : empty('No edges.')}`,
   );
@@ -258,9 +273,13 @@ function traffic(r: Results): string {
     ['peak to average', num(`${fmtNum(m.peakToAverage)}×`)],
     ['average rate', num(fmtRps(m.averageRps))],
     ['peak rate', num(fmtRps(m.peakRps))],
-    ['machine cap', num(fmtRps(m.machineCapRps))],
-    ['target rate driven', num(fmtRps(m.targetRps))],
-    [{ text: 'scale factor', cls: m.scaleFactor < 1 ? 'fail' : '' }, num(fmtNum(m.scaleFactor, 3))],
+    [`machine cap (${capLabel(m.machineCapSource)})`, num(fmtRps(m.machineCapRps))],
+    ['target rate planned', num(fmtRps(m.targetRps))],
+    [{ text: 'scale factor planned', cls: m.scaleFactor < 1 ? 'fail' : '' }, num(fmtNum(m.scaleFactor, 3))],
+    [
+      { text: 'scale factor achieved (completed ÷ modelled)', cls: m.achievedScaleFactor != null && m.achievedScaleFactor < m.scaleFactor * 0.99 ? 'fail' : '' },
+      num(m.achievedScaleFactor == null ? 'n/a' : fmtNum(m.achievedScaleFactor, 3)),
+    ],
     ['rate overridden by --rate', m.overridden ? 'yes' : 'no'],
   ];
   const stages = r.load.stages.map((s, i): Cell[] => [String(i + 1), num(fmtDuration(s.durationS)), num(fmtRps(s.targetRate))]);

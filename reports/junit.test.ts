@@ -37,6 +37,19 @@ describe('renderJunit', () => {
     expect(out).toContain('tests="4" failures="3"');
   });
 
+  it('an INCONCLUSIVE run and drill fail their cases with type "inconclusive" and the reason', () => {
+    const r = buildResults();
+    r.verdict = 'inconclusive';
+    r.verdictReason = 'the load generator was the limit: its schedule lag grew (up to 2.50 s) while it had free in-flight slots';
+    r.drills[0]!.pass = false;
+    r.drills[0]!.verdict = 'inconclusive';
+    r.drills[0]!.reasons = ['INCONCLUSIVE: no request completed, so nothing about the system was measured'];
+    const x = renderJunit(r);
+    expect(checkXml(x).problems).toEqual([]);
+    expect(x).toContain('<failure message="run inconclusive: the load generator was the limit: its schedule lag grew (up to 2.50 s) while it had free in-flight slots" type="inconclusive">');
+    expect(x).toContain('<failure message="app-server-kill inconclusive: INCONCLUSIVE: no request completed, so nothing about the system was measured" type="inconclusive">');
+  });
+
   it('a passing run has no failure', () => {
     const out = renderJunit(buildResults({ fault: null }));
     expect(checkXml(out).counts.failure ?? 0).toBe(0);

@@ -2,7 +2,8 @@
 // One <testsuite> per run; each objective and each drill is a <testcase>, and a last case carries
 // the run's verdict, so a failed run is never all green in a CI's test view.
 import type { Results } from './schema.ts';
-import { failedChecks, runTitle, runWarnings } from './facts.ts';
+import { runTitle, runWarnings, verdictLine } from './facts.ts';
+import { failRateOf } from './verdict.ts';
 import { fmtCount, fmtDuration, fmtMs, fmtPct, fmtRps, fmtValue } from './format.ts';
 
 /** Escapes text for XML content and attributes, dropping characters XML 1.0 cannot hold. */
@@ -64,16 +65,17 @@ export function renderJunit(r: Results): string {
       name: d.name,
       failure: d.pass
         ? null
-        : { type: 'drill', message: `${d.name} failed: ${d.reasons.length ? d.reasons.join('; ') : 'its hypothesis did not hold'}`, body },
+        : d.verdict === 'inconclusive'
+          ? { type: 'inconclusive', message: `${d.name} inconclusive: ${d.reasons[0] ?? 'the load could not judge it'}`, body }
+          : { type: 'drill', message: `${d.name} failed: ${d.reasons.length ? d.reasons.join('; ') : 'its hypothesis did not hold'}`, body },
       out: body,
     });
   }
-  const failed = failedChecks(r);
   const t = r.load.totals;
   const l = r.load.latencyMs;
   const summary =
     `${fmtRps(t.throughputRps)}, p50 ${fmtMs(l.p50)}, p95 ${fmtMs(l.p95)}, p99 ${fmtMs(l.p99)}, p99.9 ${fmtMs(l.p999)}, ` +
-    `max ${fmtMs(l.max)}, error rate ${fmtPct(t.errorRate)}, ${fmtCount(t.requests)} requests, ${fmtCount(t.dropped)} dropped`;
+    `max ${fmtMs(l.max)}, error rate ${fmtPct(t.errorRate)}, failed share with drops ${fmtPct(failRateOf(t))}, ${fmtCount(t.requests)} requests, ${fmtCount(t.dropped)} dropped`;
   cases.push({
     classname: phase,
     name: 'verdict',
@@ -81,8 +83,8 @@ export function renderJunit(r: Results): string {
       r.verdict === 'pass'
         ? null
         : {
-            type: 'verdict',
-            message: failed.length ? `run failed: ${failed.join(', ')}` : 'run failed',
+            type: r.verdict === 'inconclusive' ? 'inconclusive' : 'verdict',
+            message: verdictLine(r),
             body: summary,
           },
     out: [summary, ...runWarnings(r)].join('\n'),
@@ -104,8 +106,10 @@ export function renderJunit(r: Results): string {
     ['seed', r.config.seed],
     ['scaleFactor', r.trafficModel.scaleFactor],
     ['throughputRps', t.throughputRps],
-    ['p99Ms', l.p99],
+    ['p99Ms', l.p99 ?? 'n/a'],
     ['errorRate', t.errorRate],
+    ['failRate', failRateOf(t) ?? 'n/a'],
+    ['achievedScaleFactor', r.trafficModel.achievedScaleFactor ?? 'n/a'],
     ['verdict', r.verdict],
   ];
   const a = (name: string, value: string | number) => ` ${name}="${escapeXml(value)}"`;

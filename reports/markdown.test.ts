@@ -14,10 +14,24 @@ describe('renderMarkdown', () => {
   });
 
   it('has a key figures table', () => {
-    const i = lines.indexOf('| throughput | p50 | p95 | p99 | p99.9 | max | error rate | requests | errors | dropped |');
+    const i = lines.indexOf('| throughput | p50 | p95 | p99 | p99.9 | max | error rate | failed share (with dropped) | requests | errors | dropped |');
     expect(i).toBeGreaterThan(0);
-    expect(lines[i + 1]).toBe('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-    expect(lines[i + 2]).toMatch(/^\| 386 req\/s \| 4\.3 ms \| 14\.1 ms \| 42\.1 ms \| 185 ms \| 611 ms \| 0\.11% \| 23,\d{3} \| 26 \| 15 \|$/);
+    expect(lines[i + 1]).toBe('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    // the failed share counts the 15 dropped as not served: (26 + 15) / (23,178 + 15)
+    expect(lines[i + 2]).toMatch(/^\| 386 req\/s \| 4\.3 ms \| 14\.1 ms \| 42\.1 ms \| 185 ms \| 611 ms \| 0\.11% \| 0\.18% \| 23,\d{3} \| 26 \| 15 \|$/);
+  });
+
+  it('says INCONCLUSIVE with its reason, for the run and for a drill', () => {
+    const r = buildResults();
+    r.verdict = 'inconclusive';
+    r.verdictReason = 'no request completed: nothing about the system was measured';
+    r.drills[0]!.pass = false;
+    r.drills[0]!.verdict = 'inconclusive';
+    const m = renderMarkdown(r);
+    expect(m.split('\n')[0]).toBe('### ⚠️ bench phase 3 — Load balancer + read replicas: **INCONCLUSIVE**');
+    expect(m).toContain('Inconclusive: no request completed: nothing about the system was measured.');
+    expect(m).toMatch(/\| app-server-kill \|.*\| ⚠️ inconclusive \|/);
+    expect(m).toContain('app-server-kill: why it was inconclusive');
   });
 
   it('has objectives and drills tables with pass/fail marks', () => {

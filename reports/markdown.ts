@@ -1,6 +1,7 @@
 // summary.md: a compact run summary for a CI job summary ($GITHUB_STEP_SUMMARY) or a PR comment.
 import type { Results } from './schema.ts';
 import { failedChecks, runTitle, runWarnings } from './facts.ts';
+import { failRateOf } from './verdict.ts';
 import { fmtCount, fmtDuration, fmtMs, fmtPct, fmtRps, fmtValue, fmtWhen } from './format.ts';
 
 /**
@@ -32,12 +33,16 @@ export function renderMarkdown(r: Results): string {
   const l = r.load.latencyMs;
   const out: string[] = [];
   const failed = failedChecks(r);
-  out.push(`### ${r.verdict === 'pass' ? '✅' : '❌'} bench ${mdCell(runTitle(r))}: **${r.verdict.toUpperCase()}**`);
+  out.push(`### ${r.verdict === 'pass' ? '✅' : r.verdict === 'inconclusive' ? '⚠️' : '❌'} bench ${mdCell(runTitle(r))}: **${r.verdict.toUpperCase()}**`);
   out.push('');
   out.push(
     `Run \`${r.runId.replace(/`/g, "'")}\` · ${mdCell(fmtWhen(r.startedAt))} · ${mdCell(fmtCount(r.config.users))} users · ` +
       `${mdCell(fmtDuration(r.load.durationS))} of ${mdCell(r.load.workload)} load · ${mdCell(r.load.driver)} driver · ${mdCell(r.config.runtime)} runtime`,
   );
+  if (r.verdict === 'inconclusive') {
+    out.push('');
+    out.push(`Inconclusive: ${mdCell(r.verdictReason ?? 'the load could not judge the system')}.`);
+  }
   if (r.verdict === 'fail' && failed.length > 0) {
     out.push('');
     out.push(`Failed: ${mdCell(failed.join(', '))}.`);
@@ -49,7 +54,7 @@ export function renderMarkdown(r: Results): string {
   out.push('');
   out.push(
     mdTable(
-      ['throughput', 'p50', 'p95', 'p99', 'p99.9', 'max', 'error rate', 'requests', 'errors', 'dropped'],
+      ['throughput', 'p50', 'p95', 'p99', 'p99.9', 'max', 'error rate', 'failed share (with dropped)', 'requests', 'errors', 'dropped'],
       [
         [
           fmtRps(t.throughputRps),
@@ -59,12 +64,13 @@ export function renderMarkdown(r: Results): string {
           fmtMs(l.p999),
           fmtMs(l.max),
           fmtPct(t.errorRate),
+          fmtPct(failRateOf(t)),
           fmtCount(t.requests),
           fmtCount(t.errors),
           fmtCount(t.dropped),
         ],
       ],
-      ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
   );
   if (r.objectives.length > 0) {
@@ -93,7 +99,7 @@ export function renderMarkdown(r: Results): string {
           fmtCount(d.errorsDuringFault),
           `${fmtMs(d.latencyBeforeP99)} → ${fmtMs(d.latencyDuringP99)}`,
           d.writes ? `${fmtCount(d.writes.lost)} of ${fmtCount(d.writes.acknowledged)}` : '—',
-          mark(d.pass),
+          d.verdict === 'inconclusive' ? '⚠️ inconclusive' : mark(d.pass),
         ]),
         ['l', 'r', 'r', 'r', 'r', 'r', 'l'],
       ),
@@ -101,7 +107,7 @@ export function renderMarkdown(r: Results): string {
     const failing = r.drills.filter((d) => !d.pass && d.reasons.length > 0);
     for (const d of failing) {
       out.push('');
-      out.push(`<details><summary>${mdCell(d.name)}: why it failed</summary>\n\n${d.reasons.map((x) => `- ${mdCell(x)}`).join('\n')}\n\n</details>`);
+      out.push(`<details><summary>${mdCell(d.name)}: ${d.verdict === 'inconclusive' ? 'why it was inconclusive' : 'why it failed'}</summary>\n\n${d.reasons.map((x) => `- ${mdCell(x)}`).join('\n')}\n\n</details>`);
     }
   }
   if (r.faults.length > 0) {
@@ -119,6 +125,12 @@ export function renderMarkdown(r: Results): string {
       ? `Scale factor 1: the full modelled peak (${mdCell(fmtRps(m.peakRps))}) was driven.`
       : `Scale factor ${mdCell(fmtValue(m.scaleFactor))}: ${mdCell(fmtRps(m.targetRps))} driven against a ${mdCell(fmtRps(m.peakRps))} modelled peak${m.overridden ? ' (rate set by --rate)' : ''}.`,
   );
+  if (m.achievedScaleFactor !== undefined) {
+    out.push('');
+    out.push(
+      `Scale factor planned ${mdCell(fmtValue(m.scaleFactor))}, achieved ${mdCell(fmtValue(m.achievedScaleFactor))} (requests completed ÷ requests the model would have sent over the same schedule).`,
+    );
+  }
   out.push('');
   out.push('The full report is report.html in the run directory.');
   return out.join('\n') + '\n';

@@ -4,14 +4,17 @@ import { z } from 'zod';
 
 export const SCHEMA_VERSION = 1;
 
+/** Milliseconds. null: nothing was measured (no response in that window); renderers print "n/a". */
+const ms = z.number().nullable();
+
 export const Latency = z.object({
-  p50: z.number(),
-  p90: z.number(),
-  p95: z.number(),
-  p99: z.number(),
-  p999: z.number(),
-  max: z.number(),
-  mean: z.number(),
+  p50: ms,
+  p90: ms,
+  p95: ms,
+  p99: ms,
+  p999: ms,
+  max: ms,
+  mean: ms,
 });
 export type Latency = z.infer<typeof Latency>;
 
@@ -25,9 +28,19 @@ export const SeriesPoint = z.object({
   dropped: z.number(),
   /** the arrival rate the schedule asked for */
   targetRate: z.number(),
-  p50: z.number(),
-  p95: z.number(),
-  p99: z.number(),
+  /** this second's percentiles of the requests that got a response; null when none did */
+  p50: ms,
+  p95: ms,
+  p99: ms,
+  /** the exact largest latency of the second */
+  max: ms.optional(),
+  /**
+   * the second's latency histogram (LatencyHistogram.encode(): "<maxUs>:<HDR compressed base64>"),
+   * so a figure over any window merges the window's seconds exactly instead of averaging percentiles
+   */
+  hdr: z.string().nullable().optional(),
+  /** per shard (when the engine knows the shard map): requests completed and failed this second */
+  shards: z.record(z.string(), z.object({ requests: z.number(), errors: z.number() })).optional(),
 });
 export type SeriesPoint = z.infer<typeof SeriesPoint>;
 
@@ -35,6 +48,8 @@ export const EndpointStats = z.object({
   requests: z.number(),
   errors: z.number(),
   latencyMs: Latency,
+  /** failed with no response (timeout, refused, reset) */
+  noResponse: z.number().optional(),
 });
 
 export const Stage = z.object({ durationS: z.number(), targetRate: z.number() });
@@ -47,12 +62,23 @@ export const TrafficModel = z.object({
   peakToAverage: z.number(),
   averageRps: z.number(),
   peakRps: z.number(),
-  /** what this machine can drive (the generator's ceiling) */
+  /**
+   * the ceiling the run was planned under (req/s); how it was obtained is machineCapSource. An
+   * 'estimate' is a rule of thumb from the core count, not a capacity of this machine.
+   */
   machineCapRps: z.number(),
+  /** 'estimate': cores x a per-core figure; 'flag': --max-rate; 'measured': measured on this machine */
+  machineCapSource: z.enum(['estimate', 'flag', 'measured']).optional(),
   /** the rate actually driven at steady state */
   targetRps: z.number(),
-  /** targetRps / peakRps: 1 when the machine could drive the full model */
+  /** the planned scale factor: targetRps / peakRps (1 when the plan drives the full model) */
   scaleFactor: z.number(),
+  /**
+   * the achieved scale factor: requests completed ÷ requests the model would have sent over the
+   * same schedule (its due count ÷ scaleFactor); equal to scaleFactor when the planned load was
+   * all completed. null before the load or when nothing completed
+   */
+  achievedScaleFactor: z.number().nullable().optional(),
   /** true when --rate overrode the model */
   overridden: z.boolean(),
   derivation: z.array(z.string()),
@@ -73,9 +99,21 @@ export const LoadResults = z.object({
     errors: z.number(),
     dropped: z.number(),
     throughputRps: z.number(),
+    /** errors / requests completed: the failed share of what was sent */
     errorRate: z.number(),
+    /**
+     * (errors + dropped) / (requests + dropped): the share of the offered load not served. A request
+     * dropped at the in-flight cap is the system's failure (it did not answer in time); objectives
+     * use this rate. null when nothing was offered.
+     */
+    failRate: z.number().nullable().optional(),
   }),
+  /** latency of the requests that got a response (any status), from the intended send time */
   latencyMs: Latency,
+  /** time to failure of the requests that got no response (timeout, refused, reset) */
+  failureMs: Latency.optional(),
+  /** per shard (when the engine knows the shard map): requests completed and failed */
+  shards: z.record(z.string(), z.object({ requests: z.number(), errors: z.number() })).optional(),
   endpoints: z.record(z.string(), EndpointStats),
   statusCodes: z.record(z.string(), z.number()),
   errorKinds: z.record(z.string(), z.number()),
@@ -83,6 +121,11 @@ export const LoadResults = z.object({
   generator: z.object({
     /** the engine fell behind its schedule: results understate the offered load */
     saturated: z.boolean(),
+    /**
+     * the generator itself was the limit: its schedule lag grew (sustained) while it still had
+     * free in-flight slots, so its own CPU, not the system, held the load back => INCONCLUSIVE
+     */
+    limited: z.boolean().optional(),
     maxLagMs: z.number(),
     peakRssMb: z.number(),
   }),
@@ -104,7 +147,8 @@ export const Objective = z.object({
   /** e.g. "p99 < 250 ms" */
   description: z.string(),
   threshold: z.number(),
-  actual: z.number(),
+  /** null: not measured (e.g. no request got a response) */
+  actual: z.number().nullable(),
   pass: z.boolean(),
 });
 export type Objective = z.infer<typeof Objective>;
@@ -126,11 +170,14 @@ export const DrillResult = z.object({
   timeToDetectS: z.number().nullable(),
   timeToRecoverS: z.number().nullable(),
   errorsDuringFault: z.number(),
-  latencyBeforeP99: z.number(),
-  latencyDuringP99: z.number(),
+  /** p99 of the window (merged histograms); null when no request got a response in it */
+  latencyBeforeP99: z.number().nullable(),
+  latencyDuringP99: z.number().nullable(),
   writes: WriteCheck.nullable(),
   figures: z.record(z.string(), z.union([z.number(), z.string(), z.null()])),
   pass: z.boolean(),
+  /** pass / fail, or inconclusive: the load could not judge it (generator limited, nothing completed) */
+  verdict: z.enum(['pass', 'fail', 'inconclusive']).optional(),
   reasons: z.array(z.string()),
 });
 export type DrillResult = z.infer<typeof DrillResult>;
@@ -156,7 +203,20 @@ export const Results = z.object({
   topology: z.object({
     phase: z.number(),
     title: z.string(),
-    hosts: z.array(z.object({ name: z.string(), ip: z.string(), cpus: z.number(), memoryMb: z.number(), region: z.string() })),
+    hosts: z.array(
+      z.object({
+        name: z.string(),
+        ip: z.string(),
+        cpus: z.number(),
+        memoryMb: z.number(),
+        region: z.string(),
+        /**
+         * the host's CPU/memory quota was enforced (native: the cgroup write succeeded; docker:
+         * always); false: the size is nominal only; absent: not recorded (older results)
+         */
+        sizeEnforced: z.boolean().optional(),
+      }),
+    ),
     services: z.array(z.object({ name: z.string(), kind: z.string(), host: z.string(), role: z.string(), address: z.string() })),
     edges: z.array(z.object({ name: z.string(), proxied: z.boolean() })),
   }),
@@ -181,7 +241,11 @@ export const Results = z.object({
   /** seconds each step of the run took: deploy, seed, load, collect, teardown */
   timings: z.record(z.string(), z.number()),
   notes: z.array(z.string()),
-  /** interrupted: Ctrl-C (or SIGTERM) stopped the run; its figures cover what ran until then */
-  verdict: z.enum(['pass', 'fail', 'interrupted']),
+  /** inconclusive: the run could not judge the system (generator limited, nothing completed);
+   *  interrupted: Ctrl-C (or SIGTERM) stopped the run; its figures cover what ran until then */
+  verdict: z.enum(['pass', 'fail', 'inconclusive', 'interrupted']),
+  /** the verdict's reason on one line (set for inconclusive and fail) */
+  verdictReason: z.string().optional(),
 });
+export type Verdict = Results['verdict'];
 export type Results = z.infer<typeof Results>;

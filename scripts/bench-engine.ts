@@ -34,8 +34,8 @@ interface EngineRun {
   dropped: number;
   cpuS: number;
   wallS: number;
-  p50: number;
-  p99: number;
+  p50: number | null;
+  p99: number | null;
   saturated: boolean;
   maxLagMs: number;
   peakRssMb: number;
@@ -48,8 +48,8 @@ interface WrkRun {
   errors: number;
   cpuS: number;
   wallS: number;
-  p50: number;
-  p99: number;
+  p50: number | null;
+  p99: number | null;
 }
 
 const engineChild = process.argv.indexOf('--child-engine');

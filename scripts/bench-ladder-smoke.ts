@@ -6,6 +6,10 @@
 //
 //   npm run bench:ladder-smoke -- [--p99-ms 250] [--step-s 5] [--users 10000] [--app-servers 3]
 //                                 [--replicas 2] [--workload read-heavy] [--app-cpus 0.1] [--no-proxies] [--out FILE]
+//                                 [--allow-unenforced-sizes]
+//
+// The comparison is one of capacities, so it refuses (exit 3) when a host's CPU/memory quota could
+// not be enforced (cgroup writes failed): nominal sizes would compare whatever the machine gave.
 //
 // Every load step is bounded (a 1 s ramp plus --step-s at the rate); everything started is torn
 // down on exit, error or Ctrl-C.
@@ -45,6 +49,7 @@ const { values } = parseArgs({
     /** override the size of every app host (both phases alike), to explore where scaling out shows */
     'app-cpus': { type: 'string' },
     'no-proxies': { type: 'boolean', default: false },
+    'allow-unenforced-sizes': { type: 'boolean', default: false },
     out: { type: 'string', default: join(ROOT, '.runs', 'ladder-smoke.json') },
   },
 });
@@ -68,7 +73,9 @@ if (!workload) {
 interface Step {
   rate: number;
   throughputRps: number;
-  p99Ms: number;
+  /** null: no request got a response */
+  p99Ms: number | null;
+  /** failed share of the offered load: errors and drops over requests due */
   errorRate: number;
   dropped: number;
   saturated: boolean;
@@ -101,6 +108,8 @@ const subjects: Subject[] = [
 ];
 
 const abort = new AbortController();
+/** set when the run stops because host sizes were not enforced: exit 3 (environment) */
+let sizesRefused = false;
 process.once('SIGINT', () => abort.abort(new Error('interrupted')));
 process.once('SIGTERM', () => abort.abort(new Error('terminated')));
 
@@ -140,7 +149,7 @@ async function step(s: Subject, rate: number): Promise<Step> {
     rate,
     throughputRps: Math.round(r.totals.throughputRps),
     p99Ms: r.latencyMs.p99,
-    errorRate: r.totals.errorRate,
+    errorRate: r.totals.failRate ?? 1,
     dropped: r.totals.dropped,
     saturated: r.generator.saturated,
     statusCodes: r.statusCodes,
@@ -151,7 +160,7 @@ async function step(s: Subject, rate: number): Promise<Step> {
     // not one HTTP answer: the deployment is gone (a `bench down` from elsewhere?), not overloaded
     throw new Error(`phase ${s.phase} stopped answering at ${s.entry} (${JSON.stringify(st.errorKinds)})`);
   }
-  st.pass = st.p99Ms <= objectiveMs && st.errorRate < 0.01 && st.dropped === 0 && !st.saturated;
+  st.pass = st.p99Ms !== null && st.p99Ms <= objectiveMs && st.errorRate < 0.01 && st.dropped === 0 && !st.saturated;
   return st;
 }
 
@@ -176,6 +185,14 @@ async function main(): Promise<void> {
       s.dep = await runtime.up(p, { runDir: join(ROOT, '.runs', `ladder-smoke-${stamp}`, `phase-${s.phase}`), progress: (l) => {
         if (/not enforced/.test(l)) log(`phase ${s.phase}: ${l}`);
       }, signal: abort.signal });
+      const unenforced = Object.entries(s.dep.sizesEnforced?.() ?? {}).filter(([, ok]) => !ok).map(([h]) => h);
+      if (unenforced.length > 0) {
+        log(`phase ${s.phase}: host sizes not enforced on ${unenforced.join(', ')}`);
+        if (!values['allow-unenforced-sizes']) {
+          sizesRefused = true;
+          throw new Error(`host sizes not enforced on ${unenforced.join(', ')} (phase ${s.phase}): a capacity comparison needs them; pass --allow-unenforced-sizes to run it anyway`);
+        }
+      }
       s.entry = endpointUrl(serviceOf(p, p.topology.entry).address);
       s.primary = serviceOf(p, 'pg-primary').address;
       const seeded = await seed(s);
@@ -210,13 +227,13 @@ async function main(): Promise<void> {
         // drifting machine must not end a search
         if (!st.pass) {
           s.steps.push(st);
-          log(`phase ${s.phase} @ ${String(rate).padStart(5)} req/s: p99 ${st.p99Ms.toFixed(1)} ms, errors ${(st.errorRate * 100).toFixed(2)}% -> failed once, again`);
+          log(`phase ${s.phase} @ ${String(rate).padStart(5)} req/s: p99 ${st.p99Ms === null ? 'n/a' : `${st.p99Ms.toFixed(1)} ms`}, errors ${(st.errorRate * 100).toFixed(2)}% -> failed once, again`);
           st = await step(s, rate);
         }
         s.steps.push(st);
         if (st.pass) s.lo = Math.max(s.lo, rate);
         else s.hi = Math.min(s.hi, rate);
-        log(`phase ${s.phase} @ ${String(rate).padStart(5)} req/s: ${String(st.throughputRps).padStart(5)} done/s, p99 ${st.p99Ms.toFixed(1).padStart(7)} ms, errors ${(st.errorRate * 100).toFixed(2)}%${st.dropped ? `, dropped ${st.dropped}` : ''}${st.saturated ? ', generator saturated' : ''} -> ${st.pass ? 'pass' : 'FAIL'}`);
+        log(`phase ${s.phase} @ ${String(rate).padStart(5)} req/s: ${String(st.throughputRps).padStart(5)} done/s, p99 ${(st.p99Ms === null ? 'n/a' : `${st.p99Ms.toFixed(1)}`).padStart(7)} ms, errors ${(st.errorRate * 100).toFixed(2)}%${st.dropped ? `, dropped ${st.dropped}` : ''}${st.saturated ? ', generator saturated' : ''} -> ${st.pass ? 'pass' : 'FAIL'}`);
       }
     }
   } finally {
@@ -246,5 +263,5 @@ async function main(): Promise<void> {
 
 main().catch((e) => {
   console.error(`ladder smoke ${abort.signal.aborted ? 'interrupted' : `failed: ${(e as Error).message}`}`);
-  process.exitCode = abort.signal.aborted ? 130 : 1;
+  process.exitCode = abort.signal.aborted ? 130 : sizesRefused ? 3 : 1;
 });

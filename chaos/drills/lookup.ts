@@ -3,6 +3,7 @@
 import { BenchError } from '../../harness/errors.ts';
 import type { DeployPlan, PlannedService } from '../../harness/topology/plan.ts';
 import type { AppConfig, ShardSpec } from '../../harness/topology/types.ts';
+import type { ShardMap } from '../../harness/load/types.ts';
 import { createShardRouter } from '../../targets/app/store/shard-router.ts';
 import { targetServices } from '../faults/targets.ts';
 
@@ -53,6 +54,14 @@ export function coldIdOf(plan: DeployPlan, shard: ShardSpec, users: number): num
   const top = shardStrategy(plan) === 'range' ? Math.min(users, shard.range[1] ?? users) : users;
   for (let id = top, tries = 0; id >= 1 && tries < 10_000; id--, tries++) if (router.indexFor(id) === index) return id;
   return null;
+}
+
+/** The app's shard map for the load engine (failures counted per shard), or undefined without shards. */
+export function shardMapOf(plan: DeployPlan): ShardMap | undefined {
+  const all = shards(plan);
+  if (all.length === 0) return undefined;
+  const router = createShardRouter(shardStrategy(plan), all);
+  return { names: all.map((s) => s.name), indexFor: (id) => router.indexFor(id) };
 }
 
 /** The Redis the app uses as its cache (phase 4+), or null. */

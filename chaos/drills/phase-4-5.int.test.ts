@@ -56,6 +56,14 @@ describe('phase 5 drills', () => {
     expect(r.figures.blastRadiusShards).toBe('b');
     expect(r.figures.blastRadiusIds).toBe('1001–…');
     expect(r.figures.blastRadiusShare).toBe(0.5);
+    // measured by the engine per shard: only b's requests failed, and the failed share stayed within
+    // b's measured share of the requests x the write share + 1%
+    expect(r.figures['errors.a']).toBe(0);
+    expect(r.figures['errors.b'] as number).toBeGreaterThan(0);
+    expect(r.figures.victimRequestShare as number).toBeGreaterThan(0.3);
+    expect(r.figures.victimRequestShare as number).toBeLessThan(0.7);
+    expect(r.figures.failRateDuringOutage as number).toBeGreaterThan(0);
+    expect(r.figures.failRateDuringOutage as number).toBeLessThanOrEqual(r.figures.errorBound as number);
     expect(r.figures['probeFailures.a']).toBe(0);
     expect(r.figures['probeFailures.b'] as number).toBeGreaterThan(0);
     expect(r.writes!.lost).toBe(0);

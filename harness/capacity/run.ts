@@ -232,8 +232,8 @@ export function createConflicts(load: LoadResults): number {
 /** A step's figures from its hold drive. Nothing completed = nothing measured: null, never 0. */
 export function stepOf(rate: number, load: LoadResults, sizesEnforced: boolean): Step {
   const t = load.totals;
-  // an empty histogram reports zeros: a step with no latency sample measured no latency
-  const measured = t.requests > 0 && load.latencyMs.max > 0;
+  // a step with no latency sample measured no latency (the engine reports null then)
+  const measured = t.requests > 0 && load.latencyMs.max !== null && load.latencyMs.max > 0;
   const l = load.latencyMs;
   const offered = t.requests + t.dropped;
   return {

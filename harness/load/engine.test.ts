@@ -213,6 +213,48 @@ describe.each(['socket', 'undici'] as const)('runLoad on the %s transport', (tra
     expect(sumSeries(r, 'dropped')).toBe(r.totals.dropped);
   });
 
+  it('drops count in the failed share (failRate) beside the error rate, and each second keeps its histogram', async () => {
+    reset();
+    behaviour.delayMs = 100;
+    const out = await runLoad(
+      options({ workload: workloads.static, maxInFlight: 2, stages: [{ durationS: 0, targetRate: 200 }, { durationS: 0.5, targetRate: 200 }] }),
+    );
+    const t = out.results.totals;
+    expect(t.dropped).toBeGreaterThan(80);
+    expect(t.errorRate).toBe(0);
+    expect(t.failRate).toBeCloseTo(t.dropped / (t.requests + t.dropped), 12);
+    // the system answered 100 ms late and the cap was full: the generator was not the limit
+    expect(out.results.generator.limited).toBe(false);
+    const withResponses = out.results.series.filter((p) => p.requests > 0);
+    expect(withResponses.length).toBeGreaterThan(0);
+    for (const p of withResponses) {
+      expect(p.hdr).toMatch(/^\d+:/);
+      expect(p.p99!).toBeLessThanOrEqual(p.max!);
+    }
+  });
+
+  it('counts requests and failures per shard when given the shard map', async () => {
+    reset();
+    // ids 1..500 on shard a, the rest on b; every read of an id on b answers 500
+    for (let id = 501; id <= USERS; id++) behaviour.statusFor.set(id, 500);
+    const mix = { read: 60, update: 10, create: 10, login: 10, static: 10 };
+    const workload: Workload = { name: 'shards', description: 'test', mix, zipfS: 0 };
+    const out = await runLoad(
+      options({ workload, shards: { names: ['a', 'b'], indexFor: (id) => (id <= 500 ? 0 : 1) }, stages: [{ durationS: 0, targetRate: 200 }, { durationS: 1, targetRate: 200 }] }),
+    );
+    const r = out.results;
+    const sh = r.shards!;
+    expect(sh.a!.errors).toBe(0);
+    expect(sh.b!.errors).toBe(r.endpoints.read!.errors);
+    expect(sh.b!.errors).toBeGreaterThan(0);
+    // every request but the static ones has a user id, and so a shard
+    expect(sh.a!.requests + sh.b!.requests).toBe(r.totals.requests - r.endpoints.static!.requests);
+    // the series carries the same counts second by second
+    const perSecond = (n: 'a' | 'b', k: 'requests' | 'errors') => r.series.reduce((acc, p) => acc + (p.shards?.[n]?.[k] ?? 0), 0);
+    expect(perSecond('a', 'requests')).toBe(sh.a!.requests);
+    expect(perSecond('b', 'errors')).toBe(sh.b!.errors);
+  });
+
   it('counts HTTP errors, timeouts and a 404 on a seeded id, and serves k6-named metrics', async () => {
     reset();
     // every read is a 404 or a 500, every static request hangs
@@ -241,9 +283,13 @@ describe.each(['socket', 'undici'] as const)('runLoad on the %s transport', (tra
     expect(r.statusCodes['404'] + r.statusCodes['500']).toBe(reads);
     expect(r.errorKinds.timeout).toBe(r.endpoints.static.requests);
     expect(r.totals.errorRate).toBe(1);
-    // a timeout's latency is the timeout, measured from the intended time
-    expect(r.endpoints.static.latencyMs.p50).toBeGreaterThanOrEqual(200);
-    expect(r.endpoints.static.latencyMs.max).toBeLessThan(400);
+    // a timeout got no response: its time to failure (the timeout, measured from the intended
+    // time) goes in its own histogram, and the endpoint's latency is unmeasured (null), not 0
+    expect(r.endpoints.static.noResponse).toBe(r.endpoints.static.requests);
+    expect(r.endpoints.static.latencyMs.p50).toBeNull();
+    expect(r.failureMs!.p50).toBeGreaterThanOrEqual(200);
+    expect(r.failureMs!.max).toBeLessThan(400);
+    expect(r.failureMs!.p99).toBeLessThanOrEqual(r.failureMs!.max!);
     expect(scraped).toMatch(/k6_http_reqs_total\{name="read",method="GET",status="(404|500)"\} \d+/);
     expect(scraped).toContain('k6_http_req_duration_seconds_bucket{le="0.001",name="read",method="GET"}');
     expect(scraped).toContain('k6_dropped_iterations_total 0');

@@ -132,6 +132,8 @@ class Req implements ResponseHandler {
   timedOut = false;
   /** when it went on the wire (a write's interval starts here) */
   sentMs = 0;
+  /** the shard of the user id it touches (LoadOptions.shards); -1: none or not counted */
+  shard = -1;
   prev: Req | null = null;
   next: Req | null = null;
   readonly wantSid: boolean;
@@ -207,6 +209,9 @@ export function errorKind(err: unknown): string {
 interface KindStats {
   requests: number;
   errors: number;
+  /** failed with no response (timeout, refused, reset, aborted) */
+  noResponse: number;
+  /** latency of the requests that got a response */
   hist: LatencyHistogram;
 }
 
@@ -228,7 +233,14 @@ class Engine {
   private readonly origins: Origin[];
   private readonly kindIndex = new Map<RequestKind, number>(KINDS.map((k, i) => [k, i]));
   private readonly kindsInMix: RequestKind[];
-  private readonly stats: KindStats[] = KINDS.map(() => ({ requests: 0, errors: 0, hist: new LatencyHistogram() }));
+  private readonly stats: KindStats[] = KINDS.map(() => ({ requests: 0, errors: 0, noResponse: 0, hist: new LatencyHistogram() }));
+  /** time to failure of requests that got no response: apart, so it never reads as a latency */
+  private readonly failureHist = new LatencyHistogram();
+  /** per shard (LoadOptions.shards): totals and this second's counts */
+  private readonly shardRequests: number[];
+  private readonly shardErrors: number[];
+  private readonly secShardRequests: number[];
+  private readonly secShardErrors: number[];
   private readonly statusCodes = new Map<number, number>();
   private readonly errorKinds = new Map<string, number>();
   private readonly series: SeriesPoint[] = [];
@@ -268,6 +280,8 @@ class Engine {
   private completing = false;
   /** the schedule ended with requests still due and unsent: the generator could not keep up */
   private backlogCut = false;
+  /** ... and the in-flight cap was not full when it was cut: the generator, not the system, was late */
+  private backlogCutWithFreeSlots = false;
   private startedAtWallMs = 0;
   private resolveDone: (() => void) | null = null;
   private callbackError: unknown = null;
@@ -288,7 +302,13 @@ class Engine {
     this.scheduler = new Scheduler(this.schedule, this.clock, {
       lagThresholdMs: tuning.lagThresholdMs,
       sustainMs: tuning.lagSustainMs,
+      freeSlots: () => this.inFlight < this.maxInFlight,
     });
+    const nShards = options.shards?.names.length ?? 0;
+    this.shardRequests = new Array<number>(nShards).fill(0);
+    this.shardErrors = new Array<number>(nShards).fill(0);
+    this.secShardRequests = new Array<number>(nShards).fill(0);
+    this.secShardErrors = new Array<number>(nShards).fill(0);
     this.rng = seededRandom(options.seed);
     this.picker = weightedPicker(options.workload.mix);
     this.kindsInMix = KINDS.filter((k) => options.workload.mix[k] > 0);
@@ -430,6 +450,7 @@ class Engine {
       default:
         req = new Req(this, STATIC, 0, dueMs, deadline, this.stat, this.staticWire[asset], -1, null);
     }
+    if (id > 0 && this.options.shards) req.shard = this.options.shards.indexFor(id);
     this.admit(req);
     const origin = req.origin;
     if (origin.onWire < origin.connections && origin.queued === 0) this.send(req);
@@ -502,13 +523,15 @@ class Engine {
     let failed: boolean;
     let recordLatency: boolean;
     let status = 0;
+    let noResponse = false;
     if (err !== null || req.timedOut) {
       const k = req.timedOut ? 'timeout' : errorKind(err);
       this.countError(k);
       failed = true;
-      // A timeout is what the user lived through: its latency counts. A refused or reset
-      // connection has no meaningful latency; it shows in errors.
-      recordLatency = k === 'timeout';
+      // No response came: its time to failure (a 5 s timeout, a 1 ms refusal) goes in its own
+      // histogram, so it never reads as a latency and a window with no answer reports null.
+      noResponse = true;
+      recordLatency = false;
     } else {
       status = req.status;
       this.statusCodes.set(status, (this.statusCodes.get(status) ?? 0) + 1);
@@ -525,6 +548,14 @@ class Engine {
         failed = true;
       } else {
         failed = false;
+      }
+    }
+    if (req.shard >= 0) {
+      this.shardRequests[req.shard]!++;
+      this.secShardRequests[req.shard]!++;
+      if (failed) {
+        this.shardErrors[req.shard]!++;
+        this.secShardErrors[req.shard]!++;
       }
     }
     if (failed) {
@@ -546,6 +577,9 @@ class Engine {
     if (recordLatency) {
       stats.hist.recordMicros(latencyUs);
       this.secondHist.recordMicros(latencyUs);
+    } else if (noResponse) {
+      stats.noResponse++;
+      this.failureHist.recordMicros(latencyUs);
     }
     this.metrics?.request(KINDS[kind], method, status, failed, recordLatency ? latencyUs / 1e6 : undefined);
 
@@ -558,6 +592,7 @@ class Engine {
   /** The second half of a login: GET /api/me with the session, due the moment the login answered. */
   private followUp(login: Req, now: number): void {
     const req = new Req(this, LOGIN, 1, now, now + this.timeoutMs, this.api, this.api.transport.prepare('GET', '/api/me', null, `sid=${login.sid}`), -1, null);
+    req.shard = login.shard;
     this.admit(req);
     // Queued rather than sent here: on undici the connection that just answered is still marked
     // busy until this callback returns, and dispatching now would open a new one.
@@ -607,6 +642,7 @@ class Engine {
   private cutBacklog(now: number): void {
     this.scheduler.report(); // folds the backlog's lag into maxLagMs before stop() hides it
     this.backlogCut = true;
+    this.backlogCutWithFreeSlots = this.inFlight < this.maxInFlight;
     const left = this.schedule.totalRequests - this.scheduler.sent;
     this.scheduler.stop();
     this.rollTo(now);
@@ -644,9 +680,17 @@ class Engine {
 
   private emitSecond(): void {
     const t = this.second;
-    const { p50, p95, p99 } = this.secondHist.roll();
+    const { p50, p95, p99, max, hdr } = this.secondHist.roll();
     const targetRate = round2(this.schedule.countAt(t + 1) - this.schedule.countAt(t));
-    const point: SeriesPoint = { t, requests: this.secRequests, errors: this.secErrors, dropped: this.secDropped, targetRate, p50, p95, p99 };
+    const point: SeriesPoint = { t, requests: this.secRequests, errors: this.secErrors, dropped: this.secDropped, targetRate, p50, p95, p99, max, hdr };
+    const names = this.options.shards?.names;
+    if (names && names.length > 0) {
+      point.shards = {};
+      for (let i = 0; i < names.length; i++) {
+        point.shards[names[i]!] = { requests: this.secShardRequests[i]!, errors: this.secShardErrors[i]! };
+        this.secShardRequests[i] = this.secShardErrors[i] = 0;
+      }
+    }
     this.series.push(point);
     this.second++;
     this.secRequests = this.secErrors = this.secDropped = 0;
@@ -713,10 +757,13 @@ class Engine {
     const endpoints: LoadResults['endpoints'] = {};
     for (const k of this.kindsInMix) {
       const s = this.stats[this.kindIndex.get(k)!];
-      endpoints[k] = { requests: s.requests, errors: s.errors, latencyMs: s.hist.summary() };
+      endpoints[k] = { requests: s.requests, errors: s.errors, latencyMs: s.hist.summary(), noResponse: s.noResponse };
     }
     const all = LatencyHistogram.merged(this.stats.map((s) => s.hist));
     const lag = this.scheduler.report();
+    const offered = this.requests + this.dropped;
+    const names = this.options.shards?.names;
+    const shards = names && names.length > 0 ? Object.fromEntries(names.map((n, i) => [n, { requests: this.shardRequests[i]!, errors: this.shardErrors[i]! }])) : undefined;
     return {
       driver: 'embedded',
       workload: this.options.workload.name,
@@ -729,14 +776,18 @@ class Engine {
         dropped: this.dropped,
         throughputRps: durationS > 0 ? round2(this.requests / durationS) : 0,
         errorRate: this.requests > 0 ? this.errors / this.requests : 0,
+        failRate: offered > 0 ? (this.errors + this.dropped) / offered : null,
       },
       latencyMs: all.summary(),
+      failureMs: this.failureHist.summary(),
+      ...(shards ? { shards } : {}),
       endpoints,
       statusCodes: Object.fromEntries([...this.statusCodes].sort((a, b) => a[0] - b[0]).map(([c, n]) => [String(c), n])),
       errorKinds: Object.fromEntries(this.errorKinds),
       series: this.series,
       generator: {
         saturated: lag.saturated || this.backlogCut,
+        limited: lag.limited || this.backlogCutWithFreeSlots,
         maxLagMs: round3(lag.maxLagMs),
         peakRssMb: Math.round((this.peakRss / 1048576) * 10) / 10,
       },

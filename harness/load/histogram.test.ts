@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { LatencyHistogram, PerSecondHistogram } from './histogram.ts';
+import { LatencyHistogram, mergeSeconds, PerSecondHistogram } from './histogram.ts';
 
 // HDR with 3 significant digits: a value reads back within 0.1%.
-const close = (actual: number, expected: number) => expect(Math.abs(actual - expected)).toBeLessThanOrEqual(expected * 0.001 + 0.001);
+const close = (actual: number | null, expected: number) => {
+  expect(actual).not.toBeNull();
+  expect(Math.abs(actual! - expected)).toBeLessThanOrEqual(expected * 0.001 + 0.001);
+};
 
 describe('LatencyHistogram', () => {
   it('reads percentiles of 1..10,000 µs back in ms', () => {
@@ -41,8 +44,8 @@ describe('LatencyHistogram', () => {
     close(m.summary().mean, 2);
   });
 
-  it('is all zeros when empty, and keeps values beyond its initial range', () => {
-    expect(new LatencyHistogram().summary()).toEqual({ p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0, mean: 0 });
+  it('is all null (unmeasured, never 0 ms) when empty, and keeps values beyond its initial range', () => {
+    expect(new LatencyHistogram().summary()).toEqual({ p50: null, p90: null, p95: null, p99: null, p999: null, max: null, mean: null });
     const h = new LatencyHistogram();
     h.recordMs(120_000); // two minutes: past the 60 s it starts with
     close(h.summary().max, 120_000);
@@ -64,11 +67,61 @@ describe('PerSecondHistogram', () => {
     for (let i = 1; i <= 100; i++) s.recordMicros(i * 1000);
     const first = s.roll();
     // 2 significant digits: within 1%
-    expect(Math.abs(first.p50 - 50)).toBeLessThanOrEqual(0.5);
-    expect(Math.abs(first.p99 - 99)).toBeLessThanOrEqual(1);
+    expect(Math.abs(first.p50! - 50)).toBeLessThanOrEqual(0.5);
+    expect(Math.abs(first.p99! - 99)).toBeLessThanOrEqual(1);
     expect(s.count).toBe(0);
     s.recordMicros(2000);
-    expect(Math.abs(s.roll().p95 - 2)).toBeLessThanOrEqual(0.02); // 2 digits: within 1%
-    expect(s.roll()).toEqual({ p50: 0, p95: 0, p99: 0 });
+    expect(Math.abs(s.roll().p95! - 2)).toBeLessThanOrEqual(0.02); // 2 digits: within 1%
+    expect(s.roll()).toEqual({ p50: null, p95: null, p99: null, max: null, hdr: null });
+  });
+});
+
+describe('exact max, encodings and windows', () => {
+  it('never reads a percentile above the exact max (HDR reads the top of a bucket)', () => {
+    const h = new LatencyHistogram(2);
+    // 2 digits: 1,234 µs sits in a bucket whose top is above it
+    for (let i = 0; i < 100; i++) h.recordMicros(1234);
+    const s = h.summary();
+    expect(s.max).toBe(1.234);
+    for (const k of ['p50', 'p90', 'p95', 'p99', 'p999', 'mean'] as const) expect(s[k]!).toBeLessThanOrEqual(s.max!);
+    expect(h.percentileMs(99)!).toBeLessThanOrEqual(h.maxMs()!);
+  });
+
+  it('encodes and decodes a histogram exactly, max included', () => {
+    const h = new LatencyHistogram(2);
+    for (let us = 100; us <= 100_000; us += 37) h.recordMicros(us);
+    const back = LatencyHistogram.decode(h.encode());
+    expect(back.count).toBe(h.count);
+    expect(back.summary()).toEqual(h.summary());
+    expect(() => LatencyHistogram.decode('garbage')).toThrow();
+  });
+
+  it('merges a window of seconds exactly: the same as one histogram of all values', () => {
+    const all = new LatencyHistogram(2);
+    const seconds = [];
+    for (let t = 0; t < 5; t++) {
+      const s = new PerSecondHistogram();
+      // one slow second among fast ones: its tail must survive the merge
+      for (let i = 0; i < 200; i++) {
+        const us = t === 3 ? 50_000 + i * 100 : 1000 + i;
+        s.recordMicros(us);
+        all.recordMicros(us);
+      }
+      seconds.push({ requests: 200, ...s.roll() });
+    }
+    const merged = mergeSeconds(seconds)!;
+    expect(merged.count).toBe(1000);
+    expect(merged.summary()).toEqual(all.summary());
+    // an average of the seconds' p99s is far from it
+    const avg = seconds.reduce((a, p) => a + p.p99!, 0) / seconds.length;
+    expect(Math.abs(avg - merged.percentileMs(99)!)).toBeGreaterThan(10);
+  });
+
+  it('a window whose seconds have no responses merges to an empty histogram (null figures)', () => {
+    const merged = mergeSeconds([{ requests: 10, hdr: null }])!;
+    expect(merged.count).toBe(0);
+    expect(merged.summary().p99).toBeNull();
+    // seconds from older results carry no encoding: no exact merge is possible
+    expect(mergeSeconds([{ requests: 10 }])).toBeNull();
   });
 });

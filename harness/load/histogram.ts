@@ -1,18 +1,26 @@
 // Latency histograms: HDR histograms (fixed memory, 3 significant digits) recording microseconds,
 // read out in milliseconds. No raw sample is kept, so memory stays flat however long a run lasts.
-import { build, type Histogram } from 'hdr-histogram-js';
+import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import type { Latency } from '../../reports/schema.ts';
 
 // 60 s in microseconds covers every timeout the engine uses; autoResize keeps a rare larger
 // value (a stalled drain) instead of throwing.
 const INITIAL_HIGHEST_US = 60_000_000;
 
-/** Milliseconds for an empty histogram: zeros, so a renderer never sees NaN. */
-export const EMPTY_LATENCY: Latency = Object.freeze({ p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0, mean: 0 });
+/**
+ * An empty histogram's figures: null, not 0 — nothing was measured, and 0 ms would read as a very
+ * fast system. Renderers print null as "n/a".
+ */
+export const EMPTY_LATENCY: Latency = Object.freeze({ p50: null, p90: null, p95: null, p99: null, p999: null, max: null, mean: null });
 
 /** An HDR histogram of latencies: record in microseconds, read in milliseconds. */
 export class LatencyHistogram {
   private readonly h: Histogram;
+  /**
+   * The exact largest value (µs). HDR reads a percentile as the top of its bucket, which can sit
+   * above the largest value recorded; percentiles are clamped to this so none prints above max.
+   */
+  private maxUs = 0;
 
   /** digits: significant decimal digits kept (3 = values within 0.1%; 2 = within 1%, 10x smaller) */
   constructor(digits: 2 | 3 = 3) {
@@ -31,7 +39,9 @@ export class LatencyHistogram {
 
   /** Records one latency in microseconds (negative values, from clock skew, record as 0). */
   recordMicros(us: number): void {
-    this.h.recordValue(us > 0 ? Math.round(us) : 0);
+    const v = us > 0 ? Math.round(us) : 0;
+    this.h.recordValue(v);
+    if (v > this.maxUs) this.maxUs = v;
   }
 
   /** Records one latency in milliseconds. */
@@ -44,34 +54,63 @@ export class LatencyHistogram {
     return this.h.totalCount;
   }
 
-  /** The value at percentile p (0..100), in milliseconds. */
-  percentileMs(p: number): number {
-    return this.h.totalCount === 0 ? 0 : this.h.getValueAtPercentile(p) / 1000;
+  /** The value at percentile p (0..100), in milliseconds, at most the largest value; null when empty. */
+  percentileMs(p: number): number | null {
+    return this.h.totalCount === 0 ? null : Math.min(this.h.getValueAtPercentile(p), this.maxUs) / 1000;
+  }
+
+  /** The largest value recorded, in milliseconds (exact); null when empty. */
+  maxMs(): number | null {
+    return this.h.totalCount === 0 ? null : this.maxUs / 1000;
   }
 
   /** Adds every value of `other` into this one. */
   merge(other: LatencyHistogram): this {
     this.h.add(other.h);
+    if (other.maxUs > this.maxUs) this.maxUs = other.maxUs;
     return this;
   }
 
   /** Forgets every value (the memory stays allocated for reuse). */
   reset(): void {
     this.h.reset();
+    this.maxUs = 0;
   }
 
-  /** p50/p90/p95/p99/p999/max/mean in milliseconds, rounded to microseconds. */
+  /**
+   * The histogram as compressed base64 (HdrHistogram's own encoding, readable by every HDR
+   * library) with the exact max in front: "<maxUs>:<base64>". A window of seconds is then merged
+   * exactly from the seconds' encodings (decode + merge), never averaged.
+   */
+  encode(): string {
+    return `${this.maxUs}:${encodeIntoCompressedBase64(this.h)}`;
+  }
+
+  /** The histogram encode() wrote. Throws on a string it did not write. */
+  static decode(text: string): LatencyHistogram {
+    const colon = text.indexOf(':');
+    const maxUs = Number(text.slice(0, colon));
+    if (colon < 1 || !Number.isFinite(maxUs)) throw new Error('not an encoded latency histogram');
+    const decoded = decodeFromCompressedBase64(text.slice(colon + 1), 32, false);
+    const out = new LatencyHistogram(decoded.numberOfSignificantValueDigits === 2 ? 2 : 3);
+    out.h.add(decoded);
+    out.maxUs = maxUs;
+    return out;
+  }
+
+  /** p50/p90/p95/p99/p999/max/mean in milliseconds, rounded to microseconds; all null when empty. */
   summary(): Latency {
     if (this.h.totalCount === 0) return { ...EMPTY_LATENCY };
-    const at = (p: number) => round3(this.h.getValueAtPercentile(p) / 1000);
+    const max = round3(this.maxUs / 1000);
+    const at = (p: number) => Math.min(max, round3(this.h.getValueAtPercentile(p) / 1000));
     return {
       p50: at(50),
       p90: at(90),
       p95: at(95),
       p99: at(99),
       p999: at(99.9),
-      max: round3(this.h.maxValue / 1000),
-      mean: round3(this.h.mean / 1000),
+      max,
+      mean: Math.min(max, round3(this.h.mean / 1000)),
     };
   }
 
@@ -87,9 +126,20 @@ function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
+/** A closed second: its percentiles and exact max (null when nothing was recorded), and its encoding. */
+export interface SecondFigures {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  max: number | null;
+  /** LatencyHistogram.encode() of the second; null when empty */
+  hdr: string | null;
+}
+
 /**
  * One histogram per second of load, reused: record() goes to the current second; roll() closes it
- * and hands its summary out. Only the current second's buckets are held.
+ * and hands its summary and its encoding out. Only the current second's buckets are held in memory;
+ * the encodings (a few hundred bytes a second) let any window be merged exactly afterwards.
  */
 export class PerSecondHistogram {
   // 2 digits: a live per-second p99 needs 1%, and reading three percentiles plus a reset every
@@ -104,14 +154,31 @@ export class PerSecondHistogram {
     return this.current.count;
   }
 
-  /** The closed second's p50/p95/p99 (ms), then a fresh second. */
-  roll(): { p50: number; p95: number; p99: number } {
-    const out = {
-      p50: round3(this.current.percentileMs(50)),
-      p95: round3(this.current.percentileMs(95)),
-      p99: round3(this.current.percentileMs(99)),
+  /** The closed second's p50/p95/p99 and max (ms) and its encoding, then a fresh second. */
+  roll(): SecondFigures {
+    const c = this.current;
+    const at = (p: number) => {
+      const v = c.percentileMs(p);
+      return v === null ? null : round3(v);
     };
-    this.current.reset();
+    const max = c.maxMs();
+    const out: SecondFigures = { p50: at(50), p95: at(95), p99: at(99), max: max === null ? null : round3(max), hdr: c.count > 0 ? c.encode() : null };
+    c.reset();
     return out;
   }
+}
+
+/**
+ * The latency histogram of a window of seconds, merged exactly from each second's encoding (see
+ * SeriesPoint.hdr). null when a second that completed requests carries no encoding (results
+ * written before encodings existed): the window cannot be merged, and no figure is better than an
+ * averaged one.
+ */
+export function mergeSeconds(points: Iterable<{ requests: number; hdr?: string | null }>): LatencyHistogram | null {
+  const out = new LatencyHistogram(2);
+  for (const p of points) {
+    if (p.hdr) out.merge(LatencyHistogram.decode(p.hdr));
+    else if (p.requests > 0 && p.hdr === undefined) return null;
+  }
+  return out;
 }

@@ -109,6 +109,27 @@ describe('Scheduler on a virtual clock', () => {
     expect(r.saturated).toBe(true);
   });
 
+  it('calls the generator limited only when its lag grew while in-flight slots were free', () => {
+    const rate = [{ durationS: 0, targetRate: 1000 }, { durationS: 10, targetRate: 1000 }];
+    const run = (freeSlots: () => boolean) => {
+      const clock = new VirtualClock(0);
+      const s = new Scheduler(new ArrivalSchedule(rate), clock, { lagThresholdMs: 100, sustainMs: 2000, freeSlots });
+      s.start();
+      for (let t = 0; t < 4000; t += 10) {
+        clock.t = t;
+        s.drain(() => {}, 5);
+      }
+      return s.report();
+    };
+    // slots free all along: its own CPU held the load back
+    expect(run(() => true)).toMatchObject({ saturated: true, limited: true });
+    // the in-flight cap full all along: late, but the system's doing
+    expect(run(() => false)).toMatchObject({ saturated: true, limited: false });
+    // the cap full now and then: never 2 s behind with slots free in a row
+    let n = 0;
+    expect(run(() => ++n % 50 !== 0)).toMatchObject({ saturated: true, limited: false });
+  });
+
   it('does not call a keeping-up engine saturated', () => {
     const clock = new VirtualClock(0);
     const rate = [{ durationS: 0, targetRate: 1000 }, { durationS: 3, targetRate: 1000 }];
@@ -119,7 +140,7 @@ describe('Scheduler on a virtual clock', () => {
       s.drain(() => {});
     }
     expect(s.done).toBe(true);
-    expect(s.report()).toEqual({ maxLagMs: expect.closeTo(1, 6), saturated: false });
+    expect(s.report()).toEqual({ maxLagMs: expect.closeTo(1, 6), saturated: false, limited: false });
   });
 
   it('stop() ends the schedule early', () => {

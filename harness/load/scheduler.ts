@@ -144,6 +144,11 @@ export interface SchedulerOptions {
   lagThresholdMs?: number;
   /** falling behind for this long continuously marks the generator saturated (default 2,000 ms) */
   sustainMs?: number;
+  /**
+   * whether the generator has free in-flight slots right now (default: always). Lag that grows
+   * while slots are free is the generator's own limit (its CPU), not the system's: see `limited`.
+   */
+  freeSlots?: () => boolean;
 }
 
 /** What the scheduler says about its own timeliness. */
@@ -152,6 +157,11 @@ export interface LagReport {
   maxLagMs: number;
   /** lag stayed above the threshold for sustainMs: the results understate the offered load */
   saturated: boolean;
+  /**
+   * lag stayed above the threshold for sustainMs while in-flight slots were free the whole time:
+   * the generator itself held the load back, so the run cannot judge the system (INCONCLUSIVE)
+   */
+  limited: boolean;
 }
 
 /**
@@ -167,6 +177,9 @@ export class Scheduler {
   private windowMaxLag = 0;
   private behindSinceMs: number | null = null;
   private saturatedFlag = false;
+  private behindWithFreeSlotsSinceMs: number | null = null;
+  private limitedFlag = false;
+  private readonly freeSlots: () => boolean;
   private stopped = false;
 
   constructor(
@@ -177,6 +190,7 @@ export class Scheduler {
     this.cursor = schedule.cursor();
     this.lagThresholdMs = options.lagThresholdMs ?? 100;
     this.sustainMs = options.sustainMs ?? 2000;
+    this.freeSlots = options.freeSlots ?? (() => true);
   }
 
   /** Starts the schedule's time 0 at atMs (default: now). */
@@ -255,7 +269,7 @@ export class Scheduler {
     const now = this.clock.now();
     const pending = this.currentLagMs();
     if (pending > 0) this.observeLag(pending, now);
-    return { maxLagMs: this.maxLag, saturated: this.saturatedFlag };
+    return { maxLagMs: this.maxLag, saturated: this.saturatedFlag, limited: this.limitedFlag };
   }
 
   private observeLag(lag: number, now: number): void {
@@ -263,10 +277,21 @@ export class Scheduler {
     if (lag > this.windowMaxLag) this.windowMaxLag = lag;
     if (lag > this.lagThresholdMs) {
       // Behind since the moment this lag crossed the threshold, so one long stall counts in full.
-      if (this.behindSinceMs === null) this.behindSinceMs = now - (lag - this.lagThresholdMs);
-      if (now - this.behindSinceMs >= this.sustainMs) this.saturatedFlag = true;
+      const fresh = this.behindSinceMs === null;
+      if (fresh) this.behindSinceMs = now - (lag - this.lagThresholdMs);
+      if (now - this.behindSinceMs! >= this.sustainMs) this.saturatedFlag = true;
+      if (this.freeSlots()) {
+        // A fresh stall counts in full; lag carried over from a moment the cap was full counts
+        // only from now, as only from now is it the generator's own.
+        if (this.behindWithFreeSlotsSinceMs === null) this.behindWithFreeSlotsSinceMs = fresh ? this.behindSinceMs! : now;
+        if (now - this.behindWithFreeSlotsSinceMs >= this.sustainMs) this.limitedFlag = true;
+      } else {
+        // The in-flight cap is full: what is late is the system's doing, not the generator's.
+        this.behindWithFreeSlotsSinceMs = null;
+      }
     } else {
       this.behindSinceMs = null;
+      this.behindWithFreeSlotsSinceMs = null;
     }
   }
 }

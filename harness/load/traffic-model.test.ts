@@ -14,7 +14,7 @@ describe('trafficModel', () => {
     expect(m.derivation).toEqual([
       '1,000,000 users × 20% daily active × 100 req/day ÷ 86,400 s = 231.5 req/s average',
       '× 3 peak = 694 req/s',
-      'machine cap 2,000 req/s → scale factor 1.00',
+      'machine cap 2,000 req/s (an estimate: 30,000 req/s per generator core × 0.5 headroom, not measured here) → scale factor 1.00',
     ]);
     expect(() => TrafficModel.parse(m)).not.toThrow();
   });
@@ -24,7 +24,7 @@ describe('trafficModel', () => {
     expect(m.peakRps).toBeCloseTo((1e9 * 0.2 * 100 * 3) / 86400, 6); // ~694,444 req/s
     expect(m.targetRps).toBe(10_000);
     expect(m.scaleFactor).toBeCloseTo(10_000 / m.peakRps, 12);
-    expect(m.derivation[2]).toMatch(/^machine cap 10,000 req\/s < peak → driving 10,000 req\/s, scale factor 0\.014/);
+    expect(m.derivation[2]).toMatch(/^machine cap 10,000 req\/s \(an estimate: [^)]*not measured here\) < peak → driving 10,000 req\/s, scale factor 0\.014/);
   });
 
   it('takes every assumption as an override', () => {
@@ -41,6 +41,14 @@ describe('trafficModel', () => {
     expect(m.overridden).toBe(true);
     expect(m.scaleFactor).toBeCloseTo(800 / m.peakRps, 12);
     expect(m.derivation[2]).toContain('--rate 800 req/s overrides the model');
+  });
+
+  it('labels the machine cap by where it came from: never written as a capacity when estimated', () => {
+    expect(trafficModel({ users: 1e9, machineCapRps: 15_000 }).machineCapSource).toBe('estimate');
+    expect(trafficModel({ users: 1e9, machineCapRps: 15_000 }).derivation[2]).toMatch(/^machine cap 15,000 req\/s \(an estimate: 30,000 req\/s per generator core × 0\.5 headroom, not measured here\) < peak/);
+    const flagged = trafficModel({ users: 1e9, machineCapRps: 4000, machineCapSource: 'flag' });
+    expect(flagged.derivation[2]).toMatch(/^machine cap 4,000 req\/s \(set by --max-rate\) < peak/);
+    expect(trafficModel({ users: 1e9, machineCapRps: 4000, machineCapSource: 'measured' }).derivation[2]).toContain('(measured on this machine)');
   });
 
   it('rejects nonsense input', () => {

@@ -38,6 +38,11 @@ export interface TrafficInput {
   peakToAverage?: number;
   /** what this machine can drive; default defaultMachineCapRps(os.availableParallelism()) by the caller */
   machineCapRps?: number;
+  /**
+   * how machineCapRps was obtained (default 'estimate': defaultMachineCapRps's rule of thumb);
+   * 'flag' for --max-rate, 'measured' only for a ceiling measured on this machine
+   */
+  machineCapSource?: 'estimate' | 'flag' | 'measured';
   /** --rate: drive exactly this rate, whatever the model says */
   rateOverride?: number | null;
 }
@@ -82,6 +87,7 @@ export function trafficModel(input: TrafficInput): TrafficModel {
     averageRps,
     peakRps,
     machineCapRps,
+    machineCapSource: input.machineCapSource ?? 'estimate',
     targetRps,
     scaleFactor,
     overridden,
@@ -95,16 +101,30 @@ export function formatDerivation(m: Omit<TrafficModel, 'derivation'>): string[] 
     `${fmtCount(m.users)} users × ${fmtPercent(m.dailyActiveShare)} daily active × ${fmtCount(m.requestsPerActiveUserPerDay)} req/day ÷ 86,400 s = ${fmtAverage(m.averageRps)} req/s average`,
     `× ${fmtCount(m.peakToAverage)} peak = ${fmtRate(m.peakRps)} req/s`,
   ];
+  // The cap is labelled by where it came from: an estimate is a rule of thumb, never a capacity.
+  const cap = `machine cap ${fmtRate(m.machineCapRps)} req/s (${capLabel(m.machineCapSource)})`;
   if (m.overridden) {
     lines.push(`--rate ${fmtRate(m.targetRps)} req/s overrides the model → scale factor ${fmtFactor(m.scaleFactor)}`);
   } else if (m.targetRps < m.peakRps) {
     lines.push(
-      `machine cap ${fmtRate(m.machineCapRps)} req/s < peak → driving ${fmtRate(m.targetRps)} req/s, scale factor ${fmtFactor(m.scaleFactor)} (the load is scaled down, not the full model)`,
+      `${cap} < peak → driving ${fmtRate(m.targetRps)} req/s, scale factor ${fmtFactor(m.scaleFactor)} (the load is scaled down, not the full model)`,
     );
   } else {
-    lines.push(`machine cap ${fmtRate(m.machineCapRps)} req/s → scale factor ${fmtFactor(m.scaleFactor)}`);
+    lines.push(`${cap} → scale factor ${fmtFactor(m.scaleFactor)}`);
   }
   return lines;
+}
+
+/** How a machine cap is described: where it came from, so an estimate never reads as a capacity. */
+export function capLabel(source: TrafficModel['machineCapSource']): string {
+  switch (source) {
+    case 'flag':
+      return 'set by --max-rate';
+    case 'measured':
+      return 'measured on this machine';
+    default:
+      return `an estimate: ${fmtCount(ENGINE_RPS_PER_CORE)} req/s per generator core × ${ENGINE_HEADROOM} headroom, not measured here`;
+  }
 }
 
 /**

@@ -37,6 +37,14 @@ export interface WriteSink {
   indeterminate(w: IndeterminateWrite): void;
 }
 
+/** Which shard a user id lives on (the app's own router), so failures are counted per shard. */
+export interface ShardMap {
+  /** shard names, in the router's index order */
+  names: readonly string[];
+  /** the index (into names) of the shard that owns user `id` */
+  indexFor(id: number): number;
+}
+
 export interface LoadOptions {
   targets: LoadTargets;
   workload: Workload;
@@ -48,6 +56,8 @@ export interface LoadOptions {
   salt?: number;
   /** requests in flight at most; what is due beyond it is dropped and counted */
   maxInFlight?: number;
+  /** count requests and failures per shard (user-id requests only); omitted: not counted */
+  shards?: ShardMap;
   /** per-request timeout */
   timeoutMs?: number;
   /** called once per second of load with that second's figures (live progress) */

@@ -20,16 +20,18 @@ import { reapDocker } from '../runtime/docker/docker.ts';
 import { defaultWarmupS, type RunConfig } from './config.ts';
 import { seedUsers } from './seed.ts';
 import { settle } from './settle.ts';
-import { trafficModel, stagesFor, defaultMachineCapRps } from '../load/traffic-model.ts';
+import { trafficModel, stagesFor, defaultMachineCapRps, capLabel } from '../load/traffic-model.ts';
 import type { LoadOutcome } from '../load/types.ts';
 import { drive, driveWarmup, warmupStages, type DriveOutcome } from './drive.ts';
 import { serverBaseline, collectServerView, type ServerView } from './collect.ts';
 import { SCHEMA_VERSION, type DrillResult, type FaultWindow, type LoadResults, type Objective, type Results, type Stage, type TrafficModel } from '../../reports/schema.ts';
+import { fmtMs } from '../../reports/format.ts';
 import { REPORT_FILES, writeReports } from '../../reports/index.ts';
 import { version } from './version.ts';
 import { planChaos, runWithChaos } from '../../chaos/index.ts';
 import { rejectPastEnd } from '../../chaos/schedule.ts';
 import { serveRunMetrics, type RunMetrics } from './metrics-server.ts';
+import { objectivesFor as judgeObjectives, runVerdict, withAchievedScale } from '../../reports/verdict.ts';
 
 export interface RunIO {
   progress: Progress;
@@ -223,11 +225,12 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     const model = trafficModel({
       users: config.users,
       machineCapRps: config.maxRate ?? defaultMachineCapRps(cpus().length),
+      machineCapSource: config.maxRate ? 'flag' : 'estimate',
       rateOverride: config.rate,
     });
     for (const line of model.derivation) io.progress(`traffic model: ${line}`);
     if (model.scaleFactor < 1) {
-      io.progress(`the model asks for ${model.peakRps.toFixed(0)} req/s at peak, more than this machine drives: running at ${model.targetRps.toFixed(0)} req/s (scale factor ${model.scaleFactor.toPrecision(3)}), recorded in results.json`);
+      io.progress(`the model asks for ${model.peakRps.toFixed(0)} req/s at peak, more than the machine cap (${capLabel(model.machineCapSource)}): running at ${model.targetRps.toFixed(0)} req/s (planned scale factor ${model.scaleFactor.toPrecision(3)}; the achieved one is recorded in results.json)`);
     }
     const stages = stagesFor(model.targetRps, config.durationS);
     const promUrl = prometheusUrlOf(config, plan);
@@ -251,7 +254,11 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     notes.push(...done.notes);
     if (model.scaleFactor < 1) notes.push(`scaled: ${model.targetRps.toFixed(1)} of ${model.peakRps.toFixed(1)} req/s (factor ${model.scaleFactor.toPrecision(3)})`);
     const objectives = done.objectives ?? objectivesFor(config, outcome);
-    const pass = objectives.every((o) => o.pass) && done.drills.every((d) => d.pass) && !outcome.thresholdsFailed;
+    // PASS, FAIL or INCONCLUSIVE (reports/verdict.ts): a run that measured nothing is never a pass.
+    const judged = runVerdict({ load: outcome.results, objectives, drills: done.drills, thresholdsFailed: outcome.thresholdsFailed });
+    const pass = judged.verdict === 'pass';
+    // read before teardown, which forgets the cgroups
+    const enforced = deployment.sizesEnforced?.() ?? {};
     const assemble = (server: ServerView, partial: boolean): Results => ({
       schemaVersion: SCHEMA_VERSION,
       tool: { name: 'bench', version },
@@ -273,11 +280,11 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
       topology: {
         phase: plan.topology.phase,
         title: plan.topology.title,
-        hosts: plan.hosts.map((h) => ({ name: h.name, ip: h.ip, cpus: h.size.cpus, memoryMb: h.size.memoryMb, region: h.region })),
+        hosts: plan.hosts.map((h) => ({ name: h.name, ip: h.ip, cpus: h.size.cpus, memoryMb: h.size.memoryMb, region: h.region, ...(h.name in enforced ? { sizeEnforced: enforced[h.name] } : {}) })),
         services: plan.services.map((s) => ({ name: s.name, kind: s.kind, host: s.host, role: s.role, address: `${s.address.host}:${s.address.port}` })),
         edges: plan.edges.map((e) => ({ name: e.name, proxied: e.proxied })),
       },
-      trafficModel: model,
+      trafficModel: withAchievedScale(model, outcome.results),
       load: outcome.results,
       warmup,
       partial,
@@ -289,7 +296,8 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
       objectives,
       timings: { ...timings },
       notes: [...notes, ...server.notes],
-      verdict: io.signal.aborted ? 'interrupted' : pass ? 'pass' : 'fail',
+      verdict: io.signal.aborted ? 'interrupted' : judged.verdict,
+      ...(judged.reason && !io.signal.aborted ? { verdictReason: judged.reason } : {}),
     });
     const interrupted = async (during: string): Promise<never> => {
       const at = join(runDir, REPORT_FILES.json);
@@ -362,7 +370,7 @@ async function warmUp({ config, deployed, model, io, promUrl, notes }: WarmUpInp
   const doneAtS = Date.now() / 1000;
   if (io.signal.aborted) throw new BenchError('interrupted', 'interrupted during the warm-up: nothing was measured, no results written', 'everything this run started was stopped');
   const w = got.results;
-  io.progress(`warm-up done: ${w.totals.requests.toLocaleString('en-US')} requests, ${w.totals.errors} errors, p99 ${w.latencyMs.p99.toFixed(1)} ms`);
+  io.progress(`warm-up done: ${w.totals.requests.toLocaleString('en-US')} requests, ${w.totals.errors} errors, p99 ${fmtMs(w.latencyMs.p99)}`);
   if (promUrl) {
     // Every app scraped after the warm-up's end: the measured window's baseline then holds all of
     // the warm-up's requests, none of them counted as the load's.
@@ -378,22 +386,7 @@ export function prometheusUrlOf(config: Pick<RunConfig, 'prometheusUrl'>, plan: 
   return config.prometheusUrl ?? (plan.prometheus ? endpointUrl(plan.prometheus.address) : null);
 }
 
+/** The run's objectives (reports/verdict.ts): the failed share counts drops; `<=` so 0 is passable. */
 export function objectivesFor(config: RunConfig, outcome: LoadOutcome): Objective[] {
-  const l = outcome.results;
-  return [
-    {
-      name: 'p99-latency',
-      description: `p99 < ${config.objectives.p99Ms} ms`,
-      threshold: config.objectives.p99Ms,
-      actual: l.latencyMs.p99,
-      pass: l.latencyMs.p99 < config.objectives.p99Ms,
-    },
-    {
-      name: 'error-rate',
-      description: `error rate < ${(config.objectives.maxErrorRate * 100).toFixed(2)}%`,
-      threshold: config.objectives.maxErrorRate,
-      actual: l.totals.errorRate,
-      pass: l.totals.errorRate < config.objectives.maxErrorRate,
-    },
-  ];
+  return judgeObjectives(config.objectives, outcome.results);
 }

@@ -11,7 +11,7 @@ export function liveProgress(write: (text: string) => void, isTTY: boolean, ever
   let drawn = false;
   return {
     second(p, totalS) {
-      const line = `  t=${String(Math.round(p.t)).padStart(4)}s${totalS > 0 ? `/${totalS}s` : ''}  target ${p.targetRate.toFixed(0).padStart(6)}/s  done ${String(p.requests).padStart(6)}/s  errors ${String(p.errors).padStart(5)}  dropped ${String(p.dropped).padStart(5)}  p50 ${p.p50.toFixed(1)} ms  p99 ${p.p99.toFixed(1)} ms`;
+      const line = `  t=${String(Math.round(p.t)).padStart(4)}s${totalS > 0 ? `/${totalS}s` : ''}  target ${p.targetRate.toFixed(0).padStart(6)}/s  done ${String(p.requests).padStart(6)}/s  errors ${String(p.errors).padStart(5)}  dropped ${String(p.dropped).padStart(5)}  p50 ${p.p50 === null ? 'n/a' : `${p.p50.toFixed(1)} ms`}  p99 ${p.p99 === null ? 'n/a' : `${p.p99.toFixed(1)} ms`}`;
       if (isTTY) {
         write(`\r\x1b[2K${line}`);
         drawn = true;

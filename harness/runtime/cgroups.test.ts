@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { cpuQuota, detectLayout, hostCgroupPlan, memoryLimitBytes, parseMounts, parseOwnCgroups } from './cgroups.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cpuQuota, detectLayout, hostCgroupPlan, memoryLimitBytes, parseMounts, parseOwnCgroups, RunCgroups } from './cgroups.ts';
 
 const V1_MOUNTS = [
   'tmpfs /sys/fs/cgroup tmpfs rw,relatime,mode=755 0 0',
@@ -72,5 +75,43 @@ describe('host cgroup files', () => {
     const p = hostCgroupPlan({ version: 2, root: '/c', controllers: ['cpu'] }, 'r', 'h', size);
     expect(p.writes.map((w) => w.path)).not.toContain('/c/bench/r/h/memory.max');
     expect(p.writes[0]!.value).toBe('+cpu');
+  });
+});
+
+describe('RunCgroups.enforcement (what results record per host)', () => {
+  const size = { cpus: 0.5, memoryMb: 256 };
+  it('a host whose quotas were written (a plain directory standing in for cgroupfs) is enforced', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'b-cg-'));
+    try {
+      const cg = new RunCgroups({ version: 2, root, controllers: ['cpu', 'memory'] }, 'r1');
+      await cg.createHost('db-host', size);
+      await cg.addPid('db-host', 12345);
+      expect(cg.enforcement()).toEqual({ 'db-host': true });
+      // still known after the teardown removed the cgroups: results are written after it
+      await cg.remove().catch(() => []);
+      expect(cg.enforcement()).toEqual({ 'db-host': true });
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+  it('a missing controller, a failed write or no cgroup filesystem: not enforced', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'b-cg-'));
+    try {
+      const noMemory = new RunCgroups({ version: 2, root, controllers: ['cpu'] }, 'r2');
+      await noMemory.createHost('app-host', size);
+      expect(noMemory.enforcement()).toEqual({ 'app-host': false });
+      expect(noMemory.warnings).toContain('no memory controller: memory limits not set');
+      // the root is a file: nothing under it can be created
+      const file = join(root, 'not-a-dir');
+      await writeFile(file, '');
+      const broken = new RunCgroups({ version: 2, root: file, controllers: ['cpu', 'memory'] }, 'r3');
+      await broken.createHost('app-host', size);
+      expect(broken.enforcement()).toEqual({ 'app-host': false });
+      const none = new RunCgroups({ reason: 'no cgroup filesystem is mounted' }, 'r4');
+      await none.createHost('h', size);
+      expect(none.enforcement()).toEqual({ h: false });
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

@@ -161,6 +161,11 @@ const errText = (e: unknown) => {
 /** The cgroups of one run: created per host, filled by pid, removed at the end. */
 export class RunCgroups {
   private readonly hostDirs = new Map<string, string[]>();
+  /** hosts whose quota was not (fully) enforced: a directory, a quota write or a pid move failed */
+  private readonly unenforced = new Set<string>();
+  /** every host set up, and whether any of its directories was made; kept after remove(), since
+   *  results are written after the teardown */
+  private readonly created = new Map<string, boolean>();
   /** things that did not work, each said once by the runtime ("host sizes are not enforced: ...") */
   readonly warnings: string[] = [];
 
@@ -173,9 +178,20 @@ export class RunCgroups {
 
   /** Creates the host's cgroup and writes its quotas; returns the directories (empty when unsupported). */
   async createHost(host: string, size: HostSize): Promise<string[]> {
-    if ('reason' in this.layout) return [];
+    if ('reason' in this.layout) {
+      this.unenforced.add(host);
+      this.created.set(host, false);
+      return [];
+    }
     if (this.hostDirs.has(host)) return this.hostDirs.get(host)!;
     const p = hostCgroupPlan(this.layout, this.runId, host, size);
+    // A controller the machine does not offer is a quota never written: not enforced.
+    for (const c of ['cpu', 'memory'] as const) {
+      if (!p.writes.some((w) => w.purpose === c)) {
+        this.warnOnce(`no ${c} controller: ${c === 'cpu' ? 'CPU quotas' : 'memory limits'} not set`);
+        this.unenforced.add(host);
+      }
+    }
     const made: string[] = [];
     for (const d of p.dirs) {
       try {
@@ -183,6 +199,7 @@ export class RunCgroups {
         made.push(d);
       } catch (e) {
         this.warnOnce(`cannot create cgroup ${d}: ${errText(e)}`);
+        this.unenforced.add(host);
       }
     }
     for (const w of p.writes) {
@@ -192,9 +209,11 @@ export class RunCgroups {
       } catch (e) {
         const what = w.purpose === 'memory' ? 'memory limits' : w.purpose === 'cpu' ? 'CPU quotas' : 'controllers';
         this.warnOnce(`${what} not set (${errText(e)})`);
+        if (w.purpose === 'cpu' || w.purpose === 'memory') this.unenforced.add(host);
       }
     }
     this.hostDirs.set(host, made);
+    this.created.set(host, made.length > 0);
     return made;
   }
 
@@ -205,9 +224,22 @@ export class RunCgroups {
         await writeFile(join(d, 'cgroup.procs'), String(pid));
       } catch (e) {
         // ESRCH: the process already exited; that is the caller's business, not a quota problem
-        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') this.warnOnce(`cannot add pid ${pid} to ${d}: ${errText(e)}`);
+        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') {
+          this.warnOnce(`cannot add pid ${pid} to ${d}: ${errText(e)}`);
+          this.unenforced.add(host);
+        }
       }
     }
+  }
+
+  /**
+   * Per host created so far: was its CPU/memory quota enforced (the cgroup made, both quotas
+   * written, every process moved in)? Results record it; a comparison refuses unenforced sizes.
+   */
+  enforcement(): Record<string, boolean> {
+    const out: Record<string, boolean> = {};
+    for (const [h, made] of this.created) out[h] = made && !this.unenforced.has(h);
+    return out;
   }
 
   /** Every directory this run created, deepest first, for the state file and the reaper. */

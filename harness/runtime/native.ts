@@ -298,6 +298,11 @@ class NativeDeployment implements Deployment {
     };
   }
 
+  /** Per host with services: its cgroup quotas were written and every process moved in. */
+  sizesEnforced(): Record<string, boolean> {
+    return this.cgroups ? this.cgroups.enforcement() : {};
+  }
+
   get progress(): Progress {
     return this.options.progress;
   }

@@ -43,6 +43,11 @@ export interface Deployment extends AsyncDisposable {
   service(name: string): StartedService;
   /** stops everything this deployment started; idempotent */
   down(): Promise<void>;
+  /**
+   * per host that runs services: was its CPU/memory size enforced (native: the cgroup writes
+   * succeeded; docker: the container limits always are)? Absent: the runtime does not say.
+   */
+  sizesEnforced?(): Record<string, boolean>;
   /** lets this process exit while the services keep running (`bench up`); the state file keeps
    *  them findable for `bench down` */
   detach?(): Promise<void>;

@@ -73,7 +73,7 @@ export class K6JsonOutputAggregator {
   private t0: number | null = null;
   private readonly perSecond: Array<{ requests: number; errors: number; dropped: number }> = [];
   private readonly open = new Map<number, LatencyHistogram>();
-  private readonly closed = new Map<number, { p50: number; p95: number; p99: number }>();
+  private readonly closed = new Map<number, { p50: number | null; p95: number | null; p99: number | null; max: number | null; hdr: string | null }>();
   private readonly pool: LatencyHistogram[] = [];
   private lowestOpen = 0;
   private readonly all = new LatencyHistogram();
@@ -204,15 +204,16 @@ export class K6JsonOutputAggregator {
   }
 
   private close(second: number, h: LatencyHistogram): void {
-    const r = (x: number) => Math.round(x * 1000) / 1000;
-    this.closed.set(second, { p50: r(h.percentileMs(50)), p95: r(h.percentileMs(95)), p99: r(h.percentileMs(99)) });
+    const r = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
+    // The encoded histogram rides along so a window of seconds merges exactly (chaos/verdict.ts).
+    this.closed.set(second, { p50: r(h.percentileMs(50)), p95: r(h.percentileMs(95)), p99: r(h.percentileMs(99)), max: r(h.maxMs()), hdr: h.count > 0 ? h.encode() : null });
     this.open.delete(second);
     h.reset();
     this.pool.push(h);
   }
 
-  /** The value at percentile p (0..100) of every http_req_duration sample pushed so far, in ms (0 when none). */
-  durationPercentileMs(p: number): number {
+  /** The value at percentile p (0..100) of every http_req_duration sample pushed so far, in ms (null when none). */
+  durationPercentileMs(p: number): number | null {
     return this.all.percentileMs(p);
   }
 
@@ -220,7 +221,7 @@ export class K6JsonOutputAggregator {
   finish(): K6JsonOutputResults {
     for (const [s, h] of [...this.open]) this.close(s, h);
     const series: SeriesPoint[] = this.perSecond.map((c, t) => {
-      const q = this.closed.get(t) ?? { p50: 0, p95: 0, p99: 0 };
+      const q = this.closed.get(t) ?? { p50: null, p95: null, p99: null, max: null, hdr: null };
       const targetRate = Math.round(this.schedule.rateAt(t + 0.5) * 1000) / 1000;
       return { t, requests: c.requests, errors: c.errors, dropped: c.dropped, targetRate, ...q };
     });

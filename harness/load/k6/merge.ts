@@ -304,7 +304,7 @@ export function evaluateThresholds(
   declared: ReadonlyMap<string, readonly string[]>,
   m: K6JsonOutputResults,
   durationS: number,
-  percentileMs: (p: number) => number,
+  percentileMs: (p: number) => number | null,
 ): MergedThreshold[] {
   const out: MergedThreshold[] = [];
   // http_req_failed counts failed requests; a login without a session is the engine's error, not k6's

@@ -7,6 +7,7 @@ import { SCHEMA_VERSION, type Objective, type Results } from '../../../reports/s
 import { trafficModel } from '../traffic-model.ts';
 import { version } from '../../run/version.ts';
 import type { MergedK6 } from './merge.ts';
+import { objectivesFor, runVerdict } from '../../../reports/verdict.ts';
 import { generatorLabel } from './merge.ts';
 
 export interface MergedRunInfo {
@@ -25,28 +26,16 @@ export function mergedResults(m: MergedK6, info: MergedRunInfo): Results {
   const durationS = load.durationS;
   const started = new Date(m.startedAtMs ?? Date.now());
   const peak = Math.max(...load.stages.map((s) => s.targetRate));
-  const objectives: Objective[] = [
-    {
-      name: 'p99-latency',
-      description: `p99 < ${info.objectives.p99Ms} ms`,
-      threshold: info.objectives.p99Ms,
-      actual: load.latencyMs.p99,
-      pass: load.latencyMs.p99 < info.objectives.p99Ms,
-    },
-    {
-      name: 'error-rate',
-      description: `error rate < ${(info.objectives.maxErrorRate * 100).toFixed(2)}%`,
-      threshold: info.objectives.maxErrorRate,
-      actual: load.totals.errorRate,
-      pass: load.totals.errorRate < info.objectives.maxErrorRate,
-    },
-  ];
+  // the same objectives and verdict as `bench run` (reports/verdict.ts): drops count as failed,
+  // an unmeasured p99 is no pass, nothing completed is INCONCLUSIVE
+  const objectives: Objective[] = objectivesFor(info.objectives, load);
   const crossed = m.thresholds.filter((t) => t.ok === false);
   const notes = [
     `merged from ${m.generators.length} k6 generators (${m.generators.map((g) => `${generatorLabel(g.dir)}: ${g.requests} requests, ${g.errors} errors, ${g.dropped} dropped`).join('; ')}): counts summed, percentiles from all ${load.totals.requests} samples together (${m.percentiles === 'k6-exact' ? "k6's own definition over every sample" : 'one HDR histogram, 3 significant digits'}; each second's from one HDR histogram), the series on one time axis from the earliest sample`,
     'the generators ran outside bench: the deployment\'s topology, its own counters and Prometheus series are not part of this report',
     ...m.thresholds.map((t) => `k6 threshold ${t.metric} ${t.expression} on the merged data: ${t.ok === null ? 'not re-evaluated (a statistic the merge does not keep)' : `${t.ok ? 'held' : 'crossed'} (${t.actual === null ? 'n/a' : Math.round(t.actual * 1000) / 1000})`}`),
   ];
+  const judged = runVerdict({ load, objectives, drills: [], thresholdsFailed: crossed.length > 0 });
   const salts = [...new Set(m.generators.map((g) => g.salt))];
   if (load.salt === null) notes.push(salts.every((s) => s === null) ? 'no generator recorded its sign-up salt' : `the generators used different sign-up salts (${salts.map((s) => s ?? 'unknown').join(', ')})`);
   if (m.malformed > 0) notes.push(`${m.malformed} of ${m.lines} lines of the outputs were not k6 samples and were skipped`);
@@ -68,6 +57,7 @@ export function mergedResults(m: MergedK6, info: MergedRunInfo): Results {
     objectives,
     timings: {},
     notes,
-    verdict: objectives.every((o) => o.pass) && crossed.length === 0 ? 'pass' : 'fail',
+    verdict: judged.verdict,
+    ...(judged.reason ? { verdictReason: judged.reason } : {}),
   };
 }

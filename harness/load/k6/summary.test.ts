@@ -66,7 +66,7 @@ describe('parseK6Summary on k6 v1.8.1 running loadtests/mixed.k6.ts', () => {
     expect(results.latencyMs.p99).toBeCloseTo(v['p(99)'], 3);
     expect(results.latencyMs.p999).toBeCloseTo(v['p(99.9)'], 3);
     expect(results.latencyMs.max).toBeCloseTo(v.max, 3);
-    expect(results.latencyMs.p99).toBeGreaterThan(results.latencyMs.p50);
+    expect(results.latencyMs.p99).toBeGreaterThan(results.latencyMs.p50!);
   });
 
   it('gives each request kind the run drew its own endpoint, from the name-tag submetrics', () => {
@@ -110,7 +110,7 @@ describe('parseK6Summary on the machine-readable shape', () => {
     expect(r.totals.errors).toBe(failed.matches);
     // no p(99) in this shape: p99 must not fall below what is known (the max)
     expect(r.latencyMs.p99).toBe(r.latencyMs.max);
-    expect(r.latencyMs.p95).toBeLessThanOrEqual(r.latencyMs.p99);
+    expect(r.latencyMs.p95).toBeLessThanOrEqual(r.latencyMs.p99!);
   });
 
   it("reads grafana/k6-summary's schema example, where rates come as {rate, passes, fails}", () => {

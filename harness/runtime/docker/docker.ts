@@ -319,6 +319,11 @@ class DockerDeployment implements Deployment {
     this.hostMounts = ['/usr', '/etc', ...hostRootLayout().dirs, settings.repoRoot];
   }
 
+  /** Docker applies every container's CPU and memory limits itself: always enforced. */
+  sizesEnforced(): Record<string, boolean> {
+    return Object.fromEntries([...new Set(this.sourcePlan.services.map((s) => s.host))].map((h) => [h, true]));
+  }
+
   get progress(): Progress {
     return this.options.progress;
   }

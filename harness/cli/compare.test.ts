@@ -1,0 +1,75 @@
+// `bench compare` in-process: both run ids printed, drops gated, unenforced sizes refused (exit 3)
+// unless --allow-unenforced-sizes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from './main.ts';
+import type { CliIO } from './io.ts';
+import { buildResults } from '../../reports/testing/fixture.ts';
+import type { Results } from '../../reports/schema.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'b-compare-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function bench(args: string[]) {
+  let out = '';
+  let err = '';
+  const io: CliIO = { out: (t) => void (out += t), err: (t) => void (err += t), env: {}, isTTY: false, signal: new AbortController().signal, cwd: dir };
+  const code = await runCli(args, io);
+  return { code, out, err };
+}
+
+async function write(name: string, r: Results): Promise<string> {
+  const p = join(dir, name);
+  await writeFile(p, JSON.stringify(r));
+  return p;
+}
+
+function pair() {
+  const base = buildResults({ fault: null });
+  const head = buildResults({ fault: null });
+  base.runId = 'base-run-1';
+  head.runId = 'head-run-2';
+  return { base, head };
+}
+
+describe('bench compare', () => {
+  it('prints both runs\' ids, and exits 0 within the gates', async () => {
+    const { base, head } = pair();
+    const r = await bench(['compare', await write('b.json', base), await write('h.json', head)]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('`base-run-1`');
+    expect(r.out).toContain('`head-run-2`');
+    expect(r.err).toBe('bench: base base-run-1, head head-run-2: no gate crossed\n');
+  });
+
+  it('fails on dropped requests (exit 1) unless --max-dropped allows them', async () => {
+    const { base, head } = pair();
+    head.load.totals.dropped = 3;
+    const b = await write('b2.json', base);
+    const h = await write('h2.json', head);
+    const r = await bench(['compare', b, h]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^bench: base base-run-1, head head-run-2: 1 regression gate\(s\) crossed: the head dropped 3 requests/);
+    expect((await bench(['compare', b, h, '--max-dropped', '3'])).code).toBe(0);
+    const bad = await bench(['compare', b, h, '--max-dropped', 'lots']);
+    expect(bad.code).toBe(2);
+  });
+
+  it('refuses runs whose host sizes were not enforced (exit 3), unless --allow-unenforced-sizes', async () => {
+    const { base, head } = pair();
+    base.topology.hosts[1]!.sizeEnforced = false;
+    const b = await write('b3.json', base);
+    const h = await write('h3.json', head);
+    const r = await bench(['compare', b, h]);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/host sizes were not enforced \(base base-run-1: /);
+    expect((await bench(['compare', b, h, '--allow-unenforced-sizes'])).code).toBe(0);
+  });
+});
