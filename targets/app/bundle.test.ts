@@ -126,4 +126,15 @@ describe('the app bundle cache', () => {
     expect((e as BenchError).message).toMatch(/^bundling src\/main\.ts failed: .*src\/greeting\.ts:1/);
     expect(readdirSync(cacheDir)).toEqual([]);
   });
+
+  it("pg's Cloudflare probe is patched out of the bundle (and only there)", async () => {
+    write('node_modules/pg/lib/stream.js', "function isCloudflareRuntime() {\n  return typeof Response === 'function';\n}\nmodule.exports = isCloudflareRuntime;\n");
+    write('node_modules/pg/package.json', JSON.stringify({ name: 'pg', main: 'lib/stream.js' }));
+    write('node_modules/other/stream.js', "function isCloudflareRuntime() {\n  return 'untouched';\n}\nmodule.exports = isCloudflareRuntime;\n");
+    write('node_modules/other/package.json', JSON.stringify({ name: 'other', main: 'stream.js' }));
+    write(entry, "import probe from 'pg/lib/stream.js';\nimport other from 'other';\nconsole.log(probe(), other());\n");
+    const b = await ensureBundle(opts());
+    // the patched probe answers false at once; the same function elsewhere is left alone
+    expect(run(b.file)).toBe('false untouched');
+  });
 });

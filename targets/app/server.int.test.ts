@@ -1,7 +1,7 @@
 // The process entry as the runtime starts it: from the prebuilt bundle (node <bundle>/start.cjs,
 // the native modules through NODE_PATH), and the old way, node --import tsx targets/app/server.ts.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
@@ -21,6 +21,11 @@ beforeAll(async () => {
   // a private cache: this test builds from the checkout as it is, whatever .tools holds
   bundle = await ensureBundle({ repoRoot: repo, cacheDir: join(dir, 'bundles') });
 }, 60_000);
+
+it("the app's bundle has pg's Cloudflare probe patched out", () => {
+  const code = readFileSync(bundle.bundle, 'utf8');
+  expect(code).toMatch(/function isCloudflareRuntime\(\)\{return!1\}/);
+});
 
 const ways = {
   bundle: () => appStart(repo, bundle, 'tsx'),
