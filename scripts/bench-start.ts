@@ -4,7 +4,8 @@
 //   seeding     1e6 users into 1 and into 2 Postgres shards by seedPostgres (binary COPY, key
 //               after; and the text/key-during variants), vs psql's \copy of the same rows from a
 //               CSV into one shard (throwaway servers, no CPU quota)
-//   deploy      phase 5 as `bench up --phase 5 --users 1e6` does it: deploy and seed times
+//   deploy      phase 5 as `bench up --phase 5 --users 1e6` does it: deploy and seed times; then
+//               its shards reseeded N times with the primary key built after vs during the load
 //
 //   npm run bench:start -- [--rounds 3] [--users 1e6] [--skip seed,deploy] [--out .runs/bench-start.json]
 //
@@ -22,6 +23,7 @@ import { probeCgroups, RunCgroups } from '../harness/runtime/cgroups.ts';
 import { runCommand } from '../harness/runtime/process.ts';
 import { resolveRunConfig } from '../harness/run/config.ts';
 import { deployTarget } from '../harness/run/lifecycle.ts';
+import { storeOf } from '../harness/run/seed.ts';
 import { ensureBundle } from '../targets/app/bundle.ts';
 import { PG_CREDENTIALS } from '../targets/app/config.ts';
 import { seededUser, seedPostgres, type CopyOptions } from '../targets/app/seed.ts';
@@ -281,7 +283,30 @@ async function benchDeploy() {
     const ready = lines.filter((l) => / ready in /.test(l));
     for (const l of ready.filter((l) => /^app-/.test(l))) console.log(`  ${l}`);
     console.log(`  deploy ${deployed.timings.deploy!.toFixed(2)} s, seed ${deployed.timings.seed!.toFixed(2)} s (run ${deployed.runId})`);
-    return { runId: deployed.runId, deployS: deployed.timings.deploy, seedS: deployed.timings.seed, readyLines: ready };
+    // the key-after choice measured where it matters: the deployment's own shards (0.5 CPU each,
+    // streaming to a replica), reseeded with the key built after vs during the load, interleaved
+    const store = storeOf(deployed.deployment);
+    const reseeds: Record<'after' | 'during', number[]> = { after: [], during: [] };
+    if (store?.kind === 'postgres') {
+      const shards = store.shards.map((x) => ({ name: x.name, range: x.range, primary: x.primary }));
+      for (let r = 0; r < rounds; r++) {
+        for (const key of r % 2 === 0 ? (['after', 'during'] as const) : (['during', 'after'] as const)) {
+          reseeds[key].push((await seedPostgres(shards, store.strategy, users, config.seed, undefined, { format: 'binary', indexAfter: key === 'after' })).seconds);
+        }
+        console.log(`  reseed round ${r + 1}: key after ${reseeds.after.at(-1)!.toFixed(2)} s, key during ${reseeds.during.at(-1)!.toFixed(2)} s`);
+      }
+      console.log(`  reseed median: key after ${f2(median(reseeds.after))} s, key during ${f2(median(reseeds.during))} s`);
+    }
+    return {
+      runId: deployed.runId,
+      deployS: deployed.timings.deploy,
+      seedS: deployed.timings.seed,
+      readyLines: ready,
+      reseedKeyAfterS: reseeds.after,
+      reseedKeyDuringS: reseeds.during,
+      reseedKeyAfterMedianS: median(reseeds.after),
+      reseedKeyDuringMedianS: median(reseeds.during),
+    };
   } finally {
     await deployed.metrics?.close();
     await deployed.deployment.down();
