@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { envError } from '../errors.ts';
 import { components, type Component } from './components.ts';
 import { inspect, noteOn, versionOf } from './doctor.ts';
-import { toolsBin, which } from './which.ts';
+import { repoRoot, toolsBin, which } from './which.ts';
+import { ensureBundle } from '../../targets/app/bundle.ts';
 
 export interface SetupOptions {
   /** also the tools tests and benchmarks use (wrk, chromium, docker.io; never k6, which the user installs) */
@@ -38,6 +39,11 @@ export async function setup(options: SetupOptions): Promise<{ installed: string[
   const missing = status.filter((s) => !s.path).map((s) => s.component);
   const present = status.filter((s) => s.path).map((s) => s.component.name);
   const installed: string[] = [];
+  // the app starts from a prebuilt bundle: build it here rather than during the first deploy
+  if (!options.dryRun) {
+    const b = await ensureBundle({ repoRoot });
+    options.log(`app bundle: ${b.built ? `built in ${b.seconds.toFixed(1)} s` : 'up to date'} (${b.dir})`);
+  }
   if (missing.length === 0) {
     options.log('Nothing to install: every component is present.');
     return { installed, present };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { staticAssets } from '../../loadtests/workloads.ts';
-import { generateAsset, generatedAssets } from './assets.ts';
+import { generateAsset, generatedAssets, lazyGeneratedAssets } from './assets.ts';
 
 describe('generated assets', () => {
   it('has every asset of the workloads at its size, the same in every process', () => {
@@ -18,5 +18,18 @@ describe('generated assets', () => {
     expect(generateAsset('x.js', 100, 'application/javascript').toString('latin1')).toMatch(/^\/\/ bench asset x\.js line 000001\n/);
     expect([...generateAsset('x.png', 16, 'image/png').subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
     expect(generateAsset('y.jpg', 50, 'image/jpeg').equals(generateAsset('y.jpg', 50, 'image/jpeg'))).toBe(true);
+  });
+
+  it('made on first request: the same bytes and ETags as made all at once, kept, unknown names undefined', () => {
+    const eager = generatedAssets();
+    const lazy = lazyGeneratedAssets();
+    for (const s of staticAssets) {
+      const got = lazy.get(s.path)!;
+      expect(got.body.equals(eager.get(s.path)!.body)).toBe(true);
+      expect(got.etag).toBe(eager.get(s.path)!.etag);
+      expect(got.type).toBe(s.type);
+      expect(lazy.get(s.path)).toBe(got);
+    }
+    expect(lazy.get('missing.js')).toBeUndefined();
   });
 });

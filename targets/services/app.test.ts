@@ -4,7 +4,7 @@ import { plan, reach, serviceOf, type DeployPlan } from '../../harness/topology/
 import type { Topology } from '../../harness/topology/types.ts';
 import { phase1 } from '../phases/phase-1.ts';
 import { phase2 } from '../phases/phase-2.ts';
-import { appRuntimeConfig, tsxLoaderUrl } from './app.ts';
+import { appRuntimeConfig, appStart, tsxLoaderUrl } from './app.ts';
 
 const opts = { users: 1000, appServers: 1, replicas: 0, shards: 1, shardStrategy: 'range' as const };
 const ctxOf = (p: DeployPlan, name: string) => ({ service: serviceOf(p, name), dir: `/tmp/bench/runs/${p.runId}/${name}`, reach: (to: string) => reach(p, name, to) });
@@ -92,5 +92,18 @@ describe('AppConfig -> AppRuntimeConfig', () => {
 
   it('finds tsx ESM loader as a file URL', () => {
     expect(tsxLoaderUrl()).toMatch(/^file:\/\/\/.*node_modules\/tsx\/dist\/loader\.mjs$/);
+  });
+});
+
+describe('appStart', () => {
+  const bundle = { key: 'k', dir: '/c/k', file: '/c/k/start.cjs', bundle: '/c/k/server.cjs', built: false, seconds: 0 };
+
+  it('runs the bundle with the checkout\'s node_modules on NODE_PATH (for the native modules)', () => {
+    expect(appStart('/repo', bundle, 'file:///tsx.mjs')).toEqual({ args: ['/c/k/start.cjs'], env: { NODE_PATH: '/repo/node_modules' }, bundle });
+    expect(appStart('/app', bundle, 'tsx').env).toEqual({ NODE_PATH: '/app/node_modules' });
+  });
+
+  it('without a bundle, the TypeScript entry through tsx', () => {
+    expect(appStart('/repo', null, 'file:///tsx.mjs')).toEqual({ args: ['--import', 'file:///tsx.mjs', '/repo/targets/app/server.ts'], env: {}, bundle: null });
   });
 });

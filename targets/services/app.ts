@@ -1,11 +1,13 @@
 // The reference app (targets/app/server.ts) as a process: the topology's AppConfig, with every
 // service name resolved to the address this app reaches it at (its Toxiproxy edge when proxies
-// are on), becomes the AppRuntimeConfig JSON in BENCH_APP_CONFIG.
+// are on), becomes the AppRuntimeConfig JSON in BENCH_APP_CONFIG. It starts from the prebuilt
+// bundle (targets/app/bundle.ts), built by prepare when the sources have none yet.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import type { Endpoint, PlannedService } from '../../harness/topology/plan.ts';
+import { APP_ENTRY, ensureBundle, findBundle, type AppBundle } from '../app/bundle.ts';
 import { APP_POOL_SIZE, CONFIG_ENV, PG_CREDENTIALS, PG_PASSWORD_ENV, validateAppConfig, type AppRuntimeConfig, type DbEndpoint } from '../app/config.ts';
 import type { NativeContext, ServiceRecipe } from './types.ts';
 
@@ -53,16 +55,41 @@ export function tsxLoaderUrl(): string {
   return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 }
 
+/** How node starts the app: arguments and the environment they need. */
+export interface AppStart {
+  args: string[];
+  env: Record<string, string>;
+  /** the bundle it runs, or null when it runs the TypeScript through tsx */
+  bundle: AppBundle | null;
+}
+
+/**
+ * The app's command line in a checkout at `root`: the bundle when `bundle` is given (its native
+ * externals found through NODE_PATH), else the TypeScript entry through tsx (`tsxImport`: what
+ * `--import` loads). Pure.
+ */
+export function appStart(root: string, bundle: AppBundle | null, tsxImport: string): AppStart {
+  if (bundle) return { args: [bundle.file], env: { NODE_PATH: join(root, 'node_modules') }, bundle };
+  return { args: ['--import', tsxImport, join(root, APP_ENTRY)], env: {}, bundle: null };
+}
+
 export const appRecipe: ServiceRecipe = {
   kind: 'app',
   // node itself: the runtime's own executable (process.execPath)
   requires: [],
+  async prepare(ctx) {
+    const b = await ensureBundle({ repoRoot: ctx.repoRoot });
+    if (b.built) ctx.progress(`${ctx.service.name}: app bundle built in ${b.seconds.toFixed(2)} s (${b.dir})`);
+  },
   launch(ctx) {
+    // looked up at every (re)start: sources edited since prepare have no bundle, and then the
+    // app starts from the TypeScript as it is now (slower, never stale)
+    const start = appStart(ctx.repoRoot, findBundle({ repoRoot: ctx.repoRoot }), tsxLoaderUrl());
     return {
       command: process.execPath,
-      args: ['--import', tsxLoaderUrl(), join(ctx.repoRoot, 'targets', 'app', 'server.ts')],
+      args: start.args,
       cwd: ctx.repoRoot,
-      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(ctx)), [PG_PASSWORD_ENV]: PG_CREDENTIALS.password, NODE_ENV: 'production' },
+      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(ctx)), [PG_PASSWORD_ENV]: PG_CREDENTIALS.password, NODE_ENV: 'production', ...start.env },
     };
   },
   async ready(ctx) {

@@ -23,7 +23,8 @@ import type { ServiceKind } from '../../topology/types.ts';
 import { lookupUser } from '../process.ts';
 import type { Progress } from '../types.ts';
 import { waitFor } from '../wait.ts';
-import { appRuntimeConfig } from '../../../targets/services/app.ts';
+import { appRuntimeConfig, appStart } from '../../../targets/services/app.ts';
+import { findBundle } from '../../../targets/app/bundle.ts';
 import { PG_CONFIG_FILE, PG_HBA_FILE, PG_USER, pgDataDir, renderPgHba, renderPostgresConf, socketClientConfig } from '../../../targets/services/postgres.ts';
 import type { NativeContext, NativeLaunch, ServiceRecipe } from '../../../targets/services/types.ts';
 import { APP_POOL_SIZE, CONFIG_ENV, PG_CREDENTIALS, PG_PASSWORD_ENV } from '../../../targets/app/config.ts';
@@ -254,14 +255,17 @@ const haproxy: DockerKind = {
 const app: DockerKind = {
   async process(ctx, recipe) {
     if (ctx.mode === 'local') return launchToProcess(ctx, 'app', recipe.launch(nativeContext(ctx)));
-    // the image holds the checkout at /app with its production node_modules (tsx among them)
+    // the image holds the checkout at /app with its production node_modules (tsx among them);
+    // the bundle the recipe's prepare built on this machine is mounted read-only and finds the
+    // image's native modules through NODE_PATH (tsx runs the sources when there is none)
+    const start = appStart(APP_IMAGE_ROOT, findBundle({ repoRoot: ctx.repoRoot }), 'tsx');
     return {
       image: ctx.image('app'),
       command: 'node',
-      args: ['--import', 'tsx', `${APP_IMAGE_ROOT}/targets/app/server.ts`],
-      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(nativeContext(ctx))), [PG_PASSWORD_ENV]: PG_CREDENTIALS.password, NODE_ENV: 'production' },
+      args: start.args,
+      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(nativeContext(ctx))), [PG_PASSWORD_ENV]: PG_CREDENTIALS.password, NODE_ENV: 'production', ...start.env },
       cwd: APP_IMAGE_ROOT,
-      readOnly: [],
+      readOnly: start.bundle ? [start.bundle.dir] : [],
     };
   },
 };
