@@ -1,7 +1,7 @@
 // bench run end to end on the real servers: phase 1 (SQLite) and phase 2 (PostgreSQL), a short
 // load, the engine's count against the app's own counter and against the run's Prometheus,
 // nothing left running after the run or bench down, and a killed harness cleaned by the next run.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -92,9 +92,11 @@ describe('bench run (real servers)', () => {
   it('phase 2: Prometheus holds the app\'s and the engine\'s series for the run, within 1% of each other; bench down stops it', async () => {
     const out = join(outRoot, 'p2');
     const r = await bench(['run', '--phase', '2', '--users', '1e4', '--duration', '10s', '--rate', '150', '--keep', '--out', out]);
-    expect(r.err).not.toMatch(/bench: /);
-    expect(r.code).toBe(0);
     const results = await readResults(out);
+    // a kept run outlives a failed assertion: take it down then, so no later test meets it
+    onTestFailed(() => void bench(['down', results.runId]));
+    expect(r.err).not.toMatch(/bench: /);
+    expect(r.code, `verdict ${results.verdict}: ${results.verdictReason ?? ''}`).toBe(0);
     const plan = JSON.parse(await readFile(join(out, 'plan.json'), 'utf8')) as DeployPlan;
     const url = `http://${plan.prometheus!.address.host}:${plan.prometheus!.address.port}`;
     const engine = results.load.totals.requests;

@@ -95,13 +95,15 @@ describe('settle (real servers)', () => {
     try {
       await writeOnPrimary(200_000_000);
       const t0 = performance.now();
-      const err = await settle(deployed!.deployment, { timeoutMs: 3_000, progress: () => {} }).catch((e: unknown) => e);
+      // 8 s: the primary's own ANALYZE and CHECKPOINT come out of the same budget, and take
+      // seconds on a busy machine; the replica's wait is what must run out
+      const err = await settle(deployed!.deployment, { timeoutMs: 8_000, progress: () => {} }).catch((e: unknown) => e);
       const tookS = (performance.now() - t0) / 1000;
       expect(err).toBeInstanceOf(BenchError);
       expect((err as BenchError).exitCode).toBe(3);
-      expect((err as BenchError).oneLine()).toMatch(/^settle: pg-primary-replica-1 did not replay to pg-primary's LSN \d+\/[0-9A-F]+ within 3\.0 s \(replayed \d+\/[0-9A-F]+, [\d.]+ [kM]?B behind\) — see pg-primary-replica-1's log/);
+      expect((err as BenchError).oneLine()).toMatch(/^settle: pg-primary-replica-1 did not replay to pg-primary's LSN \d+\/[0-9A-F]+ within 8\.0 s \(replayed \d+\/[0-9A-F]+, [\d.]+ [kM]?B behind\) — see pg-primary-replica-1's log/);
       expect((err as BenchError).oneLine()).not.toMatch(/\n/);
-      expect(tookS).toBeLessThan(15);
+      expect(tookS).toBeLessThan(20);
     } finally {
       await tox.setEnabled(edge, true);
     }

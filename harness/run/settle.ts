@@ -133,7 +133,18 @@ export async function settle(deployment: Deployment, opts: SettleOptions): Promi
     }
     return c;
   };
-  const query = async (name: string, sql: string) => (await client(name)).query({ text: sql, query_timeout: remainingMs() } as pg.QueryConfig);
+  const query = async (name: string, sql: string) => {
+    const budgetMs = remainingMs();
+    try {
+      return await (await client(name)).query({ text: sql, query_timeout: budgetMs } as pg.QueryConfig);
+    } catch (e) {
+      // pg says only "Query read timeout": name the server and the statement that used up the budget
+      if (/read timeout/i.test((e as Error).message)) {
+        throw envError(`settle: ${name} did not answer ${sql.split(' ')[0]} within the ${s1(opts.timeoutMs / 1000)} settle budget`, `see ${name}'s log in the run directory; on a slow machine raise --settle-timeout`);
+      }
+      throw e;
+    }
+  };
   try {
     // 1. primaries: statistics for the seeded rows, then their dirty pages to disk
     let t = performance.now();

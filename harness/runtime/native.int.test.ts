@@ -21,6 +21,7 @@ import { isSameProcess } from './process.ts';
 import { listRuns, reapAll, readState, runDataDir, type RunState } from './state.ts';
 import { toxiproxyClient } from './toxiproxy-client.ts';
 import { processesMentioning, survivors, testRoot, type TestRoot } from './testing/run-helpers.ts';
+import { PG_CREDENTIALS } from '../../targets/app/config.ts';
 import type { Deployment } from './types.ts';
 
 const options: PhaseOptions = { users: 1000, appServers: 1, replicas: 0, shards: 1, shardStrategy: 'range' };
@@ -130,7 +131,7 @@ describe('native runtime: phase 2 through Toxiproxy', () => {
 
   it('creates role and database bench, reachable with its password through the proxy', async () => {
     const edge = reach(p, 'app', 'pg-primary');
-    const c = new pg.Client({ host: edge.host, port: edge.port, user: 'bench', password: 'bench', database: 'bench' });
+    const c = new pg.Client({ host: edge.host, port: edge.port, user: PG_CREDENTIALS.user, password: PG_CREDENTIALS.password, database: PG_CREDENTIALS.database });
     await c.connect();
     try {
       const r = await c.query('SELECT current_user AS u, pg_is_in_recovery() AS rec');

@@ -62,7 +62,8 @@ describe('waitFor.http', () => {
     const server = createHttp((_, res) => res.writeHead(500).end());
     const port = await listen(server);
     closers.push(() => new Promise((r) => server.close(() => r())));
-    await expect(waitFor.http(`http://127.0.0.1:${port}/`, { timeoutMs: 200 })).rejects.toThrow(/GET http:\/\/127\.0\.0\.1:\d+\/ -> 2xx \(last: status 500\)/);
+    // 2 s, not less: on a busy machine the first fetch alone (undici loading) can take a few hundred ms
+    await expect(waitFor.http(`http://127.0.0.1:${port}/`, { timeoutMs: 2_000 })).rejects.toThrow(/GET http:\/\/127\.0\.0\.1:\d+\/ -> 2xx \(last: status 500\)/);
   });
 });
 
