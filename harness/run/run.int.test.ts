@@ -94,7 +94,9 @@ describe('bench run (real servers)', () => {
     const r = await bench(['run', '--phase', '2', '--users', '1e4', '--duration', '10s', '--rate', '150', '--keep', '--out', out]);
     const results = await readResults(out);
     // a kept run outlives a failed assertion: take it down then, so no later test meets it
-    onTestFailed(() => void bench(['down', results.runId]));
+    onTestFailed(async () => {
+      await bench(['down', results.runId]);
+    });
     expect(r.err).not.toMatch(/bench: /);
     expect(r.code, `verdict ${results.verdict}: ${results.verdictReason ?? ''}`).toBe(0);
     const plan = JSON.parse(await readFile(join(out, 'plan.json'), 'utf8')) as DeployPlan;
