@@ -1,6 +1,8 @@
-// Benchmark of the embedded load engine against wrk: requests completed per generator CPU-second,
-// both tools pinned to cpu 0 and the target (nginx, or node:http without nginx) pinned to cpu 1,
-// interleaved rounds in one run (this machine's speed drifts, so only ratios are compared).
+// Benchmark of the embedded load engine against wrk and autocannon: requests completed per
+// generator CPU-second, every tool pinned to cpu 0 and the target (nginx, or node:http without
+// nginx) pinned to cpu 1, interleaved rounds in one run (this machine's speed drifts, so only
+// ratios are compared). wrk and autocannon are closed-loop (as fast as their connections go); the
+// engine runs open-loop at --rate, which should be above what one core can do.
 //
 //   npm run bench:engine -- [--seconds 10] [--rounds 3] [--rate 25000] [--out .runs/bench-engine.json]
 //   npm run bench:engine -- --soak 300 [--soak-rate 5000] [--soak-workload write-heavy]
@@ -43,6 +45,7 @@ interface EngineRun {
   writeLog?: { acknowledged: number; indeterminate: number; spilled: number };
 }
 
+/** A closed-loop tool's run (wrk, autocannon): the same figures. */
 interface WrkRun {
   requests: number;
   errors: number;
@@ -53,8 +56,11 @@ interface WrkRun {
 }
 
 const engineChild = process.argv.indexOf('--child-engine');
+const autocannonChild = process.argv.indexOf('--child-autocannon');
 if (engineChild !== -1) {
   await childEngine(JSON.parse(process.argv[engineChild + 1]) as ChildArgs);
+} else if (autocannonChild !== -1) {
+  await childAutocannon(JSON.parse(process.argv[autocannonChild + 1]) as { url: string; seconds: number; conns: number });
 } else {
   await main();
 }
@@ -116,21 +122,26 @@ async function main(): Promise<void> {
     } else {
       const wrkAvailable = haveBinary('wrk');
       if (!wrkAvailable) console.log('note: wrk not found: measuring the engine alone (apt-get install wrk)');
-      const results: Array<{ round: number; wrk: WrkRun | null; engine: EngineRun }> = [];
+      const autocannonAvailable = existsSync(join(ROOT, 'node_modules', 'autocannon', 'package.json'));
+      if (!autocannonAvailable) console.log('note: autocannon not installed (npm ci): measuring without it');
+      const results: Array<{ round: number; wrk: WrkRun | null; autocannon: WrkRun | null; engine: EngineRun }> = [];
       for (let round = 1; round <= rounds; round++) {
-        // Alternate which tool goes first so drift within a round favours neither.
+        // Rotate which tool goes first so drift within a round favours none.
         let wrk: WrkRun | null = null;
-        let engine: EngineRun;
-        if (round % 2 === 1) {
-          if (wrkAvailable) wrk = await runWrk(target.url, seconds, conns, pinning);
-          engine = await runEngineChild({ url: target.url, rate, seconds, mode: 'bench', connections: engineConns }, pinning);
-        } else {
-          engine = await runEngineChild({ url: target.url, rate, seconds, mode: 'bench', connections: engineConns }, pinning);
-          if (wrkAvailable) wrk = await runWrk(target.url, seconds, conns, pinning);
+        let autocannon: WrkRun | null = null;
+        let engine: EngineRun | null = null;
+        for (let i = 0; i < 3; i++) {
+          const step = (i + round - 1) % 3;
+          if (step === 0 && wrkAvailable) wrk = await runWrk(target.url, seconds, conns, pinning);
+          else if (step === 1) engine = await runEngineChild({ url: target.url, rate, seconds, mode: 'bench', connections: engineConns }, pinning);
+          else if (step === 2 && autocannonAvailable) autocannon = await runAutocannon(target.url, seconds, conns, pinning);
         }
-        results.push({ round, wrk, engine });
+        if (engine === null) throw new Error('the engine did not run');
+        results.push({ round, wrk, autocannon, engine });
         const line = [`round ${round}:`];
-        if (wrk) line.push(`wrk ${fmt(wrk.requests / wrk.cpuS)} req/cpu-s (${fmt(wrk.requests / wrk.wallS)} req/s, cpu ${wrk.cpuS.toFixed(2)} s)`);
+        const closed = (name: string, w: WrkRun | null) => w && line.push(`${name} ${fmt(w.requests / w.cpuS)} req/cpu-s (${fmt(w.requests / w.wallS)} req/s, cpu ${w.cpuS.toFixed(2)} s)`);
+        closed('wrk', wrk);
+        closed('autocannon', autocannon);
         line.push(
           `engine ${fmt(engine.requests / engine.cpuS)} req/cpu-s (${fmt(engine.requests / engine.wallS)} req/s, cpu ${engine.cpuS.toFixed(2)} s, dropped ${engine.dropped}, errors ${engine.errors}, p99 ${engine.p99} ms, lag max ${engine.maxLagMs} ms${engine.saturated ? ', SATURATED' : ''})`,
         );
@@ -141,11 +152,24 @@ async function main(): Promise<void> {
       const wrkMedian = wrkRuns.length ? median(wrkRuns.map((w) => w.requests / w.cpuS)) : null;
       const ratios = results.filter((r) => r.wrk).map((r) => r.engine.requests / r.engine.cpuS / (r.wrk!.requests / r.wrk!.cpuS));
       const ratio = ratios.length ? median(ratios) : null;
-      report.params = { seconds, rounds, rate, wrkConnections: conns, engineConnections: engineConns ?? 'auto' };
+      const acRuns = results.map((r) => r.autocannon).filter((w): w is WrkRun => w !== null);
+      const acMedian = acRuns.length ? median(acRuns.map((w) => w.requests / w.cpuS)) : null;
+      const acRatios = results.filter((r) => r.autocannon).map((r) => r.engine.requests / r.engine.cpuS / (r.autocannon!.requests / r.autocannon!.cpuS));
+      const acRatio = acRatios.length ? median(acRatios) : null;
+      report.params = { seconds, rounds, rate, wrkConnections: conns, autocannonConnections: conns, engineConnections: engineConns ?? 'auto' };
       report.rounds = results;
-      report.median = { engineReqPerCpuS: Math.round(engineMedian), wrkReqPerCpuS: wrkMedian && Math.round(wrkMedian), engineToWrk: ratio && round3(ratio) };
+      report.median = {
+        engineReqPerCpuS: Math.round(engineMedian),
+        wrkReqPerCpuS: wrkMedian && Math.round(wrkMedian),
+        autocannonReqPerCpuS: acMedian && Math.round(acMedian),
+        engineToWrk: ratio && round3(ratio),
+        engineToAutocannon: acRatio && round3(acRatio),
+      };
       console.log(
-        `median: engine ${fmt(engineMedian)} req/cpu-s` + (wrkMedian ? `, wrk ${fmt(wrkMedian)} req/cpu-s, engine/wrk ${ratio!.toFixed(2)} (median of per-round ratios)` : ''),
+        `median: engine ${fmt(engineMedian)} req/cpu-s` +
+          (wrkMedian ? `, wrk ${fmt(wrkMedian)} req/cpu-s, engine/wrk ${ratio!.toFixed(2)}` : '') +
+          (acMedian ? `, autocannon ${fmt(acMedian)} req/cpu-s, engine/autocannon ${acRatio!.toFixed(2)}` : '') +
+          ' (medians of per-round ratios)',
       );
     }
     mkdirSync(dirname(out), { recursive: true });
@@ -226,6 +250,35 @@ async function runWrk(url: string, seconds: number, conns: number, pinning: bool
     p50: wrkLatency(stdout, '50%'),
     p99: wrkLatency(stdout, '99%'),
   };
+}
+
+async function runAutocannon(url: string, seconds: number, conns: number, pinning: boolean): Promise<WrkRun> {
+  // In a child like the engine, with its CPU measured the same way (process.cpuUsage around the
+  // run, start-up excluded for both): one process, no workers, the same single core as wrk -t1.
+  const node = [process.execPath, join(ROOT, 'bin', 'run-ts.js'), fileURLToPath(import.meta.url), '--child-autocannon', JSON.stringify({ url, seconds, conns })];
+  const [cmd, ...rest] = pinning ? ['taskset', '-c', GENERATOR_CPU, ...node] : node;
+  const { stdout } = await run(cmd, rest, (seconds + 30) * 1000);
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as WrkRun;
+}
+
+async function childAutocannon(args: { url: string; seconds: number; conns: number }): Promise<void> {
+  // a devDependency without types: imported by a name TypeScript does not resolve
+  const name = 'autocannon';
+  const { default: autocannon } = (await import(name)) as { default: (o: object) => Promise<AutocannonResult> };
+  const cpu0 = process.cpuUsage();
+  const r = await autocannon({ url: `${args.url}/static/favicon.ico`, connections: args.conns, duration: args.seconds });
+  const cpu = process.cpuUsage(cpu0);
+  const res: WrkRun = { requests: r.requests.total, errors: r.non2xx + r.errors, cpuS: (cpu.user + cpu.system) / 1e6, wallS: r.duration, p50: r.latency.p50, p99: r.latency.p99 };
+  process.stdout.write(JSON.stringify(res) + '\n');
+}
+
+/** The part of autocannon's result this script reads. */
+interface AutocannonResult {
+  requests: { total: number };
+  non2xx: number;
+  errors: number;
+  duration: number;
+  latency: { p50: number; p99: number };
 }
 
 // "0m1.234s 0m0.567s" -> 1.801

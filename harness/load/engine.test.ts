@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workloads, type Workload } from '../../loadtests/workloads.ts';
 import { LoadResults } from '../../reports/schema.ts';
-import { connectionsFor, errorKind, runLoad as engineRunLoad, type EngineTuning } from './engine.ts';
+import { connectionsFor, errorKind, openFileLimit, runLoad as engineRunLoad, type EngineTuning } from './engine.ts';
 import type { AcknowledgedWrite, IndeterminateWrite, LoadOptions, WriteSink } from './types.ts';
 
 /** A write sink that keeps everything in arrays (the drill's WriteLog spills; this need not). */
@@ -31,6 +31,8 @@ interface Behaviour {
 }
 
 let server: Server;
+/** connections the server accepted since it started */
+let accepted = 0;
 let base = '';
 const log: string[] = [];
 const behaviour: Behaviour = { stallUntil: 0, delayMs: 0, statusFor: new Map(), blackhole: new Set(), stallAt: 0, stallMs: 0 };
@@ -86,6 +88,7 @@ beforeAll(async () => {
       else handle(req, res, body);
     });
   });
+  server.on('connection', () => accepted++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -198,6 +201,37 @@ describe.each(['socket', 'undici'] as const)('runLoad on the %s transport', (tra
     // 2 requests on the wire during the stall would be slow, and p90 would be ~1 ms.
     expect(r.latencyMs.p90).toBeGreaterThan(200);
     expect(r.generator.saturated).toBe(false);
+  });
+
+  it('opens connections as latency rises: 200 ms answers at 300 req/s go out on schedule, latency ~200 ms', async () => {
+    reset();
+    behaviour.delayMs = 200;
+    const before = accepted;
+    const out = await runLoad(options({ workload: workloads.static, stages: [{ durationS: 0, targetRate: 300 }, { durationS: 2, targetRate: 300 }] }));
+    const r = out.results;
+    expect(r.totals.requests).toBe(600);
+    expect(r.totals.dropped).toBe(0);
+    expect(r.totals.errors).toBe(0);
+    // ~60 in flight at once: more connections than the old rate-sized bound (16 at 300 req/s)
+    expect(accepted - before).toBeGreaterThan(40);
+    expect(r.latencyMs.p50!).toBeGreaterThanOrEqual(195);
+    expect(r.latencyMs.p99!).toBeLessThan(450);
+    expect(r.generator.limited).toBe(false);
+    expect(r.generator.saturated).toBe(false);
+  });
+
+  it('negative control: a connection cap below what the latency needs queues in the engine, and says so (limited)', async () => {
+    reset();
+    behaviour.delayMs = 200;
+    // 16 connections carry 80 req/s at 200 ms: the other 220 req/s wait inside the generator
+    const out = await runLoad(
+      options({ workload: workloads.static, timeoutMs: 2000, stages: [{ durationS: 0, targetRate: 300 }, { durationS: 2, targetRate: 300 }] }),
+      { connections: 16, lagSustainMs: 1000 },
+    );
+    const r = out.results;
+    expect(r.latencyMs.p99!).toBeGreaterThan(1000);
+    expect(r.generator.maxLagMs).toBeGreaterThan(1000);
+    expect(r.generator.limited).toBe(true);
   });
 
   it('drops what is due beyond maxInFlight and counts it', async () => {
@@ -360,11 +394,15 @@ describe('runLoad with micro-sleeps', () => {
 });
 
 describe('connectionsFor and errorKind', () => {
-  it('sizes connections to the rate within bounds', () => {
-    expect(connectionsFor(10, 2000)).toBe(16);
-    expect(connectionsFor(1000, 2000)).toBe(50);
-    expect(connectionsFor(100_000, 2000)).toBe(512);
-    expect(connectionsFor(1000, 8)).toBe(8);
+  it('allows one connection per in-flight slot, within the file-descriptor budget of its origins', () => {
+    // not sized to the rate: a rate-sized bound (35 at 694 req/s) made the flagship a closed model
+    expect(connectionsFor(2000, 1, 20_000)).toBe(2000);
+    expect(connectionsFor(2000, 2, 20_000)).toBe(2000);
+    expect(connectionsFor(8, 2, 20_000)).toBe(8);
+    // 1024 descriptors, 256 kept back, two origins: 384 each
+    expect(connectionsFor(2000, 2, 1024)).toBe(384);
+    expect(connectionsFor(2000, 1, 100)).toBe(1);
+    expect(openFileLimit()).toBeGreaterThan(0);
   });
 
   it('names network failures', () => {

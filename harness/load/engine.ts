@@ -4,6 +4,7 @@
 // (coordinated omission). Everything it measures lands in LoadResults (reports/schema.ts).
 // HTTP goes through a Transport (transport/): the engine's own client on net.Socket by default,
 // undici as the fallback.
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { staticAssets, type RequestKind } from '../../loadtests/workloads.ts';
 import type { LoadResults, SeriesPoint } from '../../reports/schema.ts';
@@ -11,7 +12,7 @@ import { envError, usageError } from '../errors.ts';
 import { LatencyHistogram, PerSecondHistogram } from './histogram.ts';
 import { closeMetrics, EngineMetrics, serveMetrics } from './metrics.ts';
 import { seededRandom, weightedPicker, zipfSampler, type Random, type ZipfSampler } from './random.ts';
-import { ArrivalSchedule, Scheduler, systemClock, type Clock } from './scheduler.ts';
+import { ArrivalSchedule, LagTracker, Scheduler, systemClock, type Clock } from './scheduler.ts';
 import { ConnectionClosedError, SocketTransport } from './transport/socket.ts';
 import type { PreparedRequest, ResponseHandler, Transport, TransportKind } from './transport/types.ts';
 import { UndiciTransport } from './transport/undici.ts';
@@ -27,7 +28,11 @@ const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
 /** Knobs the run lifecycle does not need; the benchmark and tests use them. */
 export interface EngineTuning {
-  /** connections per origin; default: sized to the peak rate (see connectionsFor) */
+  /**
+   * connections per origin; default: as many as the in-flight cap (see connectionsFor). Below
+   * that, requests can wait in the engine for a connection: that wait is judged like the
+   * scheduler's lag (generator.limited), so a cap set here cannot hide behind the system.
+   */
   connections?: number;
   /** most requests handed out in one event-loop turn (default 256) */
   batchMax?: number;
@@ -58,13 +63,32 @@ export interface EngineTuning {
 
 const KINDS: readonly RequestKind[] = ['read', 'update', 'create', 'login', 'static'];
 
+/** file descriptors kept back from the connection budget (logs, the metrics server, stdio) */
+const RESERVED_FDS = 256;
+
 /**
- * Connections per origin: enough for the peak rate at 50 ms per request, within [16, 512]. Both
- * transports open them lazily (only when every open one is busy), so a fast target uses a
- * handful; past the cap, requests wait in the engine's queue and that wait counts in their latency.
+ * Connections per origin: one per in-flight slot, as a population of users would open them, within
+ * the process's file-descriptor budget shared by `origins`. Both transports open connections lazily
+ * (only when every open one is busy), so a fast target uses a handful, and a slow one as many as
+ * its latency times the rate. A bound sized to the rate instead (say 50 ms a request) turns the
+ * open model into a closed one the moment latency passes it: at 694 req/s, 35 connections carried
+ * at most 35 requests at a time and the rest queued inside the generator (the flagship's client
+ * p50 was 2.6 s while the apps measured 9.5 ms).
  */
-export function connectionsFor(peakRate: number, maxInFlight: number): number {
-  return Math.max(1, Math.min(maxInFlight, 512, Math.max(16, Math.ceil(peakRate * 0.05))));
+export function connectionsFor(maxInFlight: number, origins: number, fdLimit: number = openFileLimit()): number {
+  const budget = Math.floor((fdLimit - RESERVED_FDS) / Math.max(1, origins));
+  return Math.max(1, Math.min(maxInFlight, budget));
+}
+
+/** The soft limit on open files (Linux: /proc/self/limits); 1024, a common default, elsewhere. */
+export function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m) return m[1] === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(m[1]);
+  } catch {
+    // not Linux: fall through
+  }
+  return 1024;
 }
 
 /** Sends a workload at the arrival rate of `options.stages` and measures it; see the file comment. */
@@ -107,6 +131,13 @@ class Origin {
   unshift(r: Req): void {
     if (this.head > 0) this.queue[--this.head] = r;
     else this.queue.unshift(r);
+  }
+
+  /** The due time of the oldest request waiting for a connection; NaN when none waits. */
+  oldestQueuedDueMs(): number {
+    // Requests that timed out while queued stay in the queue as DONE: step past them for good.
+    while (this.head < this.queue.length && this.queue[this.head]!.state !== QUEUED) this.queue[this.head++] = undefined as unknown as Req;
+    return this.head < this.queue.length ? this.queue[this.head]!.dueMs : NaN;
   }
 
   shift(): Req | undefined {
@@ -225,6 +256,8 @@ class Engine {
   private readonly abortDrainMs: number;
   private readonly schedule: ArrivalSchedule;
   private readonly scheduler: Scheduler;
+  /** how long requests wait in the engine for a connection (below the in-flight cap: the generator's limit) */
+  private readonly queueWait: LagTracker;
   private readonly rng: Random;
   private readonly picker: { pick(rng: Random): RequestKind };
   private readonly zipf: ZipfSampler | null;
@@ -304,6 +337,14 @@ class Engine {
       sustainMs: tuning.lagSustainMs,
       freeSlots: () => this.inFlight < this.maxInFlight,
     });
+    this.queueWait = new LagTracker({
+      lagThresholdMs: tuning.lagThresholdMs,
+      sustainMs: tuning.lagSustainMs,
+      // A request waits for a connection while fewer than maxInFlight are on the wire: the
+      // engine's own connection cap held it, not the system (a login's follow-up, admitted past
+      // a full cap, may wait too; that is the system's doing).
+      freeSlots: () => this.onWireTotal() < this.maxInFlight,
+    });
     const nShards = options.shards?.names.length ?? 0;
     this.shardRequests = new Array<number>(nShards).fill(0);
     this.shardErrors = new Array<number>(nShards).fill(0);
@@ -315,10 +356,9 @@ class Engine {
     const needsIds = this.kindsInMix.some((k) => k === 'read' || k === 'update' || k === 'login');
     this.zipf = needsIds ? zipfSampler(options.users, options.workload.zipfS) : null;
     this.seedTag = `${options.runId ? `${options.runId}-` : ''}${(options.seed >>> 0).toString(36)}`;
-    const peak = Math.max(1, ...options.stages.map((s) => s.targetRate));
-    const connections = tuning.connections ?? connectionsFor(peak, this.maxInFlight);
     const apiUrl = new URL(options.targets.api).origin;
     const staticUrl = new URL(options.targets.static).origin;
+    const connections = tuning.connections ?? connectionsFor(this.maxInFlight, staticUrl === apiUrl ? 1 : 2);
     const kind = tuning.transport ?? 'socket';
     const transportFor = (url: string): Transport => (kind === 'undici' ? new UndiciTransport(url, connections, this.timeoutMs) : new SocketTransport(url, connections));
     this.api = new Origin(transportFor(apiUrl), connections);
@@ -481,6 +521,22 @@ class Engine {
     req.origin.transport.send(req.wire, req);
   }
 
+  private onWireTotal(): number {
+    let n = 0;
+    for (const o of this.origins) n += o.onWire;
+    return n;
+  }
+
+  /** Samples how long the oldest request waiting for a connection has waited (0: none waits). */
+  private observeQueueWait(now: number): void {
+    let oldest = Infinity;
+    for (const o of this.origins) {
+      const due = o.oldestQueuedDueMs();
+      if (due < oldest) oldest = due;
+    }
+    this.queueWait.observe(oldest === Infinity ? 0 : Math.max(0, now - oldest), now);
+  }
+
   private anyQueued(): boolean {
     for (const o of this.origins) if (o.queued > 0) return true;
     return false;
@@ -611,6 +667,7 @@ class Engine {
     const now = this.clock.now();
     this.rollTo(now);
     this.sweepTimeouts(now);
+    this.observeQueueWait(now);
     const scheduleEndMs = this.startMs + this.schedule.durationS * 1000;
     if (Number.isNaN(this.endOfSchedulingMs) && !this.scheduler.done && now >= scheduleEndMs + END_GRACE_MS) this.cutBacklog(now);
     if (Number.isNaN(this.endOfSchedulingMs) && this.scheduler.done) {
@@ -696,7 +753,7 @@ class Engine {
     this.secRequests = this.secErrors = this.secDropped = 0;
     const rss = process.memoryUsage.rss();
     if (rss > this.peakRss) this.peakRss = rss;
-    this.metrics?.second(this.inFlight, this.scheduler.takeWindowMaxLagMs());
+    this.metrics?.second(this.inFlight, Math.max(this.scheduler.takeWindowMaxLagMs(), this.queueWait.takeWindowMax()));
     if (this.options.onSecond && this.callbackError === null) {
       try {
         this.options.onSecond(point);
@@ -761,6 +818,7 @@ class Engine {
     }
     const all = LatencyHistogram.merged(this.stats.map((s) => s.hist));
     const lag = this.scheduler.report();
+    const waited = this.queueWait.report();
     const offered = this.requests + this.dropped;
     const names = this.options.shards?.names;
     const shards = names && names.length > 0 ? Object.fromEntries(names.map((n, i) => [n, { requests: this.shardRequests[i]!, errors: this.shardErrors[i]! }])) : undefined;
@@ -786,9 +844,9 @@ class Engine {
       errorKinds: Object.fromEntries(this.errorKinds),
       series: this.series,
       generator: {
-        saturated: lag.saturated || this.backlogCut,
-        limited: lag.limited || this.backlogCutWithFreeSlots,
-        maxLagMs: round3(lag.maxLagMs),
+        saturated: lag.saturated || waited.saturated || this.backlogCut,
+        limited: lag.limited || waited.limited || this.backlogCutWithFreeSlots,
+        maxLagMs: round3(Math.max(lag.maxLagMs, waited.maxLagMs)),
         peakRssMb: Math.round((this.peakRss / 1048576) * 10) / 10,
       },
     };

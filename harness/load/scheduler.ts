@@ -170,16 +170,8 @@ export interface LagReport {
  */
 export class Scheduler {
   private readonly cursor: DueCursor;
-  private readonly lagThresholdMs: number;
-  private readonly sustainMs: number;
+  private readonly lag: LagTracker;
   private startMs = NaN;
-  private maxLag = 0;
-  private windowMaxLag = 0;
-  private behindSinceMs: number | null = null;
-  private saturatedFlag = false;
-  private behindWithFreeSlotsSinceMs: number | null = null;
-  private limitedFlag = false;
-  private readonly freeSlots: () => boolean;
   private stopped = false;
 
   constructor(
@@ -188,9 +180,7 @@ export class Scheduler {
     options: SchedulerOptions = {},
   ) {
     this.cursor = schedule.cursor();
-    this.lagThresholdMs = options.lagThresholdMs ?? 100;
-    this.sustainMs = options.sustainMs ?? 2000;
-    this.freeSlots = options.freeSlots ?? (() => true);
+    this.lag = new LagTracker(options);
   }
 
   /** Starts the schedule's time 0 at atMs (default: now). */
@@ -240,14 +230,14 @@ export class Scheduler {
       const dueMs = this.startMs + t * 1000;
       if (dueMs > now) break;
       if (first) {
-        this.observeLag(now - dueMs, now);
+        this.lag.observe(now - dueMs, now);
         first = false;
       }
       this.cursor.advance();
       send(dueMs);
       n++;
     }
-    if (first) this.observeLag(0, now);
+    if (first) this.lag.observe(0, now);
     return n;
   }
 
@@ -259,20 +249,52 @@ export class Scheduler {
 
   /** The largest lag since the previous call (for a per-second gauge). */
   takeWindowMaxLagMs(): number {
-    const v = Math.max(this.windowMaxLag, this.currentLagMs());
-    this.windowMaxLag = 0;
-    return v;
+    return Math.max(this.lag.takeWindowMax(), this.currentLagMs());
   }
 
   /** The run's lag figures; folds in a backlog that is waiting right now. */
   report(): LagReport {
-    const now = this.clock.now();
     const pending = this.currentLagMs();
-    if (pending > 0) this.observeLag(pending, now);
+    if (pending > 0) this.lag.observe(pending, this.clock.now());
+    return this.lag.report();
+  }
+}
+
+/**
+ * Turns a stream of lag samples (how late something due went out) into the figures of a LagReport.
+ * The scheduler feeds it the lateness of handing requests out; the engine keeps a second one for
+ * the wait of requests queued behind its connection cap, so both kinds of lateness are judged alike.
+ */
+export class LagTracker {
+  private readonly lagThresholdMs: number;
+  private readonly sustainMs: number;
+  private readonly freeSlots: () => boolean;
+  private maxLag = 0;
+  private windowMaxLag = 0;
+  private behindSinceMs: number | null = null;
+  private saturatedFlag = false;
+  private behindWithFreeSlotsSinceMs: number | null = null;
+  private limitedFlag = false;
+
+  constructor(options: SchedulerOptions = {}) {
+    this.lagThresholdMs = options.lagThresholdMs ?? 100;
+    this.sustainMs = options.sustainMs ?? 2000;
+    this.freeSlots = options.freeSlots ?? (() => true);
+  }
+
+  /** The largest lag since the previous call. */
+  takeWindowMax(): number {
+    const v = this.windowMaxLag;
+    this.windowMaxLag = 0;
+    return v;
+  }
+
+  report(): LagReport {
     return { maxLagMs: this.maxLag, saturated: this.saturatedFlag, limited: this.limitedFlag };
   }
 
-  private observeLag(lag: number, now: number): void {
+  /** One sample: `lag` ms late at clock time `now` (0 when nothing is late). */
+  observe(lag: number, now: number): void {
     if (lag > this.maxLag) this.maxLag = lag;
     if (lag > this.windowMaxLag) this.windowMaxLag = lag;
     if (lag > this.lagThresholdMs) {
