@@ -52,10 +52,10 @@ export interface CapacityStepJson {
   latencyMs: Step['latencyMs'];
   errorRate: number | null;
   requests: number;
-  /** every error the engine counted, the create conflicts among them */
+  /** every error the engine counted (a 409 included: each load signs up with its own salt) */
   errors: number;
-  createConflicts: number;
   dropped: number;
+  generatorLimited: boolean;
   generatorSaturated: boolean;
   sizesEnforced: boolean;
 }
@@ -98,24 +98,13 @@ export interface CapacityRunOutcome {
   exitCode: number;
 }
 
-/** The runtime says this once when it could not apply the host sizes (harness/runtime/native.ts). */
-const SIZES_NOT_ENFORCED = /^host sizes are not enforced/;
-
 export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<CapacityRunOutcome> {
   const startedAt = new Date();
   const config = options.run;
-  // The Deployment does not say whether the host sizes were enforced; the runtime does, once,
-  // on the progress channel. Listen for it rather than assume.
-  let sizesEnforced = true;
-  const tapped: RunIO = {
-    ...io,
-    progress: (line) => {
-      if (SIZES_NOT_ENFORCED.test(line)) sizesEnforced = false;
-      io.progress(line);
-    },
-  };
   const deployT0 = performance.now();
-  const deployed = await deployTarget(config, tapped);
+  const deployed = await deployTarget(config, io);
+  // Read per step: a host whose quota could not be set (or was lost) makes the step inconclusive.
+  const sizesEnforced = () => Object.values(deployed.deployment.sizesEnforced?.() ?? {}).every(Boolean);
   const timings: Record<string, number> = { ...deployed.timings, deployAndSeed: secondsSince(deployT0) };
   const extra = new Map<number, LoadResults>();
   let result: CapacityResult;
@@ -145,7 +134,7 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
         io.progress(`step ${index} (${phase}): ${rate} req/s — settle ${options.settleS} s, measure ${holdS} s`);
         const hold = await measureStep(config, deployed, io, rate, options.settleS, holdS);
         extra.set(index, hold);
-        return stepOf(rate, hold, sizesEnforced);
+        return stepOf(rate, hold, sizesEnforced());
       },
       onStep: (r) => io.progress(`step ${r.index} (${r.phase}): ${r.rate} req/s -> ${r.verdict.toUpperCase()}: ${describeStep(r)}`),
     });
@@ -157,10 +146,6 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
     timings.teardown = secondsSince(t0);
   }
   const { steps, curve: _curve, ...answer } = result;
-  const conflicts = [...extra.values()].reduce((a, l) => a + createConflicts(l), 0);
-  if (conflicts > 0) {
-    answer.notes.push(`${conflicts} sign-ups answered 409 (user ids reused by the search's repeated drives, not a failure of the system) were not counted as errors`);
-  }
   const json: CapacityJson = {
     kind: 'bench-capacity',
     version: 1,
@@ -219,16 +204,6 @@ function quiet(io: RunIO): RunIO {
   return { ...io, write: () => {}, progress: () => {} };
 }
 
-/**
- * Sign-ups the app refused as duplicates (409). Every drive's engine numbers new users from
- * users + 1 again, so from the second drive of a search on, its sign-ups collide with the ones the
- * earlier drives made: an artefact of the search, not a failure of the system. Only 409s of the
- * create endpoint are taken (no other endpoint answers 409).
- */
-export function createConflicts(load: LoadResults): number {
-  return Math.min(load.statusCodes['409'] ?? 0, load.endpoints.create?.errors ?? 0);
-}
-
 /** A step's figures from its hold drive. Nothing completed = nothing measured: null, never 0. */
 export function stepOf(rate: number, load: LoadResults, sizesEnforced: boolean): Step {
   const t = load.totals;
@@ -241,8 +216,9 @@ export function stepOf(rate: number, load: LoadResults, sizesEnforced: boolean):
     achievedRate: load.durationS > 0 ? t.requests / load.durationS : null,
     latencyMs: measured ? { p50: l.p50, p90: l.p90, p95: l.p95, p99: l.p99, p999: l.p999 } : {},
     // a dropped request is one the system never got to answer in time: it counts as an error
-    errorRate: offered > 0 ? (t.errors - createConflicts(load) + t.dropped) / offered : null,
+    errorRate: offered > 0 ? (t.errors + t.dropped) / offered : null,
     dropped: t.dropped,
+    generatorLimited: load.generator.limited ?? false,
     generatorSaturated: load.generator.saturated,
     sizesEnforced,
   };
@@ -262,8 +238,8 @@ function stepJson(r: StepRecord, load: LoadResults): CapacityStepJson {
     errorRate: r.step.errorRate,
     requests: load.totals.requests,
     errors: load.totals.errors,
-    createConflicts: createConflicts(load),
     dropped: load.totals.dropped,
+    generatorLimited: r.step.generatorLimited,
     generatorSaturated: r.step.generatorSaturated,
     sizesEnforced: r.step.sizesEnforced,
   };
