@@ -1,21 +1,22 @@
-// `bench capacity`: deploy a phase once, then search the highest arrival rate it sustains under
-// an objective (harness/capacity/search.ts), each step driven by the run's own drive(); write
-// capacity.json and summary.md into the run directory; tear down whatever happens.
+// `bench capacity`: deploy a phase once (seeded and settled), warm it up once, then search the
+// highest arrival rate it sustains under an objective (harness/capacity/search.ts), each step
+// driven by the run's own drive(); write capacity.json and summary.md into the run directory;
+// tear down whatever happens.
 //
-// A step is two drives back to back: a settle drive at the step's rate whose figures are thrown
-// away, then the hold drive whose whole histogram is the step's measurement. The load's results
-// have no windowed histograms yet, and a percentile of a window cannot be made from per-second
-// percentiles, so the measured window is a drive of its own. The cost: a pause of about a second
-// between the two drives (the engine closes and reopens its connections, warmed before the hold).
+// A step is one drive at the step's rate for settle + hold seconds. Its measurement is the hold
+// window: the per-second HDR histograms of the seconds from the settle's end on, merged exactly
+// (a window's percentile cannot be made from per-second percentiles), so the settle's seconds,
+// with their freshly opened connections, never reach the figures and no pause splits the load.
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { BenchError } from '../errors.ts';
 import type { RunConfig } from '../run/config.ts';
-import { deployTarget, type Deployed, type RunIO } from '../run/lifecycle.ts';
+import { deployTarget, prometheusUrlOf, warmUp, type Deployed, type RunIO } from '../run/lifecycle.ts';
 import { drive } from '../run/drive.ts';
-import { defaultMachineCapRps } from '../load/traffic-model.ts';
-import type { LoadResults } from '../../reports/schema.ts';
+import { defaultMachineCapRps, trafficModel } from '../load/traffic-model.ts';
+import { mergeSeconds } from '../load/histogram.ts';
+import type { Latency, LoadResults } from '../../reports/schema.ts';
 import type { Objective } from './objective.ts';
 import { searchCapacity, type CapacityResult, type Step, type StepPhase, type StepRecord } from './search.ts';
 
@@ -87,6 +88,8 @@ export interface CapacityJson {
     maxSteps: number;
   };
   hosts: Array<{ name: string; cpus: number; memoryMb: number }>;
+  /** the one warm-up after the deployment, at the start rate; null when skipped or none */
+  warmup: { durationS: number; rate: number; requests: number; errors: number; p99Ms: number | null } | null;
   capacity: Omit<CapacityResult, 'steps' | 'curve'> & { steps: CapacityStepJson[] };
   timings: Record<string, number>;
 }
@@ -106,11 +109,22 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
   // Read per step: a host whose quota could not be set (or was lost) makes the step inconclusive.
   const sizesEnforced = () => Object.values(deployed.deployment.sizesEnforced?.() ?? {}).every(Boolean);
   const timings: Record<string, number> = { ...deployed.timings, deployAndSeed: secondsSince(deployT0) };
-  const extra = new Map<number, LoadResults>();
+  const extra = new Map<number, HoldWindow>();
   let result: CapacityResult;
+  let warmup: CapacityJson['warmup'] = null;
+  const warmupNotes: string[] = [];
   try {
     const maxRate = options.maxRate ?? defaultMachineCapRps(cpus().length);
     const startRate = Math.min(options.startRate, maxRate);
+    // Once, at the start rate, as a run warms up before its load: caches, replicas' buffers and
+    // the apps' JIT meet the traffic before the first step. Each step then only settles.
+    const warmT0 = performance.now();
+    const model = trafficModel({ users: config.users, machineCapRps: maxRate, machineCapSource: 'flag', rateOverride: startRate });
+    const w = await warmUp({ config, deployed, model, io, promUrl: prometheusUrlOf(config, deployed.plan), notes: warmupNotes });
+    if (w) {
+      timings.warmup = secondsSince(warmT0);
+      warmup = { durationS: w.durationS, rate: startRate, requests: w.totals.requests, errors: w.totals.errors, p99Ms: w.latencyMs.p99 };
+    }
     io.progress(
       `capacity search: objective ${options.objective.text}; from ${startRate} req/s, x${options.growth} until it fails, then bisect to ${Math.round(options.resolution * 100)}%; ` +
         `each step settles ${options.settleS} s and holds ${options.holdS} s; confirm ${options.confirmS} s; at most ${options.maxTimeS} s`,
@@ -126,7 +140,7 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
       maxSteps: options.maxSteps,
       maxTimeMs: options.maxTimeS * 1000,
       now: () => performance.now(),
-      // two drives: each opens (and warms) its connections, about a second
+      // one drive: opening its connections and draining its last requests, about two seconds
       stepCostMs: (phase) => (options.settleS + (phase === 'confirm' ? options.confirmS : options.holdS) + 2) * 1000,
       measure: async (rate, phase) => {
         index++;
@@ -134,6 +148,7 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
         io.progress(`step ${index} (${phase}): ${rate} req/s — settle ${options.settleS} s, measure ${holdS} s`);
         const hold = await measureStep(config, deployed, io, rate, options.settleS, holdS);
         extra.set(index, hold);
+        if (hold.unmergeable) io.progress(`step ${index}: the hold window could not be merged from per-second histograms; its latency is unmeasured`);
         return stepOf(rate, hold, sizesEnforced());
       },
       onStep: (r) => io.progress(`step ${r.index} (${r.phase}): ${r.rate} req/s -> ${r.verdict.toUpperCase()}: ${describeStep(r)}`),
@@ -146,6 +161,7 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
     timings.teardown = secondsSince(t0);
   }
   const { steps, curve: _curve, ...answer } = result;
+  answer.notes.push(...warmupNotes);
   const json: CapacityJson = {
     kind: 'bench-capacity',
     version: 1,
@@ -172,6 +188,7 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
       maxSteps: options.maxSteps,
     },
     hosts: deployed.plan.hosts.map((h) => ({ name: h.name, cpus: h.size.cpus, memoryMb: h.size.memoryMb })),
+    warmup,
     capacity: { ...answer, steps: steps.map((r) => stepJson(r, extra.get(r.index)!)) },
     timings,
   };
@@ -181,50 +198,74 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
   return { json, runDir: deployed.runDir, exitCode: ok ? 0 : 1 };
 }
 
-/** Settles at `rate`, then measures a hold at it; the hold drive's results are the step's. */
-async function measureStep(config: RunConfig, deployed: Deployed, io: RunIO, rate: number, settleS: number, holdS: number): Promise<LoadResults> {
+/**
+ * One drive at `rate` for settle + hold seconds; the step's figures are the hold window's (the
+ * seconds from `settleS` on, the drain after the schedule included: requests sent in the hold
+ * complete there).
+ */
+async function measureStep(config: RunConfig, deployed: Deployed, io: RunIO, rate: number, settleS: number, holdS: number): Promise<HoldWindow> {
   const plan = deployed.deployment.plan;
   // No metrics registry: the engine registers its series once per registry, and a search runs
   // many drives. The step's figures are in capacity.json.
-  if (settleS > 0) {
-    await drive(config, plan, [{ durationS: 0, targetRate: rate }, { durationS: settleS, targetRate: rate }], deployed.runDir, quiet(io), io.signal);
-    interrupted(io);
-  }
-  const hold = await drive(config, plan, [{ durationS: 0, targetRate: rate }, { durationS: holdS, targetRate: rate }], deployed.runDir, io, io.signal);
+  const got = await drive(config, plan, [{ durationS: 0, targetRate: rate }, { durationS: settleS + holdS, targetRate: rate }], deployed.runDir, io, io.signal);
   interrupted(io);
-  return hold.results;
+  return holdWindow(got.results, settleS, holdS);
+}
+
+/** The measured window of a step's drive: counts and a latency merged from its seconds' HDRs. */
+export interface HoldWindow {
+  fromS: number;
+  durationS: number;
+  requests: number;
+  errors: number;
+  dropped: number;
+  /** null: nothing completed in the window, or its seconds carry no histogram to merge */
+  latencyMs: Latency | null;
+  /** a second that completed requests had no histogram: the window's latency is unknown */
+  unmergeable: boolean;
+  /** the whole drive's: the generator reports its lag once per load, not per second */
+  generator: { limited: boolean; saturated: boolean };
+}
+
+export function holdWindow(load: LoadResults, settleS: number, holdS: number): HoldWindow {
+  const seconds = load.series.filter((p) => p.t >= settleS);
+  const sum = (f: (p: (typeof seconds)[number]) => number) => seconds.reduce((a, p) => a + f(p), 0);
+  const merged = mergeSeconds(seconds);
+  const requests = sum((p) => p.requests);
+  return {
+    fromS: settleS,
+    durationS: holdS,
+    requests,
+    errors: sum((p) => p.errors),
+    dropped: sum((p) => p.dropped),
+    latencyMs: merged !== null && merged.count > 0 ? merged.summary() : null,
+    unmergeable: merged === null && requests > 0,
+    generator: { limited: load.generator.limited ?? false, saturated: load.generator.saturated },
+  };
 }
 
 function interrupted(io: RunIO): void {
   if (io.signal.aborted) throw new BenchError('interrupted', 'interrupted during the capacity search', 'everything this run started was stopped');
 }
 
-/** The settle drive's per-second lines would read as measurements: keep them off the terminal. */
-function quiet(io: RunIO): RunIO {
-  return { ...io, write: () => {}, progress: () => {} };
-}
-
-/** A step's figures from its hold drive. Nothing completed = nothing measured: null, never 0. */
-export function stepOf(rate: number, load: LoadResults, sizesEnforced: boolean): Step {
-  const t = load.totals;
-  // a step with no latency sample measured no latency (the engine reports null then)
-  const measured = t.requests > 0 && load.latencyMs.max !== null && load.latencyMs.max > 0;
-  const l = load.latencyMs;
-  const offered = t.requests + t.dropped;
+/** A step's figures from its hold window. Nothing completed = nothing measured: null, never 0. */
+export function stepOf(rate: number, w: HoldWindow, sizesEnforced: boolean): Step {
+  const l = w.latencyMs;
+  const offered = w.requests + w.dropped;
   return {
     plannedRate: rate,
-    achievedRate: load.durationS > 0 ? t.requests / load.durationS : null,
-    latencyMs: measured ? { p50: l.p50, p90: l.p90, p95: l.p95, p99: l.p99, p999: l.p999 } : {},
+    achievedRate: w.durationS > 0 ? w.requests / w.durationS : null,
+    latencyMs: l !== null && w.requests > 0 ? { p50: l.p50, p90: l.p90, p95: l.p95, p99: l.p99, p999: l.p999 } : {},
     // a dropped request is one the system never got to answer in time: it counts as an error
-    errorRate: offered > 0 ? (t.errors + t.dropped) / offered : null,
-    dropped: t.dropped,
-    generatorLimited: load.generator.limited ?? false,
-    generatorSaturated: load.generator.saturated,
+    errorRate: offered > 0 ? (w.errors + w.dropped) / offered : null,
+    dropped: w.dropped,
+    generatorLimited: w.generator.limited,
+    generatorSaturated: w.generator.saturated,
     sizesEnforced,
   };
 }
 
-function stepJson(r: StepRecord, load: LoadResults): CapacityStepJson {
+function stepJson(r: StepRecord, w: HoldWindow): CapacityStepJson {
   return {
     index: r.index,
     phase: r.phase,
@@ -236,9 +277,9 @@ function stepJson(r: StepRecord, load: LoadResults): CapacityStepJson {
     achievedRate: r.step.achievedRate === null ? null : round1(r.step.achievedRate),
     latencyMs: r.step.latencyMs,
     errorRate: r.step.errorRate,
-    requests: load.totals.requests,
-    errors: load.totals.errors,
-    dropped: load.totals.dropped,
+    requests: w.requests,
+    errors: w.errors,
+    dropped: w.dropped,
     generatorLimited: r.step.generatorLimited,
     generatorSaturated: r.step.generatorSaturated,
     sizesEnforced: r.step.sizesEnforced,

@@ -2,7 +2,7 @@
 // an objective (grow, bisect, confirm), write capacity.json and summary.md, tear down.
 import type { Command } from 'commander';
 import type { CliIO } from './io.ts';
-import { runIO, targetOptions } from './run-options.ts';
+import { runIO, targetOptions, WARMUP_FLAG } from './run-options.ts';
 import { parseDuration, parseInteger, parseRate } from './parse.ts';
 import { usageError } from '../errors.ts';
 import { resolveRunConfig, type RawRunOptions } from '../run/config.ts';
@@ -60,7 +60,8 @@ export function register(program: Command, io: CliIO, setExit: (code: number) =>
     .command('capacity')
     .description('find the highest arrival rate a phase sustains under an objective (grow, bisect, confirm)')
     .option('--objective <spec>', `what a step must hold (default '${DEFAULT_OBJECTIVE}'; p50..p999 in ms or s, errors in %)`)
-    .option('--settle <time>', 'load at each step before it is measured (default 5s)')
+    .option(WARMUP_FLAG, 'warm-up once after the deployment, at the start rate, recorded apart (default 20s where caches or replicas exist, else 0; 0 skips)')
+    .option('--settle <time>', 'load at each step before its hold window is measured, in the same drive (default 5s)')
     .option('--hold <time>', 'how long each step is measured (default 20s)')
     .option('--confirm <time>', 'how long the found rate is held to confirm it (default 60s)')
     .option('--max-time <time>', 'budget of the whole search, deployment excluded (default 15m)')

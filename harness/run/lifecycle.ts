@@ -342,7 +342,7 @@ function notCollected(note: string): ServerView {
   return { appRequests: null, tiers: {}, prometheus: {}, notes: [note] };
 }
 
-interface WarmUpInput {
+export interface WarmUpInput {
   config: RunConfig;
   deployed: Deployed;
   model: TrafficModel;
@@ -356,7 +356,7 @@ interface WarmUpInput {
  * replicas exist). Its results are kept apart (results.warmup) and judged by nothing. Ctrl-C during
  * it ends the run with nothing measured: no results are written.
  */
-async function warmUp({ config, deployed, model, io, promUrl, notes }: WarmUpInput): Promise<LoadResults | null> {
+export async function warmUp({ config, deployed, model, io, promUrl, notes }: WarmUpInput): Promise<LoadResults | null> {
   const warmupS = config.warmupS ?? defaultWarmupS(deployed.plan.topology);
   if (warmupS <= 0) {
     io.progress(config.warmupS === 0 ? 'warm-up: skipped (--warmup 0)' : 'warm-up: none (no caches or replicas in this phase)');
