@@ -8,6 +8,8 @@ import { usageError } from '../errors.ts';
 import { resolveRunConfig, type RawRunOptions } from '../run/config.ts';
 import { DEFAULT_OBJECTIVE, parseObjective } from '../capacity/objective.ts';
 import { capacityMarkdown, runCapacity, type CapacityOptions } from '../capacity/run.ts';
+import { parseScale } from '../capacity/scale.ts';
+import { runScale, scaleMarkdown } from '../capacity/scale-run.ts';
 
 interface CapacityFlags extends RawRunOptions {
   objective?: string;
@@ -19,12 +21,16 @@ interface CapacityFlags extends RawRunOptions {
   growth?: string;
   resolution?: string;
   maxSteps?: string;
+  scale?: string;
 }
 
 /** Every flag of the command to options; the first problem as one line (exit 2). */
 export function capacityOptions(flags: CapacityFlags, env: Record<string, string | undefined>): CapacityOptions {
   // the run's own duration and rate mean nothing here: each step has its own
   const run = resolveRunConfig({ ...flags, duration: undefined, rate: undefined }, env);
+  // every step signs up under a fresh salt of its own (drive()): a salt given for the whole search
+  // (BENCH_SALT) would make the second step's sign-ups collide with the first's
+  run.salt = null;
   return {
     run,
     objective: parseObjective(flags.objective ?? DEFAULT_OBJECTIVE),
@@ -72,10 +78,18 @@ export function register(program: Command, io: CliIO, setExit: (code: number) =>
     .option('--max-steps <n>', 'at most this many steps, confirmations included (default 30)')
     .option('-w, --workload <name>', 'mixed, read-heavy, write-heavy, static')
     .option('--driver <embedded|k6|auto>', 'load driver')
+    .option('--scale <dimension=values>', 'one search per value, each on its own deployment: app-servers=1..4, shards=1..K, db-cpu=0.25,0.5,1, app-cpu=...')
     .option('--json', 'print capacity.json on stdout instead of the summary');
   targetOptions(cmd);
   cmd.action(async (flags: CapacityFlags) => {
     const options = capacityOptions(flags, io.env);
+    if (flags.scale !== undefined) {
+      const scaled = await runScale(options, parseScale(flags.scale), runIO(io));
+      if (options.run.json) io.out(JSON.stringify(scaled.json, null, 2) + '\n');
+      else io.out(scaleMarkdown(scaled.json) + `Reports: ${scaled.dir}/scale.json, summary.md, and one directory per value\n`);
+      setExit(scaled.exitCode);
+      return;
+    }
     const outcome = await runCapacity(options, runIO(io));
     if (options.run.json) io.out(JSON.stringify(outcome.json, null, 2) + '\n');
     else io.out(capacityMarkdown(outcome.json) + `Reports: ${outcome.runDir}/capacity.json, summary.md\n`);
