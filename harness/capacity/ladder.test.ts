@@ -19,6 +19,7 @@ const step = (index: number, rate: number, verdict: CapacityStepJson['verdict'],
   generatorLimited: false,
   generatorSaturated: false,
   sizesEnforced: true,
+  throttling: null,
   ...extra,
 });
 
@@ -34,7 +35,7 @@ function search(phase: number, sustainable: number | null, steps: CapacityStepJs
     config: { users: 10000, workload: 'mixed', seed: 1, driver: 'embedded', runtime: 'native', objective: 'p99<250ms,errors<1%', settleS: 2, holdS: 4, confirmS: 8, maxTimeS: 900, startRate: 100, maxRate: 15000, growth: 2, resolution: 0.2, maxSteps: 30 },
     hosts,
     warmup: null,
-    capacity: { outcome: sustainable === null ? 'none' : 'found', stoppedBy: 'resolved', sustainableRate: sustainable, marginRate: sustainable === null ? null : 20, firstFailRate: null, confirmed: sustainable !== null, knee: null, notes: [], elapsedMs: 60_000, steps, ...over },
+    capacity: { outcome: sustainable === null ? 'none' : 'found', stoppedBy: 'resolved', sustainableRate: sustainable, marginRate: sustainable === null ? null : 20, firstFailRate: null, confirmed: sustainable !== null, knee: null, notes: [], elapsedMs: 60_000, steps, saturatedFirst: { host: null, reason: 'no step failed' }, ...over },
     timings: {},
   };
 }
@@ -94,5 +95,20 @@ describe('the ladder', () => {
     expect(md).toContain('| phase | topology | sustainable (req/s) | factor | CPU cores | req/s per core | p99 at 400 req/s (ms) |');
     expect(md).toContain('| 2 | phase 2 | 200 (+20) | — | 0.7 | 285.7 | 2,000 | found, confirmed | 90 |');
     expect(md).toContain('| 3 | phase 3 | 500 (+20) | 2.50x | 1.35 | 370.4 | 60 | found, confirmed | 90 |');
+  });
+});
+
+describe('ladderOptions', () => {
+  it('--quick fills short holds and a coarse resolution; a flag given still wins; the same users on every phase', async () => {
+    const { ladderOptions } = await import('../cli/ladder.ts');
+    const quick = ladderOptions({ phases: '2,3', quick: true, hold: '6s' }, {});
+    expect(quick.phases).toEqual([2, 3]);
+    expect(quick.options).toMatchObject({ settleS: 2, holdS: 6, confirmS: 8, resolution: 0.2 });
+    expect(quick.options.run).toMatchObject({ users: 10_000, warmupS: 5, salt: null });
+    const full = ladderOptions({}, {});
+    expect(full.phases).toEqual([1, 2, 3, 4, 5]);
+    expect(full.options).toMatchObject({ settleS: 5, holdS: 20, confirmS: 60, resolution: 0.05 });
+    expect(full.options.run.warmupS).toBeNull(); // each phase's own default
+    expect(() => ladderOptions({ phases: '2,3', users: '0' }, {})).toThrow(/--users/);
   });
 });

@@ -110,8 +110,9 @@ describe('capacityMarkdown', () => {
       knee: null,
       notes: [],
       elapsedMs: 100_000,
+      saturatedFirst: { host: 'app-host', throttledShare: 0.85, atRate: 725 },
       steps: [
-        { index: 1, phase: 'grow', rate: 800, verdict: 'inconclusive', reason: 'the generator was the limit', atS: 0, durationS: 27, achievedRate: 610, latencyMs: { p50: 3, p99: 900 }, errorRate: null, requests: 1, errors: 0, dropped: 0, generatorLimited: true, generatorSaturated: true, sizesEnforced: true },
+        { index: 1, phase: 'grow', rate: 800, verdict: 'inconclusive', reason: 'the generator was the limit', atS: 0, durationS: 27, achievedRate: 610, latencyMs: { p50: 3, p99: 900 }, errorRate: null, requests: 1, errors: 0, dropped: 0, generatorLimited: true, generatorSaturated: true, sizesEnforced: true, throttling: { 'app-host': { throttledShare: 0.85 }, 'db-host': { throttledShare: null } } },
       ],
       ...over,
     },
@@ -121,7 +122,8 @@ describe('capacityMarkdown', () => {
   it('states the answer with its margin, and marks inconclusive steps with their reason', () => {
     const md = capacityMarkdown(json({}));
     expect(md).toContain('**700 req/s** sustained (+25 req/s margin: the limit lies below 725 req/s), confirmed by a 60 s hold');
-    expect(md).toContain('| 1 | grow | 800 | 610 | 3.0 | 900.0 | n/a | INCONCLUSIVE (the generator was the limit) |');
+    expect(md).toContain('| 1 | grow | 800 | 610 | 3.0 | 900.0 | n/a | INCONCLUSIVE (the generator was the limit) | app-host 85% |');
+    expect(md).toContain('Saturated first: **app-host**, throttled at its CPU quota in 85% of its periods at 725 req/s');
   });
 
   it('never states a rate it did not find', () => {

@@ -18,6 +18,7 @@ import { defaultMachineCapRps, trafficModel } from '../load/traffic-model.ts';
 import { mergeSeconds } from '../load/histogram.ts';
 import type { Latency, LoadResults } from '../../reports/schema.ts';
 import type { Objective } from './objective.ts';
+import { hostCpuStats, mostThrottled, saturatedFirst, snapshot, throttlingBetween, type Throttling } from './throttle.ts';
 import { searchCapacity, type CapacityResult, type Step, type StepPhase, type StepRecord } from './search.ts';
 
 export interface CapacityOptions {
@@ -59,6 +60,8 @@ export interface CapacityStepJson {
   generatorLimited: boolean;
   generatorSaturated: boolean;
   sizesEnforced: boolean;
+  /** per host: the share of CFS periods it hit its CPU quota in, over the hold window; null: not measured */
+  throttling: Throttling | null;
 }
 
 /** capacity.json: the search's settings, what was deployed, every step and the answer. */
@@ -90,7 +93,11 @@ export interface CapacityJson {
   hosts: Array<{ name: string; cpus: number; memoryMb: number }>;
   /** the one warm-up after the deployment, at the start rate; null when skipped or none */
   warmup: { durationS: number; rate: number; requests: number; errors: number; p99Ms: number | null } | null;
-  capacity: Omit<CapacityResult, 'steps' | 'curve'> & { steps: CapacityStepJson[] };
+  capacity: Omit<CapacityResult, 'steps' | 'curve'> & {
+    steps: CapacityStepJson[];
+    /** the most throttled host at the lowest failing rate (throttle.ts), or why there is none */
+    saturatedFirst: ReturnType<typeof saturatedFirst>;
+  };
   timings: Record<string, number>;
 }
 
@@ -129,6 +136,7 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
       `capacity search: objective ${options.objective.text}; from ${startRate} req/s, x${options.growth} until it fails, then bisect to ${Math.round(options.resolution * 100)}%; ` +
         `each step settles ${options.settleS} s and holds ${options.holdS} s; confirm ${options.confirmS} s; at most ${options.maxTimeS} s`,
     );
+    const cpuStats = await hostCpuStats(deployed.runId);
     const searchT0 = performance.now();
     let index = 0;
     result = await searchCapacity({
@@ -146,7 +154,7 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
         index++;
         const holdS = phase === 'confirm' ? options.confirmS : options.holdS;
         io.progress(`step ${index} (${phase}): ${rate} req/s — settle ${options.settleS} s, measure ${holdS} s`);
-        const hold = await measureStep(config, deployed, io, rate, options.settleS, holdS);
+        const hold = await measureStep(config, deployed, io, rate, options.settleS, holdS, cpuStats);
         extra.set(index, hold);
         if (hold.unmergeable) io.progress(`step ${index}: the hold window could not be merged from per-second histograms; its latency is unmeasured`);
         return stepOf(rate, hold, sizesEnforced());
@@ -162,6 +170,7 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
   }
   const { steps, curve: _curve, ...answer } = result;
   answer.notes.push(...warmupNotes);
+  const stepsJson = steps.map((r) => stepJson(r, extra.get(r.index)!));
   const json: CapacityJson = {
     kind: 'bench-capacity',
     version: 1,
@@ -189,7 +198,7 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
     },
     hosts: deployed.plan.hosts.map((h) => ({ name: h.name, cpus: h.size.cpus, memoryMb: h.size.memoryMb })),
     warmup,
-    capacity: { ...answer, steps: steps.map((r) => stepJson(r, extra.get(r.index)!)) },
+    capacity: { ...answer, steps: stepsJson, saturatedFirst: saturatedFirst(stepsJson) },
     timings,
   };
   await writeFile(join(deployed.runDir, 'capacity.json'), JSON.stringify(json, null, 2) + '\n');
@@ -203,13 +212,23 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
  * seconds from `settleS` on, the drain after the schedule included: requests sent in the hold
  * complete there).
  */
-async function measureStep(config: RunConfig, deployed: Deployed, io: RunIO, rate: number, settleS: number, holdS: number): Promise<HoldWindow> {
+async function measureStep(config: RunConfig, deployed: Deployed, io: RunIO, rate: number, settleS: number, holdS: number, cpuStats: Map<string, string>): Promise<HoldWindow> {
   const plan = deployed.deployment.plan;
+  // the hosts' throttling counters when the hold window starts, and when the drive ended
+  let before: ReturnType<typeof snapshot> | null = null;
+  const timer = cpuStats.size > 0 ? setTimeout(() => (before = snapshot(cpuStats)), settleS * 1000) : null;
   // No metrics registry: the engine registers its series once per registry, and a search runs
   // many drives. The step's figures are in capacity.json.
-  const got = await drive(config, plan, [{ durationS: 0, targetRate: rate }, { durationS: settleS + holdS, targetRate: rate }], deployed.runDir, io, io.signal);
+  let got;
+  try {
+    got = await drive(config, plan, [{ durationS: 0, targetRate: rate }, { durationS: settleS + holdS, targetRate: rate }], deployed.runDir, io, io.signal);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  const started = before as ReturnType<typeof snapshot> | null;
+  const throttling = started ? throttlingBetween(await started, await snapshot(cpuStats)) : null;
   interrupted(io);
-  return holdWindow(got.results, settleS, holdS);
+  return { ...holdWindow(got.results, settleS, holdS), throttling };
 }
 
 /** The measured window of a step's drive: counts and a latency merged from its seconds' HDRs. */
@@ -225,6 +244,8 @@ export interface HoldWindow {
   unmergeable: boolean;
   /** the whole drive's: the generator reports its lag once per load, not per second */
   generator: { limited: boolean; saturated: boolean };
+  /** per host over the hold window (throttle.ts); null: not measured */
+  throttling?: Throttling | null;
 }
 
 export function holdWindow(load: LoadResults, settleS: number, holdS: number): HoldWindow {
@@ -283,6 +304,7 @@ function stepJson(r: StepRecord, w: HoldWindow): CapacityStepJson {
     generatorLimited: r.step.generatorLimited,
     generatorSaturated: r.step.generatorSaturated,
     sizesEnforced: r.step.sizesEnforced,
+    throttling: w.throttling ?? null,
   };
 }
 
@@ -315,20 +337,28 @@ export function capacityMarkdown(j: CapacityJson): string {
     `Objective \`${j.config.objective}\`, ${j.config.workload} workload, ${j.config.users.toLocaleString('en-US')} users, ${j.config.runtime} runtime, run \`${j.runId}\`.`,
     '',
     `Sustainable rate: ${answer}.`,
+    c.saturatedFirst.host !== null
+      ? `Saturated first: **${c.saturatedFirst.host}**, throttled at its CPU quota in ${(c.saturatedFirst.throttledShare * 100).toFixed(0)}% of its periods at ${rate(c.saturatedFirst.atRate)} req/s, the lowest rate that failed.`
+      : `Saturated first: not found (${c.saturatedFirst.reason}).`,
     c.knee ? `Knee of the curve: ${rate(c.knee.rate)} req/s (p99 ${ms(c.knee.p99Ms)} ms).` : 'Knee of the curve: not found (too few firm steps, or no bend).',
     `Search: ${c.steps.length} steps in ${Math.round(c.elapsedMs / 1000)} s, stopped by ${c.stoppedBy}.`,
     '',
-    '| step | phase | rate (req/s) | done (req/s) | p50 (ms) | p99 (ms) | errors | verdict |',
-    '|---:|---|---:|---:|---:|---:|---:|---|',
+    '| step | phase | rate (req/s) | done (req/s) | p50 (ms) | p99 (ms) | errors | verdict | most throttled host |',
+    '|---:|---|---:|---:|---:|---:|---:|---|---|',
     ...c.steps.map(
       (s) =>
-        `| ${s.index} | ${s.phase} | ${rate(s.rate)} | ${rate(s.achievedRate)} | ${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p99)} | ${s.errorRate === null ? 'n/a' : (s.errorRate * 100).toFixed(2) + '%'} | ${s.verdict.toUpperCase()}${s.verdict === 'inconclusive' ? ` (${s.reason})` : ''} |`,
+        `| ${s.index} | ${s.phase} | ${rate(s.rate)} | ${rate(s.achievedRate)} | ${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p99)} | ${s.errorRate === null ? 'n/a' : (s.errorRate * 100).toFixed(2) + '%'} | ${s.verdict.toUpperCase()}${s.verdict === 'inconclusive' ? ` (${s.reason})` : ''} | ${throttledCell(s.throttling)} |`,
     ),
     '',
   ];
   if (c.notes.length > 0) lines.push('Notes:', '', ...c.notes.map((n) => `- ${n}`), '');
   lines.push(`Hosts: ${j.hosts.map((h) => `${h.name} ${h.cpus} CPU / ${h.memoryMb} MB`).join(', ')}.`, '');
   return lines.join('\n');
+}
+
+function throttledCell(t: Throttling | null): string {
+  const top = mostThrottled(t);
+  return top === null ? 'n/a' : `${top.host} ${(top.throttledShare * 100).toFixed(0)}%`;
 }
 
 const secondsSince = (t0: number) => Math.round((performance.now() - t0) / 100) / 10;
