@@ -104,7 +104,8 @@ describe('ladderOptions', () => {
     const quick = ladderOptions({ phases: '2,3', quick: true, hold: '6s' }, {});
     expect(quick.phases).toEqual([2, 3]);
     expect(quick.options).toMatchObject({ settleS: 2, holdS: 6, confirmS: 8, resolution: 0.2 });
-    expect(quick.options.run).toMatchObject({ users: 10_000, warmupS: 5, salt: null });
+    expect(quick.options.run).toMatchObject({ users: 10_000, warmupS: null, salt: null }); // each phase's own warm-up
+    expect(ladderOptions({ phases: '2,3', quick: true, warmup: '3s' }, {}).options.run.warmupS).toBe(3);
     const full = ladderOptions({}, {});
     expect(full.phases).toEqual([1, 2, 3, 4, 5]);
     expect(full.options).toMatchObject({ settleS: 5, holdS: 20, confirmS: 60, resolution: 0.05 });

@@ -41,7 +41,6 @@ export function ladderOptions(flags: LadderFlags, env: Record<string, string | u
       hold: q(flags.hold, `${QUICK.holdS}s`),
       confirm: q(flags.confirm, `${QUICK.confirmS}s`),
       resolution: q(flags.resolution, `${QUICK.resolution * 100}%`),
-      warmup: q(flags.warmup, `${QUICK.warmupS}s`),
     },
     env,
   );
@@ -53,7 +52,7 @@ export function register(program: Command, io: CliIO, setExit: (code: number) =>
     .command('ladder')
     .description('the capacity of each phase on the same workload: rate, factor over the previous phase, rate per core, p99 at a common rate')
     .option('--phases <list>', 'phases to climb, e.g. 1-5 or 2,3 (default 1-5)')
-    .option('--quick', `short holds and a coarse resolution for CI (settle ${QUICK.settleS}s, hold ${QUICK.holdS}s, confirm ${QUICK.confirmS}s, resolution ${QUICK.resolution * 100}%, warm-up ${QUICK.warmupS}s)`)
+    .option('--quick', `short holds and a coarse resolution for CI (settle ${QUICK.settleS}s, hold ${QUICK.holdS}s, confirm ${QUICK.confirmS}s, resolution ${QUICK.resolution * 100}%; each phase's own warm-up)`)
     .option('--objective <spec>', `what a step must hold (default '${DEFAULT_OBJECTIVE}')`)
     .option(WARMUP_FLAG, 'warm-up once per phase after its deployment, at the start rate')
     .option('--settle <time>', 'load at each step before its hold window (default 5s)')
