@@ -113,3 +113,21 @@ describe('ladderOptions', () => {
     expect(() => ladderOptions({ phases: '2,3', users: '0' }, {})).toThrow(/--users/);
   });
 });
+
+describe('bad input on the new flags is exit 2 before anything starts', () => {
+  it.each([
+    [['capacity', '--phase', '2', '--scale', 'app-servers=1..3'], /phase 2 has one app server/],
+    [['capacity', '--phase', '2', '--scale', 'db-cpu=0.5'], /has one value/],
+    [['capacity', '--phase', '2', '--size', 'nohost=1'], /phase 2 has no host nohost/],
+    [['run', '--phase', '2', '--size', 'db-host=1,3.5m'], /not a whole number of MB/],
+    [['ladder', '--phases', '2'], /names one phase/],
+    [['ladder', '--phases', '2,3', '--hold', '1s'], /--hold 1s is out of range/],
+  ])('bench %j', async (args, pattern) => {
+    const { runCli } = await import('../cli/main.ts');
+    let err = '';
+    const code = await runCli(args, { out: () => {}, err: (t) => void (err += t), env: { BENCH_STATE_DIR: '/nonexistent-bench-state' }, isTTY: false, signal: new AbortController().signal, cwd: '/tmp' });
+    expect(code).toBe(2);
+    expect(err).toMatch(pattern);
+    expect(err).not.toMatch(/deploying/);
+  });
+});
