@@ -104,12 +104,12 @@ describe('ladderOptions', () => {
     const quick = ladderOptions({ phases: '2,3', quick: true, hold: '6s' }, {});
     expect(quick.phases).toEqual([2, 3]);
     expect(quick.options).toMatchObject({ settleS: 2, holdS: 6, confirmS: 8, resolution: 0.2 });
-    expect(quick.options.run).toMatchObject({ users: 10_000, warmupS: null, salt: null }); // each phase's own warm-up
+    expect(quick.options.run).toMatchObject({ users: 10_000, warmupS: 20, salt: null }); // the search's warm-up, not shortened
     expect(ladderOptions({ phases: '2,3', quick: true, warmup: '3s' }, {}).options.run.warmupS).toBe(3);
     const full = ladderOptions({}, {});
     expect(full.phases).toEqual([1, 2, 3, 4, 5]);
     expect(full.options).toMatchObject({ settleS: 5, holdS: 20, confirmS: 60, resolution: 0.05 });
-    expect(full.options.run.warmupS).toBeNull(); // each phase's own default
+    expect(full.options.run.warmupS).toBe(20); // every phase warms up before a search
     expect(() => ladderOptions({ phases: '2,3', users: '0' }, {})).toThrow(/--users/);
   });
 });

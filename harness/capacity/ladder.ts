@@ -117,8 +117,8 @@ export function ladderOf(searches: Array<{ json: CapacityJson; rung: Rung }>): {
 
 /**
  * `--quick`: short holds and a coarse resolution, for CI (phases 2 and 3 in a few minutes). The
- * warm-up stays each phase's own (20 s where caches or replicas exist): a fleet behind a balancer
- * splits the warm-up between its apps, so a shortened one would leave phase 3 colder than phase 2.
+ * warm-up stays the search's (20 s): a fleet behind a balancer splits it between its apps, so a
+ * shortened one would leave phase 3 colder than phase 2.
  */
 export const QUICK = { settleS: 2, holdS: 4, confirmS: 8, resolution: 0.2 } as const;
 
