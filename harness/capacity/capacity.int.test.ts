@@ -55,12 +55,16 @@ describe('bench capacity --phase 2', () => {
   it('searches (and confirms unless a budget ran out), writes capacity.json and summary.md, and tears down', async () => {
     const out = join(outRoot, 'search');
     const maxTimeS = 50;
-    const got = await bench(['capacity', ...common, '--confirm', '4s', '--start-rate', '40', '--resolution', '20%', '--max-time', `${maxTimeS}s`, '--out', out]);
+    const got = await bench(['capacity', ...common, '--warmup', '2s', '--confirm', '4s', '--start-rate', '40', '--resolution', '20%', '--max-time', `${maxTimeS}s`, '--out', out]);
     const json = JSON.parse(await readFile(join(out, 'capacity.json'), 'utf8')) as CapacityJson;
     const c = json.capacity;
     expect(got.err).toMatch(/deploying phase 2/);
     expect(got.err.match(/deploying phase/g)).toHaveLength(1); // deployed once for every step
     expect(got.err).toMatch(/step 1 \(grow\): 40 req\/s -> (PASS|FAIL|INCONCLUSIVE)/); // live progress
+    // warmed up once, after the deployment, at the start rate; each step only settles
+    expect(got.err.match(/warm-up: 2s/g)).toHaveLength(1);
+    expect(json.warmup).toMatchObject({ rate: 40 });
+    expect(json.warmup!.requests).toBeGreaterThan(0);
 
     expect(['found', 'at-least']).toContain(c.outcome);
     expect(got.code).toBe(0);

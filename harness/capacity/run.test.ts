@@ -1,61 +1,90 @@
 import { describe, expect, it } from 'vitest';
-import type { LoadResults } from '../../reports/schema.ts';
-import { capacityMarkdown, createConflicts, stepOf, type CapacityJson } from './run.ts';
+import type { LoadResults, SeriesPoint } from '../../reports/schema.ts';
+import { LatencyHistogram } from '../load/histogram.ts';
+import { capacityMarkdown, holdWindow, stepOf, type CapacityJson } from './run.ts';
 
-function load(over: Partial<LoadResults['totals']> = {}, extra: Partial<LoadResults> = {}): LoadResults {
-  const totals = { requests: 1000, ok: 990, errors: 10, dropped: 0, throughputRps: 100, errorRate: 0.01, ...over };
-  const latency = { p50: 3, p90: 9, p95: 12, p99: 40, p999: 90, max: 120, mean: 5 };
+function second(t: number, latenciesMs: number[], errors = 0, dropped = 0): SeriesPoint {
+  const h = new LatencyHistogram(2);
+  for (const ms of latenciesMs) h.recordMs(ms);
+  return { t, requests: latenciesMs.length, errors, dropped, targetRate: 100, p50: null, p95: null, p99: null, hdr: h.count > 0 ? h.encode() : null };
+}
+
+/** A 5 s settle (slow: every request 400 ms) then a 10 s hold (2..21 ms), one drain second. */
+function load(extra: Partial<LoadResults> = {}): LoadResults {
+  const fast = Array.from({ length: 100 }, (_, i) => 2 + (i % 20));
+  const series = [
+    ...Array.from({ length: 5 }, (_, t) => second(t, Array(100).fill(400), 50)),
+    ...Array.from({ length: 10 }, (_, i) => second(5 + i, fast, i === 0 ? 2 : 0, i === 9 ? 1 : 0)),
+    second(15, [30]),
+  ];
+  const latency = { p50: 10, p90: 300, p95: 400, p99: 400, p999: 400, max: 400, mean: 100 };
   return {
     driver: 'embedded',
     workload: 'mixed',
-    stages: [{ durationS: 0, targetRate: 100 }, { durationS: 10, targetRate: 100 }],
-    durationS: 10,
-    totals,
+    stages: [{ durationS: 0, targetRate: 100 }, { durationS: 15, targetRate: 100 }],
+    durationS: 15,
+    totals: { requests: 1501, ok: 1249, errors: 252, dropped: 1, throughputRps: 100, errorRate: 0.17 },
     latencyMs: latency,
-    endpoints: { create: { requests: 40, errors: 6, latencyMs: latency }, read: { requests: 960, errors: 4, latencyMs: latency } },
-    statusCodes: { '200': 990, '409': 6, '500': 4 },
+    endpoints: {},
+    statusCodes: {},
     errorKinds: {},
-    series: [],
-    generator: { saturated: false, maxLagMs: 2, peakRssMb: 80 },
+    series,
+    generator: { saturated: false, limited: false, maxLagMs: 2, peakRssMb: 80 },
     ...extra,
   };
 }
 
-describe('stepOf', () => {
-  it('takes the hold drive\'s figures, counting drops as errors and leaving out create conflicts', () => {
-    const step = stepOf(100, load({ dropped: 10 }), true);
+describe('holdWindow and stepOf', () => {
+  it('measures the hold window only, merged exactly from its seconds\' histograms', () => {
+    const w = holdWindow(load(), 5, 10);
+    // the settle's 500 requests (400 ms, 250 errors) are left out; the drain second is in
+    expect(w).toMatchObject({ fromS: 5, durationS: 10, requests: 1001, errors: 2, dropped: 1, unmergeable: false });
+    // exact: 1,000 values 2..21 ms plus one 30 ms; the merged p99 is 21 ms (within HDR's 2 digits), max 30
+    // rank 501 of 1,001 is 12 ms
+    expect(w.latencyMs!.p50).toBeCloseTo(12, 0);
+    expect(w.latencyMs!.p99).toBeGreaterThanOrEqual(20.8);
+    expect(w.latencyMs!.p99).toBeLessThanOrEqual(21.2);
+    expect(w.latencyMs!.max).toBe(30);
+    const step = stepOf(100, w, true);
     expect(step).toEqual({
       plannedRate: 100,
-      achievedRate: 100,
-      latencyMs: { p50: 3, p90: 9, p95: 12, p99: 40, p999: 90 },
-      // (10 errors - 6 sign-up conflicts + 10 dropped) / (1000 completed + 10 dropped)
-      errorRate: 14 / 1010,
-      dropped: 10,
+      achievedRate: 100.1,
+      latencyMs: { p50: w.latencyMs!.p50, p90: w.latencyMs!.p90, p95: w.latencyMs!.p95, p99: w.latencyMs!.p99, p999: w.latencyMs!.p999 },
+      // (2 errors + 1 dropped) / (1001 completed + 1 dropped): a 409 is counted like any error,
+      // each load signing up with its own salt
+      errorRate: 3 / 1002,
+      dropped: 1,
+      generatorLimited: false,
       generatorSaturated: false,
       sizesEnforced: true,
     });
   });
 
-  it('only 409s of the create endpoint are conflicts', () => {
-    expect(createConflicts(load())).toBe(6);
-    // 409s beyond the create endpoint's errors are not the search's doing
-    expect(createConflicts(load({}, { statusCodes: { '409': 50 } }))).toBe(6);
-    expect(createConflicts(load({}, { statusCodes: { '500': 6 } }))).toBe(0);
-    expect(createConflicts(load({}, { endpoints: {} }))).toBe(0);
+  it('a window whose seconds carry no histogram has no latency: unmeasured, never a figure', () => {
+    const old = load();
+    old.series = old.series.map(({ hdr: _hdr, ...p }) => p);
+    const w = holdWindow(old, 5, 10);
+    expect(w.unmergeable).toBe(true);
+    expect(w.latencyMs).toBeNull();
+    expect(stepOf(100, w, true).latencyMs).toEqual({});
   });
 
   it('a step where nothing completed measured nothing: null, never 0', () => {
-    const empty = { p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0, mean: 0 };
-    const step = stepOf(100, load({ requests: 0, ok: 0, errors: 0, dropped: 0 }, { latencyMs: empty, durationS: 0, statusCodes: {}, endpoints: {} }), true);
+    const empty = load({ series: [second(0, []), second(1, [], 0, 100)] });
+    const step = stepOf(100, holdWindow(empty, 0, 0), true);
     expect(step.latencyMs).toEqual({});
-    expect(step.errorRate).toBeNull();
     expect(step.achievedRate).toBeNull();
+    expect(step.errorRate).toBe(1); // all dropped: the system answered nothing in time
+    expect(stepOf(100, holdWindow(load({ series: [] }), 0, 0), true).errorRate).toBeNull();
   });
 
-  it('carries the generator\'s saturation and the sizes\' enforcement', () => {
-    const step = stepOf(100, load({}, { generator: { saturated: true, maxLagMs: 900, peakRssMb: 80 } }), false);
+  it('carries the generator\'s saturation and limit and the sizes\' enforcement', () => {
+    const step = stepOf(100, holdWindow(load({ generator: { saturated: true, maxLagMs: 900, peakRssMb: 80 } }), 5, 10), false);
     expect(step.generatorSaturated).toBe(true);
+    expect(step.generatorLimited).toBe(false);
     expect(step.sizesEnforced).toBe(false);
+    const limited = stepOf(100, holdWindow(load({ generator: { saturated: true, limited: true, maxLagMs: 900, peakRssMb: 80 } }), 5, 10), true);
+    expect(limited.generatorLimited).toBe(true);
   });
 });
 
@@ -70,6 +99,7 @@ describe('capacityMarkdown', () => {
     title: 'Separate database',
     config: { users: 1000, workload: 'mixed', seed: 1, driver: 'embedded', runtime: 'native', objective: 'p99<250ms,errors<1%', settleS: 5, holdS: 20, confirmS: 60, maxTimeS: 900, startRate: 100, maxRate: 15000, growth: 2, resolution: 0.05, maxSteps: 30 },
     hosts: [{ name: 'app-host', cpus: 0.2, memoryMb: 512 }],
+    warmup: null,
     capacity: {
       outcome: 'found',
       stoppedBy: 'resolved',
@@ -80,8 +110,9 @@ describe('capacityMarkdown', () => {
       knee: null,
       notes: [],
       elapsedMs: 100_000,
+      saturatedFirst: { host: 'app-host', throttledShare: 0.85, atRate: 725 },
       steps: [
-        { index: 1, phase: 'grow', rate: 800, verdict: 'inconclusive', reason: 'the generator saturated', atS: 0, durationS: 27, achievedRate: 610, latencyMs: { p50: 3, p99: 900 }, errorRate: null, requests: 1, errors: 0, createConflicts: 0, dropped: 0, generatorSaturated: true, sizesEnforced: true },
+        { index: 1, phase: 'grow', rate: 800, verdict: 'inconclusive', reason: 'the generator was the limit', atS: 0, durationS: 27, achievedRate: 610, latencyMs: { p50: 3, p99: 900 }, errorRate: null, requests: 1, errors: 0, dropped: 0, generatorLimited: true, generatorSaturated: true, sizesEnforced: true, throttling: { 'app-host': { throttledShare: 0.85 }, 'db-host': { throttledShare: null } } },
       ],
       ...over,
     },
@@ -91,7 +122,8 @@ describe('capacityMarkdown', () => {
   it('states the answer with its margin, and marks inconclusive steps with their reason', () => {
     const md = capacityMarkdown(json({}));
     expect(md).toContain('**700 req/s** sustained (+25 req/s margin: the limit lies below 725 req/s), confirmed by a 60 s hold');
-    expect(md).toContain('| 1 | grow | 800 | 610 | 3.0 | 900.0 | n/a | INCONCLUSIVE (the generator saturated) |');
+    expect(md).toContain('| 1 | grow | 800 | 610 | 3.0 | 900.0 | n/a | INCONCLUSIVE (the generator was the limit) | app-host 85% |');
+    expect(md).toContain('Saturated first: **app-host**, throttled at its CPU quota in 85% of its periods at 725 req/s');
   });
 
   it('never states a rate it did not find', () => {

@@ -1,22 +1,24 @@
-// `bench capacity`: deploy a phase once, then search the highest arrival rate it sustains under
-// an objective (harness/capacity/search.ts), each step driven by the run's own drive(); write
-// capacity.json and summary.md into the run directory; tear down whatever happens.
+// `bench capacity`: deploy a phase once (seeded and settled), warm it up once, then search the
+// highest arrival rate it sustains under an objective (harness/capacity/search.ts), each step
+// driven by the run's own drive(); write capacity.json and summary.md into the run directory;
+// tear down whatever happens.
 //
-// A step is two drives back to back: a settle drive at the step's rate whose figures are thrown
-// away, then the hold drive whose whole histogram is the step's measurement. The load's results
-// have no windowed histograms yet, and a percentile of a window cannot be made from per-second
-// percentiles, so the measured window is a drive of its own. The cost: a pause of about a second
-// between the two drives (the engine closes and reopens its connections, warmed before the hold).
+// A step is one drive at the step's rate for settle + hold seconds. Its measurement is the hold
+// window: the per-second HDR histograms of the seconds from the settle's end on, merged exactly
+// (a window's percentile cannot be made from per-second percentiles), so the settle's seconds,
+// with their freshly opened connections, never reach the figures and no pause splits the load.
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { BenchError } from '../errors.ts';
 import type { RunConfig } from '../run/config.ts';
-import { deployTarget, type Deployed, type RunIO } from '../run/lifecycle.ts';
+import { deployTarget, prometheusUrlOf, warmUp, type Deployed, type RunIO } from '../run/lifecycle.ts';
 import { drive } from '../run/drive.ts';
-import { defaultMachineCapRps } from '../load/traffic-model.ts';
-import type { LoadResults } from '../../reports/schema.ts';
+import { defaultMachineCapRps, trafficModel } from '../load/traffic-model.ts';
+import { mergeSeconds } from '../load/histogram.ts';
+import type { Latency, LoadResults } from '../../reports/schema.ts';
 import type { Objective } from './objective.ts';
+import { hostCpuStats, mostThrottled, saturatedFirst, snapshot, throttlingBetween, type Throttling } from './throttle.ts';
 import { searchCapacity, type CapacityResult, type Step, type StepPhase, type StepRecord } from './search.ts';
 
 export interface CapacityOptions {
@@ -52,12 +54,14 @@ export interface CapacityStepJson {
   latencyMs: Step['latencyMs'];
   errorRate: number | null;
   requests: number;
-  /** every error the engine counted, the create conflicts among them */
+  /** every error the engine counted (a 409 included: each load signs up with its own salt) */
   errors: number;
-  createConflicts: number;
   dropped: number;
+  generatorLimited: boolean;
   generatorSaturated: boolean;
   sizesEnforced: boolean;
+  /** per host: the share of CFS periods it hit its CPU quota in, over the hold window; null: not measured */
+  throttling: Throttling | null;
 }
 
 /** capacity.json: the search's settings, what was deployed, every step and the answer. */
@@ -87,7 +91,13 @@ export interface CapacityJson {
     maxSteps: number;
   };
   hosts: Array<{ name: string; cpus: number; memoryMb: number }>;
-  capacity: Omit<CapacityResult, 'steps' | 'curve'> & { steps: CapacityStepJson[] };
+  /** the one warm-up after the deployment, at the start rate; null when skipped or none */
+  warmup: { durationS: number; rate: number; requests: number; errors: number; p99Ms: number | null } | null;
+  capacity: Omit<CapacityResult, 'steps' | 'curve'> & {
+    steps: CapacityStepJson[];
+    /** the most throttled host at the lowest failing rate (throttle.ts), or why there is none */
+    saturatedFirst: ReturnType<typeof saturatedFirst>;
+  };
   timings: Record<string, number>;
 }
 
@@ -98,34 +108,35 @@ export interface CapacityRunOutcome {
   exitCode: number;
 }
 
-/** The runtime says this once when it could not apply the host sizes (harness/runtime/native.ts). */
-const SIZES_NOT_ENFORCED = /^host sizes are not enforced/;
-
 export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<CapacityRunOutcome> {
   const startedAt = new Date();
   const config = options.run;
-  // The Deployment does not say whether the host sizes were enforced; the runtime does, once,
-  // on the progress channel. Listen for it rather than assume.
-  let sizesEnforced = true;
-  const tapped: RunIO = {
-    ...io,
-    progress: (line) => {
-      if (SIZES_NOT_ENFORCED.test(line)) sizesEnforced = false;
-      io.progress(line);
-    },
-  };
   const deployT0 = performance.now();
-  const deployed = await deployTarget(config, tapped);
+  const deployed = await deployTarget(config, io);
+  // Read per step: a host whose quota could not be set (or was lost) makes the step inconclusive.
+  const sizesEnforced = () => Object.values(deployed.deployment.sizesEnforced?.() ?? {}).every(Boolean);
   const timings: Record<string, number> = { ...deployed.timings, deployAndSeed: secondsSince(deployT0) };
-  const extra = new Map<number, LoadResults>();
+  const extra = new Map<number, HoldWindow>();
   let result: CapacityResult;
+  let warmup: CapacityJson['warmup'] = null;
+  const warmupNotes: string[] = [];
   try {
     const maxRate = options.maxRate ?? defaultMachineCapRps(cpus().length);
     const startRate = Math.min(options.startRate, maxRate);
+    // Once, at the start rate, as a run warms up before its load: caches, replicas' buffers and
+    // the apps' JIT meet the traffic before the first step. Each step then only settles.
+    const warmT0 = performance.now();
+    const model = trafficModel({ users: config.users, machineCapRps: maxRate, machineCapSource: 'flag', rateOverride: startRate });
+    const w = await warmUp({ config, deployed, model, io, promUrl: prometheusUrlOf(config, deployed.plan), notes: warmupNotes });
+    if (w) {
+      timings.warmup = secondsSince(warmT0);
+      warmup = { durationS: w.durationS, rate: startRate, requests: w.totals.requests, errors: w.totals.errors, p99Ms: w.latencyMs.p99 };
+    }
     io.progress(
       `capacity search: objective ${options.objective.text}; from ${startRate} req/s, x${options.growth} until it fails, then bisect to ${Math.round(options.resolution * 100)}%; ` +
         `each step settles ${options.settleS} s and holds ${options.holdS} s; confirm ${options.confirmS} s; at most ${options.maxTimeS} s`,
     );
+    const cpuStats = await hostCpuStats(deployed.runId);
     const searchT0 = performance.now();
     let index = 0;
     result = await searchCapacity({
@@ -137,15 +148,16 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
       maxSteps: options.maxSteps,
       maxTimeMs: options.maxTimeS * 1000,
       now: () => performance.now(),
-      // two drives: each opens (and warms) its connections, about a second
+      // one drive: opening its connections and draining its last requests, about two seconds
       stepCostMs: (phase) => (options.settleS + (phase === 'confirm' ? options.confirmS : options.holdS) + 2) * 1000,
       measure: async (rate, phase) => {
         index++;
         const holdS = phase === 'confirm' ? options.confirmS : options.holdS;
         io.progress(`step ${index} (${phase}): ${rate} req/s — settle ${options.settleS} s, measure ${holdS} s`);
-        const hold = await measureStep(config, deployed, io, rate, options.settleS, holdS);
+        const hold = await measureStep(config, deployed, io, rate, options.settleS, holdS, cpuStats);
         extra.set(index, hold);
-        return stepOf(rate, hold, sizesEnforced);
+        if (hold.unmergeable) io.progress(`step ${index}: the hold window could not be merged from per-second histograms; its latency is unmeasured`);
+        return stepOf(rate, hold, sizesEnforced());
       },
       onStep: (r) => io.progress(`step ${r.index} (${r.phase}): ${r.rate} req/s -> ${r.verdict.toUpperCase()}: ${describeStep(r)}`),
     });
@@ -157,10 +169,8 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
     timings.teardown = secondsSince(t0);
   }
   const { steps, curve: _curve, ...answer } = result;
-  const conflicts = [...extra.values()].reduce((a, l) => a + createConflicts(l), 0);
-  if (conflicts > 0) {
-    answer.notes.push(`${conflicts} sign-ups answered 409 (user ids reused by the search's repeated drives, not a failure of the system) were not counted as errors`);
-  }
+  answer.notes.push(...warmupNotes);
+  const stepsJson = steps.map((r) => stepJson(r, extra.get(r.index)!));
   const json: CapacityJson = {
     kind: 'bench-capacity',
     version: 1,
@@ -187,7 +197,8 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
       maxSteps: options.maxSteps,
     },
     hosts: deployed.plan.hosts.map((h) => ({ name: h.name, cpus: h.size.cpus, memoryMb: h.size.memoryMb })),
-    capacity: { ...answer, steps: steps.map((r) => stepJson(r, extra.get(r.index)!)) },
+    warmup,
+    capacity: { ...answer, steps: stepsJson, saturatedFirst: saturatedFirst(stepsJson) },
     timings,
   };
   await writeFile(join(deployed.runDir, 'capacity.json'), JSON.stringify(json, null, 2) + '\n');
@@ -196,59 +207,86 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
   return { json, runDir: deployed.runDir, exitCode: ok ? 0 : 1 };
 }
 
-/** Settles at `rate`, then measures a hold at it; the hold drive's results are the step's. */
-async function measureStep(config: RunConfig, deployed: Deployed, io: RunIO, rate: number, settleS: number, holdS: number): Promise<LoadResults> {
+/**
+ * One drive at `rate` for settle + hold seconds; the step's figures are the hold window's (the
+ * seconds from `settleS` on, the drain after the schedule included: requests sent in the hold
+ * complete there).
+ */
+async function measureStep(config: RunConfig, deployed: Deployed, io: RunIO, rate: number, settleS: number, holdS: number, cpuStats: Map<string, string>): Promise<HoldWindow> {
   const plan = deployed.deployment.plan;
+  // the hosts' throttling counters when the hold window starts, and when the drive ended
+  let before: ReturnType<typeof snapshot> | null = null;
+  const timer = cpuStats.size > 0 ? setTimeout(() => (before = snapshot(cpuStats)), settleS * 1000) : null;
   // No metrics registry: the engine registers its series once per registry, and a search runs
   // many drives. The step's figures are in capacity.json.
-  if (settleS > 0) {
-    await drive(config, plan, [{ durationS: 0, targetRate: rate }, { durationS: settleS, targetRate: rate }], deployed.runDir, quiet(io), io.signal);
-    interrupted(io);
+  let got;
+  try {
+    got = await drive(config, plan, [{ durationS: 0, targetRate: rate }, { durationS: settleS + holdS, targetRate: rate }], deployed.runDir, io, io.signal);
+  } finally {
+    if (timer) clearTimeout(timer);
   }
-  const hold = await drive(config, plan, [{ durationS: 0, targetRate: rate }, { durationS: holdS, targetRate: rate }], deployed.runDir, io, io.signal);
+  const started = before as ReturnType<typeof snapshot> | null;
+  const throttling = started ? throttlingBetween(await started, await snapshot(cpuStats)) : null;
   interrupted(io);
-  return hold.results;
+  return { ...holdWindow(got.results, settleS, holdS), throttling };
+}
+
+/** The measured window of a step's drive: counts and a latency merged from its seconds' HDRs. */
+export interface HoldWindow {
+  fromS: number;
+  durationS: number;
+  requests: number;
+  errors: number;
+  dropped: number;
+  /** null: nothing completed in the window, or its seconds carry no histogram to merge */
+  latencyMs: Latency | null;
+  /** a second that completed requests had no histogram: the window's latency is unknown */
+  unmergeable: boolean;
+  /** the whole drive's: the generator reports its lag once per load, not per second */
+  generator: { limited: boolean; saturated: boolean };
+  /** per host over the hold window (throttle.ts); null: not measured */
+  throttling?: Throttling | null;
+}
+
+export function holdWindow(load: LoadResults, settleS: number, holdS: number): HoldWindow {
+  const seconds = load.series.filter((p) => p.t >= settleS);
+  const sum = (f: (p: (typeof seconds)[number]) => number) => seconds.reduce((a, p) => a + f(p), 0);
+  const merged = mergeSeconds(seconds);
+  const requests = sum((p) => p.requests);
+  return {
+    fromS: settleS,
+    durationS: holdS,
+    requests,
+    errors: sum((p) => p.errors),
+    dropped: sum((p) => p.dropped),
+    latencyMs: merged !== null && merged.count > 0 ? merged.summary() : null,
+    unmergeable: merged === null && requests > 0,
+    generator: { limited: load.generator.limited ?? false, saturated: load.generator.saturated },
+  };
 }
 
 function interrupted(io: RunIO): void {
   if (io.signal.aborted) throw new BenchError('interrupted', 'interrupted during the capacity search', 'everything this run started was stopped');
 }
 
-/** The settle drive's per-second lines would read as measurements: keep them off the terminal. */
-function quiet(io: RunIO): RunIO {
-  return { ...io, write: () => {}, progress: () => {} };
-}
-
-/**
- * Sign-ups the app refused as duplicates (409). Every drive's engine numbers new users from
- * users + 1 again, so from the second drive of a search on, its sign-ups collide with the ones the
- * earlier drives made: an artefact of the search, not a failure of the system. Only 409s of the
- * create endpoint are taken (no other endpoint answers 409).
- */
-export function createConflicts(load: LoadResults): number {
-  return Math.min(load.statusCodes['409'] ?? 0, load.endpoints.create?.errors ?? 0);
-}
-
-/** A step's figures from its hold drive. Nothing completed = nothing measured: null, never 0. */
-export function stepOf(rate: number, load: LoadResults, sizesEnforced: boolean): Step {
-  const t = load.totals;
-  // a step with no latency sample measured no latency (the engine reports null then)
-  const measured = t.requests > 0 && load.latencyMs.max !== null && load.latencyMs.max > 0;
-  const l = load.latencyMs;
-  const offered = t.requests + t.dropped;
+/** A step's figures from its hold window. Nothing completed = nothing measured: null, never 0. */
+export function stepOf(rate: number, w: HoldWindow, sizesEnforced: boolean): Step {
+  const l = w.latencyMs;
+  const offered = w.requests + w.dropped;
   return {
     plannedRate: rate,
-    achievedRate: load.durationS > 0 ? t.requests / load.durationS : null,
-    latencyMs: measured ? { p50: l.p50, p90: l.p90, p95: l.p95, p99: l.p99, p999: l.p999 } : {},
+    achievedRate: w.durationS > 0 ? w.requests / w.durationS : null,
+    latencyMs: l !== null && w.requests > 0 ? { p50: l.p50, p90: l.p90, p95: l.p95, p99: l.p99, p999: l.p999 } : {},
     // a dropped request is one the system never got to answer in time: it counts as an error
-    errorRate: offered > 0 ? (t.errors - createConflicts(load) + t.dropped) / offered : null,
-    dropped: t.dropped,
-    generatorSaturated: load.generator.saturated,
+    errorRate: offered > 0 ? (w.errors + w.dropped) / offered : null,
+    dropped: w.dropped,
+    generatorLimited: w.generator.limited,
+    generatorSaturated: w.generator.saturated,
     sizesEnforced,
   };
 }
 
-function stepJson(r: StepRecord, load: LoadResults): CapacityStepJson {
+function stepJson(r: StepRecord, w: HoldWindow): CapacityStepJson {
   return {
     index: r.index,
     phase: r.phase,
@@ -260,12 +298,13 @@ function stepJson(r: StepRecord, load: LoadResults): CapacityStepJson {
     achievedRate: r.step.achievedRate === null ? null : round1(r.step.achievedRate),
     latencyMs: r.step.latencyMs,
     errorRate: r.step.errorRate,
-    requests: load.totals.requests,
-    errors: load.totals.errors,
-    createConflicts: createConflicts(load),
-    dropped: load.totals.dropped,
+    requests: w.requests,
+    errors: w.errors,
+    dropped: w.dropped,
+    generatorLimited: r.step.generatorLimited,
     generatorSaturated: r.step.generatorSaturated,
     sizesEnforced: r.step.sizesEnforced,
+    throttling: w.throttling ?? null,
   };
 }
 
@@ -298,20 +337,28 @@ export function capacityMarkdown(j: CapacityJson): string {
     `Objective \`${j.config.objective}\`, ${j.config.workload} workload, ${j.config.users.toLocaleString('en-US')} users, ${j.config.runtime} runtime, run \`${j.runId}\`.`,
     '',
     `Sustainable rate: ${answer}.`,
+    c.saturatedFirst.host !== null
+      ? `Saturated first: **${c.saturatedFirst.host}**, throttled at its CPU quota in ${(c.saturatedFirst.throttledShare * 100).toFixed(0)}% of its periods at ${rate(c.saturatedFirst.atRate)} req/s, the lowest rate that failed.`
+      : `Saturated first: not found (${c.saturatedFirst.reason}).`,
     c.knee ? `Knee of the curve: ${rate(c.knee.rate)} req/s (p99 ${ms(c.knee.p99Ms)} ms).` : 'Knee of the curve: not found (too few firm steps, or no bend).',
     `Search: ${c.steps.length} steps in ${Math.round(c.elapsedMs / 1000)} s, stopped by ${c.stoppedBy}.`,
     '',
-    '| step | phase | rate (req/s) | done (req/s) | p50 (ms) | p99 (ms) | errors | verdict |',
-    '|---:|---|---:|---:|---:|---:|---:|---|',
+    '| step | phase | rate (req/s) | done (req/s) | p50 (ms) | p99 (ms) | errors | verdict | most throttled host |',
+    '|---:|---|---:|---:|---:|---:|---:|---|---|',
     ...c.steps.map(
       (s) =>
-        `| ${s.index} | ${s.phase} | ${rate(s.rate)} | ${rate(s.achievedRate)} | ${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p99)} | ${s.errorRate === null ? 'n/a' : (s.errorRate * 100).toFixed(2) + '%'} | ${s.verdict.toUpperCase()}${s.verdict === 'inconclusive' ? ` (${s.reason})` : ''} |`,
+        `| ${s.index} | ${s.phase} | ${rate(s.rate)} | ${rate(s.achievedRate)} | ${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p99)} | ${s.errorRate === null ? 'n/a' : (s.errorRate * 100).toFixed(2) + '%'} | ${s.verdict.toUpperCase()}${s.verdict === 'inconclusive' ? ` (${s.reason})` : ''} | ${throttledCell(s.throttling)} |`,
     ),
     '',
   ];
   if (c.notes.length > 0) lines.push('Notes:', '', ...c.notes.map((n) => `- ${n}`), '');
   lines.push(`Hosts: ${j.hosts.map((h) => `${h.name} ${h.cpus} CPU / ${h.memoryMb} MB`).join(', ')}.`, '');
   return lines.join('\n');
+}
+
+function throttledCell(t: Throttling | null): string {
+  const top = mostThrottled(t);
+  return top === null ? 'n/a' : `${top.host} ${(top.throttledShare * 100).toFixed(0)}%`;
 }
 
 const secondsSince = (t0: number) => Math.round((performance.now() - t0) / 100) / 10;

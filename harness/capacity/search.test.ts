@@ -50,6 +50,7 @@ function hardSystem(sim: Sim, rng: Random, clock: ReturnType<typeof virtualClock
       latencyMs: { p50: unmeasured ? null : p99 / 4, p99: unmeasured ? null : p99 },
       errorRate: (rate - served) / rate,
       dropped: Math.round((rate - served) * 20),
+      generatorLimited: saturated,
       generatorSaturated: saturated,
       sizesEnforced: sim.sizesEnforced ?? true,
     };
@@ -73,7 +74,7 @@ function options(sim: Sim, seed: number, extra: Partial<SearchOptions> = {}) {
   return { opts, clock, calls: system.calls };
 }
 
-const saturatedRates = (steps: StepRecord[]) => steps.filter((s) => s.step.generatorSaturated).map((s) => s.rate);
+const saturatedRates = (steps: StepRecord[]) => steps.filter((s) => s.step.generatorLimited).map((s) => s.rate);
 
 describe('searchCapacity on a simulated system with a known capacity', () => {
   it.each([
@@ -113,7 +114,7 @@ describe('searchCapacity on a simulated system with a known capacity', () => {
       clock.advance(20_000);
       const u = Math.min(rate / C, 0.999);
       const p99 = (10 / (1 - u)) * (1 + (rng.next() - 0.5) * 0.1);
-      return { plannedRate: rate, achievedRate: rate, latencyMs: { p50: p99 / 5, p99 }, errorRate: 0, dropped: 0, generatorSaturated: false, sizesEnforced: true };
+      return { plannedRate: rate, achievedRate: rate, latencyMs: { p50: p99 / 5, p99 }, errorRate: 0, dropped: 0, generatorLimited: false, generatorSaturated: false, sizesEnforced: true };
     };
     const result = await searchCapacity({ objective, measure, startRate: 250, resolution: 0.02, maxTimeMs: 3_600_000, now: clock.now });
     expect(result.outcome).toBe('found');
@@ -197,9 +198,9 @@ describe('searchCapacity never reports a saturated step as the system', () => {
     expect(result.marginRate).toBeNull();
     const saturated = saturatedRates(result.steps);
     expect(saturated.length).toBeGreaterThan(0);
-    for (const s of result.steps.filter((s) => s.step.generatorSaturated)) {
+    for (const s of result.steps.filter((s) => s.step.generatorLimited)) {
       expect(s.verdict).toBe('inconclusive');
-      expect(s.reason).toBe('the generator saturated');
+      expect(s.reason).toBe('the generator was the limit');
     }
     expect(saturated).not.toContain(result.sustainableRate);
     expect(result.sustainableRate!).toBeLessThanOrEqual(1_300);
@@ -311,6 +312,46 @@ describe('searchCapacity budgets', () => {
   });
 });
 
+describe('searchCapacity on a generator behind its schedule with its in-flight cap full', () => {
+  // generator.saturated without generator.limited: the system did not answer in time, so the
+  // in-flight cap filled and the schedule fell behind. A violation is the system's; a pass is not.
+  function behind(capacity: number, behindAbove: number) {
+    const clock = virtualClock();
+    const measure = async (rate: number, phase: StepPhase): Promise<Step> => {
+      clock.advance(phase === 'confirm' ? 60_000 : 20_000);
+      const over = rate > capacity;
+      return {
+        plannedRate: rate,
+        achievedRate: Math.min(rate, capacity),
+        latencyMs: { p50: over ? 500 : 5, p99: over ? 3_000 : 50 },
+        errorRate: over ? (rate - capacity) / rate : 0,
+        dropped: 0,
+        generatorLimited: false,
+        generatorSaturated: rate > behindAbove,
+        sizesEnforced: true,
+      };
+    };
+    return { objective, measure, startRate: 100, resolution: 0.05, maxTimeMs: 3_600_000, now: clock.now, stepCostMs: () => 20_000 } satisfies SearchOptions;
+  }
+
+  it('a measured violation behind schedule is a firm fail of the system', async () => {
+    const result = await searchCapacity(behind(1_000, 1_000));
+    expect(result.outcome).toBe('found');
+    expect(result.stoppedBy).toBe('resolved');
+    expect(result.firstFailRate!).toBeGreaterThan(1_000);
+    for (const s of result.steps.filter((s) => s.step.generatorSaturated)) expect(s.verdict).toBe('fail');
+  });
+
+  it('a pass behind schedule is inconclusive, never the sustainable rate', async () => {
+    const result = await searchCapacity(behind(5_000, 1_500));
+    const behindSteps = result.steps.filter((s) => s.step.generatorSaturated && s.rate <= 5_000);
+    expect(behindSteps.length).toBeGreaterThan(0);
+    for (const s of behindSteps) expect(s.verdict).toBe('inconclusive');
+    expect(result.sustainableRate!).toBeLessThanOrEqual(1_500);
+    expect(result.stoppedBy).toBe('generator');
+  });
+});
+
 describe('kneeOf', () => {
   const rec = (rate: number, p99: number | null, extra: Partial<StepRecord> = {}): StepRecord => ({
     index: 0,
@@ -320,7 +361,7 @@ describe('kneeOf', () => {
     reason: '',
     atMs: 0,
     durationMs: 0,
-    step: { plannedRate: rate, achievedRate: rate, latencyMs: { p50: p99, p99 }, errorRate: 0, dropped: 0, generatorSaturated: false, sizesEnforced: true },
+    step: { plannedRate: rate, achievedRate: rate, latencyMs: { p50: p99, p99 }, errorRate: 0, dropped: 0, generatorLimited: false, generatorSaturated: false, sizesEnforced: true },
     ...extra,
   });
 

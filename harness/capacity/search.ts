@@ -4,7 +4,7 @@
 //
 // Grow geometrically until the objective fails, bisect between the last pass and the first fail
 // down to the resolution, then confirm by holding the found rate; a failing confirmation steps down
-// and confirms again. A step whose figures do not describe the system (the generator saturated,
+// and confirms again. A step whose figures do not describe the system (the generator was the limit,
 // host sizes were not enforced, a figure went unmeasured) is INCONCLUSIVE: it is never counted as
 // a pass or a fail of the system, and the search says so.
 import { evaluateObjective, type Objective, type Percentile, type Verdict } from './objective.ts';
@@ -21,7 +21,16 @@ export interface Step {
   errorRate: number | null;
   /** requests the generator planned but never sent (in-flight cap, late timers) */
   dropped: number;
-  /** the generator, not the system, was the limit: its figures say nothing of the system */
+  /**
+   * the generator, not the system, was the limit (generator.limited: its schedule lag grew while
+   * it had free in-flight slots): its figures say nothing of the system, pass or fail
+   */
+  generatorLimited: boolean;
+  /**
+   * the generator fell behind its schedule (generator.saturated), e.g. with its in-flight cap full:
+   * the figures understate the offered load, so a pass cannot be trusted; a measured violation
+   * still fails the step (drops at the cap are the system's failure)
+   */
   generatorSaturated: boolean;
   /** every host ran under the size it was given (cgroup quota or container limit) */
   sizesEnforced: boolean;
@@ -200,7 +209,7 @@ export async function searchCapacity(options: SearchOptions): Promise<CapacityRe
       // Not the system's figures at this rate; rates above it would be no better measured.
       if (ceiling === null || r.rate < ceiling) {
         ceiling = r.rate;
-        ceilingReason = r.step.generatorSaturated ? 'generator' : 'unmeasured';
+        ceilingReason = r.step.generatorLimited || r.step.generatorSaturated ? 'generator' : 'unmeasured';
       }
     }
     return null;
@@ -281,8 +290,11 @@ export async function searchCapacity(options: SearchOptions): Promise<CapacityRe
 /** The system's verdict on a step: the objective's, unless the step cannot judge the system. */
 function judge(objective: Objective, step: Step): { verdict: Verdict; reason: string } {
   if (!step.sizesEnforced) return { verdict: 'inconclusive', reason: 'host sizes were not enforced' };
-  if (step.generatorSaturated) return { verdict: 'inconclusive', reason: 'the generator saturated' };
+  if (step.generatorLimited) return { verdict: 'inconclusive', reason: 'the generator was the limit' };
   const e = evaluateObjective(objective, { latencyMs: step.latencyMs, errorRate: step.errorRate });
+  // Behind its schedule, the generator offered less than the rate: a pass would overstate the
+  // system. A violation measured anyway is the system's (it did not answer in time).
+  if (step.generatorSaturated && e.verdict === 'pass') return { verdict: 'inconclusive', reason: 'the generator fell behind its schedule: a pass would overstate the system' };
   return { verdict: e.verdict, reason: e.reason };
 }
 

@@ -9,6 +9,9 @@ describe('capacityOptions', () => {
     expect([o.settleS, o.holdS, o.confirmS, o.maxTimeS]).toEqual([5, 20, 60, 900]);
     expect([o.startRate, o.growth, o.resolution, o.maxSteps, o.maxRate]).toEqual([100, 2, 0.05, 30, null]);
     expect(o.run.phase).toBe(2);
+    // phase 2 has no cache or replica, yet a search warms it up: its app starts cold
+    expect(o.run.warmupS).toBe(20);
+    expect(capacityOptions({ phase: '2', warmup: '0' }, {}).run.warmupS).toBe(0);
   });
 
   it('reads every flag', () => {

@@ -12,7 +12,8 @@ import { register as setup } from './setup.ts';
 import { register as k6 } from './k6.ts';
 import { register as drill } from './drill.ts';
 import { register as capacity } from './capacity.ts';
+import { register as ladder } from './ladder.ts';
 
 export type Register = (program: Command, io: CliIO, setExit: (code: number) => void) => void;
 
-export const commands: Register[] = [run, drill, capacity, up, down, status, report, compare, doctor, setup, k6];
+export const commands: Register[] = [run, drill, capacity, ladder, up, down, status, report, compare, doctor, setup, k6];

@@ -23,7 +23,8 @@ export function targetOptions(cmd: Command): Command {
     .option('--settle-timeout <time>', 'how long replicas may take to replay the seed (default 120s)')
     .option('--no-proxies', 'connect tiers directly instead of through Toxiproxy (no chaos on edges)')
     .option('--no-prometheus', 'do not start a Prometheus for the run')
-    .option('--prometheus-url <url>', 'use this Prometheus instead of starting one');
+    .option('--prometheus-url <url>', 'use this Prometheus instead of starting one')
+    .option('--size <host=cpu[,mem]>', "a host's size instead of the phase's, e.g. --size db-host=1,2g (repeatable)", collect);
 }
 
 export const WARMUP_FLAG = '--warmup <time>';

@@ -1,5 +1,6 @@
 // RunConfig: everything one run needs, validated at the edge. Precedence (k6's rule): defaults <
 // phase defaults < environment (BENCH_*) < flags. "Unset" is undefined, never 0.
+import { parseSizes, type SizeOverride } from '../capacity/scale.ts';
 import { usageError } from '../errors.ts';
 import { parseChoice, parseCount, parseDuration, parseInteger, parseRate } from '../cli/parse.ts';
 import { phases } from '../../targets/phases/index.ts';
@@ -59,6 +60,8 @@ export interface RunConfig {
   /** route every edge through Toxiproxy */
   proxies: boolean;
   objectives: Objectives;
+  /** --size HOST=CPU[,MEM] overrides of the phase's host sizes, applied by topologyFor */
+  sizes?: Record<string, SizeOverride>;
 }
 
 /** Raw option values as commander hands them over (strings, booleans, undefined when absent). */
@@ -92,6 +95,7 @@ export interface RawRunOptions {
   proxies?: boolean;
   p99?: string;
   maxErrorRate?: string;
+  size?: string[];
 }
 
 const ENV: Record<string, keyof RawRunOptions> = {
@@ -188,6 +192,7 @@ export function resolveRunConfig(flags: RawRunOptions, env: Record<string, strin
     prometheus: prometheusUrl === null && raw.prometheus !== false,
     prometheusUrl,
     proxies: raw.proxies !== false,
+    sizes: parseSizes(raw.size ?? []),
     objectives: {
       p99Ms: raw.p99 === undefined ? 500 : parseDuration('--p99', raw.p99.endsWith('ms') ? raw.p99 : `${raw.p99}ms`, { min: 0.001, max: 600 }) * 1000,
       maxErrorRate: raw.maxErrorRate === undefined ? 0.01 : parseFraction('--max-error-rate', raw.maxErrorRate),

@@ -18,6 +18,7 @@ import { flush, waitForScrape } from '../metrics/query.ts';
 import { endpointUrl } from '../topology/plan.ts';
 import { reapDocker } from '../runtime/docker/docker.ts';
 import { defaultWarmupS, type RunConfig } from './config.ts';
+import type { SizeOverride } from '../capacity/scale.ts';
 import { seedUsers } from './seed.ts';
 import { settle } from './settle.ts';
 import { trafficModel, stagesFor, defaultMachineCapRps, capLabel } from '../load/traffic-model.ts';
@@ -45,16 +46,32 @@ export interface RunIO {
 }
 
 /** The topology of a configured run; a phase that is not built says so. */
-export function topologyFor(config: Pick<RunConfig, 'phase' | 'users' | 'appServers' | 'replicas' | 'shards' | 'shardStrategy'>): Topology {
+export function topologyFor(config: Pick<RunConfig, 'phase' | 'users' | 'appServers' | 'replicas' | 'shards' | 'shardStrategy' | 'sizes'>): Topology {
   const phase = phases.get(config.phase);
   if (!phase) throw usageError(`--phase ${config.phase} does not exist`, 'choose one of 1..7');
-  return phase.topology({
+  const topology = phase.topology({
     users: config.users,
     appServers: config.appServers,
     replicas: config.replicas,
     shards: config.shards,
     shardStrategy: config.shardStrategy,
   });
+  return withSizes(topology, config.sizes ?? {});
+}
+
+/** --size overrides on a phase's hosts, before planning (so the plan, results and quotas agree). */
+export function withSizes(topology: Topology, sizes: Record<string, SizeOverride>): Topology {
+  const names = new Set(topology.hosts.map((h) => h.name));
+  for (const host of Object.keys(sizes)) {
+    if (!names.has(host)) throw usageError(`--size ${host}: phase ${topology.phase} has no host ${host}`, `its hosts are ${[...names].join(', ')}`);
+  }
+  return {
+    ...topology,
+    hosts: topology.hosts.map((h) => {
+      const o = sizes[h.name];
+      return o ? { ...h, size: { cpus: o.cpus, memoryMb: o.memoryMb ?? h.size.memoryMb } } : h;
+    }),
+  };
 }
 
 export const newRunId = (phase: number, now = new Date()) =>
@@ -342,7 +359,7 @@ function notCollected(note: string): ServerView {
   return { appRequests: null, tiers: {}, prometheus: {}, notes: [note] };
 }
 
-interface WarmUpInput {
+export interface WarmUpInput {
   config: RunConfig;
   deployed: Deployed;
   model: TrafficModel;
@@ -356,7 +373,7 @@ interface WarmUpInput {
  * replicas exist). Its results are kept apart (results.warmup) and judged by nothing. Ctrl-C during
  * it ends the run with nothing measured: no results are written.
  */
-async function warmUp({ config, deployed, model, io, promUrl, notes }: WarmUpInput): Promise<LoadResults | null> {
+export async function warmUp({ config, deployed, model, io, promUrl, notes }: WarmUpInput): Promise<LoadResults | null> {
   const warmupS = config.warmupS ?? defaultWarmupS(deployed.plan.topology);
   if (warmupS <= 0) {
     io.progress(config.warmupS === 0 ? 'warm-up: skipped (--warmup 0)' : 'warm-up: none (no caches or replicas in this phase)');

@@ -1,0 +1,80 @@
+// bench ladder --phases 2,3 --quick --workload read-heavy on real servers: two deployments one after the other, each
+// searched to its capacity under the same workload, users and objective. Scaling out must show:
+// phase 3 (a balancer and three app hosts) sustains more than phase 2 (one app host), and the CI
+// form of the ladder ends within its bound. Nothing may be left running.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../cli/main.ts';
+import type { CliIO } from '../cli/io.ts';
+import { listRuns } from '../runtime/state.ts';
+import { processesMentioning } from '../runtime/testing/run-helpers.ts';
+import { repoRoot } from '../env/which.ts';
+import type { LadderJson } from './ladder.ts';
+
+let stateRoot: string;
+let outRoot: string;
+const savedStateDir = process.env.BENCH_STATE_DIR;
+
+beforeAll(async () => {
+  // a private state root: nothing here can touch another engineer's runs
+  stateRoot = await mkdtemp(join(tmpdir(), 'b-ladder-'));
+  outRoot = await mkdtemp(join(tmpdir(), 'b-ladder-out-'));
+  process.env.BENCH_STATE_DIR = stateRoot;
+});
+
+afterAll(async () => {
+  for (const run of await listRuns()) await bench(['down', run.runId]);
+  if (savedStateDir === undefined) delete process.env.BENCH_STATE_DIR;
+  else process.env.BENCH_STATE_DIR = savedStateDir;
+  await rm(stateRoot, { recursive: true, force: true });
+  await rm(outRoot, { recursive: true, force: true });
+});
+
+async function bench(args: string[]) {
+  let out = '';
+  let err = '';
+  const io: CliIO = {
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+    env: {},
+    isTTY: false,
+    signal: new AbortController().signal,
+    cwd: repoRoot,
+  };
+  const code = await runCli(args, io);
+  return { code, out, err };
+}
+
+/** The brief's bound for the CI ladder on this machine. */
+const BOUND_S = 6 * 60;
+
+describe('bench ladder --phases 2,3 --quick', () => {
+  it('phase 3 sustains more than phase 2, within the bound, and tears everything down', async () => {
+    const out = join(outRoot, 'ladder');
+    const t0 = performance.now();
+    // read-heavy: phase 3 scales the app tier, not the primary's writes (docs/CAPACITY.md, The ladder)
+    const got = await bench(['ladder', '--phases', '2,3', '--quick', '--workload', 'read-heavy', '--no-prometheus', '--out', out]);
+    const elapsedS = (performance.now() - t0) / 1000;
+    const json = JSON.parse(await readFile(join(out, 'ladder.json'), 'utf8')) as LadderJson;
+    expect(got.code).toBe(0);
+    expect(json.rungs.map((r) => r.phase)).toEqual([2, 3]);
+    const [p2, p3] = json.rungs as [LadderJson['rungs'][number], LadderJson['rungs'][number]];
+    for (const r of [p2, p3]) {
+      expect(r.sizesEnforced).toBe(true);
+      expect(r.sustainableRate).toBeGreaterThan(0);
+    }
+    // phase 2's limit is firm (found, not a lower bound): otherwise "more" would compare a bound
+    expect(p2.outcome).toBe('found');
+    expect(p3.sustainableRate!).toBeGreaterThan(p2.sustainableRate!);
+    expect(p3.factor!).toBeGreaterThan(1);
+    expect(p3.cores).toBeGreaterThan(p2.cores);
+    expect(elapsedS).toBeLessThan(BOUND_S);
+    const md = await readFile(join(out, 'summary.md'), 'utf8');
+    expect(md).toMatch(/^# Capacity ladder, phases 2, 3/);
+    expect(got.out).toContain('| phase | topology |');
+    for (const r of json.rungs) expect(processesMentioning(r.runId)).toEqual([]);
+    expect(await listRuns()).toEqual([]);
+  }, (BOUND_S + 60) * 1000);
+});
