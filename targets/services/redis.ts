@@ -9,8 +9,12 @@ import type { Endpoint } from '../../harness/topology/plan.ts';
 import { REDIS_PASSWORD } from '../app/config.ts';
 import type { ServiceRecipe } from './types.ts';
 
-/** The config file the recipe writes into the service's directory (mode 0600): it holds the password. */
-export const REDIS_CONFIG_FILE = 'redis.conf';
+/**
+ * The config file the recipe writes into the service's directory (mode 0600): it holds the
+ * password. Not `*.conf`: the runtimes copy a service's config files (*.conf, *.cfg, ...) into the
+ * run directory beside the results, and this one must stay where only its owner can read it.
+ */
+export const REDIS_CONFIG_FILE = 'requirepass.secret';
 
 /** redis.conf: only the password. It lives in a file, never on the command line, which any
  *  user of the machine can read in /proc/<pid>/cmdline. Pure. */
