@@ -24,7 +24,7 @@ describe('renderHaproxyConfig', () => {
     for (const app of ['app-1', 'app-2', 'app-3']) {
       const edge = reach(p, 'lb', app);
       expect(edge.host).toBe(p.controlIp);
-      expect(servers).toContain(`server ${app} ${edge.host}:${edge.port} check inter 500ms fastinter 250ms fall 2 rise 2 observe layer7 error-limit 1 on-error sudden-death`);
+      expect(servers).toContain(`server ${app} ${edge.host}:${edge.port} check inter 500ms fastinter 250ms fall 2 rise 2`);
       expect(servers).toContain(`server ${app} ${edge.host}:${edge.port} track app/${app}`);
     }
   });

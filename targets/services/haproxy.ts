@@ -72,12 +72,9 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
     '    option httpchk GET /healthz',
     '    http-check expect status 200',
     // checks go through the same edge as traffic, so a drill that cuts lb->app-2 also takes it out
-    // of rotation. A healthy server is checked at a calm 500 ms; once it looks bad, every 250 ms
-    // (fastinter). It looks bad at a failed check, or at its first 5xx to real traffic (observe
-    // layer7, error-limit 1, sudden-death): that does not take it out by itself, but leaves one
-    // failed check to do so, so a server cut from its database is out ~250 ms after its first 503
-    // instead of up to ~1 s; a passing check restores it fully (a lone 500 costs nothing).
-    ...input.servers.map((s) => `    server ${s.name} ${bind(s.address.host, s.address.port)} check inter 500ms fastinter 250ms fall 2 rise 2 observe layer7 error-limit 1 on-error sudden-death`),
+    // of rotation; fastinter: once one check failed, the next comes sooner, so a server that went
+    // bad is out ~250 ms earlier, while a healthy one is checked at the calm 500 ms
+    ...input.servers.map((s) => `    server ${s.name} ${bind(s.address.host, s.address.port)} check inter 500ms fastinter 250ms fall 2 rise 2`),
     '',
     'backend app_once',
     // A POST's 503 is not replayed: an app that answers 503 because its database went away mid-
