@@ -34,6 +34,9 @@ describe('renderHaproxyConfig', () => {
     expect(section('frontend api')).toEqual(expect.arrayContaining([
       'acl idempotent method GET HEAD PUT DELETE OPTIONS TRACE', 'use_backend app_once if !idempotent', 'default_backend app']));
     expect(section('backend app')).toContain('retry-on conn-failure empty-response response-timeout 503');
+    // one replay there: a 503 every server gives (a dead shard) is not asked four times
+    expect(section('backend app')).toContain('retries 1');
+    expect(section('backend app_once').filter((l) => l.startsWith('retries'))).toEqual([]);
     // app_once keeps the defaults' retry-on: dead and hung servers, never a 503
     expect(section('backend app_once').filter((l) => l.startsWith('retry-on'))).toEqual([]);
     expect(section('defaults')).toContain('retry-on conn-failure empty-response response-timeout');
