@@ -69,6 +69,8 @@ describe('phase 3 drills', () => {
       const out = await runDrill({ deployment: d.deployment, drill, load: d.load, atS: 5, durationS, tailS: 6 });
       const r = out.drill;
       console.log(`phase 3 ${drill}: ${JSON.stringify({ codes: out.load.results.statusCodes, pass: r.pass, detect: r.timeToDetectS, recover: r.timeToRecoverS, errors: r.errorsDuringFault, p99: [r.latencyBeforeP99, r.latencyDuringP99], figures: r.figures, reasons: r.reasons })}`);
+      // the seconds the verdict's detect and recover come from: [t, completed, failed, p99 ms]
+      console.log(`phase 3 ${drill} seconds: ${JSON.stringify(out.load.results.series.filter((p) => p.t >= 4).map((p) => [p.t, p.requests, p.errors, p.p99 === null ? null : Math.round(p.p99)]))}`);
       expect(out.faults.every((w) => w.endS !== null)).toBe(true);
       expect(r.writes!.lost).toBe(0);
       expect(r.reasons).toEqual(expect.arrayContaining([expect.stringMatching(/requests failed during the fault/)]));

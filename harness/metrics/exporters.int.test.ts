@@ -10,7 +10,7 @@ import type { Topology } from '../topology/types.ts';
 import { createNativeRuntime } from '../runtime/native.ts';
 import { testRoot, type TestRoot } from '../runtime/testing/run-helpers.ts';
 import type { Deployment } from '../runtime/types.ts';
-import { PG_CREDENTIALS } from '../../targets/app/config.ts';
+import { PG_CREDENTIALS, REDIS_PASSWORD } from '../../targets/app/config.ts';
 import { flush, instant, waitForScrape } from './query.ts';
 import { collectTiers } from './tiers.ts';
 
@@ -69,7 +69,7 @@ describe('exporters (real PostgreSQL and Redis, native runtime)', () => {
     for (let i = 0; i < 25; i++) await client.query('SELECT 1');
     await client.end();
     const cache = serviceOf(p, 'cache').address;
-    const redis = new Redis({ host: cache.host, port: cache.port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    const redis = new Redis({ host: cache.host, port: cache.port, password: REDIS_PASSWORD, lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect();
     for (let i = 0; i < 10; i++) await redis.get(`absent-${i}`);
     await redis.set('present', 'x');

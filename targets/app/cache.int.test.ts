@@ -3,7 +3,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type BuiltApp } from './app.ts';
-import { validateAppConfig } from './config.ts';
+import { REDIS_PASSWORD, validateAppConfig } from './config.ts';
 import { seededUser, seedPostgres } from './seed.ts';
 import { waitUntil } from './testing/fixture-util.ts';
 import { metricSum } from './testing/metrics-text.ts';
@@ -28,7 +28,7 @@ beforeAll(async () => {
     }),
     { log: () => {} },
   );
-  probe = new Redis({ host: redis.endpoint.host, port: redis.endpoint.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe = new Redis({ host: redis.endpoint.host, port: redis.endpoint.port, password: REDIS_PASSWORD, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on('error', () => {});
   await probe.connect();
 });

@@ -2,7 +2,7 @@
 // of every file the run directory keeps.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { PG_CREDENTIALS, PG_PASSWORD_ENV, redactSecrets } from './config.ts';
+import { PG_CREDENTIALS, PG_PASSWORD_ENV, REDIS_PASSWORD, REDIS_PASSWORD_ENV, redactSecrets } from './config.ts';
 
 describe('the run\'s Postgres password', () => {
   it('is random, not the old constant, and children inherit it', () => {
@@ -28,5 +28,31 @@ describe('the run\'s Postgres password', () => {
     const kept = redactSecrets(JSON.stringify({ env }));
     expect(kept).not.toContain(PG_CREDENTIALS.password);
     expect(kept).toContain('postgresql://bench:<redacted>@127.0.0.1:5432/bench');
+  });
+});
+
+describe('the run\'s Redis password', () => {
+  it('is random, apart from the Postgres one, and children inherit it', () => {
+    expect(REDIS_PASSWORD).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(REDIS_PASSWORD).not.toBe(PG_CREDENTIALS.password);
+    expect(process.env[REDIS_PASSWORD_ENV]).toBe(REDIS_PASSWORD);
+  });
+
+  it('a child given one uses it, a fresh process draws its own', () => {
+    const draw = (given: string) =>
+      spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./targets/app/config.ts').then((m) => process.stdout.write(m.REDIS_PASSWORD))"], {
+        env: { ...process.env, [REDIS_PASSWORD_ENV]: given },
+        encoding: 'utf8',
+      }).stdout;
+    expect(draw('given-by-the-harness')).toBe('given-by-the-harness');
+    const [a, b] = [draw(''), draw('')];
+    expect(a).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(a).not.toBe(b);
+  }, 20_000);
+
+  it('is redacted from what the run directory keeps', () => {
+    const kept = redactSecrets(JSON.stringify({ env: { REDIS_PASSWORD, [REDIS_PASSWORD_ENV]: REDIS_PASSWORD } }));
+    expect(kept).not.toContain(REDIS_PASSWORD);
+    expect(kept).toContain('"REDIS_PASSWORD":"<redacted>"');
   });
 });

@@ -6,6 +6,10 @@
 // drawn at random by each harness process (so per run), which the app receives in
 // BENCH_PG_PASSWORD. The runtime's postgres recipe (targets/services/postgres.ts) creates that
 // role and database on every primary; replicas inherit them through replication.
+//
+// Redis: every Redis of a run (the sessions store, the cache) has `requirepass` with a password
+// drawn the same way, which the app and the Redis exporter receive in BENCH_REDIS_PASSWORD and
+// REDIS_PASSWORD; the redis recipe (targets/services/redis.ts) writes it into a 0600 config file.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { BenchError } from '../../harness/errors.ts';
@@ -13,27 +17,33 @@ import { BenchError } from '../../harness/errors.ts';
 /** The environment variable the harness gives a process (the app) the run's Postgres password in. */
 export const PG_PASSWORD_ENV = 'BENCH_PG_PASSWORD';
 
+/** The environment variable the harness gives a process (the app) the run's Redis password in. */
+export const REDIS_PASSWORD_ENV = 'BENCH_REDIS_PASSWORD';
+
 /**
- * The run's Postgres password: the one this process was given (the app, started by the harness),
+ * A run's password: the one this process was given in `name` (the app, started by the harness),
  * else a fresh random one (the harness: every run gets its own). Never a constant, which anyone
  * on the machine could use to connect over loopback.
  */
-function runPassword(env: NodeJS.ProcessEnv = process.env): string {
-  const given = env[PG_PASSWORD_ENV];
+function runPassword(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const given = env[name];
   if (given !== undefined && given !== '') return given;
   const drawn = randomBytes(18).toString('base64url');
   // children spawned with this process's environment (test fixtures' apps, a seeding child)
-  // connect with the same password as the databases this process creates
-  env[PG_PASSWORD_ENV] = drawn;
+  // connect with the same password as the servers this process creates
+  env[name] = drawn;
   return drawn;
 }
 
 /** Credentials every Postgres of the reference system is created with. */
-export const PG_CREDENTIALS = { user: 'bench', password: runPassword(), database: 'bench' } as const;
+export const PG_CREDENTIALS = { user: 'bench', password: runPassword(PG_PASSWORD_ENV), database: 'bench' } as const;
 
-/** `text` with the run's Postgres password replaced: for configs and command lines kept in the run directory. */
+/** The `requirepass` of every Redis of the reference system (the default user). */
+export const REDIS_PASSWORD: string = runPassword(REDIS_PASSWORD_ENV);
+
+/** `text` with the run's passwords replaced: for configs and command lines kept in the run directory. */
 export function redactSecrets(text: string): string {
-  return text.split(PG_CREDENTIALS.password).join('<redacted>');
+  return text.split(PG_CREDENTIALS.password).join('<redacted>').split(REDIS_PASSWORD).join('<redacted>');
 }
 
 /**

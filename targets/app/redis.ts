@@ -4,7 +4,7 @@
 // a breaker that skips Redis for a moment after a failure.
 import { Redis } from 'ioredis';
 import { Breaker } from './breaker.ts';
-import type { DbEndpoint } from './config.ts';
+import { REDIS_PASSWORD, type DbEndpoint } from './config.ts';
 
 const COMMAND_TIMEOUT_MS = 100;
 const CONNECT_TIMEOUT_MS = 500;
@@ -29,6 +29,8 @@ export class GuardedRedis {
     this.client = new Redis({
       host: endpoint.host,
       port: endpoint.port,
+      // every Redis of a run has requirepass (targets/services/redis.ts); AUTH on every (re)connect
+      password: REDIS_PASSWORD,
       commandTimeout: COMMAND_TIMEOUT_MS,
       connectTimeout: CONNECT_TIMEOUT_MS,
       enableOfflineQueue: false,

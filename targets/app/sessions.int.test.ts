@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type BuiltApp } from './app.ts';
-import { validateAppConfig } from './config.ts';
+import { REDIS_PASSWORD, validateAppConfig } from './config.ts';
 import { seedSqlite } from './seed.ts';
 import { startRedis, type StartedRedis } from './testing/redis-fixture.ts';
 
@@ -54,7 +54,7 @@ describe('sessions', () => {
     expect(other.statusCode).toBe(200);
     expect(other.headers['x-served-by']).toBe('app-2');
     expect(other.json().user.id).toBe(8);
-    const probe = new Redis({ host: redis.endpoint.host, port: redis.endpoint.port });
+    const probe = new Redis({ host: redis.endpoint.host, port: redis.endpoint.port, password: REDIS_PASSWORD });
     try {
       const ttl = await probe.ttl(`session:${cookie.slice('sid='.length)}`);
       expect(ttl).toBeGreaterThan(1790);

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import type { Endpoint, PlannedService } from '../../harness/topology/plan.ts';
 import { APP_ENTRY, ensureBundle, findBundle, type AppBundle } from '../app/bundle.ts';
-import { APP_POOL_SIZE, CONFIG_ENV, PG_CREDENTIALS, PG_PASSWORD_ENV, validateAppConfig, type AppRuntimeConfig, type DbEndpoint } from '../app/config.ts';
+import { APP_POOL_SIZE, CONFIG_ENV, PG_CREDENTIALS, PG_PASSWORD_ENV, REDIS_PASSWORD, REDIS_PASSWORD_ENV, validateAppConfig, type AppRuntimeConfig, type DbEndpoint } from '../app/config.ts';
 import type { NativeContext, ServiceRecipe } from './types.ts';
 
 /** The SQLite file of a monolith, in its service directory. */
@@ -89,7 +89,7 @@ export const appRecipe: ServiceRecipe = {
       command: process.execPath,
       args: start.args,
       cwd: ctx.repoRoot,
-      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(ctx)), [PG_PASSWORD_ENV]: PG_CREDENTIALS.password, NODE_ENV: 'production', ...start.env },
+      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(ctx)), [PG_PASSWORD_ENV]: PG_CREDENTIALS.password, [REDIS_PASSWORD_ENV]: REDIS_PASSWORD, NODE_ENV: 'production', ...start.env },
     };
   },
   async ready(ctx) {

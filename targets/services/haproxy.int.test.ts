@@ -19,10 +19,14 @@ const apps = [1, 2, 3].map((i) => ({ name: `app-${i}`, address: { host: `127.213
 // relay accepts even when the app is dead and then hangs up, which HAProxy sees as an empty response
 const backends = apps.map((a, i) => ({ name: a.name, address: { host: IP, port: 18100 + i } }));
 
-// a stand-in app: /healthz and an X-Served-By header, in a process of its own so it can be SIGKILLed
+// a stand-in app: /healthz and an X-Served-By header, in a process of its own so it can be SIGKILLed;
+// app-2 answers 503 under /unavailable/ (as an app cut off from its database does) while its
+// health check still passes, so only a replay can hide that 503 from the client
 const appSource = (name: string, host: string, port: number) => `
   require('node:http').createServer((req, res) => {
     res.setHeader('X-Served-By', ${JSON.stringify(name)});
+    req.resume();
+    if (req.url.startsWith('/unavailable/') && ${JSON.stringify(name)} === 'app-2') res.statusCode = 503;
     res.end(req.url === '/healthz' ? 'ok' : 'hello');
   }).listen(${port}, ${JSON.stringify(host)}, () => console.log('listening'));`;
 
@@ -87,7 +91,7 @@ describe('haproxy recipe on the real binary', () => {
     let up = 0;
     while (Date.now() < deadline) {
       const m = await (await request(`http://${IP}:${STATS}/metrics`)).body.text();
-      up = m.split('\n').filter((l) => l.startsWith('haproxy_server_status{') && l.includes('state="UP"') && l.trim().endsWith(' 1')).length;
+      up = m.split('\n').filter((l) => l.startsWith('haproxy_server_status{proxy="app",') && l.includes('state="UP"') && l.trim().endsWith(' 1')).length;
       if (up === 3) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -101,6 +105,24 @@ describe('haproxy recipe on the real binary', () => {
       seen.set(by, (seen.get(by) ?? 0) + 1);
     }
     expect([...seen.entries()].sort()).toEqual([['app-1', 10], ['app-2', 10], ['app-3', 10]]);
+
+    // A 503 is replayed on another server for the idempotent methods, never for a POST: app-2's
+    // 503s reach the client for POST only (round robin: exactly one request in three)
+    const statuses = async (method: 'GET' | 'PUT' | 'DELETE' | 'POST') => {
+      const out = new Map<string, number>();
+      for (let i = 0; i < 30; i++) {
+        const res = await request(`http://${LB.host}:${LB.port}/unavailable/${i}`, { method, body: method === 'POST' || method === 'PUT' ? '{}' : undefined });
+        await res.body.text();
+        const key = `${res.statusCode} ${String(res.headers['x-served-by'])}`;
+        out.set(key, (out.get(key) ?? 0) + 1);
+      }
+      return [...out.entries()].sort();
+    };
+    for (const method of ['GET', 'PUT', 'DELETE'] as const) {
+      const got = await statuses(method);
+      expect(got.every(([k]) => k.startsWith('200 ') && !k.endsWith('app-2')), `${method}: ${JSON.stringify(got)}`).toBe(true);
+    }
+    expect(await statuses('POST')).toEqual([['200 app-1', 10], ['200 app-3', 10], ['503 app-2', 10]]);
 
     // 8 workers in a bounded loop for ~2 s; app-2 is SIGKILLed after 300 ms
     const victim = children[1]!;

@@ -18,12 +18,29 @@ describe('renderHaproxyConfig', () => {
 
   it('has one checked server per app, each reached through its Toxiproxy edge', () => {
     const servers = lines.filter((l) => l.startsWith('server '));
-    expect(servers).toHaveLength(3);
+    // backend app checks them; backend app_once tracks the same servers without checks of its own
+    expect(servers).toHaveLength(6);
+    expect(servers.filter((l) => l.includes(' check '))).toHaveLength(3);
     for (const app of ['app-1', 'app-2', 'app-3']) {
       const edge = reach(p, 'lb', app);
       expect(edge.host).toBe(p.controlIp);
-      expect(servers).toContain(`server ${app} ${edge.host}:${edge.port} check inter 500ms fall 2 rise 2`);
+      expect(servers).toContain(`server ${app} ${edge.host}:${edge.port} check inter 500ms fastinter 250ms fall 2 rise 2`);
+      expect(servers).toContain(`server ${app} ${edge.host}:${edge.port} track app/${app}`);
     }
+  });
+
+  it('replays a 503 only for idempotent methods', () => {
+    const section = (name: string) => cfg.split(/\n(?=\S)/).find((s) => s.startsWith(`${name}\n`))!.split('\n').map((l) => l.trim());
+    expect(section('frontend api')).toEqual(expect.arrayContaining([
+      'acl idempotent method GET HEAD PUT DELETE OPTIONS TRACE', 'use_backend app_once if !idempotent', 'default_backend app']));
+    expect(section('backend app')).toContain('retry-on conn-failure empty-response response-timeout 503');
+    // one replay there: a 503 every server gives (a dead shard) is not asked four times
+    expect(section('backend app')).toContain('retries 1');
+    expect(section('backend app_once').filter((l) => l.startsWith('retries'))).toEqual([]);
+    // app_once keeps the defaults' retry-on: dead and hung servers, never a 503
+    expect(section('backend app_once').filter((l) => l.startsWith('retry-on'))).toEqual([]);
+    expect(section('defaults')).toContain('retry-on conn-failure empty-response response-timeout');
+    expect(cfg.match(/^\s*retry-on .*\b503\b/gm)).toHaveLength(1);
   });
 
   it('retries and redispatches, checks /healthz, and exports Prometheus metrics', () => {

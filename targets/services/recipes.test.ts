@@ -3,7 +3,8 @@ import { plan } from '../../harness/topology/plan.ts';
 import { phase2 } from '../phases/phase-2.ts';
 import { recipeFor, recipes, registry } from './index.ts';
 import { renderPgHba, renderPostgresConf } from './postgres.ts';
-import { redisArgs } from './redis.ts';
+import { REDIS_CONFIG_FILE, redisArgs, redisRecipe, renderRedisConfig } from './redis.ts';
+import { REDIS_PASSWORD } from '../app/config.ts';
 import { proxySpecs } from './toxiproxy.ts';
 
 describe('registry', () => {
@@ -46,6 +47,14 @@ describe('redis and toxiproxy', () => {
     const a = redisArgs({ host: '127.3.4.1', port: 6379 }, '/d');
     expect(a.slice(0, 4)).toEqual(['--bind', '127.3.4.1', '--port', '6379']);
     expect(a.join(' ')).toMatch(/--save {2}--appendonly no/);
+  });
+  it('redis asks for the run\'s password from its config file, never from its command line', () => {
+    expect(renderRedisConfig('abc_DEF-123')).toContain('requirepass "abc_DEF-123"');
+    expect(() => renderRedisConfig('a" b')).toThrow(/base64url/);
+    const launch = redisRecipe.launch({ dir: '/d', bin: () => 'redis-server', service: { address: { host: '127.3.4.1', port: 6379 } } } as never);
+    expect(launch.args[0]).toBe(`/d/${REDIS_CONFIG_FILE}`);
+    expect(JSON.stringify(launch)).not.toContain(REDIS_PASSWORD);
+    expect(launch.args).not.toContain('--protected-mode');
   });
   it('toxiproxy gets one proxy per proxied edge, named after it', () => {
     const p = plan(phase2.topology({ users: 1, appServers: 1, replicas: 0, shards: 1, shardStrategy: 'range' }), { runId: 'r', slot: 5, proxies: true, prometheus: true });

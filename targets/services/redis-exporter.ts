@@ -1,6 +1,7 @@
 // prometheus-redis-exporter beside each Redis: keyspace hits/misses, commands, memory, redis_up.
 // Like every exporter, it reaches its Redis directly, never through a Toxiproxy edge.
 import { waitFor } from '../../harness/runtime/wait.ts';
+import { REDIS_PASSWORD } from '../app/config.ts';
 import type { NativeContext, ServiceRecipe } from './types.ts';
 
 function targetOf(ctx: NativeContext): string {
@@ -18,6 +19,9 @@ export const redisExporter: ServiceRecipe = {
       command: ctx.bin('prometheus-redis-exporter'),
       // Go flag syntax (single dash); it listens on every interface unless told otherwise.
       args: ['-web.listen-address', `${host}:${port}`, '-redis.addr', `redis://${target.host}:${target.port}`],
+      // the exporter's -redis.password flag defaults to $REDIS_PASSWORD: the environment keeps the
+      // run's password off the command line (launch.json and container.json redact it)
+      env: { REDIS_PASSWORD },
       cwd: ctx.dir,
     };
   },

@@ -27,7 +27,7 @@ import { appRuntimeConfig, appStart } from '../../../targets/services/app.ts';
 import { findBundle } from '../../../targets/app/bundle.ts';
 import { PG_CONFIG_FILE, PG_HBA_FILE, PG_USER, pgDataDir, renderPgHba, renderPostgresConf, socketClientConfig } from '../../../targets/services/postgres.ts';
 import type { NativeContext, NativeLaunch, ServiceRecipe } from '../../../targets/services/types.ts';
-import { APP_POOL_SIZE, CONFIG_ENV, PG_CREDENTIALS, PG_PASSWORD_ENV } from '../../../targets/app/config.ts';
+import { APP_POOL_SIZE, CONFIG_ENV, PG_CREDENTIALS, PG_PASSWORD_ENV, REDIS_PASSWORD, REDIS_PASSWORD_ENV } from '../../../targets/app/config.ts';
 import { APP_IMAGE_ROOT, OFFICIAL_USERS, type ImageKind, type ImageMode } from './images.ts';
 
 /** The run's bridge network as the specs need it. */
@@ -263,7 +263,7 @@ const app: DockerKind = {
       image: ctx.image('app'),
       command: 'node',
       args: start.args,
-      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(nativeContext(ctx))), [PG_PASSWORD_ENV]: PG_CREDENTIALS.password, NODE_ENV: 'production', ...start.env },
+      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(nativeContext(ctx))), [PG_PASSWORD_ENV]: PG_CREDENTIALS.password, [REDIS_PASSWORD_ENV]: REDIS_PASSWORD, NODE_ENV: 'production', ...start.env },
       cwd: APP_IMAGE_ROOT,
       readOnly: start.bundle ? [start.bundle.dir] : [],
     };

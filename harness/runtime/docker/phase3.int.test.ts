@@ -2,13 +2,15 @@
 // PostgreSQL primary and a streaming replica (pg_basebackup through its Toxiproxy edge), the
 // exporters and the run's Prometheus scraping inside the network. The dead-server drill runs
 // unchanged against it: a container kill behind the balancer costs (almost) nothing.
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDrill } from '../../../chaos/run-drill.ts';
 import { seedUsers } from '../../run/seed.ts';
 import { endpointUrl, plan, type DeployPlan } from '../../topology/plan.ts';
-import { PG_CREDENTIALS } from '../../../targets/app/config.ts';
+import { PG_CREDENTIALS, REDIS_PASSWORD } from '../../../targets/app/config.ts';
+import { redisPing } from '../../../targets/services/redis.ts';
 import { phase3 } from '../../../targets/phases/phase-3.ts';
 import { testRoot, type TestRoot } from '../testing/run-helpers.ts';
 import type { Deployment } from '../types.ts';
@@ -65,6 +67,16 @@ describe.skipIf(!daemon.available)('docker runtime, offline images: phase 3', ()
       servedBy.add(res.headers.get('x-served-by') ?? '?');
     }
     expect([...servedBy].sort()).toEqual(['app-1', 'app-2']);
+  });
+
+  it('the sessions Redis refuses a client without the run\'s password, which nothing in the run directory holds', async () => {
+    const redis = p.services.find((x) => x.kind === 'redis')!;
+    await expect(redisPing(d.service(redis.name).address, 2_000, null)).rejects.toThrow(/NOAUTH/);
+    await redisPing(d.service(redis.name).address, 2_000);
+    const kept = await readdir(join(t.root, 'run'), { recursive: true, withFileTypes: true });
+    const files = kept.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+    expect(files).toContain(join(t.root, 'run', 'config', redis.name, 'container.json'));
+    for (const f of files) expect(await readFile(f, 'utf8'), f).not.toContain(REDIS_PASSWORD);
   });
 
   it("Prometheus scrapes every tier inside the network (the engine's target is on the gateway)", async () => {

@@ -1,10 +1,12 @@
-// A throwaway redis-server for one test: loopback address, free port, no persistence.
+// A throwaway redis-server for one test: loopback address, free port, no persistence, and the
+// run's password (requirepass in a 0600 config file), as the redis recipe starts every Redis.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DbEndpoint } from '../config.ts';
+import { REDIS_PASSWORD, type DbEndpoint } from '../config.ts';
+import { REDIS_CONFIG_FILE, renderRedisConfig } from '../../services/redis.ts';
 import { freePort, spawnTracked, stopChild, trackDir, untrackDir, waitUntil } from './fixture-util.ts';
 
 export interface StartedRedis extends AsyncDisposable {
@@ -19,7 +21,7 @@ export interface StartedRedis extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** Sends PING over a raw socket; true on +PONG. */
+/** Sends AUTH and PING over a raw socket; true on +PONG. */
 function ping(endpoint: DbEndpoint): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(endpoint.port, endpoint.host);
@@ -29,8 +31,12 @@ function ping(endpoint: DbEndpoint): Promise<boolean> {
     };
     s.setTimeout(500, () => done(false));
     s.once('error', () => done(false));
-    s.once('data', (d) => done(d.toString().startsWith('+PONG')));
-    s.write('PING\r\n');
+    let reply = '';
+    s.on('data', (d) => {
+      reply += d.toString();
+      if (reply.split('\r\n').length > 2) done(reply.startsWith('+OK\r\n+PONG'));
+    });
+    s.write(`AUTH ${REDIS_PASSWORD}\r\nPING\r\n`);
   });
 }
 
@@ -40,8 +46,10 @@ export async function startRedis(options: { host?: string; name?: string } = {})
   const dir = trackDir(mkdtempSync(join(tmpdir(), 'bench-redis-')));
   const endpoint: DbEndpoint = { name: options.name, host, port: await freePort(host) };
   let child: ChildProcess | null = null;
+  const config = join(dir, REDIS_CONFIG_FILE);
+  writeFileSync(config, renderRedisConfig(REDIS_PASSWORD), { mode: 0o600 });
   const start = async () => {
-    const c = spawnTracked('redis-server', ['--bind', host, '--port', String(endpoint.port), '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], { stdio: 'ignore' });
+    const c = spawnTracked('redis-server', [config, '--bind', host, '--port', String(endpoint.port), '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], { stdio: 'ignore' });
     child = c;
     await waitUntil(`redis on ${host}:${endpoint.port}`, 5_000, async () => {
       if (c.exitCode !== null) throw new Error(`redis-server exited ${c.exitCode}`);
