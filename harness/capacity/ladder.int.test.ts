@@ -6,11 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../cli/main.ts';
-import type { CliIO } from '../cli/io.ts';
+import { runBench } from '../testing/cli.ts';
 import { listRuns } from '../runtime/state.ts';
 import { processesMentioning } from '../runtime/testing/run-helpers.ts';
-import { repoRoot } from '../env/which.ts';
 import type { LadderJson } from './ladder.ts';
 
 let stateRoot: string;
@@ -32,20 +30,7 @@ afterAll(async () => {
   await rm(outRoot, { recursive: true, force: true });
 });
 
-async function bench(args: string[]) {
-  let out = '';
-  let err = '';
-  const io: CliIO = {
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-    env: {},
-    isTTY: false,
-    signal: new AbortController().signal,
-    cwd: repoRoot,
-  };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const bench = (args: string[]) => runBench(args);
 
 /** The brief's bound for the CI ladder on this machine. */
 const BOUND_S = 6 * 60;

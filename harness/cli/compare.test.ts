@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from './main.ts';
-import type { CliIO } from './io.ts';
+import { runBench } from '../testing/cli.ts';
 import { buildResults } from '../../reports/testing/fixture.ts';
 import type { Results } from '../../reports/schema.ts';
 
@@ -17,13 +16,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function bench(args: string[]) {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (t) => void (out += t), err: (t) => void (err += t), env: {}, isTTY: false, signal: new AbortController().signal, cwd: dir };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const bench = (args: string[]) => runBench(args, { cwd: dir });
 
 async function write(name: string, r: Results): Promise<string> {
   const p = join(dir, name);

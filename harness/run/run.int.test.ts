@@ -6,8 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../cli/main.ts';
-import type { CliIO } from '../cli/io.ts';
+import { runBench } from '../testing/cli.ts';
 import { listRuns, readState, type RunState } from '../runtime/state.ts';
 import { isSameProcess } from '../runtime/process.ts';
 import { processesMentioning } from '../runtime/testing/run-helpers.ts';
@@ -37,20 +36,7 @@ afterAll(async () => {
   await rm(outRoot, { recursive: true, force: true });
 });
 
-async function bench(args: string[]) {
-  let out = '';
-  let err = '';
-  const io: CliIO = {
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-    env: {},
-    isTTY: false,
-    signal: new AbortController().signal,
-    cwd: repoRoot,
-  };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const bench = (args: string[]) => runBench(args);
 
 /** `bench run` of phase 2 in a child process, resolved once its load runs (every service is up
  *  and recorded), with the run's state. */

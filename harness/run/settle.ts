@@ -14,6 +14,7 @@ import { isNativeService } from '../runtime/native.ts';
 import { pgConnection } from '../../targets/app/store/postgres.ts';
 import { socketClientConfig } from '../../targets/services/postgres.ts';
 import { storeOf } from './seed.ts';
+import { sleep } from '../runtime/wait.ts';
 
 /** A PostgreSQL primary of the plan and the replicas that replay its WAL (directly or in a chain). */
 export interface SettleGroup {
@@ -257,14 +258,3 @@ async function checkpoint(deployment: Deployment, name: string, query: Query, re
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}

@@ -37,7 +37,8 @@ export class WaitAbortedError extends Error {
 const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_INTERVAL_MS = 250;
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(done, ms);
     function done() {
