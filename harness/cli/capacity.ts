@@ -11,7 +11,7 @@ import { capacityMarkdown, runCapacity, type CapacityOptions } from '../capacity
 import { parseScale } from '../capacity/scale.ts';
 import { runScale, scaleMarkdown } from '../capacity/scale-run.ts';
 
-interface CapacityFlags extends RawRunOptions {
+export interface CapacityFlags extends RawRunOptions {
   objective?: string;
   settle?: string;
   hold?: string;

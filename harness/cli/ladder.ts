@@ -4,24 +4,15 @@
 import type { Command } from 'commander';
 import type { CliIO } from './io.ts';
 import { runIO, WARMUP_FLAG } from './run-options.ts';
-import { capacityOptions } from './capacity.ts';
+import { capacityOptions, type CapacityFlags } from './capacity.ts';
 import { DEFAULT_OBJECTIVE } from '../capacity/objective.ts';
 import { ladderMarkdown, parsePhases, QUICK, runLadder } from '../capacity/ladder.ts';
 import type { CapacityOptions } from '../capacity/run.ts';
-import type { RawRunOptions } from '../run/config.ts';
 
-interface LadderFlags extends RawRunOptions {
+/** The capacity search's flags (but --scale), plus which phases and --quick. */
+interface LadderFlags extends Omit<CapacityFlags, 'scale'> {
   phases?: string;
   quick?: boolean;
-  objective?: string;
-  settle?: string;
-  hold?: string;
-  confirm?: string;
-  maxTime?: string;
-  startRate?: string;
-  growth?: string;
-  resolution?: string;
-  maxSteps?: string;
 }
 
 /** The same users on every phase (each phase's own default would compare different data sets). */
