@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigMapSchema, fraction, parseYamlStream, segment, segmentCommands, segmentSequence, testRunManifest, TestRunSchema, yamlStream } from './distributed.ts';
-import { runCli } from '../../cli/main.ts';
-import type { CliIO } from '../../cli/io.ts';
+import { runBench } from '../../testing/cli.ts';
 import { recordedDir } from './recorded.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bench-k6-dist-'));
@@ -86,21 +85,11 @@ describe('the k6-operator TestRun', () => {
   });
 });
 
-function capture(): { io: CliIO; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    io: { out: (t) => void (out += t), err: (t) => void (err += t), env: {}, isTTY: false, signal: new AbortController().signal, cwd: tmp },
-    out: () => out,
-    err: () => err,
-  };
-}
-
 describe('bench k6 export --segments / --k6-operator', () => {
   it('writes the script, the env file and one command per generator', async () => {
-    const c = capture();
-    const code = await runCli(['k6', 'export', '--phase', '2', '--api-url', 'http://127.1.1.1:8080', '--segments', '3', '--out', 'seg'], c.io);
-    expect(c.err()).toBe('');
+    const c = await runBench(['k6', 'export', '--phase', '2', '--api-url', 'http://127.1.1.1:8080', '--segments', '3', '--out', 'seg'], { cwd: tmp });
+    const code = c.code;
+    expect(c.err).toBe('');
     expect(code).toBe(0);
     const sh = readFileSync(join(tmp, 'seg', 'bench-phase2-mixed.segments.sh'), 'utf8');
     expect(sh.match(/^mkdir -p segment-\d-of-3 /gm)?.length).toBe(3);
@@ -110,15 +99,15 @@ describe('bench k6 export --segments / --k6-operator', () => {
   });
 
   it('writes a TestRun manifest for phase 5 that kubectl can apply', async () => {
-    const c = capture();
-    const code = await runCli(
+    const c = await runBench(
       ['k6', 'export', '--phase', '5', '--workload', 'mixed', '--users', '1e6', '--rate', '2000', '--duration', '5m', '--segments', '4', '--k6-operator',
         '--api-url', 'http://bench-phase5-entry.bench.svc:8080', '--prometheus-url', 'http://prometheus.monitoring.svc:9090', '--out', 'op'],
-      c.io,
+      { cwd: tmp },
     );
-    expect(c.err()).toBe('');
+    const code = c.code;
+    expect(c.err).toBe('');
     expect(code).toBe(0);
-    expect(c.out()).toContain('kubectl apply -f bench-phase5-mixed.testrun.yaml');
+    expect(c.out).toContain('kubectl apply -f bench-phase5-mixed.testrun.yaml');
     const [cm, tr] = parseYamlStream(readFileSync(join(tmp, 'op', 'bench-phase5-mixed.testrun.yaml'), 'utf8'));
     const testRun = TestRunSchema.parse(tr);
     const configMap = ConfigMapSchema.parse(cm);
@@ -150,12 +139,12 @@ describe('bench k6 export --segments / --k6-operator', () => {
     [['--k6-operator', '--segments', '2', '--api-url', 'http://bench.example:8080', '--name', 'Bad_Name'], /--name "Bad_Name" is not a Kubernetes name/],
     [['--name', 'x'], /--name only applies with --k6-operator/],
   ])('bad input %j: one line, exit 2, nothing written', async (extra, message) => {
-    const c = capture();
     const args = ['k6', 'export', '--phase', '2', '--out', 'bad', ...extra];
     if (!extra.includes('--api-url')) args.push('--api-url', 'http://127.1.1.1:8080');
-    const code = await runCli(args, c.io);
-    expect(c.err()).toMatch(message);
-    expect(c.err().trim().split('\n').length).toBe(1);
+    const c = await runBench(args, { cwd: tmp });
+    const code = c.code;
+    expect(c.err).toMatch(message);
+    expect(c.err.trim().split('\n').length).toBe(1);
     expect(code).toBe(2);
     expect(existsSync(join(tmp, 'bad'))).toBe(false);
   });

@@ -13,8 +13,7 @@ import { evaluateThresholds, findGeneratorOutputs, mergeK6Outputs, parseThreshol
 import { mergedResults } from './merged-results.ts';
 import { k6Percentile, recordedDir, recordedDurations, recordedStages } from './recorded.ts';
 import { parseK6Summary, k6SummaryToLoadResults } from './summary.ts';
-import { runCli } from '../../cli/main.ts';
-import type { CliIO } from '../../cli/io.ts';
+import { runBench } from '../../testing/cli.ts';
 
 const dir = recordedDir();
 const stages = recordedStages(dir);
@@ -140,23 +139,13 @@ describe('finding the outputs', () => {
   });
 });
 
-function capture(): { io: CliIO; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    io: { out: (t) => void (out += t), err: (t) => void (err += t), env: {}, isTTY: false, signal: new AbortController().signal, cwd: tmp },
-    out: () => out,
-    err: () => err,
-  };
-}
-
 describe('bench k6 merge', () => {
   it('writes results.json, report.html and summary.md of the merged run, finding the export\'s .env file', async () => {
-    const c = capture();
-    const code = await runCli(['k6', 'merge', seg1, seg2, '--out', join(tmp, 'merged')], c.io);
-    expect(c.err()).toBe('');
+    const c = await runBench(['k6', 'merge', seg1, seg2, '--out', join(tmp, 'merged')], { cwd: tmp });
+    const code = c.code;
+    expect(c.err).toBe('');
     expect(code).toBe(0);
-    expect(c.out()).toMatch(/merged 2 generators: 2859 requests, 0 errors, 22 dropped; p50 2\.57 ms, p99 173\.502 ms/);
+    expect(c.out).toMatch(/merged 2 generators: 2859 requests, 0 errors, 22 dropped; p50 2\.57 ms, p99 173\.502 ms/);
     const results = await readResults(join(tmp, 'merged', 'results.json'));
     expect(Results.safeParse(results).success).toBe(true);
     expect(results.config.phase).toBe(2);
@@ -186,10 +175,10 @@ describe('bench k6 merge', () => {
     [['k6', 'merge', '/nonexistent-bench-dir'], /is not a folder/],
     [['k6', 'merge', 'SEG1', '--env', '/nonexistent.env'], /does not exist/],
   ])('bad input %j: one line, exit 2', async (args, message) => {
-    const c = capture();
-    const code = await runCli(args.map((x) => (x === 'SEG1' ? seg1 : x)), c.io);
+    const c = await runBench(args.map((x) => (x === 'SEG1' ? seg1 : x)), { cwd: tmp });
+    const code = c.code;
     expect(code).toBe(2);
-    expect(c.err()).toMatch(message);
-    expect(c.err().trim().split('\n').length).toBe(1);
+    expect(c.err).toMatch(message);
+    expect(c.err.trim().split('\n').length).toBe(1);
   });
 });
