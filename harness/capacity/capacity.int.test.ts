@@ -2,35 +2,17 @@
 // one deployment, a search that grows, bisects and confirms, capacity.json and summary.md that
 // agree with the objective, nothing left running; and a negative control whose objective no
 // system can hold, which must end without a sustainable rate and exit 1.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runBench } from '../testing/cli.ts';
+import { runBench, usePrivateRoots } from '../testing/cli.ts';
 import { listRuns } from '../runtime/state.ts';
 import { processesMentioning } from '../runtime/testing/run-helpers.ts';
 import { evaluateObjective, parseObjective } from './objective.ts';
 import type { CapacityJson } from './run.ts';
 
-let stateRoot: string;
-let outRoot: string;
-const savedStateDir = process.env.BENCH_STATE_DIR;
-
-beforeAll(async () => {
-  // a private state root: nothing here can touch another engineer's runs
-  stateRoot = await mkdtemp(join(tmpdir(), 'b-cap-'));
-  outRoot = await mkdtemp(join(tmpdir(), 'b-cap-out-'));
-  process.env.BENCH_STATE_DIR = stateRoot;
-});
-
-afterAll(async () => {
-  // a failed assertion must not leave a deployment behind: stop each leftover run by its id
-  for (const run of await listRuns()) await bench(['down', run.runId]);
-  if (savedStateDir === undefined) delete process.env.BENCH_STATE_DIR;
-  else process.env.BENCH_STATE_DIR = savedStateDir;
-  await rm(stateRoot, { recursive: true, force: true });
-  await rm(outRoot, { recursive: true, force: true });
-});
+// a private state root: nothing here can touch another engineer's runs
+const roots = usePrivateRoots('b-cap');
 
 const bench = (args: string[]) => runBench(args);
 
@@ -38,7 +20,7 @@ const common = ['--phase', '2', '--users', '1000', '--no-prometheus', '--settle'
 
 describe('bench capacity --phase 2', () => {
   it('searches (and confirms unless a budget ran out), writes capacity.json and summary.md, and tears down', async () => {
-    const out = join(outRoot, 'search');
+    const out = join(roots.outRoot(), 'search');
     const maxTimeS = 50;
     const got = await bench(['capacity', ...common, '--warmup', '2s', '--confirm', '4s', '--start-rate', '40', '--resolution', '20%', '--max-time', `${maxTimeS}s`, '--out', out]);
     const json = JSON.parse(await readFile(join(out, 'capacity.json'), 'utf8')) as CapacityJson;
@@ -85,7 +67,7 @@ describe('bench capacity --phase 2', () => {
   }, 150_000);
 
   it('negative control: an objective no system holds gives no sustainable rate and exit 1', async () => {
-    const out = join(outRoot, 'impossible');
+    const out = join(roots.outRoot(), 'impossible');
     const got = await bench(['capacity', ...common, '--objective', 'p50<0.001ms', '--start-rate', '20', '--max-steps', '2', '--out', out]);
     const json = JSON.parse(await readFile(join(out, 'capacity.json'), 'utf8')) as CapacityJson;
     expect(json.capacity.outcome).toBe('none');

@@ -2,33 +2,16 @@
 // searched to its capacity under the same workload, users and objective. Scaling out must show:
 // phase 3 (a balancer and three app hosts) sustains more than phase 2 (one app host), and the CI
 // form of the ladder ends within its bound. Nothing may be left running.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runBench } from '../testing/cli.ts';
+import { runBench, usePrivateRoots } from '../testing/cli.ts';
 import { listRuns } from '../runtime/state.ts';
 import { processesMentioning } from '../runtime/testing/run-helpers.ts';
 import type { LadderJson } from './ladder.ts';
 
-let stateRoot: string;
-let outRoot: string;
-const savedStateDir = process.env.BENCH_STATE_DIR;
-
-beforeAll(async () => {
-  // a private state root: nothing here can touch another engineer's runs
-  stateRoot = await mkdtemp(join(tmpdir(), 'b-ladder-'));
-  outRoot = await mkdtemp(join(tmpdir(), 'b-ladder-out-'));
-  process.env.BENCH_STATE_DIR = stateRoot;
-});
-
-afterAll(async () => {
-  for (const run of await listRuns()) await bench(['down', run.runId]);
-  if (savedStateDir === undefined) delete process.env.BENCH_STATE_DIR;
-  else process.env.BENCH_STATE_DIR = savedStateDir;
-  await rm(stateRoot, { recursive: true, force: true });
-  await rm(outRoot, { recursive: true, force: true });
-});
+// a private state root: nothing here can touch another engineer's runs
+const roots = usePrivateRoots('b-ladder');
 
 const bench = (args: string[]) => runBench(args);
 
@@ -37,7 +20,7 @@ const BOUND_S = 6 * 60;
 
 describe('bench ladder --phases 2,3 --quick', () => {
   it('measures phases 2 and 3 and their factor, within the bound, and tears everything down', async () => {
-    const out = join(outRoot, 'ladder');
+    const out = join(roots.outRoot(), 'ladder');
     const t0 = performance.now();
     // read-heavy: phase 3 scales the app tier, not the primary's writes (docs/CAPACITY.md, The ladder)
     const got = await bench(['ladder', '--phases', '2,3', '--quick', '--workload', 'read-heavy', '--no-prometheus', '--out', out]);
