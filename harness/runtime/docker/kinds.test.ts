@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { plan } from '../../topology/plan.ts';
 import { phase2 } from '../../../targets/phases/phase-2.ts';
 import { imageFor } from './images.ts';
-import { containerUser, launchToProcess, renderDockerPgHba, type SpecContext } from './kinds.ts';
+import { containerUser, launchToProcess, type SpecContext } from './kinds.ts';
+import { renderDockerPgHba } from '../../../targets/services/postgres.ts';
 import { networkPlan } from './views.ts';
 
 const o = { users: 1000, appServers: 1, replicas: 0, shards: 1, shardStrategy: 'range' as const };
