@@ -41,6 +41,12 @@ export const postgresExporter: ComponentKind = {
   image: { official: 'quay.io/prometheuscommunity/postgres-exporter:v0.15.0' },
   // labelled as the database it watches, so `{service="pg-primary"}` finds both
   scrape: { job: 'postgres', labelAsTarget: true },
+  // what each database counted itself (the bench database only): commits and rows
+  figures: [
+    { tier: 'db', name: 'commits', metrics: ['pg_stat_database_xact_commit'], labels: { datname: 'bench' } },
+    { tier: 'db', name: 'rowsFetched', metrics: ['pg_stat_database_tup_fetched'], labels: { datname: 'bench' } },
+    { tier: 'db', name: 'rowsWritten', metrics: ['pg_stat_database_tup_inserted', 'pg_stat_database_tup_updated', 'pg_stat_database_tup_deleted'], labels: { datname: 'bench' } },
+  ],
   launch(ctx) {
     const { host, port } = ctx.service.address;
     return {

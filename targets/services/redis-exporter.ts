@@ -34,6 +34,11 @@ export const redisExporter: ComponentKind = {
   image: { official: 'oliver006/redis_exporter:v1.58.0' },
   // labelled as the Redis it watches, so `{service="redis"}` finds its figures
   scrape: { job: 'redis', labelAsTarget: true },
+  figures: [
+    { tier: 'redis', name: 'keyspaceHits', metrics: ['redis_keyspace_hits_total'] },
+    { tier: 'redis', name: 'keyspaceMisses', metrics: ['redis_keyspace_misses_total'] },
+    { tier: 'redis', name: 'commands', metrics: ['redis_commands_processed_total'] },
+  ],
   launch(ctx) {
     const { host, port } = ctx.service.address;
     const target = ctx.reach(targetOf(ctx));

@@ -76,6 +76,19 @@ export interface ScrapeSpec {
   labelAsTarget?: boolean;
 }
 
+/**
+ * A counter a kind's scraped services export that results.json sums per service over the load's
+ * window: `tiers[tier]["<name>.<service>"]`. Read with the kind's scrape job as `job`.
+ */
+export interface TierFigure {
+  tier: string;
+  name: string;
+  /** summed together (rows written = inserted + updated + deleted) */
+  metrics: string[];
+  /** series selectors besides run and job, e.g. the database */
+  labels?: Readonly<Record<string, string>>;
+}
+
 /** The official image a kind runs from under `--images official`. */
 export interface KindImage {
   /** pinned by tag */
@@ -120,6 +133,8 @@ export interface ComponentKind {
   image?: KindImage;
   /** absent: Prometheus does not scrape it */
   scrape?: ScrapeSpec;
+  /** its per-service figures in results.json (needs `scrape`) */
+  figures?: TierFigure[];
   /** the exporter the plan puts beside each service of this kind when the run has a Prometheus;
    *  its config is `{ kind, target: <the service> }` */
   exporter?: ServiceKind;
