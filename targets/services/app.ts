@@ -13,12 +13,13 @@ import { APP_ENTRY, ensureBundle, findBundle, type AppBundle } from '../app/bund
 import { APP_POOL_SIZE, CONFIG_ENV, PG_CREDENTIALS, PG_PASSWORD_ENV, REDIS_PASSWORD, REDIS_PASSWORD_ENV, validateAppConfig, type AppRuntimeConfig, type DbEndpoint } from '../app/config.ts';
 import type { ComponentKind, NativeContext } from './types.ts';
 
-/** Its store, sessions and cache (harness/topology/types.ts AppConfig; the app validates the
- *  translated runtime config in full when it starts). */
+/** Its store, sessions and cache (harness/topology/types.ts AppConfig, which the phases build
+ *  typed). Checked here only as an object: appRuntimeConfig translates it and validateAppConfig
+ *  checks the result in full, one shape in one place. */
 const appConfigSchema = z
   .object({
     kind: z.literal('app'),
-    app: z.custom<AppConfig>((v) => typeof v === 'object' && v !== null && 'store' in v && 'sessions' in v && 'cache' in v, 'an app config has store, sessions and cache'),
+    app: z.custom<AppConfig>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'an app config is an object'),
   })
   .strict();
 declare module '../../harness/topology/types.ts' {
