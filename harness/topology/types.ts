@@ -28,7 +28,6 @@ export interface Region {
  * adds its entry with `declare module`, beside its zod schema: nothing here lists kinds, and
  * the registry (targets/services/index.ts) is the list of kinds that run.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface ServiceConfigs {}
 
 /** A component kind's name, as its module declares it. */
