@@ -249,3 +249,11 @@ export function deriver(entry: RequestType): ((v: RequestVars) => void) | null {
     for (const [k, f] of fills) v[k] = f(v);
   };
 }
+
+/** The request that rewrites user `id`'s name (the `update` entry): what the drills' write probes send. */
+export function userWrite(id: number): { method: 'PUT' | 'POST'; path: string } {
+  const e = requestType('update');
+  // a probe sends its write with a body: only these two methods carry one there (chaos/probe.ts)
+  if (e.method !== 'PUT' && e.method !== 'POST') throw new Error(`the update request type's method ${e.method} is not PUT or POST`);
+  return { method: e.method, path: pathFor(e, { id }) };
+}
