@@ -17,6 +17,7 @@ import { closeMetrics, EngineMetrics, serveMetrics } from './metrics.ts';
 import { seededRandom, weightedPicker, zipfSampler, type Random, type ZipfSampler } from './random.ts';
 import { compileCatalogue, RequestBuilder, type CompiledType } from './requests.ts';
 import { ArrivalSchedule, LagTracker, Scheduler, systemClock, type Clock } from './scheduler.ts';
+import { DONE, InFlight, ON_WIRE, Origin as OriginOf, QUEUED } from './slots.ts';
 import { ConnectionClosedError, SocketTransport } from './transport/socket.ts';
 import type { PreparedRequest, ResponseHandler, Transport, TransportKind } from './transport/types.ts';
 import { UndiciTransport } from './transport/undici.ts';
@@ -99,61 +100,13 @@ export async function runLoad(options: LoadOptions, tuning: EngineTuning = {}): 
   return engine.run();
 }
 
-// Request lifecycle: admitted -> QUEUED (all of its origin's connections busy) -> ON_WIRE -> done.
-const QUEUED = 1;
-const ON_WIRE = 2;
-const DONE = 3;
+type Origin = OriginOf<Req>;
 
 class TimeoutError extends Error {
   readonly code = 'BENCH_TIMEOUT';
 }
 class ShutdownError extends Error {
   readonly code = 'BENCH_ABORTED';
-}
-
-class Origin {
-  onWire = 0;
-  private queue: Req[] = [];
-  private head = 0;
-
-  constructor(
-    readonly transport: Transport,
-    readonly connections: number,
-  ) {}
-
-  get queued(): number {
-    return this.queue.length - this.head;
-  }
-
-  push(r: Req): void {
-    this.queue.push(r);
-  }
-
-  /** Prepends (a follow-up, such as a login's GET /api/me, goes before new arrivals). */
-  unshift(r: Req): void {
-    if (this.head > 0) this.queue[--this.head] = r;
-    else this.queue.unshift(r);
-  }
-
-  /** The due time of the oldest request waiting for a connection; NaN when none waits. */
-  oldestQueuedDueMs(): number {
-    // Requests that timed out while queued stay in the queue as DONE: step past them for good.
-    while (this.head < this.queue.length && this.queue[this.head]!.state !== QUEUED) this.queue[this.head++] = undefined as unknown as Req;
-    return this.head < this.queue.length ? this.queue[this.head]!.dueMs : NaN;
-  }
-
-  shift(): Req | undefined {
-    while (this.head < this.queue.length) {
-      const r = this.queue[this.head];
-      this.queue[this.head++] = undefined as unknown as Req;
-      if (this.head > 1024 && this.head * 2 > this.queue.length) {
-        this.queue = this.queue.slice(this.head);
-        this.head = 0;
-      }
-      if (r.state === QUEUED) return r;
-    }
-    return undefined;
-  }
 }
 
 // One object per HTTP request, its own response handler (no closure, no adapter per request).
@@ -271,9 +224,8 @@ class Engine {
   private startMs = 0;
   private endOfSchedulingMs = NaN;
   private drainDeadlineMs = NaN;
-  private inFlight = 0;
-  private headReq: Req | null = null;
-  private tailReq: Req | null = null;
+  /** admitted and not done, in admission order (slots.ts) */
+  private readonly slots = new InFlight<Req>();
   private createSeq = 0;
   private writeSeq = 0;
   private peakRss = 0;
@@ -340,7 +292,7 @@ class Engine {
     const connections = tuning.connections ?? connectionsFor(this.maxInFlight, distinct.length);
     const kind = tuning.transport ?? 'socket';
     const transportFor = (url: string): Transport => (kind === 'undici' ? new UndiciTransport(url, connections, this.timeoutMs) : new SocketTransport(url, connections));
-    const byUrl = new Map(distinct.map((u) => [u, new Origin(transportFor(u), connections)]));
+    const byUrl = new Map(distinct.map((u) => [u, new OriginOf<Req>(transportFor(u), connections)]));
     this.originOf = { api: byUrl.get(urls.api)!, static: byUrl.get(urls.static)! };
     this.origins = [...byUrl.values()];
     this.builder = new RequestBuilder(this.types, (t) => this.originOf[t.origin].transport);
@@ -465,21 +417,16 @@ class Engine {
     else origin.push(req);
   };
 
+  private get inFlight(): number {
+    return this.slots.count;
+  }
+
   private admit(req: Req): void {
-    this.inFlight++;
-    req.prev = this.tailReq;
-    if (this.tailReq) this.tailReq.next = req;
-    else this.headReq = req;
-    this.tailReq = req;
+    this.slots.admit(req);
   }
 
   private unlink(req: Req): void {
-    if (req.prev) req.prev.next = req.next;
-    else this.headReq = req.next;
-    if (req.next) req.next.prev = req.prev;
-    else this.tailReq = req.prev;
-    req.prev = req.next = null;
-    this.inFlight--;
+    this.slots.remove(req);
   }
 
   private send(req: Req): void {
@@ -609,7 +556,7 @@ class Engine {
 
   private sweepTimeouts(now: number): void {
     // Admission order is (nearly) deadline order, so expired requests sit at the head.
-    let req = this.headReq;
+    let req = this.slots.head;
     while (req !== null && req.deadlineMs <= now) {
       const next = req.next;
       req.timedOut = true;
@@ -682,7 +629,7 @@ class Engine {
     // Whatever is still in flight at the drain deadline is given up on, counted as an 'aborted'
     // error, and cut; what never left its queue was not sent, so it counts as dropped.
     this.agg.rollTo(now);
-    let req = this.headReq;
+    let req = this.slots.head;
     while (req !== null) {
       const next = req.next;
       if (req.state === QUEUED) {
