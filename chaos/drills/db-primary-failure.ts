@@ -8,6 +8,7 @@ import { failoverAction } from '../actions/failover.ts';
 import { makeFault } from '../faults/index.ts';
 import { parseDurationMs } from '../faults/params.ts';
 import { healthProbe } from '../probe.ts';
+import { userWrite } from '../../loadtests/catalogue.ts';
 import { coldIdOf, resolveShard, shards, shardStrategy } from './lookup.ts';
 import type { Drill, DrillTiming } from './types.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
@@ -63,7 +64,7 @@ export const dbPrimaryFailure: Drill = {
   probes(plan, t) {
     const shard = shardOf(plan, t);
     const id = coldIdOf(plan, shard, t.users);
-    return id === null ? [healthProbe] : [healthProbe, { name: `write shard ${shard.name}`, method: 'PUT', path: `/api/users/${id}`, write: { id, prefix: `probe-${shard.name}` } }];
+    return id === null ? [healthProbe] : [healthProbe, { name: `write shard ${shard.name}`, ...userWrite(id), write: { id, prefix: `probe-${shard.name}` } }];
   },
   async verify(ctx) {
     const shard = shardOf(ctx.plan, ctx.timing);

@@ -10,6 +10,7 @@ import type { ShardSpec } from '../../harness/topology/types.ts';
 import { makeFault } from '../faults/index.ts';
 import type { ProbeSpec } from '../probe.ts';
 import { healthProbe } from '../probe.ts';
+import { userWrite } from '../../loadtests/catalogue.ts';
 import { coldIdOf, rangeText, resolveShard, shards, shardStrategy } from './lookup.ts';
 import type { LoadResults, SeriesPoint } from '../../reports/schema.ts';
 import type { Drill, DrillTiming } from './types.ts';
@@ -141,7 +142,7 @@ export const shardOutage: Drill = {
     const out: ProbeSpec[] = [healthProbe];
     for (const s of shards(plan)) {
       const id = coldIdOf(plan, s, t.users);
-      if (id !== null) out.push({ name: probeName(s), method: 'PUT', path: `/api/users/${id}`, write: { id, prefix: `probe-${s.name}` } });
+      if (id !== null) out.push({ name: probeName(s), ...userWrite(id), write: { id, prefix: `probe-${s.name}` } });
     }
     return out;
   },
