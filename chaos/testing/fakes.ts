@@ -76,11 +76,19 @@ export class FakeService implements StartedService {
   stops = 0;
   readonly address;
   readonly logFile = '/dev/null';
+  /** the files readFile() answers with, by path inside the service's directory */
+  readonly files = new Map<string, string>();
   constructor(readonly spec: PlannedService) {
     this.address = spec.address;
   }
   get name() {
     return this.spec.name;
+  }
+  get dataDir() {
+    return `/tmp/none/${this.spec.name}`;
+  }
+  async readFile(rel: string) {
+    return this.files.get(rel) ?? null;
   }
   get id() {
     return `pid-${this.spec.name}`;

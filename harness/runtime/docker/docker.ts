@@ -7,11 +7,11 @@
 // finds what a crashed run left. Inside the network a service is reached by its name (the network
 // view of the plan); from this machine at 127.0.0.1:<published port> (the host view, which is the
 // Deployment's `plan`). See views.ts, kinds.ts and images.ts, and docs/DOCKER.md.
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, realpathSync, type WriteStream } from 'node:fs';
 import { appendFile, copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { BenchError } from '../../errors.ts';
@@ -23,8 +23,9 @@ import { resolveBinary } from '../binaries.ts';
 import { inParallel, logTail, startInWaves, startOrTearDown } from '../native.ts';
 import { startTimeOf } from '../process.ts';
 import { createRunDir, PG_PASSWORD_FILE, releaseSlot, removeRunDir, runDataDir, stateRoot } from '../state.ts';
-import type { Deployment, ProcessSignal, Progress, Runtime, StartedService, UpOptions } from '../types.ts';
+import type { Deployment, ProcessSignal, Progress, RunListing, Runtime, StartedService, UpOptions } from '../types.ts';
 import { waitFor } from '../wait.ts';
+import { readServiceFile } from '../service-files.ts';
 import { connectDocker, daemonError, dockerSocketPath, isPortConflict, isUnreachable, messageOf, pingDaemon, portConflict, statusOf } from './client.ts';
 import {
   APP_BASE_IMAGE,
@@ -58,7 +59,7 @@ import {
   stepContainerName,
   volumeName,
 } from './labels.ts';
-import { reapDockerRun, removeDataDir } from './reap.ts';
+import { listDockerRuns, reapDocker, reapDockerRun, removeDataDir, type DockerRunInfo } from './reap.ts';
 import { containerPorts, hostPlan, networkPlan, PUBLISH_IP, publishedPort, type PublishedPorts } from './views.ts';
 import { PG_CREDENTIALS, redactSecrets } from '../../../targets/app/config.ts';
 
@@ -173,6 +174,27 @@ export function createDockerRuntime(opts: DockerRuntimeOptions = {}): DockerRunt
       const bins = resolveBinaries(plan, settings);
       return startOrTearDown(new DockerDeployment(docker, plan, options, settings, bins, info.os), options.progress);
     },
+    async list() {
+      // no daemon: nothing of this machine's runs can be in it
+      if (!(await dockerAnswers(settings.socketPath, env))) return [];
+      return (await listDockerRuns(connectDocker(settings.socketPath))).map(dockerListing);
+    },
+    async reap(opts = {}) {
+      return (await reapDocker({ runId: opts.runId, onlyDead: opts.onlyDead, warn: opts.warn, socketPath: settings.socketPath, stateRoot: settings.stateRoot })).runs;
+    },
+  };
+}
+
+/** A Docker run as `bench status` lists it: its containers by their labels. */
+function dockerListing(run: DockerRunInfo): RunListing {
+  return {
+    runId: run.runId,
+    runtime: 'docker',
+    runDir: null,
+    harnessAlive: run.harnessAlive,
+    kept: run.kept,
+    units: run.containers.map((c) => `${c.state.padEnd(8)} ${c.name}`),
+    detail: run,
   };
 }
 
@@ -272,6 +294,28 @@ function grafanaProblem(plan: DeployPlan, s: Settings): void {
 const GRAFANA_DASHBOARDS = '/var/lib/grafana/dashboards/bench';
 const GRAFANA_PORT = 3000;
 
+/**
+ * The checkout, and the real places of its top-level links that lead out of it (a git worktree
+ * sharing the main checkout's `node_modules` and `.tools`): the app runs from a bundle built in
+ * .tools and requires its native modules from node_modules, and a container given only the
+ * checkout would find dangling links.
+ */
+export function checkoutMounts(repoRoot: string): string[] {
+  const out = [repoRoot];
+  const root = realpathSync(repoRoot);
+  for (const e of readdirSync(repoRoot, { withFileTypes: true })) {
+    if (!e.isSymbolicLink()) continue;
+    let target: string;
+    try {
+      target = realpathSync(join(repoRoot, e.name));
+    } catch {
+      continue; // dangling here too: nothing to mount
+    }
+    if (target !== root && !target.startsWith(root + sep) && !out.includes(target)) out.push(target);
+  }
+  return out;
+}
+
 /** A free TCP port on 127.0.0.1, picked by the kernel (then released for Docker to bind). */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -316,7 +360,7 @@ class DockerDeployment implements Deployment {
     // made it and left its marker
     this.dataDir = runDataDir(sourcePlan.runId, settings.stateRoot);
     this.logsDir = join(options.runDir, 'logs');
-    this.hostMounts = ['/usr', '/etc', ...hostRootLayout().dirs, settings.repoRoot];
+    this.hostMounts = ['/usr', '/etc', ...hostRootLayout().dirs, ...checkoutMounts(settings.repoRoot)];
   }
 
   /** Docker applies every container's CPU and memory limits itself: always enforced. */
@@ -668,6 +712,15 @@ class DockerService implements StartedService {
 
   get id(): string {
     return this.container?.id ?? '';
+  }
+
+  /** the service's directory on this machine: the volume binds it into the container at the same path */
+  get dataDir(): string {
+    return this.serviceDir;
+  }
+
+  readFile(rel: string): Promise<string | null> {
+    return readServiceFile(this.serviceDir, rel);
   }
 
   private get ports(): ReadonlyMap<number, number> {
