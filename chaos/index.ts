@@ -1,7 +1,7 @@
 // The chaos half of bench, as the CLI and the run lifecycle use it. Everything else in chaos/ is
 // reachable too; this is the surface that is meant to stay stable.
 export { runDrill, runWithChaos, planChaos, drillStages, type RunDrillOptions, type DrillOutcome, type DrillLoadOptions, type WithChaosOptions } from './run-drill.ts';
-export { drills, drillsForPhase, validateDrill, drillTiming, drillLookup } from './drills/index.ts';
+export { drills, drillsFor, drillsByPhase, validateDrill, drillTiming, drillLookup } from './drills/index.ts';
 export type { Drill, DrillTiming } from './drills/types.ts';
 export { faultKinds, faultKind, makeFault } from './faults/index.ts';
 export type { Fault, FaultKind, AppliedFault, FaultContext, ToxiproxyApi } from './faults/types.ts';

@@ -107,7 +107,7 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
   const phase = o.phase ?? plan.topology.phase;
   if (phase !== plan.topology.phase) throw new BenchError('internal', `runDrill: phase ${phase} but the deployment runs phase ${plan.topology.phase}`);
   const progress = o.progress ?? (() => {});
-  const drill = validateDrill(o.drill, phase);
+  const drill = validateDrill(o.drill, plan);
   const workload = o.load.workload ?? workloads[drill.workload]!;
 
   // Everything that can be refused is refused here, before any load or fault.
