@@ -5,7 +5,8 @@ export { drills, drillsFor, drillsByPhase, validateDrill, drillTiming, drillLook
 export type { Drill, DrillTiming } from './drills/types.ts';
 export { faultKinds, faultKind, makeFault } from './faults/index.ts';
 export type { Fault, FaultKind, AppliedFault, FaultContext, ToxiproxyApi } from './faults/types.ts';
-export { parseSchedule, resolveSchedule, FaultRunner, faultContext, systemClock, type ScheduleEntry, type ScheduledFault, type Clock, type FaultObserver } from './schedule.ts';
+export { parseSchedule, resolveSchedule, type ScheduleEntry, type ScheduledFault } from './schedule.ts';
+export { FaultRunner, faultContext, systemClock, type Clock, type FaultObserver } from './fault-runner.ts';
 export { verdict, type Hypothesis, type VerdictInput } from './verdict.ts';
 export { checkWrites, readWriteState, type WriteCheck } from './write-check.ts';
 export { chaosToxiproxy } from './toxiproxy.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { failoverAction } from '../actions/failover.ts';
-import { faultContext } from '../schedule.ts';
+import { faultContext } from '../fault-runner.ts';
 import { FakeToxiproxy, fakeDeployment, planOf } from '../testing/fakes.ts';
 import { longestGap } from './db-primary-failure.ts';
 import { drills, drillsByPhase, drillsFor, drillTiming, validateDrill } from './index.ts';

@@ -12,7 +12,7 @@ import { waitFor } from '../../harness/runtime/wait.ts';
 import { plan, type DeployPlan, type Endpoint } from '../../harness/topology/plan.ts';
 import type { Topology } from '../../harness/topology/types.ts';
 import { proxySpecs } from '../../targets/services/toxiproxy.ts';
-import { faultContext, FaultRunner } from '../schedule.ts';
+import { faultContext, FaultRunner } from '../fault-runner.ts';
 import { fakeDeployment } from '../testing/fakes.ts';
 import { chaosToxiproxy } from '../toxiproxy.ts';
 import { makeFault } from './index.ts';

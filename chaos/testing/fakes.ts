@@ -4,7 +4,7 @@ import type { Deployment, ProcessSignal, StartedService } from '../../harness/ru
 import { plan, type DeployPlan, type PlannedService } from '../../harness/topology/plan.ts';
 import type { PhaseOptions } from '../../harness/topology/types.ts';
 import { phases } from '../../targets/phases/index.ts';
-import type { Clock } from '../schedule.ts';
+import type { Clock } from '../fault-runner.ts';
 import type { ProxyState, ToxicSpec, ToxiproxyApi } from '../faults/types.ts';
 
 /** A plan of a real phase (proxies on, no Prometheus). */
