@@ -13,7 +13,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--all', 'every run bench knows of, live or dead (the default without a run id)')
     .action(async (runId: string | undefined) => {
       const warn = (l: string) => io.err(`bench: warning: ${l}\n`);
-      const runtimes = knownRuntimes();
+      const runtimes = knownRuntimes(io.env);
       const removed: string[] = [];
       for (const r of runtimes) removed.push(...(await r.reap({ runId, warn })));
       if (runId) {

@@ -17,7 +17,7 @@ export function register(program: Command, io: CliIO): void {
     .action(async (opts: { json?: boolean }) => {
       const warn = (l: string) => io.err(`bench: warning: ${l}\n`);
       const byRuntime: Record<string, RunListing[]> = {};
-      for (const r of knownRuntimes()) byRuntime[r.kind] = await r.list({ warn });
+      for (const r of knownRuntimes(io.env)) byRuntime[r.kind] = await r.list({ warn });
       if (opts.json) {
         io.out(JSON.stringify(Object.fromEntries(Object.entries(byRuntime).map(([k, runs]) => [k, runs.map((run) => run.detail)])), null, 2) + '\n');
         return;

@@ -20,9 +20,10 @@ export async function selectRuntime(choice: 'native' | 'docker' | 'auto', opts: 
 /**
  * Every runtime that may have runs on this machine, for `bench status` and `bench down`: each
  * lists and reaps its own by what it recorded (a Docker runtime without a daemon has none).
+ * `env` gives BENCH_STATE_DIR and DOCKER_HOST.
  */
-export function knownRuntimes(): Runtime[] {
-  return [createDockerRuntime(), createNativeRuntime()];
+export function knownRuntimes(env: NodeJS.ProcessEnv = process.env): Runtime[] {
+  return [createDockerRuntime({ env }), createNativeRuntime({ env })];
 }
 
 /**
