@@ -13,7 +13,7 @@ import { plan, type DeployPlan, type Endpoint } from '../../harness/topology/pla
 import type { Topology } from '../../harness/topology/types.ts';
 import { proxySpecs } from '../../targets/services/toxiproxy.ts';
 import { fakeKind, fakeService, withKinds } from '../../targets/services/testing/fake-kind.ts';
-import { faultContext, FaultRunner } from '../schedule.ts';
+import { faultContext, FaultRunner } from '../fault-runner.ts';
 import { fakeDeployment } from '../testing/fakes.ts';
 import { chaosToxiproxy } from '../toxiproxy.ts';
 import { makeFault } from './index.ts';
