@@ -195,9 +195,12 @@ export const Results = z.object({
     rate: z.number().nullable(),
     seed: z.number(),
     runtime: z.enum(['native', 'docker']),
-    appServers: z.number(),
-    replicas: z.number(),
-    shards: z.number(),
+    /** the phase's declared options (targets/phases/params.ts), by name: { appServers: 3, shardStrategy: 'range' } */
+    options: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
+    /** results written before options were declared per phase carry these three instead */
+    appServers: z.number().optional(),
+    replicas: z.number().optional(),
+    shards: z.number().optional(),
     chaos: z.array(z.string()),
   }),
   topology: z.object({

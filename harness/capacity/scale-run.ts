@@ -20,11 +20,11 @@ export function configAt(config: RunConfig, dimension: ScaleDimension, value: nu
   switch (dimension) {
     case 'app-servers':
       if (config.phase < 3) throw usageError(`--scale app-servers: phase ${config.phase} has one app server`, 'scale app servers from phase 3 on (a balancer in front)');
-      return { ...config, appServers: value };
+      return { ...config, options: { ...config.options, appServers: value } };
     case 'shards':
       if (config.phase < 5) throw usageError(`--scale shards: phase ${config.phase} is not sharded`, 'scale shards on phase 5');
       if (value > config.users) throw usageError(`--scale shards=${value} is more than --users ${config.users}`, 'every shard needs at least one user');
-      return { ...config, shards: value };
+      return { ...config, options: { ...config.options, shards: value } };
     case 'workers':
       throw usageError('--scale workers: no phase with a worker fleet is built yet', 'scale app-servers (phase 3) or shards (phase 5)');
     case 'db-cpu':
