@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CliIO } from './io.ts';
 import type { RunIO } from '../run/lifecycle.ts';
-import { phaseParams, PHASE_NUMBERS } from '../../targets/phases/index.ts';
+import { phaseParams, PHASE_NUMBERS, type RegisteredParam } from '../../targets/phases/index.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -13,8 +13,8 @@ export const PHASE_HELP = `phase of the ladder, ${PHASE_NUMBERS[0]}..${PHASE_NUM
  * One flag per option the phases declare (targets/phases/params.ts), with the phases that take
  * it; the values are parsed and checked by resolveRunConfig against the chosen phase's specs.
  */
-export function phaseOptionFlags(cmd: Command): Command {
-  for (const p of phaseParams.values()) {
+export function phaseOptionFlags(cmd: Command, known: ReadonlyMap<string, RegisteredParam> = phaseParams): Command {
+  for (const p of known.values()) {
     const value = p.type === 'int' ? '<n>' : `<${p.choices.join('|')}>`;
     const where = p.phases.length === 1 ? `phase ${p.phases[0]}` : `phases ${p.phases.join(', ')}`;
     cmd.option(`${p.flag} ${value}`, `${p.help} (${where})`);

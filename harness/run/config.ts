@@ -3,7 +3,7 @@
 import { parseSizes, type SizeOverride } from '../capacity/scale.ts';
 import { usageError } from '../errors.ts';
 import { parseChoice, parseCount, parseDuration, parseInteger, parseRate } from '../cli/parse.ts';
-import { phaseParams, phases, PHASE_NUMBERS } from '../../targets/phases/index.ts';
+import { phaseParams, phases, PHASE_NUMBERS, type RegisteredParam } from '../../targets/phases/index.ts';
 import { checkPhaseOptions } from '../../targets/phases/params.ts';
 import { workloads, DEFAULT_WORKLOAD } from '../../loadtests/workloads.ts';
 import type { OptionValue, PhaseDefinition, Topology } from '../topology/types.ts';
@@ -145,8 +145,8 @@ export function phaseFor(raw: string | undefined): PhaseDefinition {
  * applies. A phase option given to a phase that does not declare it is a usage error: a flag that
  * would change nothing.
  */
-export function resolvePhaseOptions(phase: PhaseDefinition, raw: RunFlags, users: number): Record<string, OptionValue> {
-  for (const [name, p] of phaseParams) {
+export function resolvePhaseOptions(phase: PhaseDefinition, raw: RunFlags, users: number, known: ReadonlyMap<string, RegisteredParam> = phaseParams): Record<string, OptionValue> {
+  for (const [name, p] of known) {
     if (raw[name] === undefined || phase.params.some((q) => q.name === name)) continue;
     throw usageError(`${p.flag}: phase ${phase.phase} has no such option`, `${p.flag} is an option of phase ${p.phases.join(', ')}`);
   }
