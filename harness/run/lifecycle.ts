@@ -25,7 +25,8 @@ import { trafficModel, stagesFor, defaultMachineCapRps, capLabel } from '../load
 import type { LoadOutcome } from '../load/types.ts';
 import { drive, driveWarmup, warmupStages, type DriveOutcome } from './drive.ts';
 import { serverBaseline, collectServerView, type ServerView } from './collect.ts';
-import { SCHEMA_VERSION, type DrillResult, type FaultWindow, type LoadResults, type Objective, type Results, type Stage, type TrafficModel } from '../../reports/schema.ts';
+import { SCHEMA_VERSION, type Results } from '../../reports/schema.ts';
+import type { DrillResult, FaultWindow, LoadResults, Objective, Stage, TrafficModel } from './results.ts';
 import { fmtMs } from '../../reports/format.ts';
 import { REPORT_FILES, writeReports } from '../../reports/index.ts';
 import { version } from './version.ts';
