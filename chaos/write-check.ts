@@ -10,7 +10,6 @@
 // else is a lost write: the row absent, an acknowledged value another acknowledged write had
 // overwritten, the seeded value, or a value an earlier run left (written values carry the run id,
 // so an earlier run with the same seed cannot pass for this one).
-import { join } from 'node:path';
 import type { AcknowledgedWrite, IndeterminateWrite } from '../harness/load/types.ts';
 import { BenchError } from '../harness/errors.ts';
 import type { Deployment } from '../harness/runtime/types.ts';
