@@ -348,6 +348,11 @@ function runSection(r: Results): string {
     num(fmtDuration(s)),
     { text: '', html: `<span class="bar" style="width:${Math.max(1, Math.round((s / longest) * 160))}px"></span>` },
   ]);
+  // the phase's declared options as results.json records them; older results carry three fixed ones
+  const optionRows = (cfg: typeof c): Cell[][] =>
+    Object.entries(cfg.options ?? { appServers: cfg.appServers, replicas: cfg.replicas, shards: cfg.shards })
+      .filter(([, v]) => v !== undefined)
+      .map(([name, v]) => [name.replace(/[A-Z]/g, (ch) => ` ${ch.toLowerCase()}`), String(v)]);
   const config: Cell[][] = [
     ['phase', String(c.phase)],
     ['users', fmtCount(c.users)],
@@ -355,9 +360,7 @@ function runSection(r: Results): string {
     ['rate', c.rate === null ? 'from the traffic model' : fmtRps(c.rate)],
     ['seed', String(c.seed)],
     ['runtime', c.runtime],
-    ['app servers', String(c.appServers)],
-    ['replicas', String(c.replicas)],
-    ['shards', String(c.shards)],
+    ...optionRows(c),
     ['chaos', c.chaos.length ? c.chaos.join(', ') : 'none'],
   ];
   const g = r.load.generator;

@@ -139,7 +139,7 @@ export async function runLadder(options: CapacityOptions, phaseList: number[], q
     const sub = join(dir, `phase-${phase}`);
     io.progress(`ladder: phase ${phase} (${phaseList.indexOf(phase) + 1} of ${phaseList.length})`);
     const t0 = performance.now();
-    const got = await runCapacity({ ...options, run: { ...base, phase, out: sub, ...phaseDefaults(phase) } }, io);
+    const got = await runCapacity({ ...options, run: { ...base, phase, out: sub, options: phaseDefaults(phase) } }, io);
     const rung = rungOf(got.json, sub, (performance.now() - t0) / 1000);
     searches.push({ json: got.json, rung });
     io.progress(`ladder: phase ${phase}: ${rung.outcome}, ${rung.sustainableRate ?? 'no'} req/s in ${rung.totalS} s`);
@@ -168,10 +168,9 @@ export async function runLadder(options: CapacityOptions, phaseList: number[], q
   return { json, dir, exitCode };
 }
 
-/** A phase's own fleet defaults (app servers, replicas, shards): the ladder runs each as built. */
+/** A phase's own option defaults (app servers, replicas, shards, ...): the ladder runs each as built. */
 function phaseDefaults(phase: number) {
-  const d = phases.get(phase)!.defaults;
-  return { appServers: d.appServers, replicas: d.replicas, shards: d.shards };
+  return { ...phases.get(phase)!.defaults };
 }
 
 const fmt = (x: number | null, digits = 0) => (x === null ? 'n/a' : x.toLocaleString('en-US', { maximumFractionDigits: digits }));
