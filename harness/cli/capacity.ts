@@ -96,7 +96,7 @@ export function register(program: Command, io: CliIO, setExit: (code: number) =>
     }
     const outcome = await runCapacity(options, runIO(io));
     if (options.run.json) io.out(JSON.stringify(outcome.json, null, 2) + '\n');
-    else io.out(capacityMarkdown(outcome.json) + `Reports: ${outcome.runDir}/capacity.json, summary.md\n`);
+    else io.out(capacityMarkdown(outcome.json) + `Reports: ${outcome.runDir}/capacity.json, results.json, report.html, summary.md\n`);
     setExit(outcome.exitCode);
   });
 }
