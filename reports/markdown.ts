@@ -34,6 +34,8 @@ export function renderMarkdown(r: Results): string {
   const l = r.load.latencyMs;
   const out: string[] = [];
   const failed = failedChecks(r);
+  // a capacity search's summary is titled by what it answers, like its stdout
+  if (r.capacity) out.push(`# Capacity of phase ${r.config.phase} (${mdCell(r.topology.title)})`, '');
   out.push(`### ${r.verdict === 'pass' ? '✅' : r.verdict === 'inconclusive' ? '⚠️' : '❌'} bench ${mdCell(runTitle(r))}: **${r.verdict.toUpperCase()}**`);
   out.push('');
   out.push(

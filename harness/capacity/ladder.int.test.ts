@@ -43,6 +43,11 @@ describe('bench ladder --phases 2,3 --quick', () => {
     const md = await readFile(join(out, 'summary.md'), 'utf8');
     expect(md).toMatch(/^# Capacity ladder, phases 2, 3/);
     expect(got.out).toContain('| phase | topology |');
+    // the ladder's report: a bar per phase that found a rate, each rung's curve from its recorded steps
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    expect(html.match(/<rect class="ladder-bar/g)).toHaveLength(2);
+    for (const r of json.rungs) expect(r.steps!.length).toBeGreaterThan(0);
+    expect(html).toContain('id="curve-phase-3"');
     for (const r of json.rungs) expect(processesMentioning(r.runId)).toEqual([]);
     expect(await listRuns()).toEqual([]);
   }, (BOUND_S + 60) * 1000);
