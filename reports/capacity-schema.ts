@@ -141,3 +141,55 @@ export const LadderJson = z.object({
   notes: z.array(z.string()),
 });
 export type LadderJson = z.infer<typeof LadderJson>;
+
+/** A bootstrap interval; JSON has no infinity, so an unbounded side is stored as null. */
+const Interval = z.object({ low: z.number().nullable(), high: z.number().nullable() });
+
+/** The Universal Scalability Law fitted to the sustainable rates of a `--scale` over counts. */
+export const UslFit = z.object({
+  lambda: z.number(),
+  sigma: z.number(),
+  kappa: z.number(),
+  rSquared: z.number(),
+  sse: z.number(),
+  /** where adding units stops paying; null when κ = 0 (no peak) */
+  peakN: z.number().nullable(),
+  /** X(N*), or the asymptote λ/σ without a peak; null when neither exists */
+  peakThroughput: z.number().nullable(),
+  fitted: z.array(z.number()),
+  points: z.array(z.object({ n: z.number(), throughput: z.number() })),
+  intervals: z
+    .object({ level: z.number(), replicates: z.number(), failed: z.number(), lambda: Interval, sigma: Interval, kappa: Interval, peakN: Interval, peakThroughput: Interval })
+    .nullable(),
+  note: z.string().nullable(),
+});
+export type UslFit = z.infer<typeof UslFit>;
+
+/** scale.json: one capacity search per value of a dimension, and the USL fit when it applies. */
+export const ScaleJson = z.object({
+  kind: z.literal('bench-capacity-scale'),
+  version: z.literal(1),
+  phase: z.number(),
+  dimension: z.string(),
+  values: z.array(z.number()),
+  objective: z.string(),
+  points: z.array(
+    z.object({
+      value: z.number(),
+      runId: z.string(),
+      outcome: CapacityOutcome,
+      sustainableRate: measured,
+      marginRate: measured,
+      confirmed: z.boolean(),
+      lowerBound: z.boolean(),
+      p99AtSustainableMs: measured,
+      steps: z.number(),
+      elapsedS: z.number(),
+      dir: z.string(),
+    }),
+  ),
+  usl: UslFit.nullable(),
+  uslSkipped: z.string().nullable(),
+  notes: z.array(z.string()),
+});
+export type ScaleJson = z.infer<typeof ScaleJson>;

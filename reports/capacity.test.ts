@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { CapacitySection, LadderJson } from './capacity-schema.ts';
 import { Results } from './schema.ts';
-import { capacityResults, capacitySection, capacitySteps, ladderJson } from './testing/capacity-fixture.ts';
+import { capacityResults, capacitySection, capacitySteps, ladderJson, scaleJson } from './testing/capacity-fixture.ts';
+import { renderScaleHtml, renderScaleSvg } from './capacity-scale-html.ts';
+import { ScaleJson } from './capacity-schema.ts';
 import { buildResults } from './testing/fixture.ts';
 import { p99LimitOf, renderCapacityCurveSvg, renderLadderBarsSvg, renderLadderHtml } from './capacity-html.ts';
 import { renderHtml } from './html.ts';
@@ -154,5 +156,30 @@ describe('the capacity gate', () => {
     const phase2 = resultsDoc(capacityResults())!;
     const other = resultsDoc({ ...capacityResults(), config: { ...capacityResults().config, phase: 5 } })!;
     expect(() => compareCapacity(phase2, other, 10)).toThrow(expect.objectContaining({ code: 'usage' }));
+  });
+});
+
+describe('the scale report', () => {
+  it('draws each value\'s rate over the fitted USL curve, N* marked, a lower bound hollow', () => {
+    const j = scaleJson('app-servers');
+    expect(ScaleJson.safeParse(JSON.parse(JSON.stringify(j))).success).toBe(true);
+    const svg = renderScaleSvg(j);
+    expect(svg.match(/<g class="point/g)).toHaveLength(4);
+    expect(svg.match(/<g class="point lower-bound"/g)).toHaveLength(1);
+    expect(svg).toContain('class="usl-fit"');
+    // λ=300, σ=0.1, κ=0.02: N* = sqrt(0.9/0.02) ≈ 6.7, past 4 but within twice it: drawn
+    expect(j.usl!.peakN!).toBeGreaterThan(5);
+    expect(svg).toMatch(/N\* = 6\.\d/);
+    const html = renderScaleHtml(j);
+    expect(html).toContain('Adding units stops paying near N = 6.');
+    expect(html).toContain('σ (contention)');
+  });
+
+  it('draws no curve for a size dimension, and says why', () => {
+    const j = scaleJson('db-cpu');
+    expect(j.usl).toBeNull();
+    const html = renderScaleHtml(j);
+    expect(html).not.toContain('class="usl-fit"');
+    expect(html).toContain('No USL fit: the USL is a law of unit counts; db-cpu is a size.');
   });
 });

@@ -1,8 +1,11 @@
 // Deterministic capacity data for tests: the search of the ladder measured on 3 December 2026 for
 // phase 2 (grow 100..800, bisect to 450, a failed confirmation, 375 confirmed) with one
-// inconclusive step added, a capacity section for results.json, and a two-rung ladder.json.
+// inconclusive step added, a capacity section for results.json, a two-rung ladder.json and a
+// scale.json with its USL fit.
 // Every call returns a fresh object, so a test may mutate what it gets.
-import type { CapacitySection, CapacityStep, LadderJson, Rung } from '../capacity-schema.ts';
+import type { CapacitySection, CapacityStep, LadderJson, Rung, ScaleJson } from '../capacity-schema.ts';
+import { uslThroughput } from '../../harness/capacity/usl.ts';
+import { uslOf } from '../../harness/capacity/scale-run.ts';
 import { buildResults } from './fixture.ts';
 import type { Results } from '../schema.ts';
 
@@ -110,4 +113,25 @@ export function ladderJson(rate2: number | null = 375, rate3: number | null = 70
     rungs: [rung(2, rate2), rung(3, rate3, { factor: rate2 !== null && rate3 !== null ? Math.round((rate3 / rate2) * 100) / 100 : null })],
     notes: [],
   };
+}
+
+/** scale.json of app-servers 1..4 (rates from λ=300, σ=0.1, κ=0.02, the fit made by scale-run), or of db-cpu (no fit). */
+export function scaleJson(dimension: 'app-servers' | 'db-cpu' = 'app-servers'): ScaleJson {
+  const values = dimension === 'app-servers' ? [1, 2, 3, 4] : [0.25, 0.5, 1];
+  const truth = { lambda: 300, sigma: 0.1, kappa: 0.02 };
+  const points = values.map((v, i) => ({
+    value: v,
+    runId: `p3-20261203-22000${i}-abcd`,
+    outcome: 'found' as const,
+    sustainableRate: Math.round(uslThroughput(truth, dimension === 'app-servers' ? v : 1 + i)),
+    marginRate: 25,
+    confirmed: true,
+    lowerBound: i === values.length - 1,
+    p99AtSustainableMs: 80 + i,
+    steps: 8,
+    elapsedS: 60,
+    dir: `/tmp/scale/${dimension}-${v}`,
+  }));
+  const { usl, skipped } = uslOf(dimension, points);
+  return { kind: 'bench-capacity-scale', version: 1, phase: dimension === 'app-servers' ? 3 : 2, dimension, values, objective: 'p99<250ms,errors<1%', points, usl, uslSkipped: skipped, notes: [] };
 }
