@@ -11,7 +11,8 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { writeReports } from './index.ts';
 import { buildResults } from './testing/fixture.ts';
-import { capacityResults, ladderJson } from './testing/capacity-fixture.ts';
+import { capacityResults, ladderJson, scaleJson } from './testing/capacity-fixture.ts';
+import { renderScaleHtml } from './capacity-scale-html.ts';
 import { renderLadderHtml } from './capacity-html.ts';
 import { writeFile } from 'node:fs/promises';
 
@@ -235,6 +236,31 @@ describe.skipIf(!haveChromium)(title, () => {
     const shot = join(dir, 'ladder.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect((await stat(shot)).size).toBeGreaterThan(50_000);
+    await page.close();
+  });
+
+  it('draws a scale\'s rates over the fitted USL curve, from file:// with no errors and no network', async () => {
+    const file = join(dir, 'scale.html');
+    await writeFile(file, renderScaleHtml(scaleJson()));
+    const url = pathToFileURL(file).href;
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(url);
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([url]);
+    const seen = await page.evaluate(() => ({
+      fit: (document.querySelector('svg#scale-curve .usl-fit') as any).getBoundingClientRect().width as number,
+      points: [...document.querySelectorAll('svg#scale-curve g.point circle')].map((c: any) => c.getBoundingClientRect().y as number),
+    }));
+    expect(seen.fit).toBeGreaterThan(400);
+    // four counts, rates rising: each point higher on the page than the one before
+    expect(seen.points).toHaveLength(4);
+    for (let i = 1; i < 4; i++) expect(seen.points[i]!).toBeLessThan(seen.points[i - 1]!);
+    await page.screenshot({ path: join(dir, 'scale.png'), fullPage: true });
     await page.close();
   });
 });
