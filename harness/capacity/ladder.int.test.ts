@@ -25,8 +25,9 @@ describe('bench ladder --phases 2,3 --quick', () => {
     // read-heavy: phase 3 scales the app tier, not the primary's writes (docs/CAPACITY.md, The ladder)
     const got = await bench(['ladder', '--phases', '2,3', '--quick', '--workload', 'read-heavy', '--no-prometheus', '--out', out]);
     const elapsedS = (performance.now() - t0) / 1000;
+    // the exit code first, with the ladder's last lines: a rung that failed says why here
+    expect(got.code, got.err.slice(-1500)).toBe(0);
     const json = JSON.parse(await readFile(join(out, 'ladder.json'), 'utf8')) as LadderJson;
-    expect(got.code).toBe(0);
     expect(json.rungs.map((r) => r.phase)).toEqual([2, 3]);
     const [p2, p3] = json.rungs as [LadderJson['rungs'][number], LadderJson['rungs'][number]];
     for (const r of [p2, p3]) {
