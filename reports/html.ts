@@ -9,6 +9,7 @@ import { loadCharts, prometheusCharts, type ChartSpec } from './charts.ts';
 import { renderTopologySvg, parseEdgeName } from './topology.ts';
 import { escapeHtml as esc, inlineSafe, jsonForScript } from './html-escape.ts';
 import { failedChecks, runTitle, runWarnings } from './facts.ts';
+import { capacitySectionHtml } from './capacity-html.ts';
 import { failRateOf } from './verdict.ts';
 import { capLabel } from '../harness/load/traffic-model.ts';
 import {
@@ -99,6 +100,7 @@ function header(r: Results): string {
 ${reason}
 ${warnings}
 <nav class="toc">${[
+    ...(r.capacity ? [['capacity', 'Capacity']] : []),
     ['figures', 'Key figures'],
     ['over-time', 'Over time'],
     ['verdicts', 'Objectives & drills'],
@@ -439,6 +441,7 @@ export function renderHtml(results: Results): string {
 <body>
 <main>
 ${header(results)}
+${results.capacity ? capacitySectionHtml(results.capacity) : ''}
 ${section('figures', 'Key figures', keyFigures(results))}
 ${overTime(results, timeCharts)}
 ${verdicts(results)}

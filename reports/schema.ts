@@ -1,6 +1,7 @@
 // results.json: the single source every renderer (HTML, Markdown, JUnit) and `bench compare` read.
 // Versioned: a breaking change bumps SCHEMA_VERSION, and readers refuse other versions clearly.
 import { z } from 'zod';
+import { CapacitySection } from './capacity-schema.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -75,6 +76,8 @@ export const Results = z.object({
   verdict: z.enum(['pass', 'fail', 'inconclusive', 'interrupted']),
   /** the verdict's reason on one line (set for inconclusive and fail) */
   verdictReason: z.string().optional(),
+  /** `bench capacity`: the search's steps and answer (reports/capacity-schema.ts); absent in a run's results */
+  capacity: CapacitySection.optional(),
 });
 export type Verdict = Results['verdict'];
 export type Results = z.infer<typeof Results>;

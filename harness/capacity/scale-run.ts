@@ -12,6 +12,8 @@ import { phaseParams } from '../../targets/phases/index.ts';
 import { runCapacity, type CapacityJson, type CapacityOptions } from './run.ts';
 import { SCALE_DIMENSIONS, type Scale, type ScaleDimension, type SizeOverride } from './scale.ts';
 import { fitUslWithIntervals, type UslResult } from './usl.ts';
+import { renderScaleHtml } from '../../reports/capacity-scale-html.ts';
+import { writeAtomic } from '../../reports/index.ts';
 
 /** The hosts a CPU dimension resizes: those running the kind of service it names. */
 const CPU_KIND = { 'db-cpu': 'postgres', 'app-cpu': 'app' } as const;
@@ -138,6 +140,7 @@ export async function runScale(options: CapacityOptions, scale: Scale, io: RunIO
   };
   await writeFile(join(dir, 'scale.json'), JSON.stringify(json, null, 2) + '\n');
   await writeFile(join(dir, 'summary.md'), scaleMarkdown(json));
+  await writeAtomic(join(dir, 'report.html'), renderScaleHtml(json));
   return { json, dir, exitCode: points.every((p) => p.sustainableRate !== null) ? 0 : 1 };
 }
 
