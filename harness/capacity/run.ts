@@ -292,9 +292,7 @@ export function capacityResults(
       rate: loadStep?.rate ?? null,
       seed: config.seed,
       runtime: j.config.runtime as Results['config']['runtime'],
-      appServers: config.appServers,
-      replicas: config.replicas,
-      shards: config.shards,
+      options: config.options,
       chaos: [],
     },
     topology: {
