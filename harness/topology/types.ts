@@ -1,6 +1,9 @@
 // The topology model: pure data that says which hosts a phase has, which services run on them,
 // and which services talk to which (every dependency is a network edge). Nothing here starts
 // anything; harness/topology/plan.ts turns a Topology into addresses and ports.
+import type { EtcdConfig } from '../../targets/services/etcd.ts';
+import type { PatroniConfig } from '../../targets/services/patroni.ts';
+import type { PdnsConfig } from '../../targets/services/pdns.ts';
 
 /** A host's size: applied natively as a cgroup quota, in Docker as --cpus/--memory. */
 export interface HostSize {
@@ -24,7 +27,7 @@ export interface Region {
 }
 
 /** Kinds a phase declares. */
-export type TopologyKind = 'app' | 'postgres' | 'redis' | 'haproxy' | 'nginx' | 'rabbitmq' | 'worker';
+export type TopologyKind = 'app' | 'postgres' | 'redis' | 'haproxy' | 'nginx' | 'rabbitmq' | 'worker' | 'etcd' | 'patroni' | 'pdns';
 /** Kinds the plan adds to every run: the harness's own instruments. */
 export type InfraKind = 'toxiproxy' | 'prometheus' | 'postgres-exporter' | 'redis-exporter';
 export type ServiceKind = TopologyKind | InfraKind;
@@ -73,6 +76,9 @@ export type ServiceConfig =
   | { kind: 'nginx'; nginx: NginxConfig }
   | { kind: 'rabbitmq' }
   | { kind: 'worker' }
+  | { kind: 'etcd'; etcd: EtcdConfig }
+  | { kind: 'patroni'; patroni: PatroniConfig }
+  | { kind: 'pdns'; pdns: PdnsConfig }
   | { kind: 'toxiproxy' }
   | { kind: 'prometheus' }
   /** exporters sit on their target's host and scrape it directly, never through a proxy */

@@ -3,8 +3,11 @@
 import { BenchError } from '../../harness/errors.ts';
 import type { ServiceKind } from '../../harness/topology/types.ts';
 import { appRecipe } from './app.ts';
+import { etcdRecipe } from './etcd.ts';
 import { haproxyRecipe } from './haproxy.ts';
 import { nginxRecipe } from './nginx.ts';
+import { patroniRecipe } from './patroni.ts';
+import { pdnsRecipe } from './pdns.ts';
 import { postgresExporter } from './postgres-exporter.ts';
 import { postgresRecipe } from './postgres.ts';
 import { prometheus } from './prometheus.ts';
@@ -23,6 +26,9 @@ const all: ServiceRecipe[] = [
   prometheus,
   postgresExporter,
   redisExporter,
+  etcdRecipe,
+  patroniRecipe,
+  pdnsRecipe,
 ];
 
 /** Builds the registry; a kind listed twice is an error. */

@@ -155,8 +155,9 @@ async function prepareReplica(ctx: NativeContext, primary: string): Promise<void
   await writeConfig(ctx);
 }
 
-/** Creates role and database `bench` (idempotent); replicas receive them through replication. */
-async function createBenchRole(ctx: NativeContext): Promise<void> {
+/** Creates role and database `bench` (idempotent); replicas receive them through replication.
+ *  Also run by Patroni's leader (targets/services/patroni.ts), whose server Patroni starts. */
+export async function createBenchRole(ctx: NativeContext): Promise<void> {
   const { user, password, database } = PG_CREDENTIALS;
   const client = new pg.Client(socketClientConfig(ctx));
   await client.connect();
