@@ -22,6 +22,7 @@ export const defaultPorts: Record<ServiceKind, number> = {
   etcd: 2379,
   patroni: 5432,
   pdns: 5300,
+  'pg-router': 5000,
   toxiproxy: 8474,
   prometheus: 9090,
   'postgres-exporter': 9187,

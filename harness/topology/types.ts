@@ -4,6 +4,7 @@
 import type { EtcdConfig } from '../../targets/services/etcd.ts';
 import type { PatroniConfig } from '../../targets/services/patroni.ts';
 import type { PdnsConfig } from '../../targets/services/pdns.ts';
+import type { PgRouterConfig } from '../../targets/services/pg-router.ts';
 
 /** A host's size: applied natively as a cgroup quota, in Docker as --cpus/--memory. */
 export interface HostSize {
@@ -27,7 +28,7 @@ export interface Region {
 }
 
 /** Kinds a phase declares. */
-export type TopologyKind = 'app' | 'postgres' | 'redis' | 'haproxy' | 'nginx' | 'rabbitmq' | 'worker' | 'etcd' | 'patroni' | 'pdns';
+export type TopologyKind = 'app' | 'postgres' | 'redis' | 'haproxy' | 'nginx' | 'rabbitmq' | 'worker' | 'etcd' | 'patroni' | 'pdns' | 'pg-router';
 /** Kinds the plan adds to every run: the harness's own instruments. */
 export type InfraKind = 'toxiproxy' | 'prometheus' | 'postgres-exporter' | 'redis-exporter';
 export type ServiceKind = TopologyKind | InfraKind;
@@ -79,6 +80,7 @@ export type ServiceConfig =
   | { kind: 'etcd'; etcd: EtcdConfig }
   | { kind: 'patroni'; patroni: PatroniConfig }
   | { kind: 'pdns'; pdns: PdnsConfig }
+  | { kind: 'pg-router'; pgRouter: PgRouterConfig }
   | { kind: 'toxiproxy' }
   | { kind: 'prometheus' }
   /** exporters sit on their target's host and scrape it directly, never through a proxy */

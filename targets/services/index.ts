@@ -8,6 +8,7 @@ import { haproxyRecipe } from './haproxy.ts';
 import { nginxRecipe } from './nginx.ts';
 import { patroniRecipe } from './patroni.ts';
 import { pdnsRecipe } from './pdns.ts';
+import { pgRouterRecipe } from './pg-router.ts';
 import { postgresExporter } from './postgres-exporter.ts';
 import { postgresRecipe } from './postgres.ts';
 import { prometheus } from './prometheus.ts';
@@ -29,6 +30,7 @@ const all: ServiceRecipe[] = [
   etcdRecipe,
   patroniRecipe,
   pdnsRecipe,
+  pgRouterRecipe,
 ];
 
 /** Builds the registry; a kind listed twice is an error. */

@@ -1,8 +1,9 @@
-// etcd's command line and Patroni's config and wrapper, pure (the servers: patroni.int.test.ts).
+// etcd's command line, Patroni's config and wrapper, the pg-router's config; pure (the servers: patroni.int.test.ts).
 import { describe, expect, it } from 'vitest';
 import type { PlannedService } from '../../harness/topology/plan.ts';
 import { etcdArgs } from './etcd.ts';
 import { renderPatroniConfig, renderPostgresWrapper } from './patroni.ts';
+import { renderPgRouterConfig } from './pg-router.ts';
 
 const etcd = (n: number): PlannedService => ({
   name: `etcd-${n}`,
@@ -60,5 +61,22 @@ describe('patroni', () => {
     expect(w).toContain('kill -0 "$BENCH_PATRONI_PID"');
     expect(w).toContain('kill -KILL "$server"');
     expect(w.trimEnd().endsWith(`exec '/usr/lib/postgresql/15/bin/postgres' "$@"`)).toBe(true);
+  });
+});
+
+describe('pg-router', () => {
+  it('checks each member on its REST API and sends the data through its edge', () => {
+    const cfg = renderPgRouterConfig({
+      listen: { host: '127.5.9.1', port: 5000 },
+      route: 'primary',
+      members: [{ name: 'pg-eu', data: { host: '127.5.0.1', port: 20003 }, restHost: '127.5.7.1' }],
+    });
+    expect(cfg).toContain('    bind 127.5.9.1:5000\n');
+    expect(cfg).toContain('    mode tcp\n');
+    expect(cfg).toContain('    http-check send meth GET uri /primary\n');
+    expect(cfg).toContain('on-marked-down shutdown-sessions');
+    expect(cfg).toContain('    server pg-eu 127.5.0.1:20003 check addr 127.5.7.1 port 8008\n');
+    expect(cfg).not.toContain('0.0.0.0');
+    expect(() => renderPgRouterConfig({ listen: { host: '127.5.9.1', port: 5000 }, route: 'replica', members: [] })).toThrow(/at least one member/);
   });
 });

@@ -19,9 +19,9 @@ import { tarArchive, type TarEntry } from './tar.ts';
 
 export type ImageMode = 'official' | 'local';
 
-/** The kinds that run from an image (phase 7's etcd, patroni and pdns run natively only, so far), plus Grafana (--grafana) and the network holder of each
+/** The kinds that run from an image (phase 7's etcd, patroni, pdns and pg-router run natively only, so far), plus Grafana (--grafana) and the network holder of each
  *  service (`pause`: it owns the service's network namespace, see docker.ts). */
-export type ImageKind = Exclude<ServiceKind, 'rabbitmq' | 'worker' | 'etcd' | 'patroni' | 'pdns'> | 'grafana' | 'pause';
+export type ImageKind = Exclude<ServiceKind, 'rabbitmq' | 'worker' | 'etcd' | 'patroni' | 'pdns' | 'pg-router'> | 'grafana' | 'pause';
 
 /** The official images, pinned by tag. `app` is built from this checkout (buildAppImage). */
 export const OFFICIAL_IMAGES: Readonly<Record<ImageKind, string>> = {
