@@ -2,19 +2,22 @@
 // member and a Patroni-managed PostgreSQL 15. The cluster comes up with one leader; killing the
 // leader's host (Patroni and, through the wrapper, its PostgreSQL) makes another member writable
 // with no step of the harness's, and the time that takes is measured, straight to the member and
-// through a pg-router (HAProxy checking Patroni's REST API), the address apps would use.
+// through a pg-router (HAProxy checking Patroni's REST API), the address apps would use. Every
+// member's WAL stream runs through its replication proxy in Toxiproxy; holding a leader's back
+// before killing it loses what it acknowledged meanwhile (the RPO negative control).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import pg from 'pg';
 import { createNativeRuntime } from '../../harness/runtime/native.ts';
 import { tryConnect } from '../../harness/runtime/wait.ts';
 import { processesMentioning, testRoot, type TestRoot } from '../../harness/runtime/testing/run-helpers.ts';
+import { toxiproxyClient } from '../../harness/runtime/toxiproxy-client.ts';
 import type { Deployment } from '../../harness/runtime/types.ts';
 import { plan, serviceOf, type DeployPlan } from '../../harness/topology/plan.ts';
 import type { Service, Topology } from '../../harness/topology/types.ts';
 import { PG_CREDENTIALS } from '../app/config.ts';
 import { waitForEtcdQuorum } from './etcd.ts';
-import { patroniRole } from './patroni.ts';
+import { patroniRole, replicationProxyName } from './patroni.ts';
 
 const regions = ['us-east', 'us-west', 'eu'];
 const etcds = regions.map((r) => `etcd-${r}`);
@@ -77,7 +80,7 @@ describe('patroni over etcd: three regions', () => {
 
   beforeAll(async () => {
     t = await testRoot('pat');
-    p = plan(topology, { runId: `pat-${process.pid}`, slot: t.slot, proxies: false, prometheus: false });
+    p = plan(topology, { runId: `pat-${process.pid}`, slot: t.slot, proxies: true, prometheus: false });
     runDir = join(t.root, 'runs', p.runId);
     const t0 = performance.now();
     dep = await createNativeRuntime({ stateRoot: t.root }).up(p, { runDir: join(t.root, 'run'), progress: () => {} });
@@ -143,4 +146,35 @@ describe('patroni over etcd: three regions', () => {
     // the row written before the kill survived the failover (it had replicated)
     await expect.poll(() => count(p, writable!), { timeout: 5_000 }).toBeGreaterThanOrEqual(4);
   }, 90_000);
+
+  it('negative control: what the leader acknowledged while its WAL was held back is lost in the failover (RPO > 0)', async () => {
+    const alive = await roles(p);
+    const leader = alive.find(([, r]) => r === 'primary')![0];
+    const replica = alive.find(([, r]) => r === 'replica')![0];
+    const before = await count(p, leader);
+    await expect.poll(() => count(p, replica).catch(() => -1), { timeout: 10_000, interval: 100 }).toBe(before);
+    const tp = toxiproxyClient(p.toxiproxy!.api);
+    // the WAL stream goes through the leader's replication proxy: cut it, as a dead WAN link would
+    await tp.setEnabled(replicationProxyName(leader), false);
+    const acked: { id: number; at: number }[] = [];
+    for (let id = 1_000; id < 1_020; id++) {
+      await write(p, leader, id);
+      acked.push({ id, at: performance.now() });
+    }
+    const killedAt = performance.now();
+    await dep.service(leader).signal('SIGKILL');
+    await expect.poll(() => patroniRole(serviceOf(p, replica)), { timeout: 2 * TTL_S * 1000 + 5_000, interval: 250 }).toBe('primary');
+    const { host, port } = serviceOf(p, replica).address;
+    const c = new pg.Client({ host, port, ...PG_CREDENTIALS });
+    await c.connect();
+    const kept = new Set((await c.query('SELECT id FROM failover WHERE id >= 1000')).rows.map((r) => r.id as number));
+    await c.end();
+    const lost = acked.filter((w) => !kept.has(w.id));
+    const oldestAgeMs = lost.length ? killedAt - lost[0]!.at : null;
+    console.log(`[patroni] RPO with the WAL held back: ${lost.length} of ${acked.length} acknowledged writes lost, the oldest acknowledged ${oldestAgeMs?.toFixed(0)} ms before the leader died`);
+    expect(lost.length).toBeGreaterThan(0);
+    // what had replicated before the cut survived
+    expect(await count(p, replica)).toBeGreaterThanOrEqual(before);
+    await tp.setEnabled(replicationProxyName(leader), true);
+  }, 60_000);
 });

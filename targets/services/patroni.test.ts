@@ -55,6 +55,12 @@ describe('patroni', () => {
     expect(cfg.bootstrap.dcs.postgresql.parameters.max_connections).toBe(120);
     expect(cfg.postgresql.bin_dir).toBe('/d/bin');
   });
+  it('advertises its replication proxy to the other members when it has one, else its own address', () => {
+    expect(cfg.postgresql.connect_address).toBe('127.5.7.1:5432');
+    const proxied = renderPatroniConfig({ service: member, dir: '/d', etcd: [], maxConnections: 100, password: 'pw', connectAddress: { host: '127.5.0.1', port: 34567 } }) as any;
+    expect(proxied.postgresql.connect_address).toBe('127.5.0.1:34567');
+    expect(proxied.postgresql.listen).toBe('127.5.7.1:5432');
+  });
   it('the wrapper execs the real server and kills it once Patroni is gone', () => {
     const w = renderPostgresWrapper('/usr/lib/postgresql/15/bin/postgres');
     expect(w.startsWith('#!/bin/sh\n')).toBe(true);

@@ -18,6 +18,7 @@
 import { chown, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { lookupUser } from '../../harness/runtime/process.ts';
+import { toxiproxyClient } from '../../harness/runtime/toxiproxy-client.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import { pgMaxConnections, type Endpoint, type PlannedService } from '../../harness/topology/plan.ts';
 import { APP_POOL_SIZE, PG_CREDENTIALS } from '../app/config.ts';
@@ -43,6 +44,26 @@ const GUARD_ENV = 'BENCH_PATRONI_PID';
 const PG_BIN_DIRS = ['17', '16', '15', '14', '13'].map((v) => `/usr/lib/postgresql/${v}/bin`);
 const requirement = (binary: string, debianPackage: string, paths?: string[]): Requirement => ({ binary, debianPackage, ...(paths ? { paths } : {}) });
 
+/** The Toxiproxy proxy every other member reaches this one's PostgreSQL through. */
+export const replicationProxyName = (member: string) => `replication->${member}`;
+
+/**
+ * Creates the member's replication proxy (Toxiproxy picks its port) and returns where it listens.
+ * Why not a plan edge: a replica reaches whichever member leads through the leader's advertised
+ * address (Patroni's connect_address), one address for every peer, so the edge belongs to the
+ * member, not to a pair; a drill holds back the WAL of a leader by acting on it.
+ */
+async function replicationProxy(api: Endpoint, controlIp: string, service: PlannedService): Promise<Endpoint> {
+  const created = await toxiproxyClient(api).createProxy({
+    name: replicationProxyName(service.name),
+    listen: `${controlIp}:0`,
+    upstream: `${service.address.host}:${service.address.port}`,
+  });
+  const m = /^(.*):(\d+)$/.exec(created.listen);
+  if (!m || Number(m[2]) === 0) throw new Error(`toxiproxy gave ${replicationProxyName(service.name)} no port (${created.listen})`);
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
 export const patroniRestUrl = (s: Pick<PlannedService, 'address'>) => `http://${s.address.host}:${PATRONI_REST_PORT}`;
 
 function patroniConfigOf(service: PlannedService): PatroniConfig {
@@ -57,6 +78,9 @@ export interface PatroniYamlInput {
   etcd: Endpoint[];
   maxConnections: number;
   password: string;
+  /** where the other members reach this one's PostgreSQL (base backup, WAL stream, pg_rewind);
+   *  default its own address */
+  connectAddress?: Endpoint;
 }
 
 /**
@@ -72,6 +96,7 @@ export function renderPatroniConfig(input: PatroniYamlInput): Record<string, unk
   const config = patroniConfigOf(service);
   const ip = service.address.host;
   const pg = `${ip}:${service.address.port}`;
+  const connect = input.connectAddress ? `${input.connectAddress.host}:${input.connectAddress.port}` : pg;
   const { user, password } = { user: PG_CREDENTIALS.user, password: input.password };
   return {
     scope: config.scope,
@@ -111,7 +136,7 @@ export function renderPatroniConfig(input: PatroniYamlInput): Record<string, unk
     },
     postgresql: {
       listen: pg,
-      connect_address: pg,
+      connect_address: connect,
       data_dir: join(dir, 'data'),
       bin_dir: join(dir, 'bin'),
       pgpass: join(dir, 'pgpass'),
@@ -190,7 +215,9 @@ export const patroniRecipe: ServiceRecipe = {
     }
     await writeFile(join(bin, 'postgres'), renderPostgresWrapper(realPostgres), { mode: 0o755 });
     const config = patroniConfigOf(ctx.service);
+    const connectAddress = ctx.plan.toxiproxy ? await replicationProxy(ctx.plan.toxiproxy.api, ctx.plan.controlIp, ctx.service) : undefined;
     const yaml = renderPatroniConfig({
+      connectAddress,
       service: ctx.service,
       dir: ctx.dir,
       etcd: config.etcd.map((e) => ctx.reach(e)),
