@@ -16,6 +16,7 @@ import type { Deployment } from '../../harness/runtime/types.ts';
 import { plan, serviceOf, type DeployPlan } from '../../harness/topology/plan.ts';
 import type { Service, Topology } from '../../harness/topology/types.ts';
 import { PG_CREDENTIALS } from '../app/config.ts';
+import { replicationLag } from '../regions/lag.ts';
 import { waitForEtcdQuorum } from './etcd.ts';
 import { patroniRole, replicationProxyName } from './patroni.ts';
 
@@ -153,6 +154,7 @@ describe('patroni over etcd: three regions', () => {
     const replica = alive.find(([, r]) => r === 'replica')![0];
     const before = await count(p, leader);
     await expect.poll(() => count(p, replica).catch(() => -1), { timeout: 10_000, interval: 100 }).toBe(before);
+    await expect.poll(async () => (await replicationLag(serviceOf(p, leader).address, serviceOf(p, replica).address, PG_CREDENTIALS)).bytes, { timeout: 10_000, interval: 100 }).toBe(0);
     const tp = toxiproxyClient(p.toxiproxy!.api);
     // the WAL stream goes through the leader's replication proxy: cut it, as a dead WAN link would
     await tp.setEnabled(replicationProxyName(leader), false);
@@ -161,6 +163,10 @@ describe('patroni over etcd: three regions', () => {
       await write(p, leader, id);
       acked.push({ id, at: performance.now() });
     }
+    // the lag shows the held-back WAL in bytes while the leader lives
+    const lag = await replicationLag(serviceOf(p, leader).address, serviceOf(p, replica).address, PG_CREDENTIALS);
+    console.log(`[patroni] lag of ${replica} behind ${leader} with the WAL held back: ${lag.bytes} bytes, ${lag.seconds} s`);
+    expect(lag.bytes).toBeGreaterThan(0);
     const killedAt = performance.now();
     await dep.service(leader).signal('SIGKILL');
     await expect.poll(() => patroniRole(serviceOf(p, replica)), { timeout: 2 * TTL_S * 1000 + 5_000, interval: 250 }).toBe('primary');
