@@ -1,10 +1,6 @@
 // The topology model: pure data that says which hosts a phase has, which services run on them,
 // and which services talk to which (every dependency is a network edge). Nothing here starts
 // anything; harness/topology/plan.ts turns a Topology into addresses and ports.
-import type { EtcdConfig } from '../../targets/services/etcd.ts';
-import type { PatroniConfig } from '../../targets/services/patroni.ts';
-import type { PdnsConfig } from '../../targets/services/pdns.ts';
-import type { PgRouterConfig } from '../../targets/services/pg-router.ts';
 
 /** A host's size: applied natively as a cgroup quota, in Docker as --cpus/--memory. */
 export interface HostSize {
@@ -27,13 +23,17 @@ export interface Region {
   wanLatencyMs: number;
 }
 
-/** Kinds a phase declares. */
-export type TopologyKind = 'app' | 'postgres' | 'redis' | 'haproxy' | 'nginx' | 'rabbitmq' | 'worker' | 'etcd' | 'patroni' | 'pdns' | 'pg-router';
-/** Kinds the plan adds to every run: the harness's own instruments. */
-export type InfraKind = 'toxiproxy' | 'prometheus' | 'postgres-exporter' | 'redis-exporter';
-export type ServiceKind = TopologyKind | InfraKind;
+/**
+ * Each component kind's config, by kind name. A kind's own module (targets/services/<kind>.ts)
+ * adds its entry with `declare module`, beside its zod schema: nothing here lists kinds, and
+ * the registry (targets/services/index.ts) is the list of kinds that run.
+ */
+export interface ServiceConfigs {}
 
-/** One shard of the user data: a primary and its read replicas, owning a range of user ids. */
+/** A component kind's name, as its module declares it. */
+export type ServiceKind = keyof ServiceConfigs & string;
+
+/** One shard of a store: a primary and its read replicas, owning a range of user ids. */
 export interface ShardSpec {
   name: string;
   primary: string;
@@ -42,6 +42,16 @@ export interface ShardSpec {
   range: [number, number | null];
 }
 
+/**
+ * A data store the topology keeps ('users' today; 'payments', 'jobs' later): where it lives and
+ * who owns it. harness/topology/stores.ts answers "where does store S live" from this, and an
+ * app's AppStore is derived from it (appStoreOf), never the other way round.
+ */
+export type StoreSpec =
+  | { name: string; kind: 'sqlite'; /** the services that own it (the SQLite file sits in the first one's directory) */ owners: string[] }
+  | { name: string; kind: 'postgres'; owners: string[]; strategy: 'range' | 'hash'; shards: ShardSpec[] };
+
+/** The store config an app service carries: a StoreSpec without its name and owners. */
 export type AppStore =
   | { kind: 'sqlite' }
   | { kind: 'postgres'; strategy: 'range' | 'hash'; shards: ShardSpec[] };
@@ -54,38 +64,8 @@ export interface AppConfig {
   cache: { service: string; ttlSeconds: number } | null;
 }
 
-export interface PostgresConfig {
-  role: 'primary' | 'replica';
-  /** for a replica: the primary it streams from */
-  primary?: string;
-}
-
-export interface HaproxyConfig {
-  backends: string[];
-}
-
-export interface NginxConfig {
-  /** the service static assets are fetched from on a miss */
-  origin: string;
-}
-
-export type ServiceConfig =
-  | { kind: 'app'; app: AppConfig }
-  | { kind: 'postgres'; postgres: PostgresConfig }
-  | { kind: 'redis' }
-  | { kind: 'haproxy'; haproxy: HaproxyConfig }
-  | { kind: 'nginx'; nginx: NginxConfig }
-  | { kind: 'rabbitmq' }
-  | { kind: 'worker' }
-  | { kind: 'etcd'; etcd: EtcdConfig }
-  | { kind: 'patroni'; patroni: PatroniConfig }
-  | { kind: 'pdns'; pdns: PdnsConfig }
-  | { kind: 'pg-router'; pgRouter: PgRouterConfig }
-  | { kind: 'toxiproxy' }
-  | { kind: 'prometheus' }
-  /** exporters sit on their target's host and scrape it directly, never through a proxy */
-  | { kind: 'postgres-exporter'; target: string }
-  | { kind: 'redis-exporter'; target: string };
+/** A service's config: its kind, and what that kind's module reads (checked by its schema in plan()). */
+export type ServiceConfig = { [K in ServiceKind]: { kind: K } & ServiceConfigs[K] }[ServiceKind];
 
 export interface Service {
   /** unique in the topology; edges and Toxiproxy proxies are named after it ("app->pg-primary") */
@@ -109,18 +89,58 @@ export interface Topology {
   entry: string;
   /** the service the load hits for static assets (the CDN edge), default: entry */
   staticEntry?: string;
+  /** the data stores, by name; absent: the topology keeps no data (a hand-built test topology) */
+  stores?: StoreSpec[];
 }
 
-/** Options a user can set for a phase (flags of `bench run` / `bench up`). */
+/** A value of a phase option: a count or a choice. */
+export type OptionValue = number | string;
+
+/**
+ * A phase option declared as a parameter spec (the pattern of chaos/faults/params.ts): the CLI
+ * flag, its validation, its default, results.json's config.options and the report's option
+ * table all come from it. The same name declared by several phases must agree on everything but
+ * the default (targets/phases/index.ts checks).
+ */
+interface PhaseParamBase {
+  /** the key in PhaseOptions and results.json: the flag in camelCase ('appServers' for --app-servers) */
+  name: string;
+  /** the CLI flag, e.g. '--app-servers' */
+  flag: string;
+  /** the flag's help line */
+  help: string;
+  /** why a value is wrong, for a direct caller's one-line error; '{phase}' is replaced by the phase */
+  rule: string;
+  /** what to use instead: the error's hint */
+  hint: string;
+}
+
+export interface IntPhaseParam extends PhaseParamBase {
+  type: 'int';
+  default: number;
+  /** the range the CLI accepts */
+  min: number;
+  max: number;
+  /** set: the value may not exceed --users; the text says why ("more shards than users leaves ...") */
+  atMostUsers?: string;
+}
+
+export interface ChoicePhaseParam extends PhaseParamBase {
+  type: 'choice';
+  default: string;
+  choices: readonly string[];
+}
+
+export type PhaseParam = IntPhaseParam | ChoicePhaseParam;
+
+/** Options of a phase: the seeded users and the values of the phase's declared params, by name
+ *  (undefined: the param's default). */
 export interface PhaseOptions {
   users: number;
-  appServers: number;
-  replicas: number;
-  shards: number;
-  shardStrategy: 'range' | 'hash';
+  [name: string]: OptionValue | undefined;
 }
 
-/** A rung of the ladder: its description and a pure function from options to a topology. */
+/** A rung of the ladder: its description, its options and a pure function from options to a topology. */
 export interface PhaseDefinition {
   phase: number;
   title: string;
@@ -131,6 +151,10 @@ export interface PhaseDefinition {
   shows: string;
   /** false while the phase is only described, not deployable */
   built: boolean;
-  defaults: Pick<PhaseOptions, 'appServers' | 'replicas' | 'shards'>;
+  /** the options this phase takes; a flag no phase declares does not exist */
+  params: readonly PhaseParam[];
+  /** each param's default by name (derived from params by definePhase) */
+  defaults: Readonly<Record<string, OptionValue>>;
+  /** checks the options against params (one-line usage errors), then builds the topology */
   topology(options: PhaseOptions): Topology;
 }

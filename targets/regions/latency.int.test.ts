@@ -13,9 +13,10 @@ import { waitFor } from '../../harness/runtime/wait.ts';
 import { plan, type DeployPlan, type Endpoint } from '../../harness/topology/plan.ts';
 import type { Topology } from '../../harness/topology/types.ts';
 import { makeFault } from '../../chaos/faults/index.ts';
-import { faultContext } from '../../chaos/schedule.ts';
+import { faultContext } from '../../chaos/fault-runner.ts';
 import { fakeDeployment } from '../../chaos/testing/fakes.ts';
 import { chaosToxiproxy } from '../../chaos/toxiproxy.ts';
+import { fakeKind, fakeService, withKinds } from '../services/testing/fake-kind.ts';
 import { proxySpecs } from '../services/toxiproxy.ts';
 import { applyBaseline, baselineToxics, crossRegionEdges, DEFAULT_ONE_WAY_MS, isBaselineToxic } from './latency.ts';
 
@@ -35,7 +36,7 @@ const topology: Topology = {
   services: [
     { name: 'web-eu', kind: 'nginx', host: 'eu-host', role: 'origin', dependsOn: [], config: { kind: 'nginx', nginx: { origin: 'web-eu' } } },
     { name: 'web-east', kind: 'nginx', host: 'east-host', role: 'origin', dependsOn: [], config: { kind: 'nginx', nginx: { origin: 'web-east' } } },
-    { name: 'client', kind: 'worker', host: 'client-host', role: 'client', dependsOn: ['web-eu', 'web-east'], config: { kind: 'worker' } },
+    fakeService('client', { name: 'client', host: 'client-host', role: 'client', dependsOn: ['web-eu', 'web-east'] }),
   ],
   entry: 'client',
 };
@@ -71,7 +72,7 @@ describe('WAN baseline toxics (real toxiproxy-server)', () => {
   beforeAll(async () => {
     if (!bin) throw new Error('toxiproxy-server not found: run bench setup');
     slot = await allocateSlot({ runId: 'regions-latency-int' });
-    p = plan(topology, { runId: 'regions-latency', slot, proxies: true, prometheus: false });
+    p = plan(topology, { runId: 'regions-latency', slot, proxies: true, prometheus: false, kinds: withKinds(fakeKind('client')) });
     for (const name of ['web-eu', 'web-east']) {
       const at = p.services.find((s) => s.name === name)!.address;
       const srv = createServer((_req, res) => res.end('ok'));

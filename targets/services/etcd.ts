@@ -5,15 +5,20 @@
 // cluster has no leader (no quorum) until the second one joins, and waiting for /health there
 // would wait forever. Patroni, which depends on every member, waits for the leader instead.
 import { join } from 'node:path';
+import { z } from 'zod';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import type { DeployPlan, PlannedService } from '../../harness/topology/plan.ts';
-import type { ServiceRecipe } from './types.ts';
+import type { ComponentKind } from './types.ts';
 
-/** What a phase declares for one etcd member. */
-export interface EtcdConfig {
-  /** every member of the cluster by service name, this one included, in a stable order */
-  members: string[];
+/** What a phase declares for one etcd member: every member of the cluster by service name, this
+ *  one included, in a stable order. */
+const etcdConfig = z.object({ kind: z.literal('etcd'), etcd: z.object({ members: z.array(z.string()).min(1) }).strict() }).strict();
+declare module '../../harness/topology/types.ts' {
+  interface ServiceConfigs {
+    etcd: Omit<z.infer<typeof etcdConfig>, 'kind'>;
+  }
 }
+export type EtcdConfig = z.infer<typeof etcdConfig>['etcd'];
 
 /** Peer (raft) traffic listens beside the client port, on the same host address. */
 export const ETCD_PEER_PORT_OFFSET = 1;
@@ -51,9 +56,12 @@ export function etcdArgs(p: Pick<DeployPlan, 'runId' | 'services'>, service: Pla
   ];
 }
 
-export const etcdRecipe: ServiceRecipe = {
+export const etcdRecipe: ComponentKind = {
   kind: 'etcd',
-  requires: [{ binary: 'etcd', debianPackage: 'etcd-server' }],
+  config: etcdConfig,
+  ports: { main: 2379, side: { peer: 2379 + ETCD_PEER_PORT_OFFSET } },
+  tier: 'data',
+  requires: [{ binary: 'etcd', debianPackage: 'etcd-server', doctor: { name: 'etcd', neededFor: "Patroni's leader key (phase 7)", versionArgs: ['--version'] } }],
   launch(ctx) {
     return { command: ctx.bin('etcd'), args: etcdArgs(ctx.plan, ctx.service, join(ctx.dir, 'data')), cwd: ctx.dir, user: 'etcd' };
   },

@@ -3,10 +3,22 @@
 // (almost) no errors, and its built-in Prometheus exporter on a side port.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { BenchError } from '../../harness/errors.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
-import { sidePorts, type Endpoint, type PlannedService } from '../../harness/topology/plan.ts';
-import type { ServiceRecipe } from './types.ts';
+import type { Endpoint, PlannedService } from '../../harness/topology/plan.ts';
+import type { ComponentKind } from './types.ts';
+
+/** The stats page and built-in Prometheus exporter: a side port on the balancer's own address. */
+export const HAPROXY_STATS_PORT = 8404;
+
+/** The servers it balances over (empty: everything it depends on). */
+const haproxyConfig = z.object({ kind: z.literal('haproxy'), haproxy: z.object({ backends: z.array(z.string()) }).strict() }).strict();
+declare module '../../harness/topology/types.ts' {
+  interface ServiceConfigs {
+    haproxy: Omit<z.infer<typeof haproxyConfig>, 'kind'>;
+  }
+}
 
 /** The config file the recipe renders into the service's directory. */
 export const HAPROXY_CONFIG_FILE = 'haproxy.cfg';
@@ -109,14 +121,27 @@ function backendsOf(service: PlannedService): string[] {
 export function haproxyInputFor(service: PlannedService, reach: (to: string) => Endpoint): HaproxyConfigInput {
   return {
     listen: service.address,
-    statsPort: sidePorts.haproxyStats,
+    statsPort: HAPROXY_STATS_PORT,
     servers: backendsOf(service).map((name) => ({ name, address: reach(name) })),
   };
 }
 
-export const haproxyRecipe: ServiceRecipe = {
+export const haproxyRecipe: ComponentKind = {
   kind: 'haproxy',
-  requires: [{ binary: 'haproxy', paths: ['/usr/sbin'], debianPackage: 'haproxy' }],
+  config: haproxyConfig,
+  ports: { main: 8000, side: { stats: HAPROXY_STATS_PORT } },
+  tier: 'entry',
+  requires: [
+    {
+      binary: 'haproxy',
+      paths: ['/usr/sbin'],
+      debianPackage: 'haproxy',
+      inImage: '/usr/local/sbin/haproxy',
+      doctor: { name: 'HAProxy', neededFor: 'load balancer (phase 3+)', versionArgs: ['-v'] },
+    },
+  ],
+  image: { official: 'haproxy:2.6' },
+  scrape: { job: 'haproxy', sidePort: 'stats' },
   async prepare(ctx) {
     if (backendsOf(ctx.service).length === 0) {
       throw new BenchError('internal', `balancer ${ctx.service.name} has no backends`, 'give it dependsOn or haproxy.backends in its phase');
@@ -131,7 +156,18 @@ export const haproxyRecipe: ServiceRecipe = {
   }),
   async ready(ctx) {
     const ip = ctx.service.address.host;
-    await waitFor.http(`http://${ip}:${sidePorts.haproxyStats}/metrics`, { status: 200, timeoutMs: 10_000, signal: ctx.signal });
-    await waitFor.port(ctx.service.address, { timeoutMs: 2_000, signal: ctx.signal });
+    await statsThenPort(ctx.service.address, { host: ip, port: HAPROXY_STATS_PORT }, ctx.signal);
+  },
+  docker: {
+    async ready(ctx) {
+      // under Docker the stats side port is published under another number
+      await statsThenPort(ctx.service.address, ctx.published(HAPROXY_STATS_PORT), ctx.signal);
+    },
   },
 };
+
+/** Ready: its /metrics answers (config loaded), then the balanced port accepts connections. */
+async function statsThenPort(listen: Endpoint, stats: Endpoint, signal: AbortSignal): Promise<void> {
+  await waitFor.http(`http://${stats.host}:${stats.port}/metrics`, { status: 200, timeoutMs: 10_000, signal });
+  await waitFor.port(listen, { timeoutMs: 2_000, signal });
+}

@@ -17,23 +17,32 @@
 // graceful stop (SIGINT to Patroni) still lets Patroni shut PostgreSQL down first.
 import { chown, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { BenchError } from '../../harness/errors.ts';
+import { resolveBinary } from '../../harness/runtime/binaries.ts';
 import { lookupUser } from '../../harness/runtime/process.ts';
 import { toxiproxyClient } from '../../harness/runtime/toxiproxy-client.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import { pgMaxConnections, type Endpoint, type PlannedService } from '../../harness/topology/plan.ts';
 import { APP_POOL_SIZE, PG_CREDENTIALS } from '../app/config.ts';
-import { createBenchRole, PG_USER } from './postgres.ts';
-import type { Requirement, ServiceRecipe } from './types.ts';
+import { createBenchRole, PG_BIN_DIRS, PG_USER } from './postgres.ts';
+import type { ComponentKind, Requirement } from './types.ts';
 
-/** What a phase declares for one Patroni member. */
-export interface PatroniConfig {
-  /** the cluster's name (Patroni's scope): one leader key per scope in etcd */
-  scope: string;
-  /** the etcd members Patroni talks to, by service name */
-  etcd: string[];
-  /** the leader key's time to live in seconds; default 10 (the field notes' 9.7 s failover) */
-  ttlSeconds?: number;
+/** What a phase declares for one Patroni member: the cluster's name (Patroni's scope: one leader
+ *  key per scope in etcd), the etcd members it talks to by service name, and the leader key's time
+ *  to live in seconds (default 10: the field notes' 9.7 s failover). */
+const patroniConfig = z
+  .object({
+    kind: z.literal('patroni'),
+    patroni: z.object({ scope: z.string().regex(/^[a-z0-9-]+$/), etcd: z.array(z.string()).min(1), ttlSeconds: z.number().int().min(5).optional() }).strict(),
+  })
+  .strict();
+declare module '../../harness/topology/types.ts' {
+  interface ServiceConfigs {
+    patroni: Omit<z.infer<typeof patroniConfig>, 'kind'>;
+  }
 }
+export type PatroniConfig = z.infer<typeof patroniConfig>['patroni'];
 
 /** Patroni's REST API, on the member's host address. */
 export const PATRONI_REST_PORT = 8008;
@@ -41,8 +50,15 @@ export const PATRONI_CONFIG_FILE = 'patroni.secret';
 /** The environment variable that tells the wrapper whose death ends its server. */
 const GUARD_ENV = 'BENCH_PATRONI_PID';
 
-const PG_BIN_DIRS = ['17', '16', '15', '14', '13'].map((v) => `/usr/lib/postgresql/${v}/bin`);
-const requirement = (binary: string, debianPackage: string, paths?: string[]): Requirement => ({ binary, debianPackage, ...(paths ? { paths } : {}) });
+/**
+ * A binary another registered kind lists (PostgreSQL's, HAProxy's): the registry lists each binary
+ * once, with the kind it belongs to, so a kind that borrows one finds it here when it starts.
+ */
+export function borrowedBinary(req: Requirement, repoRoot: string): string {
+  const path = resolveBinary(req, repoRoot);
+  if (!path) throw new BenchError('environment', `${req.binary} not found`, `install it: apt-get install ${req.debianPackage}`);
+  return path;
+}
 
 /** The Toxiproxy proxy every other member reaches this one's PostgreSQL through. */
 export const replicationProxyName = (member: string) => `replication->${member}`;
@@ -194,11 +210,14 @@ export async function patroniRole(s: Pick<PlannedService, 'address'>, timeoutMs 
   return 'down';
 }
 
-export const patroniRecipe: ServiceRecipe = {
+export const patroniRecipe: ComponentKind = {
   kind: 'patroni',
+  config: patroniConfig,
+  ports: { main: 5432, side: { rest: PATRONI_REST_PORT } },
+  tier: 'data',
   requires: [
-    requirement('patroni', 'patroni'),
-    ...['postgres', 'initdb', 'pg_basebackup', 'pg_ctl', 'pg_rewind', 'pg_controldata'].map((b) => requirement(b, 'postgresql-15', PG_BIN_DIRS)),
+    { binary: 'patroni', debianPackage: 'patroni', doctor: { name: 'Patroni', neededFor: 'automatic failover (phase 7)', versionArgs: ['--version'] } },
+    // PostgreSQL's binaries are the postgres kind's (borrowedBinary)
   ],
 
   async prepare(ctx) {
@@ -206,7 +225,7 @@ export const patroniRecipe: ServiceRecipe = {
     const own = async (path: string) => {
       if (owner) await chown(path, owner.uid, owner.gid).catch(() => {});
     };
-    const realPostgres = ctx.bin('postgres');
+    const realPostgres = borrowedBinary({ binary: 'postgres', paths: PG_BIN_DIRS, debianPackage: 'postgresql-15' }, ctx.repoRoot);
     const realBin = dirname(realPostgres);
     const bin = join(ctx.dir, 'bin');
     await mkdir(bin, { recursive: true });

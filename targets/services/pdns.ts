@@ -14,36 +14,44 @@ import { chown, writeFile } from 'node:fs/promises';
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { z } from 'zod';
 import { BenchError } from '../../harness/errors.ts';
 import { lookupUser } from '../../harness/runtime/process.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import type { PlannedService } from '../../harness/topology/plan.ts';
-import type { ServiceRecipe } from './types.ts';
+import type { ComponentKind } from './types.ts';
 
-/** The answers for one group of clients, named after the client region it serves. */
-export interface PdnsView {
-  name: string;
-  /** the client subnets this view answers (CIDR), e.g. the client region's loopback block */
-  clients: string[];
-  /** candidate addresses in order of preference, a set per rank: the first set holding an address
-   *  whose health URL answers is the answer (all of that set's healthy addresses) */
-  prefer: string[][];
-}
+/** The answers for one group of clients, named after the client region it serves: the client
+ *  subnets (CIDR) it answers, and the candidate addresses in order of preference, a set per rank
+ *  (the first set holding an address whose health URL answers is the answer). */
+const pdnsView = z.object({ name: z.string(), clients: z.array(z.string()).min(1), prefer: z.array(z.array(z.string())).min(1) }).strict();
+export type PdnsView = z.infer<typeof pdnsView>;
 
-/** What a phase declares for its geo DNS. */
-export interface PdnsConfig {
-  /** the zone, e.g. `bench.test` */
-  zone: string;
-  /** the routed name inside the zone, e.g. `api` (answers `api.bench.test`) */
-  name: string;
-  /** the answer's TTL in seconds: how long a well-behaved client may keep a dead region */
-  ttlSeconds: number;
-  /** the health check: GET http://<candidate>:<port><path> must answer 2xx/3xx */
-  health: { port: number; path: string };
-  /** in order: the first view whose subnets hold the client's source address answers. A client
-   *  no view names gets the last view's answer. */
-  views: PdnsView[];
+/** What a phase declares for its geo DNS: the zone (`bench.test`), the routed name in it (`api`),
+ *  the answer's TTL (how long a well-behaved client may keep a dead region), the health check
+ *  (GET http://<candidate>:<port><path> must answer 2xx/3xx), and the views in order: the first
+ *  whose subnets hold the client's source address answers; a client no view names gets the last
+ *  view's answer. The LUA text is built from these strings: pdnsConfigProblems checks each. */
+const pdnsConfig = z
+  .object({
+    kind: z.literal('pdns'),
+    pdns: z
+      .object({
+        zone: z.string(),
+        name: z.string(),
+        ttlSeconds: z.number().int().min(0),
+        health: z.object({ port: z.number().int().min(1).max(65535), path: z.string() }).strict(),
+        views: z.array(pdnsView).min(1),
+      })
+      .strict(),
+  })
+  .strict();
+declare module '../../harness/topology/types.ts' {
+  interface ServiceConfigs {
+    pdns: Omit<z.infer<typeof pdnsConfig>, 'kind'>;
+  }
 }
+export type PdnsConfig = z.infer<typeof pdnsConfig>['pdns'];
 
 /** Where Debian's package keeps the gsqlite3 backend's schema. */
 export const PDNS_SQLITE_SCHEMA = '/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql';
@@ -172,9 +180,12 @@ export function updateGeoRecord(file: string, c: PdnsConfig): void {
   }
 }
 
-export const pdnsRecipe: ServiceRecipe = {
+export const pdnsRecipe: ComponentKind = {
   kind: 'pdns',
-  requires: [{ binary: 'pdns_server', paths: ['/usr/sbin'], debianPackage: 'pdns-server' }],
+  config: pdnsConfig,
+  ports: { main: 5300 },
+  tier: 'entry',
+  requires: [{ binary: 'pdns_server', paths: ['/usr/sbin'], debianPackage: 'pdns-server', doctor: { name: 'PowerDNS', neededFor: 'geo-routing DNS (phase 7)', versionArgs: ['--version'] } }],
   async prepare(ctx) {
     const c = pdnsConfigOf(ctx.service);
     const db = join(ctx.dir, PDNS_DB_FILE);

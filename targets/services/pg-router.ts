@@ -7,18 +7,23 @@
 // shutdown-sessions): a pool must not keep writing to a demoted or dead leader.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import { serviceOf, type Endpoint, type PlannedService } from '../../harness/topology/plan.ts';
-import { PATRONI_REST_PORT } from './patroni.ts';
-import type { ServiceRecipe } from './types.ts';
+import { borrowedBinary, PATRONI_REST_PORT } from './patroni.ts';
+import type { ComponentKind } from './types.ts';
 
-/** What a phase declares for one router. */
-export interface PgRouterConfig {
-  /** the Patroni members, by service name */
-  members: string[];
-  /** where connections go: the leader (writes) or any running replica (reads) */
-  route: 'primary' | 'replica';
+/** What a phase declares for one router: the Patroni members by service name, and where
+ *  connections go: the leader (writes) or any running replica (reads). */
+const pgRouterConfig = z
+  .object({ kind: z.literal('pg-router'), pgRouter: z.object({ members: z.array(z.string()).min(1), route: z.enum(['primary', 'replica']) }).strict() })
+  .strict();
+declare module '../../harness/topology/types.ts' {
+  interface ServiceConfigs {
+    'pg-router': Omit<z.infer<typeof pgRouterConfig>, 'kind'>;
+  }
 }
+export type PgRouterConfig = z.infer<typeof pgRouterConfig>['pgRouter'];
 
 export const PG_ROUTER_CONFIG_FILE = 'pg-router.cfg';
 
@@ -62,9 +67,13 @@ function routerConfigOf(service: PlannedService): PgRouterConfig {
   return service.config.pgRouter;
 }
 
-export const pgRouterRecipe: ServiceRecipe = {
+export const pgRouterRecipe: ComponentKind = {
   kind: 'pg-router',
-  requires: [{ binary: 'haproxy', paths: ['/usr/sbin'], debianPackage: 'haproxy' }],
+  config: pgRouterConfig,
+  ports: { main: 5000 },
+  tier: 'data',
+  // HAProxy's binary is the haproxy kind's (borrowedBinary)
+  requires: [],
   async prepare(ctx) {
     const c = routerConfigOf(ctx.service);
     const input: PgRouterInput = {
@@ -75,7 +84,7 @@ export const pgRouterRecipe: ServiceRecipe = {
     await writeFile(join(ctx.dir, PG_ROUTER_CONFIG_FILE), renderPgRouterConfig(input));
   },
   launch: (ctx) => ({
-    command: ctx.bin('haproxy'),
+    command: borrowedBinary({ binary: 'haproxy', paths: ['/usr/sbin'], debianPackage: 'haproxy' }, ctx.repoRoot),
     // -db: foreground, so the runtime owns the process
     args: ['-db', '-f', join(ctx.dir, PG_ROUTER_CONFIG_FILE)],
     cwd: ctx.dir,
