@@ -1,6 +1,7 @@
 // The geo record's text and the config checks (the server itself: pdns.int.test.ts).
 import { describe, expect, it } from 'vitest';
-import { firstHost, pdnsConfigProblems, renderGeoLua, renderPdnsConf, zoneRecords, type PdnsConfig } from './pdns.ts';
+import type { PlannedService } from '../../harness/topology/plan.ts';
+import { firstHost, pdnsConfigProblems, renderGeoLua, renderPdnsConf, resolvePdnsConfig, zoneRecords, type PdnsConfig } from './pdns.ts';
 
 const config: PdnsConfig = {
   zone: 'bench.test',
@@ -54,5 +55,12 @@ describe('pdns', () => {
     expect(firstHost('127.5.210.77/24')).toBe('127.5.210.1');
     expect(firstHost('127.0.0.0/8')).toBe('127.0.0.1');
     expect(firstHost('127.5.210.9/32')).toBe('127.5.210.9');
+  });
+
+  it('resolves service names to their host address and client regions to their source block', () => {
+    const services = [{ name: 'lb-eu', address: { host: '127.5.8.1', port: 8000 } }] as PlannedService[];
+    const named: PdnsConfig = { ...config, views: [{ name: 'eu', clients: ['client-region:2'], prefer: [['lb-eu'], ['127.5.200.1']] }] };
+    expect(resolvePdnsConfig(named, { slot: 5, services }).views).toEqual([{ name: 'eu', clients: ['127.5.0.102/32'], prefer: [['127.5.8.1'], ['127.5.200.1']] }]);
+    expect(() => resolvePdnsConfig({ ...named, views: [{ name: 'x', clients: ['127.5.0.0/24'], prefer: [['lb-nowhere']] }] }, { slot: 5, services })).toThrow(/lb-nowhere is neither an address nor a service/);
   });
 });

@@ -18,7 +18,8 @@ import { z } from 'zod';
 import { BenchError } from '../../harness/errors.ts';
 import { lookupUser } from '../../harness/runtime/process.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
-import type { PlannedService } from '../../harness/topology/plan.ts';
+import type { DeployPlan, PlannedService } from '../../harness/topology/plan.ts';
+import { clientSource } from '../regions/geo.ts';
 import type { ComponentKind } from './types.ts';
 
 /** The answers for one group of clients, named after the client region it serves: the client
@@ -61,9 +62,29 @@ export const PDNS_USER = 'pdns';
 /** Seconds between two health checks of a candidate (the answer's flip time is about this). */
 export const PDNS_HEALTH_INTERVAL_S = 1;
 
-function pdnsConfigOf(service: PlannedService): PdnsConfig {
-  if (service.config.kind !== 'pdns') throw new Error(`${service.name} is not a pdns service`);
-  return service.config.pdns;
+/** A view's client block named by client region instead of an address: `client-region:<n>` is the
+ *  source address of client region n (targets/regions/geo.ts clientSource) in the run's slot. */
+export const CLIENT_REGION_REF = 'client-region:';
+
+/**
+ * The config with every name resolved against the plan: a candidate that is not an IPv4 address
+ * is a service of the plan and stands for its host address; `client-region:<n>` is that client
+ * region's source address as a /32. Phases know names, only the plan knows addresses. Pure.
+ */
+export function resolvePdnsConfig(c: PdnsConfig, plan: Pick<DeployPlan, 'slot' | 'services'>): PdnsConfig {
+  const address = (x: string) => {
+    if (IPV4.test(x)) return x;
+    const s = plan.services.find((svc) => svc.name === x);
+    if (!s) throw new BenchError('internal', `geo DNS candidate ${x} is neither an address nor a service of the plan`);
+    return s.address.host;
+  };
+  const block = (x: string) => (x.startsWith(CLIENT_REGION_REF) ? `${clientSource(plan.slot, Number(x.slice(CLIENT_REGION_REF.length)))}/32` : x);
+  return { ...c, views: c.views.map((v) => ({ ...v, clients: v.clients.map(block), prefer: v.prefer.map((set) => set.map(address)) })) };
+}
+
+function pdnsConfigOf(ctx: { service: PlannedService; plan: Pick<DeployPlan, 'slot' | 'services'> }): PdnsConfig {
+  if (ctx.service.config.kind !== 'pdns') throw new Error(`${ctx.service.name} is not a pdns service`);
+  return resolvePdnsConfig(ctx.service.config.pdns, ctx.plan);
 }
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -187,7 +208,7 @@ export const pdnsRecipe: ComponentKind = {
   tier: 'entry',
   requires: [{ binary: 'pdns_server', paths: ['/usr/sbin'], debianPackage: 'pdns-server', doctor: { name: 'PowerDNS', neededFor: 'geo-routing DNS (phase 7)', versionArgs: ['--version'] } }],
   async prepare(ctx) {
-    const c = pdnsConfigOf(ctx.service);
+    const c = pdnsConfigOf(ctx);
     const db = join(ctx.dir, PDNS_DB_FILE);
     writeZoneDb(db, c);
     // the backend opens it read-write (journal settings): the server's user must own it
@@ -199,7 +220,7 @@ export const pdnsRecipe: ComponentKind = {
     return { command: ctx.bin('pdns_server'), args: [`--config-dir=${ctx.dir}`], cwd: ctx.dir, user: PDNS_USER };
   },
   async ready(ctx) {
-    const c = pdnsConfigOf(ctx.service);
+    const c = pdnsConfigOf(ctx);
     const { host, port } = ctx.service.address;
     await waitFor.until(`SOA of ${c.zone} from ${host}:${port}`, async () => {
       const r = new Resolver({ timeout: 500, tries: 1 });
