@@ -3,6 +3,9 @@
 // from the component kinds' own requirements (targets/services/<kind>.ts); this file lists only
 // the tools that are no component kind: Go, wrk, Chromium, the Docker engine and k6.
 import { kinds as registeredKinds, type KindRegistry } from '../../targets/services/index.ts';
+import { phases } from '../../targets/phases/index.ts';
+import { plan } from '../topology/plan.ts';
+import type { ServiceKind } from '../topology/types.ts';
 import { TOXIPROXY_VERSION } from '../../targets/services/toxiproxy.ts';
 import type { Install } from '../../targets/services/types.ts';
 
@@ -65,8 +68,25 @@ const tools: readonly Component[] = [
   { name: 'k6', binary: 'k6', versionArgs: ['version'], neededFor: '--driver k6 and the live k6 test', required: false, install: { kind: 'manual', hint: K6_INSTALL_HINT } },
 ];
 
-/** The binaries the kinds list for doctor: each required, installed from its Debian package unless it says otherwise. */
-export function kindComponents(kinds: KindRegistry = registeredKinds): Component[] {
+/**
+ * The kinds a built phase deploys with its default options, instruments included (Toxiproxy,
+ * Prometheus, the exporters the plan adds): what a default run may need. A kind only an unbuilt
+ * phase uses (etcd, Patroni, PowerDNS until phase 7 is wired) is optional: doctor lists it,
+ * `bench setup --all` installs it, and nothing fails without it. Derived from the phases. Pure.
+ */
+export function kindsOfBuiltPhases(): Set<ServiceKind> {
+  const out = new Set<ServiceKind>();
+  for (const def of phases.values()) {
+    if (!def.built) continue;
+    const topology = def.topology({ users: 1000, ...def.defaults } as Parameters<typeof def.topology>[0]);
+    for (const s of plan(topology, { runId: 'doctor', slot: 1, proxies: true, prometheus: true }).services) out.add(s.kind);
+  }
+  return out;
+}
+
+/** The binaries the kinds list for doctor, installed from their Debian package unless they say
+ *  otherwise; required when a built phase deploys the kind (`needed`). */
+export function kindComponents(kinds: KindRegistry = registeredKinds, needed: ReadonlySet<ServiceKind> = kindsOfBuiltPhases()): Component[] {
   const out: Component[] = [];
   for (const k of kinds.values()) {
     for (const r of k.requires) {
@@ -77,7 +97,7 @@ export function kindComponents(kinds: KindRegistry = registeredKinds): Component
         ...(r.paths ? { paths: r.paths } : {}),
         versionArgs: r.doctor.versionArgs,
         neededFor: r.doctor.neededFor,
-        required: true,
+        required: needed.has(k.kind),
         install: r.doctor.install ?? { kind: 'apt', packages: [r.debianPackage] },
       });
     }
@@ -86,8 +106,8 @@ export function kindComponents(kinds: KindRegistry = registeredKinds): Component
 }
 
 /** Everything doctor reports, in its order: the kinds' binaries, then the tools. */
-export function components(kinds: KindRegistry = registeredKinds): Component[] {
-  return [...kindComponents(kinds), ...tools];
+export function components(kinds: KindRegistry = registeredKinds, needed?: ReadonlySet<ServiceKind>): Component[] {
+  return [...kindComponents(kinds, needed), ...tools];
 }
 
 /** The Debian packages `bench setup` installs (the required components plus the test tools). */
