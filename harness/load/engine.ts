@@ -742,6 +742,8 @@ class Engine {
         limited: lag.limited || waited.limited || this.backlogCutWithFreeSlots,
         maxLagMs: round3(Math.max(lag.maxLagMs, waited.maxLagMs)),
         peakRssMb: Math.round((this.peakRss / 1048576) * 10) / 10,
+        // one thread; threads.ts writes how many sent a merged run
+        threads: 1,
       },
     };
   }

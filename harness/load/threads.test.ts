@@ -9,7 +9,8 @@ import { runLoad } from './engine.ts';
 import { LatencyHistogram } from './histogram.ts';
 import { seededRandom } from './random.ts';
 import { ArrivalSchedule } from './scheduler.ts';
-import { defaultGeneratorThreads, mergePoints, partsOf, shareOf } from './threads.ts';
+import { resolveRunConfig } from '../run/config.ts';
+import { defaultGeneratorThreads, generatorThreadsFor, mergePoints, partsOf, shareOf } from './threads.ts';
 import type { AcknowledgedWrite } from './types.ts';
 
 function dueTimes(schedule: ArrivalSchedule, part?: { index: number; count: number }): number[] {
@@ -57,6 +58,16 @@ describe('the schedule split over threads', () => {
     expect(defaultGeneratorThreads([0.5, 0.5], 4)).toBe(3);
     expect(defaultGeneratorThreads([1, 1, 0.2], 2)).toBe(1);
     expect(defaultGeneratorThreads([], 8)).toBe(8);
+    expect(generatorThreadsFor(null, [0.25, 0.25], 4)).toEqual({ threads: 3, line: 'generator: 3 threads (4 cores, the deployed hosts take 0.5; --generator-threads to choose)' });
+    expect(generatorThreadsFor(2, [3], 4).threads).toBe(2);
+  });
+
+  it('takes --generator-threads as a whole number >= 1, and refuses anything else with a usage error', () => {
+    expect(resolveRunConfig({ phase: '1' }).generatorThreads).toBeNull();
+    expect(resolveRunConfig({ phase: '1', generatorThreads: '2' }).generatorThreads).toBe(2);
+    for (const bad of ['0', '1.5', 'two', '-1']) {
+      expect(() => resolveRunConfig({ phase: '1', generatorThreads: bad })).toThrow(/--generator-threads/);
+    }
   });
 });
 

@@ -50,6 +50,14 @@ export function defaultGeneratorThreads(hostCpus: readonly number[], cores: numb
   return Math.max(1, Math.floor(cores - used));
 }
 
+/** The threads a run uses (`chosen`: --generator-threads, null: the default) and a line that says why. */
+export function generatorThreadsFor(chosen: number | null | undefined, hostCpus: readonly number[], cores: number = cpus().length): { threads: number; line: string } {
+  if (chosen != null) return { threads: chosen, line: `generator: ${chosen} thread${chosen === 1 ? '' : 's'} (--generator-threads)` };
+  const threads = defaultGeneratorThreads(hostCpus, cores);
+  const used = Math.round(hostCpus.reduce((a, c) => a + c, 0) * 100) / 100;
+  return { threads, line: `generator: ${threads} thread${threads === 1 ? '' : 's'} (${cores} cores, the deployed hosts take ${used}; --generator-threads to choose)` };
+}
+
 /** The parts of a schedule split over `n` threads. */
 export function partsOf(n: number): SchedulePart[] {
   return Array.from({ length: n }, (_, index) => ({ index, count: n }));
