@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     process.exit(130);
   });
   try {
-    console.log(`target: ${target.kind} on ${target.url}${pinning ? ` (cpu ${TARGET_CPU})` : ''}; generators${pinning ? ` on cpu ${GENERATOR_CPU}` : ''}`);
+    console.log(`target: ${target.kind} on ${target.url}${pinning ? ` (cpu ${targetCpu})` : ''}; generators${pinning ? ` on cpu ${threads > 0 ? `0..${threads - 1}` : GENERATOR_CPU}` : ''}`);
     const report: Record<string, unknown> = {
       at: new Date().toISOString(),
       machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version },
