@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const r of await listRuns()) await runBench(['down', r.runId]);
+  for (const r of await listRuns()) await runBench(['down', r.runId], { env: { BENCH_STATE_DIR: stateRoot } });
   if (savedStateDir === undefined) delete process.env.BENCH_STATE_DIR;
   else process.env.BENCH_STATE_DIR = savedStateDir;
   await rm(stateRoot, { recursive: true, force: true });
@@ -38,7 +38,7 @@ describe('bench run --generator-threads 2 (real servers)', () => {
     const r = await runBench(['run', '--phase', '1', '--users', '2000', '--duration', '8s', '--rate', '150', '--generator-threads', '2', '--keep', '--out', out]);
     const results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as Results;
     onTestFailed(async () => {
-      await runBench(['down', results.runId]);
+      await runBench(['down', results.runId], { env: { BENCH_STATE_DIR: stateRoot } });
     });
     expect(r.err).not.toMatch(/bench: /);
     expect(r.err).toMatch(/generator: 2 threads \(--generator-threads\)/);
@@ -56,8 +56,9 @@ describe('bench run --generator-threads 2 (real servers)', () => {
     const series = await instant(url, `sum(max_over_time(k6_http_reqs_total{run="${results.runId}"}[5m]))`, end);
     const engineSeen = series.reduce((a, s) => a + s.value[1], 0);
     expect(Math.abs(engineSeen - results.load.totals.requests) / results.load.totals.requests).toBeLessThan(0.01);
-    const d = await runBench(['down', results.runId]);
-    expect(d.code).toBe(0);
+    // bench down reads the state root from its own environment
+    const d = await runBench(['down', results.runId], { env: { BENCH_STATE_DIR: stateRoot } });
+    expect(d.code, d.err).toBe(0);
     expect(processesMentioning(results.runId)).toEqual([]);
   }, 120_000);
 });
