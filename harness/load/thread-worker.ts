@@ -16,8 +16,12 @@ const post = (m: FromWorker): void => port.postMessage(m);
 const abort = new AbortController();
 let startAt: ((epochMs: number) => void) | null = null;
 port.on('message', (m: ToWorker) => {
-  if (m.type === 'abort') abort.abort();
-  else if (m.type === 'start') startAt?.(m.epochMs);
+  if (m.type === 'abort') {
+    abort.abort();
+    // aborted before the start (Ctrl-C, or another thread failed): start now, so the engine sees
+    // the abort at once and ends, instead of waiting for a start that will not come
+    startAt?.(performance.timeOrigin + performance.now());
+  } else if (m.type === 'start') startAt?.(m.epochMs);
 });
 
 // Writes and metrics go out in batches, once a second and at the end: a message per request

@@ -158,6 +158,21 @@ describe('a run on two generator threads', () => {
     expect(perType).toBe(two.out.results.totals.requests);
   }, 30_000);
 
+  it('a thread that fails fails the run with its one-line error, and the others stop', async () => {
+    await expect(
+      runLoad({ targets: { api: 'http://10.1.2.3:80', static: base }, workload: workloads['read-heavy']!, users: 10, stages: [{ durationS: 1, targetRate: 10 }], seed: 1, generatorThreads: 2 }),
+    ).rejects.toMatchObject({ code: 'usage', message: expect.stringMatching(/not a loopback address/) });
+  }, 30_000);
+
+  it('an abort before the threads start ends them at once, with nothing sent', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const t0 = Date.now();
+    const out = await runLoad({ targets: { api: base, static: base }, workload: workloads['read-heavy']!, users: 10, stages: [{ durationS: 30, targetRate: 100 }], seed: 1, generatorThreads: 2, signal: ac.signal });
+    expect(out.results.totals.requests).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  }, 30_000);
+
   it('stops every thread on abort, within the drain bound', async () => {
     const ac = new AbortController();
     let abortedAt = 0;
