@@ -5,6 +5,11 @@
 // engine runs open-loop at --rate, which should be above what one core can do.
 //
 //   npm run bench:engine -- [--seconds 10] [--rounds 3] [--rate 25000] [--out .runs/bench-engine.json]
+//   npm run bench:engine -- --threads 2 [--seconds 8] [--rounds 1] [--start-rate 4000] [--step 1.2]
+//     --generator-threads: the highest open-model rate 1 thread and N threads each sustain (not
+//     saturated: lag above 100 ms for 2 s; nothing dropped; >= 99% of the offered rate completed),
+//     searched upwards step by step, the two interleaved in one run; generators pinned to the first
+//     N cpus, the target to the next one (or the last, shared, on a machine with N cpus or fewer).
 //   npm run bench:engine -- --soak 300 [--soak-rate 5000] [--soak-workload write-heavy]
 //     the engine alone: is its memory flat? By default the soak sends writes and records them in a
 //     drill's write log (chaos/write-log.ts), which spills to a file past its bound: the memory a
@@ -15,7 +20,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -41,6 +46,8 @@ interface EngineRun {
   saturated: boolean;
   maxLagMs: number;
   peakRssMb: number;
+  /** the schedule's requests (offered) */
+  offered?: number;
   /** soak with writes: what the write log recorded and how much of it went to its file */
   writeLog?: { acknowledged: number; indeterminate: number; spilled: number };
 }
@@ -79,8 +86,18 @@ async function main(): Promise<void> {
       'soak-rate': { type: 'string', default: '5000' },
       'soak-workload': { type: 'string', default: 'write-heavy' },
       out: { type: 'string', default: '.runs/bench-engine.json' },
+      threads: { type: 'string' },
+      'start-rate': { type: 'string', default: '4000' },
+      step: { type: 'string', default: '1.2' },
     },
   });
+  const threads = values.threads === undefined ? 0 : positiveInt('--threads', values.threads, 64);
+  const startRate = positiveInt('--start-rate', values['start-rate'], 1_000_000);
+  const stepFactor = Number(values.step);
+  if (!(stepFactor > 1 && stepFactor <= 4)) {
+    console.error(`--step must be a factor above 1 (at most 4), got ${values.step}`);
+    process.exit(2);
+  }
   const seconds = positiveInt('--seconds', values.seconds, 600);
   const rounds = positiveInt('--rounds', values.rounds, 20);
   const rate = positiveInt('--rate', values.rate, 1_000_000);
@@ -99,7 +116,9 @@ async function main(): Promise<void> {
   if (!pinning) console.log('note: no taskset or fewer than 2 cpus: generator and target are not pinned apart');
   const dir = mkdtempSync(join(tmpdir(), 'bench-engine-'));
   chmodSync(dir, 0o755); // nginx workers run as nobody when started by root
-  const target = await startTarget(dir, pinning);
+  // threads mode: the generator gets the first N cpus, the target the next (or the last, shared)
+  const targetCpu = threads > 0 ? String(Math.min(threads, availableParallelism() - 1)) : TARGET_CPU;
+  const target = await startTarget(dir, pinning, targetCpu);
   const cleanup = () => {
     target.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -109,7 +128,7 @@ async function main(): Promise<void> {
     process.exit(130);
   });
   try {
-    console.log(`target: ${target.kind} on ${target.url}${pinning ? ` (cpu ${TARGET_CPU})` : ''}; generators${pinning ? ` on cpu ${GENERATOR_CPU}` : ''}`);
+    console.log(`target: ${target.kind} on ${target.url}${pinning ? ` (cpu ${targetCpu})` : ''}; generators${pinning ? ` on cpu ${threads > 0 ? `0..${threads - 1}` : GENERATOR_CPU}` : ''}`);
     const report: Record<string, unknown> = {
       at: new Date().toISOString(),
       machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version },
@@ -119,6 +138,8 @@ async function main(): Promise<void> {
     };
     if (soak > 0) {
       report.soak = await runSoak(target.url, soak, soakRate, soakWorkload, pinning);
+    } else if (threads > 0) {
+      report.threads = await runThreadsMode({ url: target.url, threads, seconds, rounds, startRate, stepFactor, pinning, targetCpu });
     } else {
       const wrkAvailable = haveBinary('wrk');
       if (!wrkAvailable) console.log('note: wrk not found: measuring the engine alone (apt-get install wrk)');
@@ -186,7 +207,7 @@ interface Target {
   stop(): void;
 }
 
-async function startTarget(dir: string, pinning: boolean): Promise<Target> {
+async function startTarget(dir: string, pinning: boolean, targetCpu: string = TARGET_CPU): Promise<Target> {
   const www = join(dir, 'www', 'static');
   mkdirSync(www, { recursive: true });
   for (const a of staticAssets) writeFileSync(join(www, a.path), Buffer.alloc(ASSET_BYTES, 97));
@@ -221,13 +242,13 @@ http {
 `,
     );
     const args = ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')];
-    const child = pinning ? spawn('taskset', ['-c', TARGET_CPU, 'nginx', ...args], { stdio: 'ignore' }) : spawn('nginx', args, { stdio: 'ignore' });
+    const child = pinning ? spawn('taskset', ['-c', targetCpu, 'nginx', ...args], { stdio: 'ignore' }) : spawn('nginx', args, { stdio: 'ignore' });
     await waitForHttp(`${url}/static/favicon.ico`, 5000, child);
     return { kind: 'nginx', url, stop: () => stopChild(child) };
   }
   // Without nginx: a node:http server in a child process (so it can be pinned).
   const code = `const http=require('http');const body=Buffer.alloc(${ASSET_BYTES},97);http.createServer((q,s)=>{s.writeHead(200,{'content-type':'application/octet-stream','content-length':body.length});s.end(body)}).listen(${port},'127.0.0.1')`;
-  const child = pinning ? spawn('taskset', ['-c', TARGET_CPU, process.execPath, '-e', code], { stdio: 'ignore' }) : spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
+  const child = pinning ? spawn('taskset', ['-c', targetCpu, process.execPath, '-e', code], { stdio: 'ignore' }) : spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
   await waitForHttp(`${url}/static/favicon.ico`, 5000, child);
   return { kind: 'node:http', url, stop: () => stopChild(child) };
 }
@@ -303,6 +324,69 @@ interface ChildArgs {
   workload?: 'static' | 'write-heavy';
   /** the engine's connections (default: its own sizing) */
   connections?: number;
+  /** generator threads (default 1) */
+  threads?: number;
+}
+
+interface ThreadsModeArgs {
+  url: string;
+  threads: number;
+  seconds: number;
+  rounds: number;
+  startRate: number;
+  stepFactor: number;
+  pinning: boolean;
+  targetCpu: string;
+}
+
+/** A step held: not saturated, nothing dropped, and at least 99% of what was offered completed. */
+function sustained(r: EngineRun): boolean {
+  return !r.saturated && r.dropped === 0 && r.requests >= 0.99 * (r.offered ?? Infinity);
+}
+
+/**
+ * 1 thread vs N: each searched upwards from startRate by stepFactor until a step is not
+ * sustained; the steps of the two alternate (1, N, 1, N, ...) so the machine's drift hits both.
+ */
+async function runThreadsMode(a: ThreadsModeArgs): Promise<Record<string, unknown>> {
+  const cpusFor = (n: number) => Array.from({ length: Math.min(n, availableParallelism()) }, (_, i) => i).join(',');
+  console.log(`threads: 1 vs ${a.threads} generator threads (1 on cpu ${cpusFor(1)}, ${a.threads} on cpus ${cpusFor(a.threads)}; target on cpu ${a.targetCpu}), ${a.seconds} s steps from ${fmt(a.startRate)} req/s x${a.stepFactor}`);
+  const rounds: Array<Record<string, unknown>> = [];
+  for (let round = 1; round <= a.rounds; round++) {
+    const best = new Map<number, { rate: number; run: EngineRun } | null>([[1, null], [a.threads, null]]);
+    const next = new Map<number, number>([[1, a.startRate], [a.threads, a.startRate]]);
+    const steps: Array<{ threads: number; rate: number; run: EngineRun; held: boolean }> = [];
+    const open = new Set([1, a.threads]);
+    while (open.size > 0) {
+      for (const n of [1, a.threads]) {
+        if (!open.has(n)) continue;
+        const rate = next.get(n)!;
+        const node = [process.execPath, join(ROOT, 'bin', 'run-ts.js'), fileURLToPath(import.meta.url), '--child-engine', JSON.stringify({ url: a.url, rate, seconds: a.seconds, mode: 'bench', threads: n } satisfies ChildArgs)];
+        const [cmd, ...rest] = a.pinning ? ['taskset', '-c', cpusFor(n), ...node] : node;
+        const { stdout } = await run(cmd, rest, (a.seconds + 30) * 1000);
+        const r = JSON.parse(stdout.trim().split('\n').pop() ?? '') as EngineRun;
+        const held = sustained(r);
+        steps.push({ threads: n, rate, run: r, held });
+        console.log(
+          `round ${round} ${n} thread${n === 1 ? ' ' : 's'} @ ${fmt(rate)} req/s: ${held ? 'held' : 'NOT held'} (${fmt(r.requests / a.seconds)} req/s done, dropped ${r.dropped}, lag max ${r.maxLagMs} ms${r.saturated ? ', SATURATED' : ''}, p99 ${r.p99} ms, cpu ${r.cpuS.toFixed(1)} s)`,
+        );
+        if (held) {
+          best.set(n, { rate, run: r });
+          next.set(n, Math.round(rate * a.stepFactor));
+        } else open.delete(n);
+      }
+    }
+    const one = best.get(1)?.rate ?? null;
+    const many = best.get(a.threads)?.rate ?? null;
+    const ratio = one && many ? round3(many / one) : null;
+    console.log(`round ${round}: sustained 1 thread ${one === null ? 'none' : fmt(one)} req/s, ${a.threads} threads ${many === null ? 'none' : fmt(many)} req/s, ratio ${ratio ?? 'n/a'} (target >= 1.7)`);
+    rounds.push({ round, sustained: { 1: one, [a.threads]: many }, ratio, steps });
+  }
+  const ratios = rounds.map((r) => r.ratio as number | null).filter((x): x is number => x !== null);
+  const med = ratios.length ? round3(median(ratios)) : null;
+  const [load1, load5] = loadavg();
+  console.log(`threads: median ratio ${med ?? 'n/a'} over ${ratios.length} round(s); load average ${load1.toFixed(2)} ${load5.toFixed(2)} (1, 5 min): on a shared machine, rerun on a quiet one`);
+  return { threads: a.threads, seconds: a.seconds, startRate: a.startRate, stepFactor: a.stepFactor, targetCpu: a.targetCpu, rounds, medianRatio: med, loadAverage: { at1: load1, at5: load5 } };
 }
 
 async function runEngineChild(args: ChildArgs, pinning: boolean): Promise<EngineRun> {
@@ -357,6 +441,7 @@ async function childEngine(args: ChildArgs): Promise<void> {
       stages,
       seed: 1,
       onSecond,
+      generatorThreads: args.threads ?? 1,
       ...(writeLog ? { runId: 'soak', writeLog } : {}),
     },
     { connections: args.connections },
@@ -376,6 +461,7 @@ async function childEngine(args: ChildArgs): Promise<void> {
     saturated: r.generator.saturated,
     maxLagMs: r.generator.maxLagMs,
     peakRssMb: r.generator.peakRssMb,
+    offered: r.totals.requests + r.totals.dropped,
   };
   if (writeLog) {
     res.writeLog = { ...writeLog.counts, spilled: writeLog.spilled };

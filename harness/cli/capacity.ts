@@ -2,7 +2,7 @@
 // an objective (grow, bisect, confirm), write capacity.json and summary.md, tear down.
 import type { Command } from 'commander';
 import type { CliIO } from './io.ts';
-import { runIO, targetOptions, WARMUP_FLAG } from './run-options.ts';
+import { GENERATOR_THREADS_FLAG, GENERATOR_THREADS_HELP, runIO, targetOptions, WARMUP_FLAG } from './run-options.ts';
 import { parseDuration, parseInteger, parseRate } from './parse.ts';
 import { usageError } from '../errors.ts';
 import { DEFAULT_WARMUP_S, resolveRunConfig, type RawRunOptions } from '../run/config.ts';
@@ -82,6 +82,7 @@ export function register(program: Command, io: CliIO, setExit: (code: number) =>
     .option('--max-steps <n>', 'at most this many steps, confirmations included (default 30)')
     .option('-w, --workload <name>', 'mixed, read-heavy, write-heavy, static')
     .option('--driver <embedded|k6|auto>', 'load driver')
+    .option(GENERATOR_THREADS_FLAG, GENERATOR_THREADS_HELP)
     .option('--scale <dimension=values>', 'one search per value, each on its own deployment: app-servers=1..4, shards=1..K, db-cpu=0.25,0.5,1, app-cpu=...')
     .option('--json', 'print capacity.json on stdout instead of the summary');
   targetOptions(cmd);

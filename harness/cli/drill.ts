@@ -1,7 +1,7 @@
 // bench drill <name> --phase N: deploy, run an SRE failure drill, give a verdict (exit 1 on fail).
 import type { Command } from 'commander';
 import type { CliIO } from './io.ts';
-import { runIO, targetOptions, WARMUP_FLAG, WARMUP_HELP } from './run-options.ts';
+import { GENERATOR_THREADS_FLAG, GENERATOR_THREADS_HELP, runIO, targetOptions, WARMUP_FLAG, WARMUP_HELP } from './run-options.ts';
 import { resolveRunConfig, type RawRunOptions } from '../run/config.ts';
 import { executeRun } from '../run/lifecycle.ts';
 import { drillExercise, DRILL_DEFAULT_RATE } from '../run/drill.ts';
@@ -27,6 +27,7 @@ export function register(program: Command, io: CliIO, setExit: (code: number) =>
     .option('--target <name>', 'what to break (an app server, a shard...; default: the drill picks)')
     .option('-r, --rate <n>', `steady arrival rate during the drill (default ${DRILL_DEFAULT_RATE} req/s)`)
     .option(WARMUP_FLAG, WARMUP_HELP)
+    .option(GENERATOR_THREADS_FLAG, GENERATOR_THREADS_HELP)
     .option('--keep', 'leave the target up after the drill')
     .option('--json', 'print results.json on stdout');
   targetOptions(cmd);

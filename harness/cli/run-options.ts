@@ -41,6 +41,9 @@ export function targetOptions(cmd: Command): Command {
 export const WARMUP_FLAG = '--warmup <time>';
 export const WARMUP_HELP = 'warm-up before the measured load, recorded apart (default 20s where caches or replicas exist, else 0; 0 skips)';
 
+export const GENERATOR_THREADS_FLAG = '--generator-threads <n>';
+export const GENERATOR_THREADS_HELP = 'embedded engine threads, each sending its part of the schedule (default: the cores the deployed hosts leave free, at least 1)';
+
 /** The flags that shape the load. */
 export function loadOptions(cmd: Command): Command {
   return cmd
@@ -51,6 +54,7 @@ export function loadOptions(cmd: Command): Command {
     .option('--salt <n>', 'sign-up salt of the load (default: a fresh one, recorded in results.json): with --seed, repeats a load exactly')
     .option('--driver <embedded|k6|auto>', 'load driver')
     .option('--k6-bin <path>', 'the k6 binary for --driver k6/auto (default: k6 on PATH; bench never installs k6)')
+    .option(GENERATOR_THREADS_FLAG, GENERATOR_THREADS_HELP)
     .option(WARMUP_FLAG, WARMUP_HELP)
     .option('--p99 <ms>', 'p99 latency objective in ms (default 500)')
     .option('--max-error-rate <pct>', 'error rate objective (default 1%)')

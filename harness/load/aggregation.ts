@@ -132,6 +132,11 @@ export class Aggregation {
     this.onPoint(point);
   }
 
+  /** The histograms (per type, in index order; of failures): threads.ts merges parts with them. */
+  histograms(): { types: LatencyHistogram[]; failure: LatencyHistogram } {
+    return { types: this.stats.map((s) => s.hist), failure: this.failureHist };
+  }
+
   /** The counting part of results.json: `sent` names the types reported (those the mix weighs). */
   results(sent: readonly number[], durationS: number): Pick<LoadResults, 'totals' | 'latencyMs' | 'failureMs' | 'shards' | 'endpoints' | 'statusCodes' | 'errorKinds' | 'series'> {
     const endpoints: LoadResults['endpoints'] = {};

@@ -16,7 +16,7 @@ import { Aggregation } from './aggregation.ts';
 import { closeMetrics, EngineMetrics, serveMetrics } from './metrics.ts';
 import { seededRandom, weightedPicker, zipfSampler, type Random, type ZipfSampler } from './random.ts';
 import { compileCatalogue, RequestBuilder, type CompiledType } from './requests.ts';
-import { ArrivalSchedule, LagTracker, Scheduler, systemClock, type Clock } from './scheduler.ts';
+import { ArrivalSchedule, LagTracker, Scheduler, systemClock, type Clock, type SchedulePart } from './scheduler.ts';
 import { DONE, InFlight, ON_WIRE, Origin as OriginOf, QUEUED } from './slots.ts';
 import { ConnectionClosedError, SocketTransport } from './transport/socket.ts';
 import type { PreparedRequest, ResponseHandler, Transport, TransportKind } from './transport/types.ts';
@@ -64,6 +64,24 @@ export interface EngineTuning {
    */
   transport?: TransportKind;
   clock?: Clock;
+  /** send only this part of the schedule (one generator thread's: threads.ts); default: all */
+  part?: SchedulePart;
+  /**
+   * after the warm-up, wait for this to give the schedule's time 0 (clock ms), so every thread's
+   * part starts on one time axis; default: start as soon as warmed up
+   */
+  startGate?: () => Promise<number>;
+  /** where per-request metrics go instead of a registry of this thread (a worker relays them) */
+  metricsSink?: MetricsSink;
+}
+
+/** What the engine tells its metrics (metrics.ts's EngineMetrics, or a worker's relay). */
+export type MetricsSink = Pick<EngineMetrics, 'request' | 'droppedOne' | 'second'>;
+
+/** One part's outcome with its histograms encoded, so parts merge exactly (threads.ts). */
+export interface PartOutcome extends LoadOutcome {
+  /** LatencyHistogram.encode() per type name, and of the failure histogram */
+  histograms: { types: Record<string, string>; failure: string };
 }
 
 /** file descriptors kept back from the connection budget (logs, the metrics server, stdio) */
@@ -96,8 +114,20 @@ export function openFileLimit(): number {
 
 /** Sends a workload at the arrival rate of `options.stages` and measures it; see the file comment. */
 export async function runLoad(options: LoadOptions, tuning: EngineTuning = {}): Promise<LoadOutcome> {
+  if ((options.generatorThreads ?? 1) > 1) {
+    // loaded here, not at the top: threads.ts imports this file
+    const { runThreaded } = await import('./threads.ts');
+    return runThreaded(options, tuning);
+  }
   const engine = new Engine(options, tuning);
   return engine.run();
+}
+
+/** runLoad for one part of the schedule, with the histograms a merge needs (a worker's side). */
+export async function runLoadPart(options: LoadOptions, tuning: EngineTuning): Promise<PartOutcome> {
+  const engine = new Engine(options, tuning);
+  const outcome = await engine.run();
+  return { ...outcome, histograms: engine.histograms() };
 }
 
 type Origin = OriginOf<Req>;
@@ -218,7 +248,13 @@ class Engine {
   /** the run id and the seed in base 36: write names are bench-<runId>-<seed>-<n>, deterministic
    *  for a seed and unique per run */
   private readonly seedTag: string;
-  private metrics: EngineMetrics | null = null;
+  private metrics: MetricsSink | null = null;
+  private readonly tuning: EngineTuning;
+  /** the index (from 1) of the last request whose variables were drawn */
+  private drawn = 0;
+  private drawId = -1;
+  private drawAsset = -1;
+  private drawName: string | null = null;
   private metricsServer: Server | null = null;
 
   private startMs = 0;
@@ -249,6 +285,7 @@ class Engine {
     tuning: EngineTuning,
   ) {
     validate(options);
+    this.tuning = tuning;
     this.clock = tuning.clock ?? systemClock;
     this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -261,6 +298,7 @@ class Engine {
       lagThresholdMs: tuning.lagThresholdMs,
       sustainMs: tuning.lagSustainMs,
       freeSlots: () => this.inFlight < this.maxInFlight,
+      part: tuning.part,
     });
     this.queueWait = new LagTracker({
       lagThresholdMs: tuning.lagThresholdMs,
@@ -307,13 +345,16 @@ class Engine {
   async run(): Promise<LoadOutcome> {
     const { signal, metricsListen } = this.options;
     try {
-      if (this.options.metricsRegistry) {
+      if (this.tuning.metricsSink) {
+        this.metrics = this.tuning.metricsSink;
+      } else if (this.options.metricsRegistry) {
         // The harness serves this registry for the whole run, so the last second is scraped too.
         this.metrics = new EngineMetrics(this.typesInMix.map((t) => t.name), () => this.inFlight, this.options.metricsRegistry);
       } else if (metricsListen) {
-        this.metrics = new EngineMetrics(this.typesInMix.map((t) => t.name), () => this.inFlight);
+        const served = new EngineMetrics(this.typesInMix.map((t) => t.name), () => this.inFlight);
+        this.metrics = served;
         try {
-          this.metricsServer = await serveMetrics(this.metrics.registry, metricsListen.host, metricsListen.port);
+          this.metricsServer = await serveMetrics(served.registry, metricsListen.host, metricsListen.port);
         } catch (err) {
           throw envError(
             `cannot serve the load engine's metrics on ${metricsListen.host}:${metricsListen.port}: ${(err as Error).message}`,
@@ -327,7 +368,7 @@ class Engine {
       const done = new Promise<void>((resolve) => (this.resolveDone = resolve));
       const onAbort = () => this.abort();
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.startMs = this.clock.now();
+      this.startMs = this.tuning.startGate ? await this.tuning.startGate() : this.clock.now();
       this.agg.start(this.startMs);
       this.startedAtWallMs = Date.now();
       this.scheduler.start(this.startMs);
@@ -393,18 +434,34 @@ class Engine {
     }
   }
 
-  private readonly onDue = (dueMs: number): void => {
-    // Every random draw and counter happens before the in-flight check, so the same seed gives
-    // the same sequence of requests (types, ids, names) however many of them the cap drops.
-    // Draw order: the type, its id, its asset (the k6 planner draws in the same order).
+  /**
+   * Draws the next request's variables (into drawId/drawAsset/drawName) and returns its type.
+   * Draw order: the type, its id, its asset (the k6 planner draws in the same order).
+   */
+  private draw(): CompiledType {
+    this.drawn++;
     const t = this.typeByName.get(this.picker.pick(this.rng))!;
-    let id = -1;
-    let asset = -1;
-    let name: string | null = null;
-    if (t.draw === 'seeded') id = this.zipf!.sample(this.rng);
-    else if (t.draw === 'created') id = createdUserId(this.options.users, this.options.salt ?? 0, ++this.createSeq);
-    if (t.assets !== null) asset = this.rng.int(t.assets.length);
-    if (t.write) name = `bench-${this.seedTag}-${++this.writeSeq}`;
+    this.drawId = -1;
+    this.drawAsset = -1;
+    this.drawName = null;
+    if (t.draw === 'seeded') this.drawId = this.zipf!.sample(this.rng);
+    else if (t.draw === 'created') this.drawId = createdUserId(this.options.users, this.options.salt ?? 0, ++this.createSeq);
+    if (t.assets !== null) this.drawAsset = this.rng.int(t.assets.length);
+    if (t.write) this.drawName = `bench-${this.seedTag}-${++this.writeSeq}`;
+    return t;
+  }
+
+  private readonly onDue = (dueMs: number, k: number): void => {
+    // Every random draw and counter happens before the in-flight check, so the same seed gives
+    // the same sequence of requests (types, ids, names) however many of them the cap drops. A
+    // thread that owns a part of the schedule draws the other parts' requests too and sends only
+    // its own: every thread then sends exactly what one thread would (same ids, unique names)
+    // for the price of a draw, well under a microsecond, per request it skips.
+    while (this.drawn < k - 1) this.draw();
+    const t = this.draw();
+    const id = this.drawId;
+    const asset = this.drawAsset;
+    const name = this.drawName;
     if (this.inFlight >= this.maxInFlight) {
       this.dropOne();
       return;
@@ -578,7 +635,7 @@ class Engine {
     this.scheduler.report(); // folds the backlog's lag into maxLagMs before stop() hides it
     this.backlogCut = true;
     this.backlogCutWithFreeSlots = this.inFlight < this.maxInFlight;
-    const left = this.schedule.totalRequests - this.scheduler.sent;
+    const left = this.scheduler.owned - this.scheduler.sent;
     this.scheduler.stop();
     this.agg.rollTo(now);
     this.agg.droppedSome(left);
@@ -664,6 +721,11 @@ class Engine {
 
   // ---- results ----------------------------------------------------------------------------
 
+  histograms(): PartOutcome['histograms'] {
+    const h = this.agg.histograms();
+    return { types: Object.fromEntries(this.types.map((t) => [t.name, h.types[t.index]!.encode()])), failure: h.failure.encode() };
+  }
+
   private results(): LoadResults {
     const durationS = Math.max(0, (this.endOfSchedulingMs - this.startMs) / 1000);
     const counted = this.agg.results(this.typesInMix.map((t) => t.index), durationS);
@@ -680,6 +742,8 @@ class Engine {
         limited: lag.limited || waited.limited || this.backlogCutWithFreeSlots,
         maxLagMs: round3(Math.max(lag.maxLagMs, waited.maxLagMs)),
         peakRssMb: Math.round((this.peakRss / 1048576) * 10) / 10,
+        // one thread; threads.ts writes how many sent a merged run
+        threads: 1,
       },
     };
   }

@@ -89,25 +89,55 @@ export class ArrivalSchedule {
     return total;
   }
 
-  /** A cursor over due times in seconds, in order: 1st, 2nd, ... request. */
-  cursor(): DueCursor {
-    return new DueCursor(this.segments, this.totalRequests);
+  /** A cursor over due times in seconds, in order: 1st, 2nd, ... request (of `part` only, when given). */
+  cursor(part: SchedulePart = WHOLE): DueCursor {
+    return new DueCursor(this.segments, this.totalRequests, part);
+  }
+
+  /** How many of the first `n` requests `part` owns. */
+  static ownedOf(n: number, part: SchedulePart): number {
+    return n > part.index ? Math.floor((n - 1 - part.index) / part.count) + 1 : 0;
   }
 }
 
+/**
+ * One of `count` equal execution segments of the arrival sequence (0, 1/N, 2/N, ..., 1 in k6's
+ * terms). k6 stripes equal segments round-robin over the iterations, and so does this: part i owns
+ * the requests k = i+1, i+1+N, i+1+2N, ... (k counted from 1), so the N parts' due times are,
+ * together, exactly the whole schedule's, and each part's share of any window is within one
+ * request of 1/N of it.
+ */
+export interface SchedulePart {
+  index: number;
+  count: number;
+}
+
+export const WHOLE: SchedulePart = Object.freeze({ index: 0, count: 1 });
+
 /** Walks the due times of a schedule one request at a time, O(1) per request. */
 export class DueCursor {
-  private k = 1;
+  private k: number;
   private seg = 0;
+  /** how many requests this part owns in the whole schedule */
+  readonly owned: number;
 
   constructor(
     private readonly segments: readonly Segment[],
     private readonly total: number,
-  ) {}
+    private readonly part: SchedulePart = WHOLE,
+  ) {
+    this.k = part.index + 1;
+    this.owned = ArrivalSchedule.ownedOf(total, part);
+  }
 
   /** how many requests were handed out so far */
   get taken(): number {
-    return this.k - 1;
+    return (this.k - 1 - this.part.index) / this.part.count;
+  }
+
+  /** the index in the whole schedule (from 1) of the request peek() returns */
+  get index(): number {
+    return this.k;
   }
 
   /** The next request's due time in seconds without consuming it; Infinity when none is left. */
@@ -124,7 +154,7 @@ export class DueCursor {
 
   /** Consumes the request peek() returned. */
   advance(): void {
-    this.k++;
+    this.k += this.part.count;
   }
 }
 
@@ -149,6 +179,8 @@ export interface SchedulerOptions {
    * while slots are free is the generator's own limit (its CPU), not the system's: see `limited`.
    */
   freeSlots?: () => boolean;
+  /** the part of the schedule this scheduler hands out (default: all of it) */
+  part?: SchedulePart;
 }
 
 /** What the scheduler says about its own timeliness. */
@@ -179,7 +211,7 @@ export class Scheduler {
     private readonly clock: Clock,
     options: SchedulerOptions = {},
   ) {
-    this.cursor = schedule.cursor();
+    this.cursor = schedule.cursor(options.part);
     this.lag = new LagTracker(options);
   }
 
@@ -195,6 +227,11 @@ export class Scheduler {
   /** How many requests were handed out. */
   get sent(): number {
     return this.cursor.taken;
+  }
+
+  /** How many requests this scheduler's part of the schedule holds. */
+  get owned(): number {
+    return this.cursor.owned;
   }
 
   /** Every request was handed out, or stop() was called. */
@@ -215,10 +252,10 @@ export class Scheduler {
   }
 
   /**
-   * Calls send(dueMs) for each request due by now, oldest first, at most `max` of them (so one
+   * Calls send(dueMs, k) for each request due by now (k: its index in the whole schedule, from 1), oldest first, at most `max` of them (so one
    * call cannot monopolise the event loop after a long stall); returns how many it handed out.
    */
-  drain(send: (dueMs: number) => void, max = Infinity): number {
+  drain(send: (dueMs: number, k: number) => void, max = Infinity): number {
     if (Number.isNaN(this.startMs)) throw new Error('Scheduler.drain() before start()');
     if (this.stopped) return 0;
     const now = this.clock.now();
@@ -233,8 +270,9 @@ export class Scheduler {
         this.lag.observe(now - dueMs, now);
         first = false;
       }
+      const k = this.cursor.index;
       this.cursor.advance();
-      send(dueMs);
+      send(dueMs, k);
       n++;
     }
     if (first) this.lag.observe(0, now);

@@ -78,6 +78,9 @@ export interface LoadOptions {
   /** register the engine's metrics in this registry instead (the caller serves it, and keeps
    *  serving after the load so Prometheus scrapes the final counts); wins over metricsListen */
   metricsRegistry?: Registry;
+  /** generator threads (worker_threads), each sending its part of the schedule (threads.ts);
+   *  default 1: this thread alone */
+  generatorThreads?: number;
 }
 
 export interface LoadOutcome {

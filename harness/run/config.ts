@@ -46,6 +46,9 @@ export interface RunConfig {
   driver: DriverChoice;
   /** the k6 binary (--k6-bin); absent or null: `k6` on PATH */
   k6Bin?: string | null;
+  /** embedded engine threads (--generator-threads); absent or null: the cores the topology leaves
+   *  free (harness/load/threads.ts defaultGeneratorThreads) */
+  generatorThreads?: number | null;
   workload: string;
   keep: boolean;
   json: boolean;
@@ -82,6 +85,7 @@ export type RawRunOptions = {
   grafana?: boolean;
   driver?: string;
   k6Bin?: string;
+  generatorThreads?: string;
   workload?: string;
   keep?: boolean;
   json?: boolean;
@@ -203,6 +207,7 @@ export function resolveRunConfig(flags: RunFlags, env: Record<string, string | u
     grafana: raw.grafana ?? false,
     driver: raw.driver === undefined ? 'embedded' : parseChoice('--driver', raw.driver, ['embedded', 'k6', 'auto'] as const),
     k6Bin: raw.k6Bin === undefined || raw.k6Bin.trim() === '' ? null : raw.k6Bin,
+    generatorThreads: raw.generatorThreads === undefined ? null : parseInteger('--generator-threads', raw.generatorThreads, { min: 1, max: 256 }),
     workload,
     keep: raw.keep ?? false,
     json: raw.json ?? false,

@@ -4,6 +4,8 @@
 import { runDrill, validateDrill, drillTiming } from '../../chaos/index.ts';
 import { newDrillState } from '../../chaos/drills/types.ts';
 import { runLoad } from '../load/engine.ts';
+import { generatorThreadsFor } from '../load/threads.ts';
+import { shardMapOf } from '../../chaos/drills/lookup.ts';
 import type { Exercise } from './lifecycle.ts';
 import { loadTargets } from './drive.ts';
 import { liveProgress } from './progress.ts';
@@ -27,6 +29,10 @@ export function drillExercise(choice: DrillChoice): Exercise {
       d.schedule(plan, timing, newDrillState());
     },
     async run({ config, deployed, io }) {
+      // a drill on shards counts per shard, which one thread alone can (threads.ts): one by default
+      const sharded = shardMapOf(deployed.plan) !== undefined;
+      const threads = generatorThreadsFor(config.generatorThreads ?? (sharded ? 1 : null), deployed.plan.hosts.map((h) => h.size.cpus));
+      io.progress(threads.line);
       const live = liveProgress(io.write, io.isTTY);
       try {
         const out = await runDrill({
@@ -49,6 +55,7 @@ export function drillExercise(choice: DrillChoice): Exercise {
             seed: config.seed,
             rate: config.rate ?? DRILL_DEFAULT_RATE,
             metricsRegistry: deployed.metrics?.engine,
+            generatorThreads: threads.threads,
             onSecond: (p) => live.second(p, 0),
           },
         });

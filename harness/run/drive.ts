@@ -4,6 +4,7 @@ import { envError } from '../errors.ts';
 import type { DeployPlan } from '../topology/plan.ts';
 import { endpointUrl, serviceOf } from '../topology/plan.ts';
 import { runLoad } from '../load/engine.ts';
+import { generatorThreadsFor } from '../load/threads.ts';
 import type { LoadOutcome } from '../load/types.ts';
 import { k6Available, runK6 } from '../load/k6/driver.ts';
 import { workloads } from '../../loadtests/workloads.ts';
@@ -59,9 +60,12 @@ export async function drive(config: RunConfig, plan: DeployPlan, stages: Stage[]
     });
     return { results: { ...got.results, salt }, startedAtMs: got.startedAtMs, driver, thresholdsFailed: got.thresholdsFailed };
   }
+  const threads = generatorThreadsFor(config.generatorThreads, plan.hosts.map((h) => h.size.cpus));
+  io.progress(threads.line);
   const live = liveProgress(io.write, io.isTTY);
   try {
     const got = await runLoad({
+      generatorThreads: threads.threads,
       targets,
       workload: workloads[config.workload]!,
       users: config.users,

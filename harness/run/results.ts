@@ -127,6 +127,9 @@ export const LoadResults = z.object({
     limited: z.boolean().optional(),
     maxLagMs: z.number(),
     peakRssMb: z.number(),
+    /** embedded engine: the generator threads that sent the load (--generator-threads); absent
+     *  in results written before threads, and for k6 */
+    threads: z.number().int().min(1).optional(),
   }),
 });
 export type LoadResults = z.infer<typeof LoadResults>;
