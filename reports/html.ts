@@ -132,6 +132,7 @@ ${fig('failed share (with dropped)', fmtPct(failRateOf(t)), (failRateOf(t) ?? 0)
 ${fig('requests', fmtCount(t.requests))}
 ${fig('errors', fmtCount(t.errors), t.errors > 0)}
 ${fig('dropped', fmtCount(t.dropped), t.dropped > 0)}
+${fig('stale keep-alive (not in the rates)', t.staleKeepalive === undefined || t.staleKeepalive === null ? 'n/a' : fmtCount(t.staleKeepalive), (t.staleKeepalive ?? 0) > 0)}
 </div>
 <p class="muted">Target ${esc(fmtRps(r.trafficModel.targetRps))}; the server counted ${
     r.server.appRequests === null ? 'no requests (no metrics)' : `${esc(fmtCount(r.server.appRequests))} app requests`

@@ -14,11 +14,11 @@ describe('renderMarkdown', () => {
   });
 
   it('has a key figures table', () => {
-    const i = lines.indexOf('| throughput | p50 | p95 | p99 | p99.9 | max | error rate | failed share (with dropped) | requests | errors | dropped |');
+    const i = lines.indexOf('| throughput | p50 | p95 | p99 | p99.9 | max | error rate | failed share (with dropped) | requests | errors | dropped | stale keep-alive |');
     expect(i).toBeGreaterThan(0);
-    expect(lines[i + 1]).toBe('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    expect(lines[i + 1]).toBe('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     // the failed share counts the 15 dropped as not served: (26 + 15) / (23,178 + 15)
-    expect(lines[i + 2]).toMatch(/^\| 386 req\/s \| 4\.3 ms \| 14\.1 ms \| 42\.1 ms \| 185 ms \| 611 ms \| 0\.11% \| 0\.18% \| 23,\d{3} \| 26 \| 15 \|$/);
+    expect(lines[i + 2]).toMatch(/^\| 386 req\/s \| 4\.3 ms \| 14\.1 ms \| 42\.1 ms \| 185 ms \| 611 ms \| 0\.11% \| 0\.18% \| 23,\d{3} \| 26 \| 15 \| 3 \|$/);
   });
 
   it('says INCONCLUSIVE with its reason, for the run and for a drill', () => {

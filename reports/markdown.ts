@@ -63,7 +63,7 @@ export function renderMarkdown(r: Results): string {
   out.push('');
   out.push(
     mdTable(
-      ['throughput', 'p50', 'p95', 'p99', 'p99.9', 'max', 'error rate', 'failed share (with dropped)', 'requests', 'errors', 'dropped'],
+      ['throughput', 'p50', 'p95', 'p99', 'p99.9', 'max', 'error rate', 'failed share (with dropped)', 'requests', 'errors', 'dropped', 'stale keep-alive'],
       [
         [
           fmtRps(t.throughputRps),
@@ -77,9 +77,11 @@ export function renderMarkdown(r: Results): string {
           fmtCount(t.requests),
           fmtCount(t.errors),
           fmtCount(t.dropped),
+          // the generator's stale connections: beside the rates, in neither (n/a: the driver cannot tell)
+          t.staleKeepalive === undefined || t.staleKeepalive === null ? 'n/a' : fmtCount(t.staleKeepalive),
         ],
       ],
-      ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
   );
   if (r.objectives.length > 0) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failRateOf, inconclusiveReason, objectivesFor, runVerdict, withAchievedScale } from './verdict.ts';
+import { failRateOf, inconclusiveReason, objectivesFor, runVerdict, staleShareOf, withAchievedScale } from './verdict.ts';
 import { buildResults } from './testing/fixture.ts';
 import type { LoadResults } from './schema.ts';
 
@@ -84,5 +84,23 @@ describe('withAchievedScale', () => {
     l.totals.requests = 6_000;
     expect(withAchievedScale(m, l).achievedScaleFactor).toBeCloseTo(0.4, 6);
     expect(withAchievedScale(m, load({ requests: 0, throughputRps: 0 })).achievedScaleFactor).toBeNull();
+  });
+});
+
+describe('stale keep-alive connections', () => {
+  const pass = objectivesFor({ p99Ms: 500, maxErrorRate: 0.01 }, load({ errors: 0, dropped: 0, failRate: 0 }));
+  it('are the generator\'s, not the system\'s: above 1% of sent the run is INCONCLUSIVE with that reason', () => {
+    // 11 of 1,000 sent (989 completed + 11 stale): 1.1%
+    const v = runVerdict({ load: load({ requests: 989, ok: 989, errors: 0, dropped: 0, errorRate: 0, failRate: 0, staleKeepalive: 11 }), objectives: pass, drills: [] });
+    expect(v.verdict).toBe('inconclusive');
+    expect(v.reason).toMatch(/^11 requests \(1\.1% of sent, above 1%\) went out on connections the server had already closed \(stale_keepalive\)/);
+    expect(v.reason).not.toContain('\n');
+  });
+  it('at or below 1% of sent they neither fail nor void a run, and unmeasured (k6: null) is no reason', () => {
+    expect(inconclusiveReason(load({ requests: 990, ok: 990, errors: 0, dropped: 0, errorRate: 0, failRate: 0, staleKeepalive: 10 }))).toBeNull();
+    expect(runVerdict({ load: load({ errors: 0, dropped: 0, failRate: 0, staleKeepalive: 10 }), objectives: pass, drills: [] }).verdict).toBe('pass');
+    expect(inconclusiveReason(load({ staleKeepalive: null }))).toBeNull();
+    expect(staleShareOf({ requests: 0, ok: 0, errors: 0, dropped: 0, throughputRps: 0, errorRate: 0, staleKeepalive: 0 })).toBeNull();
+    expect(staleShareOf({ requests: 99, ok: 99, errors: 0, dropped: 0, throughputRps: 0, errorRate: 0, staleKeepalive: 1 })).toBeCloseTo(0.01, 12);
   });
 });

@@ -59,12 +59,31 @@ export interface RunVerdict {
   reason: string;
 }
 
+/**
+ * The share of sent requests lost to stale keep-alive connections above which a run is
+ * INCONCLUSIVE: past 1%, the generator's own connection handling (an idle limit above a keep-alive
+ * timeout on the path) shaped the figures enough that they no longer describe the system.
+ */
+export const STALE_KEEPALIVE_MAX_SHARE = 0.01;
+
+/** stale_keepalive ÷ sent (completed + stale); null when the driver does not count them or nothing was sent. */
+export function staleShareOf(totals: LoadResults['totals']): number | null {
+  const stale = totals.staleKeepalive;
+  if (stale === undefined || stale === null) return null;
+  const sent = totals.requests + stale;
+  return sent > 0 ? stale / sent : null;
+}
+
 /** The reason a load cannot judge the system, or null when it can. */
 export function inconclusiveReason(load: LoadResults): string | null {
   if (load.totals.requests === 0) {
     return load.totals.dropped > 0
       ? `no request completed (${load.totals.dropped} dropped): nothing about the system was measured`
       : 'no request completed: nothing about the system was measured';
+  }
+  const stale = staleShareOf(load.totals);
+  if (stale !== null && stale > STALE_KEEPALIVE_MAX_SHARE) {
+    return `${load.totals.staleKeepalive} requests (${fmtPct(stale)} of sent, above ${fmtPct(STALE_KEEPALIVE_MAX_SHARE)}) went out on connections the server had already closed (stale_keepalive): the generator's connections, not the system, failed them`;
   }
   if (load.generator.limited) {
     return `the load generator was the limit: its schedule lag grew (up to ${fmtMs(load.generator.maxLagMs)}) while it had free in-flight slots, so its own CPU, not the system, held the load back`;

@@ -1,7 +1,9 @@
 // db-primary-failure: SIGKILL a shard's PostgreSQL primary. The harness plays the failure
 // detector: once the primary is seen dead (and a detection delay has passed) it promotes a replica
 // and repoints every edge that led to the old primary at the new one, through the Toxiproxy API
-// (chaos/actions/failover.ts). Measures the write outage and checks no acknowledged write is lost.
+// (chaos/actions/failover.ts), the one that received the most WAL when there are several.
+// Measures the write outage and checks no acknowledged write is lost: guaranteed under
+// --replication sync, not under async (the hypothesis says which).
 import { BenchError } from '../../harness/errors.ts';
 import { createShardRouter } from '../../targets/app/store/shard-router.ts';
 import { failoverAction } from '../actions/failover.ts';
@@ -21,6 +23,12 @@ function detectMs(t: DrillTiming): number {
   const ms = parseDurationMs(raw);
   if (ms === null) throw new BenchError('usage', `db-primary-failure: detect "${raw}" is not a duration`, 'write it like db-primary-failure:main:detect=2s@10s');
   return ms;
+}
+
+/** Whether a primary's commits wait for a replica (--replication sync). */
+function isSynchronous(plan: DeployPlan, primary: string): boolean {
+  const c = plan.services.find((s) => s.name === primary)?.config;
+  return c?.kind === 'postgres' && c.postgres.synchronous === true;
 }
 
 const shardOf = (plan: DeployPlan, t: DrillTiming) => resolveShard(plan, 'db-primary-failure', t.target, (s) => s.replicas.length > 0);
@@ -48,8 +56,16 @@ export const dbPrimaryFailure: Drill = {
   workload: 'write-heavy',
   hypothesis(plan, t) {
     const shard = shardOf(plan, t);
+    const promoted = shard.replicas.length === 1 ? shard.replicas[0]! : `the most advanced of ${shard.replicas.join(', ')}`;
+    // The write hypothesis follows the replication mode. Synchronous: every commit was on a replica
+    // before it was acknowledged, so none may be lost. Asynchronous: what the promoted replica had
+    // not received at the kill is lost (RPO > 0); the drill still checks for zero and says why it
+    // can fail, rather than passing on a design that loses writes under load.
+    const writes = isSynchronous(plan, shard.primary)
+      ? 'no acknowledged write is lost (synchronous replication: each commit was flushed on a replica before it was acknowledged)'
+      : 'no acknowledged write is lost, which asynchronous replication does not guarantee: writes acknowledged in the replication lag before the kill are lost, counted and named (use --replication sync to hold it)';
     return {
-      text: `the primary ${shard.primary} dies (SIGKILL); ${shard.replicas[0]} is promoted and writes repointed: service is back within 10 s, then fewer than 1% of requests fail with p99 under 1000 ms, and no acknowledged write is lost`,
+      text: `the primary ${shard.primary} dies (SIGKILL); ${promoted} is promoted and writes repointed: service is back within 10 s, then fewer than 1% of requests fail with p99 under 1000 ms, and ${writes}`,
       maxErrorRate: 0.01,
       maxP99Ms: 1000,
       // the recovery-time objective: the failover's outage is allowed, its length is the figure

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failoverAction } from '../actions/failover.ts';
+import { failoverAction, mostAdvanced } from '../actions/failover.ts';
 import { faultContext } from '../fault-runner.ts';
 import { FakeToxiproxy, fakeDeployment, planOf } from '../testing/fakes.ts';
 import { longestGap } from './db-primary-failure.ts';
@@ -36,7 +36,7 @@ describe('each drill schedules against a real phase plan', () => {
     ['dead-server', 3, [['kill', 'app-3', 20]]],
     ['hung-server', 3, [['hang', 'app-3', 10]]],
     ['replica-loss', 3, [['kill', 'pg-primary-replica-1', 20]]],
-    ['db-primary-failure', 3, [['kill', 'pg-primary', null], ['failover', 'pg-primary->pg-primary-replica-1', 0]]],
+    ['db-primary-failure', 3, [['kill', 'pg-primary', null], ['failover', 'pg-primary->pg-primary-replica-1|pg-primary-replica-2', 0]]], // two replicas: the most advanced one at the kill is promoted
     ['cache-outage', 4, [['kill', 'redis-cache', 20]]],
     ['cdn-outage', 4, [['kill', 'cdn', 20]]],
     ['shard-outage', 5, [['kill', 'pg-shard-b', 20]]],
@@ -110,7 +110,8 @@ describe('failover action', () => {
     const state = newDrillState();
     const promoted: string[] = [];
     const shard = { name: 'main', primary: 'pg-primary', replicas: ['pg-primary-replica-1', 'pg-primary-replica-2'], range: [0, null] as [number, null] };
-    const f = failoverAction(plan, { shard, detectMs: 5, state, promote: async (svc) => void promoted.push(svc.name) });
+    // both received as far: a tie goes to the first
+    const f = failoverAction(plan, { shard, detectMs: 5, state, promote: async (svc) => void promoted.push(svc.name), receivedLsn: async () => 0x3000060n });
     deployment.fake.get('pg-primary')!.running = false;
     await f.apply(ctx);
     const r1 = plan.services.find((s) => s.name === 'pg-primary-replica-1')!.address;
@@ -120,6 +121,31 @@ describe('failover action', () => {
     );
     expect(state.primaries.get('main')).toBe('pg-primary-replica-1');
     expect(state.figures.newPrimary).toBe('pg-primary-replica-1');
+  });
+
+  it('promotes the replica that received the most WAL, and repoints the other one at it', async () => {
+    const plan = planOf(3);
+    const deployment = fakeDeployment(plan);
+    const tp = new FakeToxiproxy(plan);
+    const state = newDrillState();
+    const promoted: string[] = [];
+    const shard = { name: 'main', primary: 'pg-primary', replicas: ['pg-primary-replica-1', 'pg-primary-replica-2'], range: [0, null] as [number, null] };
+    const lsns: Record<string, bigint> = { 'pg-primary-replica-1': 0x3000060n, 'pg-primary-replica-2': 0x3000f28n };
+    const f = failoverAction(plan, { shard, detectMs: 5, state, promote: async (svc) => void promoted.push(svc.name), receivedLsn: async (n) => lsns[n]! });
+    deployment.fake.get('pg-primary')!.running = false;
+    await f.apply(faultContext({ deployment, plan, toxiproxy: tp }));
+    const r2 = plan.services.find((s) => s.name === 'pg-primary-replica-2')!.address;
+    expect(promoted).toEqual(['pg-primary-replica-2']);
+    expect(tp.calls.filter((c) => c.startsWith('upstream')).sort()).toEqual(
+      ['app-1->pg-primary', 'app-2->pg-primary', 'app-3->pg-primary', 'pg-primary-replica-1->pg-primary'].map((e) => `upstream ${e} ${r2.host}:${r2.port}`),
+    );
+    expect(state.figures).toMatchObject({ newPrimary: 'pg-primary-replica-2', replicaLsns: 'pg-primary-replica-1 0/3000060, pg-primary-replica-2 0/3000F28' });
+  });
+
+  it('mostAdvanced: a replica that cannot say is never chosen over one that can', async () => {
+    const down = async (n: string) => (n === 'a' ? null : n === 'b' ? 5n : Promise.reject(new Error('refused')));
+    expect(await mostAdvanced(['a', 'b', 'c'], down)).toEqual({ name: 'b', lsns: { a: null, b: '0/5', c: null } });
+    expect((await mostAdvanced(['x', 'y'], async () => null)).name).toBe('x');
   });
 
   it('refuses a shard without a replica', () => {

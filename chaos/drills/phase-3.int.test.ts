@@ -1,6 +1,6 @@
 // Drills on a real phase 3 (HAProxy, three app servers, a PostgreSQL primary and a replica, the
 // sessions Redis, every edge through Toxiproxy): a dead app server costs (almost) nothing, and a
-// dead primary is failed over with no acknowledged write lost.
+// dead primary is failed over with no acknowledged write lost (under --replication sync).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { toxiproxyClient } from '../../harness/runtime/toxiproxy-client.ts';
@@ -11,18 +11,19 @@ import { dbPrimaryFailure } from './db-primary-failure.ts';
 import { drillTiming } from './index.ts';
 import { deployPhase, type TestDeployment } from '../testing/deploy.ts';
 
+async function onPrimary<T>(d: TestDeployment, service: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const at = d.plan.services.find((s) => s.name === service)!.address;
+  const c = new pg.Client({ host: at.host, port: at.port, ...PG_CREDENTIALS });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
 describe('phase 3 drills', () => {
   let d: TestDeployment;
-  async function onPrimary<T>(service: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-    const at = d.plan.services.find((s) => s.name === service)!.address;
-    const c = new pg.Client({ host: at.host, port: at.port, ...PG_CREDENTIALS });
-    await c.connect();
-    try {
-      return await fn(c);
-    } finally {
-      await c.end();
-    }
-  }
   beforeAll(async () => {
     d = await deployPhase('chaos-p3', 3, { appServers: 3, replicas: 1 }, { users: 2000, rate: 60 });
   }, 240_000);
@@ -65,7 +66,7 @@ describe('phase 3 drills', () => {
   };
   for (const [drill, durationS] of [['hung-server', 5], ['replica-loss', 5], ['network-partition', 5], ['slow-database', 5]] as const) {
     it(`${drill} holds its hypothesis`, async () => {
-      await onPrimary('pg-primary', (c) => c.query('DELETE FROM users WHERE id > $1', [d.load.users]));
+      await onPrimary(d, 'pg-primary', (c) => c.query('DELETE FROM users WHERE id > $1', [d.load.users]));
       const out = await runDrill({ deployment: d.deployment, drill, load: d.load, atS: 5, durationS, tailS: 6 });
       const r = out.drill;
       console.log(`phase 3 ${drill}: ${JSON.stringify({ codes: out.load.results.statusCodes, pass: r.pass, detect: r.timeToDetectS, recover: r.timeToRecoverS, errors: r.errorsDuringFault, p99: [r.latencyBeforeP99, r.latencyDuringP99], figures: r.figures, reasons: r.reasons })}`);
@@ -77,10 +78,24 @@ describe('phase 3 drills', () => {
       expectations[drill]!(r);
     }, 90_000);
   }
+});
 
-  it('db-primary-failure: a replica is promoted, writes resume, no acknowledged write is lost', async () => {
+// "No acknowledged write is lost" is what synchronous replication promises, so the drill that
+// asserts it runs on a deployment that has it. Under async (the default) a write acknowledged in
+// the replication lag before the kill is lost at the promotion: this test, on async, lost 1 of 858
+// (and 4 and 1 in 2 of 6 runs before); write-loss.int.test.ts makes that loss happen on purpose.
+describe('phase 3 db-primary-failure under --replication sync', () => {
+  let d: TestDeployment;
+  beforeAll(async () => {
+    d = await deployPhase('chaos-p3s', 3, { appServers: 3, replicas: 1, replication: 'sync' }, { users: 2000, rate: 60 });
+  }, 240_000);
+  afterAll(async () => {
+    if (d) expect(await d.dispose()).toEqual([]);
+  });
+
+  it('db-primary-failure: the replica is promoted, writes resume, no acknowledged write is lost', async () => {
     // The engine numbers sign-ups users+1, users+2... in every load: the last drill's would collide.
-    await onPrimary('pg-primary', (c) => c.query('DELETE FROM users WHERE id > $1', [d.load.users]));
+    await onPrimary(d, 'pg-primary', (c) => c.query('DELETE FROM users WHERE id > $1', [d.load.users]));
     // The verdict judges the seconds after the allowed outage (outageAllowedS from the kill): the
     // tail covers it and 10 s more, so the recovered service is judged on a real sample.
     const outageAllowedS = dbPrimaryFailure.hypothesis(d.plan, drillTiming(dbPrimaryFailure, { atS: 5, users: d.load.users })).outageAllowedS!;
@@ -104,7 +119,7 @@ describe('phase 3 drills', () => {
     for (const name of ['app-1->pg-primary', 'app-2->pg-primary', 'app-3->pg-primary']) {
       expect(proxies.find((p) => p.name === name)!.upstream).toBe(`${replica.host}:${replica.port}`);
     }
-    const promoted = await onPrimary('pg-primary-replica-1', (c) => c.query('SELECT pg_is_in_recovery() AS r'));
+    const promoted = await onPrimary(d, 'pg-primary-replica-1', (c) => c.query('SELECT pg_is_in_recovery() AS r'));
     expect(promoted.rows[0].r).toBe(false);
   }, 150_000);
 });

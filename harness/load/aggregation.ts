@@ -19,6 +19,12 @@ export class Aggregation {
   ok = 0;
   errors = 0;
   dropped = 0;
+  /**
+   * requests sent on a reused connection the server had already closed (stale_keepalive, not
+   * retried: anything but a GET): the generator's connection, not the system's answer. Counted
+   * apart: never in requests, errors or their rates.
+   */
+  staleKeepalive = 0;
   private readonly stats: TypeStats[];
   /** time to failure of requests that got no response: apart, so it never reads as a latency */
   private readonly failureHist = new LatencyHistogram();
@@ -37,6 +43,7 @@ export class Aggregation {
   private secRequests = 0;
   private secErrors = 0;
   private secDropped = 0;
+  private secStale = 0;
 
   constructor(
     /** the type names, in the engine's index order */
@@ -64,6 +71,13 @@ export class Aggregation {
    * the failure histogram), `errorKind` null when it succeeded; `shard` -1 when not counted per shard.
    */
   finished(type: number, status: number, errorKind: string | null, shard: number, latencyUs: number): void {
+    if (errorKind === 'stale_keepalive') {
+      // The server never saw it (it had closed the connection): neither an answer nor a failure of
+      // the system, so it stays out of requests, errors, the histograms and the shard counts.
+      this.staleKeepalive++;
+      this.secStale++;
+      return;
+    }
     const stats = this.stats[type];
     stats.requests++;
     this.requests++;
@@ -111,13 +125,13 @@ export class Aggregation {
   /** The last, partial second, so the series accounts for every request. */
   flush(now: number): void {
     this.rollTo(now);
-    if (this.secRequests + this.secErrors + this.secDropped > 0) this.emitSecond();
+    if (this.secRequests + this.secErrors + this.secDropped + this.secStale > 0) this.emitSecond();
   }
 
   private emitSecond(): void {
     const t = this.second;
     const { p50, p95, p99, max, hdr } = this.secondHist.roll();
-    const point: SeriesPoint = { t, requests: this.secRequests, errors: this.secErrors, dropped: this.secDropped, targetRate: round2(this.targetRate(t)), p50, p95, p99, max, hdr };
+    const point: SeriesPoint = { t, requests: this.secRequests, errors: this.secErrors, dropped: this.secDropped, staleKeepalive: this.secStale, targetRate: round2(this.targetRate(t)), p50, p95, p99, max, hdr };
     const names = this.shardNames;
     if (names && names.length > 0) {
       point.shards = {};
@@ -128,7 +142,7 @@ export class Aggregation {
     }
     this.series.push(point);
     this.second++;
-    this.secRequests = this.secErrors = this.secDropped = 0;
+    this.secRequests = this.secErrors = this.secDropped = this.secStale = 0;
     this.onPoint(point);
   }
 
@@ -155,6 +169,7 @@ export class Aggregation {
         ok: this.ok,
         errors: this.errors,
         dropped: this.dropped,
+        staleKeepalive: this.staleKeepalive,
         throughputRps: durationS > 0 ? round2(this.requests / durationS) : 0,
         errorRate: this.requests > 0 ? this.errors / this.requests : 0,
         failRate: offered > 0 ? (this.errors + this.dropped) / offered : null,

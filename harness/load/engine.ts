@@ -573,7 +573,9 @@ class Engine {
     if (failed && wasOnWire && req.writeValue !== null && (status === 0 || status >= 500)) {
       this.options.writeLog?.indeterminate({ id: req.id, value: req.writeValue, sentS: round3((req.sentMs - this.startMs) / 1000) });
     }
-    this.metrics?.request(t.name, step.method, status, failed, status !== 0 ? latencyUs / 1e6 : undefined);
+    // A stale keep-alive connection is the generator's, not a request the system failed: the live
+    // series leave it out as results.json's totals do (aggregation.ts).
+    if (error !== 'stale_keepalive') this.metrics?.request(t.name, step.method, status, failed, status !== 0 ? latencyUs / 1e6 : undefined);
 
     if (this.completing) return;
     if (!failed && req.step + 1 < t.steps.length) this.followUp(req, now);

@@ -25,6 +25,11 @@ export const SeriesPoint = z.object({
   errors: z.number(),
   /** requests due but not sent (in-flight cap reached) */
   dropped: z.number(),
+  /**
+   * requests sent this second on a connection the server had already closed (stale_keepalive):
+   * not in requests or errors; absent where the driver does not tell them apart
+   */
+  staleKeepalive: z.number().optional(),
   /** the arrival rate the schedule asked for */
   targetRate: z.number(),
   /** this second's percentiles of the requests that got a response; null when none did */
@@ -97,6 +102,14 @@ export const LoadResults = z.object({
     ok: z.number(),
     errors: z.number(),
     dropped: z.number(),
+    /**
+     * requests sent on a reused connection the server had already closed before any byte of the
+     * answer, and not retried (a GET is retried once on a fresh connection; anything else is not
+     * sent twice). The generator's connection, not the system: kept out of requests, errors,
+     * errorRate and failRate; above STALE_KEEPALIVE_MAX_SHARE of sent the run is INCONCLUSIVE.
+     * null or absent where the driver does not tell them apart (k6).
+     */
+    staleKeepalive: z.number().nullable().optional(),
     throughputRps: z.number(),
     /** errors / requests completed: the failed share of what was sent */
     errorRate: z.number(),

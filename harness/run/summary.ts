@@ -1,7 +1,7 @@
 // The human summary printed at the end of a run.
 import type { Results } from '../../reports/schema.ts';
 import { capLabel } from '../load/traffic-model.ts';
-import { failRateOf } from '../../reports/verdict.ts';
+import { failRateOf, staleShareOf } from '../../reports/verdict.ts';
 
 const n = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 /** a latency figure; null (nothing measured) is "n/a", never 0 */
@@ -20,6 +20,11 @@ export function formatSummary(r: Results, runDir: string): string {
     // load, which counts requests dropped at the in-flight cap (the objectives use this one).
     `  errors       ${n(l.totals.errors)} (${pct(l.totals.errorRate)} of completed)   dropped ${n(l.totals.dropped)}   failed share ${pct(failRate)} of offered (errors + dropped)`,
   ];
+  const stale = l.totals.staleKeepalive;
+  if (stale !== undefined && stale !== null && stale > 0) {
+    // Not the system's failure: requests sent on connections the server had already closed (not a GET, so not retried).
+    lines.push(`  stale conns  ${n(stale)} requests on keep-alive connections the server had closed (${pct(staleShareOf(l.totals))} of sent; in neither rate above)`);
+  }
   const noAnswer = l.failureMs;
   if (noAnswer && noAnswer.max !== null) {
     lines.push(`  no response  time to failure p50 ${lat(noAnswer.p50)} ms   p99 ${lat(noAnswer.p99)}   max ${lat(noAnswer.max)} ms (timeouts, refused, reset: not in the latency above)`);

@@ -180,6 +180,8 @@ export function buildResults(options: FixtureOptions = {}): Results {
         ok: requests - errors,
         errors,
         dropped,
+        // sent on connections the server had closed: beside the rates, in neither
+        staleKeepalive: 3,
         throughputRps: round(requests / durationS, 2),
         errorRate: errors / requests,
       },

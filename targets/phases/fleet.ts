@@ -43,6 +43,23 @@ export function primaryWithReplicas(names: { primary: string; host: string }, re
   return { hosts, services, replicaNames };
 }
 
+/**
+ * Synchronous replication on every primary of the tier (`--replication sync`): each commit waits
+ * until one of its replicas has flushed it. Replicas keep the default: a promoted replica starts
+ * asynchronous (with no standby left to wait for, a synchronous one would block every write).
+ */
+export function withSyncReplication(tier: DbTier): DbTier {
+  const bare = tier.shards.find((s) => s.replicas.length === 0);
+  if (bare) {
+    throw new BenchError('usage', `--replication sync: shard ${bare.name}'s primary ${bare.primary} has no replica to wait for`, 'use --replicas 1 or more with --replication sync');
+  }
+  const primaries = new Set(tier.shards.map((s) => s.primary));
+  const services = tier.services.map((s): Service =>
+    primaries.has(s.name) && s.config.kind === 'postgres' ? { ...s, config: { kind: 'postgres', postgres: { ...s.config.postgres, synchronous: true } } } : s,
+  );
+  return { ...tier, services };
+}
+
 /** Phase 3's database tier: one shard 'main' owning every id, a primary and `replicas` replicas. */
 export function singlePrimaryTier(replicas: number): DbTier {
   const { hosts, services, replicaNames } = primaryWithReplicas({ primary: 'pg-primary', host: 'db-host-primary' }, replicas);

@@ -97,16 +97,16 @@ describe('the registry of options', () => {
   });
 
   it('the ladder declares --app-servers and --replicas on phases 3-5, sharding on 5 only', () => {
-    expect(Object.fromEntries([...phaseParams].map(([n, p]) => [n, p.phases]))).toEqual({ appServers: [3, 4, 5], replicas: [3, 4, 5], shards: [5], shardStrategy: [5] });
+    expect(Object.fromEntries([...phaseParams].map(([n, p]) => [n, p.phases]))).toEqual({ appServers: [3, 4, 5], replicas: [3, 4, 5], shards: [5], shardStrategy: [5], replication: [3, 4, 5] });
     expect(PHASE_NUMBERS).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(phase5.defaults).toEqual({ appServers: 3, replicas: 1, shards: 2, shardStrategy: 'range' });
+    expect(phase5.defaults).toEqual({ appServers: 3, replicas: 1, shards: 2, shardStrategy: 'range', replication: 'async' });
     expect(phase1.defaults).toEqual({});
   });
 });
 
 describe('resolveRunConfig and the phase options', () => {
   it('records exactly the chosen phase options, defaults included', () => {
-    expect(resolveRunConfig({ phase: '5', users: '1000', shards: '3' }).options).toEqual({ appServers: 3, replicas: 1, shards: 3, shardStrategy: 'range' });
+    expect(resolveRunConfig({ phase: '5', users: '1000', shards: '3' }).options).toEqual({ appServers: 3, replicas: 1, shards: 3, shardStrategy: 'range', replication: 'async' });
     expect(resolveRunConfig({ phase: '2' }).options).toEqual({});
   });
 
@@ -117,5 +117,25 @@ describe('resolveRunConfig and the phase options', () => {
     expect(cli).toBe('--shards 4 is more than --users 3: more shards than users leaves shards with no user — use --shards 3 or fewer, or more --users');
     expect(usageLine(() => resolveRunConfig({ phase: '5', shards: '27' }))).toBe(`--shards 27 is out of range — use a value from 1 to ${shardsParam.max}`);
     expect(() => checkPhaseOptions(5, phase5.params, { users: 3, shards: 3 })).not.toThrow();
+  });
+});
+
+describe('--replication sync', () => {
+  const pgConf = (t: Topology, name: string) => t.services.find((s) => s.name === name)!.config;
+  it('makes every primary synchronous, never a replica, on phases 3-5; async is the default', () => {
+    const t3 = phase3.topology({ users: 1000, replication: 'sync' });
+    expect(pgConf(t3, 'pg-primary')).toEqual({ kind: 'postgres', postgres: { role: 'primary', synchronous: true } });
+    expect(pgConf(t3, 'pg-primary-replica-1')).toEqual({ kind: 'postgres', postgres: { role: 'replica', primary: 'pg-primary' } });
+    expect(pgConf(phase3.topology({ users: 1000 }), 'pg-primary')).toEqual({ kind: 'postgres', postgres: { role: 'primary' } });
+    const t5 = phase5.topology({ users: 1000, replication: 'sync' });
+    const primaries = t5.services.filter((s) => s.config.kind === 'postgres' && s.config.postgres.role === 'primary');
+    expect(primaries.map((s) => [s.name, s.config.kind === 'postgres' && s.config.postgres.synchronous])).toEqual([['pg-shard-a', true], ['pg-shard-b', true]]);
+    expect(resolveRunConfig({ phase: '4', replication: 'sync' }).options).toMatchObject({ replication: 'sync' });
+  });
+  it('refuses a primary with no replica to wait for, and an unknown mode, in one line', () => {
+    expect(usageLine(() => phase3.topology({ users: 1000, replicas: 0, replication: 'sync' }))).toBe(
+      "--replication sync: shard main's primary pg-primary has no replica to wait for — use --replicas 1 or more with --replication sync",
+    );
+    expect(usageLine(() => resolveRunConfig({ phase: '3', replication: 'semi' }))).toBe('--replication "semi" is not one of async, sync — for example --replication async');
   });
 });

@@ -32,6 +32,24 @@ export const replicasParam = {
   hint: 'use --replicas 0 for primaries alone, or --replicas 2',
 } as const satisfies PhaseParam;
 
+/**
+ * How a primary's commits wait for its replicas. 'async' (PostgreSQL's default): a commit is
+ * acknowledged once the primary has flushed it, so a failover loses what the promoted replica had
+ * not received yet (RPO > 0). 'sync': a commit waits until ANY 1 replica has flushed it too, so a
+ * failover to the most advanced replica loses no acknowledged write; the price is a round trip per
+ * commit, and with a single replica, writes block while it is down.
+ */
+export const replicationParam = {
+  name: 'replication',
+  flag: '--replication',
+  type: 'choice',
+  default: 'async',
+  choices: ['async', 'sync'],
+  help: 'streaming replication: async (RPO > 0) or sync (ANY 1 replica flushed each commit)',
+  rule: 'unknown replication mode',
+  hint: 'use --replication async or --replication sync (sync needs --replicas 1 or more)',
+} as const satisfies PhaseParam;
+
 /** Database shards. Every shard needs at least one seeded user: the shard map splits 1..users. */
 export const shardsParam = {
   name: 'shards',

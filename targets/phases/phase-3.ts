@@ -1,8 +1,15 @@
 // Phase 3 — a load balancer in front of N stateless app servers (sessions in Redis), a PostgreSQL
 // primary for writes and read replicas for reads. The fleet itself is built in fleet.ts, which
 // phases 4 and 5 build on too.
-import { checkHostCount, fleetTopology, singlePrimaryTier } from './fleet.ts';
-import { appServersParam, definePhase, intOf, replicasParam } from './params.ts';
+import type { PhaseOptions } from '../../harness/topology/types.ts';
+import { checkHostCount, fleetTopology, singlePrimaryTier, withSyncReplication, type DbTier } from './fleet.ts';
+import { appServersParam, choiceOf, definePhase, intOf, replicasParam, replicationParam } from './params.ts';
+
+/** The phase's database tier, synchronous when --replication sync. */
+const dbTier = (o: PhaseOptions): DbTier => {
+  const tier = singlePrimaryTier(intOf(o, replicasParam));
+  return choiceOf(o, replicationParam) === 'sync' ? withSyncReplication(tier) : tier;
+};
 
 const TITLE = 'Load balancer and stateless fleet';
 
@@ -13,6 +20,6 @@ export const phase3 = definePhase({
   architecture: 'load balancer + N stateless app servers (sessions in Redis) + PostgreSQL primary and read replicas',
   shows: 'capacity grows with N; a dead app server costs (almost) no errors',
   built: true,
-  params: [appServersParam, replicasParam],
-  build: (o) => checkHostCount(fleetTopology({ phase: 3, title: TITLE, appServers: intOf(o, appServersParam), db: singlePrimaryTier(intOf(o, replicasParam)) })),
+  params: [appServersParam, replicasParam, replicationParam],
+  build: (o) => checkHostCount(fleetTopology({ phase: 3, title: TITLE, appServers: intOf(o, appServersParam), db: dbTier(o) })),
 });

@@ -1,8 +1,8 @@
 // Phase 4 — phase 3 plus a Redis cache-aside for user reads and a CDN edge (nginx proxy_cache)
 // in front of the balancer for static assets.
-import type { Topology } from '../../harness/topology/types.ts';
-import { checkHostCount, fleetTopology, singlePrimaryTier } from './fleet.ts';
-import { appServersParam, definePhase, intOf, replicasParam } from './params.ts';
+import type { PhaseOptions, Topology } from '../../harness/topology/types.ts';
+import { checkHostCount, fleetTopology, singlePrimaryTier, withSyncReplication, type DbTier } from './fleet.ts';
+import { appServersParam, choiceOf, definePhase, intOf, replicasParam, replicationParam } from './params.ts';
 import { sizes } from './sizes.ts';
 
 /** Seconds a cached user profile lives (the classic cache-aside TTL). */
@@ -37,6 +37,12 @@ export function withCacheAndEdge(t: Topology): Topology {
   };
 }
 
+/** The phase's database tier, synchronous when --replication sync. */
+const dbTier = (o: PhaseOptions): DbTier => {
+  const tier = singlePrimaryTier(intOf(o, replicasParam));
+  return choiceOf(o, replicationParam) === 'sync' ? withSyncReplication(tier) : tier;
+};
+
 const TITLE = 'Cache and CDN';
 
 export const phase4 = definePhase({
@@ -46,7 +52,7 @@ export const phase4 = definePhase({
   architecture: 'phase 3 + Redis cache-aside for DB reads + CDN edge cache for static assets',
   shows: 'hit ratio, DB load drop, latency drop',
   built: true,
-  params: [appServersParam, replicasParam],
+  params: [appServersParam, replicasParam, replicationParam],
   build: (o) =>
-    checkHostCount(withCacheAndEdge(fleetTopology({ phase: 4, title: TITLE, appServers: intOf(o, appServersParam), db: singlePrimaryTier(intOf(o, replicasParam)) }))),
+    checkHostCount(withCacheAndEdge(fleetTopology({ phase: 4, title: TITLE, appServers: intOf(o, appServersParam), db: dbTier(o) }))),
 });

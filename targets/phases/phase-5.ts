@@ -3,8 +3,8 @@
 // so the phase, the app and the seeder can never disagree about where a user lives.
 import type { ShardSpec } from '../../harness/topology/types.ts';
 import { shardRanges } from '../app/store/shard-router.ts';
-import { checkHostCount, fleetTopology, primaryWithReplicas, type DbTier } from './fleet.ts';
-import { appServersParam, choiceOf, definePhase, intOf, replicasParam, shardsParam, shardStrategyParam, withDefault } from './params.ts';
+import { checkHostCount, fleetTopology, primaryWithReplicas, withSyncReplication, type DbTier } from './fleet.ts';
+import { appServersParam, choiceOf, definePhase, intOf, replicasParam, replicationParam, shardsParam, shardStrategyParam, withDefault } from './params.ts';
 import { withCacheAndEdge } from './phase-4.ts';
 
 /** Shard names in order: a..z, then aa, ab, ... (spreadsheet columns, lower case). */
@@ -55,9 +55,10 @@ export const phase5 = definePhase({
   shows: 'write capacity grows with shards; a shard outage hurts only its users',
   built: true,
   // one replica per shard: 2 shards x (primary + replica) already means four PostgreSQL servers on 2 cores
-  params: [appServersParam, withDefault(replicasParam, 1), shardsParam, shardStrategyParam],
+  params: [appServersParam, withDefault(replicasParam, 1), shardsParam, shardStrategyParam, replicationParam],
   build: (o) => {
-    const db = shardedTier({ users: o.users, shards: intOf(o, shardsParam), replicas: intOf(o, replicasParam), shardStrategy: choiceOf(o, shardStrategyParam) });
+    const tier = shardedTier({ users: o.users, shards: intOf(o, shardsParam), replicas: intOf(o, replicasParam), shardStrategy: choiceOf(o, shardStrategyParam) });
+    const db = choiceOf(o, replicationParam) === 'sync' ? withSyncReplication(tier) : tier;
     return checkHostCount(withCacheAndEdge(fleetTopology({ phase: 5, title: TITLE, appServers: intOf(o, appServersParam), db })));
   },
 });

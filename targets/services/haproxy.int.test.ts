@@ -25,6 +25,15 @@ const appSource = (name: string, host: string, port: number) => `
   require('node:http').createServer((req, res) => {
     res.setHeader('X-Served-By', ${JSON.stringify(name)});
     req.resume();
+    // /slow/<key>: counted on arrival, answered after HAProxy's 2 s server timeout; /count/<key>: how
+    // many times this server received /slow/<key>
+    if (req.url.startsWith('/count/')) return res.end(String(globalThis.arrived?.get(req.url.slice(7)) ?? 0));
+    if (req.url.startsWith('/slow/')) {
+      globalThis.arrived ??= new Map();
+      const key = req.url.slice(6);
+      globalThis.arrived.set(key, (globalThis.arrived.get(key) ?? 0) + 1);
+      return void setTimeout(() => res.end('late'), 3000);
+    }
     if (req.url.startsWith('/unavailable/') && ${JSON.stringify(name)} === 'app-2') res.statusCode = 503;
     res.end(req.url === '/healthz' ? 'ok' : 'hello');
   }).listen(${port}, ${JSON.stringify(host)}, () => console.log('listening'));`;
@@ -122,6 +131,22 @@ describe('haproxy recipe on the real binary', () => {
       expect(got.every(([k]) => k.startsWith('200 ') && !k.endsWith('app-2')), `${method}: ${JSON.stringify(got)}`).toBe(true);
     }
     expect(await statuses('POST')).toEqual([['200 app-1', 10], ['200 app-3', 10], ['503 app-2', 10]]);
+
+    // A POST whose server answers after the 2 s server timeout is not replayed: it reaches the
+    // servers once, and the client gets the balancer's 504. A GET keeps its one replay (backend app's
+    // retries 1): it reaches them twice. Counted at the servers themselves.
+    const arrivals = async (key: string) => {
+      let n = 0;
+      for (const a of apps) n += Number(await (await request(`http://${a.address.host}:${a.address.port}/count/${key}`)).body.text());
+      return n;
+    };
+    for (const [method, times] of [['POST', 1], ['GET', 2]] as const) {
+      const key = `${method}-${Date.now()}`;
+      const res = await request(`http://${LB.host}:${LB.port}/slow/${key}`, { method, body: method === 'POST' ? '{}' : undefined, headersTimeout: 10_000 });
+      await res.body.text();
+      expect(res.statusCode, method).toBe(504);
+      expect(await arrivals(key), `${method} arrivals at the servers`).toBe(times);
+    }
 
     // 8 workers in a bounded loop for ~2 s; app-2 is SIGKILLed after 300 ms
     const victim = children[1]!;

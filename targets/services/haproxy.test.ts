@@ -37,10 +37,12 @@ describe('renderHaproxyConfig', () => {
     // one replay there: a 503 every server gives (a dead shard) is not asked four times
     expect(section('backend app')).toContain('retries 1');
     expect(section('backend app_once').filter((l) => l.startsWith('retries'))).toEqual([]);
-    // app_once keeps the defaults' retry-on: dead and hung servers, never a 503
-    expect(section('backend app_once').filter((l) => l.startsWith('retry-on'))).toEqual([]);
+    // app_once retries only what cannot have run: never a 503, never after a response timeout
+    expect(section('backend app_once').filter((l) => l.startsWith('retry-on'))).toEqual(['retry-on conn-failure empty-response']);
     expect(section('defaults')).toContain('retry-on conn-failure empty-response response-timeout');
     expect(cfg.match(/^\s*retry-on .*\b503\b/gm)).toHaveLength(1);
+    // response-timeout replays only in the defaults and backend app (idempotent methods)
+    expect(cfg.match(/^\s*retry-on .*\bresponse-timeout\b/gm)).toHaveLength(2);
   });
 
   it('retries and redispatches, checks /healthz, and exports Prometheus metrics', () => {

@@ -59,8 +59,8 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
     '    timeout server 2s',
     '    timeout http-keep-alive 10s',
     // A request that hit a server as it died is replayed on another one: measured, this took a
-    // SIGKILLed backend from 577 failed requests of 12,272 to 0. The price: a non-idempotent request
-    // whose response was lost may run twice (a create then answers 409 on the replay).
+    // SIGKILLed backend from 577 failed requests of 12,272 to 0. A non-idempotent request is not
+    // replayed after a response timeout (backend app_once below).
     '    retries 3',
     '    option redispatch 1',
     '    retry-on conn-failure empty-response response-timeout',
@@ -96,8 +96,14 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
     'backend app_once',
     // A POST's 503 is not replayed: an app that answers 503 because its database went away mid-
     // commit may have written, and a replayed sign-up without an id would create a second user.
-    // Dead, silent and hung servers are still retried (the defaults' retry-on). The servers track
-    // backend app's, so they leave and rejoin rotation together, on one set of health checks.
+    // Nor is a POST whose answer timed out (the defaults' response-timeout): the server had it for
+    // 2 s and may well have committed it, so a replay on another server ran it twice (a sign-up then
+    // answered 409, seen in cold warm-ups); the client gets the 504 instead. Retried only when the
+    // request never reached a server (conn-failure) or the server closed without a byte of answer
+    // (empty-response: mostly a keep-alive connection it had just closed, the one case of the two
+    // where a crash mid-commit could still have written). The servers track backend app's, so
+    // they leave and rejoin rotation together, on one set of health checks.
+    '    retry-on conn-failure empty-response',
     '    balance roundrobin',
     ...input.servers.map((s) => `    server ${s.name} ${bind(s.address.host, s.address.port)} track app/${s.name}`),
     '',

@@ -24,10 +24,18 @@ import type { ComponentKind, NativeContext, NativeLaunch, Requirement } from './
 const postgresConfig = z
   .object({
     kind: z.literal('postgres'),
-    postgres: z.object({ role: z.enum(['primary', 'replica']), primary: z.string().optional() }).strict(),
+    postgres: z
+      .object({
+        role: z.enum(['primary', 'replica']),
+        primary: z.string().optional(),
+        /** a primary whose commits wait until ANY 1 replica has flushed them (--replication sync) */
+        synchronous: z.boolean().optional(),
+      })
+      .strict(),
   })
   .strict()
-  .refine((c) => c.postgres.role === 'primary' || !!c.postgres.primary, 'a replica names its primary');
+  .refine((c) => c.postgres.role === 'primary' || !!c.postgres.primary, 'a replica names its primary')
+  .refine((c) => c.postgres.role === 'primary' || !c.postgres.synchronous, 'only a primary is synchronous');
 declare module '../../harness/topology/types.ts' {
   interface ServiceConfigs {
     postgres: Omit<z.infer<typeof postgresConfig>, 'kind'>;
@@ -82,7 +90,7 @@ export const PG_HBA_FILE = 'pg_hba.conf';
  * latency a phase shows is flattering. initdb --no-sync only skips syncing the fresh template
  * files, which each run recreates anyway.
  */
-export function renderPostgresConf(input: { name: string; ip: string; port: number; socketDir: string; maxConnections?: number }): string {
+export function renderPostgresConf(input: { name: string; ip: string; port: number; socketDir: string; maxConnections?: number; synchronous?: boolean }): string {
   return [
     `# Written by bench (targets/services/postgres.ts) for ${input.name}.`,
     `hba_file = '${join(input.socketDir, PG_HBA_FILE)}'`,
@@ -105,6 +113,10 @@ export function renderPostgresConf(input: { name: string; ip: string; port: numb
     'hot_standby_feedback = on',
     'fsync = on',
     'synchronous_commit = on',
+    // --replication sync: a commit is acknowledged only once one replica (any: replicas are named
+    // by cluster_name) has flushed its WAL too, so a failover to the most advanced replica loses
+    // no acknowledged write. Unset (async), what the replica has not received at a crash is lost.
+    ...(input.synchronous ? ["synchronous_standby_names = 'ANY 1 (*)'"] : []),
     'full_page_writes = on',
     'logging_collector = off',
     "log_line_prefix = '%m [%p] %q%u@%d '",
@@ -170,6 +182,7 @@ function confInput(ctx: NativeContext) {
     port: ctx.service.address.port,
     socketDir: ctx.dir,
     maxConnections: pgMaxConnections(ctx.plan.services, ctx.service.name, APP_POOL_SIZE),
+    synchronous: pgConfigOf(ctx.service).synchronous === true,
   };
 }
 
@@ -242,6 +255,9 @@ export async function createBenchRole(ctx: NativeContext): Promise<void> {
   const client = new pg.Client(socketClientConfig(ctx));
   await client.connect();
   try {
+    // A synchronous primary starts before its replicas, which clone it as this role: its commits
+    // would wait for a standby that cannot exist yet. These few are acknowledged locally.
+    await client.query('SET synchronous_commit = local');
     const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
     if (role.rowCount === 0) await client.query(`CREATE ROLE ${user} LOGIN REPLICATION PASSWORD '${password}'`);
     // the exporters connect as bench and read pg_stat_* views

@@ -26,6 +26,12 @@ describe('postgres config', () => {
     // the socket trusts local users: only the server's own user may connect to it
     expect(conf).toMatch(/^unix_socket_permissions = 0700$/m);
   });
+  it('waits for ANY 1 replica on each commit only when synchronous (--replication sync)', () => {
+    expect(conf).not.toMatch(/synchronous_standby_names/);
+    const sync = renderPostgresConf({ name: 'pg-a', ip: '127.3.2.1', port: 5432, socketDir: '/tmp/x', synchronous: true });
+    expect(sync).toMatch(/^synchronous_standby_names = 'ANY 1 \(\*\)'$/m);
+    expect(sync).toMatch(/^synchronous_commit = on$/m);
+  });
   it('is durable and ready for streaming replicas', () => {
     for (const line of ['fsync = on', 'synchronous_commit = on', 'wal_level = replica', 'max_wal_senders = 10', 'hot_standby = on', 'shared_buffers = 64MB', 'max_connections = 100']) {
       expect(conf.split('\n')).toContain(line);

@@ -12,6 +12,7 @@ import { resolveBinary } from '../../runtime/binaries.ts';
 import { waitFor } from '../../runtime/wait.ts';
 import { haproxyRecipe, renderHaproxyConfig } from '../../../targets/services/haproxy.ts';
 import { errorKind } from '../engine.ts';
+import { Aggregation } from '../aggregation.ts';
 import { SocketTransport } from './socket.ts';
 import type { ResponseHandler } from './types.ts';
 
@@ -95,6 +96,11 @@ describe('SocketTransport through HAProxy (timeout http-keep-alive 1 s)', () => 
     const r = await afterBusyIdle(t, 'PUT');
     expect('err' in r && errorKind(r.err)).toBe('stale_keepalive');
     expect(t.staleFailures).toBe(1);
+    // counted as the engine counts it: its own figure, in neither errors nor the rates
+    const agg = new Aggregation(['update'], undefined, () => 1, () => {});
+    agg.start(0);
+    agg.finished(0, 0, 'err' in r ? errorKind(r.err) : null, -1, 100);
+    expect(agg.results([0], 1).totals).toMatchObject({ requests: 0, errors: 0, staleKeepalive: 1, failRate: null });
   });
 
   it('with an idle limit below HAProxy\'s keep-alive timeout the race never happens', async () => {
