@@ -83,11 +83,13 @@ describe('merging the threads\' seconds', () => {
       all.recordMicros(us);
       parts[part]!.recordMicros(us);
     }
-    const points: SeriesPoint[] = parts.map((h, i) => ({ t: 4, requests: h.count, errors: i, dropped: 1, targetRate: 0, p50: null, p95: null, p99: null, max: null, hdr: h.encode() }));
+    const points: SeriesPoint[] = parts.map((h, i) => ({ t: 4, requests: h.count, errors: i, dropped: 1, staleKeepalive: i, targetRate: 0, p50: null, p95: null, p99: null, max: null, hdr: h.encode() }));
     const merged = mergePoints(points, new ArrivalSchedule([{ durationS: 0, targetRate: 100 }, { durationS: 10, targetRate: 100 }]));
     expect(merged.requests).toBe(30_000);
     expect(merged.errors).toBe(3);
     expect(merged.dropped).toBe(3);
+    // stale keep-alives are the generator's, counted apart, and summed like the rest
+    expect(merged.staleKeepalive).toBe(3);
     expect(merged.targetRate).toBe(100);
     const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);
     expect(merged.p50).toBe(round(all.percentileMs(50)));

@@ -246,10 +246,12 @@ export function mergePoints(points: readonly SeriesPoint[], schedule: ArrivalSch
   let requests = 0;
   let errors = 0;
   let dropped = 0;
+  let staleKeepalive = 0;
   for (const p of points) {
     requests += p.requests;
     errors += p.errors;
     dropped += p.dropped;
+    staleKeepalive += p.staleKeepalive ?? 0;
     if (p.hdr) h.merge(LatencyHistogram.decode(p.hdr));
   }
   const at = (q: number) => {
@@ -262,6 +264,7 @@ export function mergePoints(points: readonly SeriesPoint[], schedule: ArrivalSch
     requests,
     errors,
     dropped,
+    staleKeepalive,
     targetRate: round2(schedule.countAt(t + 1) - schedule.countAt(t)),
     p50: at(50),
     p95: at(95),
@@ -276,7 +279,7 @@ export function mergeParts(parts: readonly PartOutcome[], stages: readonly Stage
   const first = parts[0]!.results;
   const schedule = new ArrivalSchedule(stages);
   const durationS = Math.max(...parts.map((p) => p.results.durationS));
-  const totals = { requests: 0, ok: 0, errors: 0, dropped: 0 };
+  const totals = { requests: 0, ok: 0, errors: 0, dropped: 0, staleKeepalive: 0 };
   const statusCodes = new Map<string, number>();
   const errorKinds = new Map<string, number>();
   const add = (m: Map<string, number>, rec: Record<string, number>) => {
@@ -288,6 +291,7 @@ export function mergeParts(parts: readonly PartOutcome[], stages: readonly Stage
     totals.ok += r.totals.ok;
     totals.errors += r.totals.errors;
     totals.dropped += r.totals.dropped;
+    totals.staleKeepalive += r.totals.staleKeepalive ?? 0;
     add(statusCodes, r.statusCodes);
     add(errorKinds, r.errorKinds);
     for (const p of r.series) bySecond.set(p.t, [...(bySecond.get(p.t) ?? []), p]);
