@@ -25,7 +25,7 @@ export const REDIS_PASSWORD_ENV = 'BENCH_REDIS_PASSWORD';
  * else a fresh random one (the harness: every run gets its own). Never a constant, which anyone
  * on the machine could use to connect over loopback.
  */
-function runPassword(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function runPassword(name: string, env: NodeJS.ProcessEnv = process.env): string {
   const given = env[name];
   if (given !== undefined && given !== '') return given;
   const drawn = randomBytes(18).toString('base64url');

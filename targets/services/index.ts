@@ -8,6 +8,7 @@ import { nginxRecipe } from './nginx.ts';
 import { postgresExporter } from './postgres-exporter.ts';
 import { postgresRecipe } from './postgres.ts';
 import { prometheus } from './prometheus.ts';
+import { rabbitmqRecipe } from './rabbitmq.ts';
 import { redisExporter } from './redis-exporter.ts';
 import { redisRecipe } from './redis.ts';
 import { toxiproxyRecipe } from './toxiproxy.ts';
@@ -23,6 +24,7 @@ const all: ServiceRecipe[] = [
   prometheus,
   postgresExporter,
   redisExporter,
+  rabbitmqRecipe,
 ];
 
 /** Builds the registry; a kind listed twice is an error. */
