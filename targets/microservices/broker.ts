@@ -18,6 +18,19 @@ export const JOBS_DEAD_QUEUE = 'jobs.dead';
 /** deliveries of one job before it is dead-lettered: the first one plus this many redeliveries */
 export const JOBS_DELIVERY_LIMIT = 3;
 
+/**
+ * The jobs queue: quorum, the delivery limit, and at-least-once dead-lettering (the default,
+ * at-most-once, may drop a message on its way to the dead-letter queue: the ledger would count
+ * it lost). At-least-once requires x-overflow reject-publish; there is no length limit to reach.
+ */
+export const JOBS_QUEUE_ARGS = {
+  'x-queue-type': 'quorum',
+  'x-delivery-limit': JOBS_DELIVERY_LIMIT,
+  'x-dead-letter-exchange': JOBS_DLX,
+  'x-dead-letter-strategy': 'at-least-once',
+  'x-overflow': 'reject-publish',
+} as const;
+
 /** Declares every exchange and queue of phase 6 (idempotent). */
 export async function declareTopology(ch: amqp.Channel): Promise<void> {
   await ch.assertExchange(PAYMENTS_EXCHANGE, 'topic', { durable: true });
@@ -25,7 +38,7 @@ export async function declareTopology(ch: amqp.Channel): Promise<void> {
   await ch.assertQueue(NOTIFICATIONS_QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 20, 'x-dead-letter-exchange': JOBS_DLX } });
   await ch.bindQueue(NOTIFICATIONS_QUEUE, PAYMENTS_EXCHANGE, PAYMENT_COMPLETED);
   await ch.assertExchange(JOBS_EXCHANGE, 'direct', { durable: true });
-  await ch.assertQueue(JOBS_QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': JOBS_DELIVERY_LIMIT, 'x-dead-letter-exchange': JOBS_DLX } });
+  await ch.assertQueue(JOBS_QUEUE, { durable: true, arguments: JOBS_QUEUE_ARGS });
   await ch.bindQueue(JOBS_QUEUE, JOBS_EXCHANGE, JOBS_ROUTING_KEY);
   await ch.assertQueue(JOBS_DEAD_QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
   await ch.bindQueue(JOBS_DEAD_QUEUE, JOBS_DLX, '');

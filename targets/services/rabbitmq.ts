@@ -81,6 +81,8 @@ export function renderRabbitConfig(c: RabbitConfigInput): string {
     `load_definitions = ${join(c.dir, 'definitions.json')}`,
     `prometheus.tcp.ip = ${c.address.host}`,
     `prometheus.tcp.port = ${rabbitmqSidePorts.prometheus}`,
+    // per-queue series (backlog, consumers per queue): phase 6 has a handful of queues
+    'prometheus.return_per_object_metrics = true',
     // the host's size, not the machine's RAM, is what the broker may count on; it blocks
     // publishers at 0.4 of it (its default watermark)
     `total_memory_available_override_value = ${c.memoryMb}MB`,
