@@ -74,13 +74,24 @@ export class BrokerSession {
     return this.conn !== null;
   }
 
-  private async connectLoop(): Promise<void> {
+  private connecting: Promise<void> | null = null;
+
+  /** One reconnection loop at a time: a close during onConnect must not start a second one. */
+  private connectLoop(): Promise<void> {
+    this.connecting ??= this.connectUntilUp().finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  private async connectUntilUp(): Promise<void> {
     while (!this.closed) {
       try {
         const conn = await amqp.connect(this.o.url, { timeout: 3_000 });
         conn.on('error', () => {});
         conn.on('close', () => {
-          if (this.conn === conn) this.conn = null;
+          if (this.conn !== conn) return;
+          this.conn = null;
           if (!this.closed) {
             this.o.log('broker connection closed; reconnecting');
             void this.connectLoop();
@@ -88,6 +99,8 @@ export class BrokerSession {
         });
         this.conn = conn;
         await this.o.onConnect(conn);
+        // closed while onConnect ran: its close handler found this loop running; go round again
+        if (this.conn !== conn) throw new Error('connection closed while setting up');
         this.attempt = 0;
         return;
       } catch (e) {

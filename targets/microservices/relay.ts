@@ -22,6 +22,20 @@ export interface RelayStats {
 }
 
 const BATCH = 100;
+/** a batch not confirmed in this time is rolled back and published again (a duplicate at worst) */
+const CONFIRM_TIMEOUT_MS = 10_000;
+
+/**
+ * waitForConfirms with a deadline: a channel that dies in the middle of a batch may never settle
+ * its callbacks, and a relay stuck there would hold its rows (and a transaction) forever.
+ */
+function confirmedWithin(ch: amqp.ConfirmChannel, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no publisher confirm in ${ms} ms`)), ms);
+  });
+  return Promise.race([ch.waitForConfirms(), deadline]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Publishes one batch of unsent rows and marks them sent. Returns how many rows it sent (0: none
@@ -46,7 +60,7 @@ export async function relayOnce(pool: pg.Pool, ch: amqp.ConfirmChannel, spec: Ou
         contentType: 'application/json',
       });
     }
-    await ch.waitForConfirms();
+    await confirmedWithin(ch, CONFIRM_TIMEOUT_MS);
     stats.confirmMs.push(performance.now() - t0);
     if (stats.confirmMs.length > 1_000) stats.confirmMs.splice(0, stats.confirmMs.length - 1_000);
     await client.query(`UPDATE ${spec.table} SET sent_at = clock_timestamp() WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);

@@ -9,7 +9,7 @@ import amqp from 'amqplib';
 import pg from 'pg';
 import { createNativeRuntime } from '../../../harness/runtime/native.ts';
 import { testRoot, type TestRoot } from '../../../harness/runtime/testing/run-helpers.ts';
-import type { Deployment } from '../../../harness/runtime/types.ts';
+import type { Deployment, StartedService } from '../../../harness/runtime/types.ts';
 import { plan, type Endpoint } from '../../../harness/topology/plan.ts';
 import type { Topology } from '../../../harness/topology/types.ts';
 import { PG_CREDENTIALS, PG_PASSWORD_ENV } from '../../app/config.ts';
@@ -52,6 +52,8 @@ export interface Stack {
   db: Endpoint;
   broker: Endpoint;
   pool: pg.Pool;
+  /** the broker as the runtime started it: stop() and start() for an outage */
+  brokerService(): StartedService;
   spawn(name: string, role: MsConfigInput['role'], extra?: Partial<MsConfigInput>): Promise<MsProcess>;
   /** every spawned process still alive, killed (SIGKILL) by pid */
   killAll(): Promise<void>;
@@ -89,6 +91,7 @@ export async function startStack(name: string): Promise<Stack> {
     db,
     broker,
     pool,
+    brokerService: () => dep!.service('broker'),
     async spawn(svc, role, extra = {}) {
       const listen = { host: `127.${t.slot}.${nextHost++}.1`, port: 8100 };
       const config: MsConfigInput = { name: svc, role, listen, db: { ...db }, broker, relayIdleMs: 20, ...extra };
