@@ -137,6 +137,44 @@ describe('phase 6 broker path', () => {
     expect(checkLedger(pays.ops, await readNotificationObservations(s.pool), { idempotent: true })).toMatchObject({ verdict: 'PASS', lost: 0, duplicated: 0, done: 50 });
   }, 240_000);
 
+  it('under 15 s of closed-loop load (16 clients): the rates, accept->complete, and the ledger', async () => {
+    const uploads = await s.spawn('uploads-1', 'uploads');
+    const payments = await s.spawn('payment-1', 'payment');
+    await s.spawn('notification-1', 'notification');
+    await s.spawn('worker-1', 'worker', { worker: { prefetch: 8 } });
+    await s.spawn('worker-2', 'worker', { worker: { prefetch: 8 } });
+    const jobs = new History();
+    const pays = new History();
+    const until = Date.now() + 15_000;
+    let n = 0;
+    const client = async () => {
+      while (Date.now() < until) {
+        // three uploads (0..1 MiB) for every payment
+        if (n++ % 4 === 3) await submitPayment(payments.listen, pays, { userId: 1 + (n % 1000), amountCents: 100 });
+        else await submitUpload(uploads.listen, jobs, { sizeKb: (n * 389) % 1024 });
+      }
+    };
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: 16 }, client));
+    const loadS = (performance.now() - t0) / 1000;
+    const left = await jobBacklog(s.pool);
+    const drain = await drainJobs(s.pool, 60_000);
+    const a2c = await readAcceptToComplete(s.pool);
+    const ledger = checkLedger(jobs.ops, await readJobObservations(s.pool), { idempotent: true });
+    console.log(
+      `load ${loadS.toFixed(1)} s: ${(jobs.count('ok') / loadS).toFixed(0)} uploads/s and ${(pays.count('ok') / loadS).toFixed(0)} payments/s accepted;`,
+      `backlog at the end ${left.pending} (unsent ${left.unsent}), drained in ${drain.seconds.toFixed(1)} s;`,
+      `accept->complete p50 ${pct(a2c, 0.5)?.toFixed(0)} ms, p99 ${pct(a2c, 0.99)?.toFixed(0)} ms;`,
+      formatLedger('jobs', ledger),
+    );
+    expect(jobs.count('ok')).toBeGreaterThan(100);
+    expect(jobs.count('failed') + jobs.count('indeterminate')).toBe(0);
+    expect(drain).toMatchObject({ pending: 0, unsent: 0 });
+    expect(ledger).toMatchObject({ verdict: 'PASS', lost: 0, duplicated: 0 });
+    await waitFor('every payment notified', 60_000, async () => (await readNotificationObservations(s.pool)).effects.size >= pays.count('ok'));
+    expect(checkLedger(pays.ops, await readNotificationObservations(s.pool), { idempotent: true, noun: 'payment' })).toMatchObject({ verdict: 'PASS', lost: 0, duplicated: 0 });
+  }, 180_000);
+
   it('a worker SIGKILLed mid-jobs loses nothing: its unacked jobs are redelivered', async () => {
     const jobs = await backlogOf(80);
     const doomed = await s.spawn('worker-doomed', 'worker', { worker: { prefetch: 20 } });
