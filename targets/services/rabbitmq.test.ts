@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { amqpUrl, rabbitEnv, rabbitPasswordHash, renderDefinitions, renderRabbitConfig } from './rabbitmq.ts';
+import { PG_CREDENTIALS, REDIS_PASSWORD, RABBITMQ_PASSWORD_ENV, redactSecrets } from '../app/config.ts';
+import { amqpUrl, RABBITMQ_CREDENTIALS, rabbitEnv, rabbitPasswordHash, renderDefinitions, renderRabbitConfig } from './rabbitmq.ts';
 
 const address = { host: '127.4.2.1', port: 5672 };
 
@@ -40,6 +41,15 @@ describe('rabbitmq account', () => {
     expect(d.users).toEqual([expect.objectContaining({ name: 'bench', password_hash: 'HASH' })]);
     expect(d.permissions).toEqual([{ user: 'bench', vhost: '/', configure: '.*', write: '.*', read: '.*' }]);
     expect(JSON.stringify(d)).not.toMatch(/guest/);
+  });
+  it('has a password drawn per run, apart from the others, that children inherit and the run directory never keeps', () => {
+    expect(RABBITMQ_CREDENTIALS.password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(RABBITMQ_CREDENTIALS.password).not.toBe(PG_CREDENTIALS.password);
+    expect(RABBITMQ_CREDENTIALS.password).not.toBe(REDIS_PASSWORD);
+    expect(process.env[RABBITMQ_PASSWORD_ENV]).toBe(RABBITMQ_CREDENTIALS.password);
+    const kept = redactSecrets(JSON.stringify({ env: { [RABBITMQ_PASSWORD_ENV]: RABBITMQ_CREDENTIALS.password }, url: amqpUrl(address) }));
+    expect(kept).not.toContain(RABBITMQ_CREDENTIALS.password);
+    expect(kept).toContain('amqp://bench:<redacted>@127.4.2.1:5672/');
   });
   it('escapes the credentials in the URL', () => {
     expect(amqpUrl(address, { user: 'a b', password: 'p/w@' })).toBe('amqp://a%20b:p%2Fw%40@127.4.2.1:5672/');

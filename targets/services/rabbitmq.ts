@@ -14,14 +14,13 @@ import { join } from 'node:path';
 import amqp from 'amqplib';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import type { Endpoint } from '../../harness/topology/plan.ts';
-import { runPassword } from '../app/config.ts';
+import { RABBITMQ_PASSWORD, RABBITMQ_PASSWORD_ENV } from '../app/config.ts';
 import type { NativeContext, ServiceRecipe } from './types.ts';
 
-/** The environment variable the harness gives a process (a service, a worker) the broker's password in. */
-export const RABBITMQ_PASSWORD_ENV = 'BENCH_RABBITMQ_PASSWORD';
+export { RABBITMQ_PASSWORD_ENV };
 
-/** The per-run broker account (never guest). */
-export const RABBITMQ_CREDENTIALS = { user: 'bench', password: runPassword(RABBITMQ_PASSWORD_ENV), vhost: '/' } as const;
+/** The per-run broker account (never guest); its password is drawn with the run's others (app/config.ts). */
+export const RABBITMQ_CREDENTIALS = { user: 'bench', password: RABBITMQ_PASSWORD, vhost: '/' } as const;
 
 /** Ports beside AMQP, on the host's own address (so two brokers on two hosts never clash). */
 export const rabbitmqSidePorts = {

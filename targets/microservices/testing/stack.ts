@@ -12,16 +12,14 @@ import { testRoot, type TestRoot } from '../../../harness/runtime/testing/run-he
 import type { Deployment, StartedService } from '../../../harness/runtime/types.ts';
 import { plan, type Endpoint } from '../../../harness/topology/plan.ts';
 import type { Topology } from '../../../harness/topology/types.ts';
-import { PG_CREDENTIALS, PG_PASSWORD_ENV } from '../../app/config.ts';
+import { PG_CREDENTIALS } from '../../app/config.ts';
 import { ensureBundle } from '../../app/bundle.ts';
-import { waitUntil } from '../../app/testing/fixture-util.ts';
-import { amqpUrl, RABBITMQ_CREDENTIALS, RABBITMQ_PASSWORD_ENV } from '../../services/rabbitmq.ts';
+import { amqpUrl } from '../../services/rabbitmq.ts';
 import { declareTopology, JOBS_DEAD_QUEUE, JOBS_QUEUE, NOTIFICATIONS_QUEUE } from '../broker.ts';
 import { JOBS_SCHEMA, NOTIFICATION_SCHEMA, PAYMENT_SCHEMA } from '../schema.ts';
-import { MS_CONFIG_ENV, type MsConfigInput } from '../config.ts';
+import type { MsConfigInput } from '../config.ts';
+import { MS_ENTRY, msLaunch, msReady } from '../launch.ts';
 
-/** The bundle entry of every phase-6 service. */
-export const MS_ENTRY = 'targets/microservices/server.ts';
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 const topology: Topology = {
@@ -95,20 +93,16 @@ export async function startStack(name: string): Promise<Stack> {
     async spawn(svc, role, extra = {}) {
       const listen = { host: `127.${t.slot}.${nextHost++}.1`, port: 8100 };
       const config: MsConfigInput = { name: svc, role, listen, db: { ...db }, broker, relayIdleMs: 20, ...extra };
-      const child = spawn(process.execPath, [bundle.file], {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', [MS_CONFIG_ENV]: JSON.stringify(config), [PG_PASSWORD_ENV]: PG_CREDENTIALS.password, [RABBITMQ_PASSWORD_ENV]: RABBITMQ_CREDENTIALS.password },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const launch = msLaunch(bundle.file, config);
+      const child = spawn(launch.command, launch.args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...launch.env }, stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
       const proc: MsProcess = { name: svc, child, listen, log: () => err, kill: (sig = 'SIGKILL') => kill(proc, sig) };
       procs.add(proc);
       child.once('exit', () => procs.delete(proc));
-      await waitUntil(`${svc} /health`, 30_000, async () => {
-        if (child.exitCode !== null) throw new Error(`${svc} exited: ${err}`);
-        const r = await fetch(`http://${listen.host}:${listen.port}/health`, { signal: AbortSignal.timeout(1_000) });
-        return r.status === 200;
-      });
+      const exited = new AbortController();
+      child.once('exit', () => exited.abort(new Error(`${svc} exited: ${err}`)));
+      await msReady(listen, { signal: exited.signal });
       return proc;
     },
     async killAll() {
