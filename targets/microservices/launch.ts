@@ -9,12 +9,16 @@ import { MS_CONFIG_ENV, validateMsConfig, type MsConfigInput } from './config.ts
 /** The bundle entry of every phase-6 service (targets/app/bundle.ts builds it). */
 export const MS_ENTRY = 'targets/microservices/server.ts';
 
-/** The command line and environment of one service. Validates the config first: a bad one is a bug in the phase. */
-export function msLaunch(bundleFile: string, config: MsConfigInput): { command: string; args: string[]; env: Record<string, string> } {
+/**
+ * The command line and environment of one service: node with `nodeArgs` (the bundle's launcher,
+ * or tsx and the TypeScript entry when there is no current bundle). Validates the config first: a
+ * bad one is a bug in the phase.
+ */
+export function msLaunch(nodeArgs: string[], config: MsConfigInput): { command: string; args: string[]; env: Record<string, string> } {
   validateMsConfig(config);
   return {
     command: process.execPath,
-    args: [bundleFile],
+    args: nodeArgs,
     env: {
       [MS_CONFIG_ENV]: JSON.stringify(config),
       [PG_PASSWORD_ENV]: PG_CREDENTIALS.password,

@@ -93,7 +93,7 @@ export async function startStack(name: string): Promise<Stack> {
     async spawn(svc, role, extra = {}) {
       const listen = { host: `127.${t.slot}.${nextHost++}.1`, port: 8100 };
       const config: MsConfigInput = { name: svc, role, listen, db: { ...db }, broker, relayIdleMs: 20, ...extra };
-      const launch = msLaunch(bundle.file, config);
+      const launch = msLaunch([bundle.file], config);
       const child = spawn(launch.command, launch.args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...launch.env }, stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
