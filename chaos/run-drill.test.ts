@@ -123,7 +123,7 @@ describe('runDrill', () => {
       ran = true;
       throw new Error('should not run');
     };
-    await expect(runDrill({ deployment, drill: 'cache-outage', load, toxiproxy: tp, runLoad })).rejects.toThrow(/makes no sense in phase 3/);
+    await expect(runDrill({ deployment, drill: 'cache-outage', load, toxiproxy: tp, runLoad })).rejects.toThrow(/drill cache-outage does not apply to phase 3: it kills the read cache/);
     await expect(runDrill({ deployment, drill: 'dead-server', load: { ...load, rate: undefined }, toxiproxy: tp, runLoad })).rejects.toThrow(/drill dead-server has no load rate/);
     await expect(runDrill({ deployment, drill: 'dead-server', load: { ...load, stages: [{ durationS: 5, targetRate: 10 }] }, atS: 10, toxiproxy: tp, runLoad })).rejects.toThrow(/the load lasts 5 s and the fault starts at 10 s/);
     expect(ran).toBe(false);

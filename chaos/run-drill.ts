@@ -16,7 +16,8 @@ import { shardMapOf } from './drills/lookup.ts';
 import { newDrillState } from './drills/types.ts';
 import type { ToxiproxyApi } from './faults/types.ts';
 import { healthProbe, startProber, type ProbeResult } from './probe.ts';
-import { faultContext, FaultRunner, parseSchedule, resolveSchedule, type FaultObserver, type ScheduledFault } from './schedule.ts';
+import { faultContext, FaultRunner, type FaultObserver } from './fault-runner.ts';
+import { parseSchedule, resolveSchedule, type ScheduledFault } from './schedule.ts';
 import { chaosToxiproxy } from './toxiproxy.ts';
 import { verdict, type VerdictOptions } from './verdict.ts';
 import { readWriteState, snapshotSignups, type WriteCheck } from './write-check.ts';
@@ -107,7 +108,7 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
   const phase = o.phase ?? plan.topology.phase;
   if (phase !== plan.topology.phase) throw new BenchError('internal', `runDrill: phase ${phase} but the deployment runs phase ${plan.topology.phase}`);
   const progress = o.progress ?? (() => {});
-  const drill = validateDrill(o.drill, phase);
+  const drill = validateDrill(o.drill, plan);
   const workload = o.load.workload ?? workloads[drill.workload]!;
 
   // Everything that can be refused is refused here, before any load or fault.

@@ -1,32 +1,24 @@
-// The workloads: what requests a virtual user population sends, in what proportions, over which
-// ids. Pure data with no imports, so both the embedded engine (harness/load) and the k6 scripts
+// The workloads: mixes over the request catalogue (catalogue.ts), and the Zipf exponent of the ids
+// they draw. Pure data, so both the embedded engine (harness/load) and the k6 scripts
 // (loadtests/*.k6.ts) read the same definitions and generate the same traffic.
+import { catalogue, staticAssets, type Catalogue } from './catalogue.ts';
 
-/** The request kinds every phase's reference app answers. */
-export type RequestKind =
-  | 'read' //    GET  /api/users/:id          (id ~ Zipf over the seeded users)
-  | 'update' //  PUT  /api/users/:id          {name}
-  | 'create' //  POST /api/users              {id, name, email}  (id = users + n: new, never seeded)
-  | 'login' //   POST /api/login {id} then GET /api/me with the session cookie (two requests)
-  | 'static'; // GET  /static/<asset>         (to the CDN edge where the phase has one)
+/**
+ * A request type's name: an entry of the catalogue (catalogue.ts). Not a closed union: a new entry
+ * is a new kind, and nothing that switches on kinds needs to learn it.
+ */
+export type RequestKind = string;
 
 export interface Workload {
   name: string;
   description: string;
-  /** relative weights; they need not sum to 1 */
-  mix: Record<RequestKind, number>;
-  /** Zipf exponent of the user ids read and updated (0 = uniform; ~1 = a few hot users) */
+  /** relative weights over catalogue entries (absent = 0); they need not sum to 1 */
+  mix: Readonly<Record<RequestKind, number>>;
+  /** Zipf exponent of the seeded ids drawn (0 = uniform; ~1 = a few hot users) */
   zipfS: number;
 }
 
-/** Static assets the app serves, with realistic sizes in bytes. */
-export const staticAssets: ReadonlyArray<{ path: string; bytes: number; type: string }> = [
-  { path: 'app.js', bytes: 180_000, type: 'application/javascript' },
-  { path: 'app.css', bytes: 40_000, type: 'text/css' },
-  { path: 'logo.png', bytes: 12_000, type: 'image/png' },
-  { path: 'hero.jpg', bytes: 250_000, type: 'image/jpeg' },
-  { path: 'favicon.ico', bytes: 1_500, type: 'image/x-icon' },
-];
+export { staticAssets };
 
 // A null prototype: every lookup by a user's name (`workloads[flag]`) finds only the workloads
 // themselves, never Object.prototype's members (`--workload __proto__` or `constructor` would
@@ -64,3 +56,22 @@ export function workloadNamed(name: string): Workload | undefined {
 }
 
 export const DEFAULT_WORKLOAD = 'mixed';
+
+/**
+ * A workload's weights in the catalogue's order (the order a seed draws in, for both drivers);
+ * throws one line when the mix names a type the catalogue lacks or weighs nothing.
+ */
+export function mixWeights(workload: Workload, cat: Catalogue = catalogue): Record<RequestKind, number> {
+  for (const k of Object.keys(workload.mix)) {
+    if (cat.get(k) === undefined) throw new Error(`workload ${workload.name} weighs ${k}, which the request catalogue does not define`);
+  }
+  const weights: Record<RequestKind, number> = {};
+  for (const e of cat.entries) weights[e.name] = workload.mix[e.name] ?? 0;
+  return weights;
+}
+
+/** The catalogue entries a workload sends (weight > 0), in catalogue order. */
+export function typesIn(workload: Workload, cat: Catalogue = catalogue): RequestKind[] {
+  const w = mixWeights(workload, cat);
+  return cat.entries.map((e) => e.name).filter((k) => w[k] > 0);
+}

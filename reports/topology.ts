@@ -4,6 +4,9 @@
 // gives the same picture, in the order the topology lists things.
 import type { Results } from './schema.ts';
 import { escapeHtml as esc } from './html-escape.ts';
+import type { ServiceKind } from '../harness/topology/types.ts';
+import { kinds as registeredKinds, type KindRegistry } from '../targets/services/index.ts';
+import type { Tier } from '../targets/services/types.ts';
 
 type Topo = Results['topology'];
 type Host = Topo['hosts'][number];
@@ -18,28 +21,23 @@ const REGION_PAD = 14;
 const REGION_HEAD = 22;
 const MAX_CHARS = 34;
 
-/** The tier a service kind stands in, top to bottom; unknown kinds go with the apps. */
-const TIER_OF_KIND: Record<string, number> = {
-  haproxy: 0,
-  nginx: 0,
-  app: 1,
-  worker: 1,
-  redis: 2,
-  rabbitmq: 2,
-  postgres: 3,
-  toxiproxy: 4,
-  prometheus: 4,
-  'postgres-exporter': 4,
-  'redis-exporter': 4,
-};
-const tierOfKind = (kind: string) => TIER_OF_KIND[kind] ?? 1;
+/** The rows of the drawing, top to bottom: a kind's module says which one it stands in. */
+const ROW_OF_TIER: Record<Tier, number> = { entry: 0, app: 1, cache: 2, data: 3, instrument: 4 };
+/** The instruments' row: drawn, but never what places a host. */
+const INSTRUMENTS = ROW_OF_TIER.instrument;
+
+/** The row a kind stands in; a kind the registry does not know (an older results file) goes with the apps. */
+export function tierOfKind(kind: string, kinds: KindRegistry = registeredKinds): number {
+  const k = kinds.get(kind as ServiceKind);
+  return k ? ROW_OF_TIER[k.tier] : ROW_OF_TIER.app;
+}
 
 /** The host's tier: that of its highest-placed service that is not an instrument. */
-function tierOfHost(services: Service[]): number {
-  if (services.length === 0) return 1;
-  const tiers = services.map((s) => tierOfKind(s.kind));
-  const real = tiers.filter((t) => t < 4);
-  return real.length > 0 ? Math.min(...real) : 4;
+function tierOfHost(services: Service[], kinds: KindRegistry): number {
+  if (services.length === 0) return ROW_OF_TIER.app;
+  const tiers = services.map((s) => tierOfKind(s.kind, kinds));
+  const real = tiers.filter((t) => t < INSTRUMENTS);
+  return real.length > 0 ? Math.min(...real) : INSTRUMENTS;
 }
 
 /** "a->b" -> ['a', 'b']; "a<->b" -> ['a', 'b']; anything else -> null. */
@@ -59,7 +57,7 @@ interface Box {
 }
 
 /** Lays out and draws the topology; returns an <svg id="topology"> element as text. */
-export function renderTopologySvg(topology: Topo): string {
+export function renderTopologySvg(topology: Topo, kinds: KindRegistry = registeredKinds): string {
   const servicesOf = new Map<string, Service[]>();
   for (const s of topology.services) servicesOf.set(s.host, [...(servicesOf.get(s.host) ?? []), s]);
   const regions: string[] = [];
@@ -70,7 +68,7 @@ export function renderTopologySvg(topology: Topo): string {
   const byRegionTier = new Map<string, Host[]>();
   const tiersUsed = new Set<number>();
   for (const h of topology.hosts) {
-    const tier = tierOfHost(servicesOf.get(h.name) ?? []);
+    const tier = tierOfHost(servicesOf.get(h.name) ?? [], kinds);
     tiersUsed.add(tier);
     const key = `${h.region}\u0000${tier}`;
     byRegionTier.set(key, [...(byRegionTier.get(key) ?? []), h]);
@@ -165,7 +163,7 @@ export function renderTopologySvg(topology: Topo): string {
     );
     b.services.forEach((s, i) => {
       out.push(
-        `<text class="service" x="${fix(b.x + 10)}" y="${fix(b.y + BOX_HEAD + 10 + i * LINE_H)}" font-size="11.5" fill="${tierOfKind(s.kind) === 4 ? '#889' : '#123'}">` +
+        `<text class="service" x="${fix(b.x + 10)}" y="${fix(b.y + BOX_HEAD + 10 + i * LINE_H)}" font-size="11.5" fill="${tierOfKind(s.kind, kinds) === INSTRUMENTS ? '#889' : '#123'}">` +
           `${esc(clip(`${s.name} (${s.kind}${s.role && s.role !== s.kind ? `, ${s.role}` : ''})`, 36))}<title>${esc(`${s.name}: ${s.kind}, ${s.role}, ${s.address}`)}</title></text>`,
       );
     });

@@ -3,12 +3,14 @@
 import { BenchError } from '../../harness/errors.ts';
 import { makeFault } from '../faults/index.ts';
 import { cacheService } from './lookup.ts';
-import type { Drill } from './types.ts';
+import { APPLIES, applied, doesNotApply, type Drill } from './types.ts';
 
 export const cacheOutage: Drill = {
   name: 'cache-outage',
   summary: 'SIGKILL the read cache (Redis); reads must fall back to the database',
-  phases: [4, 5, 6, 7],
+  applies(plan) {
+    return cacheService(plan) ? APPLIES : doesNotApply(`it kills the read cache (Redis cache-aside), and phase ${plan.topology.phase} has none`);
+  },
   defaults: { atS: 10, durationS: 20, tailS: 15 },
   workload: 'read-heavy',
   hypothesis() {
@@ -19,8 +21,7 @@ export const cacheOutage: Drill = {
     };
   },
   schedule(plan, t) {
-    const cache = cacheService(plan);
-    if (!cache) throw new BenchError('usage', `drill cache-outage needs a read cache and phase ${plan.topology.phase} has none`, 'use phase 4 or later');
+    const cache = applied(cacheService(plan), 'cache-outage', 'a read cache');
     if (t.target && t.target !== cache.name) throw new BenchError('usage', `${t.target} is not the read cache (drill cache-outage)`, `the cache in phase ${plan.topology.phase}: ${cache.name}`);
     return [{ fault: makeFault('kill', cache.name, {}, plan), startS: t.atS, durationS: t.durationS }];
   },

@@ -9,7 +9,7 @@ import { allOf } from '../faults/compose.ts';
 import { makeFault } from '../faults/index.ts';
 import { proxiedEdges } from '../faults/targets.ts';
 import { cdnService } from './lookup.ts';
-import type { Drill, DrillTiming } from './types.ts';
+import { APPLIES, applied, doesNotApply, type Drill, type DrillTiming } from './types.ts';
 
 const mode = (t: DrillTiming): 'edge' | 'origin' => {
   if (t.target === undefined || t.target === 'edge') return 'edge';
@@ -17,11 +17,7 @@ const mode = (t: DrillTiming): 'edge' | 'origin' => {
   throw new BenchError('usage', `cdn-outage target ${t.target} is neither edge nor origin`, 'cdn-outage (the edge dies) or cdn-outage:origin (the edge loses its origin)');
 };
 
-function cdnOf(plan: DeployPlan) {
-  const cdn = cdnService(plan);
-  if (!cdn) throw new BenchError('usage', `drill cdn-outage needs a CDN edge and phase ${plan.topology.phase} has none`, 'use phase 4 or later');
-  return cdn;
-}
+const cdnOf = (plan: DeployPlan) => applied(cdnService(plan), 'cdn-outage', 'a CDN edge');
 
 /** The share of requests of the drill's workload that are static assets. */
 function staticShare(workload: string): number {
@@ -33,7 +29,9 @@ function staticShare(workload: string): number {
 export const cdnOutage: Drill = {
   name: 'cdn-outage',
   summary: 'SIGKILL the CDN edge (only static assets may fail), or cut it from its origin (cdn-outage:origin)',
-  phases: [4, 5, 6, 7],
+  applies(plan) {
+    return cdnService(plan) ? APPLIES : doesNotApply(`it breaks the CDN edge, and phase ${plan.topology.phase} has none`);
+  },
   defaults: { atS: 10, durationS: 20, tailS: 15 },
   workload: 'mixed',
   hypothesis(plan, t) {

@@ -8,8 +8,9 @@ import { failoverAction } from '../actions/failover.ts';
 import { makeFault } from '../faults/index.ts';
 import { parseDurationMs } from '../faults/params.ts';
 import { healthProbe } from '../probe.ts';
+import { userWrite } from '../../loadtests/catalogue.ts';
 import { coldIdOf, resolveShard, shards, shardStrategy } from './lookup.ts';
-import type { Drill, DrillTiming } from './types.ts';
+import { APPLIES, doesNotApply, noPostgresStore, type Drill, type DrillTiming } from './types.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
 
 const DEFAULT_DETECT_MS = 1000;
@@ -38,7 +39,11 @@ export function longestGap(times: readonly number[], afterS = -Infinity): { gapS
 export const dbPrimaryFailure: Drill = {
   name: 'db-primary-failure',
   summary: 'SIGKILL a database primary; the harness promotes a replica and repoints writes',
-  phases: [3, 4, 5, 6, 7],
+  applies(plan) {
+    if (shards(plan).some((s) => s.replicas.length > 0)) return APPLIES;
+    if (shards(plan).length === 0) return doesNotApply(`it promotes a PostgreSQL replica, and ${noPostgresStore(plan)}`);
+    return doesNotApply(`it promotes a replica of a sharded PostgreSQL store, and no shard of phase ${plan.topology.phase} has one (run with --replicas 1 or more)`);
+  },
   defaults: { atS: 10, durationS: 0, tailS: 20 },
   workload: 'write-heavy',
   hypothesis(plan, t) {
@@ -63,7 +68,7 @@ export const dbPrimaryFailure: Drill = {
   probes(plan, t) {
     const shard = shardOf(plan, t);
     const id = coldIdOf(plan, shard, t.users);
-    return id === null ? [healthProbe] : [healthProbe, { name: `write shard ${shard.name}`, method: 'PUT', path: `/api/users/${id}`, write: { id, prefix: `probe-${shard.name}` } }];
+    return id === null ? [healthProbe] : [healthProbe, { name: `write shard ${shard.name}`, ...userWrite(id), write: { id, prefix: `probe-${shard.name}` } }];
   },
   async verify(ctx) {
     const shard = shardOf(ctx.plan, ctx.timing);

@@ -1,14 +1,15 @@
 // dead-server: SIGKILL one app server. Behind a load balancer with health checks and retries
 // (phase 3+) the others take its traffic and almost nothing fails; with a single app server
 // (phases 1-2) it is the single point of failure, and the drill shows it.
+import type { DeployPlan } from '../../harness/topology/plan.ts';
 import { makeFault } from '../faults/index.ts';
 import { appServers, resolveAppServer } from './lookup.ts';
-import type { Drill, VerifyContext } from './types.ts';
+import { APPLIES, doesNotApply, type Applicability, type Drill, type VerifyContext } from './types.ts';
 
 export const deadServer: Drill = {
   name: 'dead-server',
   summary: 'SIGKILL one app server for a while, then start it again',
-  phases: [1, 2, 3, 4, 5, 6, 7],
+  applies: hasAppServer,
   defaults: { atS: 10, durationS: 20, tailS: 15 },
   workload: 'mixed',
   hypothesis(plan) {
@@ -33,6 +34,11 @@ export const deadServer: Drill = {
     return { figures: rotationFigures(ctx, resolveAppServer(ctx.plan, 'dead-server', ctx.timing.target).name, 'kill') };
   },
 };
+
+/** The app-server drills (dead-server, hung-server) need an app server to break. */
+export function hasAppServer(plan: DeployPlan): Applicability {
+  return appServers(plan).length > 0 ? APPLIES : doesNotApply(`it breaks an app server, and phase ${plan.topology.phase} has none`);
+}
 
 /**
  * When the victim rejoined the rotation, from the health probes' X-Served-By: its first answer

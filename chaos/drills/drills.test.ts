@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { failoverAction } from '../actions/failover.ts';
-import { faultContext } from '../schedule.ts';
+import { faultContext } from '../fault-runner.ts';
 import { FakeToxiproxy, fakeDeployment, planOf } from '../testing/fakes.ts';
 import { longestGap } from './db-primary-failure.ts';
-import { drills, drillsForPhase, drillTiming, validateDrill } from './index.ts';
+import { drills, drillsByPhase, drillsFor, drillTiming, validateDrill } from './index.ts';
 import { shardShare } from './shard-outage.ts';
 import { newDrillState } from './types.ts';
 import { usageLine as usage } from '../../harness/testing/usage-error.ts';
@@ -18,15 +18,15 @@ describe('drill registry and phase validation', () => {
     );
   });
   it('an unknown drill lists them all', () => {
-    expect(usage(() => validateDrill('meteor', 3))).toMatch(/unknown drill meteor — drills: dead-server, hung-server, db-primary-failure/);
+    expect(usage(() => validateDrill('meteor', planOf(3)))).toMatch(/unknown drill meteor — drills: dead-server, hung-server, db-primary-failure/);
   });
-  it('a drill that makes no sense for the phase lists the valid ones', () => {
-    expect(usage(() => validateDrill('replica-loss', 1))).toMatch(/drill replica-loss makes no sense in phase 1 \(it needs phase 3, 4, 5, 6, 7\) — drills for phase 1: dead-server, hung-server$/);
-    expect(usage(() => validateDrill('shard-outage', 4))).toMatch(/drills for phase 4: .*cache-outage, cdn-outage/);
+  it('a drill that does not apply says why and lists the valid ones', () => {
+    expect(usage(() => validateDrill('replica-loss', planOf(1)))).toMatch(/drill replica-loss does not apply to phase 1: it kills a read replica, and phase 1 keeps its users in SQLite: there is no PostgreSQL store — drills for phase 1: dead-server, hung-server$/);
+    expect(usage(() => validateDrill('shard-outage', planOf(4)))).toMatch(/drills for phase 4: .*cache-outage, cdn-outage/);
   });
-  it('every phase offers dead-server; phase 5 offers them all', () => {
-    for (let p = 1; p <= 7; p++) expect(drillsForPhase(p).map((d) => d.name)).toContain('dead-server');
-    expect(drillsForPhase(5).length).toBe(drills.size);
+  it('every built phase offers dead-server; phase 5 offers them all', () => {
+    for (let p = 1; p <= 5; p++) expect(drillsFor(planOf(p)).map((d) => d.name)).toContain('dead-server');
+    expect(drillsFor(planOf(5)).length).toBe(drills.size);
   });
 });
 
@@ -46,7 +46,7 @@ describe('each drill schedules against a real phase plan', () => {
   for (const [name, phase, expected] of cases) {
     it(`${name} on phase ${phase}`, () => {
       const plan = planOf(phase);
-      const d = validateDrill(name, phase);
+      const d = validateDrill(name, plan);
       const s = d.schedule(plan, timing(name), newDrillState());
       expect(s.map((x) => [x.fault.name, x.fault.target, x.durationS])).toEqual(expected);
       expect(s.every((x) => x.startS === d.defaults.atS)).toBe(true);
@@ -66,10 +66,12 @@ describe('each drill schedules against a real phase plan', () => {
     const p3 = planOf(3);
     expect(usage(() => drills.get('dead-server')!.schedule(p3, timing('dead-server', { target: 'lb' }), newDrillState()))).toMatch(/lb is not an app server .*app-1, app-2, app-3/);
     expect(usage(() => drills.get('replica-loss')!.schedule(p3, timing('replica-loss', { target: 'pg-primary' }), newDrillState()))).toMatch(/not a read replica/);
-    expect(usage(() => drills.get('replica-loss')!.schedule(planOf(3, { replicas: 0 }), timing('replica-loss'), newDrillState()))).toMatch(/has none.*--replicas 1/);
+    // what a drill needs is judged by validateDrill (applies()) before schedule() is called
+    expect(usage(() => validateDrill('replica-loss', planOf(3, { replicas: 0 })))).toMatch(/has none.*--replicas 1/);
+    expect(usage(() => validateDrill('db-primary-failure', planOf(3, { replicas: 0 })))).toMatch(/promotes a replica of a sharded PostgreSQL store, and no shard of phase 3 has one/);
     expect(usage(() => drills.get('db-primary-failure')!.schedule(planOf(3, { replicas: 0 }), timing('db-primary-failure'), newDrillState()))).toMatch(/needs a sharded PostgreSQL store/);
     expect(usage(() => drills.get('cdn-outage')!.schedule(planOf(4), timing('cdn-outage', { target: 'moon' }), newDrillState()))).toMatch(/neither edge nor origin/);
-    expect(usage(() => drills.get('shard-outage')!.schedule(planOf(5, { shards: 1 }), timing('shard-outage'), newDrillState()))).toMatch(/two shards or more/);
+    expect(usage(() => validateDrill('shard-outage', planOf(5, { shards: 1 })))).toMatch(/two shards or more/);
   });
 
   it('slow-database covers every app -> database edge, with the latency given', () => {

@@ -1,14 +1,14 @@
 // hung-server: SIGSTOP one app server (a long GC pause, a stuck disk): it keeps its connections
 // open and answers nothing. Health checks must take it out and timeouts must not pile up.
 import { makeFault } from '../faults/index.ts';
-import { rotationFigures } from './dead-server.ts';
+import { hasAppServer, rotationFigures } from './dead-server.ts';
 import { appServers, resolveAppServer } from './lookup.ts';
 import type { Drill } from './types.ts';
 
 export const hungServer: Drill = {
   name: 'hung-server',
   summary: 'SIGSTOP one app server for a while, then SIGCONT',
-  phases: [1, 2, 3, 4, 5, 6, 7],
+  applies: hasAppServer,
   defaults: { atS: 10, durationS: 10, tailS: 15 },
   workload: 'mixed',
   hypothesis(plan) {

@@ -1,7 +1,9 @@
 // The drill registry: every drill, keyed by name (a duplicate is an error at load time), and the
-// validation that a drill makes sense for a phase.
+// validation that a drill applies to a deployment: by what the deployment has (a cache, a CDN
+// edge, a replica, two shards), never by a list of phase numbers.
 import { BenchError } from '../../harness/errors.ts';
-import type { DeployPlan } from '../../harness/topology/plan.ts';
+import { plan as makePlan, type DeployPlan } from '../../harness/topology/plan.ts';
+import { phases } from '../../targets/phases/index.ts';
 import { registry } from '../faults/index.ts';
 import type { DrillLookup } from '../schedule.ts';
 import { cacheOutage } from './cache-outage.ts';
@@ -13,34 +15,59 @@ import { networkPartition } from './network-partition.ts';
 import { replicaLoss } from './replica-loss.ts';
 import { shardOutage } from './shard-outage.ts';
 import { slowDatabase } from './slow-database.ts';
-import { newDrillState, type Drill, type DrillState, type DrillTiming } from './types.ts';
+import { newDrillState, type Applicability, type Drill, type DrillState, type DrillTiming } from './types.ts';
 
 const all: Drill[] = [deadServer, hungServer, dbPrimaryFailure, replicaLoss, cacheOutage, cdnOutage, shardOutage, slowDatabase, networkPartition];
 
 /** Every drill by name. */
 export const drills: ReadonlyMap<string, Drill> = registry('drill', all);
 
-/** The drills that make sense for `phase`. */
-export function drillsForPhase(phase: number): Drill[] {
-  return all.filter((d) => d.phases.includes(phase));
+/** The drills that apply to a deployment (applies(plan)), in registry order. */
+export function drillsFor(plan: DeployPlan): Drill[] {
+  return all.filter((d) => d.applies(plan).ok);
 }
 
 /**
- * The drill called `name`, checked against `phase`. Throws BenchError('usage'): for an unknown
- * name, listing every drill; for a drill that makes no sense in the phase, listing the valid ones.
+ * The drill called `name`, checked against the deployment by what it has (applies()). Throws
+ * BenchError('usage'): for an unknown name, listing every drill; for a drill that does not apply,
+ * with the reason and the drills that do.
  */
-export function validateDrill(name: string, phase: number): Drill {
+export function validateDrill(name: string, plan: DeployPlan): Drill {
   const d = drills.get(name);
   if (!d) throw new BenchError('usage', `unknown drill ${name}`, `drills: ${[...drills.keys()].join(', ')}`);
-  if (!d.phases.includes(phase)) {
-    const valid = drillsForPhase(phase).map((x) => x.name);
+  const a = d.applies(plan);
+  if (!a.ok) {
+    const phase = plan.topology.phase;
+    const valid = drillsFor(plan).map((x) => x.name);
     throw new BenchError(
       'usage',
-      `drill ${name} makes no sense in phase ${phase} (it needs phase ${d.phases.join(', ')})`,
+      `drill ${name} does not apply to phase ${phase}: ${a.reason}`,
       valid.length ? `drills for phase ${phase}: ${valid.join(', ')}` : `no drill applies to phase ${phase}`,
     );
   }
   return d;
+}
+
+/** Per phase of the ladder, with its default options: whether each drill applies, or why not. */
+export interface PhaseDrills {
+  phase: number;
+  /** null when the phase is built; else why there is no deployment to drill */
+  notBuilt: string | null;
+  drills: { name: string; applies: Applicability }[];
+}
+
+/**
+ * What applies where, derived from each phase's default deployment (bench drill --list). Other
+ * options change it (--replicas 0 takes replica-loss away), and validateDrill judges the real one.
+ */
+export function drillsByPhase(): PhaseDrills[] {
+  return [...phases.values()]
+    .sort((a, b) => a.phase - b.phase)
+    .map((def) => {
+      if (!def.built) return { phase: def.phase, notBuilt: `phase ${def.phase} is described, not yet deployable`, drills: [] };
+      const p = makePlan(def.topology({ users: 1000, shardStrategy: 'range', ...def.defaults }), { runId: 'list', slot: 1, proxies: true, prometheus: false });
+      return { phase: def.phase, notBuilt: null, drills: all.map((d) => ({ name: d.name, applies: d.applies(p) })) };
+    });
 }
 
 /** Fills a drill's timing from the user's options and the drill's defaults. */
@@ -62,7 +89,7 @@ export function drillLookup(users: number, states?: Map<string, DrillState>): Dr
     has: (name) => drills.has(name),
     names: () => [...drills.keys()],
     schedule(name, plan: DeployPlan, o) {
-      const d = validateDrill(name, plan.topology.phase);
+      const d = validateDrill(name, plan);
       const state = newDrillState();
       states?.set(name, state);
       return d.schedule(plan, drillTiming(d, { atS: o.atS, durationS: o.durationS, target: o.target, params: o.params, users }), state);

@@ -3,12 +3,19 @@
 import { BenchError } from '../../harness/errors.ts';
 import { makeFault } from '../faults/index.ts';
 import { shards } from './lookup.ts';
-import type { Drill } from './types.ts';
+import type { DeployPlan } from '../../harness/topology/plan.ts';
+import { APPLIES, applied, doesNotApply, noPostgresStore, type Drill } from './types.ts';
+
+const replicasOf = (plan: DeployPlan) => shards(plan).flatMap((s) => s.replicas);
 
 export const replicaLoss: Drill = {
   name: 'replica-loss',
   summary: 'SIGKILL one read replica for a while, then start it again',
-  phases: [3, 4, 5, 6, 7],
+  applies(plan) {
+    if (replicasOf(plan).length > 0) return APPLIES;
+    if (shards(plan).length === 0) return doesNotApply(`it kills a read replica, and ${noPostgresStore(plan)}`);
+    return doesNotApply(`it kills a read replica, and phase ${plan.topology.phase} has none here (run with --replicas 1 or more)`);
+  },
   defaults: { atS: 10, durationS: 20, tailS: 15 },
   workload: 'read-heavy',
   hypothesis(plan) {
@@ -19,11 +26,9 @@ export const replicaLoss: Drill = {
     };
   },
   schedule(plan, t) {
-    const replicas = shards(plan).flatMap((s) => s.replicas);
-    const valid = `replicas in phase ${plan.topology.phase}: ${replicas.join(', ') || '(none): run with --replicas 1 or more'}`;
-    if (replicas.length === 0) throw new BenchError('usage', `drill replica-loss needs a read replica and this deployment has none`, valid);
-    const victim = t.target ?? replicas[0]!;
-    if (!replicas.includes(victim)) throw new BenchError('usage', `${victim} is not a read replica (drill replica-loss)`, valid);
+    const replicas = replicasOf(plan);
+    const victim = t.target ?? applied(replicas[0], 'replica-loss', 'a read replica');
+    if (!replicas.includes(victim)) throw new BenchError('usage', `${victim} is not a read replica (drill replica-loss)`, `replicas in phase ${plan.topology.phase}: ${replicas.join(', ') || '(none)'}`);
     return [{ fault: makeFault('kill', victim, {}, plan), startS: t.atS, durationS: t.durationS }];
   },
 };

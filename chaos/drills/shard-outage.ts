@@ -10,20 +10,18 @@ import type { ShardSpec } from '../../harness/topology/types.ts';
 import { makeFault } from '../faults/index.ts';
 import type { ProbeSpec } from '../probe.ts';
 import { healthProbe } from '../probe.ts';
+import { userWrite } from '../../loadtests/catalogue.ts';
 import { coldIdOf, rangeText, resolveShard, shards, shardStrategy } from './lookup.ts';
 import type { LoadResults, SeriesPoint } from '../../reports/schema.ts';
-import type { Drill, DrillTiming } from './types.ts';
+import { APPLIES, applied, doesNotApply, noPostgresStore, type Drill, type DrillTiming } from './types.ts';
 import { BenchError } from '../../harness/errors.ts';
 
 const probeName = (s: ShardSpec) => `write shard ${s.name}`;
 
 function victimOf(plan: DeployPlan, t: DrillTiming): ShardSpec {
   const all = shards(plan);
-  if (all.length < 2) {
-    throw new BenchError('usage', `drill shard-outage needs two shards or more and phase ${plan.topology.phase} has ${all.length}`, 'use phase 5 with --shards 2 or more');
-  }
   // default: the last shard, where sign-ups land under range sharding
-  return resolveShard(plan, 'shard-outage', t.target ?? all[all.length - 1]!.name);
+  return resolveShard(plan, 'shard-outage', t.target ?? applied(all[all.length - 1], 'shard-outage', 'two shards').name);
 }
 
 /** The share of the users a shard owns: its range over 1..users, or 1/k under hash sharding. */
@@ -117,7 +115,12 @@ function writeShare(name: string): number {
 export const shardOutage: Drill = {
   name: 'shard-outage',
   summary: "SIGKILL one shard's primary: only that shard's users may fail (blast radius)",
-  phases: [5, 6, 7],
+  applies(plan) {
+    const n = shards(plan).length;
+    if (n === 0) return doesNotApply(`it kills one of two shards or more, and ${noPostgresStore(plan)}`);
+    // with one shard its outage is the whole store's: there is no blast radius to measure
+    return n >= 2 ? APPLIES : doesNotApply(`it kills one of two shards or more and measures the blast radius, and phase ${plan.topology.phase} has ${n} here (run phase 5 with --shards 2 or more)`);
+  },
   defaults: { atS: 10, durationS: 20, tailS: 15 },
   workload: 'write-heavy',
   hypothesis(plan, t) {
@@ -141,7 +144,7 @@ export const shardOutage: Drill = {
     const out: ProbeSpec[] = [healthProbe];
     for (const s of shards(plan)) {
       const id = coldIdOf(plan, s, t.users);
-      if (id !== null) out.push({ name: probeName(s), method: 'PUT', path: `/api/users/${id}`, write: { id, prefix: `probe-${s.name}` } });
+      if (id !== null) out.push({ name: probeName(s), ...userWrite(id), write: { id, prefix: `probe-${s.name}` } });
     }
     return out;
   },

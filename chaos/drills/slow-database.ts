@@ -7,7 +7,7 @@ import { makeFault } from '../faults/index.ts';
 import { parseDurationMs } from '../faults/params.ts';
 import { proxiedEdges } from '../faults/targets.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
-import type { Drill, DrillTiming } from './types.ts';
+import { APPLIES, doesNotApply, type Drill, type DrillTiming } from './types.ts';
 
 const DEFAULT_LATENCY_MS = 100;
 
@@ -20,26 +20,32 @@ function latencyOf(t: DrillTiming): number {
   return ms;
 }
 
+/** Every proxied edge from an app server to a PostgreSQL server. */
+function appDbEdges(plan: DeployPlan) {
+  const kindOf = new Map(plan.services.map((s) => [s.name, s.kind]));
+  return proxiedEdges(plan).filter((e) => kindOf.get(e.from) === 'app' && kindOf.get(e.to) === 'postgres');
+}
+
 /** The app -> database edges (all of them, or those matching the target pattern's database). */
 function dbEdges(plan: DeployPlan, target: string | undefined): string[] {
-  const kindOf = new Map(plan.services.map((s) => [s.name, s.kind]));
-  const all = proxiedEdges(plan).filter((e) => kindOf.get(e.from) === 'app' && kindOf.get(e.to) === 'postgres');
+  const all = appDbEdges(plan);
   const chosen = target && target !== '*' ? all.filter((e) => e.to === target) : all;
-  if (chosen.length === 0) {
-    const dbs = [...new Set(all.map((e) => e.to))];
-    throw new BenchError(
-      'usage',
-      all.length === 0 ? `drill slow-database needs proxied app -> PostgreSQL edges and phase ${plan.topology.phase} has none` : `no app edge leads to database ${target}`,
-      all.length === 0 ? 'use phase 2 or later with Toxiproxy' : `databases: ${dbs.join(', ')} (or * for all)`,
-    );
-  }
+  if (chosen.length === 0) throw new BenchError('usage', `no app edge leads to database ${target}`, `databases: ${[...new Set(all.map((e) => e.to))].join(', ')} (or * for all)`);
   return chosen.map((e) => e.name);
 }
 
 export const slowDatabase: Drill = {
   name: 'slow-database',
   summary: 'add latency (default 100 ms) on every app -> database edge',
-  phases: [2, 3, 4, 5, 6, 7],
+  applies(plan) {
+    if (appDbEdges(plan).length > 0) return APPLIES;
+    const hasPostgres = plan.services.some((s) => s.kind === 'postgres');
+    return doesNotApply(
+      hasPostgres
+        ? `it slows the app -> PostgreSQL edges through Toxiproxy, and this deployment connects them directly (run without --no-proxies)`
+        : `it slows the app -> PostgreSQL edges, and phase ${plan.topology.phase} has no PostgreSQL server`,
+    );
+  },
   defaults: { atS: 10, durationS: 20, tailS: 15 },
   workload: 'mixed',
   hypothesis(_plan, t) {

@@ -1,5 +1,6 @@
 // A drill: a steady-state hypothesis, a load, a fault schedule, a rollback and a verification.
 // The drill object is data plus pure functions of the plan; chaos/run-drill.ts runs it.
+import { BenchError } from '../../harness/errors.ts';
 import type { AcknowledgedWrite, LoadOutcome } from '../../harness/load/types.ts';
 import type { Deployment, Progress } from '../../harness/runtime/types.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
@@ -64,13 +65,34 @@ export interface Verification {
   notes?: string[];
 }
 
+/** Whether a drill applies to a deployment, and why not when it does not. */
+export type Applicability = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+export const APPLIES: Applicability = { ok: true };
+
+/** A drill does not apply: `reason` says what the deployment lacks (and how to get it). */
+export const doesNotApply = (reason: string): Applicability => ({ ok: false, reason });
+
+/**
+ * What a drill's schedule() needs and applies() already checked is there. Missing, the caller
+ * skipped validateDrill: a bug, not a user's mistake.
+ */
+export function applied<T>(found: T | null | undefined, drill: string, what: string): T {
+  if (found === null || found === undefined) throw new BenchError('internal', `drill ${drill} was scheduled without ${what}: validateDrill() checks applies() first`);
+  return found;
+}
+
 /** A registered drill. */
 export interface Drill {
   readonly name: string;
   /** one line for help and docs */
   readonly summary: string;
-  /** the phases it makes sense for */
-  readonly phases: readonly number[];
+  /**
+   * Does the drill make sense for this deployment: is there what it breaks (an app server, a
+   * cache, a CDN edge, a replica, two shards, a proxied edge)? Pure; the reason names what is
+   * missing. Derived from the plan, never from the phase number.
+   */
+  applies(plan: DeployPlan): Applicability;
   /** default timing: the fault starts at atS and lasts durationS; the load runs tailS longer */
   readonly defaults: { atS: number; durationS: number; tailS: number };
   /** the workload that exercises what the drill breaks (loadtests/workloads.ts) */
@@ -86,3 +108,6 @@ export interface Drill {
   /** drill-specific checks after the load */
   verify?(ctx: VerifyContext): Promise<Verification>;
 }
+
+/** Why a deployment has no PostgreSQL shard to break: its store is SQLite, or it has no app. */
+export const noPostgresStore = (plan: DeployPlan): string => `phase ${plan.topology.phase} keeps its users ${plan.services.some((s) => s.kind === 'app') ? 'in SQLite' : 'nowhere'}: there is no PostgreSQL store`;

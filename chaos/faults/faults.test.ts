@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BenchError } from '../../harness/errors.ts';
-import { faultContext } from '../schedule.ts';
+import { faultContext } from '../fault-runner.ts';
 import { FakeToxiproxy, fakeDeployment, planOf } from '../testing/fakes.ts';
 import { faultKind, faultKinds, makeFault, registry } from './index.ts';
 

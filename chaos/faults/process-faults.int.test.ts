@@ -11,7 +11,7 @@ import type { Deployment } from '../../harness/runtime/types.ts';
 import { plan, type DeployPlan } from '../../harness/topology/plan.ts';
 import type { Topology } from '../../harness/topology/types.ts';
 import { redisPing } from '../../targets/services/redis.ts';
-import { faultContext } from '../schedule.ts';
+import { faultContext } from '../fault-runner.ts';
 import { chaosToxiproxy } from '../toxiproxy.ts';
 import { makeFault } from './index.ts';
 import type { FaultContext } from './types.ts';

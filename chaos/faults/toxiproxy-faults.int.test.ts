@@ -12,7 +12,8 @@ import { waitFor } from '../../harness/runtime/wait.ts';
 import { plan, type DeployPlan, type Endpoint } from '../../harness/topology/plan.ts';
 import type { Topology } from '../../harness/topology/types.ts';
 import { proxySpecs } from '../../targets/services/toxiproxy.ts';
-import { faultContext, FaultRunner } from '../schedule.ts';
+import { fakeKind, fakeService, withKinds } from '../../targets/services/testing/fake-kind.ts';
+import { faultContext, FaultRunner } from '../fault-runner.ts';
 import { fakeDeployment } from '../testing/fakes.ts';
 import { chaosToxiproxy } from '../toxiproxy.ts';
 import { makeFault } from './index.ts';
@@ -35,7 +36,7 @@ const topology: Topology = {
   services: [
     { name: 'web', kind: 'nginx', host: 'web-host', role: 'origin', dependsOn: [], config: { kind: 'nginx', nginx: { origin: 'web' } } },
     { name: 'web-2', kind: 'nginx', host: 'web-host-2', role: 'origin', dependsOn: [], config: { kind: 'nginx', nginx: { origin: 'web' } } },
-    { name: 'client', kind: 'worker', host: 'client-host', role: 'client', dependsOn: ['web', 'web-2'], config: { kind: 'worker' } },
+    fakeService('worker', { name: 'client', host: 'client-host', role: 'client', dependsOn: ['web', 'web-2'] }),
   ],
   entry: 'client',
 };
@@ -75,7 +76,7 @@ describe('Toxiproxy faults (real toxiproxy-server)', () => {
 
   beforeAll(async () => {
     slot = await allocateSlot({ runId: 'chaos-toxiproxy-int' });
-    p = plan(topology, { runId: 'chaos-tp', slot, proxies: true, prometheus: false });
+    p = plan(topology, { runId: 'chaos-tp', slot, proxies: true, prometheus: false, kinds: withKinds(fakeKind('worker')) });
     for (const name of ['web', 'web-2']) {
       const at = p.services.find((s) => s.name === name)!.address;
       const srv = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(BODY)));

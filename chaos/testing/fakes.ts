@@ -4,7 +4,7 @@ import type { Deployment, ProcessSignal, StartedService } from '../../harness/ru
 import { plan, type DeployPlan, type PlannedService } from '../../harness/topology/plan.ts';
 import type { PhaseOptions } from '../../harness/topology/types.ts';
 import { phases } from '../../targets/phases/index.ts';
-import type { Clock } from '../schedule.ts';
+import type { Clock } from '../fault-runner.ts';
 import type { ProxyState, ToxicSpec, ToxiproxyApi } from '../faults/types.ts';
 
 /** A plan of a real phase (proxies on, no Prometheus). */
@@ -76,11 +76,19 @@ export class FakeService implements StartedService {
   stops = 0;
   readonly address;
   readonly logFile = '/dev/null';
+  /** the files readFile() answers with, by path inside the service's directory */
+  readonly files = new Map<string, string>();
   constructor(readonly spec: PlannedService) {
     this.address = spec.address;
   }
   get name() {
     return this.spec.name;
+  }
+  get dataDir() {
+    return `/tmp/none/${this.spec.name}`;
+  }
+  async readFile(rel: string) {
+    return this.files.get(rel) ?? null;
   }
   get id() {
     return `pid-${this.spec.name}`;

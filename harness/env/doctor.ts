@@ -71,7 +71,7 @@ export async function versionOf(path: string, args: string[]): Promise<string | 
   }
 }
 
-export async function inspect(list: readonly Component[] = components): Promise<ComponentStatus[]> {
+export async function inspect(list: readonly Component[] = components()): Promise<ComponentStatus[]> {
   return Promise.all(
     list.map(async (component) => {
       const path = which(component.binary, component.paths);

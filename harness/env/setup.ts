@@ -34,7 +34,7 @@ function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv, log: (l: stri
 }
 
 export async function setup(options: SetupOptions): Promise<{ installed: string[]; present: string[] }> {
-  const wanted = components.filter((c) => c.required || (options.all && c.install.kind !== 'manual'));
+  const wanted = components().filter((c) => c.required || (options.all && c.install.kind !== 'manual'));
   const status = await inspect(wanted);
   const missing = status.filter((s) => !s.path).map((s) => s.component);
   const present = status.filter((s) => s.path).map((s) => s.component.name);
@@ -64,7 +64,7 @@ export async function setup(options: SetupOptions): Promise<{ installed: string[
     } else options.log(`would run: apt-get install -y ${apt.join(' ')}`);
     installed.push(...apt.map((p) => `${p} (apt)`));
   }
-  const goComponent = components.find((c) => c.binary === 'go')!;
+  const goComponent = components().find((c) => c.binary === 'go')!;
   for (const c of goTools) {
     const go = which('go', goComponent.paths);
     if (!go && !options.dryRun) throw envError(`go not found to build ${c.name}`, 'run: apt-get install -y golang-go');

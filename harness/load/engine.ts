@@ -3,16 +3,21 @@
 // so a server stall shows in the percentiles instead of silently slowing the generator down
 // (coordinated omission). Everything it measures lands in LoadResults (reports/schema.ts).
 // HTTP goes through a Transport (transport/): the engine's own client on net.Socket by default,
-// undici as the fallback.
+// undici as the fallback. What it sends comes from the request catalogue (loadtests/catalogue.ts,
+// compiled by requests.ts): the engine draws the variables an entry asks for and never names a
+// request type. What it counts lives in aggregation.ts; arrivals and lag in scheduler.ts.
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { staticAssets, type RequestKind } from '../../loadtests/workloads.ts';
+import { catalogue as builtInCatalogue } from '../../loadtests/catalogue.ts';
+import { mixWeights } from '../../loadtests/workloads.ts';
 import type { LoadResults, SeriesPoint } from '../../reports/schema.ts';
 import { envError, usageError } from '../errors.ts';
-import { LatencyHistogram, PerSecondHistogram } from './histogram.ts';
+import { Aggregation } from './aggregation.ts';
 import { closeMetrics, EngineMetrics, serveMetrics } from './metrics.ts';
 import { seededRandom, weightedPicker, zipfSampler, type Random, type ZipfSampler } from './random.ts';
+import { compileCatalogue, RequestBuilder, type CompiledType } from './requests.ts';
 import { ArrivalSchedule, LagTracker, Scheduler, systemClock, type Clock } from './scheduler.ts';
+import { DONE, InFlight, ON_WIRE, Origin as OriginOf, QUEUED } from './slots.ts';
 import { ConnectionClosedError, SocketTransport } from './transport/socket.ts';
 import type { PreparedRequest, ResponseHandler, Transport, TransportKind } from './transport/types.ts';
 import { UndiciTransport } from './transport/undici.ts';
@@ -61,8 +66,6 @@ export interface EngineTuning {
   clock?: Clock;
 }
 
-const KINDS: readonly RequestKind[] = ['read', 'update', 'create', 'login', 'static'];
-
 /** file descriptors kept back from the connection budget (logs, the metrics server, stdio) */
 const RESERVED_FDS = 256;
 
@@ -97,61 +100,13 @@ export async function runLoad(options: LoadOptions, tuning: EngineTuning = {}): 
   return engine.run();
 }
 
-// Request lifecycle: admitted -> QUEUED (all of its origin's connections busy) -> ON_WIRE -> done.
-const QUEUED = 1;
-const ON_WIRE = 2;
-const DONE = 3;
+type Origin = OriginOf<Req>;
 
 class TimeoutError extends Error {
   readonly code = 'BENCH_TIMEOUT';
 }
 class ShutdownError extends Error {
   readonly code = 'BENCH_ABORTED';
-}
-
-class Origin {
-  onWire = 0;
-  private queue: Req[] = [];
-  private head = 0;
-
-  constructor(
-    readonly transport: Transport,
-    readonly connections: number,
-  ) {}
-
-  get queued(): number {
-    return this.queue.length - this.head;
-  }
-
-  push(r: Req): void {
-    this.queue.push(r);
-  }
-
-  /** Prepends (a login's follow-up goes before new arrivals). */
-  unshift(r: Req): void {
-    if (this.head > 0) this.queue[--this.head] = r;
-    else this.queue.unshift(r);
-  }
-
-  /** The due time of the oldest request waiting for a connection; NaN when none waits. */
-  oldestQueuedDueMs(): number {
-    // Requests that timed out while queued stay in the queue as DONE: step past them for good.
-    while (this.head < this.queue.length && this.queue[this.head]!.state !== QUEUED) this.queue[this.head++] = undefined as unknown as Req;
-    return this.head < this.queue.length ? this.queue[this.head]!.dueMs : NaN;
-  }
-
-  shift(): Req | undefined {
-    while (this.head < this.queue.length) {
-      const r = this.queue[this.head];
-      this.queue[this.head++] = undefined as unknown as Req;
-      if (this.head > 1024 && this.head * 2 > this.queue.length) {
-        this.queue = this.queue.slice(this.head);
-        this.head = 0;
-      }
-      if (r.state === QUEUED) return r;
-    }
-    return undefined;
-  }
 }
 
 // One object per HTTP request, its own response handler (no closure, no adapter per request).
@@ -165,24 +120,29 @@ class Req implements ResponseHandler {
   sentMs = 0;
   /** the shard of the user id it touches (LoadOptions.shards); -1: none or not counted */
   shard = -1;
+  /** the session cookie a follow-up sends (what its type's first answer set) */
+  session: string | null = null;
   prev: Req | null = null;
   next: Req | null = null;
   readonly wantSid: boolean;
 
   constructor(
     readonly engine: Engine,
-    readonly kind: number,
-    /** 0 = a kind's only (or first) request; 1 = a login's GET /api/me */
-    readonly step: 0 | 1,
+    readonly type: CompiledType,
+    /** 0 = the type's first request; 1.. = its follow-ups (a login's GET /api/me) */
+    readonly step: number,
     readonly dueMs: number,
     readonly deadlineMs: number,
     readonly origin: Origin,
     readonly wire: PreparedRequest,
-    /** the id and name a write stores (-1 / null for reads) */
-    readonly writeId: number,
+    /** the variables drawn for it (-1 / null / -1: none), kept for its follow-ups */
+    readonly id: number,
+    readonly name: string | null,
+    readonly asset: number,
+    /** the name a write stores (null: not a write, or a follow-up) */
     readonly writeValue: string | null,
   ) {
-    this.wantSid = kind === LOGIN && step === 0;
+    this.wantSid = step === 0 && type.setsSession;
   }
 
   onResponse(status: number, sid: string | null): void {
@@ -195,13 +155,6 @@ class Req implements ResponseHandler {
     this.engine.finish(this, err);
   }
 }
-
-const READ = KINDS.indexOf('read');
-const UPDATE = KINDS.indexOf('update');
-const CREATE = KINDS.indexOf('create');
-const LOGIN = KINDS.indexOf('login');
-const STATIC = KINDS.indexOf('static');
-const METHODS: readonly string[][] = [['GET'], ['PUT'], ['POST'], ['POST', 'GET'], ['GET']];
 
 /** The error kinds results.json reports (errorKinds keys). */
 export function errorKind(err: unknown): string {
@@ -237,15 +190,6 @@ export function errorKind(err: unknown): string {
   }
 }
 
-interface KindStats {
-  requests: number;
-  errors: number;
-  /** failed with no response (timeout, refused, reset, aborted) */
-  noResponse: number;
-  /** latency of the requests that got a response */
-  hist: LatencyHistogram;
-}
-
 class Engine {
   private readonly clock: Clock;
   private readonly maxInFlight: number;
@@ -259,27 +203,18 @@ class Engine {
   /** how long requests wait in the engine for a connection (below the in-flight cap: the generator's limit) */
   private readonly queueWait: LagTracker;
   private readonly rng: Random;
-  private readonly picker: { pick(rng: Random): RequestKind };
+  private readonly picker: { pick(rng: Random): string };
   private readonly zipf: ZipfSampler | null;
-  private readonly api: Origin;
-  private readonly stat: Origin;
+  /** the catalogue's entries, compiled, in its order; by name for the picker */
+  private readonly types: readonly CompiledType[];
+  private readonly typeByName: Map<string, CompiledType>;
+  /** the types the mix weighs: the only ones reported */
+  private readonly typesInMix: CompiledType[];
+  private readonly builder: RequestBuilder;
+  /** an Origin per catalogue origin name (one shared when two names have one URL) */
+  private readonly originOf: Record<CompiledType['origin'], Origin>;
   private readonly origins: Origin[];
-  private readonly kindIndex = new Map<RequestKind, number>(KINDS.map((k, i) => [k, i]));
-  private readonly kindsInMix: RequestKind[];
-  private readonly stats: KindStats[] = KINDS.map(() => ({ requests: 0, errors: 0, noResponse: 0, hist: new LatencyHistogram() }));
-  /** time to failure of requests that got no response: apart, so it never reads as a latency */
-  private readonly failureHist = new LatencyHistogram();
-  /** per shard (LoadOptions.shards): totals and this second's counts */
-  private readonly shardRequests: number[];
-  private readonly shardErrors: number[];
-  private readonly secShardRequests: number[];
-  private readonly secShardErrors: number[];
-  private readonly statusCodes = new Map<number, number>();
-  private readonly errorKinds = new Map<string, number>();
-  private readonly series: SeriesPoint[] = [];
-  private readonly secondHist = new PerSecondHistogram();
-  /** a static request's wire form, built once per asset */
-  private readonly staticWire: readonly PreparedRequest[];
+  private readonly agg: Aggregation;
   /** the run id and the seed in base 36: write names are bench-<runId>-<seed>-<n>, deterministic
    *  for a seed and unique per run */
   private readonly seedTag: string;
@@ -289,21 +224,11 @@ class Engine {
   private startMs = 0;
   private endOfSchedulingMs = NaN;
   private drainDeadlineMs = NaN;
-  private inFlight = 0;
-  private headReq: Req | null = null;
-  private tailReq: Req | null = null;
+  /** admitted and not done, in admission order (slots.ts) */
+  private readonly slots = new InFlight<Req>();
   private createSeq = 0;
   private writeSeq = 0;
-  private ok = 0;
-  private errors = 0;
-  private dropped = 0;
-  private requests = 0;
   private peakRss = 0;
-  // The second being accumulated (index since start) and its counters.
-  private second = 0;
-  private secRequests = 0;
-  private secErrors = 0;
-  private secDropped = 0;
   /** the next request's due time as of the last tick (completions compare against it) */
   private nextDueMs = 0;
   private tickTimer: NodeJS.Timeout | null = null;
@@ -345,27 +270,38 @@ class Engine {
       // a full cap, may wait too; that is the system's doing).
       freeSlots: () => this.onWireTotal() < this.maxInFlight,
     });
-    const nShards = options.shards?.names.length ?? 0;
-    this.shardRequests = new Array<number>(nShards).fill(0);
-    this.shardErrors = new Array<number>(nShards).fill(0);
-    this.secShardRequests = new Array<number>(nShards).fill(0);
-    this.secShardErrors = new Array<number>(nShards).fill(0);
     this.rng = seededRandom(options.seed);
-    this.picker = weightedPicker(options.workload.mix);
-    this.kindsInMix = KINDS.filter((k) => options.workload.mix[k] > 0);
-    const needsIds = this.kindsInMix.some((k) => k === 'read' || k === 'update' || k === 'login');
-    this.zipf = needsIds ? zipfSampler(options.users, options.workload.zipfS) : null;
+    const cat = options.catalogue ?? builtInCatalogue;
+    let weights: Record<string, number>;
+    try {
+      // the catalogue's order (not the mix literal's), as the k6 planner reads it: one seed, one stream
+      weights = mixWeights(options.workload, cat);
+      this.picker = weightedPicker(weights);
+    } catch (err) {
+      throw usageError((err as Error).message, 'weigh request types the catalogue (loadtests/catalogue.ts) defines');
+    }
+    this.types = compileCatalogue(cat);
+    this.typeByName = new Map(this.types.map((t) => [t.name, t]));
+    this.typesInMix = this.types.filter((t) => weights[t.name] > 0);
+    this.zipf = this.typesInMix.some((t) => t.draw === 'seeded') ? zipfSampler(options.users, options.workload.zipfS) : null;
     this.seedTag = `${options.runId ? `${options.runId}-` : ''}${(options.seed >>> 0).toString(36)}`;
-    const apiUrl = new URL(options.targets.api).origin;
-    const staticUrl = new URL(options.targets.static).origin;
-    const connections = tuning.connections ?? connectionsFor(this.maxInFlight, staticUrl === apiUrl ? 1 : 2);
+    // One Origin per distinct URL (the app and the CDN edge may be one server). Phase 7's client
+    // regions and Host names are properties of an origin: they go here, not into the catalogue.
+    const urls = { api: new URL(options.targets.api).origin, static: new URL(options.targets.static).origin };
+    const distinct = [...new Set(Object.values(urls))];
+    const connections = tuning.connections ?? connectionsFor(this.maxInFlight, distinct.length);
     const kind = tuning.transport ?? 'socket';
     const transportFor = (url: string): Transport => (kind === 'undici' ? new UndiciTransport(url, connections, this.timeoutMs) : new SocketTransport(url, connections));
-    this.api = new Origin(transportFor(apiUrl), connections);
-    this.stat = staticUrl === apiUrl ? this.api : new Origin(transportFor(staticUrl), connections);
-    this.origins = this.stat === this.api ? [this.api] : [this.api, this.stat];
-    const st = this.stat.transport;
-    this.staticWire = staticAssets.map((a) => (st instanceof SocketTransport ? st.prebuilt('GET', `/static/${a.path}`) : st.prepare('GET', `/static/${a.path}`, null, null)));
+    const byUrl = new Map(distinct.map((u) => [u, new OriginOf<Req>(transportFor(u), connections)]));
+    this.originOf = { api: byUrl.get(urls.api)!, static: byUrl.get(urls.static)! };
+    this.origins = [...byUrl.values()];
+    this.builder = new RequestBuilder(this.types, (t) => this.originOf[t.origin].transport);
+    this.agg = new Aggregation(
+      this.types.map((t) => t.name),
+      options.shards?.names,
+      (t) => this.schedule.countAt(t + 1) - this.schedule.countAt(t),
+      (point) => this.onPoint(point),
+    );
   }
 
   async run(): Promise<LoadOutcome> {
@@ -373,9 +309,9 @@ class Engine {
     try {
       if (this.options.metricsRegistry) {
         // The harness serves this registry for the whole run, so the last second is scraped too.
-        this.metrics = new EngineMetrics(this.kindsInMix, () => this.inFlight, this.options.metricsRegistry);
+        this.metrics = new EngineMetrics(this.typesInMix.map((t) => t.name), () => this.inFlight, this.options.metricsRegistry);
       } else if (metricsListen) {
-        this.metrics = new EngineMetrics(this.kindsInMix, () => this.inFlight);
+        this.metrics = new EngineMetrics(this.typesInMix.map((t) => t.name), () => this.inFlight);
         try {
           this.metricsServer = await serveMetrics(this.metrics.registry, metricsListen.host, metricsListen.port);
         } catch (err) {
@@ -392,6 +328,7 @@ class Engine {
       const onAbort = () => this.abort();
       signal?.addEventListener('abort', onAbort, { once: true });
       this.startMs = this.clock.now();
+      this.agg.start(this.startMs);
       this.startedAtWallMs = Date.now();
       this.scheduler.start(this.startMs);
       this.housekeeping = setInterval(() => this.housekeep(), 20);
@@ -458,60 +395,38 @@ class Engine {
 
   private readonly onDue = (dueMs: number): void => {
     // Every random draw and counter happens before the in-flight check, so the same seed gives
-    // the same sequence of requests (kinds, ids, names) however many of them the cap drops.
-    const kind = this.kindIndex.get(this.picker.pick(this.rng))!;
+    // the same sequence of requests (types, ids, names) however many of them the cap drops.
+    // Draw order: the type, its id, its asset (the k6 planner draws in the same order).
+    const t = this.typeByName.get(this.picker.pick(this.rng))!;
     let id = -1;
-    let asset = 0;
+    let asset = -1;
     let name: string | null = null;
-    if (kind === READ || kind === UPDATE || kind === LOGIN) id = this.zipf!.sample(this.rng);
-    else if (kind === CREATE) id = createdUserId(this.options.users, this.options.salt ?? 0, ++this.createSeq);
-    else asset = this.rng.int(this.staticWire.length);
-    if (kind === UPDATE || kind === CREATE) name = `bench-${this.seedTag}-${++this.writeSeq}`;
+    if (t.draw === 'seeded') id = this.zipf!.sample(this.rng);
+    else if (t.draw === 'created') id = createdUserId(this.options.users, this.options.salt ?? 0, ++this.createSeq);
+    if (t.assets !== null) asset = this.rng.int(t.assets.length);
+    if (t.write) name = `bench-${this.seedTag}-${++this.writeSeq}`;
     if (this.inFlight >= this.maxInFlight) {
       this.dropOne();
       return;
     }
-    const deadline = dueMs + this.timeoutMs;
-    const api = this.api.transport;
-    let req: Req;
-    switch (kind) {
-      case READ:
-        req = new Req(this, kind, 0, dueMs, deadline, this.api, api.prepare('GET', `/api/users/${id}`, null, null), -1, null);
-        break;
-      case UPDATE:
-        req = new Req(this, kind, 0, dueMs, deadline, this.api, api.prepare('PUT', `/api/users/${id}`, JSON.stringify({ name }), null), id, name);
-        break;
-      case CREATE:
-        req = new Req(this, kind, 0, dueMs, deadline, this.api, api.prepare('POST', '/api/users', JSON.stringify({ id, name, email: `user${id}@bench.test` }), null), id, name);
-        break;
-      case LOGIN:
-        req = new Req(this, kind, 0, dueMs, deadline, this.api, api.prepare('POST', '/api/login', JSON.stringify({ id }), null), -1, null);
-        break;
-      default:
-        req = new Req(this, STATIC, 0, dueMs, deadline, this.stat, this.staticWire[asset], -1, null);
-    }
+    const origin = this.originOf[t.origin];
+    const req = new Req(this, t, 0, dueMs, dueMs + this.timeoutMs, origin, this.builder.build(t, 0, id, name, asset, null), id, name, asset, name);
     if (id > 0 && this.options.shards) req.shard = this.options.shards.indexFor(id);
     this.admit(req);
-    const origin = req.origin;
     if (origin.onWire < origin.connections && origin.queued === 0) this.send(req);
     else origin.push(req);
   };
 
+  private get inFlight(): number {
+    return this.slots.count;
+  }
+
   private admit(req: Req): void {
-    this.inFlight++;
-    req.prev = this.tailReq;
-    if (this.tailReq) this.tailReq.next = req;
-    else this.headReq = req;
-    this.tailReq = req;
+    this.slots.admit(req);
   }
 
   private unlink(req: Req): void {
-    if (req.prev) req.prev.next = req.next;
-    else this.headReq = req.next;
-    if (req.next) req.next.prev = req.prev;
-    else this.tailReq = req.prev;
-    req.prev = req.next = null;
-    this.inFlight--;
+    this.slots.remove(req);
   }
 
   private send(req: Req): void {
@@ -553,15 +468,14 @@ class Engine {
   }
 
   private dropOne(): void {
-    this.rollTo(this.clock.now());
-    this.dropped++;
-    this.secDropped++;
+    this.agg.rollTo(this.clock.now());
+    this.agg.droppedSome(1);
     this.metrics?.droppedOne();
   }
 
   // ---- completion -------------------------------------------------------------------------
 
-  /** Called once per request by undici (complete or error), by the timeout sweep, or at shutdown. */
+  /** Called once per request by the transport (answer or error), by the timeout sweep, or at shutdown. */
   finish(req: Req, err: Error | null): void {
     if (req.state === DONE) return;
     const wasOnWire = req.state === ON_WIRE;
@@ -569,95 +483,59 @@ class Engine {
     this.unlink(req);
     if (wasOnWire) req.origin.onWire--;
     const now = this.clock.now();
-    this.rollTo(now);
-    const kind = req.kind;
-    const stats = this.stats[kind];
-    stats.requests++;
-    this.requests++;
-    this.secRequests++;
-    const method = METHODS[kind][req.step];
-    let failed: boolean;
-    let recordLatency: boolean;
+    this.agg.rollTo(now);
+    const t = req.type;
+    const step = t.steps[req.step];
+    let error: string | null;
     let status = 0;
-    let noResponse = false;
     if (err !== null || req.timedOut) {
-      const k = req.timedOut ? 'timeout' : errorKind(err);
-      this.countError(k);
-      failed = true;
-      // No response came: its time to failure (a 5 s timeout, a 1 ms refusal) goes in its own
-      // histogram, so it never reads as a latency and a window with no answer reports null.
-      noResponse = true;
-      recordLatency = false;
+      // No response came: its time to failure goes in its own histogram (aggregation.ts).
+      error = req.timedOut ? 'timeout' : errorKind(err);
     } else {
       status = req.status;
-      this.statusCodes.set(status, (this.statusCodes.get(status) ?? 0) + 1);
-      recordLatency = true;
-      if (status >= 500) {
-        this.countError('http_5xx');
-        failed = true;
+      if (status < 600 && step.expected[status] === 1) {
+        error = req.wantSid && req.sid === null ? 'no_session' : null;
+      } else if (status >= 500) {
+        error = 'http_5xx';
       } else if (status >= 400) {
         // A 404 on a read is an error too: every id read was seeded.
-        this.countError('http_4xx');
-        failed = true;
-      } else if (kind === LOGIN && req.step === 0 && req.sid === null) {
-        this.countError('no_session');
-        failed = true;
+        error = 'http_4xx';
       } else {
-        failed = false;
+        // an answer below 400 the entry does not expect (a 200 where it waits for a 202)
+        error = 'unexpected_status';
       }
     }
-    if (req.shard >= 0) {
-      this.shardRequests[req.shard]!++;
-      this.secShardRequests[req.shard]!++;
-      if (failed) {
-        this.shardErrors[req.shard]!++;
-        this.secShardErrors[req.shard]!++;
-      }
-    }
-    if (failed) {
-      this.errors++;
-      this.secErrors++;
-      stats.errors++;
-    } else {
-      this.ok++;
-      if (req.writeValue !== null && status >= 200 && status < 300) {
-        this.options.writeLog?.acknowledged({ id: req.writeId, value: req.writeValue, sentS: round3((req.sentMs - this.startMs) / 1000), atS: round3((now - this.startMs) / 1000) });
-      }
+    const failed = error !== null;
+    const latencyUs = (now - req.dueMs) * 1000;
+    this.agg.finished(t.index, status, error, req.shard, latencyUs);
+    if (!failed && req.writeValue !== null && status >= 200 && status < 300) {
+      this.options.writeLog?.acknowledged({ id: req.id, value: req.writeValue, sentS: round3((req.sentMs - this.startMs) / 1000), atS: round3((now - this.startMs) / 1000) });
     }
     // Sent and not answered, or a 5xx (a commit whose answer was lost, a balancer's timeout): it
     // may have taken effect. A 4xx, or a request never sent, did not.
     if (failed && wasOnWire && req.writeValue !== null && (status === 0 || status >= 500)) {
-      this.options.writeLog?.indeterminate({ id: req.writeId, value: req.writeValue, sentS: round3((req.sentMs - this.startMs) / 1000) });
+      this.options.writeLog?.indeterminate({ id: req.id, value: req.writeValue, sentS: round3((req.sentMs - this.startMs) / 1000) });
     }
-    const latencyUs = (now - req.dueMs) * 1000;
-    if (recordLatency) {
-      stats.hist.recordMicros(latencyUs);
-      this.secondHist.recordMicros(latencyUs);
-    } else if (noResponse) {
-      stats.noResponse++;
-      this.failureHist.recordMicros(latencyUs);
-    }
-    this.metrics?.request(KINDS[kind], method, status, failed, recordLatency ? latencyUs / 1e6 : undefined);
+    this.metrics?.request(t.name, step.method, status, failed, status !== 0 ? latencyUs / 1e6 : undefined);
 
     if (this.completing) return;
-    if (!failed && kind === LOGIN && req.step === 0) this.followUp(req, now);
+    if (!failed && req.step + 1 < t.steps.length) this.followUp(req, now);
     if (now >= this.nextDueMs || this.anyQueued()) this.wake();
     else if (this.inFlight === 0 && !Number.isNaN(this.endOfSchedulingMs)) this.complete();
   }
 
-  /** The second half of a login: GET /api/me with the session, due the moment the login answered. */
-  private followUp(login: Req, now: number): void {
-    const req = new Req(this, LOGIN, 1, now, now + this.timeoutMs, this.api, this.api.transport.prepare('GET', '/api/me', null, `sid=${login.sid}`), -1, null);
-    req.shard = login.shard;
+  /** The type's next step (a login's GET /api/me, with the session), due the moment `prev` answered. */
+  private followUp(prev: Req, now: number): void {
+    const session = prev.wantSid ? prev.sid : prev.session;
+    const wire = this.builder.build(prev.type, prev.step + 1, prev.id, prev.name, prev.asset, session);
+    const req = new Req(this, prev.type, prev.step + 1, now, now + this.timeoutMs, prev.origin, wire, prev.id, prev.name, prev.asset, null);
+    req.session = session;
+    req.shard = prev.shard;
     this.admit(req);
     // Queued rather than sent here: on undici the connection that just answered is still marked
     // busy until this callback returns, and dispatching now would open a new one.
-    this.api.unshift(req);
+    prev.origin.unshift(req);
     this.wake();
-  }
-
-  private countError(kind: string): void {
-    this.errorKinds.set(kind, (this.errorKinds.get(kind) ?? 0) + 1);
   }
 
   // ---- housekeeping: seconds, timeouts, the end -------------------------------------------
@@ -665,7 +543,7 @@ class Engine {
   private housekeep(): void {
     if (this.finished) return;
     const now = this.clock.now();
-    this.rollTo(now);
+    this.agg.rollTo(now);
     this.sweepTimeouts(now);
     this.observeQueueWait(now);
     const scheduleEndMs = this.startMs + this.schedule.durationS * 1000;
@@ -678,7 +556,7 @@ class Engine {
 
   private sweepTimeouts(now: number): void {
     // Admission order is (nearly) deadline order, so expired requests sit at the head.
-    let req = this.headReq;
+    let req = this.slots.head;
     while (req !== null && req.deadlineMs <= now) {
       const next = req.next;
       req.timedOut = true;
@@ -702,9 +580,8 @@ class Engine {
     this.backlogCutWithFreeSlots = this.inFlight < this.maxInFlight;
     const left = this.schedule.totalRequests - this.scheduler.sent;
     this.scheduler.stop();
-    this.rollTo(now);
-    this.dropped += left;
-    this.secDropped += left;
+    this.agg.rollTo(now);
+    this.agg.droppedSome(left);
     for (let i = 0; i < left; i++) this.metrics?.droppedOne();
     this.schedulingEnded(this.startMs + this.schedule.durationS * 1000, this.timeoutMs + 1000);
   }
@@ -729,28 +606,8 @@ class Engine {
     }
   }
 
-  /** Closes the second(s) before `now`: emits their points (empty seconds included). */
-  private rollTo(now: number): void {
-    const idx = Math.floor((now - this.startMs) / 1000);
-    while (this.second < idx) this.emitSecond();
-  }
-
-  private emitSecond(): void {
-    const t = this.second;
-    const { p50, p95, p99, max, hdr } = this.secondHist.roll();
-    const targetRate = round2(this.schedule.countAt(t + 1) - this.schedule.countAt(t));
-    const point: SeriesPoint = { t, requests: this.secRequests, errors: this.secErrors, dropped: this.secDropped, targetRate, p50, p95, p99, max, hdr };
-    const names = this.options.shards?.names;
-    if (names && names.length > 0) {
-      point.shards = {};
-      for (let i = 0; i < names.length; i++) {
-        point.shards[names[i]!] = { requests: this.secShardRequests[i]!, errors: this.secShardErrors[i]! };
-        this.secShardRequests[i] = this.secShardErrors[i] = 0;
-      }
-    }
-    this.series.push(point);
-    this.second++;
-    this.secRequests = this.secErrors = this.secDropped = 0;
+  /** A second closed (aggregation.ts): the generator's own figures, then the live progress. */
+  private onPoint(point: SeriesPoint): void {
     const rss = process.memoryUsage.rss();
     if (rss > this.peakRss) this.peakRss = rss;
     this.metrics?.second(this.inFlight, Math.max(this.scheduler.takeWindowMaxLagMs(), this.queueWait.takeWindowMax()));
@@ -771,15 +628,14 @@ class Engine {
     const now = this.clock.now();
     // Whatever is still in flight at the drain deadline is given up on, counted as an 'aborted'
     // error, and cut; what never left its queue was not sent, so it counts as dropped.
-    this.rollTo(now);
-    let req = this.headReq;
+    this.agg.rollTo(now);
+    let req = this.slots.head;
     while (req !== null) {
       const next = req.next;
       if (req.state === QUEUED) {
         req.state = DONE;
         this.unlink(req);
-        this.dropped++;
-        this.secDropped++;
+        this.agg.droppedSome(1);
         this.metrics?.droppedOne();
       } else {
         const err = new ShutdownError('still in flight when the run ended');
@@ -791,8 +647,7 @@ class Engine {
     this.finished = true;
     if (Number.isNaN(this.endOfSchedulingMs)) this.endOfSchedulingMs = now;
     // The last, partial second is emitted too, so the series accounts for every request.
-    this.rollTo(now);
-    if (this.secRequests + this.secErrors + this.secDropped > 0) this.emitSecond();
+    this.agg.flush(now);
     const rss = process.memoryUsage.rss();
     if (rss > this.peakRss) this.peakRss = rss;
     this.resolveDone?.();
@@ -811,38 +666,15 @@ class Engine {
 
   private results(): LoadResults {
     const durationS = Math.max(0, (this.endOfSchedulingMs - this.startMs) / 1000);
-    const endpoints: LoadResults['endpoints'] = {};
-    for (const k of this.kindsInMix) {
-      const s = this.stats[this.kindIndex.get(k)!];
-      endpoints[k] = { requests: s.requests, errors: s.errors, latencyMs: s.hist.summary(), noResponse: s.noResponse };
-    }
-    const all = LatencyHistogram.merged(this.stats.map((s) => s.hist));
+    const counted = this.agg.results(this.typesInMix.map((t) => t.index), durationS);
     const lag = this.scheduler.report();
     const waited = this.queueWait.report();
-    const offered = this.requests + this.dropped;
-    const names = this.options.shards?.names;
-    const shards = names && names.length > 0 ? Object.fromEntries(names.map((n, i) => [n, { requests: this.shardRequests[i]!, errors: this.shardErrors[i]! }])) : undefined;
     return {
       driver: 'embedded',
       workload: this.options.workload.name,
       stages: this.options.stages.map((s) => ({ ...s })),
       durationS: round3(durationS),
-      totals: {
-        requests: this.requests,
-        ok: this.ok,
-        errors: this.errors,
-        dropped: this.dropped,
-        throughputRps: durationS > 0 ? round2(this.requests / durationS) : 0,
-        errorRate: this.requests > 0 ? this.errors / this.requests : 0,
-        failRate: offered > 0 ? (this.errors + this.dropped) / offered : null,
-      },
-      latencyMs: all.summary(),
-      failureMs: this.failureHist.summary(),
-      ...(shards ? { shards } : {}),
-      endpoints,
-      statusCodes: Object.fromEntries([...this.statusCodes].sort((a, b) => a[0] - b[0]).map(([c, n]) => [String(c), n])),
-      errorKinds: Object.fromEntries(this.errorKinds),
-      series: this.series,
+      ...counted,
       generator: {
         saturated: lag.saturated || waited.saturated || this.backlogCut,
         limited: lag.limited || waited.limited || this.backlogCutWithFreeSlots,
@@ -875,10 +707,6 @@ function validate(o: LoadOptions): void {
 
 function isLoopback(host: string): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === 'localhost' || host === '[::1]' || host === '::1';
-}
-
-function round2(x: number): number {
-  return Math.round(x * 100) / 100;
 }
 
 function round3(x: number): number {

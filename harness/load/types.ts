@@ -2,6 +2,7 @@
 // with a schedule and targets; the engine returns the load side of results.json.
 import type { LoadResults, SeriesPoint, Stage } from '../../reports/schema.ts';
 import type { Workload } from '../../loadtests/workloads.ts';
+import type { Catalogue } from '../../loadtests/catalogue.ts';
 import type { Registry } from 'prom-client';
 
 export interface LoadTargets {
@@ -48,6 +49,8 @@ export interface ShardMap {
 export interface LoadOptions {
   targets: LoadTargets;
   workload: Workload;
+  /** the request types the workload's mix names; default: the apps' catalogue (loadtests/catalogue.ts) */
+  catalogue?: Catalogue;
   /** seeded user ids are 1..users */
   users: number;
   stages: Stage[];

@@ -3,7 +3,8 @@
 // target list renders two ways: a whole prometheus.yml for the run's own Prometheus, and a
 // file_sd JSON document a user's own Prometheus can watch (`--prometheus-url`).
 import { join } from 'node:path';
-import { sidePorts, type DeployPlan, type Endpoint, type PlannedService } from '../topology/plan.ts';
+import type { DeployPlan, Endpoint, PlannedService } from '../topology/plan.ts';
+import { kinds as registeredKinds, type KindRegistry } from '../../targets/services/index.ts';
 import { toYaml, type YamlValue } from './yaml.ts';
 
 /** The labels bench puts on every target it asks Prometheus to scrape. */
@@ -34,8 +35,8 @@ export interface ScrapeJob {
   targets: ScrapeTarget[];
 }
 
-/** The jobs a run can have; a job without targets in the plan is left out. */
-export type ScrapeJobName = 'app' | 'haproxy' | 'postgres' | 'redis' | 'toxiproxy' | 'bench';
+/** A job's name: a kind's `scrape.job` (targets/services/<kind>.ts), or 'bench' for the load engine. */
+export type ScrapeJobName = string;
 
 export interface PrometheusConfigOptions {
   /** default 1 s: runs are short, and per-second panels need per-second samples */
@@ -49,8 +50,9 @@ export const ENGINE_SERVICE = 'load-engine';
 
 const addr = (e: Endpoint) => `${e.host}:${e.port}`;
 
-/** Every scrape job of a run, in a stable order. Pure. */
-export function scrapeJobs(plan: DeployPlan): ScrapeJob[] {
+/** Every scrape job of a run: one per kind that declares one (in registry order), then the load
+ *  engine's; a job without targets in the plan is left out. Pure. */
+export function scrapeJobs(plan: DeployPlan, kinds: KindRegistry = registeredKinds): ScrapeJob[] {
   const byName = new Map(plan.services.map((s) => [s.name, s]));
   const regionOf = new Map(plan.hosts.map((h) => [h.name, h.region]));
   const labelsOf = (s: PlannedService): TargetLabels => ({
@@ -60,42 +62,37 @@ export function scrapeJobs(plan: DeployPlan): ScrapeJob[] {
     role: s.role,
     run: plan.runId,
   });
-  const ofKind = (kind: PlannedService['kind']) => plan.services.filter((s) => s.kind === kind);
-  /** an exporter is labelled with the service it watches, so `{service="pg-primary"}` finds both */
-  const exporterTarget = (e: PlannedService): ScrapeTarget => {
-    const target = e.config.kind === 'postgres-exporter' || e.config.kind === 'redis-exporter' ? byName.get(e.config.target) : undefined;
-    return { address: addr(e.address), labels: labelsOf(target ?? e) };
-  };
-  const jobs: ScrapeJob[] = [
-    // The app labels its DB metrics with the database's role (primary/replica): its own labels
-    // must win over the target's role="app", or Prometheus renames them exported_role.
-    { job: 'app', metricsPath: '/metrics', honorLabels: true, targets: ofKind('app').map((s) => ({ address: addr(s.address), labels: labelsOf(s) })) },
-    {
-      job: 'haproxy',
-      metricsPath: '/metrics',
-      targets: ofKind('haproxy').map((s) => ({ address: addr({ host: s.address.host, port: sidePorts.haproxyStats }), labels: labelsOf(s) })),
-    },
-    { job: 'postgres', metricsPath: '/metrics', targets: ofKind('postgres-exporter').map(exporterTarget) },
-    { job: 'redis', metricsPath: '/metrics', targets: ofKind('redis-exporter').map(exporterTarget) },
-    // Toxiproxy serves /metrics on its API port only when started with -proxy-metrics.
-    { job: 'toxiproxy', metricsPath: '/metrics', targets: ofKind('toxiproxy').map((s) => ({ address: addr(s.address), labels: labelsOf(s) })) },
-    {
-      job: 'bench',
-      metricsPath: '/metrics',
-      targets: [
-        {
-          address: addr(plan.engineMetrics),
-          labels: {
-            service: ENGINE_SERVICE,
-            host: plan.hosts[0]!.name,
-            region: plan.hosts[0]!.region,
-            role: 'load',
-            run: plan.runId,
-          },
+  const jobs: ScrapeJob[] = [];
+  for (const kind of kinds.values()) {
+    const spec = kind.scrape;
+    if (!spec) continue;
+    const targets = plan.services
+      .filter((s) => s.kind === kind.kind)
+      .map((s): ScrapeTarget => {
+        const port = spec.sidePort === undefined ? s.address.port : kind.ports.side?.[spec.sidePort];
+        if (port === undefined) throw new Error(`kind ${kind.kind} scrapes side port ${spec.sidePort}, which it does not declare`);
+        // an exporter is labelled with the service it watches, so `{service="pg-primary"}` finds both
+        const target = spec.labelAsTarget && 'target' in s.config ? byName.get(s.config.target) : undefined;
+        return { address: addr({ host: s.address.host, port }), labels: labelsOf(target ?? s) };
+      });
+    jobs.push({ job: spec.job, metricsPath: spec.metricsPath ?? '/metrics', ...(spec.honorLabels ? { honorLabels: true } : {}), targets });
+  }
+  jobs.push({
+    job: 'bench',
+    metricsPath: '/metrics',
+    targets: [
+      {
+        address: addr(plan.engineMetrics),
+        labels: {
+          service: ENGINE_SERVICE,
+          host: plan.hosts[0]!.name,
+          region: plan.hosts[0]!.region,
+          role: 'load',
+          run: plan.runId,
         },
-      ],
-    },
-  ];
+      },
+    ],
+  });
   return jobs.filter((j) => j.targets.length > 0);
 }
 

@@ -117,6 +117,28 @@ describe('collectTiers (stubbed Prometheus)', () => {
     expect(queries.every((q) => q.includes('run="r1"'))).toBe(true);
   });
 
+  it("reads the kinds' declared counters per service, under their job (database commits and rows)", async () => {
+    const queries: string[] = [];
+    const pg = (v0: number, v1: number) => [{ metric: { service: 'pg-primary' }, values: [[99, v0], [110.5, v1]] as [number, number][] }];
+    const counters: Record<string, ReturnType<typeof pg>> = {
+      pg_stat_database_xact_commit: pg(10, 110),
+      pg_stat_database_tup_inserted: pg(0, 5),
+      pg_stat_database_tup_updated: pg(0, 7),
+      pg_stat_database_tup_deleted: pg(0, 1),
+    };
+    vi.stubGlobal('fetch', async (_url: string, init: { body: string }) => {
+      const query = new URLSearchParams(init.body).get('query')!;
+      queries.push(query);
+      if (_url.endsWith('/query_range') || query.startsWith('histogram_quantile')) return new Response(JSON.stringify(matrix([])));
+      return new Response(JSON.stringify(matrix(counters[query.slice(0, query.indexOf('{'))] ?? [])));
+    });
+    const r = await collectTiers('http://prom', p, W);
+    expect(r.tiers.db).toEqual({ 'commits.pg-primary': 100, 'rowsWritten.pg-primary': 13 });
+    expect(queries.find((q) => q.startsWith('pg_stat_database_xact_commit'))).toMatch(/job="postgres"/);
+    expect(queries.find((q) => q.startsWith('pg_stat_database_xact_commit'))).toMatch(/datname="bench"/);
+    expect(queries.find((q) => q.startsWith('redis_keyspace_hits_total'))).toMatch(/job="redis"/);
+  });
+
   it('turns a failing query into a note, not a throw', async () => {
     vi.stubGlobal('fetch', async () => new Response(JSON.stringify({ status: 'error', errorType: 'execution', error: 'boom' }), { status: 422 }));
     const r = await collectTiers('http://prom', p, W);

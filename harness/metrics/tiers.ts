@@ -9,6 +9,7 @@
 // and its increase summed with counter resets handled (an app restarted by a drill starts at 0).
 import type { DeployPlan } from '../topology/plan.ts';
 import { BenchError } from '../errors.ts';
+import { kinds as registeredKinds, type KindRegistry } from '../../targets/services/index.ts';
 import { instant, matchers, range, samples, type Labels, type MatchValue, type QueryOptions, type Sample, type Series } from './query.ts';
 
 /** The load's window, in epoch seconds. */
@@ -36,6 +37,20 @@ export interface CollectOptions extends QueryOptions {
   /** the first scrape after the window's end counts (it holds the last second), if it is taken
    *  within this many seconds of the end; default 2 × the scrape interval */
   graceS?: number;
+  /** the component kinds whose declared figures are read; default targets/services/index.ts */
+  kinds?: KindRegistry;
+}
+
+/** The per-service figures the kinds declare (their modules' `figures`), with the job that scrapes them. Pure. */
+export function kindFigures(kinds: KindRegistry = registeredKinds): { job: string; tier: string; name: string; metrics: string[]; labels: Readonly<Record<string, string>> }[] {
+  const out = [];
+  for (const k of kinds.values()) {
+    for (const f of k.figures ?? []) {
+      if (!k.scrape) throw new Error(`kind ${k.kind} declares figures but no scrape job`);
+      out.push({ job: k.scrape.job, tier: f.tier, name: f.name, metrics: f.metrics, labels: f.labels ?? {} });
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -171,7 +186,8 @@ export async function collectTiers(baseUrl: string, plan: DeployPlan, window: Ti
     guard(metric, () => samples(baseUrl, selector(metric, { run, ...labels }), window.startS - lookbackS, window.endS + graceS, q));
   const increase = (s: Series) => counterIncrease(s.values, window, graceS);
 
-  const [http, latency, haResponses, haRetries, haRedispatches, cache, sessions, edge, dbQueries, lag, pgCommits, pgFetched, pgInserted, pgUpdated, pgDeleted, redisHits, redisMisses, redisCommands] =
+  const declared = kindFigures(options.kinds);
+  const [http, latency, haResponses, haRetries, haRedispatches, cache, sessions, edge, dbQueries, lag, declaredSeries] =
     await Promise.all([
       raw('http_requests_total', { job: 'app' }),
       // Quantiles come from PromQL: a ratio is unharmed by increase()'s extrapolation, and the raw
@@ -185,14 +201,8 @@ export async function collectTiers(baseUrl: string, plan: DeployPlan, window: Ti
       raw('edge_cache_requests_total', {}),
       raw('db_queries_total', { job: 'app' }),
       raw('replica_lag_seconds', {}),
-      raw('pg_stat_database_xact_commit', { job: 'postgres', datname: 'bench' }),
-      raw('pg_stat_database_tup_fetched', { job: 'postgres', datname: 'bench' }),
-      raw('pg_stat_database_tup_inserted', { job: 'postgres', datname: 'bench' }),
-      raw('pg_stat_database_tup_updated', { job: 'postgres', datname: 'bench' }),
-      raw('pg_stat_database_tup_deleted', { job: 'postgres', datname: 'bench' }),
-      raw('redis_keyspace_hits_total', { job: 'redis' }),
-      raw('redis_keyspace_misses_total', { job: 'redis' }),
-      raw('redis_commands_processed_total', { job: 'redis' }),
+      // the kinds' own counters (database commits and rows, Redis keyspace and commands)
+      Promise.all(declared.map((f) => Promise.all(f.metrics.map((m) => raw(m, { job: f.job, ...f.labels }))))),
     ]);
   const present = (s: Series[] | null): s is Series[] => s !== null && s.length > 0;
   const total = (s: Series[]) => s.reduce((a, x) => a + increase(x), 0);
@@ -264,12 +274,7 @@ export async function collectTiers(baseUrl: string, plan: DeployPlan, window: Ti
     if (all.length === 0) return;
     for (const [svc, n] of sumBy(all, (l) => l.service ?? null, increase)) put(tier, `${name}.${svc}`, n);
   };
-  perService('db', 'commits', [pgCommits]);
-  perService('db', 'rowsFetched', [pgFetched]);
-  perService('db', 'rowsWritten', [pgInserted, pgUpdated, pgDeleted]);
-  perService('redis', 'keyspaceHits', [redisHits]);
-  perService('redis', 'keyspaceMisses', [redisMisses]);
-  perService('redis', 'commands', [redisCommands]);
+  declared.forEach((f, i) => perService(f.tier, f.name, declaredSeries[i]!));
 
   // the report's series
   const stepS = reportStepS(window);

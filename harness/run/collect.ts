@@ -3,12 +3,10 @@
 // Prometheus when there is one.
 import type { DeployPlan } from '../topology/plan.ts';
 import { endpointUrl } from '../topology/plan.ts';
-import type { Deployment } from '../runtime/types.ts';
 import { collectTiers } from '../metrics/tiers.ts';
 import { flush } from '../metrics/query.ts';
-import { join } from 'node:path';
-import { isNativeService } from '../runtime/native.ts';
-import { edgeHitRatio, EDGE_LOG_FILE } from '../../targets/services/nginx.ts';
+import type { Deployment, StartedService } from '../runtime/types.ts';
+import { EDGE_LOG_FILE, parseEdgeLog, type EdgeCacheCounts } from '../../targets/services/nginx.ts';
 
 export interface ServerView {
   appRequests: number | null;
@@ -42,11 +40,17 @@ export async function serverBaseline(deployment: Deployment, plan: DeployPlan, o
   const edges = new Map<string, { hits: number; misses: number }>();
   for (const s of plan.services.filter((x) => x.kind === 'nginx')) {
     const started = deployment.services.get(s.name);
-    if (!started || !isNativeService(started)) continue;
-    const c = await edgeHitRatio(join(started.dir, EDGE_LOG_FILE));
+    if (!started) continue;
+    const c = await edgeCounts(started);
     edges.set(s.name, { hits: c.hits, misses: c.misses });
   }
   return { apps: opts.apps ? await appRequestCounts(deployment, plan) : new Map(), edges };
+}
+
+/** A CDN edge's cache hits and misses so far, from the access log it writes in its directory
+ *  (read through the runtime: natively and in Docker alike). */
+export async function edgeCounts(edge: StartedService): Promise<EdgeCacheCounts> {
+  return parseEdgeLog((await edge.readFile(EDGE_LOG_FILE)) ?? '');
 }
 
 async function appRequestCounts(deployment: Deployment, plan: DeployPlan): Promise<Map<string, number>> {
@@ -94,8 +98,8 @@ export async function collectServerView(deployment: Deployment, plan: DeployPlan
   const edge: Record<string, number> = {};
   for (const s of plan.services.filter((x) => x.kind === 'nginx')) {
     const started = deployment.services.get(s.name);
-    if (!started || !isNativeService(started)) continue;
-    const c = await edgeHitRatio(join(started.dir, EDGE_LOG_FILE));
+    if (!started) continue;
+    const c = await edgeCounts(started);
     const before = baseline?.edges.get(s.name);
     const reset = before !== undefined && (c.hits < before.hits || c.misses < before.misses);
     const hits = before && !reset ? c.hits - before.hits : c.hits;

@@ -21,7 +21,7 @@ export interface DrillChoice {
 export function drillExercise(choice: DrillChoice): Exercise {
   return {
     validate(plan, config) {
-      const d = validateDrill(choice.name, plan.topology.phase);
+      const d = validateDrill(choice.name, plan);
       const timing = drillTiming(d, { atS: choice.atS, durationS: choice.durationS, target: choice.target, users: config.users });
       // placing the faults resolves --target against the plan: a wrong one fails before deploying
       d.schedule(plan, timing, newDrillState());

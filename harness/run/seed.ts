@@ -4,7 +4,6 @@
 import { join } from 'node:path';
 import { BenchError } from '../errors.ts';
 import type { Deployment, Progress } from '../runtime/types.ts';
-import { isNativeService } from '../runtime/native.ts';
 import { serviceOf } from '../topology/plan.ts';
 import { appRuntimeConfig } from '../../targets/services/app.ts';
 import { seedPostgres, seedSqlite } from '../../targets/app/seed.ts';
@@ -16,7 +15,7 @@ export function storeOf(deployment: Deployment): AppRuntimeConfig['store'] | nul
   const app = plan.services.find((s) => s.kind === 'app');
   if (!app) return null;
   const started = deployment.services.get(app.name);
-  const dir = started && isNativeService(started) ? started.dir : join(deployment.runDir, 'data', app.name);
+  const dir = started ? started.dataDir : join(deployment.runDir, 'data', app.name);
   return appRuntimeConfig({ service: app, dir, reach: (to) => serviceOf(plan, to).address }).store;
 }
 

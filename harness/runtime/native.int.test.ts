@@ -13,7 +13,7 @@ import { BenchError } from '../errors.ts';
 import { plan, reach, type DeployPlan } from '../topology/plan.ts';
 import { phase1 } from '../../targets/phases/phase-1.ts';
 import { phase2 } from '../../targets/phases/phase-2.ts';
-import { recipes } from '../../targets/services/index.ts';
+import { fakeKind, fakeService, withKinds } from '../../targets/services/testing/fake-kind.ts';
 import type { ServiceRecipe } from '../../targets/services/types.ts';
 import type { PhaseOptions, Topology } from '../topology/types.ts';
 import { createNativeRuntime } from './native.ts';
@@ -188,22 +188,21 @@ describe('native runtime: failures clean up', () => {
     hosts: [{ name: 'h1', size: { cpus: 0.25, memoryMb: 256 }, region: 'local' }],
     services: [
       { name: 'cache', kind: 'redis', host: 'h1', role: 'cache', dependsOn: [], config: { kind: 'redis' } },
-      { name: 'broken', kind: 'worker', host: 'h1', role: 'x', dependsOn: ['cache'], config: { kind: 'worker' } },
+      fakeService('worker', { name: 'broken', host: 'h1', role: 'x', dependsOn: ['cache'] }),
     ],
     entry: 'cache',
   };
-  const broken: ServiceRecipe = {
-    kind: 'worker',
+  const broken: ServiceRecipe = fakeKind('worker', {
     requires: [{ binary: 'sh', debianPackage: 'dash' }],
     launch: (ctx) => ({ command: ctx.bin('sh'), args: ['-c', 'echo "config error: no such thing" >&2; exit 3'] }),
     ready: async (ctx) => {
       await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))));
     },
-  };
+  });
 
   it('a process that exits before it is ready fails up() with its log tail, and what started is torn down', async () => {
-    const p = plan(small, { runId: `fail-${process.pid}`, slot: t.slot, proxies: false, prometheus: false });
-    const rt = createNativeRuntime({ stateRoot: t.root, recipes: new Map([...recipes, ['worker', broken]]) });
+    const p = plan(small, { runId: `fail-${process.pid}`, slot: t.slot, proxies: false, prometheus: false, kinds: withKinds(broken) });
+    const rt = createNativeRuntime({ stateRoot: t.root, recipes: withKinds(broken) });
     const err = await rt.up(p, { runDir: join(t.root, 'run-fail'), progress }).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(BenchError);
     expect((err as BenchError).code).toBe('environment');
@@ -214,9 +213,9 @@ describe('native runtime: failures clean up', () => {
   }, 30_000);
 
   it('an aborted up() tears down and says it was interrupted', async () => {
-    const p = plan(small, { runId: `abort-${process.pid}`, slot: t.slot, proxies: false, prometheus: false });
+    const p = plan(small, { runId: `abort-${process.pid}`, slot: t.slot, proxies: false, prometheus: false, kinds: withKinds(broken) });
     const hang: ServiceRecipe = { ...broken, launch: (ctx) => ({ command: ctx.bin('sh'), args: ['-c', 'sleep 30'] }) };
-    const rt = createNativeRuntime({ stateRoot: t.root, recipes: new Map([...recipes, ['worker', hang]]) });
+    const rt = createNativeRuntime({ stateRoot: t.root, recipes: withKinds(hang) });
     const ac = new AbortController();
     const seen: string[] = [];
     const up = rt.up(p, { runDir: join(t.root, 'run-abort'), progress: (l) => {
@@ -231,8 +230,8 @@ describe('native runtime: failures clean up', () => {
   }, 30_000);
 
   it('check() names every missing binary with its package in one error', async () => {
-    const p = plan(small, { runId: 'check', slot: t.slot, proxies: true, prometheus: false });
-    const rt = createNativeRuntime({ stateRoot: t.root, env: { PATH: '/nonexistent' }, repoRoot: '/nonexistent', recipes: new Map([...recipes, ['worker', broken]]) });
+    const p = plan(small, { runId: 'check', slot: t.slot, proxies: true, prometheus: false, kinds: withKinds(broken) });
+    const rt = createNativeRuntime({ stateRoot: t.root, env: { PATH: '/nonexistent' }, repoRoot: '/nonexistent', recipes: withKinds(broken) });
     const err = await rt.check(p).then(() => null, (e: unknown) => e);
     expect((err as BenchError).code).toBe('environment');
     expect((err as BenchError).message).toMatch(/redis-server \(Debian package redis-server\)/);

@@ -17,9 +17,10 @@ import type { NativeContext, NativeLaunch, Requirement, ServiceRecipe } from '..
 import { resolveBinary } from './binaries.ts';
 import { probeCgroups, RunCgroups } from './cgroups.ts';
 import { canSwitchUser, groupMembers, lookupUser, pollUntil, signalGroup, startTimeOf, terminateGroup, type SystemUser } from './process.ts';
-import { createRunDir, PG_PASSWORD_FILE, releaseSlot, removeRunDir, runDataDir, stateFile, stateRoot, writeState, type RunState, type ServiceRecord } from './state.ts';
-import type { Deployment, ProcessSignal, Progress, Runtime, StartedService, UpOptions } from './types.ts';
+import { createRunDir, listRuns, PG_PASSWORD_FILE, reapAll, reapRun, releaseSlot, removeRunDir, runDataDir, stateFile, stateRoot, writeState, type RunInfo, type RunState, type ServiceRecord } from './state.ts';
+import type { Deployment, ProcessSignal, Progress, RunListing, Runtime, StartedService, UpOptions } from './types.ts';
 import { tryConnect } from './wait.ts';
+import { readServiceFile } from './service-files.ts';
 
 export interface NativeRuntimeOptions {
   /** where state files and service data go; default stateRoot() (BENCH_STATE_DIR, else per user) */
@@ -245,6 +246,30 @@ export function createNativeRuntime(opts: NativeRuntimeOptions = {}): Runtime {
       const bins = resolveAll(plan);
       return startOrTearDown(new NativeDeployment(plan, options, settings, bins), options.progress);
     },
+    async list(opts = {}) {
+      return (await listRuns({ root: settings.root, warn: opts.warn })).map(nativeListing);
+    },
+    async reap(opts = {}) {
+      const state = { root: settings.root, warn: opts.warn, graceMs: settings.graceMs };
+      if (opts.runId === undefined) return (await reapAll({ ...state, onlyDead: opts.onlyDead })).map(String);
+      // a run id this runtime never recorded is not its to reap (Docker may know it)
+      const run = (await listRuns(state)).find((r) => r.runId === opts.runId);
+      if (!run || (opts.onlyDead && (run.harnessAlive || (run.kept && !run.stale)))) return [];
+      return [String(await reapRun(run.runId, state))];
+    },
+  };
+}
+
+/** A native run as `bench status` lists it: its recorded processes by pid. */
+function nativeListing(run: RunInfo): RunListing {
+  return {
+    runId: run.runId,
+    runtime: 'native',
+    runDir: run.runDir,
+    harnessAlive: run.harnessAlive,
+    kept: run.kept ?? false,
+    units: run.services.map((s) => `pid ${String(s.pid).padStart(7)}  ${s.alive ? 'running' : 'gone   '}  ${s.name}`),
+    detail: run,
   };
 }
 
@@ -432,6 +457,14 @@ class NativeService implements NativeStartedService {
 
   get id(): string {
     return this.pid === null ? '' : String(this.pid);
+  }
+
+  get dataDir(): string {
+    return this.dir;
+  }
+
+  readFile(rel: string): Promise<string | null> {
+    return readServiceFile(this.dir, rel);
   }
 
   private context(signal: AbortSignal): NativeContext {

@@ -21,6 +21,17 @@ export interface StartedService {
   readonly id: string;
   /** the service's data directory (native runtime only): what `promote()` of postgres.ts needs */
   readonly dir?: string;
+  /**
+   * the service's own directory as this machine sees it (its configs, data and the files the
+   * server writes there): natively its working directory, in Docker the directory bind-mounted
+   * into the container at the same path
+   */
+  readonly dataDir: string;
+  /**
+   * A file the service wrote in its directory (`rel` to dataDir), e.g. the CDN edge's access log;
+   * null when it does not exist (yet). Any other read failure throws.
+   */
+  readFile(rel: string): Promise<string | null>;
   /** sends a signal: SIGKILL kills, SIGSTOP hangs, SIGCONT resumes */
   signal(sig: ProcessSignal): Promise<void>;
   /** graceful stop (SIGTERM, then SIGKILL after a grace period) */
@@ -65,9 +76,44 @@ export interface UpOptions {
   onFatal?(err: Error): void;
 }
 
+/** A run this runtime has on this machine (live, kept or left by a crash), as `bench status` shows it. */
+export interface RunListing {
+  readonly runId: string;
+  readonly runtime: RuntimeKind;
+  /** the run directory with its plan.json, when the runtime records one */
+  readonly runDir: string | null;
+  /** the harness that started it is still running */
+  readonly harnessAlive: boolean;
+  /** left up on purpose (`bench up`) */
+  readonly kept: boolean;
+  /** one line per process or container, as `bench status` prints it under the run */
+  readonly units: readonly string[];
+  /** the runtime's whole record of the run (`bench status --json`) */
+  readonly detail: unknown;
+}
+
+export interface ReapOptions {
+  /** only this run; default every run of this runtime */
+  runId?: string;
+  /** only runs whose harness is gone and that were not left up on purpose */
+  onlyDead?: boolean;
+  /** where a warning goes (a state file or labelled directory the harness may not act on) */
+  warn?: (line: string) => void;
+}
+
 export interface Runtime {
   readonly kind: RuntimeKind;
   /** throws BenchError('environment') naming every missing piece and how to get it */
   check(plan: DeployPlan): Promise<void>;
   up(plan: DeployPlan, options: UpOptions): Promise<Deployment>;
+  /**
+   * The runs of this runtime on this machine, by what it recorded (state files, labels), never by
+   * process name. A runtime with nothing to ask (no Docker daemon) lists none.
+   */
+  list(opts?: { warn?: (line: string) => void }): Promise<RunListing[]>;
+  /**
+   * Stops and removes runs this runtime left (by their recorded pids or labels): one, only the
+   * dead ones, or all. Returns the ids of the runs it took down ([] when it knew none of them).
+   */
+  reap(opts?: ReapOptions): Promise<string[]>;
 }

@@ -2,6 +2,7 @@
 // Toxiproxy proxy per edge. Pure: no I/O, so it is checked completely before anything starts.
 import { BenchError } from '../errors.ts';
 import type { Host, Service, ServiceKind, Topology } from './types.ts';
+import { kinds as registeredKinds, type KindRegistry } from '../../targets/services/index.ts';
 
 export interface Endpoint {
   host: string;
@@ -10,26 +11,17 @@ export interface Endpoint {
 
 export const endpointUrl = (e: Endpoint, scheme = 'http') => `${scheme}://${e.host}:${e.port}`;
 
-/** The port each kind listens on. Every host has its own address, so kinds can share ports. */
-export const defaultPorts: Record<ServiceKind, number> = {
-  app: 8080,
-  postgres: 5432,
-  redis: 6379,
-  haproxy: 8000,
-  nginx: 8081,
-  rabbitmq: 5672,
-  worker: 8090,
-  toxiproxy: 8474,
-  prometheus: 9090,
-  'postgres-exporter': 9187,
-  'redis-exporter': 9121,
-};
+/** The port a kind listens on, from its module. Every host has its own address, so kinds can share ports. */
+export function defaultPort(kind: string, kinds: KindRegistry = registeredKinds): number {
+  const k = kinds.get(kind as ServiceKind);
+  if (!k) throw new BenchError('internal', `no component kind ${kind}`, 'add targets/services/<kind>.ts and list it in targets/services/index.ts');
+  return k.ports.main;
+}
 
-/** Side ports a kind exposes next to its main one (admin, metrics). */
-export const sidePorts = {
-  /** HAProxy's stats page and built-in Prometheus exporter */
-  haproxyStats: 8404,
-} as const;
+/** The side ports (admin, metrics) a kind exposes next to its main one, by name, from its module. */
+export function sidePortsOf(kind: string, kinds: KindRegistry = registeredKinds): Readonly<Record<string, number>> {
+  return kinds.get(kind as ServiceKind)?.ports.side ?? {};
+}
 
 /** The host the plan adds for the harness's own instruments (Toxiproxy, Prometheus). */
 export const CONTROL_HOST = 'control';
@@ -85,6 +77,8 @@ export interface PlanOptions {
   prometheus: boolean;
   /** its remote-write receiver on (the k6 driver pushes its metrics); default off */
   remoteWrite?: boolean;
+  /** the component kinds; default targets/services/index.ts */
+  kinds?: KindRegistry;
 }
 
 /** where the load engine serves its metrics on the control host */
@@ -93,7 +87,8 @@ const FIRST_PROXY_PORT = 20000;
 
 /** Checks a topology and assigns addresses. Every problem is reported at once. */
 export function plan(topology: Topology, options: PlanOptions): DeployPlan {
-  const problems = validateTopology(topology);
+  const kinds = options.kinds ?? registeredKinds;
+  const problems = validateTopology(topology, kinds);
   if (!Number.isInteger(options.slot) || options.slot < 1 || options.slot > 254) {
     problems.push(`slot ${options.slot} is outside 1..254`);
   }
@@ -107,12 +102,12 @@ export function plan(topology: Topology, options: PlanOptions): DeployPlan {
     ...topology.hosts.map((h, i) => ({ ...h, ip: `${prefix}.${i + 1}.1` })),
   ];
   const ipOf = new Map(hosts.map((h) => [h.name, h.ip]));
-  const infra = infraServices(topology, options);
+  const infra = infraServices(topology, options, kinds);
   const all = [...infra.first, ...startOrder(topology.services), ...infra.last];
   const used = new Set<string>([`${controlIp}:${ENGINE_METRICS_PORT}`]);
   const services: PlannedService[] = all.map((s) => {
     const ip = ipOf.get(s.host)!;
-    let port = defaultPorts[s.kind];
+    let port = defaultPort(s.kind, kinds);
     while (used.has(`${ip}:${port}`)) port += 1;
     used.add(`${ip}:${port}`);
     return { ...s, address: { host: ip, port } };
@@ -148,7 +143,7 @@ export function plan(topology: Topology, options: PlanOptions): DeployPlan {
 
 /** The instruments every run gets: Toxiproxy first (edges must exist before clients connect),
  *  Prometheus next, exporters beside each database and cache last (they need their target). */
-function infraServices(t: Topology, o: PlanOptions): { first: Service[]; last: Service[] } {
+function infraServices(t: Topology, o: PlanOptions, kinds: KindRegistry): { first: Service[]; last: Service[] } {
   const first: Service[] = [];
   const last: Service[] = [];
   if (o.proxies) {
@@ -158,15 +153,20 @@ function infraServices(t: Topology, o: PlanOptions): { first: Service[]; last: S
     // Prometheus 2.42 scrapes a new config only on its next 5 s reload tick: start it early so
     // that tick passes while the rest deploys.
     first.push({ name: 'prometheus', kind: 'prometheus', host: CONTROL_HOST, role: 'metrics', dependsOn: [], config: { kind: 'prometheus' } });
+    // each kind declares its exporter sidecar (PostgreSQL: postgres-exporter, Redis: redis-exporter)
     for (const s of t.services) {
-      if (s.kind === 'postgres') {
-        last.push({ name: `${s.name}-exporter`, kind: 'postgres-exporter', host: s.host, role: 'exporter', dependsOn: [s.name], config: { kind: 'postgres-exporter', target: s.name } });
-      } else if (s.kind === 'redis') {
-        last.push({ name: `${s.name}-exporter`, kind: 'redis-exporter', host: s.host, role: 'exporter', dependsOn: [s.name], config: { kind: 'redis-exporter', target: s.name } });
-      }
+      const exporter = kinds.get(s.kind)?.exporter;
+      if (exporter) last.push(exporterFor(s, exporter));
     }
   }
   return { first, last };
+}
+
+/** The exporter beside a watched service: on its host, named after it, reaching it directly. Pure. */
+export function exporterFor(watched: Service, kind: ServiceKind): Service {
+  // every exporter kind's config is its target (targets/services/*-exporter.ts)
+  const config = { kind, target: watched.name } as Service['config'];
+  return { name: `${watched.name}-exporter`, kind, host: watched.host, role: 'exporter', dependsOn: [watched.name], config };
 }
 
 export const edgeName = (from: string, to: string) => `${from}->${to}`;
@@ -206,7 +206,7 @@ export function startOrder(services: readonly Service[]): Service[] {
 }
 
 /** Every structural problem of a topology, as sentences. Empty when it is sound. */
-export function validateTopology(t: Topology): string[] {
+export function validateTopology(t: Topology, kinds: KindRegistry = registeredKinds): string[] {
   const problems: string[] = [];
   const hostNames = new Set<string>();
   for (const h of t.hosts) {
@@ -223,7 +223,14 @@ export function validateTopology(t: Topology): string[] {
     if (names.has(s.name)) problems.push(`service ${s.name} declared twice`);
     names.add(s.name);
     if (!hostNames.has(s.host)) problems.push(`service ${s.name} is on unknown host ${s.host}`);
-    if (s.config.kind !== s.kind) problems.push(`service ${s.name} is a ${s.kind} with ${s.config.kind} config`);
+    const kind = kinds.get(s.kind);
+    if (!kind) problems.push(`service ${s.name} is of unknown kind ${s.kind}`);
+    else if (s.config.kind !== s.kind) problems.push(`service ${s.name} is a ${s.kind} with ${s.config.kind} config`);
+    else {
+      // the kind's module checks the config it will read
+      const parsed = kind.config.safeParse(s.config);
+      if (!parsed.success) problems.push(`service ${s.name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'config'} ${i.message}`).join(', ')}`);
+    }
   }
   for (const s of t.services) {
     for (const d of s.dependsOn) if (!names.has(d)) problems.push(`service ${s.name} depends on unknown ${d}`);

@@ -23,11 +23,15 @@ export interface Region {
   wanLatencyMs: number;
 }
 
-/** Kinds a phase declares. */
-export type TopologyKind = 'app' | 'postgres' | 'redis' | 'haproxy' | 'nginx' | 'rabbitmq' | 'worker';
-/** Kinds the plan adds to every run: the harness's own instruments. */
-export type InfraKind = 'toxiproxy' | 'prometheus' | 'postgres-exporter' | 'redis-exporter';
-export type ServiceKind = TopologyKind | InfraKind;
+/**
+ * Each component kind's config, by kind name. A kind's own module (targets/services/<kind>.ts)
+ * adds its entry with `declare module`, beside its zod schema: nothing here lists kinds, and
+ * the registry (targets/services/index.ts) is the list of kinds that run.
+ */
+export interface ServiceConfigs {}
+
+/** A component kind's name, as its module declares it. */
+export type ServiceKind = keyof ServiceConfigs & string;
 
 /** One shard of the user data: a primary and its read replicas, owning a range of user ids. */
 export interface ShardSpec {
@@ -50,34 +54,8 @@ export interface AppConfig {
   cache: { service: string; ttlSeconds: number } | null;
 }
 
-export interface PostgresConfig {
-  role: 'primary' | 'replica';
-  /** for a replica: the primary it streams from */
-  primary?: string;
-}
-
-export interface HaproxyConfig {
-  backends: string[];
-}
-
-export interface NginxConfig {
-  /** the service static assets are fetched from on a miss */
-  origin: string;
-}
-
-export type ServiceConfig =
-  | { kind: 'app'; app: AppConfig }
-  | { kind: 'postgres'; postgres: PostgresConfig }
-  | { kind: 'redis' }
-  | { kind: 'haproxy'; haproxy: HaproxyConfig }
-  | { kind: 'nginx'; nginx: NginxConfig }
-  | { kind: 'rabbitmq' }
-  | { kind: 'worker' }
-  | { kind: 'toxiproxy' }
-  | { kind: 'prometheus' }
-  /** exporters sit on their target's host and scrape it directly, never through a proxy */
-  | { kind: 'postgres-exporter'; target: string }
-  | { kind: 'redis-exporter'; target: string };
+/** A service's config: its kind, and what that kind's module reads (checked by its schema in plan()). */
+export type ServiceConfig = { [K in ServiceKind]: { kind: K } & ServiceConfigs[K] }[ServiceKind];
 
 export interface Service {
   /** unique in the topology; edges and Toxiproxy proxies are named after it ("app->pg-primary") */

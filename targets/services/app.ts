@@ -5,11 +5,31 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import type { Endpoint, PlannedService } from '../../harness/topology/plan.ts';
+import type { AppConfig } from '../../harness/topology/types.ts';
 import { APP_ENTRY, ensureBundle, findBundle, type AppBundle } from '../app/bundle.ts';
 import { APP_POOL_SIZE, CONFIG_ENV, PG_CREDENTIALS, PG_PASSWORD_ENV, REDIS_PASSWORD, REDIS_PASSWORD_ENV, validateAppConfig, type AppRuntimeConfig, type DbEndpoint } from '../app/config.ts';
-import type { NativeContext, ServiceRecipe } from './types.ts';
+import type { ComponentKind, NativeContext } from './types.ts';
+
+/** Its store, sessions and cache (harness/topology/types.ts AppConfig, which the phases build
+ *  typed). Checked here only as an object: appRuntimeConfig translates it and validateAppConfig
+ *  checks the result in full, one shape in one place. */
+const appConfigSchema = z
+  .object({
+    kind: z.literal('app'),
+    app: z.custom<AppConfig>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'an app config is an object'),
+  })
+  .strict();
+declare module '../../harness/topology/types.ts' {
+  interface ServiceConfigs {
+    app: Omit<z.infer<typeof appConfigSchema>, 'kind'>;
+  }
+}
+
+/** The app's sources in its official image (bench/app, built from this checkout). */
+export const APP_IMAGE_ROOT = '/app';
 
 /** The SQLite file of a monolith, in its service directory. */
 export const SQLITE_FILE = 'app.sqlite';
@@ -73,10 +93,23 @@ export function appStart(root: string, bundle: AppBundle | null, tsxImport: stri
   return { args: ['--import', tsxImport, join(root, APP_ENTRY)], env: {}, bundle: null };
 }
 
-export const appRecipe: ServiceRecipe = {
+/** The app's environment: its runtime config and the run's passwords (never on its command line). */
+function appEnv(ctx: AppContext, start: AppStart): Record<string, string> {
+  return { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(ctx)), [PG_PASSWORD_ENV]: PG_CREDENTIALS.password, [REDIS_PASSWORD_ENV]: REDIS_PASSWORD, NODE_ENV: 'production', ...start.env };
+}
+
+export const appRecipe: ComponentKind = {
   kind: 'app',
+  config: appConfigSchema,
+  ports: { main: 8080 },
+  tier: 'app',
   // node itself: the runtime's own executable (process.execPath)
   requires: [],
+  // built from this checkout (harness/runtime/docker/images.ts ensureAppImage), not pulled
+  image: { official: 'bench/app:latest' },
+  // The app labels its DB metrics with the database's role (primary/replica): its own labels
+  // must win over the target's role="app", or Prometheus renames them exported_role.
+  scrape: { job: 'app', honorLabels: true },
   async prepare(ctx) {
     const b = await ensureBundle({ repoRoot: ctx.repoRoot });
     if (b.built) ctx.progress(`${ctx.service.name}: app bundle built in ${b.seconds.toFixed(2)} s (${b.dir})`);
@@ -89,11 +122,28 @@ export const appRecipe: ServiceRecipe = {
       command: process.execPath,
       args: start.args,
       cwd: ctx.repoRoot,
-      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(ctx)), [PG_PASSWORD_ENV]: PG_CREDENTIALS.password, [REDIS_PASSWORD_ENV]: REDIS_PASSWORD, NODE_ENV: 'production', ...start.env },
+      env: appEnv(ctx, start),
     };
   },
   async ready(ctx) {
     const { host, port } = ctx.service.address;
     await waitFor.http(`http://${host}:${port}/healthz`, { status: 200, timeoutMs: 30_000, signal: ctx.signal });
+  },
+  docker: {
+    async process(ctx, { native, toProcess }) {
+      if (ctx.mode === 'local') return toProcess(appRecipe.launch(native));
+      // the image holds the checkout at /app with its production node_modules (tsx among them);
+      // the bundle the recipe's prepare built on this machine is mounted read-only and finds the
+      // image's native modules through NODE_PATH (tsx runs the sources when there is none)
+      const start = appStart(APP_IMAGE_ROOT, findBundle({ repoRoot: ctx.repoRoot }), 'tsx');
+      return {
+        image: ctx.image('app'),
+        command: 'node',
+        args: start.args,
+        env: appEnv(native, start),
+        cwd: APP_IMAGE_ROOT,
+        readOnly: start.bundle ? [start.bundle.dir] : [],
+      };
+    },
   },
 };

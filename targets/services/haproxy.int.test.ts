@@ -7,13 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, connect, type Server } from 'node:net';
 import { request } from 'undici';
-import { HAPROXY_CONFIG_FILE, haproxyRecipe, renderHaproxyConfig } from './haproxy.ts';
+import { HAPROXY_CONFIG_FILE, HAPROXY_STATS_PORT, haproxyRecipe, renderHaproxyConfig } from './haproxy.ts';
 import type { NativeContext } from './types.ts';
-import { sidePorts } from '../../harness/topology/plan.ts';
 
 const IP = '127.213.1.1';
 const LB = { host: IP, port: 8000 };
-const STATS = sidePorts.haproxyStats;
+const STATS = HAPROXY_STATS_PORT;
 const apps = [1, 2, 3].map((i) => ({ name: `app-${i}`, address: { host: `127.213.${i + 1}.1`, port: 18080 } }));
 // HAProxy reaches each app through a TCP relay, as it reaches them through Toxiproxy in a run: the
 // relay accepts even when the app is dead and then hangs up, which HAProxy sees as an empty response

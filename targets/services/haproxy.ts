@@ -3,10 +3,26 @@
 // (almost) no errors, and its built-in Prometheus exporter on a side port.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { BenchError } from '../../harness/errors.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
-import { sidePorts, type Endpoint, type PlannedService } from '../../harness/topology/plan.ts';
-import type { ServiceRecipe } from './types.ts';
+import type { Endpoint, PlannedService } from '../../harness/topology/plan.ts';
+import type { ComponentKind } from './types.ts';
+
+/** The stats page and built-in Prometheus exporter: a side port on the balancer's own address. */
+export const HAPROXY_STATS_PORT = 8404;
+
+/** The servers it balances over (empty: everything it depends on). */
+/** Routes (phase 6's gateway): requests whose path starts with `prefix` go to `backends`, checked on /health. */
+const routeSchema = z.object({ name: z.string().regex(/^[a-z][a-z0-9_-]*$/), prefixes: z.array(z.string().regex(/^\/[A-Za-z0-9/_-]*$/)).min(1), backends: z.array(z.string()).min(1) }).strict();
+const haproxyConfig = z
+  .object({ kind: z.literal('haproxy'), haproxy: z.object({ backends: z.array(z.string()), routes: z.array(routeSchema).optional() }).strict() })
+  .strict();
+declare module '../../harness/topology/types.ts' {
+  interface ServiceConfigs {
+    haproxy: Omit<z.infer<typeof haproxyConfig>, 'kind'>;
+  }
+}
 
 /** The config file the recipe renders into the service's directory. */
 export const HAPROXY_CONFIG_FILE = 'haproxy.cfg';
@@ -21,6 +37,8 @@ export interface HaproxyConfigInput {
   servers: { name: string; address: Endpoint }[];
   /** connections the process accepts at most; default 4096 */
   maxconn?: number;
+  /** path routes tried before the app fleet (phase 6's gateway); their servers answer /health */
+  routes?: { name: string; prefixes: string[]; servers: { name: string; address: Endpoint }[] }[];
 }
 
 /** Renders haproxy.cfg for the fleet's balancer. Pure. */
@@ -56,6 +74,8 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
     '',
     'frontend api',
     `    bind ${bind(input.listen.host, input.listen.port)}`,
+    // path routes first: the first use_backend that matches wins
+    ...(input.routes ?? []).flatMap((r) => [`    acl route_${r.name} path_beg ${r.prefixes.join(' ')}`, `    use_backend svc_${r.name} if route_${r.name}`]),
     // RFC 9110's idempotent methods go to backend app, which replays a 503; the rest (POST: sign-ups,
     // logins) to app_once, which does not
     '    acl idempotent method GET HEAD PUT DELETE OPTIONS TRACE',
@@ -96,6 +116,16 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
     '    stats uri /stats',
     '    stats refresh 5s',
     '',
+    ...(input.routes ?? []).flatMap((r) => [
+      `backend svc_${r.name}`,
+      // phase 6's POSTs carry the client's id and are idempotent by it: a replay after a dead
+      // server is safe; a 503 is not replayed (the service answered, its database did not)
+      '    balance roundrobin',
+      '    option httpchk GET /health',
+      '    http-check expect status 200',
+      ...r.servers.map((sv) => `    server ${sv.name} ${bind(sv.address.host, sv.address.port)} check inter 500ms fastinter 250ms fall 2 rise 2`),
+      '',
+    ]),
   ].join('\n');
 }
 
@@ -109,14 +139,30 @@ function backendsOf(service: PlannedService): string[] {
 export function haproxyInputFor(service: PlannedService, reach: (to: string) => Endpoint): HaproxyConfigInput {
   return {
     listen: service.address,
-    statsPort: sidePorts.haproxyStats,
+    statsPort: HAPROXY_STATS_PORT,
     servers: backendsOf(service).map((name) => ({ name, address: reach(name) })),
+    ...(service.config.kind === 'haproxy' && service.config.haproxy.routes
+      ? { routes: service.config.haproxy.routes.map((r) => ({ name: r.name, prefixes: r.prefixes, servers: r.backends.map((b) => ({ name: b, address: reach(b) })) })) }
+      : {}),
   };
 }
 
-export const haproxyRecipe: ServiceRecipe = {
+export const haproxyRecipe: ComponentKind = {
   kind: 'haproxy',
-  requires: [{ binary: 'haproxy', paths: ['/usr/sbin'], debianPackage: 'haproxy' }],
+  config: haproxyConfig,
+  ports: { main: 8000, side: { stats: HAPROXY_STATS_PORT } },
+  tier: 'entry',
+  requires: [
+    {
+      binary: 'haproxy',
+      paths: ['/usr/sbin'],
+      debianPackage: 'haproxy',
+      inImage: '/usr/local/sbin/haproxy',
+      doctor: { name: 'HAProxy', neededFor: 'load balancer (phase 3+)', versionArgs: ['-v'] },
+    },
+  ],
+  image: { official: 'haproxy:2.6' },
+  scrape: { job: 'haproxy', sidePort: 'stats' },
   async prepare(ctx) {
     if (backendsOf(ctx.service).length === 0) {
       throw new BenchError('internal', `balancer ${ctx.service.name} has no backends`, 'give it dependsOn or haproxy.backends in its phase');
@@ -131,7 +177,18 @@ export const haproxyRecipe: ServiceRecipe = {
   }),
   async ready(ctx) {
     const ip = ctx.service.address.host;
-    await waitFor.http(`http://${ip}:${sidePorts.haproxyStats}/metrics`, { status: 200, timeoutMs: 10_000, signal: ctx.signal });
-    await waitFor.port(ctx.service.address, { timeoutMs: 2_000, signal: ctx.signal });
+    await statsThenPort(ctx.service.address, { host: ip, port: HAPROXY_STATS_PORT }, ctx.signal);
+  },
+  docker: {
+    async ready(ctx) {
+      // under Docker the stats side port is published under another number
+      await statsThenPort(ctx.service.address, ctx.published(HAPROXY_STATS_PORT), ctx.signal);
+    },
   },
 };
+
+/** Ready: its /metrics answers (config loaded), then the balanced port accepts connections. */
+async function statsThenPort(listen: Endpoint, stats: Endpoint, signal: AbortSignal): Promise<void> {
+  await waitFor.http(`http://${stats.host}:${stats.port}/metrics`, { status: 200, timeoutMs: 10_000, signal });
+  await waitFor.port(listen, { timeoutMs: 2_000, signal });
+}

@@ -5,11 +5,20 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { BenchError } from '../../harness/errors.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import type { Endpoint } from '../../harness/topology/plan.ts';
 import type { Service } from '../../harness/topology/types.ts';
-import type { ServiceRecipe } from './types.ts';
+import type { ComponentKind } from './types.ts';
+
+/** The service static assets are fetched from on a miss (empty: its only dependency). */
+const nginxConfig = z.object({ kind: z.literal('nginx'), nginx: z.object({ origin: z.string() }).strict() }).strict();
+declare module '../../harness/topology/types.ts' {
+  interface ServiceConfigs {
+    nginx: Omit<z.infer<typeof nginxConfig>, 'kind'>;
+  }
+}
 
 /** The config file the recipe renders into the service's directory. */
 export const NGINX_CONFIG_FILE = 'nginx.conf';
@@ -147,9 +156,21 @@ function originOf(service: Service): string {
   throw new BenchError('internal', `edge ${service.name} has no origin`, 'give it nginx.origin in its phase');
 }
 
-export const nginxRecipe: ServiceRecipe = {
+export const nginxRecipe: ComponentKind = {
   kind: 'nginx',
-  requires: [{ binary: 'nginx', paths: ['/usr/sbin'], debianPackage: 'nginx-light' }],
+  config: nginxConfig,
+  ports: { main: 8081 },
+  tier: 'entry',
+  requires: [
+    {
+      binary: 'nginx',
+      paths: ['/usr/sbin'],
+      debianPackage: 'nginx-light',
+      inImage: '/usr/sbin/nginx',
+      doctor: { name: 'nginx', neededFor: 'CDN edge (phase 4+)', versionArgs: ['-v'] },
+    },
+  ],
+  image: { official: 'nginx:1.22' },
   async prepare(ctx) {
     await mkdir(join(ctx.dir, 'cache'), { recursive: true });
     await mkdir(join(ctx.dir, 'tmp'), { recursive: true });

@@ -11,13 +11,30 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { z } from 'zod';
 import { BenchError } from '../../harness/errors.ts';
 import { resolveBinary } from '../../harness/runtime/binaries.ts';
 import { runCommand } from '../../harness/runtime/process.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
-import { PG_MIN_MAX_CONNECTIONS, pgMaxConnections, type PlannedService } from '../../harness/topology/plan.ts';
+import { PG_MIN_MAX_CONNECTIONS, pgMaxConnections, type Endpoint, type PlannedService } from '../../harness/topology/plan.ts';
 import { APP_POOL_SIZE, PG_CREDENTIALS } from '../app/config.ts';
-import type { NativeContext, Requirement, ServiceRecipe } from './types.ts';
+import type { ComponentKind, NativeContext, NativeLaunch, Requirement } from './types.ts';
+
+/** A primary, or a replica streaming from the primary it names. */
+const postgresConfig = z
+  .object({
+    kind: z.literal('postgres'),
+    postgres: z.object({ role: z.enum(['primary', 'replica']), primary: z.string().optional() }).strict(),
+  })
+  .strict()
+  .refine((c) => c.postgres.role === 'primary' || !!c.postgres.primary, 'a replica names its primary');
+declare module '../../harness/topology/types.ts' {
+  interface ServiceConfigs {
+    postgres: Omit<z.infer<typeof postgresConfig>, 'kind'>;
+  }
+}
+/** What a PostgreSQL service's config says. */
+export type PostgresConfig = z.infer<typeof postgresConfig>['postgres'];
 
 /** The system user every PostgreSQL runs as. */
 export const PG_USER = 'postgres';
@@ -25,14 +42,31 @@ export const PG_USER = 'postgres';
 /** Newest first: initdb and postgres must come from the same directory (one server version). */
 const PG_BIN_DIRS = ['17', '16', '15', '14', '13'].map((v) => `/usr/lib/postgresql/${v}/bin`);
 
-const requirement = (binary: string): Requirement => ({ binary, paths: PG_BIN_DIRS, debianPackage: 'postgresql-15' });
+/** Where the official image (postgres:15) keeps the server's binaries. */
+const PG_IMAGE_BIN = '/usr/lib/postgresql/15/bin';
+
+const requirement = (binary: string, doctor?: Requirement['doctor']): Requirement => ({
+  binary,
+  paths: PG_BIN_DIRS,
+  debianPackage: 'postgresql-15',
+  inImage: `${PG_IMAGE_BIN}/${binary}`,
+  ...(doctor ? { doctor } : {}),
+});
+
+/** Every binary of the kind; doctor lists the server and pg_basebackup (initdb and pg_ctl come with the server). */
+const PG_REQUIREMENTS: Requirement[] = [
+  requirement('postgres', { name: 'PostgreSQL 15', neededFor: 'phases 2-7 (databases)', versionArgs: ['--version'] }),
+  requirement('initdb'),
+  requirement('pg_basebackup', { name: 'pg_basebackup', neededFor: 'read replicas (phase 3+)', versionArgs: ['--version'] }),
+  requirement('pg_ctl'),
+];
 
 export const pgDataDir = (serviceDir: string) => join(serviceDir, 'data');
 
 /** sun_path is 108 bytes including the NUL; postgres fails obscurely beyond it. */
 const MAX_SOCKET_PATH = 107;
 
-function pgConfigOf(service: PlannedService) {
+function pgConfigOf(service: PlannedService): PostgresConfig {
   if (service.config.kind !== 'postgres') throw new Error(`${service.name} is not a postgres service`);
   return service.config.postgres;
 }
@@ -86,6 +120,10 @@ export function renderPostgresConf(input: { name: string; ip: string; port: numb
  * and for replication. Everything else is refused.
  */
 export function renderPgHba(): string {
+  return pgHbaLines().join('\n');
+}
+
+function pgHbaLines(): string[] {
   return [
     '# Written by bench (targets/services/postgres.ts).',
     '# TYPE  DATABASE     USER      ADDRESS        METHOD',
@@ -93,6 +131,19 @@ export function renderPgHba(): string {
     'local   replication  all                      trust',
     `host    all          ${PG_CREDENTIALS.user}     127.0.0.0/8    scram-sha-256`,
     `host    replication  ${PG_CREDENTIALS.user}     127.0.0.0/8    scram-sha-256`,
+    '',
+  ];
+}
+
+/** pg_hba.conf for Docker: the same rules, plus the run's network (containers, and the bridge's
+ *  gateway, where connections through a published port come from). Pure. */
+export function renderDockerPgHba(subnet: string): string {
+  const { user } = PG_CREDENTIALS;
+  return [
+    renderPgHba().trimEnd(),
+    '# The run\'s Docker network: other containers, and the gateway (published ports arrive from it).',
+    `host    all          ${user}     ${subnet}    scram-sha-256`,
+    `host    replication  ${user}     ${subnet}    scram-sha-256`,
     '',
   ].join('\n');
 }
@@ -104,11 +155,15 @@ async function writeOwned(file: string, text: string, ownerOf: string): Promise<
   await chown(file, st.uid, st.gid).catch(() => {});
 }
 
-function confInput(ctx: NativeContext) {
+/** sun_path is 108 bytes: a socket path beyond it fails obscurely inside postgres, so both runtimes check it first. */
+function checkSocketPath(ctx: NativeContext): void {
   const socket = join(ctx.dir, `.s.PGSQL.${ctx.service.address.port}`);
   if (socket.length > MAX_SOCKET_PATH) {
     throw new BenchError('environment', `the socket path ${socket} is longer than ${MAX_SOCKET_PATH} bytes`, 'set BENCH_STATE_DIR to a shorter directory');
   }
+}
+
+function confInput(ctx: NativeContext) {
   return {
     name: ctx.service.name,
     ip: ctx.service.address.host,
@@ -118,41 +173,66 @@ function confInput(ctx: NativeContext) {
   };
 }
 
-/** A superuser connection over the service's own unix socket (no password, no proxy). */
-export function socketClientConfig(ctx: Pick<NativeContext, 'dir' | 'service'>, database = 'postgres'): pg.ClientConfig {
-  return { host: ctx.dir, port: ctx.service.address.port, user: PG_USER, database };
-}
-
-async function preparePrimary(ctx: NativeContext): Promise<void> {
+/**
+ * The step that makes the data directory, as one launch both runtimes run (natively, or in a
+ * one-off container of the image): initdb for a primary; for a replica pg_basebackup from its
+ * primary through the replica->primary edge, so replication goes through Toxiproxy and a drill
+ * can cut it (-R writes that address and this password into primary_conninfo, and
+ * standby.signal; -c fast checkpoints now instead of waiting for the next one).
+ */
+export function dataDirStep(ctx: NativeContext): { step: 'initdb' | 'pg_basebackup'; launch: NativeLaunch; timeoutMs: number } {
+  const config = pgConfigOf(ctx.service);
   const data = pgDataDir(ctx.dir);
+  if (config.role === 'replica') {
+    if (!config.primary) throw new BenchError('internal', `replica ${ctx.service.name} names no primary`);
+    const from = ctx.reach(config.primary);
+    ctx.progress(`${ctx.service.name}: pg_basebackup from ${config.primary} (${from.host}:${from.port})`);
+    return {
+      step: 'pg_basebackup',
+      launch: {
+        command: ctx.bin('pg_basebackup'),
+        args: ['-h', from.host, '-p', String(from.port), '-U', PG_CREDENTIALS.user, '-D', data, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'],
+        env: { PGPASSWORD: PG_CREDENTIALS.password, PGCONNECT_TIMEOUT: '10' },
+        user: PG_USER,
+        cwd: ctx.dir,
+      },
+      timeoutMs: 300_000,
+    };
+  }
   ctx.progress(`${ctx.service.name}: initdb`);
-  await runCommand(ctx.bin('initdb'), ['-D', data, '-U', PG_USER, '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'], {
-    user: PG_USER,
-    cwd: ctx.dir,
+  return {
+    step: 'initdb',
+    launch: { command: ctx.bin('initdb'), args: ['-D', data, '-U', PG_USER, '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'], user: PG_USER, cwd: ctx.dir },
     timeoutMs: 120_000,
-    signal: ctx.signal,
-  });
-  await writeConfig(ctx);
+  };
 }
 
 /** The instance's own postgresql.conf and pg_hba.conf, readable by the server. */
-async function writeConfig(ctx: NativeContext): Promise<void> {
+async function writeConfig(ctx: NativeContext, hba: string): Promise<void> {
   await writeOwned(join(ctx.dir, PG_CONFIG_FILE), renderPostgresConf(confInput(ctx)), ctx.dir);
-  await writeOwned(join(ctx.dir, PG_HBA_FILE), renderPgHba(), ctx.dir);
+  await writeOwned(join(ctx.dir, PG_HBA_FILE), hba, ctx.dir);
 }
 
-async function prepareReplica(ctx: NativeContext, primary: string): Promise<void> {
-  const data = pgDataDir(ctx.dir);
-  const from = ctx.reach(primary);
-  ctx.progress(`${ctx.service.name}: pg_basebackup from ${primary} (${from.host}:${from.port})`);
-  // -R writes primary_conninfo (with this password) and standby.signal; -c fast checkpoints now
-  // instead of waiting for the next one.
-  await runCommand(
-    ctx.bin('pg_basebackup'),
-    ['-h', from.host, '-p', String(from.port), '-U', PG_CREDENTIALS.user, '-D', data, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'],
-    { user: PG_USER, cwd: ctx.dir, env: { PGPASSWORD: PG_CREDENTIALS.password, PGCONNECT_TIMEOUT: '10' }, timeoutMs: 300_000, signal: ctx.signal },
-  );
-  await writeConfig(ctx);
+/**
+ * Ready: the port accepts, then the server answers over its unix socket in the state its data
+ * directory says (a standby, standby.signal present, must be in recovery; after a promotion it is
+ * a primary). `socket` is the service as the server sees itself (its socket is named after the
+ * port it listens on, which Docker publishes under another number).
+ */
+async function waitReady(dir: string, port: Endpoint, socket: PlannedService, signal: AbortSignal): Promise<void> {
+  await waitFor.port(port, { timeoutMs: 60_000, signal });
+  const standby = existsSync(join(pgDataDir(dir), 'standby.signal'));
+  await waitFor.sql(socketClientConfig({ dir, service: socket }), {
+    query: 'SELECT pg_is_in_recovery() AS recovering',
+    check: (rows) => rows[0]?.recovering === standby,
+    timeoutMs: 60_000,
+    signal,
+  });
+}
+
+/** A superuser connection over the service's own unix socket (no password, no proxy). */
+export function socketClientConfig(ctx: Pick<NativeContext, 'dir' | 'service'>, database = 'postgres'): pg.ClientConfig {
+  return { host: ctx.dir, port: ctx.service.address.port, user: PG_USER, database };
 }
 
 /** Creates role and database `bench` (idempotent); replicas receive them through replication. */
@@ -172,18 +252,24 @@ async function createBenchRole(ctx: NativeContext): Promise<void> {
   }
 }
 
-export const postgresRecipe: ServiceRecipe = {
+/** Docker adds start-up and image work to a step: every step gets the longest native bound. */
+const CONTAINER_STEP_TIMEOUT_MS = 300_000;
+
+export const postgresRecipe: ComponentKind = {
   kind: 'postgres',
-  requires: ['postgres', 'initdb', 'pg_basebackup', 'pg_ctl'].map(requirement),
+  config: postgresConfig,
+  ports: { main: 5432 },
+  tier: 'data',
+  requires: PG_REQUIREMENTS,
+  // the image's postgres user: the server refuses root
+  image: { official: 'postgres:15', users: { [PG_USER]: '999:999' } },
+  exporter: 'postgres-exporter',
 
   async prepare(ctx) {
-    const config = pgConfigOf(ctx.service);
-    if (config.role === 'replica') {
-      if (!config.primary) throw new BenchError('internal', `replica ${ctx.service.name} names no primary`);
-      await prepareReplica(ctx, config.primary);
-    } else {
-      await preparePrimary(ctx);
-    }
+    checkSocketPath(ctx);
+    const { launch, timeoutMs } = dataDirStep(ctx);
+    await runCommand(launch.command, launch.args, { user: launch.user, cwd: launch.cwd, env: launch.env, timeoutMs, signal: ctx.signal });
+    await writeConfig(ctx, renderPgHba());
   },
 
   launch(ctx) {
@@ -198,19 +284,28 @@ export const postgresRecipe: ServiceRecipe = {
   },
 
   async ready(ctx) {
-    await waitFor.port(ctx.service.address, { timeoutMs: 60_000, signal: ctx.signal });
-    // A standby (standby.signal present) must be in recovery; after a promotion it is a primary.
-    const standby = existsSync(join(pgDataDir(ctx.dir), 'standby.signal'));
-    await waitFor.sql(socketClientConfig(ctx), {
-      query: 'SELECT pg_is_in_recovery() AS recovering',
-      check: (rows) => rows[0]?.recovering === standby,
-      timeoutMs: 60_000,
-      signal: ctx.signal,
-    });
+    await waitReady(ctx.dir, ctx.service.address, ctx.service, ctx.signal);
   },
 
   async afterStart(ctx) {
     if (pgConfigOf(ctx.service).role === 'primary') await createBenchRole(ctx);
+  },
+
+  // the same steps in containers: the data directory step in a one-off container of the image,
+  // pg_hba admitting the run's network, the socket named after the container port
+  docker: {
+    async prepare(ctx, { native, runStep }) {
+      checkSocketPath(native);
+      const { step, launch } = dataDirStep(native);
+      await runStep(step, launch, CONTAINER_STEP_TIMEOUT_MS);
+      await writeConfig(native, renderDockerPgHba(ctx.network.subnet));
+    },
+    async ready(ctx) {
+      await waitReady(ctx.dir, ctx.service.address, ctx.inside, ctx.signal);
+    },
+    async afterStart(ctx) {
+      await postgresRecipe.afterStart!({ ...ctx, service: ctx.inside });
+    },
   },
 };
 
@@ -222,7 +317,7 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
  */
 export async function promote(target: { dir?: string; bin?: (name: string) => string }, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
   if (!target.dir) throw new BenchError('internal', 'promote needs the replica directory (native runtime)');
-  const pgCtl = target.bin?.('pg_ctl') ?? resolveBinary(requirement('pg_ctl'), repoRoot);
+  const pgCtl = target.bin?.('pg_ctl') ?? resolveBinary(PG_REQUIREMENTS.find((r) => r.binary === 'pg_ctl')!, repoRoot);
   if (!pgCtl) throw new BenchError('environment', 'pg_ctl not found', 'run: bench setup');
   const timeoutS = Math.ceil((opts.timeoutMs ?? 30_000) / 1000);
   await runCommand(pgCtl, ['promote', '-D', pgDataDir(target.dir), '-w', '-t', String(timeoutS)], {

@@ -4,15 +4,34 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { prometheusConfig } from '../../harness/metrics/prometheus-config.ts';
+import { z } from 'zod';
 import { waitFor } from '../../harness/runtime/wait.ts';
-import type { ServiceRecipe } from './types.ts';
+import type { ComponentKind } from './types.ts';
+
+const prometheusConfigSchema = z.object({ kind: z.literal('prometheus') }).strict();
+declare module '../../harness/topology/types.ts' {
+  interface ServiceConfigs {
+    prometheus: Omit<z.infer<typeof prometheusConfigSchema>, 'kind'>;
+  }
+}
 
 /** Where the recipe writes the run's scrape configuration, inside the service's directory. */
 export const prometheusConfigPath = (dir: string) => join(dir, 'prometheus.yml');
 
-export const prometheus: ServiceRecipe = {
+export const prometheus: ComponentKind = {
   kind: 'prometheus',
-  requires: [{ binary: 'prometheus', debianPackage: 'prometheus' }],
+  config: prometheusConfigSchema,
+  ports: { main: 9090 },
+  tier: 'instrument',
+  requires: [
+    {
+      binary: 'prometheus',
+      debianPackage: 'prometheus',
+      inImage: '/bin/prometheus',
+      doctor: { name: 'Prometheus', neededFor: 'metrics of every run', versionArgs: ['--version'] },
+    },
+  ],
+  image: { official: 'prom/prometheus:v2.42.0' },
   async prepare(ctx) {
     await mkdir(join(ctx.dir, 'data'), { recursive: true });
     await writeFile(prometheusConfigPath(ctx.dir), prometheusConfig(ctx.plan));

@@ -12,10 +12,19 @@ import { chown, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import amqp from 'amqplib';
+import { z } from 'zod';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import type { Endpoint } from '../../harness/topology/plan.ts';
 import { RABBITMQ_PASSWORD, RABBITMQ_PASSWORD_ENV } from '../app/config.ts';
-import type { NativeContext, ServiceRecipe } from './types.ts';
+import type { ComponentKind, NativeContext } from './types.ts';
+
+/** A broker takes no config of its own. */
+const rabbitmqConfig = z.object({ kind: z.literal('rabbitmq') }).strict();
+declare module '../../harness/topology/types.ts' {
+  interface ServiceConfigs {
+    rabbitmq: Omit<z.infer<typeof rabbitmqConfig>, 'kind'>;
+  }
+}
 
 export { RABBITMQ_PASSWORD_ENV };
 
@@ -141,8 +150,15 @@ function hostMemoryMb(ctx: NativeContext): number {
   return ctx.plan.hosts.find((h) => h.name === ctx.service.host)?.size.memoryMb ?? 512;
 }
 
-export const rabbitmqRecipe: ServiceRecipe = {
+export const rabbitmqRecipe: ComponentKind = {
   kind: 'rabbitmq',
+  config: rabbitmqConfig,
+  ports: { main: 5672, side: { ...rabbitmqSidePorts } },
+  // the report's cache/queue row
+  tier: 'cache',
+  // no `doctor` entry: rabbitmq-server has no version flag (it would start a node); no image: the
+  // Docker runtime cannot run it yet
+  scrape: { job: 'rabbitmq', sidePort: 'prometheus' },
   requires: [
     { binary: 'rabbitmq-server', paths: RABBIT_BIN_DIRS, debianPackage: 'rabbitmq-server' },
     { binary: 'epmd', debianPackage: 'erlang-base' },

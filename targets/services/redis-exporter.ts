@@ -1,17 +1,44 @@
 // prometheus-redis-exporter beside each Redis: keyspace hits/misses, commands, memory, redis_up.
 // Like every exporter, it reaches its Redis directly, never through a Toxiproxy edge.
+import { z } from 'zod';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import { REDIS_PASSWORD } from '../app/config.ts';
-import type { NativeContext, ServiceRecipe } from './types.ts';
+import type { ComponentKind, NativeContext } from './types.ts';
+
+/** The Redis it watches, by service name. */
+const redisExporterConfig = z.object({ kind: z.literal('redis-exporter'), target: z.string().min(1) }).strict();
+declare module '../../harness/topology/types.ts' {
+  interface ServiceConfigs {
+    'redis-exporter': Omit<z.infer<typeof redisExporterConfig>, 'kind'>;
+  }
+}
 
 function targetOf(ctx: NativeContext): string {
   if (ctx.service.config.kind !== 'redis-exporter') throw new Error(`${ctx.service.name} is not a redis-exporter`);
   return ctx.service.config.target;
 }
 
-export const redisExporter: ServiceRecipe = {
+export const redisExporter: ComponentKind = {
   kind: 'redis-exporter',
-  requires: [{ binary: 'prometheus-redis-exporter', debianPackage: 'prometheus-redis-exporter' }],
+  config: redisExporterConfig,
+  ports: { main: 9121 },
+  tier: 'instrument',
+  requires: [
+    {
+      binary: 'prometheus-redis-exporter',
+      debianPackage: 'prometheus-redis-exporter',
+      inImage: '/redis_exporter',
+      doctor: { name: 'redis exporter', neededFor: 'cache metrics', versionArgs: ['--version'] },
+    },
+  ],
+  image: { official: 'oliver006/redis_exporter:v1.58.0' },
+  // labelled as the Redis it watches, so `{service="redis"}` finds its figures
+  scrape: { job: 'redis', labelAsTarget: true },
+  figures: [
+    { tier: 'redis', name: 'keyspaceHits', metrics: ['redis_keyspace_hits_total'] },
+    { tier: 'redis', name: 'keyspaceMisses', metrics: ['redis_keyspace_misses_total'] },
+    { tier: 'redis', name: 'commands', metrics: ['redis_commands_processed_total'] },
+  ],
   launch(ctx) {
     const { host, port } = ctx.service.address;
     const target = ctx.reach(targetOf(ctx));

@@ -4,10 +4,19 @@
 import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import type { Endpoint } from '../../harness/topology/plan.ts';
 import { REDIS_PASSWORD } from '../app/config.ts';
-import type { ServiceRecipe } from './types.ts';
+import type { ComponentKind } from './types.ts';
+
+/** A Redis takes no config of its own: a cache and a session store differ only by their role. */
+const redisConfig = z.object({ kind: z.literal('redis') }).strict();
+declare module '../../harness/topology/types.ts' {
+  interface ServiceConfigs {
+    redis: Omit<z.infer<typeof redisConfig>, 'kind'>;
+  }
+}
 
 /**
  * The config file the recipe writes into the service's directory (mode 0600): it holds the
@@ -74,9 +83,21 @@ export function redisPing(address: Endpoint, timeoutMs = 1_000, password: string
   });
 }
 
-export const redisRecipe: ServiceRecipe = {
+export const redisRecipe: ComponentKind = {
   kind: 'redis',
-  requires: [{ binary: 'redis-server', debianPackage: 'redis-server' }],
+  config: redisConfig,
+  ports: { main: 6379 },
+  tier: 'cache',
+  requires: [
+    {
+      binary: 'redis-server',
+      debianPackage: 'redis-server',
+      inImage: '/usr/local/bin/redis-server',
+      doctor: { name: 'Redis', neededFor: 'sessions and cache (phase 3+)', versionArgs: ['--version'] },
+    },
+  ],
+  image: { official: 'redis:7' },
+  exporter: 'redis-exporter',
   async prepare(ctx) {
     // 0600, owned by the harness's user, who runs redis-server natively; in a container Redis
     // runs as root (harness/runtime/docker/kinds.ts), which reads it without it being shared

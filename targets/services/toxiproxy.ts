@@ -4,10 +4,21 @@
 // runtime restarted has all its edges again.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { hostPort, toxiproxyClient, type ProxySpec } from '../../harness/runtime/toxiproxy-client.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
-import type { ServiceRecipe } from './types.ts';
+import type { ComponentKind } from './types.ts';
+
+/** The Toxiproxy release `bench setup` builds (Debian does not package it). */
+export const TOXIPROXY_VERSION = 'v2.12.0';
+
+const toxiproxyConfig = z.object({ kind: z.literal('toxiproxy') }).strict();
+declare module '../../harness/topology/types.ts' {
+  interface ServiceConfigs {
+    toxiproxy: Omit<z.infer<typeof toxiproxyConfig>, 'kind'>;
+  }
+}
 
 export const TOXIPROXY_CONFIG_FILE = 'toxiproxy.json';
 
@@ -16,10 +27,28 @@ export function proxySpecs(plan: DeployPlan): ProxySpec[] {
   return plan.edges.filter((e) => e.proxied).map((e) => ({ name: e.name, listen: hostPort(e.listen), upstream: hostPort(e.upstream), enabled: true }));
 }
 
-export const toxiproxyRecipe: ServiceRecipe = {
+export const toxiproxyRecipe: ComponentKind = {
   kind: 'toxiproxy',
-  // not packaged by Debian: `bench setup` builds it into .tools/bin
-  requires: [{ binary: 'toxiproxy-server', debianPackage: '' }],
+  config: toxiproxyConfig,
+  ports: { main: 8474 },
+  tier: 'instrument',
+  requires: [
+    {
+      binary: 'toxiproxy-server',
+      // not packaged by Debian: `bench setup` builds it into .tools/bin
+      debianPackage: '',
+      inImage: '/toxiproxy',
+      doctor: {
+        name: 'Toxiproxy',
+        neededFor: 'every network edge; chaos drills',
+        versionArgs: ['-version'],
+        install: { kind: 'go', module: `github.com/Shopify/toxiproxy/v2/cmd/server@${TOXIPROXY_VERSION}`, binary: 'server', buildName: 'toxiproxy-server' },
+      },
+    },
+  ],
+  image: { official: `ghcr.io/shopify/toxiproxy:${TOXIPROXY_VERSION.slice(1)}` },
+  // it serves /metrics on its API port (started with -proxy-metrics)
+  scrape: { job: 'toxiproxy' },
   async prepare(ctx) {
     await writeFile(join(ctx.dir, TOXIPROXY_CONFIG_FILE), JSON.stringify(proxySpecs(ctx.plan), null, 2) + '\n');
   },

@@ -7,13 +7,14 @@ import { iterationPlanner, type PlannedRequest } from '../../../loadtests/lib/pl
 import { CREATES_PER_SALT, createdUserId, newSalt, parseSalt, SALT_LIMIT } from '../../../loadtests/lib/identity.ts';
 import { scriptEnv } from './args.ts';
 
-type Create = Extract<PlannedRequest, { kind: 'create' }>;
+/** a planned sign-up: it always has an id and an email */
+type Create = PlannedRequest & { id: number; email: string };
 const creates = (users: number, seed: number, salt: number, n: number): Create[] => {
   const p = iterationPlanner(workloads['write-heavy'], users, seed);
   const out: Create[] = [];
   for (let i = 0; i < n; i++) {
     const r = p.plan(i, salt);
-    if (r.kind === 'create') out.push(r);
+    if (r.kind === 'create') out.push(r as Create);
   }
   return out;
 };

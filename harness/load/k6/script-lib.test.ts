@@ -174,7 +174,7 @@ describe('iterationPlanner', () => {
       if (r.kind === 'read' || r.kind === 'update') {
         expect(r.id).toBeGreaterThanOrEqual(1);
         expect(r.id).toBeLessThanOrEqual(5000);
-        ids.set(r.id, (ids.get(r.id) ?? 0) + 1);
+        ids.set(r.id!, (ids.get(r.id!) ?? 0) + 1);
       }
     }
     const top = [...ids].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([id]) => id);
@@ -183,7 +183,7 @@ describe('iterationPlanner', () => {
   });
 
   it('creates new users past the seeded range, each id once', () => {
-    const creates = plans('write-heavy', 2000, 5, 3000).filter((r) => r.kind === 'create') as Array<Extract<PlannedRequest, { kind: 'create' }>>;
+    const creates = plans('write-heavy', 2000, 5, 3000).filter((r) => r.kind === 'create') as Array<PlannedRequest & { id: number; email: string }>;
     expect(creates.length).toBeGreaterThan(700);
     expect(new Set(creates.map((c) => c.id)).size).toBe(creates.length);
     for (const c of creates) {

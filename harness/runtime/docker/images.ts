@@ -14,49 +14,55 @@ import { join, relative } from 'node:path';
 import type Docker from 'dockerode';
 import { BenchError } from '../../errors.ts';
 import type { ServiceKind } from '../../topology/types.ts';
+import { kinds } from '../../../targets/services/index.ts';
+import { APP_IMAGE_ROOT } from '../../../targets/services/app.ts';
 import type { Progress } from '../types.ts';
 import { tarArchive, type TarEntry } from './tar.ts';
 
 export type ImageMode = 'official' | 'local';
 
-/** The kinds that run from an image, plus Grafana (--grafana) and the network holder of each
- *  service (`pause`: it owns the service's network namespace, see docker.ts). */
-export type ImageKind = Exclude<ServiceKind, 'rabbitmq' | 'worker'> | 'grafana' | 'pause';
+/** The kinds that run from an image (those whose module declares one), plus Grafana (--grafana)
+ *  and the network holder of each service (`pause`: it owns the service's network namespace, see docker.ts). */
+export type ImageKind = ServiceKind | 'grafana' | 'pause';
 
-/** The official images, pinned by tag. `app` is built from this checkout (buildAppImage). */
-export const OFFICIAL_IMAGES: Readonly<Record<ImageKind, string>> = {
-  postgres: 'postgres:15',
-  redis: 'redis:7',
-  haproxy: 'haproxy:2.6',
-  nginx: 'nginx:1.22',
-  toxiproxy: 'ghcr.io/shopify/toxiproxy:2.12.0',
-  prometheus: 'prom/prometheus:v2.42.0',
-  'postgres-exporter': 'quay.io/prometheuscommunity/postgres-exporter:v0.15.0',
-  'redis-exporter': 'oliver006/redis_exporter:v1.58.0',
-  grafana: 'grafana/grafana:10.4.2',
-  pause: 'registry.k8s.io/pause:3.9',
-  app: 'bench/app:latest',
-};
+/** The images the harness itself runs beside the kinds' own. */
+const HARNESS_IMAGES = { grafana: 'grafana/grafana:10.4.2', pause: 'registry.k8s.io/pause:3.9' } as const;
 
-/** Where each binary a recipe names lives inside its official image. */
-export const OFFICIAL_BINARIES: Readonly<Record<string, string>> = {
-  postgres: '/usr/lib/postgresql/15/bin/postgres',
-  initdb: '/usr/lib/postgresql/15/bin/initdb',
-  pg_basebackup: '/usr/lib/postgresql/15/bin/pg_basebackup',
-  pg_ctl: '/usr/lib/postgresql/15/bin/pg_ctl',
-  'redis-server': '/usr/local/bin/redis-server',
-  haproxy: '/usr/local/sbin/haproxy',
-  nginx: '/usr/sbin/nginx',
-  'toxiproxy-server': '/toxiproxy',
-  prometheus: '/bin/prometheus',
-  'prometheus-postgres-exporter': '/bin/postgres_exporter',
-  'prometheus-redis-exporter': '/redis_exporter',
-};
+/**
+ * A table derived from the kinds' modules, built on first read: the registry may not be complete
+ * while the modules load (targets/services/index.ts says why).
+ */
+function derived<V>(build: () => Record<string, V>): Readonly<Record<string, V>> {
+  let table: Record<string, V> | undefined;
+  const get = () => (table ??= build());
+  return new Proxy({} as Record<string, V>, {
+    get: (_, k) => (typeof k === 'string' ? get()[k] : undefined),
+    has: (_, k) => k in get(),
+    ownKeys: () => Reflect.ownKeys(get()),
+    getOwnPropertyDescriptor: (_, k) => Reflect.getOwnPropertyDescriptor(get(), k),
+  });
+}
+
+/** The official images, pinned by tag, from each kind's module. `app` is built from this checkout (ensureAppImage). */
+export const OFFICIAL_IMAGES: Readonly<Record<ImageKind, string>> = derived(() => {
+  const out: Record<string, string> = {};
+  for (const k of kinds.values()) if (k.image) out[k.kind] = k.image.official;
+  return { ...out, ...HARNESS_IMAGES };
+});
+
+/** Where each binary a kind requires lives inside its official image (its requirement's `inImage`). */
+export const OFFICIAL_BINARIES: Readonly<Record<string, string>> = derived(() => {
+  const out: Record<string, string> = {};
+  for (const k of kinds.values()) for (const r of k.requires) if (r.inImage) out[r.binary] = r.inImage;
+  return out;
+});
 
 /** System users of the official images, by name, as numbers (Docker resolves names in the image). */
-export const OFFICIAL_USERS: Readonly<Record<string, string>> = {
-  postgres: '999:999',
-};
+export function officialUsers(): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const k of kinds.values()) Object.assign(out, k.image?.users ?? {});
+  return out;
+}
 
 /** The offline base image. */
 export const LOCAL_BASE_IMAGE = 'bench-local/base:1';
@@ -221,8 +227,8 @@ export async function ensureOfficialImages(docker: Docker, refs: readonly string
 
 /** The base the app image builds from: the official Node 20 image. */
 export const APP_BASE_IMAGE = 'node:20-bookworm-slim';
-/** The app's sources in its image. */
-export const APP_IMAGE_ROOT = '/app';
+/** The app's sources in its image (declared with the app kind). */
+export { APP_IMAGE_ROOT };
 
 /** The Dockerfile of the app image: production dependencies, then the sources; runs through tsx. */
 export function appDockerfile(): string {

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { plan } from '../../topology/plan.ts';
 import { phase2 } from '../../../targets/phases/phase-2.ts';
 import { imageFor } from './images.ts';
-import { containerUser, launchToProcess, renderDockerPgHba, type SpecContext } from './kinds.ts';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { containerUser, dockerKinds, launchToProcess, nativeContext, type ContainerProcess, type SpecContext } from './kinds.ts';
+import { dataDirStep, renderDockerPgHba } from '../../../targets/services/postgres.ts';
+import { kinds } from '../../../targets/services/index.ts';
 import { networkPlan } from './views.ts';
 
 const o = { users: 1000, appServers: 1, replicas: 0, shards: 1, shardStrategy: 'range' as const };
@@ -66,5 +71,35 @@ describe('launchToProcess', () => {
 
   it('refuses a user this machine does not have, with what to do', async () => {
     await expect(containerUser('local', 'no-such-user-xyz')).rejects.toThrow(/does not exist on this machine/);
+  });
+});
+
+describe("PostgreSQL's container steps are the native ones", () => {
+  it('prepare runs the native initdb launch in a one-off container and writes the Docker pg_hba', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-kinds-pg-'));
+    try {
+      const c = { ...ctx('official'), dir };
+      const steps: { step: string; proc: ContainerProcess; timeoutMs: number }[] = [];
+      await dockerKinds.postgres!.prepare!(c, async (step, proc, timeoutMs) => {
+        steps.push({ step, proc, timeoutMs });
+        return '';
+      }, kinds.get('postgres')!);
+      const native = dataDirStep(nativeContext(c));
+      expect(steps.map((s) => s.step)).toEqual(['initdb']);
+      // the very command line of the native step, in the image, as the image's postgres user
+      expect(steps[0]!.proc).toMatchObject({ image: 'postgres:15', command: native.launch.command, args: native.launch.args, user: '999:999', cwd: dir });
+      expect(native.launch.args).toContain('--auth=trust');
+      expect(readFileSync(join(dir, 'pg_hba.conf'), 'utf8')).toBe(renderDockerPgHba('172.20.0.0/16'));
+      expect(readFileSync(join(dir, 'postgresql.conf'), 'utf8')).toMatch(/^listen_addresses = 'pg-primary'$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a socket path beyond sun_path before any step, as natively', async () => {
+    const c = { ...ctx('official'), dir: `/tmp/${'x'.repeat(120)}` };
+    const steps: string[] = [];
+    await expect(dockerKinds.postgres!.prepare!(c, async (step) => (steps.push(step), ''), kinds.get('postgres')!)).rejects.toThrow(/longer than 107 bytes/);
+    expect(steps).toEqual([]);
   });
 });

@@ -10,25 +10,19 @@
 //             recipe's binary paths as they are; its system user as numbers (uid:gid)
 //   official  the component's image; binaries at their place in that image; the image's users
 //
-// A kind only appears below where Docker needs something else than the recipe: PostgreSQL
-// (initdb / pg_basebackup run in one-off containers of the same image, pg_hba admits the run's
-// network), HAProxy (its stats side port is published under another number), the app (its own
-// image in official mode).
-import { chmod, chown, stat, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+// What Docker does differently for a kind is declared in the kind's own module (its `docker`
+// hooks: PostgreSQL's data directory step in a one-off container, HAProxy's published stats port,
+// the app's own image); `dockerKinds` adapts them to the runtime, handing them the helpers below.
+import { chmod, chown } from 'node:fs/promises';
+import { dirname, isAbsolute } from 'node:path';
 import { BenchError } from '../../errors.ts';
-import { pgMaxConnections, reach, sidePorts, type DeployPlan, type Endpoint, type PlannedService } from '../../topology/plan.ts';
+import { reach, type DeployPlan, type Endpoint, type PlannedService } from '../../topology/plan.ts';
 import type { ServiceKind } from '../../topology/types.ts';
 import { lookupUser } from '../process.ts';
 import type { Progress } from '../types.ts';
-import { waitFor } from '../wait.ts';
-import { appRuntimeConfig, appStart } from '../../../targets/services/app.ts';
-import { findBundle } from '../../../targets/app/bundle.ts';
-import { PG_CONFIG_FILE, PG_HBA_FILE, PG_USER, pgDataDir, renderPgHba, renderPostgresConf, socketClientConfig } from '../../../targets/services/postgres.ts';
-import type { NativeContext, NativeLaunch, ServiceRecipe } from '../../../targets/services/types.ts';
-import { APP_POOL_SIZE, CONFIG_ENV, PG_CREDENTIALS, PG_PASSWORD_ENV, REDIS_PASSWORD, REDIS_PASSWORD_ENV } from '../../../targets/app/config.ts';
-import { APP_IMAGE_ROOT, OFFICIAL_USERS, type ImageKind, type ImageMode } from './images.ts';
+import { kinds } from '../../../targets/services/index.ts';
+import type { ComponentKind, ContainerHelpers, NativeContext, NativeLaunch, ServiceRecipe } from '../../../targets/services/types.ts';
+import { officialUsers, type ImageKind, type ImageMode } from './images.ts';
 
 /** The run's bridge network as the specs need it. */
 export interface NetworkInfo {
@@ -113,8 +107,8 @@ export function nativeContext(ctx: SpecContext): NativeContext {
 /** The `uid:gid` a recipe's system user runs as in its container. */
 export async function containerUser(mode: ImageMode, name: string): Promise<{ user: string; uid: number; gid: number; home: string }> {
   if (mode === 'official') {
-    const ids = OFFICIAL_USERS[name];
-    if (!ids) throw new BenchError('internal', `no uid:gid known for user ${name} in the official images`, 'add it to OFFICIAL_USERS in harness/runtime/docker/images.ts');
+    const ids = officialUsers()[name];
+    if (!ids) throw new BenchError('internal', `no uid:gid known for user ${name} in the official images`, "add it to the image.users of the kind's module (targets/services/<kind>.ts)");
     const [uid, gid] = ids.split(':').map(Number) as [number, number];
     return { user: ids, uid, gid, home: '/' };
   }
@@ -167,111 +161,44 @@ export async function ownDir(dir: string, ids: { uid: number; gid: number } | nu
   }
 }
 
-/** pg_hba.conf for Docker: the recipe's rules, plus the run's network (containers, and the
- *  bridge's gateway, where connections through a published port come from). Pure. */
-export function renderDockerPgHba(subnet: string): string {
-  const { user } = PG_CREDENTIALS;
-  return [
-    renderPgHba().trimEnd(),
-    '# The run\'s Docker network: other containers, and the gateway (published ports arrive from it).',
-    `host    all          ${user}     ${subnet}    scram-sha-256`,
-    `host    replication  ${user}     ${subnet}    scram-sha-256`,
-    '',
-  ].join('\n');
+/** The helpers a kind's container hooks get: its native context, launches as container processes. */
+export function containerHelpers(ctx: SpecContext, kind: ImageKind, step?: StepRunner): ContainerHelpers {
+  const toProcess = (launch: NativeLaunch) => launchToProcess(ctx, kind, launch);
+  return {
+    native: nativeContext(ctx),
+    toProcess,
+    runStep: async (name, launch, timeoutMs) => {
+      if (!step) throw new BenchError('internal', `${ctx.service.name}: step ${name} outside prepare`);
+      return step(name, await toProcess(launch), timeoutMs);
+    },
+  };
 }
 
-const MAX_SOCKET_PATH = 107;
-
-async function writeOwnedLike(file: string, text: string, ownerOf: string): Promise<void> {
-  await writeFile(file, text, { mode: 0o644 });
-  const st = await stat(ownerOf);
-  await chown(file, st.uid, st.gid).catch(() => {});
+/** A kind's `docker` hooks as the runtime calls them. */
+function dockerKind(k: ComponentKind): DockerKind {
+  const d = k.docker ?? {};
+  const kind = k.kind as ImageKind;
+  return {
+    prepare: d.prepare && ((ctx, step) => d.prepare!(ctx, containerHelpers(ctx, kind, step))),
+    process: d.process && ((ctx) => d.process!(ctx, containerHelpers(ctx, kind))),
+    ready: d.ready && ((ctx) => d.ready!(ctx)),
+    afterStart: d.afterStart && ((ctx) => d.afterStart!(ctx)),
+  };
 }
 
-const postgres: DockerKind = {
-  async prepare(ctx, step) {
-    const s = ctx.service;
-    if (s.config.kind !== 'postgres') throw new Error(`${s.name} is not a postgres service`);
-    const config = s.config.postgres;
-    const socket = join(ctx.dir, `.s.PGSQL.${s.address.port}`);
-    if (socket.length > MAX_SOCKET_PATH) {
-      throw new BenchError('environment', `the socket path ${socket} is longer than ${MAX_SOCKET_PATH} bytes`, 'set BENCH_STATE_DIR to a shorter directory');
-    }
-    const data = pgDataDir(ctx.dir);
-    let launch: NativeLaunch;
-    if (config.role === 'replica') {
-      if (!config.primary) throw new BenchError('internal', `replica ${s.name} names no primary`);
-      // through the replica->primary edge, as the native recipe: -R writes this address into
-      // primary_conninfo, so replication goes through Toxiproxy and a drill can cut it
-      const from = reach(ctx.plan, s.name, config.primary);
-      ctx.progress(`${s.name}: pg_basebackup from ${config.primary} (${from.host}:${from.port})`);
-      launch = {
-        command: ctx.bin('pg_basebackup'),
-        args: ['-h', from.host, '-p', String(from.port), '-U', PG_CREDENTIALS.user, '-D', data, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'],
-        env: { PGPASSWORD: PG_CREDENTIALS.password, PGCONNECT_TIMEOUT: '10' },
-        user: PG_USER,
-        cwd: ctx.dir,
-      };
-    } else {
-      ctx.progress(`${s.name}: initdb`);
-      launch = {
-        command: ctx.bin('initdb'),
-        args: ['-D', data, '-U', PG_USER, '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'],
-        user: PG_USER,
-        cwd: ctx.dir,
-      };
-    }
-    await step(config.role === 'replica' ? 'pg_basebackup' : 'initdb', await launchToProcess(ctx, 'postgres', launch), 300_000);
-    const conf = renderPostgresConf({ name: s.name, ip: s.address.host, port: s.address.port, socketDir: ctx.dir, maxConnections: pgMaxConnections(ctx.plan.services, s.name, APP_POOL_SIZE) });
-    await writeOwnedLike(join(ctx.dir, PG_CONFIG_FILE), conf, ctx.dir);
-    await writeOwnedLike(join(ctx.dir, PG_HBA_FILE), renderDockerPgHba(ctx.network.subnet), ctx.dir);
+/**
+ * The kinds that differ from their native hooks under Docker, by kind. Read from the registry on
+ * each access (a Proxy): the registry is built on first use, after every kind module loaded.
+ */
+export const dockerKinds: Readonly<Partial<Record<string, DockerKind>>> = new Proxy(
+  {},
+  {
+    get: (_, name) => {
+      const k = typeof name === 'string' ? kinds.get(name as ServiceKind) : undefined;
+      return k?.docker ? dockerKind(k) : undefined;
+    },
   },
-  async ready(ctx) {
-    // the recipe's checks, with the socket named after the container port (not the published one)
-    await waitFor.port(ctx.service.address, { timeoutMs: 60_000, signal: ctx.signal });
-    const standby = existsSync(join(pgDataDir(ctx.dir), 'standby.signal'));
-    await waitFor.sql(socketClientConfig({ dir: ctx.dir, service: ctx.inside }), {
-      query: 'SELECT pg_is_in_recovery() AS recovering',
-      check: (rows) => rows[0]?.recovering === standby,
-      timeoutMs: 60_000,
-      signal: ctx.signal,
-    });
-  },
-  async afterStart(ctx, recipe) {
-    // the recipe connects over the unix socket in the service directory, named after the port
-    await recipe.afterStart?.({ ...ctx, service: ctx.inside });
-  },
-};
+);
 
-const haproxy: DockerKind = {
-  async ready(ctx) {
-    // the recipe asks for <ip>:8404; under Docker that side port is published under another number
-    const stats = ctx.published(sidePorts.haproxyStats);
-    await waitFor.http(`http://${stats.host}:${stats.port}/metrics`, { status: 200, timeoutMs: 10_000, signal: ctx.signal });
-    await waitFor.port(ctx.service.address, { timeoutMs: 2_000, signal: ctx.signal });
-  },
-};
-
-const app: DockerKind = {
-  async process(ctx, recipe) {
-    if (ctx.mode === 'local') return launchToProcess(ctx, 'app', recipe.launch(nativeContext(ctx)));
-    // the image holds the checkout at /app with its production node_modules (tsx among them);
-    // the bundle the recipe's prepare built on this machine is mounted read-only and finds the
-    // image's native modules through NODE_PATH (tsx runs the sources when there is none)
-    const start = appStart(APP_IMAGE_ROOT, findBundle({ repoRoot: ctx.repoRoot }), 'tsx');
-    return {
-      image: ctx.image('app'),
-      command: 'node',
-      args: start.args,
-      env: { [CONFIG_ENV]: JSON.stringify(appRuntimeConfig(nativeContext(ctx))), [PG_PASSWORD_ENV]: PG_CREDENTIALS.password, [REDIS_PASSWORD_ENV]: REDIS_PASSWORD, NODE_ENV: 'production', ...start.env },
-      cwd: APP_IMAGE_ROOT,
-      readOnly: start.bundle ? [start.bundle.dir] : [],
-    };
-  },
-};
-
-/** The kinds that differ from their recipe under Docker. */
-export const dockerKinds: Partial<Record<ServiceKind, DockerKind>> = { postgres, haproxy, app };
-
-/** The kinds the Docker runtime can run (rabbitmq and worker have neither recipe nor image yet). */
-export const IMAGE_KINDS: ReadonlySet<string> = new Set<ImageKind>(['app', 'postgres', 'redis', 'haproxy', 'nginx', 'toxiproxy', 'prometheus', 'postgres-exporter', 'redis-exporter']);
+/** The kinds the Docker runtime can run: those with an image. */
+export const IMAGE_KINDS: Pick<ReadonlySet<string>, 'has'> = { has: (kind) => kinds.get(kind as ServiceKind)?.image !== undefined };

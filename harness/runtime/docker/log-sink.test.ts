@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BenchError } from '../../errors.ts';
-import { logSink } from './docker.ts';
+import { logSink } from './service.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {

@@ -16,7 +16,7 @@
 // the only address of this machine a container can reach (Prometheus scrapes it from inside).
 // Pure.
 import { BenchError } from '../../errors.ts';
-import { sidePorts, type DeployPlan, type Endpoint, type PlannedEdge, type PlannedService } from '../../topology/plan.ts';
+import { sidePortsOf, type DeployPlan, type Endpoint, type PlannedEdge, type PlannedService } from '../../topology/plan.ts';
 import { networkAlias } from './labels.ts';
 
 /** Where the harness reaches published ports: loopback only. */
@@ -27,7 +27,8 @@ export type PublishedPorts = ReadonlyMap<string, ReadonlyMap<number, number>>;
 
 /** The ports a service listens on inside its container: its plan port, then side ports. */
 export function containerPorts(s: Pick<PlannedService, 'kind' | 'address'>): number[] {
-  return s.kind === 'haproxy' ? [s.address.port, sidePorts.haproxyStats] : [s.address.port];
+  // the kind's side ports (HAProxy's stats) are published beside its main one
+  return [s.address.port, ...Object.values(sidePortsOf(s.kind))];
 }
 
 const only = (p: DeployPlan, kind: PlannedService['kind']) => p.services.find((s) => s.kind === kind);

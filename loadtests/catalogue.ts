@@ -1,0 +1,259 @@
+// The request catalogue: every request type the reference apps answer, as data. The embedded
+// engine (harness/load/engine.ts) and the k6 scripts (loadtests/lib/requests.ts) both build their
+// requests from these entries, and the drills take their API paths from them, so adding a request
+// type is an entry here (and the route in the app), nothing in either driver. Workloads
+// (workloads.ts) are mixes over entry names. Pure, no imports: k6's VM runs it too.
+//
+// Templates name variables in braces: {id}, {name}, {asset}, and any `derived` variable of the
+// entry. In a JSON body, a value that is exactly one placeholder keeps its type ({id} stays a number).
+
+/** a template variable: {name} */
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** Static assets the app serves, with realistic sizes in bytes. */
+export const staticAssets: ReadonlyArray<{ path: string; bytes: number; type: string }> = [
+  { path: 'app.js', bytes: 180_000, type: 'application/javascript' },
+  { path: 'app.css', bytes: 40_000, type: 'text/css' },
+  { path: 'logo.png', bytes: 12_000, type: 'image/png' },
+  { path: 'hero.jpg', bytes: 250_000, type: 'image/jpeg' },
+  { path: 'favicon.ico', bytes: 1_500, type: 'image/x-icon' },
+];
+
+/**
+ * Where a request's id comes from:
+ * - `seeded`: a seeded user, Zipf over 1..users with the workload's exponent (user 1 the hottest);
+ * - `created`: the load's next sign-up id (lib/identity.ts), never seeded, unique per load;
+ * - `none`: no id (the request is not counted per shard either).
+ */
+export type IdDraw = 'seeded' | 'created' | 'none';
+
+/** Which base URL a request goes to (harness/load/types.ts LoadTargets): the app, or the CDN edge. */
+export type OriginName = 'api' | 'static';
+
+/** Statuses that count as success: single codes or inclusive ranges (k6's expectedStatuses shape). */
+export type StatusSet = ReadonlyArray<number | { min: number; max: number }>;
+
+/** What k6 and the engine counted as success before statuses were data: any answer below 400. */
+export const SUCCESS: StatusSet = [{ min: 200, max: 399 }];
+
+/** A JSON body: flat fields, each a literal or a template. */
+export type BodyTemplate = Readonly<Record<string, string | number | boolean>>;
+
+/** A request sent after its parent succeeded, due the moment the parent answered. */
+export interface FollowUp {
+  method: string;
+  path: string;
+  body?: BodyTemplate;
+  /** send the session cookie the parent's answer set */
+  withSession?: boolean;
+  expect: StatusSet;
+}
+
+export interface RequestType {
+  /** the name workloads mix, results key on (`endpoints`), and k6 tags samples with */
+  name: string;
+  origin: OriginName;
+  method: string;
+  path: string;
+  body?: BodyTemplate;
+  id: IdDraw;
+  /** {asset} is drawn uniformly from these */
+  assets?: readonly string[];
+  /** it writes a fresh {name} for user {id}: a write check reads it back (the write log records it) */
+  write?: boolean;
+  /** variables computed from the others, e.g. an email from the id */
+  derived?: Readonly<Record<string, string>>;
+  /** the answer must set the session cookie (`sid`), else the request failed (`no_session`) */
+  setsSession?: boolean;
+  expect: StatusSet;
+  /** sent in order, each after the one before succeeded; tagged with this entry's name */
+  then?: readonly FollowUp[];
+}
+
+// Phase 6 adds entries here (a payment, an upload answered 202 with a job id, a job poll); a poll
+// that reads the job id from the upload's body needs a capture besides the session cookie. Phase 7's
+// client regions and Host names belong to the origins (LoadTargets), not to the entries.
+const entries: readonly RequestType[] = [
+  { name: 'read', origin: 'api', method: 'GET', path: '/api/users/{id}', id: 'seeded', expect: SUCCESS },
+  { name: 'update', origin: 'api', method: 'PUT', path: '/api/users/{id}', body: { name: '{name}' }, id: 'seeded', write: true, expect: SUCCESS },
+  {
+    name: 'create',
+    origin: 'api',
+    method: 'POST',
+    path: '/api/users',
+    body: { id: '{id}', name: '{name}', email: '{email}' },
+    id: 'created',
+    write: true,
+    derived: { email: 'user{id}@bench.test' },
+    expect: SUCCESS,
+  },
+  {
+    name: 'login',
+    origin: 'api',
+    method: 'POST',
+    path: '/api/login',
+    body: { id: '{id}' },
+    id: 'seeded',
+    setsSession: true,
+    expect: SUCCESS,
+    then: [{ method: 'GET', path: '/api/me', withSession: true, expect: SUCCESS }],
+  },
+  { name: 'static', origin: 'static', method: 'GET', path: '/static/{asset}', id: 'none', assets: staticAssets.map((a) => a.path), expect: SUCCESS },
+];
+
+/** A catalogue: its entries in a fixed order (weights are read in it, so a seed means the same everywhere). */
+export interface Catalogue {
+  readonly entries: readonly RequestType[];
+  /** the entry called `name`, or undefined */
+  get(name: string): RequestType | undefined;
+}
+
+/** Checks entries (names unique, placeholders known, statuses valid) and indexes them; throws one line on a defect. */
+export function defineCatalogue(list: readonly RequestType[]): Catalogue {
+  const byName = new Map<string, RequestType>();
+  for (const e of list) {
+    if (!/^[a-z][a-z0-9_-]*$/.test(e.name)) throw new Error(`request type name ${JSON.stringify(e.name)} must be lower-case letters, digits, - or _`);
+    if (byName.has(e.name)) throw new Error(`request type ${e.name} is defined twice`);
+    const uses = (t: string, where: string, vars: Set<string>): void => {
+      for (const v of placeholders(t)) if (!vars.has(v)) throw new Error(`request type ${e.name}: ${where} uses {${v}}, which it does not define`);
+    };
+    const own = new Set(['id', ...(e.write ? ['name'] : []), ...(e.assets ? ['asset'] : [])]);
+    for (const [k, t] of Object.entries(e.derived ?? {})) uses(t, `derived ${k}`, own);
+    const vars = new Set([...own, ...Object.keys(e.derived ?? {})]);
+    if (e.id === 'none') vars.delete('id');
+    uses(e.path, 'path', vars);
+    for (const v of Object.values(e.body ?? {})) if (typeof v === 'string') uses(v, 'body', vars);
+    for (const f of e.then ?? []) {
+      uses(f.path, 'a follow-up path', vars);
+      for (const v of Object.values(f.body ?? {})) if (typeof v === 'string') uses(v, 'a follow-up body', vars);
+      if (f.withSession && !e.setsSession) throw new Error(`request type ${e.name}: a follow-up sends the session, but the entry does not set one`);
+      checkStatuses(e.name, f.expect);
+    }
+    checkStatuses(e.name, e.expect);
+    byName.set(e.name, e);
+  }
+  return { entries: list, get: (name) => byName.get(name) };
+}
+
+function checkStatuses(name: string, set: StatusSet): void {
+  if (set.length === 0) throw new Error(`request type ${name}: expect lists no status`);
+  for (const s of set) {
+    const [lo, hi] = typeof s === 'number' ? [s, s] : [s.min, s.max];
+    if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 100 && hi <= 599 && lo <= hi)) throw new Error(`request type ${name}: expected status ${JSON.stringify(s)} is not a status or range within 100..599`);
+  }
+}
+
+/** The catalogue the apps answer. */
+export const catalogue: Catalogue = defineCatalogue(entries);
+
+/** The entry `name` of the built-in catalogue; throws when there is none (a typo in a drill is a defect). */
+export function requestType(name: string): RequestType {
+  const e = catalogue.get(name);
+  if (!e) throw new Error(`no request type ${name} in the catalogue (known: ${catalogue.entries.map((x) => x.name).join(', ')})`);
+  return e;
+}
+
+/** Template variables: what one request fills its templates with. */
+export interface RequestVars {
+  id: number;
+  name: string;
+  asset: string;
+  /** derived variables, by name */
+  [derived: string]: string | number;
+}
+
+/** A template turned into a function of the variables (built once; called per request). */
+export type Filler = (v: RequestVars) => string;
+
+/** The variable names a template uses. */
+export function placeholders(template: string): string[] {
+  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]);
+}
+
+/** Compiles a template: literal text and variables, concatenated. */
+export function compileTemplate(template: string): Filler {
+  const lits: string[] = [];
+  const names: string[] = [];
+  let last = 0;
+  for (const m of template.matchAll(PLACEHOLDER)) {
+    lits.push(template.slice(last, m.index ?? 0));
+    names.push(m[1]);
+    last = (m.index ?? 0) + m[0].length;
+  }
+  const tail = template.slice(last);
+  // The common shapes get a closure of their own: this runs once per request at 25k req/s.
+  if (names.length === 0) return () => tail;
+  if (names.length === 1) {
+    const [l0, n0] = [lits[0], names[0]];
+    return (v) => l0 + v[n0] + tail;
+  }
+  return (v) => {
+    let s = '';
+    for (let i = 0; i < names.length; i++) s += lits[i] + v[names[i]];
+    return s + tail;
+  };
+}
+
+/** Compiles a JSON body template into a function giving its JSON text (fields in the template's order). */
+export function compileBody(body: BodyTemplate | undefined): Filler | null {
+  if (body === undefined) return null;
+  const keys = Object.keys(body);
+  const parts = keys.map((k, i): Filler => {
+    const prefix = `${i === 0 ? '{' : ','}${JSON.stringify(k)}:`;
+    const t = body[k];
+    if (typeof t !== 'string') {
+      const lit = prefix + JSON.stringify(t);
+      return () => lit;
+    }
+    const whole = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(t);
+    if (whole) {
+      // one placeholder: the variable's own type (a number stays a number)
+      const n = whole[1];
+      return (v) => prefix + JSON.stringify(v[n]);
+    }
+    const fill = compileTemplate(t);
+    return (v) => prefix + JSON.stringify(fill(v));
+  });
+  if (parts.length === 0) return () => '{}';
+  return (v) => {
+    let s = '';
+    for (let i = 0; i < parts.length; i++) s += parts[i](v);
+    return s + '}';
+  };
+}
+
+/** Fills an entry's path for the given variables (drills: the probe's path). */
+export function pathFor(entry: RequestType, vars: Partial<RequestVars>): string {
+  return compileTemplate(entry.path)(vars as RequestVars);
+}
+
+/** True when `status` is in the set. */
+export function statusExpected(set: StatusSet, status: number): boolean {
+  for (const s of set) if (typeof s === 'number' ? s === status : status >= s.min && status <= s.max) return true;
+  return false;
+}
+
+/** The set as a 600-entry table (1 = expected): one index per answer on the engine's hot path. */
+export function statusTable(set: StatusSet): Uint8Array {
+  const t = new Uint8Array(600);
+  for (let s = 100; s < 600; s++) if (statusExpected(set, s)) t[s] = 1;
+  return t;
+}
+
+/** The variables of one request with its derived ones filled in (they may use id, name, asset). */
+export function deriver(entry: RequestType): ((v: RequestVars) => void) | null {
+  const d = entry.derived;
+  if (!d) return null;
+  const fills = Object.entries(d).map(([k, t]) => [k, compileTemplate(t)] as const);
+  return (v) => {
+    for (const [k, f] of fills) v[k] = f(v);
+  };
+}
+
+/** The request that rewrites user `id`'s name (the `update` entry): what the drills' write probes send. */
+export function userWrite(id: number): { method: 'PUT' | 'POST'; path: string } {
+  const e = requestType('update');
+  // a probe sends its write with a body: only these two methods carry one there (chaos/probe.ts)
+  if (e.method !== 'PUT' && e.method !== 'POST') throw new Error(`the update request type's method ${e.method} is not PUT or POST`);
+  return { method: e.method, path: pathFor(e, { id }) };
+}
