@@ -44,6 +44,19 @@ export async function declareTopology(ch: amqp.Channel): Promise<void> {
   await ch.bindQueue(JOBS_DEAD_QUEUE, JOBS_DLX, '');
 }
 
+/**
+ * Acks (or nacks back to the queue) a delivery. A channel that closed meanwhile throws here; the
+ * broker has already returned the message to the queue then, so there is nothing left to do.
+ */
+export function settle(ch: amqp.Channel, msg: amqp.Message, ok: boolean): void {
+  try {
+    if (ok) ch.ack(msg);
+    else ch.nack(msg, false, true);
+  } catch {
+    // channel closed: the delivery is redelivered to the next consumer
+  }
+}
+
 export interface BrokerSessionOptions {
   url: string;
   /** called on every (re)connection with a fresh connection: declare, consume */

@@ -2,7 +2,7 @@
 // payment, idempotent by payment id (a relay that publishes twice, or a redelivery, adds nothing).
 import type amqp from 'amqplib';
 import type pg from 'pg';
-import { NOTIFICATIONS_QUEUE } from './broker.ts';
+import { NOTIFICATIONS_QUEUE, settle } from './broker.ts';
 import { applyOnce } from './effects.ts';
 import type { Metrics } from './http.ts';
 import type { ServiceParts } from './main.ts';
@@ -34,11 +34,11 @@ export function notificationService(pool: pg.Pool): ServiceParts {
           .then((applied) => {
             if (applied) n.recorded += 1;
             else n.skipped += 1;
-            ch.ack(msg);
+            settle(ch, msg, true);
           })
           .catch(() => {
             n.failed += 1;
-            ch.nack(msg, false, true);
+            settle(ch, msg, false);
           });
       });
     },

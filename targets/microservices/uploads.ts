@@ -3,7 +3,7 @@
 // It also consumes the dead-letter queue: a job the workers gave up on is marked dead-lettered.
 import type amqp from 'amqplib';
 import type pg from 'pg';
-import { JOBS_DEAD_QUEUE, JOBS_EXCHANGE, JOBS_ROUTING_KEY } from './broker.ts';
+import { JOBS_DEAD_QUEUE, JOBS_EXCHANGE, JOBS_ROUTING_KEY, settle } from './broker.ts';
 import { badRequest, clientId, type Metrics, type Route } from './http.ts';
 import { startRelay } from './relay.ts';
 import type { ServiceParts } from './main.ts';
@@ -68,9 +68,9 @@ export function uploadsService(pool: pg.Pool, channel: () => amqp.ConfirmChannel
           .query("UPDATE jobs SET status = 'dead-lettered' WHERE id = $1 AND status <> 'done'", [jobId])
           .then(() => {
             deadLettered += 1;
-            ch.ack(msg);
+            settle(ch, msg, true);
           })
-          .catch(() => ch.nack(msg, false, true));
+          .catch(() => settle(ch, msg, false));
       });
     },
     close: () => relay.stop(),

@@ -4,7 +4,7 @@
 // told not to. A job that fails is nacked back; the queue's x-delivery-limit dead-letters it.
 import type amqp from 'amqplib';
 import type pg from 'pg';
-import { JOBS_QUEUE } from './broker.ts';
+import { JOBS_QUEUE, settle } from './broker.ts';
 import type { WorkerOptions } from './config.ts';
 import { applyOnce } from './effects.ts';
 import type { Metrics } from './http.ts';
@@ -62,15 +62,15 @@ export function workerService(name: string, pool: pg.Pool, o: WorkerOptions, log
         if (!msg) return;
         if (msg.fields.redelivered) n.redelivered += 1;
         // NEGATIVE CONTROL only: the ack leaves before the work; a crash loses what it held
-        if (o.ackBeforeEffect) ch.ack(msg);
+        if (o.ackBeforeEffect) settle(ch, msg, true);
         busy += 1;
         handle(JSON.parse(msg.content.toString()) as JobMessage)
           .then(() => {
-            if (!o.ackBeforeEffect) ch.ack(msg);
+            if (!o.ackBeforeEffect) settle(ch, msg, true);
           })
           .catch(() => {
             n.failed += 1;
-            if (!o.ackBeforeEffect) ch.nack(msg, false, true);
+            if (!o.ackBeforeEffect) settle(ch, msg, false);
           })
           .finally(() => {
             busy -= 1;
