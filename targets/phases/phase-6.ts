@@ -13,7 +13,7 @@ const TITLE = 'Microservices and queues';
 export const PHASE6_WORKERS = 2;
 
 /**
- * Host sizes for phase 6: 13 hosts (with the defaults) whose CPU quotas sum to 1.85 cores, so the
+ * Host sizes for phase 6: 13 hosts (with the defaults) whose CPU quotas sum to 1.8 cores, so the
  * whole phase fits the 2-core machine (the load generator shares it: quotas are ceilings).
  * The broker gets the largest share after the user path: RabbitMQ idles at ~0.05 core and its
  * quorum queues write every message to disk.
