@@ -23,7 +23,7 @@ const expected: Record<number, string[]> = {
   4: ['dead-server', 'hung-server', 'db-primary-failure', 'replica-loss', 'cache-outage', 'cdn-outage', 'slow-database', 'network-partition'],
   5: ['dead-server', 'hung-server', 'db-primary-failure', 'replica-loss', 'cache-outage', 'cdn-outage', 'shard-outage', 'slow-database', 'network-partition'],
   // the user service of phase 6 is a fleet on one primary without replicas (its defaults)
-  6: ['dead-server', 'hung-server', 'slow-database', 'network-partition'],
+  6: ['dead-server', 'hung-server', 'slow-database', 'network-partition', 'broker-outage'],
 };
 
 describe('drills apply by capability, over the phase topologies', () => {
