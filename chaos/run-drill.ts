@@ -9,6 +9,7 @@ import { rateFloor } from '../harness/load/traffic-model.ts';
 import { setFault } from '../harness/metrics/fault-gauge.ts';
 import type { Deployment, Progress } from '../harness/runtime/types.ts';
 import type { DeployPlan } from '../harness/topology/plan.ts';
+import { requestType, type RequestType } from '../loadtests/catalogue.ts';
 import { workloads, type Workload } from '../loadtests/workloads.ts';
 import type { DrillResult, FaultWindow, Stage } from '../reports/schema.ts';
 import { drillLookup, drillTiming, validateDrill } from './drills/index.ts';
@@ -99,8 +100,12 @@ const shift = (w: FaultWindow, by: number): FaultWindow => ({
   endS: w.endS === null ? null : Math.round((w.endS - by) * 1000) / 1000,
 });
 
-const writesIn = (w: Workload) => w.mix.update > 0 || w.mix.create > 0;
-const createShare = (w: Workload) => w.mix.create / Object.values(w.mix).reduce((a, b) => a + b, 0);
+/** The workload's weight on catalogue entries that match: which requests write is the catalogue's
+ *  data (`write`, `id: 'created'`), not a list of names here. */
+const weightOf = (w: Workload, match: (e: RequestType) => boolean) =>
+  Object.entries(w.mix).reduce((n, [name, weight]) => n + (weight > 0 && match(requestType(name)) ? weight : 0), 0);
+const writesIn = (w: Workload) => weightOf(w, (e) => e.write === true) > 0;
+const createShare = (w: Workload) => weightOf(w, (e) => e.id === 'created') / Object.values(w.mix).reduce((a, b) => a + b, 0);
 
 /** Runs drill `drill` against `deployment` and returns its verdict, fault windows and load. */
 export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {

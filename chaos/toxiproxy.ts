@@ -1,7 +1,10 @@
 // Adapts the runtime's Toxiproxy client (harness/runtime/toxiproxy-client.ts) to what the faults
-// need: removing a toxic that is already gone is success, and a proxy can be repointed.
+// need: removing a toxic that is already gone is success, and a proxy can be repointed. Its reset
+// keeps the topology's baseline toxics (the WAN latency of targets/regions/latency.ts): Toxiproxy's
+// own POST /reset would take the regions' distances away with the faults.
 import { ToxiproxyError, toxiproxyClient, type ToxiproxyClient } from '../harness/runtime/toxiproxy-client.ts';
 import type { Endpoint } from '../harness/topology/plan.ts';
+import { isBaselineToxic } from '../targets/regions/latency.ts';
 import type { ProxyState, ToxiproxyApi } from './faults/types.ts';
 
 /** The chaos view of a Toxiproxy server, from a client or from its API address. */
@@ -32,6 +35,16 @@ export function chaosToxiproxy(client: ToxiproxyClient | Endpoint | string): Tox
       if (!res.ok) throw new ToxiproxyError(`toxiproxy PATCH /proxies/${proxy}: ${res.status} ${(await res.text()).trim()}`, res.status);
       await res.arrayBuffer().catch(() => {});
     },
-    resetAll: () => c.resetAll(),
+    resetAll: async () => {
+      const proxies = await c.listProxies();
+      if (!proxies.some((p) => p.toxics.some((t) => isBaselineToxic(t.name)))) return c.resetAll();
+      // every proxy enabled and every toxic but the baseline removed: what POST /reset does, minus it
+      for (const p of proxies) {
+        if (!p.enabled) await c.setEnabled(p.name, true);
+        for (const t of p.toxics) if (!isBaselineToxic(t.name)) await c.removeToxic(p.name, t.name).catch((err) => {
+          if (!(err instanceof ToxiproxyError && err.status === 404)) throw err;
+        });
+      }
+    },
   };
 }

@@ -10,14 +10,13 @@
 // else is a lost write: the row absent, an acknowledged value another acknowledged write had
 // overwritten, the seeded value, or a value an earlier run left (written values carry the run id,
 // so an earlier run with the same seed cannot pass for this one).
-import { join } from 'node:path';
 import type { AcknowledgedWrite, IndeterminateWrite } from '../harness/load/types.ts';
 import { BenchError } from '../harness/errors.ts';
 import type { Deployment } from '../harness/runtime/types.ts';
 import type { DeployPlan } from '../harness/topology/plan.ts';
 import type { StoreRuntimeConfig } from '../targets/app/config.ts';
 import { readBackUsers, seededUser } from '../targets/app/seed.ts';
-import { SQLITE_FILE } from '../targets/services/app.ts';
+import { storeLocation, storeOf } from '../harness/topology/stores.ts';
 
 /** The checker's report; acknowledged, present, lost, unacknowledgedPresent, lostIds and
  *  indeterminate are results.json's WriteCheck. acknowledged = present + lost + undecided. */
@@ -130,24 +129,11 @@ export function idsToReadBack(acknowledged: readonly { id: number }[], users: nu
  * after a failover; the monolith's SQLite file in its service directory.
  */
 export function readBackStore(plan: DeployPlan, deployment: Deployment, primaries: ReadonlyMap<string, string> = new Map()): StoreRuntimeConfig {
-  const app = plan.topology.services.find((s) => s.kind === 'app');
-  if (!app || app.config.kind !== 'app') throw new BenchError('internal', `phase ${plan.topology.phase} has no app to read users back from`);
-  const store = app.config.app.store;
-  if (store.kind === 'sqlite') {
-    const dir = (deployment.services.get(app.name) as { dir?: string } | undefined)?.dir;
-    if (!dir) throw new BenchError('internal', `cannot find the SQLite file of ${app.name}: the runtime gives no service directory`);
-    return { kind: 'sqlite', path: join(dir, SQLITE_FILE) };
-  }
-  const address = (name: string) => {
-    const s = plan.services.find((x) => x.name === name);
-    if (!s) throw new BenchError('internal', `no service ${name} in the plan`);
-    return { name, host: s.address.host, port: s.address.port };
-  };
-  return {
-    kind: 'postgres',
-    strategy: store.strategy,
-    shards: store.shards.map((sh) => ({ name: sh.name, range: sh.range, primary: address(primaries.get(sh.name) ?? sh.primary), replicas: [] })),
-  };
+  const store = storeOf(plan, 'users');
+  if (!store) throw new BenchError('internal', `phase ${plan.topology.phase} has no users store to read users back from`);
+  // the runtime's own service directory: a SQLite file is read where its owner wrote it
+  const dirOf = (name: string) => (deployment.services.get(name) as { dir?: string } | undefined)?.dir;
+  return storeLocation(plan, store, dirOf, primaries);
 }
 
 export interface ReadWriteStateOptions {

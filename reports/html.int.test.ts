@@ -11,6 +11,10 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { writeReports } from './index.ts';
 import { buildResults } from './testing/fixture.ts';
+import { capacityResults, ladderJson, scaleJson } from './testing/capacity-fixture.ts';
+import { renderScaleHtml } from './capacity-scale-html.ts';
+import { renderLadderHtml } from './capacity-html.ts';
+import { writeFile } from 'node:fs/promises';
 
 // The callbacks given to page.evaluate run in the browser. The project compiles without the DOM
 // lib (adding it would change timer types for every file), so the few browser globals they use
@@ -184,6 +188,79 @@ describe.skipIf(!haveChromium)(title, () => {
       return { error: err?.textContent ?? null, cases: doc.querySelectorAll('testcase').length, failures: doc.querySelectorAll('failure').length };
     }, xml);
     expect(parsed).toEqual({ error: null, cases: 4, failures: 2 });
+    await page.close();
+  });
+
+  it('draws a capacity search\'s curve: the steps, the knee and the sustainable rate visible, no errors, a screenshot', async () => {
+    const paths = await writeReports(join(dir, 'capacity'), capacityResults());
+    const url = pathToFileURL(paths.html).href;
+    const { page, log } = await open(ctx, url);
+    expect(log.errors).toEqual([]);
+    expect(log.requests).toEqual([url]);
+    const seen = await page.evaluate(() => {
+      const box = (sel: string) => [...document.querySelectorAll(sel)].map((el: any) => el.getBoundingClientRect()).map((r: any) => ({ w: r.width as number, h: r.height as number, x: r.x as number }));
+      return { svg: box('svg#capacity-curve'), steps: box('svg#capacity-curve g.step'), knee: box('svg#capacity-curve .knee'), sustainable: box('svg#capacity-curve .sustainable'), margin: box('svg#capacity-curve .margin') };
+    });
+    expect(seen.svg[0]!.w).toBeGreaterThan(600);
+    expect(seen.svg[0]!.h).toBeGreaterThan(250);
+    expect(seen.steps).toHaveLength(9);
+    for (const s of seen.steps) expect(s.w).toBeGreaterThan(6);
+    expect(seen.knee[0]!.w).toBeGreaterThan(15);
+    expect(seen.sustainable[0]!.h).toBeGreaterThan(200);
+    expect(seen.margin[0]!.w).toBeGreaterThan(20);
+    const shot = join(dir, 'capacity.png');
+    await page.locator('#capacity').screenshot({ path: shot });
+    expect((await stat(shot)).size).toBeGreaterThan(30_000);
+    await page.close();
+  });
+
+  it('draws a ladder\'s bars in proportion to the rates, from file:// with no errors and no network', async () => {
+    const file = join(dir, 'ladder.html');
+    await writeFile(file, renderLadderHtml(ladderJson(375, 750)));
+    const url = pathToFileURL(file).href;
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(url);
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([url]);
+    const bars = await page.evaluate(() => [...document.querySelectorAll('svg#ladder-bars rect.ladder-bar')].map((el: any) => el.getBoundingClientRect().height as number));
+    expect(bars).toHaveLength(2);
+    // 750 over 375: the second bar twice the first (a CSS rule once squashed every bar to 9 px)
+    expect(bars[1]! / bars[0]!).toBeCloseTo(2, 1);
+    expect(bars[0]!).toBeGreaterThan(50);
+    expect(await page.locator('svg.capacity-curve').count()).toBe(2);
+    const shot = join(dir, 'ladder.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    expect((await stat(shot)).size).toBeGreaterThan(50_000);
+    await page.close();
+  });
+
+  it('draws a scale\'s rates over the fitted USL curve, from file:// with no errors and no network', async () => {
+    const file = join(dir, 'scale.html');
+    await writeFile(file, renderScaleHtml(scaleJson()));
+    const url = pathToFileURL(file).href;
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(url);
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([url]);
+    const seen = await page.evaluate(() => ({
+      fit: (document.querySelector('svg#scale-curve .usl-fit') as any).getBoundingClientRect().width as number,
+      points: [...document.querySelectorAll('svg#scale-curve g.point circle')].map((c: any) => c.getBoundingClientRect().y as number),
+    }));
+    expect(seen.fit).toBeGreaterThan(400);
+    // four counts, rates rising: each point higher on the page than the one before
+    expect(seen.points).toHaveLength(4);
+    for (let i = 1; i < 4; i++) expect(seen.points[i]!).toBeLessThan(seen.points[i - 1]!);
+    await page.screenshot({ path: join(dir, 'scale.png'), fullPage: true });
     await page.close();
   });
 });

@@ -28,6 +28,18 @@ function hostile(): Results {
 }
 
 describe('renderHtml', () => {
+  it("lists the phase's declared options from config.options, and the three fixed ones of older results", () => {
+    const r = buildResults();
+    r.config.options = { appServers: 4, shards: 2, shardStrategy: 'hash' };
+    const html = renderHtml(r);
+    for (const row of ['<td>app servers</td><td>4</td>', '<td>shards</td><td>2</td>', '<td>shard strategy</td><td>hash</td>']) expect(html).toContain(row);
+    expect(html).not.toContain('<td>replicas</td>');
+    const old = buildResults();
+    delete old.config.options;
+    Object.assign(old.config, { appServers: 3, replicas: 1, shards: 1 });
+    expect(renderHtml(old)).toContain('<td>replicas</td><td>1</td>');
+  });
+
   const r = buildResults();
   const html = renderHtml(r);
 

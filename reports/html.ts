@@ -9,6 +9,7 @@ import { loadCharts, prometheusCharts, type ChartSpec } from './charts.ts';
 import { renderTopologySvg, parseEdgeName } from './topology.ts';
 import { escapeHtml as esc, inlineSafe, jsonForScript } from './html-escape.ts';
 import { failedChecks, runTitle, runWarnings } from './facts.ts';
+import { capacitySectionHtml } from './capacity-html.ts';
 import { failRateOf } from './verdict.ts';
 import { capLabel } from '../harness/load/traffic-model.ts';
 import {
@@ -99,6 +100,7 @@ function header(r: Results): string {
 ${reason}
 ${warnings}
 <nav class="toc">${[
+    ...(r.capacity ? [['capacity', 'Capacity']] : []),
     ['figures', 'Key figures'],
     ['over-time', 'Over time'],
     ['verdicts', 'Objectives & drills'],
@@ -348,6 +350,11 @@ function runSection(r: Results): string {
     num(fmtDuration(s)),
     { text: '', html: `<span class="bar" style="width:${Math.max(1, Math.round((s / longest) * 160))}px"></span>` },
   ]);
+  // the phase's declared options as results.json records them; older results carry three fixed ones
+  const optionRows = (cfg: typeof c): Cell[][] =>
+    Object.entries(cfg.options ?? { appServers: cfg.appServers, replicas: cfg.replicas, shards: cfg.shards })
+      .filter(([, v]) => v !== undefined)
+      .map(([name, v]) => [name.replace(/[A-Z]/g, (ch) => ` ${ch.toLowerCase()}`), String(v)]);
   const config: Cell[][] = [
     ['phase', String(c.phase)],
     ['users', fmtCount(c.users)],
@@ -355,9 +362,7 @@ function runSection(r: Results): string {
     ['rate', c.rate === null ? 'from the traffic model' : fmtRps(c.rate)],
     ['seed', String(c.seed)],
     ['runtime', c.runtime],
-    ['app servers', String(c.appServers)],
-    ['replicas', String(c.replicas)],
-    ['shards', String(c.shards)],
+    ...optionRows(c),
     ['chaos', c.chaos.length ? c.chaos.join(', ') : 'none'],
   ];
   const g = r.load.generator;
@@ -436,6 +441,7 @@ export function renderHtml(results: Results): string {
 <body>
 <main>
 ${header(results)}
+${results.capacity ? capacitySectionHtml(results.capacity) : ''}
 ${section('figures', 'Key figures', keyFigures(results))}
 ${overTime(results, timeCharts)}
 ${verdicts(results)}

@@ -3,6 +3,7 @@ import type { Results } from './schema.ts';
 import { failedChecks, runTitle, runWarnings } from './facts.ts';
 import { failRateOf } from './verdict.ts';
 import { fmtCount, fmtDuration, fmtMs, fmtPct, fmtRps, fmtValue, fmtWhen } from './format.ts';
+import { capacityMarkdownLines } from './capacity-markdown.ts';
 
 /**
  * Escapes text for a Markdown table cell or line: pipes and backslashes would break the table,
@@ -33,6 +34,8 @@ export function renderMarkdown(r: Results): string {
   const l = r.load.latencyMs;
   const out: string[] = [];
   const failed = failedChecks(r);
+  // a capacity search's summary is titled by what it answers, like its stdout
+  if (r.capacity) out.push(`# Capacity of phase ${r.config.phase} (${mdCell(r.topology.title)})`, '');
   out.push(`### ${r.verdict === 'pass' ? '✅' : r.verdict === 'inconclusive' ? '⚠️' : '❌'} bench ${mdCell(runTitle(r))}: **${r.verdict.toUpperCase()}**`);
   out.push('');
   out.push(
@@ -50,6 +53,12 @@ export function renderMarkdown(r: Results): string {
   for (const w of runWarnings(r)) {
     out.push('');
     out.push(`> ⚠️ ${mdCell(w)}`);
+  }
+  if (r.capacity) {
+    // a capacity search: its answer and curve first; the load figures below are one step's drive
+    out.push('', `**Capacity** (objective \`${r.capacity.settings.objective.replace(/`/g, "'")}\`)`, '');
+    out.push(...capacityMarkdownLines(r.capacity, r.capacity.settings.confirmS));
+    out.push(r.capacity.loadStep === null ? 'No rate held: the load figures below are empty.' : `The load figures below are step ${r.capacity.loadStep}'s whole drive (settle included).`);
   }
   out.push('');
   out.push(

@@ -46,7 +46,9 @@ describe('drills apply by capability, over the phase topologies', () => {
 
   it('db-primary-failure: a PostgreSQL primary with a replica to promote', () => {
     expect(reason('db-primary-failure', planOf(1))).toBe('it promotes a PostgreSQL replica, and phase 1 keeps its users in SQLite: there is no PostgreSQL store');
-    expect(reason('db-primary-failure', planOf(2))).toMatch(/no shard of phase 2 has one \(run with --replicas 1 or more\)$/);
+    // phase 2 takes no --replicas: the hint names the phases that do, never a flag phase 2 refuses
+    expect(reason('db-primary-failure', planOf(2))).toMatch(/no shard of phase 2 has one \(run phase 3, 4, 5 or 6 with --replicas 1 or more\)$/);
+    expect(reason('db-primary-failure', planOf(3, { replicas: 0 }))).toMatch(/\(run with --replicas 1 or more\)$/);
     expect(reason('db-primary-failure', planOf(3, { replicas: 0 }))).toMatch(/no shard of phase 3 has one/);
     expect(applies('db-primary-failure', planOf(3, { replicas: 1 })).ok).toBe(true);
     expect(applies('db-primary-failure', planOf(5, { replicas: 1, shards: 3 })).ok).toBe(true);
@@ -69,7 +71,7 @@ describe('drills apply by capability, over the phase topologies', () => {
 
   it('shard-outage: two shards or more', () => {
     expect(reason('shard-outage', planOf(4))).toBe('it kills one of two shards or more and measures the blast radius, and phase 4 has 1 here (run phase 5 with --shards 2 or more)');
-    expect(reason('shard-outage', planOf(5, { shards: 1 }))).toMatch(/phase 5 has 1 here/);
+    expect(reason('shard-outage', planOf(5, { shards: 1 }))).toMatch(/phase 5 has 1 here \(run with --shards 2 or more\)$/);
     expect(applies('shard-outage', planOf(5, { shards: 2 })).ok).toBe(true);
     expect(applies('shard-outage', planOf(5, { shards: 2, shardStrategy: 'hash' })).ok).toBe(true);
   });

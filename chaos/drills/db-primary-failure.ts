@@ -10,7 +10,7 @@ import { parseDurationMs } from '../faults/params.ts';
 import { healthProbe } from '../probe.ts';
 import { userWrite } from '../../loadtests/catalogue.ts';
 import { coldIdOf, resolveShard, shards, shardStrategy } from './lookup.ts';
-import { APPLIES, doesNotApply, noPostgresStore, type Drill, type DrillTiming } from './types.ts';
+import { APPLIES, doesNotApply, optionHint, noPostgresStore, type Drill, type DrillTiming } from './types.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
 
 const DEFAULT_DETECT_MS = 1000;
@@ -42,7 +42,7 @@ export const dbPrimaryFailure: Drill = {
   applies(plan) {
     if (shards(plan).some((s) => s.replicas.length > 0)) return APPLIES;
     if (shards(plan).length === 0) return doesNotApply(`it promotes a PostgreSQL replica, and ${noPostgresStore(plan)}`);
-    return doesNotApply(`it promotes a replica of a sharded PostgreSQL store, and no shard of phase ${plan.topology.phase} has one (run with --replicas 1 or more)`);
+    return doesNotApply(`it promotes a replica of a sharded PostgreSQL store, and no shard of phase ${plan.topology.phase} has one (${optionHint(plan, 'replicas', '1 or more')})`);
   },
   defaults: { atS: 10, durationS: 0, tailS: 20 },
   workload: 'write-heavy',

@@ -1,7 +1,8 @@
-// What the drills look up in a plan: the app servers, the shards and their databases, the cache,
-// the CDN edge. Phases are data: a drill finds its victims by kind and config, never by name.
+// What the drills look up in a plan: the app servers, the shards and their databases (the
+// topology's 'users' store), the cache, the CDN edge. Phases are data: a drill finds its victims by kind and config, never by name.
 import { BenchError } from '../../harness/errors.ts';
 import type { DeployPlan, PlannedService } from '../../harness/topology/plan.ts';
+import { storeOf } from '../../harness/topology/stores.ts';
 import type { AppConfig, ShardSpec } from '../../harness/topology/types.ts';
 import type { ShardMap } from '../../harness/load/types.ts';
 import { createShardRouter } from '../../targets/app/store/shard-router.ts';
@@ -18,16 +19,16 @@ export function appConfig(plan: DeployPlan): AppConfig | null {
   return app && app.config.kind === 'app' ? app.config.app : null;
 }
 
-/** The shards of the user store, empty for SQLite. */
+/** The shards of the users store, empty for SQLite. */
 export function shards(plan: DeployPlan): ShardSpec[] {
-  const c = appConfig(plan);
-  return c && c.store.kind === 'postgres' ? c.store.shards : [];
+  const s = storeOf(plan, 'users');
+  return s && s.kind === 'postgres' ? s.shards : [];
 }
 
-/** The shard strategy, 'range' when there is no sharded store. */
+/** The users store's shard strategy, 'range' when there is no sharded store. */
 export function shardStrategy(plan: DeployPlan): 'range' | 'hash' {
-  const c = appConfig(plan);
-  return c && c.store.kind === 'postgres' ? c.store.strategy : 'range';
+  const s = storeOf(plan, 'users');
+  return s && s.kind === 'postgres' ? s.strategy : 'range';
 }
 
 /** The shard named `target` (its name or its primary's service name); default: the first matching `pick`. */

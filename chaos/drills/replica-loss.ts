@@ -4,7 +4,7 @@ import { BenchError } from '../../harness/errors.ts';
 import { makeFault } from '../faults/index.ts';
 import { shards } from './lookup.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
-import { APPLIES, applied, doesNotApply, noPostgresStore, type Drill } from './types.ts';
+import { APPLIES, applied, doesNotApply, optionHint, noPostgresStore, type Drill } from './types.ts';
 
 const replicasOf = (plan: DeployPlan) => shards(plan).flatMap((s) => s.replicas);
 
@@ -14,7 +14,7 @@ export const replicaLoss: Drill = {
   applies(plan) {
     if (replicasOf(plan).length > 0) return APPLIES;
     if (shards(plan).length === 0) return doesNotApply(`it kills a read replica, and ${noPostgresStore(plan)}`);
-    return doesNotApply(`it kills a read replica, and phase ${plan.topology.phase} has none here (run with --replicas 1 or more)`);
+    return doesNotApply(`it kills a read replica, and phase ${plan.topology.phase} has none here (${optionHint(plan, 'replicas', '1 or more')})`);
   },
   defaults: { atS: 10, durationS: 20, tailS: 15 },
   workload: 'read-heavy',

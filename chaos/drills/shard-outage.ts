@@ -13,7 +13,7 @@ import { healthProbe } from '../probe.ts';
 import { userWrite } from '../../loadtests/catalogue.ts';
 import { coldIdOf, rangeText, resolveShard, shards, shardStrategy } from './lookup.ts';
 import type { LoadResults, SeriesPoint } from '../../reports/schema.ts';
-import { APPLIES, applied, doesNotApply, noPostgresStore, type Drill, type DrillTiming } from './types.ts';
+import { APPLIES, applied, doesNotApply, optionHint, noPostgresStore, type Drill, type DrillTiming } from './types.ts';
 import { BenchError } from '../../harness/errors.ts';
 
 const probeName = (s: ShardSpec) => `write shard ${s.name}`;
@@ -119,7 +119,7 @@ export const shardOutage: Drill = {
     const n = shards(plan).length;
     if (n === 0) return doesNotApply(`it kills one of two shards or more, and ${noPostgresStore(plan)}`);
     // with one shard its outage is the whole store's: there is no blast radius to measure
-    return n >= 2 ? APPLIES : doesNotApply(`it kills one of two shards or more and measures the blast radius, and phase ${plan.topology.phase} has ${n} here (run phase 5 with --shards 2 or more)`);
+    return n >= 2 ? APPLIES : doesNotApply(`it kills one of two shards or more and measures the blast radius, and phase ${plan.topology.phase} has ${n} here (${optionHint(plan, 'shards', '2 or more')})`);
   },
   defaults: { atS: 10, durationS: 20, tailS: 15 },
   workload: 'write-heavy',

@@ -1,5 +1,6 @@
 // A drill: a steady-state hypothesis, a load, a fault schedule, a rollback and a verification.
 // The drill object is data plus pure functions of the plan; chaos/run-drill.ts runs it.
+import { phaseParams } from '../../targets/phases/index.ts';
 import { BenchError } from '../../harness/errors.ts';
 import type { AcknowledgedWrite, LoadOutcome } from '../../harness/load/types.ts';
 import type { Deployment, Progress } from '../../harness/runtime/types.ts';
@@ -72,6 +73,20 @@ export const APPLIES: Applicability = { ok: true };
 
 /** A drill does not apply: `reason` says what the deployment lacks (and how to get it). */
 export const doesNotApply = (reason: string): Applicability => ({ ok: false, reason });
+
+/**
+ * How to get what a drill needs from a phase option: "run with --replicas 1 or more" when the plan's
+ * phase declares the option, else which phases do ("run phase 3, 4 or 5 with --replicas 1 or
+ * more"): never a flag the phase would refuse. Derived from the phases' declarations.
+ */
+export function optionHint(plan: DeployPlan, name: string, value: string): string {
+  const param = phaseParams.get(name);
+  if (!param) throw new BenchError('internal', `no phase declares the option ${name}`);
+  const phases = param.phases;
+  if (phases.includes(plan.topology.phase)) return `run with ${param.flag} ${value}`;
+  const list = phases.length > 1 ? `${phases.slice(0, -1).join(', ')} or ${phases[phases.length - 1]}` : String(phases[0]);
+  return `run phase ${list} with ${param.flag} ${value}`;
+}
 
 /**
  * What a drill's schedule() needs and applies() already checked is there. Missing, the caller

@@ -45,7 +45,8 @@ export interface ToxiproxyApi {
   removeToxic(proxy: string, toxic: string): Promise<void>;
   /** points a proxy at another upstream ("host:port"); open connections are closed */
   setUpstream(proxy: string, upstream: string): Promise<void>;
-  /** every proxy enabled, every toxic removed (upstreams are left as they are) */
+  /** every proxy enabled, every toxic removed but the topology's baseline (targets/regions/latency.ts);
+   *  upstreams are left as they are */
   resetAll(): Promise<void>;
 }
 

@@ -10,6 +10,7 @@ import { listRuns } from '../runtime/state.ts';
 import { processesMentioning } from '../runtime/testing/run-helpers.ts';
 import { evaluateObjective, parseObjective } from './objective.ts';
 import type { CapacityJson } from './run.ts';
+import { readResults } from '../../reports/load.ts';
 
 // a private state root: nothing here can touch another engineer's runs
 const roots = usePrivateRoots('b-cap');
@@ -61,6 +62,18 @@ describe('bench capacity --phase 2', () => {
     expect(md).toMatch(/^# Capacity of phase 2/);
     expect(md).toContain('| step | phase | rate (req/s) |');
     expect(got.out).toContain('Sustainable rate:');
+    // results.json carries the capacity section; its load is the sustainable rate's drive
+    const results = await readResults(out);
+    expect(results.capacity!.sustainableRate).toBe(c.sustainableRate);
+    expect(results.capacity!.steps).toEqual(c.steps);
+    const loadStep = c.steps.find((s) => s.index === results.capacity!.loadStep)!;
+    expect(loadStep.rate).toBe(c.sustainableRate);
+    expect(loadStep.verdict).toBe('pass');
+    expect(results.load.totals.requests).toBeGreaterThan(0);
+    expect(results.verdict).toBe('pass');
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('<svg id="capacity-curve"');
+    expect(html.match(/<g class="step /g)).toHaveLength(c.steps.length);
 
     expect(processesMentioning(json.runId)).toEqual([]);
     expect(await listRuns()).toEqual([]);
@@ -74,6 +87,10 @@ describe('bench capacity --phase 2', () => {
     expect(json.capacity.sustainableRate).toBeNull();
     expect(json.capacity.steps.map((s) => s.verdict)).toEqual(['fail', 'fail']);
     expect(got.code).toBe(1);
+    const results = await readResults(out);
+    expect(results.verdict).toBe('fail');
+    expect(results.capacity!.loadStep).toBeNull();
+    expect(results.load.latencyMs.p99).toBeNull();
     expect(await listRuns()).toEqual([]);
   }, 90_000);
 });

@@ -25,8 +25,9 @@ describe('bench ladder --phases 2,3 --quick', () => {
     // read-heavy: phase 3 scales the app tier, not the primary's writes (docs/CAPACITY.md, The ladder)
     const got = await bench(['ladder', '--phases', '2,3', '--quick', '--workload', 'read-heavy', '--no-prometheus', '--out', out]);
     const elapsedS = (performance.now() - t0) / 1000;
+    // the exit code first, with the ladder's last lines: a rung that failed says why here
+    expect(got.code, got.err.slice(-1500)).toBe(0);
     const json = JSON.parse(await readFile(join(out, 'ladder.json'), 'utf8')) as LadderJson;
-    expect(got.code).toBe(0);
     expect(json.rungs.map((r) => r.phase)).toEqual([2, 3]);
     const [p2, p3] = json.rungs as [LadderJson['rungs'][number], LadderJson['rungs'][number]];
     for (const r of [p2, p3]) {
@@ -43,6 +44,11 @@ describe('bench ladder --phases 2,3 --quick', () => {
     const md = await readFile(join(out, 'summary.md'), 'utf8');
     expect(md).toMatch(/^# Capacity ladder, phases 2, 3/);
     expect(got.out).toContain('| phase | topology |');
+    // the ladder's report: a bar per phase that found a rate, each rung's curve from its recorded steps
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    expect(html.match(/<rect class="ladder-bar/g)).toHaveLength(2);
+    for (const r of json.rungs) expect(r.steps!.length).toBeGreaterThan(0);
+    expect(html).toContain('id="curve-phase-3"');
     for (const r of json.rungs) expect(processesMentioning(r.runId)).toEqual([]);
     expect(await listRuns()).toEqual([]);
   }, (BOUND_S + 60) * 1000);

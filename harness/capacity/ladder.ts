@@ -9,6 +9,9 @@ import { phases } from '../../targets/phases/index.ts';
 import { CONTROL_HOST } from '../topology/plan.ts';
 import type { RunIO } from '../run/lifecycle.ts';
 import { runCapacity, type CapacityJson, type CapacityOptions } from './run.ts';
+import type { LadderJson, Rung } from '../../reports/capacity-schema.ts';
+import { renderLadderHtml, saturatedText } from '../../reports/capacity-html.ts';
+import { writeAtomic } from '../../reports/index.ts';
 
 /** Parses `--phases 1-5` or `2,3` (or a mix, `1,3-5`): built phases, ascending, at least two. */
 export function parsePhases(raw: string): number[] {
@@ -31,46 +34,8 @@ export function parsePhases(raw: string): number[] {
   return list;
 }
 
-/** One rung as ladder.json records it. */
-export interface Rung {
-  phase: number;
-  title: string;
-  runId: string;
-  dir: string;
-  outcome: CapacityJson['capacity']['outcome'];
-  stoppedBy: CapacityJson['capacity']['stoppedBy'];
-  sustainableRate: number | null;
-  marginRate: number | null;
-  confirmed: boolean;
-  /** the rate is a lower bound: the search stopped before the objective failed */
-  lowerBound: boolean;
-  /** sustainable rate over the previous rung's; null when either is unknown */
-  factor: number | null;
-  /** the CPU cores the topology's hosts were given (the harness's own control host left out) */
-  cores: number;
-  ratePerCore: number | null;
-  /** p99 at the ladder's common rate (null: not measured firmly there) */
-  p99AtCommonMs: number | null;
-  sizesEnforced: boolean;
-  searchS: number;
-  totalS: number;
-}
-
-export interface LadderJson {
-  kind: 'bench-ladder';
-  version: 1;
-  startedAt: string;
-  finishedAt: string;
-  phases: number[];
-  workload: string;
-  users: number;
-  objective: string;
-  quick: boolean;
-  /** the highest rate every rung measured firmly (pass or fail): where p99s are compared */
-  commonRate: number | null;
-  rungs: Rung[];
-  notes: string[];
-}
+/** One rung and the whole ladder as ladder.json records them (reports/capacity-schema.ts). */
+export type { Rung, LadderJson };
 
 /** The rung of one search; factor and p99 at the common rate are filled in by ladderOf. */
 export function rungOf(j: CapacityJson, dir: string, totalS: number): Rung {
@@ -94,6 +59,9 @@ export function rungOf(j: CapacityJson, dir: string, totalS: number): Rung {
     sizesEnforced: c.steps.every((s) => s.sizesEnforced) && c.stoppedBy !== 'sizes',
     searchS: round1(c.elapsedMs / 1000),
     totalS: round1(totalS),
+    steps: c.steps,
+    saturatedFirst: c.saturatedFirst,
+    knee: c.knee,
   };
 }
 
@@ -139,7 +107,7 @@ export async function runLadder(options: CapacityOptions, phaseList: number[], q
     const sub = join(dir, `phase-${phase}`);
     io.progress(`ladder: phase ${phase} (${phaseList.indexOf(phase) + 1} of ${phaseList.length})`);
     const t0 = performance.now();
-    const got = await runCapacity({ ...options, run: { ...base, phase, out: sub, ...phaseDefaults(phase) } }, io);
+    const got = await runCapacity({ ...options, run: { ...base, phase, out: sub, options: phaseDefaults(phase) } }, io);
     const rung = rungOf(got.json, sub, (performance.now() - t0) / 1000);
     searches.push({ json: got.json, rung });
     io.progress(`ladder: phase ${phase}: ${rung.outcome}, ${rung.sustainableRate ?? 'no'} req/s in ${rung.totalS} s`);
@@ -164,14 +132,14 @@ export async function runLadder(options: CapacityOptions, phaseList: number[], q
   };
   await writeFile(join(dir, 'ladder.json'), JSON.stringify(json, null, 2) + '\n');
   await writeFile(join(dir, 'summary.md'), ladderMarkdown(json));
+  await writeAtomic(join(dir, 'report.html'), renderLadderHtml(json));
   const exitCode = unenforced.length > 0 ? 3 : rungs.every((r) => r.sustainableRate !== null) ? 0 : 1;
   return { json, dir, exitCode };
 }
 
-/** A phase's own fleet defaults (app servers, replicas, shards): the ladder runs each as built. */
+/** A phase's own option defaults (app servers, replicas, shards, ...): the ladder runs each as built. */
 function phaseDefaults(phase: number) {
-  const d = phases.get(phase)!.defaults;
-  return { appServers: d.appServers, replicas: d.replicas, shards: d.shards };
+  return { ...phases.get(phase)!.defaults };
 }
 
 const fmt = (x: number | null, digits = 0) => (x === null ? 'n/a' : x.toLocaleString('en-US', { maximumFractionDigits: digits }));
@@ -194,6 +162,8 @@ export function ladderMarkdown(j: LadderJson): string {
     'CPU cores: the sum of the topology\'s host quotas (the harness\'s own control host left out); a quota is a ceiling, and the hosts share this machine.',
     '',
   ];
+  const saturated = j.rungs.filter((r) => r.saturatedFirst !== undefined);
+  if (saturated.length > 0) lines.push('Saturated first (the most throttled host at the lowest rate that failed):', '', ...saturated.map((r) => `- phase ${r.phase}: ${saturatedText(r.saturatedFirst)}`), '');
   if (j.notes.length > 0) lines.push('Notes:', '', ...j.notes.map((n) => `- ${n}`), '');
   lines.push(`Each phase's search: ${j.rungs.map((r) => `phase-${r.phase}/summary.md`).join(', ')}.`, '');
   return lines.join('\n');

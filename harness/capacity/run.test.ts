@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadResults, SeriesPoint } from '../../reports/schema.ts';
 import { LatencyHistogram } from '../load/histogram.ts';
-import { capacityMarkdown, holdWindow, stepOf, type CapacityJson } from './run.ts';
+import { capacityMarkdown, capacityResults, holdWindow, loadStepOf, stepOf, type CapacityJson } from './run.ts';
+import { Results } from '../../reports/schema.ts';
+import { capacitySteps } from '../../reports/testing/capacity-fixture.ts';
+import { resolveRunConfig } from '../run/config.ts';
+import { topologyFor } from '../run/lifecycle.ts';
+import { plan } from '../topology/plan.ts';
+import { parseObjective } from './objective.ts';
 
 function second(t: number, latenciesMs: number[], errors = 0, dropped = 0): SeriesPoint {
   const h = new LatencyHistogram(2);
@@ -130,5 +136,53 @@ describe('capacityMarkdown', () => {
     expect(capacityMarkdown(json({ outcome: 'none', sustainableRate: null, marginRate: null }))).toContain('**none**');
     expect(capacityMarkdown(json({ outcome: 'inconclusive', stoppedBy: 'sizes', sustainableRate: null }))).toContain('**inconclusive**: no step could judge the system (sizes)');
     expect(capacityMarkdown(json({ outcome: 'at-least', stoppedBy: 'generator', confirmed: false }))).toContain('**at least 700 req/s**: the search stopped (generator)');
+  });
+});
+
+describe('results.json of a capacity search', () => {
+  it('its load is the sustainable rate\'s drive, the confirmation first; never an inconclusive or failed step', () => {
+    const steps = capacitySteps();
+    expect(loadStepOf(steps, 375)).toBe(9);
+    expect(loadStepOf(steps, 450)).toBe(7);
+    expect(loadStepOf(steps, 600)).toBeNull();
+    expect(loadStepOf(steps, null)).toBeNull();
+  });
+
+  const config = resolveRunConfig({ phase: '2', users: '10000' });
+  const deployed = { plan: plan(topologyFor(config), { runId: 'p2-x', slot: 9, proxies: true, prometheus: false }) };
+  const objective = parseObjective('p99<250ms,errors<1%');
+  const json = (over: Partial<CapacityJson['capacity']>): CapacityJson => ({
+    kind: 'bench-capacity',
+    version: 1,
+    runId: 'p2-x',
+    startedAt: '2026-12-03T21:40:00.000Z',
+    finishedAt: '2026-12-03T21:45:00.000Z',
+    phase: 2,
+    title: 'Separate database',
+    config: { users: 10000, workload: 'mixed', seed: 1, driver: 'embedded', runtime: 'native', objective: objective.text, settleS: 2, holdS: 4, confirmS: 8, maxTimeS: 900, startRate: 100, maxRate: 15000, growth: 2, resolution: 0.2, maxSteps: 30 },
+    hosts: [],
+    warmup: null,
+    capacity: { outcome: 'found', stoppedBy: 'resolved', sustainableRate: 375, marginRate: 75, firstFailRate: 450, confirmed: true, knee: null, notes: [], elapsedMs: 1000, steps: capacitySteps(), saturatedFirst: { host: null, reason: 'no step failed' }, ...over },
+    timings: { search: 1 },
+  });
+
+  it('is valid results.json: PASS with the objective judged on the load step, the capacity section beside it', () => {
+    const r = Results.parse(capacityResults(json({}), deployed, config, { 'app-host': true }, { index: 9, load: load() }, objective, 15000));
+    expect(r.verdict).toBe('pass');
+    expect(r.capacity!.loadStep).toBe(9);
+    expect(r.capacity!.settings.objective).toBe('p99<250ms,errors<1%');
+    expect(r.config.rate).toBe(375);
+    expect(r.objectives.map((o) => [o.name, o.actual, o.pass])).toEqual([['p99', 56.8, true], ['errors', 0, true]]);
+    expect(r.topology.hosts.find((h) => h.name === 'app-host')!.sizeEnforced).toBe(true);
+  });
+
+  it('FAIL when no rate held, INCONCLUSIVE when no step judged the system: an empty load, nothing shown as measured', () => {
+    const none = Results.parse(capacityResults(json({ outcome: 'none', sustainableRate: null, marginRate: null }), deployed, config, {}, null, objective, 15000));
+    expect(none.verdict).toBe('fail');
+    expect(none.load.latencyMs.p99).toBeNull();
+    expect(none.objectives).toEqual([]);
+    const inc = Results.parse(capacityResults(json({ outcome: 'inconclusive', stoppedBy: 'generator', sustainableRate: null }), deployed, config, {}, null, objective, 15000));
+    expect(inc.verdict).toBe('inconclusive');
+    expect(inc.verdictReason).toContain('stopped by generator');
   });
 });

@@ -16,10 +16,15 @@ import { deployTarget, prometheusUrlOf, warmUp, type Deployed, type RunIO } from
 import { drive } from '../run/drive.ts';
 import { defaultMachineCapRps, trafficModel } from '../load/traffic-model.ts';
 import { mergeSeconds } from '../load/histogram.ts';
-import type { Latency, LoadResults } from '../../reports/schema.ts';
-import type { Objective } from './objective.ts';
-import { hostCpuStats, mostThrottled, saturatedFirst, snapshot, throttlingBetween, type Throttling } from './throttle.ts';
-import { searchCapacity, type CapacityResult, type Step, type StepPhase, type StepRecord } from './search.ts';
+import { SCHEMA_VERSION, type TrafficModel, type Latency, type LoadResults, type Objective as ResultObjective, type Results } from '../../reports/schema.ts';
+import type { CapacityAnswer, CapacitySection, CapacityStep } from '../../reports/capacity-schema.ts';
+import { writeReports } from '../../reports/index.ts';
+import { capacityMarkdownLines } from '../../reports/capacity-markdown.ts';
+import { withAchievedScale } from '../../reports/verdict.ts';
+import { version } from '../run/version.ts';
+import { evaluateObjective, type Objective } from './objective.ts';
+import { hostCpuStats, saturatedFirst, snapshot, throttlingBetween, type Throttling } from './throttle.ts';
+import { searchCapacity, type CapacityResult, type Step, type StepRecord } from './search.ts';
 
 export interface CapacityOptions {
   /** the target and the load: phase, users, workload, seed, runtime, driver, out */
@@ -41,28 +46,8 @@ export interface CapacityOptions {
   maxSteps: number;
 }
 
-/** One step as capacity.json records it. */
-export interface CapacityStepJson {
-  index: number;
-  phase: StepPhase;
-  rate: number;
-  verdict: StepRecord['verdict'];
-  reason: string;
-  atS: number;
-  durationS: number;
-  achievedRate: number | null;
-  latencyMs: Step['latencyMs'];
-  errorRate: number | null;
-  requests: number;
-  /** every error the engine counted (a 409 included: each load signs up with its own salt) */
-  errors: number;
-  dropped: number;
-  generatorLimited: boolean;
-  generatorSaturated: boolean;
-  sizesEnforced: boolean;
-  /** per host: the share of CFS periods it hit its CPU quota in, over the hold window; null: not measured */
-  throttling: Throttling | null;
-}
+/** One step as capacity.json (and results.json's capacity section) records it. */
+export type CapacityStepJson = CapacityStep;
 
 /** capacity.json: the search's settings, what was deployed, every step and the answer. */
 export interface CapacityJson {
@@ -93,11 +78,8 @@ export interface CapacityJson {
   hosts: Array<{ name: string; cpus: number; memoryMb: number }>;
   /** the one warm-up after the deployment, at the start rate; null when skipped or none */
   warmup: { durationS: number; rate: number; requests: number; errors: number; p99Ms: number | null } | null;
-  capacity: Omit<CapacityResult, 'steps' | 'curve'> & {
-    steps: CapacityStepJson[];
-    /** the most throttled host at the lowest failing rate (throttle.ts), or why there is none */
-    saturatedFirst: ReturnType<typeof saturatedFirst>;
-  };
+  /** the answer and every step; the most throttled host at the lowest failing rate (throttle.ts), or why there is none */
+  capacity: CapacityAnswer;
   timings: Record<string, number>;
 }
 
@@ -116,12 +98,15 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
   // Read per step: a host whose quota could not be set (or was lost) makes the step inconclusive.
   const sizesEnforced = () => Object.values(deployed.deployment.sizesEnforced?.() ?? {}).every(Boolean);
   const timings: Record<string, number> = { ...deployed.timings, deployAndSeed: secondsSince(deployT0) };
-  const extra = new Map<number, HoldWindow>();
+  // each step's hold window and its whole drive: results.json's load is the sustainable rate's drive
+  const extra = new Map<number, { hold: HoldWindow; load: LoadResults }>();
+  const maxRate = options.maxRate ?? defaultMachineCapRps(cpus().length);
+  // read before teardown, which forgets the cgroups
+  let enforced: Record<string, boolean> = {};
   let result: CapacityResult;
   let warmup: CapacityJson['warmup'] = null;
   const warmupNotes: string[] = [];
   try {
-    const maxRate = options.maxRate ?? defaultMachineCapRps(cpus().length);
     const startRate = Math.min(options.startRate, maxRate);
     // Once, at the start rate, as a run warms up before its load: caches, replicas' buffers and
     // the apps' JIT meet the traffic before the first step. Each step then only settles.
@@ -154,14 +139,15 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
         index++;
         const holdS = phase === 'confirm' ? options.confirmS : options.holdS;
         io.progress(`step ${index} (${phase}): ${rate} req/s — settle ${options.settleS} s, measure ${holdS} s`);
-        const hold = await measureStep(config, deployed, io, rate, options.settleS, holdS, cpuStats);
-        extra.set(index, hold);
+        const { hold, load } = await measureStep(config, deployed, io, rate, options.settleS, holdS, cpuStats);
+        extra.set(index, { hold, load });
         if (hold.unmergeable) io.progress(`step ${index}: the hold window could not be merged from per-second histograms; its latency is unmeasured`);
         return stepOf(rate, hold, sizesEnforced());
       },
       onStep: (r) => io.progress(`step ${r.index} (${r.phase}): ${r.rate} req/s -> ${r.verdict.toUpperCase()}: ${describeStep(r)}`),
     });
     timings.search = secondsSince(searchT0);
+    enforced = deployed.deployment.sizesEnforced?.() ?? {};
   } finally {
     const t0 = performance.now();
     await deployed.metrics?.close();
@@ -170,7 +156,7 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
   }
   const { steps, curve: _curve, ...answer } = result;
   answer.notes.push(...warmupNotes);
-  const stepsJson = steps.map((r) => stepJson(r, extra.get(r.index)!));
+  const stepsJson = steps.map((r) => stepJson(r, extra.get(r.index)!.hold));
   const json: CapacityJson = {
     kind: 'bench-capacity',
     version: 1,
@@ -191,7 +177,7 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
       confirmS: options.confirmS,
       maxTimeS: options.maxTimeS,
       startRate: options.startRate,
-      maxRate: options.maxRate ?? defaultMachineCapRps(cpus().length),
+      maxRate,
       growth: options.growth,
       resolution: options.resolution,
       maxSteps: options.maxSteps,
@@ -202,7 +188,10 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
     timings,
   };
   await writeFile(join(deployed.runDir, 'capacity.json'), JSON.stringify(json, null, 2) + '\n');
-  await writeFile(join(deployed.runDir, 'summary.md'), capacityMarkdown(json));
+  // results.json (with its capacity section), report.html, summary.md and junit.xml, as a run writes them
+  const loadStep = loadStepOf(stepsJson, answer.sustainableRate);
+  const results = capacityResults(json, deployed, config, enforced, loadStep === null ? null : { index: loadStep, load: extra.get(loadStep)!.load }, options.objective, maxRate);
+  await writeReports(deployed.runDir, results);
   const ok = answer.outcome === 'found' || answer.outcome === 'at-least';
   return { json, runDir: deployed.runDir, exitCode: ok ? 0 : 1 };
 }
@@ -212,7 +201,7 @@ export async function runCapacity(options: CapacityOptions, io: RunIO): Promise<
  * seconds from `settleS` on, the drain after the schedule included: requests sent in the hold
  * complete there).
  */
-async function measureStep(config: RunConfig, deployed: Deployed, io: RunIO, rate: number, settleS: number, holdS: number, cpuStats: Map<string, string>): Promise<HoldWindow> {
+async function measureStep(config: RunConfig, deployed: Deployed, io: RunIO, rate: number, settleS: number, holdS: number, cpuStats: Map<string, string>): Promise<{ hold: HoldWindow; load: LoadResults }> {
   const plan = deployed.deployment.plan;
   // the hosts' throttling counters when the hold window starts, and when the drive ended
   let before: ReturnType<typeof snapshot> | null = null;
@@ -228,7 +217,130 @@ async function measureStep(config: RunConfig, deployed: Deployed, io: RunIO, rat
   const started = before as ReturnType<typeof snapshot> | null;
   const throttling = started ? throttlingBetween(await started, await snapshot(cpuStats)) : null;
   interrupted(io);
-  return { ...holdWindow(got.results, settleS, holdS), throttling };
+  return { hold: { ...holdWindow(got.results, settleS, holdS), throttling }, load: got.results };
+}
+
+/**
+ * The step whose drive results.json's `load` is: at the sustainable rate, its confirmation first
+ * (the longest hold there); null when no rate held. Only a passing step: an inconclusive one is
+ * never a capacity.
+ */
+export function loadStepOf(steps: readonly CapacityStep[], sustainableRate: number | null): number | null {
+  if (sustainableRate === null) return null;
+  const at = steps.filter((s) => s.rate === sustainableRate && s.verdict === 'pass');
+  const pick = at.find((s) => s.phase === 'confirm') ?? at[at.length - 1];
+  return pick?.index ?? null;
+}
+
+/** results.json's capacity section from capacity.json: the answer, the steps and the settings. */
+export function capacitySectionOf(j: CapacityJson, loadStep: number | null): CapacitySection {
+  const { users: _u, workload: _w, seed: _s, driver: _d, runtime: _r, ...settings } = j.config;
+  return { kind: 'search', ...j.capacity, settings, loadStep };
+}
+
+/**
+ * A capacity search as results.json: its load is the drive at the sustainable rate (the report's
+ * charts over time, endpoints and status codes describe that drive), its objectives are the
+ * search's objective on that step, and its verdict is the search's: PASS when a rate was found
+ * (or bounded from below), FAIL when none held, INCONCLUSIVE when no step could judge the system.
+ */
+export function capacityResults(
+  j: CapacityJson,
+  deployed: Pick<Deployed, 'plan'>,
+  config: RunConfig,
+  enforced: Record<string, boolean>,
+  step: { index: number; load: LoadResults } | null,
+  objective: Objective,
+  maxRate: number,
+): Results {
+  const plan = deployed.plan;
+  const c = j.capacity;
+  const loadStep = step === null ? null : c.steps.find((s) => s.index === step.index)!;
+  const rate = loadStep?.rate ?? j.config.startRate;
+  const model: TrafficModel = trafficModel({ users: config.users, machineCapRps: maxRate, machineCapSource: 'flag', rateOverride: rate });
+  const load = step?.load ?? emptyLoad(config);
+  const objectives: ResultObjective[] =
+    loadStep === null
+      ? []
+      : evaluateObjective(objective, loadStep).checks.map((ch) => ({
+          name: ch.bound.kind === 'latency' ? ch.bound.percentile : 'errors',
+          description: `${ch.bound.text} at ${loadStep.rate} req/s (step ${loadStep.index}'s hold window)`,
+          threshold: ch.bound.kind === 'latency' ? ch.bound.limitMs : ch.bound.limitRatio,
+          actual: ch.measured,
+          pass: ch.verdict === 'pass',
+        }));
+  const ok = c.outcome === 'found' || c.outcome === 'at-least';
+  const verdict = ok ? 'pass' : c.outcome === 'inconclusive' ? 'inconclusive' : 'fail';
+  const reason =
+    c.outcome === 'inconclusive'
+      ? `no step of the capacity search could judge the system (stopped by ${c.stoppedBy})`
+      : ok
+        ? undefined
+        : c.outcome === 'none'
+          ? `the objective ${objective.text} failed even at the lowest rate tried`
+          : 'every confirmation of the found rate failed';
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    tool: { name: 'bench', version },
+    runId: j.runId,
+    startedAt: j.startedAt,
+    finishedAt: j.finishedAt,
+    config: {
+      phase: config.phase,
+      users: config.users,
+      durationS: load.durationS,
+      rate: loadStep?.rate ?? null,
+      seed: config.seed,
+      runtime: j.config.runtime as Results['config']['runtime'],
+      options: config.options,
+      chaos: [],
+    },
+    topology: {
+      phase: plan.topology.phase,
+      title: plan.topology.title,
+      hosts: plan.hosts.map((h) => ({ name: h.name, ip: h.ip, cpus: h.size.cpus, memoryMb: h.size.memoryMb, region: h.region, ...(h.name in enforced ? { sizeEnforced: enforced[h.name] } : {}) })),
+      services: plan.services.map((s) => ({ name: s.name, kind: s.kind, host: s.host, role: s.role, address: `${s.address.host}:${s.address.port}` })),
+      edges: plan.edges.map((e) => ({ name: e.name, proxied: e.proxied })),
+    },
+    trafficModel: withAchievedScale(model, load),
+    load,
+    warmup: null,
+    partial: false,
+    server: { appRequests: null },
+    tiers: {},
+    prometheus: {},
+    faults: [],
+    drills: [],
+    objectives,
+    timings: j.timings,
+    notes: [
+      loadStep === null
+        ? 'no rate held the objective: the load below is empty, and the capacity section holds every step'
+        : `the load below is step ${loadStep.index} of the capacity search (${loadStep.phase}, ${loadStep.rate} req/s): its figures cover the whole drive, settle included; the capacity section's figures are its hold window's`,
+      ...c.notes,
+    ],
+    verdict,
+    ...(reason ? { verdictReason: reason } : {}),
+    capacity: capacitySectionOf(j, loadStep?.index ?? null),
+  };
+}
+
+/** The load of a search where no rate held: nothing is shown as measured (nulls, no series). */
+function emptyLoad(config: RunConfig): LoadResults {
+  const none = { p50: null, p90: null, p95: null, p99: null, p999: null, max: null, mean: null };
+  return {
+    driver: config.driver === 'k6' ? 'k6' : 'embedded',
+    workload: config.workload,
+    stages: [],
+    durationS: 0,
+    totals: { requests: 0, ok: 0, errors: 0, dropped: 0, throughputRps: 0, errorRate: 0, failRate: null },
+    latencyMs: none,
+    endpoints: {},
+    statusCodes: {},
+    errorKinds: {},
+    series: [],
+    generator: { saturated: false, maxLagMs: 0, peakRssMb: 0 },
+  };
 }
 
 /** The measured window of a step's drive: counts and a latency merged from its seconds' HDRs. */
@@ -316,49 +428,18 @@ function describeStep(r: StepRecord): string {
   return `done ${done}, p50 ${ms(s.latencyMs.p50)}, p99 ${ms(s.latencyMs.p99)}, errors ${err} — ${r.reason}`;
 }
 
-/** summary.md: the answer in a sentence, then the curve as a table. */
+/** The capacity run's summary on stdout: the run, then the answer and the curve (reports/capacity-markdown.ts). */
 export function capacityMarkdown(j: CapacityJson): string {
-  const c = j.capacity;
-  const rate = (x: number | null) => (x === null ? 'n/a' : x.toLocaleString('en-US', { maximumFractionDigits: 1 }));
-  const ms = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : x.toFixed(1));
-  const answer =
-    c.outcome === 'found'
-      ? `**${rate(c.sustainableRate)} req/s** sustained (+${rate(c.marginRate)} req/s margin: the limit lies below ${rate(c.firstFailRate)} req/s)${c.confirmed ? ', confirmed by a ' + j.config.confirmS + ' s hold' : ', not confirmed'}`
-      : c.outcome === 'at-least'
-        ? `**at least ${rate(c.sustainableRate)} req/s**: the search stopped (${c.stoppedBy}) before the objective failed${c.confirmed ? '; confirmed by a ' + j.config.confirmS + ' s hold' : ''}`
-        : c.outcome === 'none'
-          ? `**none**: the objective failed even at the lowest rate tried`
-          : c.outcome === 'unconfirmed'
-            ? `**no rate confirmed**: every confirmation hold failed`
-            : `**inconclusive**: no step could judge the system (${c.stoppedBy})`;
   const lines = [
     `# Capacity of phase ${j.phase} (${j.title})`,
     '',
     `Objective \`${j.config.objective}\`, ${j.config.workload} workload, ${j.config.users.toLocaleString('en-US')} users, ${j.config.runtime} runtime, run \`${j.runId}\`.`,
     '',
-    `Sustainable rate: ${answer}.`,
-    c.saturatedFirst.host !== null
-      ? `Saturated first: **${c.saturatedFirst.host}**, throttled at its CPU quota in ${(c.saturatedFirst.throttledShare * 100).toFixed(0)}% of its periods at ${rate(c.saturatedFirst.atRate)} req/s, the lowest rate that failed.`
-      : `Saturated first: not found (${c.saturatedFirst.reason}).`,
-    c.knee ? `Knee of the curve: ${rate(c.knee.rate)} req/s (p99 ${ms(c.knee.p99Ms)} ms).` : 'Knee of the curve: not found (too few firm steps, or no bend).',
-    `Search: ${c.steps.length} steps in ${Math.round(c.elapsedMs / 1000)} s, stopped by ${c.stoppedBy}.`,
-    '',
-    '| step | phase | rate (req/s) | done (req/s) | p50 (ms) | p99 (ms) | errors | verdict | most throttled host |',
-    '|---:|---|---:|---:|---:|---:|---:|---|---|',
-    ...c.steps.map(
-      (s) =>
-        `| ${s.index} | ${s.phase} | ${rate(s.rate)} | ${rate(s.achievedRate)} | ${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p99)} | ${s.errorRate === null ? 'n/a' : (s.errorRate * 100).toFixed(2) + '%'} | ${s.verdict.toUpperCase()}${s.verdict === 'inconclusive' ? ` (${s.reason})` : ''} | ${throttledCell(s.throttling)} |`,
-    ),
+    ...capacityMarkdownLines(j.capacity, j.config.confirmS),
+    `Hosts: ${j.hosts.map((h) => `${h.name} ${h.cpus} CPU / ${h.memoryMb} MB`).join(', ')}.`,
     '',
   ];
-  if (c.notes.length > 0) lines.push('Notes:', '', ...c.notes.map((n) => `- ${n}`), '');
-  lines.push(`Hosts: ${j.hosts.map((h) => `${h.name} ${h.cpus} CPU / ${h.memoryMb} MB`).join(', ')}.`, '');
   return lines.join('\n');
-}
-
-function throttledCell(t: Throttling | null): string {
-  const top = mostThrottled(t);
-  return top === null ? 'n/a' : `${top.host} ${(top.throttledShare * 100).toFixed(0)}%`;
 }
 
 const secondsSince = (t0: number) => Math.round((performance.now() - t0) / 100) / 10;

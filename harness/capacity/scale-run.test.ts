@@ -21,8 +21,8 @@ const point = (value: number, rate: number | null, extra: Partial<ScalePoint> = 
 
 describe('configAt', () => {
   it('app-servers and shards change the fleet; db-cpu and app-cpu resize every host running that kind', () => {
-    expect(configAt(resolveRunConfig({ phase: '3' }), 'app-servers', 4).appServers).toBe(4);
-    expect(configAt(resolveRunConfig({ phase: '5', users: '10000' }), 'shards', 3).shards).toBe(3);
+    expect(configAt(resolveRunConfig({ phase: '3' }), 'app-servers', 4).options.appServers).toBe(4);
+    expect(configAt(resolveRunConfig({ phase: '5', users: '10000' }), 'shards', 3).options.shards).toBe(3);
     const db = configAt(resolveRunConfig({ phase: '2', size: ['db-host=0.5,2g'] }), 'db-cpu', 1);
     // the CPU from the scale, the memory the user gave kept
     expect(db.sizes).toEqual({ 'db-host': { host: 'db-host', cpus: 1, memoryMb: 2048 } });

@@ -8,9 +8,12 @@ import { usageError } from '../errors.ts';
 import type { RunConfig } from '../run/config.ts';
 import { newRunId, topologyFor, type RunIO } from '../run/lifecycle.ts';
 import type { Topology } from '../topology/types.ts';
+import { phaseParams } from '../../targets/phases/index.ts';
 import { runCapacity, type CapacityJson, type CapacityOptions } from './run.ts';
 import { SCALE_DIMENSIONS, type Scale, type ScaleDimension, type SizeOverride } from './scale.ts';
 import { fitUslWithIntervals, type UslResult } from './usl.ts';
+import { renderScaleHtml } from '../../reports/capacity-scale-html.ts';
+import { writeAtomic } from '../../reports/index.ts';
 
 /** The hosts a CPU dimension resizes: those running the kind of service it names. */
 const CPU_KIND = { 'db-cpu': 'postgres', 'app-cpu': 'app' } as const;
@@ -19,12 +22,13 @@ const CPU_KIND = { 'db-cpu': 'postgres', 'app-cpu': 'app' } as const;
 export function configAt(config: RunConfig, dimension: ScaleDimension, value: number): RunConfig {
   switch (dimension) {
     case 'app-servers':
-      if (config.phase < 3) throw usageError(`--scale app-servers: phase ${config.phase} has one app server`, 'scale app servers from phase 3 on (a balancer in front)');
-      return { ...config, appServers: value };
+      // a phase scales what it declares: the options record holds exactly the phase's params
+      if (!('appServers' in config.options)) throw usageError(`--scale app-servers: phase ${config.phase} has one app server`, `scale app servers on ${phasesTaking('appServers')} (a balancer in front)`);
+      return { ...config, options: { ...config.options, appServers: value } };
     case 'shards':
-      if (config.phase < 5) throw usageError(`--scale shards: phase ${config.phase} is not sharded`, 'scale shards on phase 5');
+      if (!('shards' in config.options)) throw usageError(`--scale shards: phase ${config.phase} is not sharded`, `scale shards on ${phasesTaking('shards')}`);
       if (value > config.users) throw usageError(`--scale shards=${value} is more than --users ${config.users}`, 'every shard needs at least one user');
-      return { ...config, shards: value };
+      return { ...config, options: { ...config.options, shards: value } };
     case 'workers':
       throw usageError('--scale workers: no phase with a worker fleet is built yet', 'scale app-servers (phase 3) or shards (phase 5)');
     case 'db-cpu':
@@ -36,6 +40,12 @@ export function configAt(config: RunConfig, dimension: ScaleDimension, value: nu
       return { ...config, sizes };
     }
   }
+}
+
+/** "phase 5", "phases 3, 4, 5": the phases that declare an option. */
+function phasesTaking(option: string): string {
+  const list = phaseParams.get(option)?.phases ?? [];
+  return list.length === 1 ? `phase ${list[0]}` : `phases ${list.join(', ')}`;
 }
 
 function hostsRunning(topology: Topology, kind: string): string[] {
@@ -130,6 +140,7 @@ export async function runScale(options: CapacityOptions, scale: Scale, io: RunIO
   };
   await writeFile(join(dir, 'scale.json'), JSON.stringify(json, null, 2) + '\n');
   await writeFile(join(dir, 'summary.md'), scaleMarkdown(json));
+  await writeAtomic(join(dir, 'report.html'), renderScaleHtml(json));
   return { json, dir, exitCode: points.every((p) => p.sustainableRate !== null) ? 0 : 1 };
 }
 

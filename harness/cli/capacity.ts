@@ -90,13 +90,13 @@ export function register(program: Command, io: CliIO, setExit: (code: number) =>
     if (flags.scale !== undefined) {
       const scaled = await runScale(options, parseScale(flags.scale), runIO(io));
       if (options.run.json) io.out(JSON.stringify(scaled.json, null, 2) + '\n');
-      else io.out(scaleMarkdown(scaled.json) + `Reports: ${scaled.dir}/scale.json, summary.md, and one directory per value\n`);
+      else io.out(scaleMarkdown(scaled.json) + `Reports: ${scaled.dir}/scale.json, summary.md, report.html, and one directory per value\n`);
       setExit(scaled.exitCode);
       return;
     }
     const outcome = await runCapacity(options, runIO(io));
     if (options.run.json) io.out(JSON.stringify(outcome.json, null, 2) + '\n');
-    else io.out(capacityMarkdown(outcome.json) + `Reports: ${outcome.runDir}/capacity.json, summary.md\n`);
+    else io.out(capacityMarkdown(outcome.json) + `Reports: ${outcome.runDir}/capacity.json, results.json, report.html, summary.md\n`);
     setExit(outcome.exitCode);
   });
 }

@@ -10,6 +10,7 @@ import type { CliIO } from './io.ts';
 import { usageError } from '../errors.ts';
 import { parseCount, parseDuration, parseInteger, parseRate } from './parse.ts';
 import { phaseFor } from '../run/config.ts';
+import { PHASE_HELP } from './run-options.ts';
 import { exportK6 } from '../load/k6/export.ts';
 import { MAX_SEGMENTS, segmentCommands, testRunManifest, yamlStream } from '../load/k6/distributed.ts';
 import { findGeneratorOutputs, mergeK6Outputs } from '../load/k6/merge.ts';
@@ -95,7 +96,7 @@ export function register(program: Command, io: CliIO): void {
   const k6 = program.command('k6').description('the k6 side of bench: scripts for plain k6, several generators, the k6-operator, and merging their outputs');
   k6.command('export')
     .description('write a self-contained k6 script and env file for a phase and workload (run them with plain k6)')
-    .option('-p, --phase <n>', 'phase of the ladder, 1..7')
+    .option('-p, --phase <n>', PHASE_HELP)
     .option('-w, --workload <name>', `one of ${Object.keys(workloads).join(', ')}`, 'mixed')
     .option('-u, --users <n>', 'seeded users the ids are drawn from')
     .option('-r, --rate <n>', 'steady arrival rate (default: the traffic model)')

@@ -67,7 +67,7 @@ export function register(program: Command, io: CliIO, setExit: (code: number) =>
     const { phases, options, quick } = ladderOptions(flags, io.env);
     const got = await runLadder(options, phases, quick, runIO(io));
     if (options.run.json) io.out(JSON.stringify(got.json, null, 2) + '\n');
-    else io.out(ladderMarkdown(got.json) + `Reports: ${got.dir}/ladder.json, summary.md\n`);
+    else io.out(ladderMarkdown(got.json) + `Reports: ${got.dir}/ladder.json, summary.md, report.html\n`);
     if (got.exitCode === 3) io.err('host sizes were not enforced on every phase: the ladder compares nothing (see ladder.json)\n');
     setExit(got.exitCode);
   });

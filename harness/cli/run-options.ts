@@ -2,18 +2,29 @@
 import type { Command } from 'commander';
 import type { CliIO } from './io.ts';
 import type { RunIO } from '../run/lifecycle.ts';
+import { phaseParams, PHASE_NUMBERS, type RegisteredParam } from '../../targets/phases/index.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** The --phase flag's help: the registered phases, from the ladder. */
+export const PHASE_HELP = `phase of the ladder, ${PHASE_NUMBERS[0]}..${PHASE_NUMBERS.at(-1)}`;
+
+/**
+ * One flag per option the phases declare (targets/phases/params.ts), with the phases that take
+ * it; the values are parsed and checked by resolveRunConfig against the chosen phase's specs.
+ */
+export function phaseOptionFlags(cmd: Command, known: ReadonlyMap<string, RegisteredParam> = phaseParams): Command {
+  for (const p of known.values()) {
+    const value = p.type === 'int' ? '<n>' : `<${p.choices.join('|')}>`;
+    const where = p.phases.length === 1 ? `phase ${p.phases[0]}` : `phases ${p.phases.join(', ')}`;
+    cmd.option(`${p.flag} ${value}`, `${p.help} (${where})`);
+  }
+  return cmd;
+}
+
 /** The flags that choose and size a target. */
 export function targetOptions(cmd: Command): Command {
-  return cmd
-    .option('-p, --phase <n>', 'phase of the ladder, 1..7')
-    .option('-u, --users <n>', 'users to seed (1e6, 1000000, 1_000_000, 1M)')
-    .option('--app-servers <n>', 'app servers behind the load balancer (phase 3+)')
-    .option('--replicas <n>', 'read replicas per database (phase 3+)')
-    .option('--shards <n>', 'database shards (phase 5+)')
-    .option('--shard-strategy <range|hash>', 'how user ids map to shards (phase 5+)')
+  return phaseOptionFlags(cmd.option('-p, --phase <n>', PHASE_HELP).option('-u, --users <n>', 'users to seed (1e6, 1000000, 1_000_000, 1M)'))
     .option('--seed <n>', 'seed of every random choice: same seed, same data and traffic')
     .option('--runtime <native|docker|auto>', 'where the target runs (auto: Docker when a daemon answers)')
     .option('--images <official|local>', 'Docker images: pulled official ones, or built here without a registry')

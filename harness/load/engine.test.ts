@@ -1,7 +1,7 @@
 // The engine against a tiny in-process node:http server on 127.0.0.1 (loopback, port 0).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { workloads, type Workload } from '../../loadtests/workloads.ts';
 import { LoadResults } from '../../reports/schema.ts';
 import { connectionsFor, errorKind, openFileLimit, runLoad as engineRunLoad, type EngineTuning } from './engine.ts';
@@ -75,7 +75,11 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
   json(404, {});
 }
 
-beforeAll(async () => {
+// A fresh server for every test: a request of an earlier test that the loaded machine delivers
+// late (its bytes already in the kernel when that test's load returned) reaches the old server,
+// which is closed, never the next test's log.
+beforeEach(async () => {
+  log.length = 0;
   server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -93,7 +97,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-afterAll(async () => {
+afterEach(async () => {
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });

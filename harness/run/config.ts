@@ -3,9 +3,10 @@
 import { parseSizes, type SizeOverride } from '../capacity/scale.ts';
 import { usageError } from '../errors.ts';
 import { parseChoice, parseCount, parseDuration, parseInteger, parseRate } from '../cli/parse.ts';
-import { phases } from '../../targets/phases/index.ts';
+import { phaseParams, phases, PHASE_NUMBERS, type RegisteredParam } from '../../targets/phases/index.ts';
+import { checkPhaseOptions } from '../../targets/phases/params.ts';
 import { workloads, DEFAULT_WORKLOAD } from '../../loadtests/workloads.ts';
-import type { PhaseDefinition, Topology } from '../topology/types.ts';
+import type { OptionValue, PhaseDefinition, Topology } from '../topology/types.ts';
 import { SALT_LIMIT } from '../../loadtests/lib/identity.ts';
 
 export type RuntimeChoice = 'native' | 'docker' | 'auto';
@@ -48,10 +49,8 @@ export interface RunConfig {
   workload: string;
   keep: boolean;
   json: boolean;
-  appServers: number;
-  replicas: number;
-  shards: number;
-  shardStrategy: 'range' | 'hash';
+  /** the phase's declared options (targets/phases/params.ts), every one filled: name -> value */
+  options: Record<string, OptionValue>;
   /** fault schedule entries, e.g. "dead-server@30s" */
   chaos: string[];
   /** start a Prometheus for the run (false when the user brings their own) */
@@ -64,8 +63,9 @@ export interface RunConfig {
   sizes?: Record<string, SizeOverride>;
 }
 
-/** Raw option values as commander hands them over (strings, booleans, undefined when absent). */
-export interface RawRunOptions {
+/** Raw option values as commander hands them over (strings, booleans, undefined when absent).
+ *  A type, not an interface: commander's object also holds the phases' flags (RunFlags). */
+export type RawRunOptions = {
   phase?: string;
   users?: string;
   duration?: string;
@@ -85,10 +85,6 @@ export interface RawRunOptions {
   workload?: string;
   keep?: boolean;
   json?: boolean;
-  appServers?: string;
-  replicas?: string;
-  shards?: string;
-  shardStrategy?: string;
   chaos?: string[];
   prometheus?: boolean;
   prometheusUrl?: string;
@@ -96,7 +92,10 @@ export interface RawRunOptions {
   p99?: string;
   maxErrorRate?: string;
   size?: string[];
-}
+};
+
+/** Raw options plus the phases' own flags, each by its param name (appServers for --app-servers). */
+export type RunFlags = RawRunOptions & { [phaseOption: string]: unknown };
 
 const ENV: Record<string, keyof RawRunOptions> = {
   BENCH_USERS: 'users',
@@ -132,21 +131,44 @@ export function defaultWarmupS(topology: Pick<Topology, 'services'>): number {
 
 /** The phase definition for a --phase value, or a usage error listing the phases. */
 export function phaseFor(raw: string | undefined): PhaseDefinition {
-  if (raw === undefined) throw usageError('--phase is required', 'choose one of 1..7, e.g. --phase 2');
-  const n = parseInteger('--phase', raw, { min: 1, max: 7 });
-  return phases.get(n)!;
+  const [first, last] = [PHASE_NUMBERS[0]!, PHASE_NUMBERS.at(-1)!];
+  if (raw === undefined) throw usageError('--phase is required', `choose one of ${first}..${last}, e.g. --phase ${first}`);
+  const n = parseInteger('--phase', raw, { min: first, max: last });
+  const phase = phases.get(n);
+  if (!phase) throw usageError(`--phase ${n} does not exist`, `choose one of ${PHASE_NUMBERS.join(', ')}`);
+  return phase;
+}
+
+/**
+ * The phase's declared options from their flags' text: each parsed within its declared range or
+ * choices, else its default; then checked together (shards <= users) by the same check the phase
+ * applies. A phase option given to a phase that does not declare it is a usage error: a flag that
+ * would change nothing.
+ */
+export function resolvePhaseOptions(phase: PhaseDefinition, raw: RunFlags, users: number, known: ReadonlyMap<string, RegisteredParam> = phaseParams): Record<string, OptionValue> {
+  for (const [name, p] of known) {
+    if (raw[name] === undefined || phase.params.some((q) => q.name === name)) continue;
+    throw usageError(`${p.flag}: phase ${phase.phase} has no such option`, `${p.flag} is an option of phase ${p.phases.join(', ')}`);
+  }
+  const options: Record<string, OptionValue> = {};
+  for (const p of phase.params) {
+    const text = raw[p.name];
+    if (text !== undefined && typeof text !== 'string') throw usageError(`${p.flag} needs a value`, p.hint);
+    options[p.name] = text === undefined ? p.default : p.type === 'int' ? parseInteger(p.flag, text, { min: p.min, max: p.max }) : parseChoice(p.flag, text, p.choices);
+  }
+  const checked = checkPhaseOptions(phase.phase, phase.params, { users, ...options });
+  return Object.fromEntries(phase.params.map((p) => [p.name, checked[p.name] as OptionValue]));
 }
 
 /** Builds a RunConfig from flags and environment; throws the first problem as one line. */
-export function resolveRunConfig(flags: RawRunOptions, env: Record<string, string | undefined> = {}): RunConfig {
-  const raw: RawRunOptions = { ...flags };
+export function resolveRunConfig(flags: RunFlags, env: Record<string, string | undefined> = {}): RunConfig {
+  const raw: RunFlags = { ...flags };
   for (const [name, key] of Object.entries(ENV)) {
     if (raw[key] === undefined && env[name] !== undefined && env[name] !== '') (raw as Record<string, unknown>)[key] = env[name];
   }
   const phase = phaseFor(raw.phase);
   const users = raw.users === undefined ? defaultUsers(phase) : parseCount('--users', raw.users, { min: 1, max: 1e10 });
-  const shards = raw.shards === undefined ? phase.defaults.shards : parseInteger('--shards', raw.shards, { min: 1, max: 26 });
-  if (shards > users) throw usageError(`--shards ${shards} is more than --users ${users}`, 'every shard needs at least one user: use fewer shards or more users');
+  const options = resolvePhaseOptions(phase, raw, users);
   const workload = raw.workload ?? DEFAULT_WORKLOAD;
   if (!workloads[workload]) {
     throw usageError(`--workload ${JSON.stringify(workload)} is not a workload`, `choose one of ${Object.keys(workloads).join(', ')}`);
@@ -184,10 +206,7 @@ export function resolveRunConfig(flags: RawRunOptions, env: Record<string, strin
     workload,
     keep: raw.keep ?? false,
     json: raw.json ?? false,
-    appServers: raw.appServers === undefined ? phase.defaults.appServers : parseInteger('--app-servers', raw.appServers, { min: 1, max: 32 }),
-    replicas: raw.replicas === undefined ? phase.defaults.replicas : parseInteger('--replicas', raw.replicas, { min: 0, max: 8 }),
-    shards,
-    shardStrategy: raw.shardStrategy === undefined ? 'range' : parseChoice('--shard-strategy', raw.shardStrategy, ['range', 'hash'] as const),
+    options,
     chaos: raw.chaos ?? [],
     prometheus: prometheusUrl === null && raw.prometheus !== false,
     prometheusUrl,

@@ -1,6 +1,7 @@
 // A deployed plan as text: hosts, services with their addresses, edges, the shard map.
 import type { DeployPlan } from '../topology/plan.ts';
 import { endpointUrl } from '../topology/plan.ts';
+import { storeOf } from '../topology/stores.ts';
 
 export function formatPlan(plan: DeployPlan, runDir: string): string {
   const lines: string[] = [];
@@ -14,9 +15,8 @@ export function formatPlan(plan: DeployPlan, runDir: string): string {
     const svcs = plan.services.filter((s) => s.host === h.name).map((s) => `${s.name} (${s.kind}) :${s.address.port}`);
     lines.push(`    ${h.name.padEnd(18)} ${h.ip.padEnd(13)} ${String(h.size.cpus).padStart(4)} cpu ${String(h.size.memoryMb).padStart(5)} MB  ${svcs.join(', ')}`);
   }
-  const app = plan.services.find((s) => s.config.kind === 'app');
-  if (app && app.config.kind === 'app' && app.config.app.store.kind === 'postgres') {
-    const store = app.config.app.store;
+  const store = storeOf(plan, 'users');
+  if (store?.kind === 'postgres') {
     lines.push(`  shard map (${store.strategy}):`);
     for (const sh of store.shards) {
       const range = store.strategy === 'range' ? `ids ${sh.range[0].toLocaleString('en-US')}–${sh.range[1] === null ? '∞' : sh.range[1].toLocaleString('en-US')}` : 'hash(id) mod ' + store.shards.length;

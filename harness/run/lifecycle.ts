@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { BenchError, usageError } from '../errors.ts';
-import { phases } from '../../targets/phases/index.ts';
+import { phases, PHASE_NUMBERS } from '../../targets/phases/index.ts';
 import { plan as makePlan, type DeployPlan } from '../topology/plan.ts';
 import type { Topology } from '../topology/types.ts';
 import type { Deployment, Progress, Runtime } from '../runtime/types.ts';
@@ -24,7 +24,8 @@ import { trafficModel, stagesFor, defaultMachineCapRps, capLabel } from '../load
 import type { LoadOutcome } from '../load/types.ts';
 import { drive, driveWarmup, warmupStages, type DriveOutcome } from './drive.ts';
 import { serverBaseline, collectServerView, type ServerView } from './collect.ts';
-import { SCHEMA_VERSION, type DrillResult, type FaultWindow, type LoadResults, type Objective, type Results, type Stage, type TrafficModel } from '../../reports/schema.ts';
+import { SCHEMA_VERSION, type Results } from '../../reports/schema.ts';
+import type { DrillResult, FaultWindow, LoadResults, Objective, Stage, TrafficModel } from './results.ts';
 import { fmtMs } from '../../reports/format.ts';
 import { REPORT_FILES, writeReports } from '../../reports/index.ts';
 import { version } from './version.ts';
@@ -45,16 +46,10 @@ export interface RunIO {
 }
 
 /** The topology of a configured run; a phase that is not built says so. */
-export function topologyFor(config: Pick<RunConfig, 'phase' | 'users' | 'appServers' | 'replicas' | 'shards' | 'shardStrategy' | 'sizes'>): Topology {
+export function topologyFor(config: Pick<RunConfig, 'phase' | 'users' | 'options' | 'sizes'>): Topology {
   const phase = phases.get(config.phase);
-  if (!phase) throw usageError(`--phase ${config.phase} does not exist`, 'choose one of 1..7');
-  const topology = phase.topology({
-    users: config.users,
-    appServers: config.appServers,
-    replicas: config.replicas,
-    shards: config.shards,
-    shardStrategy: config.shardStrategy,
-  });
+  if (!phase) throw usageError(`--phase ${config.phase} does not exist`, `choose one of ${PHASE_NUMBERS.join(', ')}`);
+  const topology = phase.topology({ ...config.options, users: config.users });
   return withSizes(topology, config.sizes ?? {});
 }
 
@@ -289,9 +284,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
         rate: config.rate,
         seed: config.seed,
         runtime: deployment.runtime,
-        appServers: config.appServers,
-        replicas: config.replicas,
-        shards: config.shards,
+        options: config.options,
         chaos: config.chaos,
       },
       topology: {

@@ -1,22 +1,22 @@
 // Seeding: --users N becomes N user rows in the phase's store, fast (COPY for PostgreSQL, batched
-// transactions for SQLite) and deterministic for a seed. The store is read off the first app
-// service's config, so this works for every phase without knowing which one it is.
+// transactions for SQLite) and deterministic for a seed. The topology names its 'users' store
+// (harness/topology/stores.ts), so this works for every phase without knowing which one it is.
 import { join } from 'node:path';
 import { BenchError } from '../errors.ts';
 import type { Deployment, Progress } from '../runtime/types.ts';
-import { serviceOf } from '../topology/plan.ts';
-import { appRuntimeConfig } from '../../targets/services/app.ts';
+import { storeLocation, storeOf as storeSpecOf } from '../topology/stores.ts';
 import { seedPostgres, seedSqlite } from '../../targets/app/seed.ts';
-import type { AppRuntimeConfig } from '../../targets/app/config.ts';
+import type { StoreRuntimeConfig } from '../../targets/app/config.ts';
 
-/** The store config of the phase's app, with addresses the harness reaches directly (no proxy). */
-export function storeOf(deployment: Deployment): AppRuntimeConfig['store'] | null {
-  const plan = deployment.plan;
-  const app = plan.services.find((s) => s.kind === 'app');
-  if (!app) return null;
-  const started = deployment.services.get(app.name);
-  const dir = started ? started.dataDir : join(deployment.runDir, 'data', app.name);
-  return appRuntimeConfig({ service: app, dir, reach: (to) => serviceOf(plan, to).address }).store;
+/** Where the phase's 'users' store is, by addresses the harness reaches directly (no proxy); null: none. */
+export function storeOf(deployment: Deployment): StoreRuntimeConfig | null {
+  const spec = storeSpecOf(deployment.plan, 'users');
+  if (!spec) return null;
+  const dirOf = (name: string) => {
+    const started = deployment.services.get(name);
+    return started ? started.dataDir : join(deployment.runDir, 'data', name);
+  };
+  return storeLocation(deployment.plan, spec, dirOf);
 }
 
 export async function seedUsers(deployment: Deployment, users: number, seed: number, progress: Progress, signal?: AbortSignal): Promise<void> {

@@ -199,7 +199,11 @@ export async function startOrTearDown<D extends { start(): Promise<void>; down()
 export function createNativeRuntime(opts: NativeRuntimeOptions = {}): Runtime {
   const env = opts.env ?? process.env;
   const settings: Settings = {
-    root: opts.stateRoot ?? stateRoot(env),
+    // read when used, not when the module loads: the default runtime is created at import, and a
+    // caller (a test, a library user) may set BENCH_STATE_DIR afterwards
+    get root() {
+      return opts.stateRoot ?? stateRoot(env);
+    },
     repoRoot: opts.repoRoot ?? defaultRepoRoot(),
     graceMs: opts.graceMs ?? 5_000,
     recipes: opts.recipes ?? defaultRecipes,

@@ -22,7 +22,9 @@ export async function runBench(args: string[], opts: { env?: Record<string, stri
   const io: CliIO = {
     out: (t) => void (out += t),
     err: (t) => void (err += t),
-    env: opts.env ?? {},
+    // the CLI reads its environment from io.env: a test's private state root (set in process.env
+    // by usePrivateRoots or by the test) must reach the commands that read it there (down, status)
+    env: opts.env ?? (process.env.BENCH_STATE_DIR ? { BENCH_STATE_DIR: process.env.BENCH_STATE_DIR } : {}),
     isTTY: false,
     signal: new AbortController().signal,
     cwd: opts.cwd ?? repoRoot,

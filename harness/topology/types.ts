@@ -33,7 +33,7 @@ export interface ServiceConfigs {}
 /** A component kind's name, as its module declares it. */
 export type ServiceKind = keyof ServiceConfigs & string;
 
-/** One shard of the user data: a primary and its read replicas, owning a range of user ids. */
+/** One shard of a store: a primary and its read replicas, owning a range of user ids. */
 export interface ShardSpec {
   name: string;
   primary: string;
@@ -42,6 +42,16 @@ export interface ShardSpec {
   range: [number, number | null];
 }
 
+/**
+ * A data store the topology keeps ('users' today; 'payments', 'jobs' later): where it lives and
+ * who owns it. harness/topology/stores.ts answers "where does store S live" from this, and an
+ * app's AppStore is derived from it (appStoreOf), never the other way round.
+ */
+export type StoreSpec =
+  | { name: string; kind: 'sqlite'; /** the services that own it (the SQLite file sits in the first one's directory) */ owners: string[] }
+  | { name: string; kind: 'postgres'; owners: string[]; strategy: 'range' | 'hash'; shards: ShardSpec[] };
+
+/** The store config an app service carries: a StoreSpec without its name and owners. */
 export type AppStore =
   | { kind: 'sqlite' }
   | { kind: 'postgres'; strategy: 'range' | 'hash'; shards: ShardSpec[] };
@@ -79,18 +89,58 @@ export interface Topology {
   entry: string;
   /** the service the load hits for static assets (the CDN edge), default: entry */
   staticEntry?: string;
+  /** the data stores, by name; absent: the topology keeps no data (a hand-built test topology) */
+  stores?: StoreSpec[];
 }
 
-/** Options a user can set for a phase (flags of `bench run` / `bench up`). */
+/** A value of a phase option: a count or a choice. */
+export type OptionValue = number | string;
+
+/**
+ * A phase option declared as a parameter spec (the pattern of chaos/faults/params.ts): the CLI
+ * flag, its validation, its default, results.json's config.options and the report's option
+ * table all come from it. The same name declared by several phases must agree on everything but
+ * the default (targets/phases/index.ts checks).
+ */
+interface PhaseParamBase {
+  /** the key in PhaseOptions and results.json: the flag in camelCase ('appServers' for --app-servers) */
+  name: string;
+  /** the CLI flag, e.g. '--app-servers' */
+  flag: string;
+  /** the flag's help line */
+  help: string;
+  /** why a value is wrong, for a direct caller's one-line error; '{phase}' is replaced by the phase */
+  rule: string;
+  /** what to use instead: the error's hint */
+  hint: string;
+}
+
+export interface IntPhaseParam extends PhaseParamBase {
+  type: 'int';
+  default: number;
+  /** the range the CLI accepts */
+  min: number;
+  max: number;
+  /** set: the value may not exceed --users; the text says why ("more shards than users leaves ...") */
+  atMostUsers?: string;
+}
+
+export interface ChoicePhaseParam extends PhaseParamBase {
+  type: 'choice';
+  default: string;
+  choices: readonly string[];
+}
+
+export type PhaseParam = IntPhaseParam | ChoicePhaseParam;
+
+/** Options of a phase: the seeded users and the values of the phase's declared params, by name
+ *  (undefined: the param's default). */
 export interface PhaseOptions {
   users: number;
-  appServers: number;
-  replicas: number;
-  shards: number;
-  shardStrategy: 'range' | 'hash';
+  [name: string]: OptionValue | undefined;
 }
 
-/** A rung of the ladder: its description and a pure function from options to a topology. */
+/** A rung of the ladder: its description, its options and a pure function from options to a topology. */
 export interface PhaseDefinition {
   phase: number;
   title: string;
@@ -101,6 +151,10 @@ export interface PhaseDefinition {
   shows: string;
   /** false while the phase is only described, not deployable */
   built: boolean;
-  defaults: Pick<PhaseOptions, 'appServers' | 'replicas' | 'shards'>;
+  /** the options this phase takes; a flag no phase declares does not exist */
+  params: readonly PhaseParam[];
+  /** each param's default by name (derived from params by definePhase) */
+  defaults: Readonly<Record<string, OptionValue>>;
+  /** checks the options against params (one-line usage errors), then builds the topology */
   topology(options: PhaseOptions): Topology;
 }

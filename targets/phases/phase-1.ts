@@ -1,16 +1,21 @@
 // Phase 1 — the monolith: web, app and an embedded database on one host.
-import type { PhaseDefinition } from '../../harness/topology/types.ts';
+import type { StoreSpec } from '../../harness/topology/types.ts';
+import { appStoreOf } from '../../harness/topology/stores.ts';
+import { definePhase } from './params.ts';
 import { sizes } from './sizes.ts';
 
-export const phase1: PhaseDefinition = {
+/** The monolith keeps its users in a SQLite file of its own. */
+const users: StoreSpec = { name: 'users', kind: 'sqlite', owners: ['app'] };
+
+export const phase1 = definePhase({
   phase: 1,
   title: 'Monolith',
   usersRange: [1, 1_000],
   architecture: 'one host: web + app + embedded database (SQLite)',
   shows: 'the single point of failure: kill it and everything is down',
   built: true,
-  defaults: { appServers: 1, replicas: 0, shards: 1 },
-  topology: () => ({
+  params: [],
+  build: () => ({
     phase: 1,
     title: 'Monolith',
     regions: [{ name: 'local', wanLatencyMs: 0 }],
@@ -22,9 +27,10 @@ export const phase1: PhaseDefinition = {
         host: 'host-1',
         role: 'monolith',
         dependsOn: [],
-        config: { kind: 'app', app: { store: { kind: 'sqlite' }, sessions: { kind: 'memory' }, cache: null } },
+        config: { kind: 'app', app: { store: appStoreOf(users), sessions: { kind: 'memory' }, cache: null } },
       },
     ],
     entry: 'app',
+    stores: [users],
   }),
-};
+});

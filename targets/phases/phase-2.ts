@@ -1,16 +1,21 @@
 // Phase 2 — the database moves to its own host; the app stays stateful (sessions in memory).
-import type { PhaseDefinition } from '../../harness/topology/types.ts';
+import type { StoreSpec } from '../../harness/topology/types.ts';
+import { appStoreOf } from '../../harness/topology/stores.ts';
+import { definePhase } from './params.ts';
 import { sizes } from './sizes.ts';
 
-export const phase2: PhaseDefinition = {
+/** One PostgreSQL primary owning every user id, used by the one app. */
+const users: StoreSpec = { name: 'users', kind: 'postgres', owners: ['app'], strategy: 'range', shards: [{ name: 'main', primary: 'pg-primary', replicas: [], range: [0, null] }] };
+
+export const phase2 = definePhase({
   phase: 2,
   title: 'Separate database',
   usersRange: [1_000, 10_000],
   architecture: 'app host + PostgreSQL host; vertical scaling by host size',
   shows: 'DB and app stop fighting for CPU; the ceiling moves with host size',
   built: true,
-  defaults: { appServers: 1, replicas: 0, shards: 1 },
-  topology: () => ({
+  params: [],
+  build: () => ({
     phase: 2,
     title: 'Separate database',
     regions: [{ name: 'local', wanLatencyMs: 0 }],
@@ -36,11 +41,7 @@ export const phase2: PhaseDefinition = {
         config: {
           kind: 'app',
           app: {
-            store: {
-              kind: 'postgres',
-              strategy: 'range',
-              shards: [{ name: 'main', primary: 'pg-primary', replicas: [], range: [0, null] }],
-            },
+            store: appStoreOf(users),
             sessions: { kind: 'memory' },
             cache: null,
           },
@@ -48,5 +49,6 @@ export const phase2: PhaseDefinition = {
       },
     ],
     entry: 'app',
+    stores: [users],
   }),
-};
+});

@@ -1,7 +1,8 @@
 // Phase 4 — phase 3 plus a Redis cache-aside for user reads and a CDN edge (nginx proxy_cache)
 // in front of the balancer for static assets.
-import type { PhaseDefinition, Topology } from '../../harness/topology/types.ts';
-import { checkFleetOptions, checkHostCount, fleetTopology, singlePrimaryTier } from './phase-3.ts';
+import type { Topology } from '../../harness/topology/types.ts';
+import { checkHostCount, fleetTopology, singlePrimaryTier } from './fleet.ts';
+import { appServersParam, definePhase, intOf, replicasParam } from './params.ts';
 import { sizes } from './sizes.ts';
 
 /** Seconds a cached user profile lives (the classic cache-aside TTL). */
@@ -38,16 +39,14 @@ export function withCacheAndEdge(t: Topology): Topology {
 
 const TITLE = 'Cache and CDN';
 
-export const phase4: PhaseDefinition = {
+export const phase4 = definePhase({
   phase: 4,
   title: TITLE,
   usersRange: [100_000, 1_000_000],
   architecture: 'phase 3 + Redis cache-aside for DB reads + CDN edge cache for static assets',
   shows: 'hit ratio, DB load drop, latency drop',
   built: true,
-  defaults: { appServers: 3, replicas: 2, shards: 1 },
-  topology: (o) => {
-    checkFleetOptions(4, o);
-    return checkHostCount(withCacheAndEdge(fleetTopology({ phase: 4, title: TITLE, appServers: o.appServers, db: singlePrimaryTier(o.replicas) })));
-  },
-};
+  params: [appServersParam, replicasParam],
+  build: (o) =>
+    checkHostCount(withCacheAndEdge(fleetTopology({ phase: 4, title: TITLE, appServers: intOf(o, appServersParam), db: singlePrimaryTier(intOf(o, replicasParam)) }))),
+});

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { usageLine } from '../../harness/testing/usage-error.ts';
 import { plan } from '../../harness/topology/plan.ts';
 import { haproxyInputFor, renderHaproxyConfig } from '../services/haproxy.ts';
 import { msRuntimeConfig } from '../services/microservice.ts';
@@ -16,6 +17,13 @@ describe('phase 6', () => {
     const cpus = topology.hosts.reduce((a, h) => a + h.size.cpus, 0);
     expect(cpus).toBeLessThanOrEqual(2);
     expect(topology.services.filter((s) => s.kind === 'microservice' && s.role === 'worker')).toHaveLength(PHASE6_WORKERS);
+  });
+
+  it('declares --workers and --broker: N workers; kafka refused in one line (not built)', () => {
+    const three = def.topology({ users: 1000, workers: 3 });
+    expect(three.services.filter((s) => s.kind === 'microservice' && s.role === 'worker').map((s) => s.name)).toEqual(['worker-1', 'worker-2', 'worker-3']);
+    expect(usageLine(() => def.topology({ users: 1000, broker: 'kafka' }))).toBe('--broker kafka: phase 6 runs RabbitMQ only; Kafka is not built yet — use --broker rabbitmq');
+    expect(usageLine(() => def.topology({ users: 1000, workers: 0 }))).toBe('--workers 0: phase 6 needs a whole number of at least 1 worker — use --workers 2');
   });
 
   it('gives each service its own PostgreSQL, and sends every edge through Toxiproxy', () => {

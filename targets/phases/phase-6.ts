@@ -3,14 +3,41 @@
 // the uploads API; a notification service consuming payment.completed; a RabbitMQ broker; a
 // worker fleet. Every service has its own PostgreSQL, and every edge (gateway->service,
 // service->DB, service->broker, worker->broker, worker->DB) goes through Toxiproxy.
-import type { Host, PhaseDefinition, Service, Topology } from '../../harness/topology/types.ts';
-import { checkFleetOptions, checkHostCount, fleetTopology, singlePrimaryTier } from './phase-3.ts';
+import { BenchError } from '../../harness/errors.ts';
+import type { Host, Service, Topology } from '../../harness/topology/types.ts';
+import { checkHostCount, fleetTopology, singlePrimaryTier } from './fleet.ts';
+import { appServersParam, choiceOf, definePhase, intOf, replicasParam, withDefault } from './params.ts';
 
 const REGION = 'local';
 const TITLE = 'Microservices and queues';
 
-/** Workers in the fleet (a declared option, --workers, once phases declare options). */
-export const PHASE6_WORKERS = 2;
+/** Workers in the fleet: --workers. */
+export const workersParam = {
+  name: 'workers',
+  flag: '--workers',
+  type: 'int',
+  default: 2,
+  min: 1,
+  max: 16,
+  help: 'workers consuming the jobs queue',
+  rule: 'phase {phase} needs a whole number of at least 1 worker',
+  hint: 'use --workers 2',
+} as const;
+
+/** The broker. Kafka is a declared choice the phase refuses in build (not built yet), in one line. */
+export const brokerParam = {
+  name: 'broker',
+  flag: '--broker',
+  type: 'choice',
+  default: 'rabbitmq',
+  choices: ['rabbitmq', 'kafka'],
+  help: 'the message broker: rabbitmq (kafka is not built yet)',
+  rule: 'unknown broker',
+  hint: 'use --broker rabbitmq',
+} as const;
+
+/** Workers with the defaults. */
+export const PHASE6_WORKERS = workersParam.default;
 
 /**
  * Host sizes for phase 6: 13 hosts (with the defaults) whose CPU quotas sum to 1.8 cores, so the
@@ -99,16 +126,16 @@ export function phase6Topology(o: { appServers: number; replicas: number; worker
   return { ...users, hosts: [...users.hosts.map(resize), ...part.hosts], services: [...part.services, ...services] };
 }
 
-export const phase6: PhaseDefinition = {
+export const phase6 = definePhase({
   phase: 6,
   title: TITLE,
   usersRange: [10_000_000, 100_000_000],
   architecture: 'user, payment, notification services and an uploads API, each with its own DB, behind a path-routing gateway; RabbitMQ; a worker fleet',
   shows: 'heavy work leaves the request path; bursts are absorbed by the queue; no job is lost',
   built: true,
-  defaults: { appServers: 1, replicas: 0, shards: 1 },
-  topology: (o) => {
-    checkFleetOptions(6, o);
-    return checkHostCount(phase6Topology({ appServers: o.appServers, replicas: o.replicas, workers: PHASE6_WORKERS }));
+  params: [withDefault(appServersParam, 1), withDefault(replicasParam, 0), workersParam, brokerParam],
+  build: (o) => {
+    if (choiceOf(o, brokerParam) === 'kafka') throw new BenchError('usage', '--broker kafka: phase 6 runs RabbitMQ only; Kafka is not built yet', 'use --broker rabbitmq');
+    return checkHostCount(phase6Topology({ appServers: intOf(o, appServersParam), replicas: intOf(o, replicasParam), workers: intOf(o, workersParam) }));
   },
-};
+});

@@ -7,8 +7,12 @@
 // kind's binding before its module finished loading.
 import { BenchError } from '../../harness/errors.ts';
 import { appRecipe } from './app.ts';
+import { etcdRecipe } from './etcd.ts';
 import { haproxyRecipe } from './haproxy.ts';
 import { nginxRecipe } from './nginx.ts';
+import { patroniRecipe } from './patroni.ts';
+import { pdnsRecipe } from './pdns.ts';
+import { pgRouterRecipe } from './pg-router.ts';
 import { postgresExporter } from './postgres-exporter.ts';
 import { postgresRecipe } from './postgres.ts';
 import { prometheus } from './prometheus.ts';
@@ -31,6 +35,10 @@ const all = (): ComponentKind[] => [
   postgresExporter,
   redisExporter,
   toxiproxyRecipe,
+  etcdRecipe,
+  patroniRecipe,
+  pgRouterRecipe,
+  pdnsRecipe,
   rabbitmqRecipe,
   microserviceRecipe,
 ];

@@ -40,7 +40,7 @@ export type PostgresConfig = z.infer<typeof postgresConfig>['postgres'];
 export const PG_USER = 'postgres';
 
 /** Newest first: initdb and postgres must come from the same directory (one server version). */
-const PG_BIN_DIRS = ['17', '16', '15', '14', '13'].map((v) => `/usr/lib/postgresql/${v}/bin`);
+export const PG_BIN_DIRS = ['17', '16', '15', '14', '13'].map((v) => `/usr/lib/postgresql/${v}/bin`);
 
 /** Where the official image (postgres:15) keeps the server's binaries. */
 const PG_IMAGE_BIN = '/usr/lib/postgresql/15/bin';
@@ -235,8 +235,9 @@ export function socketClientConfig(ctx: Pick<NativeContext, 'dir' | 'service'>, 
   return { host: ctx.dir, port: ctx.service.address.port, user: PG_USER, database };
 }
 
-/** Creates role and database `bench` (idempotent); replicas receive them through replication. */
-async function createBenchRole(ctx: NativeContext): Promise<void> {
+/** Creates role and database `bench` (idempotent); replicas receive them through replication.
+ *  Also run by Patroni's leader (targets/services/patroni.ts), whose server Patroni starts. */
+export async function createBenchRole(ctx: NativeContext): Promise<void> {
   const { user, password, database } = PG_CREDENTIALS;
   const client = new pg.Client(socketClientConfig(ctx));
   await client.connect();

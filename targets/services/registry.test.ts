@@ -110,12 +110,11 @@ describe('the registered kinds', () => {
     expect(OFFICIAL_BINARIES['redis-server']).toBe('/usr/local/bin/redis-server');
     expect(OFFICIAL_BINARIES.pg_basebackup).toBe('/usr/lib/postgresql/15/bin/pg_basebackup');
     expect(officialUsers()).toEqual({ postgres: '999:999' });
-    // phase 6's kinds run natively only so far (ComponentKind.image absent: Docker cannot run it);
-    // named here so that a kind losing its image by mistake still fails
-    const nativeOnly = new Set(['rabbitmq', 'microservice']);
-    expect([...kinds.values()].filter((k) => !IMAGE_KINDS.has(k.kind)).map((k) => k.kind)).toEqual([...nativeOnly]);
-    for (const k of kinds.values()) {
-      if (nativeOnly.has(k.kind)) continue;
+    // phase 6's and phase 7's kinds run natively only so far (docs/PHASE-6.md, docs/PHASE-7.md): no image, and no Docker table has them
+    const nativeOnly = [...kinds.values()].filter((k) => !k.image).map((k) => k.kind);
+    expect(nativeOnly).toEqual(['etcd', 'patroni', 'pg-router', 'pdns', 'rabbitmq', 'microservice']);
+    for (const k of nativeOnly) expect(IMAGE_KINDS.has(k)).toBe(false);
+    for (const k of [...kinds.values()].filter((x) => x.image)) {
       expect(IMAGE_KINDS.has(k.kind)).toBe(true);
       // a kind that runs in Docker says where each of its binaries is in its image
       for (const r of k.requires) expect(r.inImage, `${k.kind}: ${r.binary}`).toMatch(/^\//);
@@ -128,6 +127,7 @@ describe('the registered kinds', () => {
   it('list the servers doctor reports, in their order, and nothing else lists them', () => {
     expect(components().map((c) => c.name)).toEqual([
       'PostgreSQL 15', 'pg_basebackup', 'Redis', 'HAProxy', 'nginx', 'Prometheus', 'postgres exporter', 'redis exporter', 'Toxiproxy',
+      'etcd', 'Patroni', 'PowerDNS',
       'Go', 'wrk', 'Chromium', 'Docker engine', 'k6',
     ]);
   });

@@ -45,7 +45,7 @@ export function mergedResults(m: MergedK6, info: MergedRunInfo): Results {
     runId: info.runId ?? `k6-merge-${started.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`,
     startedAt: started.toISOString(),
     finishedAt: new Date(started.getTime() + durationS * 1000).toISOString(),
-    config: { phase: info.phase, users: info.users, durationS, rate: peak, seed: info.seed, runtime: 'native', appServers: 0, replicas: 0, shards: 0, chaos: [] },
+    config: { phase: info.phase, users: info.users, durationS, rate: peak, seed: info.seed, runtime: 'native', chaos: [] },
     topology: { phase: info.phase, title: info.title, hosts: [], services: [], edges: [] },
     trafficModel: trafficModel({ users: info.users, rateOverride: peak, machineCapRps: peak }),
     load,

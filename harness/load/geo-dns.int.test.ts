@@ -1,0 +1,72 @@
+// The geo resolver against the real PowerDNS: each client region resolves from its own source
+// address, and the client cache mode decides how long its users keep a dead region after the
+// DNS itself moved (the DNS convergence figure of phase 7's drills).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GEO_NAME, startGeoDns, type GeoDnsFixture } from '../../targets/regions/testing/geo-dns-fixture.ts';
+import { dnsQuery, formatDnsCacheMode, GeoResolver, type DnsCacheMode } from './geo-dns.ts';
+
+const TTL_S = 2;
+/** the server's side of a flip, measured in pdns.int.test.ts: ~0.8 s, at most a check interval plus its 2 s timeout */
+const SERVER_FLIP_MAX_MS = 3_000;
+
+describe('geo resolver on PowerDNS', () => {
+  let f: GeoDnsFixture;
+  beforeAll(async () => {
+    f = await startGeoDns('geodns', TTL_S);
+  }, 60_000);
+  afterAll(async () => {
+    await f?.dispose();
+  });
+
+  const resolver = (from: 'east' | 'west', cache: DnsCacheMode) => new GeoResolver({ query: dnsQuery(f.dns, f.sources[from]), cache });
+
+  /** Resolves through `r` every 50 ms after east dies until it answers west or `limitMs` passed;
+   *  the ms it took, or null. East comes back afterwards and the server answers it again. */
+  async function convergence(r: GeoResolver, limitMs: number): Promise<number | null> {
+    expect(await r.resolve(GEO_NAME)).toBe(f.entries.east);
+    const t0 = performance.now();
+    await f.kill('east');
+    let ms: number | null = null;
+    while (performance.now() - t0 < limitMs) {
+      if ((await r.resolve(GEO_NAME).catch(() => null)) === f.entries.west) {
+        ms = performance.now() - t0;
+        break;
+      }
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    await f.revive('east');
+    await expect.poll(async () => (await dnsQuery(f.dns, f.sources.east)(GEO_NAME))[0]?.address, { timeout: 10_000, interval: 100 }).toBe(f.entries.east);
+    return ms;
+  }
+
+  it('each client region is answered from its own source address', async () => {
+    expect(await resolver('east', { kind: 'ttl' }).resolve(GEO_NAME)).toBe(f.entries.east);
+    expect(await resolver('west', { kind: 'ttl' }).resolve(GEO_NAME)).toBe(f.entries.west);
+  });
+
+  it('ttl: converges within the server flip plus the TTL', async () => {
+    const r = resolver('east', { kind: 'ttl' });
+    const ms = await convergence(r, 15_000);
+    console.log(`[geo-dns] ${formatDnsCacheMode({ kind: 'ttl' })}: east's clients on west ${ms?.toFixed(0)} ms after east died (TTL ${TTL_S} s)`);
+    expect(ms).not.toBeNull();
+    expect(ms!).toBeLessThan(TTL_S * 1000 + SERVER_FLIP_MAX_MS);
+  }, 30_000);
+
+  it('min=5s: keeps the dead region at least until its 5 s floor', async () => {
+    const mode: DnsCacheMode = { kind: 'min', seconds: 5 };
+    const r = resolver('east', mode);
+    const ms = await convergence(r, 20_000);
+    console.log(`[geo-dns] ${formatDnsCacheMode(mode)}: east's clients on west ${ms?.toFixed(0)} ms after east died (TTL ${TTL_S} s)`);
+    expect(ms).not.toBeNull();
+    // the answer was cached just before the kill: it is kept ~5 s whatever the server says
+    expect(ms!).toBeGreaterThan(4_500);
+    expect(ms!).toBeLessThan(5_000 + SERVER_FLIP_MAX_MS);
+  }, 40_000);
+
+  it('pinned: never leaves the dead region (the negative control of convergence)', async () => {
+    const r = resolver('east', { kind: 'pinned' });
+    const ms = await convergence(r, 6_000);
+    expect(ms).toBeNull();
+    expect(r.queries).toBe(1);
+  }, 30_000);
+});

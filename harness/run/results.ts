@@ -1,0 +1,182 @@
+// What a run produces, as zod schemas and their types: the load's figures (LoadResults, built by
+// the engine and the k6 driver), fault windows, objectives, drill results. The producers (harness/,
+// chaos/) import them from here; reports/schema.ts composes them into results.json's schema.
+import { z } from 'zod';
+
+/** Milliseconds. null: nothing was measured (no response in that window); renderers print "n/a". */
+const ms = z.number().nullable();
+
+export const Latency = z.object({
+  p50: ms,
+  p90: ms,
+  p95: ms,
+  p99: ms,
+  p999: ms,
+  max: ms,
+  mean: ms,
+});
+export type Latency = z.infer<typeof Latency>;
+
+export const SeriesPoint = z.object({
+  /** seconds since the load started */
+  t: z.number(),
+  /** requests completed in this second */
+  requests: z.number(),
+  errors: z.number(),
+  /** requests due but not sent (in-flight cap reached) */
+  dropped: z.number(),
+  /** the arrival rate the schedule asked for */
+  targetRate: z.number(),
+  /** this second's percentiles of the requests that got a response; null when none did */
+  p50: ms,
+  p95: ms,
+  p99: ms,
+  /** the exact largest latency of the second */
+  max: ms.optional(),
+  /**
+   * the second's latency histogram (LatencyHistogram.encode(): "<maxUs>:<HDR compressed base64>"),
+   * so a figure over any window merges the window's seconds exactly instead of averaging percentiles
+   */
+  hdr: z.string().nullable().optional(),
+  /** per shard (when the engine knows the shard map): requests completed and failed this second */
+  shards: z.record(z.string(), z.object({ requests: z.number(), errors: z.number() })).optional(),
+});
+export type SeriesPoint = z.infer<typeof SeriesPoint>;
+
+export const EndpointStats = z.object({
+  requests: z.number(),
+  errors: z.number(),
+  latencyMs: Latency,
+  /** failed with no response (timeout, refused, reset) */
+  noResponse: z.number().optional(),
+});
+
+export const Stage = z.object({ durationS: z.number(), targetRate: z.number() });
+export type Stage = z.infer<typeof Stage>;
+
+export const TrafficModel = z.object({
+  users: z.number(),
+  dailyActiveShare: z.number(),
+  requestsPerActiveUserPerDay: z.number(),
+  peakToAverage: z.number(),
+  averageRps: z.number(),
+  peakRps: z.number(),
+  /**
+   * the ceiling the run was planned under (req/s); how it was obtained is machineCapSource. An
+   * 'estimate' is a rule of thumb from the core count, not a capacity of this machine.
+   */
+  machineCapRps: z.number(),
+  /** 'estimate': cores x a per-core figure; 'flag': --max-rate; 'measured': measured on this machine */
+  machineCapSource: z.enum(['estimate', 'flag', 'measured']).optional(),
+  /** the rate actually driven at steady state */
+  targetRps: z.number(),
+  /** the planned scale factor: targetRps / peakRps (1 when the plan drives the full model) */
+  scaleFactor: z.number(),
+  /**
+   * the achieved scale factor: requests completed ÷ requests the model would have sent over the
+   * same schedule (its due count ÷ scaleFactor); equal to scaleFactor when the planned load was
+   * all completed. null before the load or when nothing completed
+   */
+  achievedScaleFactor: z.number().nullable().optional(),
+  /** true when --rate overrode the model */
+  overridden: z.boolean(),
+  derivation: z.array(z.string()),
+});
+export type TrafficModel = z.infer<typeof TrafficModel>;
+
+export const LoadResults = z.object({
+  driver: z.enum(['embedded', 'k6']),
+  workload: z.string(),
+  /** the load's sign-up salt (loadtests/lib/identity.ts): with the seed, it reproduces the load's
+   *  requests; absent in results written before salts, null when a generator did not say */
+  salt: z.number().int().min(0).nullable().optional(),
+  stages: z.array(Stage),
+  durationS: z.number(),
+  totals: z.object({
+    requests: z.number(),
+    ok: z.number(),
+    errors: z.number(),
+    dropped: z.number(),
+    throughputRps: z.number(),
+    /** errors / requests completed: the failed share of what was sent */
+    errorRate: z.number(),
+    /**
+     * (errors + dropped) / (requests + dropped): the share of the offered load not served. A request
+     * dropped at the in-flight cap is the system's failure (it did not answer in time); objectives
+     * use this rate. null when nothing was offered.
+     */
+    failRate: z.number().nullable().optional(),
+  }),
+  /** latency of the requests that got a response (any status), from the intended send time */
+  latencyMs: Latency,
+  /** time to failure of the requests that got no response (timeout, refused, reset) */
+  failureMs: Latency.optional(),
+  /** per shard (when the engine knows the shard map): requests completed and failed */
+  shards: z.record(z.string(), z.object({ requests: z.number(), errors: z.number() })).optional(),
+  endpoints: z.record(z.string(), EndpointStats),
+  statusCodes: z.record(z.string(), z.number()),
+  errorKinds: z.record(z.string(), z.number()),
+  series: z.array(SeriesPoint),
+  generator: z.object({
+    /** the engine fell behind its schedule: results understate the offered load */
+    saturated: z.boolean(),
+    /**
+     * the generator itself was the limit: its schedule lag grew (sustained) while it still had
+     * free in-flight slots, so its own CPU, not the system, held the load back => INCONCLUSIVE
+     */
+    limited: z.boolean().optional(),
+    maxLagMs: z.number(),
+    peakRssMb: z.number(),
+  }),
+});
+export type LoadResults = z.infer<typeof LoadResults>;
+
+export const FaultWindow = z.object({
+  name: z.string(),
+  target: z.string(),
+  /** seconds since the load started */
+  startS: z.number(),
+  endS: z.number().nullable(),
+  detail: z.string().optional(),
+});
+export type FaultWindow = z.infer<typeof FaultWindow>;
+
+export const Objective = z.object({
+  name: z.string(),
+  /** e.g. "p99 < 250 ms" */
+  description: z.string(),
+  threshold: z.number(),
+  /** null: not measured (e.g. no request got a response) */
+  actual: z.number().nullable(),
+  pass: z.boolean(),
+});
+export type Objective = z.infer<typeof Objective>;
+
+export const WriteCheck = z.object({
+  acknowledged: z.number(),
+  present: z.number(),
+  lost: z.number(),
+  unacknowledgedPresent: z.number(),
+  lostIds: z.array(z.number()),
+  /** writes sent that got no answer (or a 5xx): they may or may not have taken effect, so they are
+   *  neither acknowledged nor lost (absent in results written before it was recorded) */
+  indeterminate: z.number().optional(),
+});
+
+export const DrillResult = z.object({
+  name: z.string(),
+  hypothesis: z.string(),
+  timeToDetectS: z.number().nullable(),
+  timeToRecoverS: z.number().nullable(),
+  errorsDuringFault: z.number(),
+  /** p99 of the window (merged histograms); null when no request got a response in it */
+  latencyBeforeP99: z.number().nullable(),
+  latencyDuringP99: z.number().nullable(),
+  writes: WriteCheck.nullable(),
+  figures: z.record(z.string(), z.union([z.number(), z.string(), z.null()])),
+  pass: z.boolean(),
+  /** pass / fail, or inconclusive: the load could not judge it (generator limited, nothing completed) */
+  verdict: z.enum(['pass', 'fail', 'inconclusive']).optional(),
+  reasons: z.array(z.string()),
+});
+export type DrillResult = z.infer<typeof DrillResult>;

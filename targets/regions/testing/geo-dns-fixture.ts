@@ -1,0 +1,97 @@
+// A geo DNS on the real PowerDNS for integration tests: the server (through the native runtime,
+// in a private state root and a reserved slot), two "regions" that are plain HTTP listeners on
+// their own loopback addresses (what the server's health checks probe), and a client source
+// address per region. Killing a region closes its listener and every open connection.
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import { createNativeRuntime } from '../../../harness/runtime/native.ts';
+import { testRoot, type TestRoot } from '../../../harness/runtime/testing/run-helpers.ts';
+import type { Deployment } from '../../../harness/runtime/types.ts';
+import { plan, serviceOf, type DeployPlan, type Endpoint } from '../../../harness/topology/plan.ts';
+import type { Topology } from '../../../harness/topology/types.ts';
+import type { PdnsConfig } from '../../services/pdns.ts';
+
+export const GEO_NAME = 'api.bench.test';
+const HEALTH_PORT = 18080;
+
+export interface GeoDnsFixture {
+  plan: DeployPlan;
+  dns: Endpoint;
+  /** region -> the address the DNS answers for it */
+  entries: Record<'east' | 'west', string>;
+  /** region -> a client source address inside that region's view */
+  sources: Record<'east' | 'west', string>;
+  kill(region: 'east' | 'west'): Promise<void>;
+  revive(region: 'east' | 'west'): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+function listen(host: string): Promise<{ server: Server; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((_req, res) => res.end('ok'));
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(HEALTH_PORT, host, () => resolve({ server, sockets }));
+  });
+}
+
+export async function startGeoDns(name: string, ttlSeconds: number): Promise<GeoDnsFixture> {
+  const t: TestRoot = await testRoot(name);
+  const prefix = `127.${t.slot}`;
+  const entries = { east: `${prefix}.200.1`, west: `${prefix}.201.1` };
+  const sources = { east: `${prefix}.210.5`, west: `${prefix}.211.5` };
+  const pdns: PdnsConfig = {
+    zone: 'bench.test',
+    name: 'api',
+    ttlSeconds,
+    health: { port: HEALTH_PORT, path: '/health' },
+    views: [
+      { name: 'east', clients: [`${prefix}.210.0/24`], prefer: [[entries.east], [entries.west]] },
+      { name: 'west', clients: [`${prefix}.211.0/24`], prefer: [[entries.west], [entries.east]] },
+    ],
+  };
+  const topology: Topology = {
+    phase: 0,
+    title: 'geo dns',
+    regions: [{ name: 'global', wanLatencyMs: 0 }],
+    hosts: [{ name: 'dns', size: { cpus: 0.25, memoryMb: 256 }, region: 'global' }],
+    services: [{ name: 'geo-dns', kind: 'pdns', host: 'dns', role: 'dns', dependsOn: [], config: { kind: 'pdns', pdns } }],
+    entry: 'geo-dns',
+  };
+  const p = plan(topology, { runId: `${name}-${process.pid}`, slot: t.slot, proxies: false, prometheus: false });
+  const servers = { east: await listen(entries.east), west: await listen(entries.west) };
+  let dep: Deployment | undefined;
+  try {
+    dep = await createNativeRuntime({ stateRoot: t.root }).up(p, { runDir: join(t.root, 'run'), progress: () => {} });
+  } catch (err) {
+    for (const s of Object.values(servers)) s.server.close();
+    await t.dispose();
+    throw err;
+  }
+  const close = (r: 'east' | 'west') =>
+    new Promise<void>((resolve) => {
+      const { server, sockets } = servers[r];
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    });
+  return {
+    plan: p,
+    dns: serviceOf(p, 'geo-dns').address,
+    entries,
+    sources,
+    kill: close,
+    async revive(r) {
+      servers[r] = await listen(entries[r]);
+    },
+    async dispose() {
+      await dep?.down();
+      await Promise.all((['east', 'west'] as const).filter((r) => servers[r].server.listening).map(close));
+      await t.dispose();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// PowerDNS with a LUA geo record, on the real server: two client source addresses get their own
+// region, and killing a region's listener flips its clients to the other within a measured time.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dnsQuery } from '../../harness/load/geo-dns.ts';
+import { GEO_NAME, startGeoDns, type GeoDnsFixture } from '../regions/testing/geo-dns-fixture.ts';
+import { PDNS_HEALTH_INTERVAL_S } from './pdns.ts';
+
+const TTL_S = 2;
+
+describe('pdns geo record', () => {
+  let f: GeoDnsFixture;
+  beforeAll(async () => {
+    f = await startGeoDns('pdns', TTL_S);
+  }, 60_000);
+  afterAll(async () => {
+    await f?.dispose();
+  });
+
+  const ask = (from: 'east' | 'west') => dnsQuery(f.dns, f.sources[from])(GEO_NAME);
+
+  it('answers each client region with its own region, with the declared TTL', async () => {
+    // the first answers may precede the first health check: wait for both to settle
+    await expect.poll(async () => (await ask('east'))[0]?.address, { timeout: 5_000, interval: 100 }).toBe(f.entries.east);
+    expect(await ask('east')).toEqual([{ address: f.entries.east, ttl: TTL_S }]);
+    expect(await ask('west')).toEqual([{ address: f.entries.west, ttl: TTL_S }]);
+  });
+
+  it('answers the other region once a region stops serving, within a few health checks', async () => {
+    const t0 = performance.now();
+    await f.kill('east');
+    let answer = f.entries.east;
+    while (answer === f.entries.east && performance.now() - t0 < 15_000) {
+      answer = (await ask('east'))[0]!.address;
+      if (answer === f.entries.east) await new Promise((r) => setTimeout(r, 25));
+    }
+    const ms = performance.now() - t0;
+    console.log(`[pdns] east down -> east's clients answered west after ${ms.toFixed(0)} ms (health check every ${PDNS_HEALTH_INTERVAL_S} s)`);
+    expect(answer).toBe(f.entries.west);
+    // ifurlup's checks run every interval with a 2 s timeout for a dead one: beyond that is not the check
+    expect(ms).toBeLessThan((PDNS_HEALTH_INTERVAL_S + 2) * 1000 + 2_000);
+    // west's own clients never moved
+    expect((await ask('west'))[0]!.address).toBe(f.entries.west);
+  }, 30_000);
+
+  it('answers east again once it is back (failback)', async () => {
+    await f.revive('east');
+    await expect.poll(async () => (await ask('east'))[0]?.address, { timeout: 10_000, interval: 100 }).toBe(f.entries.east);
+  }, 15_000);
+});

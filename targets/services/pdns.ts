@@ -1,0 +1,247 @@
+// PowerDNS 4.7 authoritative (pdns-server + pdns-backend-sqlite3) as the geo-routing DNS of the
+// several-regions phase: one name whose A record is a LUA record that answers by the client's
+// source subnet (`view()`) with the nearest healthy region (`ifurlup` over sets of addresses in
+// order of preference: the first set with an address that answers HTTP wins). Runs as the `pdns`
+// system user on its host's loopback address; zone and records live in a SQLite file the recipe
+// writes before the first start (the gsqlite3 backend reads it; no zone transfer, no API).
+//
+// Why ifurlup and not ifportup: a region's entry is reached through a Toxiproxy listener, which
+// accepts TCP even when the region behind it is dead; only an HTTP answer proves the region serves.
+// Why no caches: the packet and query caches would keep answering a dead region after the health
+// check flipped; each answer is cheap to compute on loopback.
+import { existsSync, readFileSync } from 'node:fs';
+import { chown, writeFile } from 'node:fs/promises';
+import { Resolver } from 'node:dns/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { z } from 'zod';
+import { BenchError } from '../../harness/errors.ts';
+import { lookupUser } from '../../harness/runtime/process.ts';
+import { waitFor } from '../../harness/runtime/wait.ts';
+import type { DeployPlan, PlannedService } from '../../harness/topology/plan.ts';
+import { clientSource } from '../regions/geo.ts';
+import type { ComponentKind } from './types.ts';
+
+/** The answers for one group of clients, named after the client region it serves: the client
+ *  subnets (CIDR) it answers, and the candidate addresses in order of preference, a set per rank
+ *  (the first set holding an address whose health URL answers is the answer). */
+const pdnsView = z.object({ name: z.string(), clients: z.array(z.string()).min(1), prefer: z.array(z.array(z.string())).min(1) }).strict();
+export type PdnsView = z.infer<typeof pdnsView>;
+
+/** What a phase declares for its geo DNS: the zone (`bench.test`), the routed name in it (`api`),
+ *  the answer's TTL (how long a well-behaved client may keep a dead region), the health check
+ *  (GET http://<candidate>:<port><path> must answer 2xx/3xx), and the views in order: the first
+ *  whose subnets hold the client's source address answers; a client no view names gets the last
+ *  view's answer. The LUA text is built from these strings: pdnsConfigProblems checks each. */
+const pdnsConfig = z
+  .object({
+    kind: z.literal('pdns'),
+    pdns: z
+      .object({
+        zone: z.string(),
+        name: z.string(),
+        ttlSeconds: z.number().int().min(0),
+        health: z.object({ port: z.number().int().min(1).max(65535), path: z.string() }).strict(),
+        views: z.array(pdnsView).min(1),
+      })
+      .strict(),
+  })
+  .strict();
+declare module '../../harness/topology/types.ts' {
+  interface ServiceConfigs {
+    pdns: Omit<z.infer<typeof pdnsConfig>, 'kind'>;
+  }
+}
+export type PdnsConfig = z.infer<typeof pdnsConfig>['pdns'];
+
+/** Where Debian's package keeps the gsqlite3 backend's schema. */
+export const PDNS_SQLITE_SCHEMA = '/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql';
+export const PDNS_DB_FILE = 'pdns.sqlite3';
+/** The system user Debian's package creates; the server runs as it. */
+export const PDNS_USER = 'pdns';
+/** Seconds between two health checks of a candidate (the answer's flip time is about this). */
+export const PDNS_HEALTH_INTERVAL_S = 1;
+
+/** A view's client block named by client region instead of an address: `client-region:<n>` is the
+ *  source address of client region n (targets/regions/geo.ts clientSource) in the run's slot. */
+export const CLIENT_REGION_REF = 'client-region:';
+
+/**
+ * The config with every name resolved against the plan: a candidate that is not an IPv4 address
+ * is a service of the plan and stands for its host address; `client-region:<n>` is that client
+ * region's source address as a /32. Phases know names, only the plan knows addresses. Pure.
+ */
+export function resolvePdnsConfig(c: PdnsConfig, plan: Pick<DeployPlan, 'slot' | 'services'>): PdnsConfig {
+  const address = (x: string) => {
+    if (IPV4.test(x)) return x;
+    const s = plan.services.find((svc) => svc.name === x);
+    if (!s) throw new BenchError('internal', `geo DNS candidate ${x} is neither an address nor a service of the plan`);
+    return s.address.host;
+  };
+  const block = (x: string) => (x.startsWith(CLIENT_REGION_REF) ? `${clientSource(plan.slot, Number(x.slice(CLIENT_REGION_REF.length)))}/32` : x);
+  return { ...c, views: c.views.map((v) => ({ ...v, clients: v.clients.map(block), prefer: v.prefer.map((set) => set.map(address)) })) };
+}
+
+function pdnsConfigOf(ctx: { service: PlannedService; plan: Pick<DeployPlan, 'slot' | 'services'> }): PdnsConfig {
+  if (ctx.service.config.kind !== 'pdns') throw new Error(`${ctx.service.name} is not a pdns service`);
+  return resolvePdnsConfig(ctx.service.config.pdns, ctx.plan);
+}
+
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+/** Every problem of a PdnsConfig, as sentences (the LUA text is built from these strings). Pure. */
+export function pdnsConfigProblems(c: PdnsConfig): string[] {
+  const problems: string[] = [];
+  if (!c.zone.split('.').every((l) => LABEL.test(l))) problems.push(`zone ${c.zone} is not a DNS name`);
+  if (!LABEL.test(c.name)) problems.push(`name ${c.name} is not a DNS label`);
+  if (!Number.isInteger(c.ttlSeconds) || c.ttlSeconds < 0) problems.push(`ttl ${c.ttlSeconds} is not a whole number of seconds`);
+  if (!/^\/[A-Za-z0-9/_.-]*$/.test(c.health.path)) problems.push(`health path ${c.health.path} must be a plain absolute path`);
+  if (c.views.length === 0) problems.push('no view declared');
+  for (const v of c.views) {
+    for (const cidr of v.clients) if (!CIDR.test(cidr)) problems.push(`view ${v.name}: ${cidr} is not an IPv4 CIDR`);
+    if (v.prefer.length === 0 || v.prefer.some((set) => set.length === 0)) problems.push(`view ${v.name}: an empty set of candidates`);
+    for (const ip of v.prefer.flat()) if (!IPV4.test(ip)) problems.push(`view ${v.name}: ${ip} is not an IPv4 address`);
+  }
+  return problems;
+}
+
+/** The first host address of an IPv4 CIDR (a source address a test or probe can bind). Pure. */
+export function firstHost(cidr: string): string {
+  const m = CIDR.exec(cidr);
+  if (!m) throw new Error(`${cidr} is not an IPv4 CIDR`);
+  const ip = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+  const bits = Number(m[5]);
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  const first = (((ip & mask) >>> 0) + (bits >= 31 ? 0 : 1)) >>> 0;
+  return [24, 16, 8, 0].map((s) => (first >>> s) & 255).join('.');
+}
+
+const luaList = (xs: string[]) => `{${xs.map((x) => `'${x}'`).join(',')}}`;
+
+/**
+ * The LUA record's content (type A): view() over the client subnets, each answering ifurlup over
+ * its preference sets; the last view also catches every other client. Pure.
+ */
+export function renderGeoLua(c: PdnsConfig): string {
+  const problems = pdnsConfigProblems(c);
+  if (problems.length) throw new BenchError('internal', `invalid geo DNS config: ${problems.join('; ')}`);
+  const url = `http://${c.name}.${c.zone}:${c.health.port}${c.health.path}`;
+  const views = c.views.map((v, i) => {
+    const clients = i === c.views.length - 1 ? [...v.clients, '0.0.0.0/0'] : v.clients;
+    return `{${luaList(clients)}, ifurlup('${url}', {${v.prefer.map(luaList).join(',')}})}`;
+  });
+  return `A "view({${views.join(',')}})"`;
+}
+
+/** pdns.conf for one server. Pure. */
+export function renderPdnsConf(input: { ip: string; port: number; dir: string }): string {
+  return [
+    '# Written by bench (targets/services/pdns.ts).',
+    'launch=gsqlite3',
+    `gsqlite3-database=${join(input.dir, PDNS_DB_FILE)}`,
+    `local-address=${input.ip}`,
+    `local-port=${input.port}`,
+    'enable-lua-records=yes',
+    `lua-health-checks-interval=${PDNS_HEALTH_INTERVAL_S}`,
+    // the answer must follow the health checks at once (header)
+    'cache-ttl=0',
+    'query-cache-ttl=0',
+    'negquery-cache-ttl=0',
+    'zone-cache-refresh-interval=0',
+    `socket-dir=${input.dir}`,
+    'guardian=no',
+    'daemon=no',
+    'write-pid=no',
+    'disable-syslog=yes',
+    'log-timestamp=yes',
+    // 6 keeps the health checks' UP/DOWN lines: when the answer flipped, from the server's side
+    'loglevel=6',
+    'webserver=no',
+    'api=no',
+    '',
+  ].join('\n');
+}
+
+/** The zone's rows for the gsqlite3 backend: SOA, NS and the routed LUA record. Pure. */
+export function zoneRecords(c: PdnsConfig): { name: string; type: string; content: string; ttl: number }[] {
+  return [
+    // the SOA's last field is the negative-answer TTL: short, a name may appear during a run
+    { name: c.zone, type: 'SOA', content: `ns.${c.zone} hostmaster.${c.zone} 1 3600 600 86400 5`, ttl: 60 },
+    { name: c.zone, type: 'NS', content: `ns.${c.zone}`, ttl: 60 },
+    { name: `${c.name}.${c.zone}`, type: 'LUA', content: renderGeoLua(c), ttl: c.ttlSeconds },
+  ];
+}
+
+/** Writes the backend's SQLite file: Debian's schema, the zone, its records. */
+export function writeZoneDb(file: string, c: PdnsConfig, schemaFile = PDNS_SQLITE_SCHEMA): void {
+  if (!existsSync(schemaFile)) {
+    throw new BenchError('environment', `the PowerDNS SQLite schema ${schemaFile} is missing`, 'install it: apt-get install pdns-backend-sqlite3');
+  }
+  const db = new Database(file);
+  try {
+    db.exec(readFileSync(schemaFile, 'utf8'));
+    const domain = db.prepare("INSERT INTO domains (name, type) VALUES (?, 'NATIVE')").run(c.zone).lastInsertRowid;
+    const insert = db.prepare('INSERT INTO records (domain_id, name, type, content, ttl, disabled, auth) VALUES (?, ?, ?, ?, ?, 0, 1)');
+    for (const r of zoneRecords(c)) insert.run(domain, r.name, r.type, r.content, r.ttl);
+  } finally {
+    db.close();
+  }
+}
+
+/** Replaces the routed record's content (e.g. a drill stepping a region out); the server reads it
+ *  on the next query, since every cache is off. */
+export function updateGeoRecord(file: string, c: PdnsConfig): void {
+  const db = new Database(file);
+  try {
+    db.prepare("UPDATE records SET content = ?, ttl = ? WHERE type = 'LUA' AND name = ?").run(renderGeoLua(c), c.ttlSeconds, `${c.name}.${c.zone}`);
+  } finally {
+    db.close();
+  }
+}
+
+export const pdnsRecipe: ComponentKind = {
+  kind: 'pdns',
+  config: pdnsConfig,
+  ports: { main: 5300 },
+  tier: 'entry',
+  requires: [{ binary: 'pdns_server', paths: ['/usr/sbin'], debianPackage: 'pdns-server', doctor: { name: 'PowerDNS', neededFor: 'geo-routing DNS (phase 7)', versionArgs: ['--version'] } }],
+  async prepare(ctx) {
+    const c = pdnsConfigOf(ctx);
+    const db = join(ctx.dir, PDNS_DB_FILE);
+    writeZoneDb(db, c);
+    // the backend opens it read-write (journal settings): the server's user must own it
+    const owner = await lookupUser(PDNS_USER);
+    if (owner) await chown(db, owner.uid, owner.gid).catch(() => {});
+    await writeFile(join(ctx.dir, 'pdns.conf'), renderPdnsConf({ ip: ctx.service.address.host, port: ctx.service.address.port, dir: ctx.dir }));
+  },
+  launch(ctx) {
+    return { command: ctx.bin('pdns_server'), args: [`--config-dir=${ctx.dir}`], cwd: ctx.dir, user: PDNS_USER };
+  },
+  async ready(ctx) {
+    const c = pdnsConfigOf(ctx);
+    const { host, port } = ctx.service.address;
+    await waitFor.until(`SOA of ${c.zone} from ${host}:${port}`, async () => {
+      const r = new Resolver({ timeout: 500, tries: 1 });
+      r.setServers([`${host}:${port}`]);
+      await r.resolveSoa(c.zone);
+      return true;
+    }, { timeoutMs: 15_000, signal: ctx.signal });
+    // A candidate counts as down until its first health check: right after the start a view may
+    // answer its second choice. Give the checks a few rounds to answer every view's first choice;
+    // past that a first choice may really be down, which is not the server's readiness.
+    await waitFor
+      .until(`every view's first choice from ${host}:${port}`, async () => {
+        for (const v of c.views) {
+          const r = new Resolver({ timeout: 500, tries: 1 });
+          r.setServers([`${host}:${port}`]);
+          r.setLocalAddress(firstHost(v.clients[0]!));
+          const answer = await r.resolve4(`${c.name}.${c.zone}`);
+          if (!answer.some((a) => v.prefer[0]!.includes(a))) return undefined;
+        }
+        return true;
+      }, { timeoutMs: 3 * PDNS_HEALTH_INTERVAL_S * 1000 + 1_000, signal: ctx.signal })
+      .catch(() => ctx.progress(`${ctx.service.name}: not every view answers its first choice yet (a region may be down)`));
+  },
+};
