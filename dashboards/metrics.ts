@@ -95,6 +95,16 @@ export const KNOWN_METRICS: Record<string, KnownMetric> = {
   rabbitmq_global_messages_received_total: rabbit('counter', 'messages published to the broker'),
   rabbitmq_global_messages_delivered_total: rabbit('counter', 'messages delivered to consumers'),
   rabbitmq_global_messages_acknowledged_total: rabbit('counter', 'messages acknowledged by consumers'),
+  rabbitmq_global_messages_confirmed_total: rabbit('counter', 'publishes confirmed to publishers (publisher confirms)'),
+  rabbitmq_global_messages_redelivered_total: rabbit('counter', 'deliveries of messages delivered before (a consumer died or nacked)'),
+  rabbitmq_global_messages_dead_lettered_delivery_limit_total: rabbit('counter', 'messages dead-lettered by a quorum queue\'s x-delivery-limit'),
+  // phase 6's own services (targets/microservices/http.ts), label service
+  bench_ms_jobs_accepted_total: app('counter', 'uploads answered 202 (uploads API)'),
+  bench_ms_outbox_published_total: app('counter', 'outbox rows published with a confirm (payment and uploads relays)'),
+  bench_ms_worker_effects_total: app('counter', 'job side effects applied (workers)'),
+  bench_ms_worker_skipped_total: app('counter', 'deliveries of a job already done (worker idempotence)'),
+  bench_ms_worker_failed_total: app('counter', 'deliveries a worker failed and nacked'),
+  bench_ms_jobs_dead_lettered_total: app('counter', 'jobs marked dead-lettered from the dead-letter queue (uploads API)'),
 };
 
 /** Metric names a recording rule in rules/bench.rules.yml defines (usable in expressions too). */

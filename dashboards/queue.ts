@@ -1,25 +1,27 @@
-// The queue tier (phase 6): RabbitMQ through its rabbitmq_prometheus plugin. Placeholders until
-// phase 6 is built; per-queue series need per-object metrics (/metrics/per-object, or
-// prometheus.return_per_object_metrics = true).
+// The queue tier (phase 6): RabbitMQ through its rabbitmq_prometheus plugin (per-object metrics
+// are on: targets/services/rabbitmq.ts), and the services' own counters (bench_ms_*): the outbox
+// relays' confirmed publishes and the workers' side effects, so a backlog can be read from both
+// ends (accepted vs done).
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { benchDashboard, finalize, RATE, row, timeseries } from './common.ts';
+import { benchDashboard, finalize, RATE, row, stat, timeseries } from './common.ts';
 
-const PLACEHOLDER = 'Phase 6 (queue and workers) is not built yet: this panel stays empty until it is.';
-
-/** bench / queue (RabbitMQ) */
+/** bench / queue (RabbitMQ, workers) */
 export function queueDashboard(): Dashboard {
   return finalize(
     benchDashboard({
       uid: 'bench-queue',
-      title: 'bench / queue (RabbitMQ)',
-      description: `${PLACEHOLDER} Backlog, consumers and message rates of the background-job queue.`,
+      title: 'bench / queue (RabbitMQ, workers)',
+      description: 'Backlog, flow, redeliveries and dead-lettering of the jobs queue (rabbitmq_prometheus), and the outbox relays and workers (bench_ms_*).',
       tags: ['queue', 'rabbitmq'],
     })
       .withRow(row('Backlog'))
+      .withPanel(stat({ title: 'Jobs backlog', unit: 'short', w: 8, queries: [{ expr: 'sum(rabbitmq_queue_messages{queue="jobs.video"})' }] }))
+      .withPanel(stat({ title: 'Dead-lettered jobs', unit: 'short', w: 8, queries: [{ expr: 'sum(rabbitmq_global_messages_dead_lettered_delivery_limit_total)' }] }))
+      .withPanel(stat({ title: 'Workers consuming', unit: 'short', w: 8, queries: [{ expr: 'sum(rabbitmq_queue_consumers{queue="jobs.video"})' }] }))
       .withPanel(
         timeseries({
           title: 'Messages per queue',
-          description: `${PLACEHOLDER} A burst is absorbed when the backlog rises and drains again.`,
+          description: 'A burst is absorbed when the backlog rises and drains again; a backlog that only grows means the workers cannot keep up.',
           unit: 'short',
           queries: [{ expr: 'sum by (queue) (rabbitmq_queue_messages)', legend: '{{queue}}' }],
         }),
@@ -27,7 +29,7 @@ export function queueDashboard(): Dashboard {
       .withPanel(
         timeseries({
           title: 'Ready vs unacknowledged',
-          description: PLACEHOLDER,
+          description: 'Unacknowledged: held by workers (at most workers x prefetch).',
           unit: 'short',
           stack: true,
           queries: [
@@ -39,11 +41,12 @@ export function queueDashboard(): Dashboard {
       .withRow(row('Flow'))
       .withPanel(
         timeseries({
-          title: 'Published, delivered, acknowledged',
-          description: `${PLACEHOLDER} Published above acknowledged for long: the workers cannot keep up.`,
+          title: 'Published, confirmed, delivered, acknowledged',
+          description: 'Published above acknowledged for long: the workers cannot keep up.',
           unit: 'short',
           queries: [
             { expr: `sum(rate(rabbitmq_global_messages_received_total[${RATE}]))`, legend: 'published/s' },
+            { expr: `sum(rate(rabbitmq_global_messages_confirmed_total[${RATE}]))`, legend: 'confirmed/s' },
             { expr: `sum(rate(rabbitmq_global_messages_delivered_total[${RATE}]))`, legend: 'delivered/s' },
             { expr: `sum(rate(rabbitmq_global_messages_acknowledged_total[${RATE}]))`, legend: 'acknowledged/s' },
           ],
@@ -51,8 +54,33 @@ export function queueDashboard(): Dashboard {
       )
       .withPanel(
         timeseries({
+          title: 'Accepted vs done (services)',
+          description: 'Uploads answered 202, outbox rows confirmed by the broker, and side effects applied by the workers.',
+          unit: 'short',
+          queries: [
+            { expr: `sum(rate(bench_ms_jobs_accepted_total[${RATE}]))`, legend: 'accepted/s' },
+            { expr: `sum(rate(bench_ms_outbox_published_total[${RATE}]))`, legend: 'relayed/s' },
+            { expr: `sum(rate(bench_ms_worker_effects_total[${RATE}]))`, legend: 'done/s' },
+          ],
+        }),
+      )
+      .withRow(row('Failures'))
+      .withPanel(
+        timeseries({
+          title: 'Redeliveries, failures and dead-lettering',
+          description: 'Redelivered: a worker died holding the message or nacked it. Dead-lettered: past x-delivery-limit. Skipped: a redelivery of a job already done (idempotence at work).',
+          unit: 'short',
+          queries: [
+            { expr: `sum(rate(rabbitmq_global_messages_redelivered_total[${RATE}]))`, legend: 'redelivered/s' },
+            { expr: `sum(rate(rabbitmq_global_messages_dead_lettered_delivery_limit_total[${RATE}]))`, legend: 'dead-lettered/s' },
+            { expr: `sum(rate(bench_ms_worker_failed_total[${RATE}]))`, legend: 'worker failures/s' },
+            { expr: `sum(rate(bench_ms_worker_skipped_total[${RATE}]))`, legend: 'skipped (already done)/s' },
+          ],
+        }),
+      )
+      .withPanel(
+        timeseries({
           title: 'Consumers per queue',
-          description: PLACEHOLDER,
           unit: 'short',
           queries: [{ expr: 'sum by (queue) (rabbitmq_queue_consumers)', legend: '{{queue}}' }],
         }),

@@ -70,9 +70,10 @@ export interface RequestType {
   then?: readonly FollowUp[];
 }
 
-// Phase 6 adds entries here (a payment, an upload answered 202 with a job id, a job poll); a poll
-// that reads the job id from the upload's body needs a capture besides the session cookie. Phase 7's
-// client regions and Host names belong to the origins (LoadTargets), not to the entries.
+// Phase 6's entries: a payment (201) and an upload answered 202 with a job id, both routed by the
+// gateway to their services. A job poll that reads the job id from the upload's body needs a
+// capture besides the session cookie, which the catalogue does not have yet: there is no poll entry.
+// Phase 7's client regions and Host names belong to the origins (LoadTargets), not to the entries.
 const entries: readonly RequestType[] = [
   { name: 'read', origin: 'api', method: 'GET', path: '/api/users/{id}', id: 'seeded', expect: SUCCESS },
   { name: 'update', origin: 'api', method: 'PUT', path: '/api/users/{id}', body: { name: '{name}' }, id: 'seeded', write: true, expect: SUCCESS },
@@ -99,6 +100,9 @@ const entries: readonly RequestType[] = [
     then: [{ method: 'GET', path: '/api/me', withSession: true, expect: SUCCESS }],
   },
   { name: 'static', origin: 'static', method: 'GET', path: '/static/{asset}', id: 'none', assets: staticAssets.map((a) => a.path), expect: SUCCESS },
+  // phase 6 (targets/microservices/): the payment service answers 201, the uploads API 202
+  { name: 'pay', origin: 'api', method: 'POST', path: '/api/payments', body: { userId: '{id}', amountCents: 500 }, id: 'seeded', expect: [201] },
+  { name: 'video', origin: 'api', method: 'POST', path: '/api/videos', body: { sizeKb: 256 }, id: 'none', expect: [202] },
 ];
 
 /** A catalogue: its entries in a fixed order (weights are read in it, so a seed means the same everywhere). */

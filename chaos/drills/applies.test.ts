@@ -22,6 +22,8 @@ const expected: Record<number, string[]> = {
   3: ['dead-server', 'hung-server', 'db-primary-failure', 'replica-loss', 'slow-database', 'network-partition'],
   4: ['dead-server', 'hung-server', 'db-primary-failure', 'replica-loss', 'cache-outage', 'cdn-outage', 'slow-database', 'network-partition'],
   5: ['dead-server', 'hung-server', 'db-primary-failure', 'replica-loss', 'cache-outage', 'cdn-outage', 'shard-outage', 'slow-database', 'network-partition'],
+  // the user service of phase 6 is a fleet on one primary without replicas (its defaults)
+  6: ['dead-server', 'hung-server', 'slow-database', 'network-partition', 'broker-outage'],
 };
 
 describe('drills apply by capability, over the phase topologies', () => {
@@ -45,7 +47,7 @@ describe('drills apply by capability, over the phase topologies', () => {
   it('db-primary-failure: a PostgreSQL primary with a replica to promote', () => {
     expect(reason('db-primary-failure', planOf(1))).toBe('it promotes a PostgreSQL replica, and phase 1 keeps its users in SQLite: there is no PostgreSQL store');
     // phase 2 takes no --replicas: the hint names the phases that do, never a flag phase 2 refuses
-    expect(reason('db-primary-failure', planOf(2))).toMatch(/no shard of phase 2 has one \(run phase 3, 4 or 5 with --replicas 1 or more\)$/);
+    expect(reason('db-primary-failure', planOf(2))).toMatch(/no shard of phase 2 has one \(run phase 3, 4, 5 or 6 with --replicas 1 or more\)$/);
     expect(reason('db-primary-failure', planOf(3, { replicas: 0 }))).toMatch(/\(run with --replicas 1 or more\)$/);
     expect(reason('db-primary-failure', planOf(3, { replicas: 0 }))).toMatch(/no shard of phase 3 has one/);
     expect(applies('db-primary-failure', planOf(3, { replicas: 1 })).ok).toBe(true);
@@ -98,6 +100,6 @@ describe('drills apply by capability, over the phase topologies', () => {
       expect(p.drills.filter((d) => d.applies.ok).map((d) => d.name)).toEqual(expected[p.phase]);
       for (const d of p.drills.filter((x) => !x.applies.ok)) expect(d.applies.ok ? '' : d.applies.reason).toMatch(/^it /);
     }
-    expect(listing.filter((p) => p.notBuilt !== null).map((p) => [p.phase, p.drills.length])).toEqual([[6, 0], [7, 0]]);
+    expect(listing.filter((p) => p.notBuilt !== null).map((p) => [p.phase, p.drills.length])).toEqual([[7, 0]]);
   });
 });

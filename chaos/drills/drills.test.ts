@@ -14,7 +14,7 @@ const timing = (name: string, o: { target?: string; params?: string[] } = {}) =>
 describe('drill registry and phase validation', () => {
   it('has the drills of the issue', () => {
     expect([...drills.keys()].sort()).toEqual(
-      ['cache-outage', 'cdn-outage', 'db-primary-failure', 'dead-server', 'hung-server', 'network-partition', 'replica-loss', 'shard-outage', 'slow-database'].sort(),
+      ['broker-outage', 'cache-outage', 'cdn-outage', 'db-primary-failure', 'dead-server', 'hung-server', 'network-partition', 'replica-loss', 'shard-outage', 'slow-database'].sort(),
     );
   });
   it('an unknown drill lists them all', () => {
@@ -24,9 +24,11 @@ describe('drill registry and phase validation', () => {
     expect(usage(() => validateDrill('replica-loss', planOf(1)))).toMatch(/drill replica-loss does not apply to phase 1: it kills a read replica, and phase 1 keeps its users in SQLite: there is no PostgreSQL store — drills for phase 1: dead-server, hung-server$/);
     expect(usage(() => validateDrill('shard-outage', planOf(4)))).toMatch(/drills for phase 4: .*cache-outage, cdn-outage/);
   });
-  it('every built phase offers dead-server; phase 5 offers them all', () => {
-    for (let p = 1; p <= 5; p++) expect(drillsFor(planOf(p)).map((d) => d.name)).toContain('dead-server');
-    expect(drillsFor(planOf(5)).length).toBe(drills.size);
+  it('every built phase offers dead-server; phase 5 offers all but the broker drill, which phase 6 offers', () => {
+    for (let p = 1; p <= 6; p++) expect(drillsFor(planOf(p)).map((d) => d.name)).toContain('dead-server');
+    const five = drillsFor(planOf(5)).map((d) => d.name);
+    expect([...drills.keys()].filter((n) => !five.includes(n))).toEqual(['broker-outage']);
+    expect(drillsFor(planOf(6)).map((d) => d.name)).toContain('broker-outage');
   });
 });
 

@@ -6,6 +6,7 @@ import { plan as makePlan, type DeployPlan } from '../../harness/topology/plan.t
 import { phases } from '../../targets/phases/index.ts';
 import { registry } from '../faults/index.ts';
 import type { DrillLookup } from '../schedule.ts';
+import { brokerOutage } from './broker-outage.ts';
 import { cacheOutage } from './cache-outage.ts';
 import { cdnOutage } from './cdn-outage.ts';
 import { dbPrimaryFailure } from './db-primary-failure.ts';
@@ -17,7 +18,7 @@ import { shardOutage } from './shard-outage.ts';
 import { slowDatabase } from './slow-database.ts';
 import { newDrillState, type Applicability, type Drill, type DrillState, type DrillTiming } from './types.ts';
 
-const all: Drill[] = [deadServer, hungServer, dbPrimaryFailure, replicaLoss, cacheOutage, cdnOutage, shardOutage, slowDatabase, networkPartition];
+const all: Drill[] = [deadServer, hungServer, dbPrimaryFailure, replicaLoss, cacheOutage, cdnOutage, shardOutage, slowDatabase, networkPartition, brokerOutage];
 
 /** Every drill by name. */
 export const drills: ReadonlyMap<string, Drill> = registry('drill', all);

@@ -52,7 +52,7 @@ describe('parsePhases', () => {
     expect(() => parsePhases('5-2')).toThrow(/shrinks/);
     expect(() => parsePhases('2,x')).toThrow(/not a list of phases/);
     expect(() => parsePhases('2,9')).toThrow(/phase 9 does not exist/);
-    expect(() => parsePhases('5-7')).toThrow(/phase 6 is not built/);
+    expect(() => parsePhases('5-7')).toThrow(/phase 7 is not built/);
   });
 });
 

@@ -46,7 +46,7 @@ describe('bench CLI: bad input', () => {
     [['run', '--phase', '3', '--replicas', '-1'], /--replicas -1 is out of range/],
     [['run', '--phase', '5', '--shards', '0'], /--shards 0 is out of range/],
     [['run', '--phase', '5', '--users', '3', '--shards', '4'], /--shards 4 is more than --users 3/],
-    [['run', '--phase', '6'], /phase 6 is not built yet/],
+    [['run', '--phase', '7'], /phase 7 is not built yet/],
     [['run', '--phase', '3', '--duration', '30s', '--chaos', 'kill:app-1@40s'], /chaos kill on app-1 at 40 s starts after the load ends \(30 s\)/],
     [['drill', 'dead-server', '--phase', '3', '--target', 'app-9'], /app-9 is not an app server \(drill dead-server\)/],
     [['drill', 'replica-loss', '--phase', '3', '--target', 'pg-nope'], /pg-nope is not a read replica/],

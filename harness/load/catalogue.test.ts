@@ -155,7 +155,7 @@ describe('a catalogue entry the engine has never heard of', () => {
 
 describe('the catalogue itself', () => {
   it('holds the users API and static assets the apps answer', () => {
-    expect(catalogue.entries.map((e) => e.name)).toEqual(['read', 'update', 'create', 'login', 'static']);
+    expect(catalogue.entries.map((e) => e.name)).toEqual(['read', 'update', 'create', 'login', 'static', 'pay', 'video']);
     for (const w of Object.values(workloads)) expect(() => mixWeights(w)).not.toThrow();
     expect(pathFor(requestType('update'), { id: 17 })).toBe('/api/users/17');
     expect(requestType('update').method).toBe('PUT');

@@ -41,9 +41,17 @@ export const PG_CREDENTIALS = { user: 'bench', password: runPassword(PG_PASSWORD
 /** The `requirepass` of every Redis of the reference system (the default user). */
 export const REDIS_PASSWORD: string = runPassword(REDIS_PASSWORD_ENV);
 
+/** The environment variable the harness gives a process (a phase-6 service) the broker's password in. */
+export const RABBITMQ_PASSWORD_ENV = 'BENCH_RABBITMQ_PASSWORD';
+
+/** The password of the per-run RabbitMQ account (targets/services/rabbitmq.ts creates it; never guest). */
+export const RABBITMQ_PASSWORD: string = runPassword(RABBITMQ_PASSWORD_ENV);
+
 /** `text` with the run's passwords replaced: for configs and command lines kept in the run directory. */
 export function redactSecrets(text: string): string {
-  return text.split(PG_CREDENTIALS.password).join('<redacted>').split(REDIS_PASSWORD).join('<redacted>');
+  let out = text;
+  for (const secret of [PG_CREDENTIALS.password, REDIS_PASSWORD, RABBITMQ_PASSWORD]) out = out.split(secret).join('<redacted>');
+  return out;
 }
 
 /**

@@ -60,9 +60,9 @@ function flagsOf(args: string[]): Record<string, unknown> {
 describe('a phase declaring a new option', () => {
   it('gets a CLI flag with its help and the phases that take it', () => {
     const help = phaseOptionFlags(new Command().configureHelp({ helpWidth: 200 }), registry).helpInformation();
-    expect(help).toMatch(/--workers <n>\s+background workers \(phase 9\)/);
-    expect(help).toMatch(/--broker <rabbitmq\|kafka>\s+the message queue \(phase 9\)/);
-    expect(help).toMatch(/--app-servers <n>\s+app servers behind the load balancer \(phases 3, 4, 5, 9\)/);
+    expect(help).toMatch(/--workers <n>\s+workers consuming the jobs queue \(phases 6, 9\)/);
+    expect(help).toMatch(/--broker <rabbitmq\|kafka>\s+the message broker: rabbitmq \(kafka is not built yet\) \(phases 6, 9\)/);
+    expect(help).toMatch(/--app-servers <n>\s+app servers behind the load balancer \(phases 3, 4, 5, 6, 9\)/);
   });
 
   it('parses the flags into the options its topology gets, defaults filling the rest', () => {
@@ -78,7 +78,7 @@ describe('a phase declaring a new option', () => {
     expect(usageLine(() => phase9.topology({ users: 5, workers: 0 }))).toBe('--workers 0: phase 9 needs at least 1 worker — use --workers 2');
     expect(usageLine(() => phase9.topology({ users: 5, broker: 'sqs' }))).toBe('--broker sqs: unknown broker — use --broker rabbitmq or --broker kafka');
     // a phase that does not declare it refuses the flag instead of ignoring it
-    expect(usageLine(() => resolvePhaseOptions(phase3, flagsOf(['--workers', '4']), 100, registry))).toBe('--workers: phase 3 has no such option — --workers is an option of phase 9');
+    expect(usageLine(() => resolvePhaseOptions(phase3, flagsOf(['--workers', '4']), 100, registry))).toBe('--workers: phase 3 has no such option — --workers is an option of phase 6, 9');
   });
 
   it('lands in results.json as an entry of config.options', () => {
@@ -96,8 +96,8 @@ describe('the registry of options', () => {
     expect(registerParams([phase3, definePhase({ ...base, params: [withDefault(replicasParam, 0)] })]).get('replicas')!.phases).toEqual([3, 8]);
   });
 
-  it('the ladder declares --app-servers and --replicas on phases 3-5, sharding on 5 only', () => {
-    expect(Object.fromEntries([...phaseParams].map(([n, p]) => [n, p.phases]))).toEqual({ appServers: [3, 4, 5], replicas: [3, 4, 5], shards: [5], shardStrategy: [5], replication: [3, 4, 5] });
+  it('the ladder declares --app-servers and --replicas on phases 3-6, sharding on 5 only, replication on 3-5, workers and broker on 6', () => {
+    expect(Object.fromEntries([...phaseParams].map(([n, p]) => [n, p.phases]))).toEqual({ appServers: [3, 4, 5, 6], replicas: [3, 4, 5, 6], shards: [5], shardStrategy: [5], replication: [3, 4, 5], workers: [6], broker: [6] });
     expect(PHASE_NUMBERS).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(phase5.defaults).toEqual({ appServers: 3, replicas: 1, shards: 2, shardStrategy: 'range', replication: 'async' });
     expect(phase1.defaults).toEqual({});

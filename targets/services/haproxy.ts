@@ -13,7 +13,11 @@ import type { ComponentKind } from './types.ts';
 export const HAPROXY_STATS_PORT = 8404;
 
 /** The servers it balances over (empty: everything it depends on). */
-const haproxyConfig = z.object({ kind: z.literal('haproxy'), haproxy: z.object({ backends: z.array(z.string()) }).strict() }).strict();
+/** Routes (phase 6's gateway): requests whose path starts with `prefix` go to `backends`, checked on /health. */
+const routeSchema = z.object({ name: z.string().regex(/^[a-z][a-z0-9_-]*$/), prefixes: z.array(z.string().regex(/^\/[A-Za-z0-9/_-]*$/)).min(1), backends: z.array(z.string()).min(1) }).strict();
+const haproxyConfig = z
+  .object({ kind: z.literal('haproxy'), haproxy: z.object({ backends: z.array(z.string()), routes: z.array(routeSchema).optional() }).strict() })
+  .strict();
 declare module '../../harness/topology/types.ts' {
   interface ServiceConfigs {
     haproxy: Omit<z.infer<typeof haproxyConfig>, 'kind'>;
@@ -33,6 +37,8 @@ export interface HaproxyConfigInput {
   servers: { name: string; address: Endpoint }[];
   /** connections the process accepts at most; default 4096 */
   maxconn?: number;
+  /** path routes tried before the app fleet (phase 6's gateway); their servers answer /health */
+  routes?: { name: string; prefixes: string[]; servers: { name: string; address: Endpoint }[] }[];
 }
 
 /** Renders haproxy.cfg for the fleet's balancer. Pure. */
@@ -68,6 +74,8 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
     '',
     'frontend api',
     `    bind ${bind(input.listen.host, input.listen.port)}`,
+    // path routes first: the first use_backend that matches wins
+    ...(input.routes ?? []).flatMap((r) => [`    acl route_${r.name} path_beg ${r.prefixes.join(' ')}`, `    use_backend svc_${r.name} if route_${r.name}`]),
     // RFC 9110's idempotent methods go to backend app, which replays a 503; the rest (POST: sign-ups,
     // logins) to app_once, which does not
     '    acl idempotent method GET HEAD PUT DELETE OPTIONS TRACE',
@@ -114,6 +122,16 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
     '    stats uri /stats',
     '    stats refresh 5s',
     '',
+    ...(input.routes ?? []).flatMap((r) => [
+      `backend svc_${r.name}`,
+      // phase 6's POSTs carry the client's id and are idempotent by it: a replay after a dead
+      // server is safe; a 503 is not replayed (the service answered, its database did not)
+      '    balance roundrobin',
+      '    option httpchk GET /health',
+      '    http-check expect status 200',
+      ...r.servers.map((sv) => `    server ${sv.name} ${bind(sv.address.host, sv.address.port)} check inter 500ms fastinter 250ms fall 2 rise 2`),
+      '',
+    ]),
   ].join('\n');
 }
 
@@ -129,6 +147,9 @@ export function haproxyInputFor(service: PlannedService, reach: (to: string) => 
     listen: service.address,
     statsPort: HAPROXY_STATS_PORT,
     servers: backendsOf(service).map((name) => ({ name, address: reach(name) })),
+    ...(service.config.kind === 'haproxy' && service.config.haproxy.routes
+      ? { routes: service.config.haproxy.routes.map((r) => ({ name: r.name, prefixes: r.prefixes, servers: r.backends.map((b) => ({ name: b, address: reach(b) })) })) }
+      : {}),
   };
 }
 

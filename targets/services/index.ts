@@ -16,6 +16,8 @@ import { pgRouterRecipe } from './pg-router.ts';
 import { postgresExporter } from './postgres-exporter.ts';
 import { postgresRecipe } from './postgres.ts';
 import { prometheus } from './prometheus.ts';
+import { microserviceRecipe } from './microservice.ts';
+import { rabbitmqRecipe } from './rabbitmq.ts';
 import { redisExporter } from './redis-exporter.ts';
 import { redisRecipe } from './redis.ts';
 import { toxiproxyRecipe } from './toxiproxy.ts';
@@ -37,6 +39,8 @@ const all = (): ComponentKind[] => [
   patroniRecipe,
   pgRouterRecipe,
   pdnsRecipe,
+  rabbitmqRecipe,
+  microserviceRecipe,
 ];
 
 /** The kinds by name, in list order; read-only. */

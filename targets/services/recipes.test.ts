@@ -12,7 +12,7 @@ describe('registry', () => {
     for (const kind of ['app', 'postgres', 'redis', 'toxiproxy'] as const) expect(recipeFor(kind).kind).toBe(kind);
     const r = recipes.get('redis')!;
     expect(() => registry([r, r])).toThrow(/redis registered twice/);
-    expect(() => recipeFor('rabbitmq')).toThrow(/no native recipe for kind rabbitmq/);
+    expect(() => recipeFor('worker')).toThrow(/no native recipe for kind worker/);
   });
 });
 

@@ -112,9 +112,9 @@ describe('the registered kinds', () => {
     expect(OFFICIAL_BINARIES['redis-server']).toBe('/usr/local/bin/redis-server');
     expect(OFFICIAL_BINARIES.pg_basebackup).toBe('/usr/lib/postgresql/15/bin/pg_basebackup');
     expect(officialUsers()).toEqual({ postgres: '999:999' });
-    // phase 7's kinds run natively only so far (docs/PHASE-7.md): no image, and no Docker table has them
+    // phase 6's and phase 7's kinds run natively only so far (docs/PHASE-6.md, docs/PHASE-7.md): no image, and no Docker table has them
     const nativeOnly = [...kinds.values()].filter((k) => !k.image).map((k) => k.kind);
-    expect(nativeOnly).toEqual(['etcd', 'patroni', 'pg-router', 'pdns']);
+    expect(nativeOnly).toEqual(['etcd', 'patroni', 'pg-router', 'pdns', 'rabbitmq', 'microservice']);
     for (const k of nativeOnly) expect(IMAGE_KINDS.has(k)).toBe(false);
     for (const k of [...kinds.values()].filter((x) => x.image)) {
       expect(IMAGE_KINDS.has(k.kind)).toBe(true);

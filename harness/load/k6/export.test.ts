@@ -46,7 +46,8 @@ async function loadBundle(script: string, env: Record<string, string>) {
        const login = url.endsWith('/api/login');
        return { status: 200, cookies: login ? { sid: [{ name: 'sid', value: 'session-' + JSON.parse(body).id }] } : {} };
      };
-     export default { get: rec('GET'), put: rec('PUT'), post: rec('POST') };`,
+     // k6's http.expectedStatuses, for entries whose success is not 200..399 (phase 6's 201 and 202)
+     export default { get: rec('GET'), put: rec('PUT'), post: rec('POST'), expectedStatuses: (...statuses) => ({ statuses }) };`,
   );
   writeFileSync(join(stubs, 'k6.mjs'), 'export function check(v, sets) { return Object.values(sets).every((f) => f(v)); }');
   const src = readFileSync(script, 'utf8')

@@ -1,0 +1,50 @@
+// The configuration of one microservice process: one JSON document in BENCH_MS_CONFIG, with
+// every dependency already resolved to an address (through its Toxiproxy edge when proxies are
+// on). Secrets never travel in it: the database password comes in BENCH_PG_PASSWORD and the
+// broker's in BENCH_RABBITMQ_PASSWORD, as for the app.
+import { z } from 'zod';
+import { BenchError } from '../../harness/errors.ts';
+
+/** The environment variable a microservice reads its configuration from. */
+export const MS_CONFIG_ENV = 'BENCH_MS_CONFIG';
+
+const host = z.string().regex(/^127\.\d+\.\d+\.\d+$/, 'a loopback address (127.x.y.z)');
+const endpoint = z.object({ host, port: z.number().int().min(1).max(65_535) });
+
+const workerOptions = z.object({
+  /** unacknowledged messages a worker holds at once (basic.qos) */
+  prefetch: z.number().int().min(1).max(1_000).default(8),
+  /** false: the side effect is applied again on a redelivery (shows duplicates appear) */
+  idempotent: z.boolean().default(true),
+  /** the NEGATIVE CONTROL only: ack on receipt, before the side effect; a crash then loses jobs */
+  ackBeforeEffect: z.boolean().default(false),
+  /** the CPU work's bound: an upload's size is hashed up to this many KiB */
+  maxHashKb: z.number().int().min(1).max(65_536).default(4_096),
+  /** the worker-crash drill: SIGKILL itself after this many side effects, before their ack */
+  crashAfterEffects: z.number().int().min(1).nullable().default(null),
+});
+
+export const msConfigSchema = z.object({
+  /** the service name: a label in logs and the X-Served-By header */
+  name: z.string().min(1),
+  role: z.enum(['payment', 'notification', 'uploads', 'worker']),
+  /** HTTP: the API (payment, uploads) or only /health and /metrics (notification, worker) */
+  listen: endpoint,
+  db: endpoint.extend({ database: z.string().min(1).default('bench'), user: z.string().min(1).default('bench') }),
+  broker: endpoint,
+  /** how often the outbox relay polls when it found nothing; default 50 ms */
+  relayIdleMs: z.number().int().min(1).max(10_000).default(50),
+  worker: workerOptions.prefault({}),
+});
+
+export type MsConfig = z.infer<typeof msConfigSchema>;
+export type MsConfigInput = z.input<typeof msConfigSchema>;
+export type WorkerOptions = z.infer<typeof workerOptions>;
+
+/** Validates a parsed config; throws a one-line BenchError('usage') naming every problem. */
+export function validateMsConfig(value: unknown): MsConfig {
+  const r = msConfigSchema.safeParse(value);
+  if (r.success) return r.data;
+  const problems = r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+  throw new BenchError('usage', `invalid ${MS_CONFIG_ENV}: ${problems.join('; ')}`, 'the harness builds this from the topology; check targets/phases/phase-6.ts');
+}

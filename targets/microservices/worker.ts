@@ -1,0 +1,82 @@
+// A worker of the jobs queue: prefetch N, the CPU work, then the side effect (an effect row and
+// the job marked done, in one transaction), and only then the ack. A worker killed at any point
+// before the ack loses nothing: the broker redelivers the message. Idempotent by job id unless
+// told not to. A job that fails is nacked back; the queue's x-delivery-limit dead-letters it.
+import type amqp from 'amqplib';
+import type pg from 'pg';
+import { JOBS_QUEUE, settle } from './broker.ts';
+import type { WorkerOptions } from './config.ts';
+import { applyOnce } from './effects.ts';
+import type { Metrics } from './http.ts';
+import type { ServiceParts } from './main.ts';
+import { hashWork } from './work.ts';
+
+interface JobMessage {
+  jobId: string;
+  sizeKb: number;
+  poison: boolean;
+}
+
+export function workerService(name: string, pool: pg.Pool, o: WorkerOptions, log: (l: string) => void): ServiceParts {
+  const n = { effects: 0, skipped: 0, failed: 0, redelivered: 0 };
+  let busy = 0;
+
+  async function handle(job: JobMessage): Promise<void> {
+    await pool.query("UPDATE jobs SET status = 'running', attempts = attempts + 1 WHERE id = $1 AND status IN ('queued', 'running')", [job.jobId]);
+    // a poison upload fails every time: the delivery limit, not the worker, decides when to stop
+    if (job.poison) throw new Error(`job ${job.jobId} is poison`);
+    const digest = hashWork(job.jobId, job.sizeKb, o.maxHashKb);
+    const applied = await applyOnce(
+      pool,
+      job.jobId,
+      o.idempotent,
+      async (c) => (await c.query('SELECT 1 FROM job_effects WHERE job_id = $1 LIMIT 1', [job.jobId])).rowCount! > 0,
+      async (c) => {
+        await c.query('INSERT INTO job_effects (job_id, worker, digest) VALUES ($1, $2, $3)', [job.jobId, name, digest]);
+        await c.query("UPDATE jobs SET status = 'done', done_at = coalesce(done_at, clock_timestamp()) WHERE id = $1", [job.jobId]);
+      },
+    );
+    if (applied) n.effects += 1;
+    else n.skipped += 1;
+    if (applied && o.crashAfterEffects !== null && n.effects >= o.crashAfterEffects) {
+      // the worker-crash drill's second case: the effect is committed, the ack never leaves
+      log(`crashing after ${n.effects} effects, before the ack (crashAfterEffects)`);
+      process.kill(process.pid, 'SIGKILL');
+    }
+  }
+
+  const metrics: Metrics = {
+    worker_effects_total: { help: 'side effects applied', type: 'counter', value: () => n.effects },
+    worker_skipped_total: { help: 'deliveries whose job was already done (idempotence)', type: 'counter', value: () => n.skipped },
+    worker_failed_total: { help: 'deliveries that failed and were nacked', type: 'counter', value: () => n.failed },
+    worker_redelivered_total: { help: 'deliveries flagged redelivered by the broker', type: 'counter', value: () => n.redelivered },
+    worker_busy: { help: 'messages being worked on', type: 'gauge', value: () => busy },
+  };
+
+  return {
+    routes: [],
+    metrics,
+    async consume(ch: amqp.Channel) {
+      await ch.prefetch(o.prefetch);
+      await ch.consume(JOBS_QUEUE, (msg) => {
+        if (!msg) return;
+        if (msg.fields.redelivered) n.redelivered += 1;
+        // NEGATIVE CONTROL only: the ack leaves before the work; a crash loses what it held
+        if (o.ackBeforeEffect) settle(ch, msg, true);
+        busy += 1;
+        handle(JSON.parse(msg.content.toString()) as JobMessage)
+          .then(() => {
+            if (!o.ackBeforeEffect) settle(ch, msg, true);
+          })
+          .catch(() => {
+            n.failed += 1;
+            if (!o.ackBeforeEffect) settle(ch, msg, false);
+          })
+          .finally(() => {
+            busy -= 1;
+          });
+      });
+    },
+    close: async () => {},
+  };
+}
