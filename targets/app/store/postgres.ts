@@ -52,6 +52,17 @@ export function isUnavailable(e: unknown): boolean {
   return UNREACHABLE_MESSAGES.some((m) => message.includes(m));
 }
 
+/**
+ * True when the server answered a query with an error that leaves the session usable (a SQLSTATE
+ * such as 23505, a unique violation), so the connection may go back to the pool; false for
+ * everything that may leave it in an unknown state (an unavailable server, a client-side timeout
+ * while the server may still be running the query, a socket error), which closes it.
+ */
+export function keepsConnection(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !isUnavailable(e);
+}
+
 /** A readable label for a server: its service name when the config gives one, else host:port. */
 export const endpointLabel = (e: DbEndpoint) => e.name ?? `${e.host}:${e.port}`;
 
@@ -177,7 +188,19 @@ export function createPostgresStore(config: PostgresStoreConfig, observer: DbObs
     try {
       // query_timeout per query is supported by pg at runtime but missing from its types
       const q = { text, values, ...(timeoutMs ? { query_timeout: timeoutMs } : {}) } as pg.QueryConfig;
-      return await s.pool.query<Row>(q);
+      // Not pool.query(): it closes the connection after ANY error, so every 409 (a duplicate id)
+      // cost a new connection and its SCRAM-SHA-256 login (4,096 PBKDF2 rounds): measured ~20 ms
+      // of a 0.2-core app's CPU each (scripts/app-cost.ts, docs/CAPACITY.md).
+      const client = await s.pool.connect();
+      let broken: Error | undefined;
+      try {
+        return await client.query<Row>(q);
+      } catch (e) {
+        if (!keepsConnection(e)) broken = e as Error;
+        throw e;
+      } finally {
+        client.release(broken);
+      }
     } catch (e) {
       throw isUnavailable(e) ? new StoreUnavailableError(role === 'primary' ? shard.spec.name : `${shard.spec.name} (replica ${s.label})`, e) : e;
     } finally {
