@@ -12,7 +12,10 @@
 // --profile <dir>: afterwards, starts a second copy of the app (same command and config, the next
 // port, put in the same host cgroup so it has the same CPU quota) under `node --cpu-prof`, drives
 // the same load at it, stops it by pid with SIGTERM (the app then exits and node writes the
-// profile) and prints the top self-time functions. Exit 2 on bad flags, 3 when the run is not up.
+// profile) and prints the top self-time functions.
+// --variant '<json>': afterwards, an A/B on the same host: a copy of the app as deployed, then a
+// copy with the JSON merged into its config (e.g. '{"readYourWritesMs":0}'), each under the load.
+// Exit 2 on bad flags, 3 when the run is not up.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -97,6 +100,7 @@ async function main(): Promise<void> {
         users: { type: 'string', default: '10000' },
         seed: { type: 'string', default: '1' },
         profile: { type: 'string' },
+        variant: { type: 'string' },
         out: { type: 'string' },
       },
     }));
@@ -110,6 +114,12 @@ async function main(): Promise<void> {
   const salt = Date.now() % 1_000_000;
   const workload = workloadNamed(v.workload!) ?? fail(2, `no workload ${v.workload}`);
 
+  let override: Record<string, unknown> | null = null;
+  try {
+    override = v.variant ? (JSON.parse(v.variant) as Record<string, unknown>) : null;
+  } catch {
+    fail(2, `--variant takes a JSON object merged into the app's config, e.g. '{"readYourWritesMs":0}'`);
+  }
   const state = await readState(v.run);
   if (!state) fail(3, `no run ${v.run} under this BENCH_STATE_DIR (bench status lists the runs)`);
   const plan = JSON.parse(readFileSync(join(state.runDir, 'plan.json'), 'utf8')) as DeployPlan;
@@ -139,20 +149,25 @@ async function main(): Promise<void> {
     /** CPU per request with the idle window's rate of background CPU taken out */
     cpuUsPerRequestNet: perRequestNet,
     profile: null as null | { file: string; top: Array<{ fn: string; selfMs: number; share: number }> },
+    variant: null as null | Record<string, Window>,
   };
   const f = (n: number | null, d = 0) => (n === null ? 'n/a' : n.toFixed(d));
   if (idleW) process.stderr.write(`  idle ${f(idleW.seconds, 1)} s: ${f(result.idle!.cpuMsPerSecond, 1)} ms CPU/s, throttled ${f(idleW.throttledShare === null ? null : idleW.throttledShare * 100)}% of periods\n`);
   process.stderr.write(`  load ${f(loadW.seconds, 1)} s at ${rate}/s: ${loadW.requests} requests, ${f(loadW.cpuMs)} ms CPU, ${f(loadW.cpuUsPerRequest)} µs/request (${f(perRequestNet)} net of idle; the engine saw ${loadW.sent?.ok} ok, ${loadW.sent?.errors} errors, ${loadW.sent?.dropped} dropped), throttled ${f(loadW.throttledShare === null ? null : loadW.throttledShare * 100)}% of periods\n`);
 
   if (v.profile) result.profile = await profile(record.pid, record.cgroups, service.address, v.profile, drive);
+  if (override) result.variant = await variant(record.pid, record.cgroups, service.address, override, seconds, drive);
   const out = v.out ?? null;
   if (out) writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
-/** Runs a profiled copy of the app next to the original, under the same load; returns its top functions. */
-async function profile(pid: number, cgroups: string[], address: { host: string; port: number }, dir: string, drive: (target: string) => () => Promise<LoadOutcome>) {
-  mkdirSync(dir, { recursive: true });
+/**
+ * Starts a copy of the app next to the original: its command line and environment, the next
+ * port, `override` merged into its config, in the same host cgroup (the same CPU quota, shared
+ * with the original, idle meanwhile), under `node --cpu-prof` when `profileDir` is given.
+ */
+async function startCopy(pid: number, cgroups: string[], address: { host: string; port: number }, override: Record<string, unknown>, profileDir: string | null) {
   const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   const env = Object.fromEntries(
     readFileSync(`/proc/${pid}/environ`, 'utf8')
@@ -160,26 +175,58 @@ async function profile(pid: number, cgroups: string[], address: { host: string; 
       .filter(Boolean)
       .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
   );
-  const config = JSON.parse(env.BENCH_APP_CONFIG);
   const port = address.port + 1;
-  config.listen = { host: address.host, port };
-  config.name = `${config.name}-profiled`;
-  const child = spawn(args[0], ['--cpu-prof', '--cpu-prof-dir', dir, ...args.slice(1)], { env: { ...env, BENCH_APP_CONFIG: JSON.stringify(config) }, stdio: ['ignore', 'ignore', 'inherit'], cwd: readlinkSync(`/proc/${pid}/cwd`) });
-  // the same host cgroup, so the copy runs under the same CPU quota (and shares it with the original, idle meanwhile)
+  const config = { ...JSON.parse(env.BENCH_APP_CONFIG), ...override, listen: { host: address.host, port } };
+  config.name = `${config.name}-copy`;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const prof = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const child = spawn(args[0], [...prof, ...args.slice(1)], { env: { ...env, BENCH_APP_CONFIG: JSON.stringify(config) }, stdio: ['ignore', 'ignore', 'inherit'], cwd: readlinkSync(`/proc/${pid}/cwd`) });
   for (const d of cgroups) for (const f of ['cgroup.procs', 'tasks']) if (existsSync(join(d, f))) writeFileSync(join(d, f), String(child.pid));
   const base = `http://${address.host}:${port}`;
+  const stop = async () => {
+    // SIGTERM: the app closes and exits, and node writes the profile on exit
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
   for (let i = 0; ; i++) {
-    if (i > 300) throw new Error(`the profiled copy did not answer on ${base}/healthz`);
     if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
+    if (i > 300) {
+      await stop();
+      throw new Error(`the app's copy did not answer on ${base}/healthz`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  await drive(base)();
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
+  return { pid: child.pid!, base, stop };
+}
+
+/** Runs a profiled copy of the app under the same load; returns its top functions. */
+async function profile(pid: number, cgroups: string[], address: { host: string; port: number }, dir: string, drive: (target: string) => () => Promise<LoadOutcome>) {
+  const copy = await startCopy(pid, cgroups, address, {}, dir);
+  try {
+    await drive(copy.base)();
+  } finally {
+    await copy.stop();
+  }
   const file = readdirSync(dir).filter((n) => n.endsWith('.cpuprofile')).map((n) => join(dir, n)).sort().pop();
   if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
   return { file, top: topSelf(JSON.parse(readFileSync(file, 'utf8'))) };
+}
+
+/** A/B on the same host: the copy as it is, then with `override` in its config, each under the same load. */
+async function variant(pid: number, cgroups: string[], address: { host: string; port: number }, override: Record<string, unknown>, seconds: number, drive: (target: string) => () => Promise<LoadOutcome>) {
+  const out: Record<string, Window> = {};
+  for (const [label, o] of [['as deployed', {}], [JSON.stringify(override), override]] as const) {
+    const copy = await startCopy(pid, cgroups, address, o, null);
+    try {
+      out[label] = await measure(copy.pid, copy.base, cgroups, seconds, drive(copy.base));
+    } finally {
+      await copy.stop();
+    }
+    const w = out[label];
+    process.stderr.write(`  copy, ${label}: ${w.requests} requests, ${w.cpuMs.toFixed(0)} ms CPU, ${w.cpuUsPerRequest?.toFixed(0) ?? 'n/a'} µs/request\n`);
+  }
+  return out;
 }
 
 interface CpuProfile {
