@@ -12,7 +12,8 @@ import { DuplicateIdError, IdRequiredError, StoreUnavailableError, type NewUser,
 const DEFAULT_POOL_SIZE = 10;
 /**
  * How long a pooled connection may sit idle before it is closed (HikariCP's default idle timeout).
- * It was 30 s: a pool that shrank in a lull logged in again when the load rose, and a login
+ * It was 30 s, with connections opened on demand: every rise of the load above its level of the
+ * last 30 s logged in again, and a login
  * (SCRAM-SHA-256 on the harness's servers) costs ~20 ms of a 0.2-core app's CPU, ~0.1 s of its
  * quota, at the very moment the load grows. A phase 3 app has three pools (primary and two
  * replicas), so it paid this three times per step up of a capacity search.
