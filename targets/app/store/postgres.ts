@@ -10,6 +10,15 @@ import { createShardRouter } from './shard-router.ts';
 import { DuplicateIdError, IdRequiredError, StoreUnavailableError, type NewUser, type StoreHealth, type User, type UserPatch, type UserStore } from './types.ts';
 
 const DEFAULT_POOL_SIZE = 10;
+/**
+ * How long a pooled connection may sit idle before it is closed (HikariCP's default idle timeout).
+ * It was 30 s, with connections opened on demand: every rise of the load above its level of the
+ * last 30 s logged in again, and a login
+ * (SCRAM-SHA-256 on the harness's servers) costs ~20 ms of a 0.2-core app's CPU, ~0.1 s of its
+ * quota, at the very moment the load grows. A phase 3 app has three pools (primary and two
+ * replicas), so it paid this three times per step up of a capacity search.
+ */
+const IDLE_TIMEOUT_MS = 600_000;
 const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
 /** a replica slower than this for one read is treated as failing: the read goes to the primary */
 const REPLICA_READ_TIMEOUT_MS = 1_000;
@@ -50,6 +59,17 @@ export function isUnavailable(e: unknown): boolean {
   }
   const message = (e as Error)?.message ?? '';
   return UNREACHABLE_MESSAGES.some((m) => message.includes(m));
+}
+
+/**
+ * True when the server answered a query with an error that leaves the session usable (a SQLSTATE
+ * such as 23505, a unique violation), so the connection may go back to the pool; false for
+ * everything that may leave it in an unknown state (an unavailable server, a client-side timeout
+ * while the server may still be running the query, a socket error), which closes it.
+ */
+export function keepsConnection(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !isUnavailable(e);
 }
 
 /** A readable label for a server: its service name when the config gives one, else host:port. */
@@ -151,7 +171,7 @@ export function createPostgresStore(config: PostgresStoreConfig, observer: DbObs
     const pool = new pg.Pool({
       ...pgConnection(e),
       max: poolSize,
-      idleTimeoutMillis: 30_000,
+      idleTimeoutMillis: IDLE_TIMEOUT_MS,
       // also bounds the wait for a free connection: an overloaded pool fails after this
       connectionTimeoutMillis: 3_000,
       statement_timeout: statementTimeout,
@@ -171,13 +191,33 @@ export function createPostgresStore(config: PostgresStoreConfig, observer: DbObs
     next: 0,
   }));
   const router = createShardRouter(config.strategy, shards);
+  // Open every pool to its size now, in the background, as HikariCP does by default (minimumIdle =
+  // maximumPoolSize): the logins happen while the app starts, not under the first surge of load.
+  // Best effort: a server that is down is logged into later, on demand, as before.
+  const fill = async (s: Server) => {
+    const opened = await Promise.allSettled(Array.from({ length: poolSize }, () => s.pool.connect()));
+    for (const c of opened) if (c.status === 'fulfilled') c.value.release();
+  };
+  for (const shard of shards) for (const s of [shard.primary, ...shard.replicas]) void fill(s).catch(() => {});
 
   const run = async (shard: Shard, role: DbRole, s: Server, op: DbOp, text: string, values: unknown[], timeoutMs?: number) => {
     const t0 = performance.now();
     try {
       // query_timeout per query is supported by pg at runtime but missing from its types
       const q = { text, values, ...(timeoutMs ? { query_timeout: timeoutMs } : {}) } as pg.QueryConfig;
-      return await s.pool.query<Row>(q);
+      // Not pool.query(): it closes the connection after ANY error, so every 409 (a duplicate id)
+      // cost a new connection and its SCRAM-SHA-256 login (4,096 PBKDF2 rounds): measured ~20 ms
+      // of a 0.2-core app's CPU each (scripts/app-cost.ts, docs/CAPACITY.md).
+      const client = await s.pool.connect();
+      let broken: Error | undefined;
+      try {
+        return await client.query<Row>(q);
+      } catch (e) {
+        if (!keepsConnection(e)) broken = e as Error;
+        throw e;
+      } finally {
+        client.release(broken);
+      }
     } catch (e) {
       throw isUnavailable(e) ? new StoreUnavailableError(role === 'primary' ? shard.spec.name : `${shard.spec.name} (replica ${s.label})`, e) : e;
     } finally {
