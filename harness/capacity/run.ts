@@ -12,7 +12,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { BenchError } from '../errors.ts';
 import type { RunConfig } from '../run/config.ts';
-import { deployTarget, prometheusUrlOf, warmUp, type Deployed, type RunIO } from '../run/lifecycle.ts';
+import { deployTarget, prometheusUrlOf, topologySection, warmUp, type Deployed, type RunIO } from '../run/lifecycle.ts';
 import { drive } from '../run/drive.ts';
 import { defaultMachineCapRps, trafficModel } from '../load/traffic-model.ts';
 import { mergeSeconds } from '../load/histogram.ts';
@@ -295,13 +295,7 @@ export function capacityResults(
       options: config.options,
       chaos: [],
     },
-    topology: {
-      phase: plan.topology.phase,
-      title: plan.topology.title,
-      hosts: plan.hosts.map((h) => ({ name: h.name, ip: h.ip, cpus: h.size.cpus, memoryMb: h.size.memoryMb, region: h.region, ...(h.name in enforced ? { sizeEnforced: enforced[h.name] } : {}) })),
-      services: plan.services.map((s) => ({ name: s.name, kind: s.kind, host: s.host, role: s.role, address: `${s.address.host}:${s.address.port}` })),
-      edges: plan.edges.map((e) => ({ name: e.name, proxied: e.proxied })),
-    },
+    topology: topologySection(plan, enforced),
     trafficModel: withAchievedScale(model, load),
     load,
     warmup: null,

@@ -287,13 +287,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
         options: config.options,
         chaos: config.chaos,
       },
-      topology: {
-        phase: plan.topology.phase,
-        title: plan.topology.title,
-        hosts: plan.hosts.map((h) => ({ name: h.name, ip: h.ip, cpus: h.size.cpus, memoryMb: h.size.memoryMb, region: h.region, ...(h.name in enforced ? { sizeEnforced: enforced[h.name] } : {}) })),
-        services: plan.services.map((s) => ({ name: s.name, kind: s.kind, host: s.host, role: s.role, address: `${s.address.host}:${s.address.port}` })),
-        edges: plan.edges.map((e) => ({ name: e.name, proxied: e.proxied })),
-      },
+      topology: topologySection(plan, enforced),
       trafficModel: withAchievedScale(model, outcome.results),
       load: outcome.results,
       warmup,
@@ -399,4 +393,16 @@ export function prometheusUrlOf(config: Pick<RunConfig, 'prometheusUrl'>, plan: 
 /** The run's objectives (reports/verdict.ts): the failed share counts drops; `<=` so 0 is passable. */
 export function objectivesFor(config: RunConfig, outcome: LoadOutcome): Objective[] {
   return judgeObjectives(config.objectives, outcome.results);
+}
+
+/** results.json's `topology`: the plan's hosts (with whether their size was enforced), services
+ *  and edges. Shared by every producer of results (a run, a capacity search). */
+export function topologySection(plan: DeployPlan, enforced: Record<string, boolean>): Results['topology'] {
+  return {
+    phase: plan.topology.phase,
+    title: plan.topology.title,
+    hosts: plan.hosts.map((h) => ({ name: h.name, ip: h.ip, cpus: h.size.cpus, memoryMb: h.size.memoryMb, region: h.region, ...(h.name in enforced ? { sizeEnforced: enforced[h.name] } : {}) })),
+    services: plan.services.map((s) => ({ name: s.name, kind: s.kind, host: s.host, role: s.role, address: `${s.address.host}:${s.address.port}` })),
+    edges: plan.edges.map((e) => ({ name: e.name, proxied: e.proxied })),
+  };
 }
