@@ -5,6 +5,7 @@ import type amqp from 'amqplib';
 import type pg from 'pg';
 import { PAYMENT_COMPLETED, PAYMENTS_EXCHANGE } from './broker.ts';
 import { badRequest, clientId, type Metrics, type Route } from './http.ts';
+import { inTransaction } from './effects.ts';
 import { startRelay } from './relay.ts';
 import type { ServiceParts } from './main.ts';
 
@@ -21,21 +22,13 @@ export function paymentService(pool: pg.Pool, channel: () => amqp.ConfirmChannel
         const amount = Number(b.amountCents);
         if (!Number.isSafeInteger(userId) || userId < 1) throw badRequest('userId must be a positive integer');
         if (!Number.isSafeInteger(amount) || amount < 1) throw badRequest('amountCents must be a positive integer');
-        const c = await pool.connect();
-        try {
-          await c.query('BEGIN');
+        await inTransaction(pool, async (c) => {
           // a retried request with the same id is the same payment: 201 again, one outbox row
           const ins = await c.query('INSERT INTO payments (id, user_id, amount_cents) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [id, userId, amount]);
           if (ins.rowCount === 1) {
             await c.query('INSERT INTO payment_outbox (payment_id, routing_key, body) VALUES ($1, $2, $3)', [id, PAYMENT_COMPLETED, { paymentId: id, userId, amountCents: amount, at: Date.now() }]);
           }
-          await c.query('COMMIT');
-        } catch (e) {
-          await c.query('ROLLBACK').catch(() => {});
-          throw e;
-        } finally {
-          c.release();
-        }
+        });
         accepted += 1;
         return { status: 201, body: { paymentId: id } };
       },

@@ -4,6 +4,7 @@
 // Several replicas of a service may relay at once: FOR UPDATE SKIP LOCKED gives each its rows.
 import type amqp from 'amqplib';
 import type pg from 'pg';
+import { inTransaction } from './effects.ts';
 
 export interface OutboxSpec {
   /** the outbox table: id bigserial, body jsonb, sent_at timestamptz */
@@ -42,16 +43,11 @@ function confirmedWithin(ch: amqp.ConfirmChannel, ms: number): Promise<void> {
  * waiting). Throws when the broker did not confirm: the transaction rolls back, the rows stay unsent.
  */
 export async function relayOnce(pool: pg.Pool, ch: amqp.ConfirmChannel, spec: OutboxSpec, stats: RelayStats): Promise<number> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  const sent = await inTransaction(pool, async (client) => {
     const { rows } = await client.query<{ id: string; body: Record<string, unknown> }>(
       `SELECT id, body FROM ${spec.table} WHERE sent_at IS NULL ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
     );
-    if (rows.length === 0) {
-      await client.query('COMMIT');
-      return 0;
-    }
+    if (rows.length === 0) return 0;
     const t0 = performance.now();
     for (const r of rows) {
       ch.publish(spec.exchange, spec.routingKey, Buffer.from(JSON.stringify(r.body)), {
@@ -64,15 +60,11 @@ export async function relayOnce(pool: pg.Pool, ch: amqp.ConfirmChannel, spec: Ou
     stats.confirmMs.push(performance.now() - t0);
     if (stats.confirmMs.length > 1_000) stats.confirmMs.splice(0, stats.confirmMs.length - 1_000);
     await client.query(`UPDATE ${spec.table} SET sent_at = clock_timestamp() WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
-    await client.query('COMMIT');
-    stats.published += rows.length;
     return rows.length;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
+  // counted once committed: a batch rolled back stays unsent, and is not counted
+  stats.published += sent;
+  return sent;
 }
 
 /** Relays until stop(): tight while rows wait, every idleMs when none do, backing off on errors. */

@@ -5,6 +5,7 @@ import type amqp from 'amqplib';
 import type pg from 'pg';
 import { JOBS_DEAD_QUEUE, JOBS_EXCHANGE, JOBS_ROUTING_KEY, settle } from './broker.ts';
 import { badRequest, clientId, type Metrics, type Route } from './http.ts';
+import { inTransaction } from './effects.ts';
 import { startRelay } from './relay.ts';
 import type { ServiceParts } from './main.ts';
 
@@ -25,18 +26,10 @@ export function uploadsService(pool: pg.Pool, channel: () => amqp.ConfirmChannel
         if (!Number.isSafeInteger(sizeKb) || sizeKb < 0 || sizeKb > MAX_UPLOAD_KB) throw badRequest(`sizeKb must be an integer in 0..${MAX_UPLOAD_KB}`);
         if (b.poison !== undefined && typeof b.poison !== 'boolean') throw badRequest('poison must be a boolean');
         const poison = b.poison === true;
-        const c = await pool.connect();
-        try {
-          await c.query('BEGIN');
+        await inTransaction(pool, async (c) => {
           const ins = await c.query('INSERT INTO jobs (id, size_kb, poison) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [id, sizeKb, poison]);
           if (ins.rowCount === 1) await c.query('INSERT INTO job_outbox (job_id, body) VALUES ($1, $2)', [id, { jobId: id, sizeKb, poison, acceptedAt: Date.now() }]);
-          await c.query('COMMIT');
-        } catch (e) {
-          await c.query('ROLLBACK').catch(() => {});
-          throw e;
-        } finally {
-          c.release();
-        }
+        });
         accepted += 1;
         return { status: 202, body: { jobId: id } };
       },
