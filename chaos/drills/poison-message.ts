@@ -10,8 +10,8 @@ import type { DeployPlan } from '../../harness/topology/plan.ts';
 import { History, submitUpload } from '../../targets/microservices/client.ts';
 import type { Fault } from '../faults/types.ts';
 import { checkLedger, formatLedger } from '../ledger.ts';
-import { applied, type Drill, type DrillState, type DrillTiming } from './types.ts';
-import { hasWorkersAndJobs, jobsAfterDrain, LEDGER_NOTE, ledgerFigures } from './worker-crash.ts';
+import { type Drill, type DrillState, type DrillTiming } from './types.ts';
+import { entryService, hasWorkersAndJobs, jobsAfterDrain, LEDGER_NOTE, ledgerFigures } from './worker-crash.ts';
 
 const DEFAULT_PER_SECOND = 1;
 /** a poison upload's size: small, its work never happens anyway */
@@ -31,7 +31,7 @@ const sent = new WeakMap<DrillState, History>();
 
 /** A fault that sends poison uploads through the entry at `perSecond` until reverted. */
 function poisonUploads(plan: DeployPlan, perSecond: number, history: History): Fault {
-  const entry = applied(plan.services.find((s) => s.name === plan.topology.entry), 'poison-message', 'an entry service');
+  const entry = entryService(plan, 'poison-message');
   return {
     name: 'poison-uploads',
     target: entry.name,
