@@ -23,7 +23,7 @@ const expected: Record<number, string[]> = {
   4: ['dead-server', 'hung-server', 'db-primary-failure', 'replica-loss', 'cache-outage', 'cdn-outage', 'slow-database', 'network-partition'],
   5: ['dead-server', 'hung-server', 'db-primary-failure', 'replica-loss', 'cache-outage', 'cdn-outage', 'shard-outage', 'slow-database', 'network-partition'],
   // the user service of phase 6 is a fleet on one primary without replicas (its defaults)
-  6: ['dead-server', 'hung-server', 'slow-database', 'network-partition', 'broker-outage'],
+  6: ['dead-server', 'hung-server', 'slow-database', 'network-partition', 'broker-outage', 'worker-crash', 'poison-message', 'service-down'],
 };
 
 describe('drills apply by capability, over the phase topologies', () => {
@@ -86,6 +86,17 @@ describe('drills apply by capability, over the phase topologies', () => {
     expect(applies('replica-loss', direct).ok).toBe(true);
     expect(reason('slow-database', planOf(1))).toBe('it slows the app -> PostgreSQL edges, and phase 1 has no PostgreSQL server');
     expect(reason('network-partition', planOf(1))).toBe("it cuts an app server's host from the hosts of its data tier, and in phase 1 no app server depends on another host");
+  });
+
+  it('worker-crash, poison-message: workers and a jobs database; service-down: a payment service', () => {
+    expect(reason('worker-crash', planOf(5))).toBe('it kills a worker, and phase 5 has no workers');
+    expect(reason('poison-message', planOf(5))).toBe('it sends uploads its workers fail on, and phase 5 has no workers');
+    expect(reason('service-down', planOf(5))).toBe('it kills the payment service, and phase 5 has none');
+    // workers without the uploads API's jobs database: nothing to read the ledger from
+    const p6 = planOf(6);
+    const noUploads = { ...p6, services: p6.services.filter((s) => !(s.config.kind === 'microservice' && s.config.microservice.role === 'uploads')) };
+    expect(reason('worker-crash', noUploads)).toBe('it checks the jobs an uploads API accepted, and phase 6 has none');
+    expect(applies('service-down', noUploads).ok).toBe(true);
   });
 
   it('validateDrill refuses with the reason (a usage error: exit 2), and accepts what applies', () => {

@@ -14,7 +14,7 @@ const timing = (name: string, o: { target?: string; params?: string[] } = {}) =>
 describe('drill registry and phase validation', () => {
   it('has the drills of the issue', () => {
     expect([...drills.keys()].sort()).toEqual(
-      ['broker-outage', 'cache-outage', 'cdn-outage', 'db-primary-failure', 'dead-server', 'hung-server', 'network-partition', 'replica-loss', 'shard-outage', 'slow-database'].sort(),
+      ['broker-outage', 'cache-outage', 'cdn-outage', 'db-primary-failure', 'dead-server', 'hung-server', 'network-partition', 'poison-message', 'replica-loss', 'service-down', 'shard-outage', 'slow-database', 'worker-crash'].sort(),
     );
   });
   it('an unknown drill lists them all', () => {
@@ -24,11 +24,12 @@ describe('drill registry and phase validation', () => {
     expect(usage(() => validateDrill('replica-loss', planOf(1)))).toMatch(/drill replica-loss does not apply to phase 1: it kills a read replica, and phase 1 keeps its users in SQLite: there is no PostgreSQL store — drills for phase 1: dead-server, hung-server$/);
     expect(usage(() => validateDrill('shard-outage', planOf(4)))).toMatch(/drills for phase 4: .*cache-outage, cdn-outage/);
   });
-  it('every built phase offers dead-server; phase 5 offers all but the broker drill, which phase 6 offers', () => {
+  it('every built phase offers dead-server; phase 5 offers all but the microservices drills, which phase 6 offers', () => {
     for (let p = 1; p <= 6; p++) expect(drillsFor(planOf(p)).map((d) => d.name)).toContain('dead-server');
     const five = drillsFor(planOf(5)).map((d) => d.name);
-    expect([...drills.keys()].filter((n) => !five.includes(n))).toEqual(['broker-outage']);
-    expect(drillsFor(planOf(6)).map((d) => d.name)).toContain('broker-outage');
+    const microservices = ['broker-outage', 'worker-crash', 'poison-message', 'service-down'];
+    expect([...drills.keys()].filter((n) => !five.includes(n))).toEqual(microservices);
+    expect(drillsFor(planOf(6)).map((d) => d.name)).toEqual(expect.arrayContaining(microservices));
   });
 });
 
@@ -43,6 +44,9 @@ describe('each drill schedules against a real phase plan', () => {
     ['cdn-outage', 4, [['kill', 'cdn', 20]]],
     ['shard-outage', 5, [['kill', 'pg-shard-b', 20]]],
     ['slow-database', 2, [['latency', 'app->db', 20]]],
+    ['worker-crash', 6, [['kill', 'worker-1', 10]]],
+    ['poison-message', 6, [['poison-uploads', 'lb', 10]]],
+    ['service-down', 6, [['kill', 'payment', 10]]],
     ['network-partition', 3, [['partition', 'app-host-3|db-host-primary+db-host-primary-replica-1+db-host-primary-replica-2+cache-host', 20]]],
   ];
   for (const [name, phase, expected] of cases) {
@@ -74,6 +78,10 @@ describe('each drill schedules against a real phase plan', () => {
     expect(usage(() => drills.get('db-primary-failure')!.schedule(planOf(3, { replicas: 0 }), timing('db-primary-failure'), newDrillState()))).toMatch(/needs a sharded PostgreSQL store/);
     expect(usage(() => drills.get('cdn-outage')!.schedule(planOf(4), timing('cdn-outage', { target: 'moon' }), newDrillState()))).toMatch(/neither edge nor origin/);
     expect(usage(() => validateDrill('shard-outage', planOf(5, { shards: 1 })))).toMatch(/two shards or more/);
+    const p6 = planOf(6);
+    expect(usage(() => drills.get('worker-crash')!.schedule(p6, timing('worker-crash', { target: 'payment-1' }), newDrillState()))).toMatch(/payment-1 is not a worker .*worker-1/);
+    expect(usage(() => drills.get('service-down')!.schedule(p6, timing('service-down', { target: 'uploads' }), newDrillState()))).toMatch(/not a service it can kill/);
+    for (const rate of ['0', '-1', 'lots', '500']) expect(usage(() => drills.get('poison-message')!.schedule(p6, timing('poison-message', { params: [rate] }), newDrillState()))).toMatch(/poison uploads per second must be a number/);
   });
 
   it('slow-database covers every app -> database edge, with the latency given', () => {

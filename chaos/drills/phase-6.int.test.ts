@@ -1,6 +1,14 @@
-// Drills on a real phase 6: broker-outage kills RabbitMQ under the microservices load; no payment
-// or upload fails (the outboxes hold them), and after the broker is back every accepted job is
-// done (counted in the jobs database by the drill's verification).
+// Drills on a real phase 6, one deployment, one drill after the other (each reads the whole jobs
+// database, which the earlier drills left settled):
+// - broker-outage kills RabbitMQ under the microservices load; no payment or upload fails (the
+//   outboxes hold them), and after the broker is back every accepted job is done;
+// - worker-crash SIGKILLs worker-1 mid-jobs: the synchronous path keeps its objective, the jobs
+//   ledger shows lost 0 and duplicated 0 after the drain;
+// - poison-message sends poison uploads: every accepted one ends dead-lettered, no other job does;
+// - service-down kills the payment fleet: payments fail, reads, updates and uploads do not.
+// The ledger checker these verifications use has its negative control (a worker that acks before
+// its side effect, SIGKILLed, shows lost > 0) in targets/microservices/microservices.int.test.ts;
+// each drill's own "tested nothing" guard (no poison accepted, no payment failed) is a problem.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDrill } from '../run-drill.ts';
 import { deployPhase, type TestDeployment } from '../testing/deploy.ts';
@@ -25,6 +33,44 @@ describe('phase 6 drills', () => {
     expect(r.figures).toMatchObject({ failedPayments: 0, failedUploads: 0, pendingAfterDrain: 0, unsentAfterDrain: 0 });
     expect(r.figures.doneJobs).toBe(r.figures.acceptedJobs);
     expect(d.deployment.service('broker').isRunning()).toBe(true);
+    expect(r.pass).toBe(true);
+  }, 240_000);
+
+  it('worker-crash: a worker SIGKILLed mid-jobs; the sync path keeps its objective, nothing lost or applied twice', async () => {
+    const out = await runDrill({ deployment: d.deployment, drill: 'worker-crash', load: d.load, atS: 10, durationS: 8, tailS: 10 });
+    const r = out.drill;
+    console.log(`phase 6 worker-crash: ${JSON.stringify({ codes: out.load.results.statusCodes, pass: r.pass, errors: r.errorsDuringFault, p99: [r.latencyBeforeP99, r.latencyDuringP99], figures: r.figures, reasons: r.reasons })}`);
+    expect(out.faults[0]).toMatchObject({ name: 'kill', target: 'worker-1' });
+    expect(out.load.results.endpoints.video!.requests).toBeGreaterThan(50);
+    expect(r.figures).toMatchObject({ lostJobs: 0, duplicatedJobs: 0, unexpectedJobs: 0, pendingAfterDrain: 0, unsentAfterDrain: 0 });
+    expect(r.figures.doneJobs).toBe(r.figures.acceptedJobs);
+    expect(typeof r.figures.redeliveries).toBe('number');
+    expect(d.deployment.service('worker-1').isRunning()).toBe(true);
+    expect(r.pass).toBe(true);
+  }, 240_000);
+
+  it('poison-message: every accepted poison upload ends dead-lettered, no other job does', async () => {
+    const out = await runDrill({ deployment: d.deployment, drill: 'poison-message', load: d.load, atS: 10, durationS: 8, tailS: 10 });
+    const r = out.drill;
+    console.log(`phase 6 poison-message: ${JSON.stringify({ codes: out.load.results.statusCodes, pass: r.pass, errors: r.errorsDuringFault, figures: r.figures, reasons: r.reasons })}`);
+    expect(out.faults[0]).toMatchObject({ name: 'poison-uploads' });
+    const f = r.figures as Record<string, number>;
+    expect(f.poisonAccepted).toBeGreaterThan(3);
+    expect(f.poisonJobs).toBeGreaterThanOrEqual(f.poisonAccepted!);
+    expect(f.poisonDeadLettered).toBe(f.poisonJobs);
+    expect(f).toMatchObject({ cleanDeadLettered: 0, lostJobs: 0, pendingAfterDrain: 0 });
+    expect(f.deadLetteredJobs).toBe(f.poisonJobs);
+    expect(r.pass).toBe(true);
+  }, 240_000);
+
+  it('service-down: payments fail while the payment fleet is down; user reads, updates and uploads do not', async () => {
+    const out = await runDrill({ deployment: d.deployment, drill: 'service-down', load: d.load, atS: 10, durationS: 8, tailS: 10 });
+    const r = out.drill;
+    console.log(`phase 6 service-down: ${JSON.stringify({ codes: out.load.results.statusCodes, pass: r.pass, errors: r.errorsDuringFault, figures: r.figures, reasons: r.reasons })}`);
+    expect(out.faults[0]).toMatchObject({ name: 'kill', target: 'payment' });
+    expect(r.figures.failedPayments).toBeGreaterThan(0);
+    expect(r.figures).toMatchObject({ readErrors: 0, updateErrors: 0, videoErrors: 0 });
+    expect(d.deployment.service('payment-1').isRunning()).toBe(true);
     expect(r.pass).toBe(true);
   }, 240_000);
 });
