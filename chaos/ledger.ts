@@ -12,6 +12,9 @@
 // PASS needs lost = 0 and unexpected = 0, and duplicated = 0 when the consumers claim to be
 // idempotent. The same check runs for payments, where "done" is a notification.
 
+import { LatencyHistogram } from '../harness/load/histogram.ts';
+import type { LedgerSection } from '../harness/run/results.ts';
+
 export type ClientOutcome = 'ok' | 'failed' | 'indeterminate';
 
 export interface LedgerOp {
@@ -124,4 +127,30 @@ export function checkLedger(ops: readonly LedgerOp[], obs: LedgerObservations, o
 /** One line for a summary: the counts and the verdict. Pure. */
 export function formatLedger(name: string, r: LedgerResult): string {
   return `${name} ledger ${r.verdict}: accepted ${r.accepted}, done ${r.done}, lost ${r.lost}, duplicated ${r.duplicated}, unexpected ${r.unexpected}, recovered ${r.recovered}, dead-lettered ${r.deadLettered}, indeterminate ${r.indeterminate}, failed ${r.failed}`;
+}
+
+/** A result's counts as results.json carries them (no examples: the ids go to the report's notes). */
+function countsOf(r: LedgerResult): NonNullable<LedgerSection['jobs']> {
+  const { accepted, done, lost, duplicated, unexpected, recovered, deadLettered, indeterminate, failed, verdict, reasons } = r;
+  return { accepted, done, lost, duplicated, unexpected, recovered, deadLettered, indeterminate, failed, verdict, reasons };
+}
+
+/**
+ * results.json's ledger section: both checks, the accept->complete times recorded into one HDR
+ * histogram (percentiles read from it, never averaged) and the drain. Pure.
+ */
+export function ledgerSection(
+  jobs: LedgerResult | null,
+  payments: LedgerResult | null,
+  acceptToCompleteMs: readonly number[],
+  drain: LedgerSection['drain'],
+): LedgerSection {
+  const h = new LatencyHistogram();
+  for (const v of acceptToCompleteMs) h.recordMs(v);
+  return {
+    jobs: jobs && countsOf(jobs),
+    payments: payments && countsOf(payments),
+    acceptToCompleteMs: { p50: h.percentileMs(50), p99: h.percentileMs(99), max: h.percentileMs(100), count: acceptToCompleteMs.length },
+    drain,
+  };
 }

@@ -215,7 +215,34 @@ ${reasons}
 </div>`;
           })
           .join('\n');
-  return section('verdicts', 'Objectives and drills', `<h3>Objectives</h3>\n${objectives}\n<h3>Drills</h3>\n${drills}`);
+  return section('verdicts', 'Objectives and drills', `<h3>Objectives</h3>\n${objectives}\n<h3>Drills</h3>\n${drills}${ledgerHtml(r)}`);
+}
+
+/** The job ledger (asynchronous topologies): jobs and payments vs notifications, accept→complete, drain. */
+function ledgerHtml(r: Results): string {
+  const l = r.ledger;
+  if (!l) return '';
+  const checks = ([['jobs', l.jobs], ['payments → notifications', l.payments]] as const).filter((x) => x[1] !== null);
+  const rows: Cell[][] = checks.map(([name, c]) => [
+    name,
+    num(fmtCount(c!.accepted)),
+    num(fmtCount(c!.done)),
+    { text: fmtCount(c!.lost), num: true, cls: c!.lost > 0 ? 'fail' : '' },
+    num(fmtCount(c!.duplicated)),
+    { text: fmtCount(c!.unexpected), num: true, cls: c!.unexpected > 0 ? 'fail' : '' },
+    num(fmtCount(c!.recovered)),
+    num(fmtCount(c!.deadLettered)),
+    { text: '', html: badge(c!.verdict === 'PASS') },
+  ]);
+  const a = l.acceptToCompleteMs;
+  const reasons = checks.flatMap(([name, c]) => c!.reasons.map((x) => `${name}: ${x}`));
+  const left = l.drain.pending + l.drain.unsent > 0 ? `, gave up with ${fmtCount(l.drain.pending)} jobs pending and ${fmtCount(l.drain.unsent)} outbox rows unsent` : '';
+  const headers = ['ledger', ...['accepted', 'done', 'lost', 'duplicated', 'unexpected', 'recovered', 'dead-lettered'].map((label) => ({ label, num: true })), 'result'];
+  const list = reasons.length ? `<ul>${reasons.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` : '';
+  return `\n<h3>Job ledger</h3>
+${table(headers, rows)}
+<p>Accept → complete (${esc(fmtCount(a.count))} jobs): p50 ${esc(fmtMs(a.p50))}, p99 ${esc(fmtMs(a.p99))}, max ${esc(fmtMs(a.max))}. Drain: ${esc(fmtDuration(l.drain.seconds))} of ${esc(fmtDuration(l.drain.timeoutS))}${esc(left)}.</p>
+${list}`;
 }
 
 function tiers(r: Results, charts: ChartSpec[]): string {

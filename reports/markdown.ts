@@ -121,6 +121,32 @@ export function renderMarkdown(r: Results): string {
       out.push(`<details><summary>${mdCell(d.name)}: ${d.verdict === 'inconclusive' ? 'why it was inconclusive' : 'why it failed'}</summary>\n\n${d.reasons.map((x) => `- ${mdCell(x)}`).join('\n')}\n\n</details>`);
     }
   }
+  if (r.ledger) {
+    const l = r.ledger;
+    out.push('');
+    out.push('**Job ledger**');
+    out.push('');
+    const rows = ([['jobs', l.jobs], ['payments → notifications', l.payments]] as const)
+      .filter((x) => x[1] !== null)
+      .map(([name, c]) => [
+        name,
+        fmtCount(c!.accepted),
+        fmtCount(c!.done),
+        fmtCount(c!.lost),
+        fmtCount(c!.duplicated),
+        fmtCount(c!.unexpected),
+        fmtCount(c!.recovered),
+        fmtCount(c!.deadLettered),
+        mark(c!.verdict === 'PASS'),
+      ]);
+    out.push(mdTable(['ledger', 'accepted', 'done', 'lost', 'duplicated', 'unexpected', 'recovered', 'dead-lettered', 'result'], rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l']));
+    const a = l.acceptToCompleteMs;
+    out.push('');
+    out.push(
+      `Accept → complete (${fmtCount(a.count)} jobs): p50 ${fmtMs(a.p50)}, p99 ${fmtMs(a.p99)}, max ${fmtMs(a.max)}. ` +
+        `Drain: ${fmtDuration(l.drain.seconds)} of ${fmtDuration(l.drain.timeoutS)}${l.drain.pending + l.drain.unsent > 0 ? `, gave up with ${fmtCount(l.drain.pending)} jobs pending and ${fmtCount(l.drain.unsent)} outbox rows unsent` : ''}.`,
+    );
+  }
   if (r.faults.length > 0) {
     out.push('');
     out.push(

@@ -6,8 +6,8 @@ import { CapacitySection } from './capacity-schema.ts';
 export const SCHEMA_VERSION = 1;
 
 // The producer's parts live with the results (harness/run/results.ts); re-exported for readers.
-import { Latency, SeriesPoint, EndpointStats, Stage, TrafficModel, LoadResults, FaultWindow, Objective, WriteCheck, DrillResult } from '../harness/run/results.ts';
-export { Latency, SeriesPoint, EndpointStats, Stage, TrafficModel, LoadResults, FaultWindow, Objective, WriteCheck, DrillResult };
+import { Latency, SeriesPoint, EndpointStats, Stage, TrafficModel, LoadResults, FaultWindow, Objective, WriteCheck, DrillResult, LedgerSection } from '../harness/run/results.ts';
+export { Latency, SeriesPoint, EndpointStats, Stage, TrafficModel, LoadResults, FaultWindow, Objective, WriteCheck, DrillResult, LedgerSection };
 
 export const Results = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
@@ -67,6 +67,8 @@ export const Results = z.object({
   prometheus: z.record(z.string(), z.array(z.tuple([z.number(), z.number()]))).default({}),
   faults: z.array(FaultWindow),
   drills: z.array(DrillResult),
+  /** the job ledger (asynchronous topologies): null when the run took no async work or it was not read; absent in older results */
+  ledger: LedgerSection.nullable().optional(),
   objectives: z.array(Objective),
   /** seconds each step of the run took: deploy, seed, load, collect, teardown */
   timings: z.record(z.string(), z.number()),

@@ -1,7 +1,7 @@
 // The verdict of a run: PASS, FAIL or INCONCLUSIVE, only for what was measured. A run whose
 // generator was the limit, or that completed nothing, says nothing about the system: it is
 // INCONCLUSIVE (exit 1, with its reason on one line), never PASS. Pure: no I/O.
-import type { DrillResult, LoadResults, Objective, TrafficModel, Verdict } from './schema.ts';
+import type { DrillResult, LedgerSection, LoadResults, Objective, TrafficModel, Verdict } from './schema.ts';
 import { fmtMs, fmtPct } from './format.ts';
 import { ArrivalSchedule } from '../harness/load/scheduler.ts';
 
@@ -51,6 +51,8 @@ export interface RunVerdictInput {
   drills: readonly DrillResult[];
   /** k6 exited 99 */
   thresholdsFailed?: boolean;
+  /** the job ledger (asynchronous topologies); null/absent: the run took no async work */
+  ledger?: LedgerSection | null;
 }
 
 export interface RunVerdict {
@@ -91,6 +93,20 @@ export function inconclusiveReason(load: LoadResults): string | null {
   return null;
 }
 
+/**
+ * The ledger's part of the verdict on one line, or null when it passes (or was not read): lost = 0
+ * and unexpected = 0, and duplicated = 0 with idempotent consumers (checkLedger's own rule, whose
+ * reasons are carried in the section).
+ */
+export function ledgerFailure(ledger: LedgerSection | null): string | null {
+  if (ledger === null) return null;
+  const parts: string[] = [];
+  for (const [name, c] of [['jobs', ledger.jobs], ['payments', ledger.payments]] as const) {
+    if (c !== null && c.verdict === 'FAIL') parts.push(`${name} ledger: ${c.reasons.join(', ')}`);
+  }
+  return parts.length > 0 ? parts.join('; ') : null;
+}
+
 /** PASS, FAIL or INCONCLUSIVE, with the reason on one line. */
 export function runVerdict(input: RunVerdictInput): RunVerdict {
   const why = inconclusiveReason(input.load);
@@ -103,6 +119,8 @@ export function runVerdict(input: RunVerdictInput): RunVerdict {
   }
   for (const d of input.drills) if (!d.pass) failed.push(`drill ${d.name} failed`);
   if (input.thresholdsFailed) failed.push("k6's thresholds failed");
+  const ledger = ledgerFailure(input.ledger ?? null);
+  if (ledger !== null) failed.push(ledger);
   return failed.length > 0 ? { verdict: 'fail', reason: failed.join('; ') } : { verdict: 'pass', reason: '' };
 }
 

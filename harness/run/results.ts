@@ -196,3 +196,33 @@ export const DrillResult = z.object({
   reasons: z.array(z.string()),
 });
 export type DrillResult = z.infer<typeof DrillResult>;
+
+/** One ledger's counts (chaos/ledger.ts): the client's history checked against the databases. */
+export const LedgerCounts = z.object({
+  accepted: z.number(),
+  done: z.number(),
+  lost: z.number(),
+  duplicated: z.number(),
+  unexpected: z.number(),
+  recovered: z.number(),
+  deadLettered: z.number(),
+  indeterminate: z.number(),
+  failed: z.number(),
+  verdict: z.enum(['PASS', 'FAIL']),
+  reasons: z.array(z.string()),
+});
+
+/**
+ * The job ledger of a run whose topology takes work asynchronously (phase 6): jobs and payments
+ * vs notifications, the accept->complete latency of the done jobs (one HDR histogram, never an
+ * average of percentiles) and how long the bounded drain took. null in results.json: not measured.
+ */
+export const LedgerSection = z.object({
+  jobs: LedgerCounts.nullable(),
+  payments: LedgerCounts.nullable(),
+  /** ms from the 202 (accepted_at) to the side effect (done_at); null values: no job done */
+  acceptToCompleteMs: z.object({ p50: ms, p99: ms, max: ms, count: z.number() }),
+  /** seconds the drain waited; backlog left when it gave up (0/0: drained) */
+  drain: z.object({ seconds: z.number(), timeoutS: z.number(), pending: z.number(), unsent: z.number() }),
+});
+export type LedgerSection = z.infer<typeof LedgerSection>;
