@@ -35,12 +35,17 @@ export const RABBITMQ_CREDENTIALS = { user: 'bench', password: RABBITMQ_PASSWORD
 export const rabbitmqSidePorts = {
   /** the rabbitmq_prometheus plugin */
   prometheus: 15692,
-  /** Erlang distribution (what rabbitmqctl would talk to) */
-  dist: 25672,
 } as const;
 
 /** Where the recipe keeps epmd's port (chosen free at prepare, kept for restarts) and its pid. */
 export const EPMD_PORT_FILE = 'epmd.port';
+/**
+ * Where it keeps the Erlang distribution port, chosen free on 127.0.0.1 at prepare. Not a fixed
+ * 25672: the node listens on its host's address, but RabbitMQ's prelaunch checks the port on its
+ * node's host name (localhost), so two brokers started at once on one machine (two runs, two test
+ * files) refused each other with `dist_port_already_used` when both used 25672.
+ */
+export const DIST_PORT_FILE = 'dist.port';
 export const EPMD_PID_FILE = 'epmd.pid';
 
 const RABBIT_BIN_DIRS = ['/usr/lib/rabbitmq/bin'];
@@ -105,7 +110,8 @@ export function renderRabbitConfig(c: RabbitConfigInput): string {
   ].join('\n');
 }
 
-/** The environment of rabbitmq-server: every path in `dir` (ERL_EPMD_PORT is set by the launch's shell). Pure. */
+/** The environment of rabbitmq-server: every path in `dir` (ERL_EPMD_PORT and RABBITMQ_DIST_PORT are
+ *  set by the launch's shell, from the files prepare wrote). Pure. */
 export function rabbitEnv(c: { address: Endpoint; dir: string; nodeName: string }): Record<string, string> {
   const ip = c.address.host.split('.').join(',');
   return {
@@ -120,7 +126,6 @@ export function rabbitEnv(c: { address: Endpoint; dir: string; nodeName: string 
     RABBITMQ_ENABLED_PLUGINS_FILE: join(c.dir, 'enabled_plugins'),
     RABBITMQ_PLUGINS_EXPAND_DIR: join(c.dir, 'plugins-expand'),
     RABBITMQ_PID_FILE: join(c.dir, 'rabbitmq.pid'),
-    RABBITMQ_DIST_PORT: String(rabbitmqSidePorts.dist),
     // distribution on the host's address only, never all interfaces
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: `-kernel inet_dist_use_interface {${ip}}`,
     ERL_EPMD_ADDRESS: '127.0.0.1',
@@ -172,6 +177,7 @@ export const rabbitmqRecipe: ComponentKind = {
       ['rabbitmq-env.conf', '# empty: every setting comes from the environment\n'],
       ['enabled_plugins', '[rabbitmq_prometheus].\n'],
       [EPMD_PORT_FILE, `${await freeLoopbackPort()}\n`],
+      [DIST_PORT_FILE, `${await freeLoopbackPort()}\n`],
     ];
     for (const [name, text] of files) {
       const file = join(ctx.dir, name);
@@ -186,7 +192,7 @@ export const rabbitmqRecipe: ComponentKind = {
       command: '/bin/sh',
       // epmd's port from the file prepare wrote (launch is also called before prepare, so it reads
       // no file itself); epmd first, in this process group, its pid kept; then the node replaces the shell
-      args: ['-c', `ERL_EPMD_PORT=$(cat ${EPMD_PORT_FILE}) && export ERL_EPMD_PORT && { "$1" -address 127.0.0.1 -port "$ERL_EPMD_PORT" & echo $! > ${EPMD_PID_FILE}; } && exec "$2"`, 'rabbitmq', ctx.bin('epmd'), ctx.bin('rabbitmq-server')],
+      args: ['-c', `ERL_EPMD_PORT=$(cat ${EPMD_PORT_FILE}) && RABBITMQ_DIST_PORT=$(cat ${DIST_PORT_FILE}) && export ERL_EPMD_PORT RABBITMQ_DIST_PORT && { "$1" -address 127.0.0.1 -port "$ERL_EPMD_PORT" & echo $! > ${EPMD_PID_FILE}; } && exec "$2"`, 'rabbitmq', ctx.bin('epmd'), ctx.bin('rabbitmq-server')],
       env,
       cwd: ctx.dir,
       // when root: Debian's rabbitmq user, as the field notes say
