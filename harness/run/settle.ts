@@ -133,8 +133,10 @@ export async function settle(deployment: Deployment, opts: SettleOptions): Promi
     }
     return c;
   };
-  const query = async (name: string, sql: string) => {
-    const budgetMs = remainingMs();
+  /** `floorMs`: the least time a statement gets, even when the budget is nearly spent (a replica's
+   *  poll begun just before the deadline must be answered, not timed out in ~0 ms) */
+  const query = async (name: string, sql: string, floorMs = 0) => {
+    const budgetMs = Math.max(floorMs, remainingMs());
     try {
       return await (await client(name)).query({ text: sql, query_timeout: budgetMs } as pg.QueryConfig);
     } catch (e) {
@@ -190,6 +192,9 @@ export async function settle(deployment: Deployment, opts: SettleOptions): Promi
           }
         }
         if (pending.size === 0) break;
+        // checked after the sleep too: a poll begun past the deadline would get a query timeout of
+        // ~0 ms and report "did not answer SELECT" for a replica that answers but is behind
+        await sleep(opts.pollMs ?? 100, opts.signal);
         if (Date.now() >= deadline) {
           const w = [...pending][0]!;
           const at = last.get(w.name) ?? '?';
@@ -198,7 +203,6 @@ export async function settle(deployment: Deployment, opts: SettleOptions): Promi
             `see ${w.name}'s log in the run directory; on a slow machine raise --settle-timeout`,
           );
         }
-        await sleep(opts.pollMs ?? 100, opts.signal);
       }
       opts.progress(`settle: ${report.replicas.map((r) => `${r.name} caught up in ${s1(r.caughtUpS)}`).join(', ')}`);
       t = performance.now();
@@ -218,10 +222,13 @@ export async function settle(deployment: Deployment, opts: SettleOptions): Promi
   }
 }
 
-type Query = (name: string, sql: string) => Promise<pg.QueryResult>;
+type Query = (name: string, sql: string, floorMs?: number) => Promise<pg.QueryResult>;
+
+/** A replica's position poll may overrun the settle budget by this much at most. */
+const REPLAY_POLL_FLOOR_MS = 1_000;
 
 async function replayLsn(name: string, query: Query): Promise<string> {
-  const lsn = (await query(name, 'SELECT pg_last_wal_replay_lsn()::text AS lsn')).rows[0]?.lsn;
+  const lsn = (await query(name, 'SELECT pg_last_wal_replay_lsn()::text AS lsn', REPLAY_POLL_FLOOR_MS)).rows[0]?.lsn;
   // NULL: the server is not a standby (promoted, or not a replica at all): it replays nothing
   if (lsn === null || lsn === undefined) throw envError(`settle: ${name} is not replaying WAL (pg_last_wal_replay_lsn() is NULL): it is not a standby`, 'run: bench down, then try again');
   return String(lsn);
