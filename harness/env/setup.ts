@@ -1,7 +1,7 @@
 // `bench setup`: installs what the native runtime needs on Debian/Ubuntu. Idempotent: it only
 // installs what doctor finds missing, and says what it did.
 import { spawn } from 'node:child_process';
-import { mkdirSync, renameSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { envError } from '../errors.ts';
 import { components, type Component } from './components.ts';
@@ -33,6 +33,19 @@ function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv, log: (l: stri
   });
 }
 
+/**
+ * Debian starts a package's system service on install: RabbitMQ, etcd and PowerDNS would listen on
+ * every interface, and the harness starts its own instances on loopback anyway. A policy-rc.d that
+ * exits 101 forbids the starts for the install. Put there only when the machine has none, and removed
+ * afterwards only if put there here (the returned function); a machine's own policy is left alone.
+ */
+export function forbidServiceStarts(path = '/usr/sbin/policy-rc.d'): () => void {
+  if (existsSync(path)) return () => {};
+  writeFileSync(path, '#!/bin/sh\n# written by bench setup for one apt-get install: no service starts\nexit 101\n', { flag: 'wx' });
+  chmodSync(path, 0o755);
+  return () => rmSync(path, { force: true });
+}
+
 export async function setup(options: SetupOptions): Promise<{ installed: string[]; present: string[] }> {
   const wanted = components().filter((c) => c.required || (options.all && c.install.kind !== 'manual'));
   const status = await inspect(wanted);
@@ -60,7 +73,12 @@ export async function setup(options: SetupOptions): Promise<{ installed: string[
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     if (!options.dryRun) {
       await exec('apt-get', ['update', '-q'], env, options.log);
-      await exec('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...apt], env, options.log);
+      const allowStarts = forbidServiceStarts();
+      try {
+        await exec('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...apt], env, options.log);
+      } finally {
+        allowStarts();
+      }
     } else options.log(`would run: apt-get install -y ${apt.join(' ')}`);
     installed.push(...apt.map((p) => `${p} (apt)`));
   }
