@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import type amqp from 'amqplib';
 import pg from 'pg';
 import { PG_CREDENTIALS } from '../app/config.ts';
+import { survivesLostConnections } from '../app/store/postgres.ts';
 import { amqpUrl } from '../services/rabbitmq.ts';
 import { BrokerSession, declareTopology } from './broker.ts';
 import { MS_CONFIG_ENV, validateMsConfig, type MsConfig } from './config.ts';
@@ -54,7 +55,7 @@ export interface RunningService {
 /** Starts one service from its config; resolves when it listens, has its tables and a broker connection. */
 export async function startService(config: MsConfig, log: (l: string) => void = (l) => process.stderr.write(`${config.name}: ${l}\n`)): Promise<RunningService> {
   const pool = new pg.Pool({ host: config.db.host, port: config.db.port, user: config.db.user, password: PG_CREDENTIALS.password, database: config.db.database, max: 8, connectionTimeoutMillis: 5_000, statement_timeout: 10_000 });
-  pool.on('error', () => {});
+  survivesLostConnections(pool);
   await ensureSchema(pool, SCHEMAS[config.role], Date.now() + 60_000);
 
   let confirm: amqp.ConfirmChannel | null = null;

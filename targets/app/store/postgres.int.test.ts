@@ -2,12 +2,13 @@
 // again while the server stays up (a new connection costs a login, SCRAM-SHA-256 on the harness's
 // servers: ~20 ms of a 0.2-core app's CPU each). A query the server refused (a duplicate id) gives
 // its connection back to the pool instead of closing it; the pool is full before the first request.
+import { connect, createServer, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DbObserver } from '../metrics.ts';
 import { ensureStoreSchema } from './index.ts';
 import { createPostgresStore, pgConnection } from './postgres.ts';
-import { DuplicateIdError, type UserStore } from './types.ts';
+import { DuplicateIdError, StoreUnavailableError, type UserStore } from './types.ts';
 import { waitUntil } from '../testing/fixture-util.ts';
 import { startPostgres, type StartedPostgres } from '../testing/pg-fixture.ts';
 
@@ -51,5 +52,45 @@ describe('postgres store connections', () => {
     for (let i = 0; i < 3; i++) await expect(store.create({ id: 42, name: 'b', email: 'b@bench.test' })).rejects.toBeInstanceOf(DuplicateIdError);
     expect(await store.get(42)).toMatchObject({ id: 42, name: 'a' });
     expect(await sessions()).toEqual(before);
+  });
+});
+
+describe('a connection cut under a query', () => {
+  it('fails that query as unavailable and the process lives on; the next query gets a new connection', async () => {
+    // A relay in front of the server whose sockets the test destroys: the link ends without a
+    // word from PostgreSQL, as when Toxiproxy turns an edge off. pg's client then emits 'error'
+    // while checked out for the query; with no listener that crashed the process (vitest reports
+    // the unhandled error and fails the file).
+    const links = new Set<Socket>();
+    const relay = createServer((down) => {
+      const up = connect(primary.endpoint.port, primary.endpoint.host);
+      links.add(down).add(up);
+      down.pipe(up).pipe(down);
+      const drop = () => (down.destroy(), up.destroy());
+      down.on('error', drop).on('close', drop);
+      up.on('error', drop).on('close', drop);
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const port = (relay.address() as { port: number }).port;
+    const config = { kind: 'postgres' as const, strategy: 'range' as const, poolSize: 2, shards: [{ name: 'main', range: [0, null] as [number, null], primary: { ...primary.endpoint, host: '127.0.0.1', port }, replicas: [] }] };
+    const cut = createPostgresStore(config, observer, 'bench-app:cut');
+    const locker = new pg.Client(pgConnection(primary.endpoint));
+    await locker.connect();
+    try {
+      await cut.create({ id: 77, name: 'c', email: 'c@bench.test' });
+      // hold the query in flight: the row's table is locked, the read waits for it
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+      const pending = cut.get(77);
+      await waitUntil('the read to wait on the lock', 5_000, async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'bench-app:cut' AND wait_event_type = 'Lock'")).rowCount === 1);
+      for (const l of links) l.destroy();
+      await expect(pending).rejects.toBeInstanceOf(StoreUnavailableError);
+      await locker.query('ROLLBACK');
+      expect(await cut.get(77)).toMatchObject({ id: 77, name: 'c' });
+    } finally {
+      await locker.end().catch(() => {});
+      await cut.close();
+      relay.close();
+    }
   });
 });

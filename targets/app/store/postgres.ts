@@ -163,6 +163,19 @@ interface Shard {
   next: number;
 }
 
+/**
+ * A connection that ends without a word from the server (a cut link, a partition, a proxy turned
+ * off) makes its pg client emit 'error'. The pool listens only while the client is idle; a client
+ * checked out for a query had no listener, and the unhandled 'error' crashed the whole process (a
+ * Docker test caught it: one cut of the app's database edge killed the app). The query itself is
+ * rejected either way (and its connection is then dropped, not pooled): the listeners only keep
+ * the process alive.
+ */
+export function survivesLostConnections(pool: pg.Pool): void {
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+}
+
 /** A UserStore over Postgres shards. `app` names the connections (application_name). */
 export function createPostgresStore(config: PostgresStoreConfig, observer: DbObserver, app = 'bench-app'): UserStore {
   const poolSize = config.poolSize ?? DEFAULT_POOL_SIZE;
@@ -179,8 +192,7 @@ export function createPostgresStore(config: PostgresStoreConfig, observer: DbObs
       query_timeout: statementTimeout + 1_000,
       application_name: app,
     });
-    // an idle connection that dies (server restart) must not crash the process
-    pool.on('error', () => {});
+    survivesLostConnections(pool);
     return { label: endpointLabel(e), pool, probe: new Probe(e), breaker: new Breaker(REPLICA_BREAKER_MS) };
   };
   const shards: (Shard & { range: ShardRuntime['range'] })[] = config.shards.map((spec) => ({
