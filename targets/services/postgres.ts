@@ -253,6 +253,8 @@ export function socketClientConfig(ctx: Pick<NativeContext, 'dir' | 'service'>, 
 export async function createBenchRole(ctx: NativeContext): Promise<void> {
   const { user, password, database } = PG_CREDENTIALS;
   const client = new pg.Client(socketClientConfig(ctx));
+  // a server that dies here fails the step (the query rejects), never the harness's process
+  client.on('error', () => {});
   await client.connect();
   try {
     // A synchronous primary starts before its replicas, which clone it as this role: its commits
