@@ -26,7 +26,8 @@ export interface Component {
   binary: string;
   /** places besides PATH (PostgreSQL keeps its server binaries in a versioned dir) */
   paths?: string[];
-  versionArgs: string[];
+  /** null: never run for its version (doctor says it was not asked) */
+  versionArgs: string[] | null;
   /** what needs it */
   neededFor: string;
   /** required by the native runtime's default runs (missing -> doctor fails) */

@@ -75,7 +75,7 @@ export async function inspect(list: readonly Component[] = components()): Promis
   return Promise.all(
     list.map(async (component) => {
       const path = which(component.binary, component.paths);
-      const version = path ? await versionOf(path, component.versionArgs) : null;
+      const version = path && component.versionArgs ? await versionOf(path, component.versionArgs) : null;
       return { component, path, version, howToGet: howToGet(component), ...(path ? noteOn(component, version) : { tooOld: false, note: null }) };
     }),
   );
@@ -86,7 +86,7 @@ export function formatDoctor(rows: ComponentStatus[]): string {
   const w = Math.max(...rows.map((r) => r.component.name.length));
   for (const r of rows) {
     const mark = r.tooOld ? 'TOO OLD' : r.path ? 'ok     ' : r.component.required ? 'MISSING' : 'absent ';
-    const detail = r.path ? `${r.version ?? '(version unknown)'}  ${r.path}` : `needed for ${r.component.neededFor}; get it: ${r.howToGet}`;
+    const detail = r.path ? `${r.version ?? (r.component.versionArgs ? '(version unknown)' : '(version not asked)')}  ${r.path}` : `needed for ${r.component.neededFor}; get it: ${r.howToGet}`;
     lines.push(`${mark}  ${r.component.name.padEnd(w)}  ${detail}`);
     if (r.note !== null) lines.push(`         ${' '.repeat(w)}  ${r.note}`);
   }

@@ -88,7 +88,7 @@ export async function setup(options: SetupOptions): Promise<{ installed: string[
     if (!go && !options.dryRun) throw envError(`go not found to build ${c.name}`, 'run: apt-get install -y golang-go');
     if (go) {
       // a too-old Go fails deep in the module download with a cryptic toolchain error: say it first
-      const version = await versionOf(go, goComponent.versionArgs);
+      const version = await versionOf(go, goComponent.versionArgs ?? ['version']);
       const { tooOld } = noteOn(goComponent, version);
       if (tooOld) throw envError(`${go} is ${version ?? 'an unknown version'}, too old to build ${c.name}: ${goComponent.minVersion!.why}`, goComponent.minVersion!.hint);
     } else options.log(`would check that the Go apt installs is >= ${goComponent.minVersion!.version} (Debian 12's golang-go is 1.19: too old)`);

@@ -161,11 +161,12 @@ export const rabbitmqRecipe: ComponentKind = {
   ports: { main: 5672, side: { ...rabbitmqSidePorts } },
   // the report's cache/queue row
   tier: 'cache',
-  // no `doctor` entry: rabbitmq-server has no version flag (it would start a node); no image: the
-  // Docker runtime cannot run it yet
+  // doctor lists it without asking its version: rabbitmq-server has no version flag (it would
+  // start a node), and `rabbitmqctl version` leaves an epmd daemon listening on every interface.
+  // No image: the Docker runtime cannot run it yet
   scrape: { job: 'rabbitmq', sidePort: 'prometheus' },
   requires: [
-    { binary: 'rabbitmq-server', paths: RABBIT_BIN_DIRS, debianPackage: 'rabbitmq-server' },
+    { binary: 'rabbitmq-server', paths: RABBIT_BIN_DIRS, debianPackage: 'rabbitmq-server', doctor: { name: 'RabbitMQ', neededFor: 'message broker (phase 6)', versionArgs: null } },
     { binary: 'epmd', debianPackage: 'erlang-base' },
   ],
   async prepare(ctx) {

@@ -129,7 +129,7 @@ describe('the registered kinds', () => {
   it('list the servers doctor reports, in their order, and nothing else lists them', () => {
     expect(components().map((c) => c.name)).toEqual([
       'PostgreSQL 15', 'pg_basebackup', 'Redis', 'HAProxy', 'nginx', 'Prometheus', 'postgres exporter', 'redis exporter', 'Toxiproxy',
-      'etcd', 'Patroni', 'PowerDNS',
+      'etcd', 'Patroni', 'PowerDNS', 'RabbitMQ',
       'Go', 'wrk', 'Chromium', 'Docker engine', 'k6',
     ]);
   });

@@ -28,8 +28,9 @@ export interface Requirement {
   /**
    * How `bench doctor` lists it: a name, what needs it, the flags that print its version. Left out
    * for a binary another one of the same package stands for (initdb beside postgres).
+   * `versionArgs: null`: the binary is never run for its version (it has no flag that only prints it).
    */
-  doctor?: { name: string; neededFor: string; versionArgs: string[]; install?: Install };
+  doctor?: { name: string; neededFor: string; versionArgs: string[] | null; install?: Install };
 }
 
 export interface NativeContext {
