@@ -48,6 +48,7 @@ describe('backlog figures around a fault', () => {
     // and every job done meanwhile counts in the rate (40 queued + ~19 new in 5 s)
     expect(f.drainS!).toBeGreaterThanOrEqual(4.8);
     expect(f.drainS!).toBeLessThanOrEqual(5.1);
+    expect(f.doneInDrain).toBe(Math.round(f.drainRatePerS! * f.drainS!));
     expect(f.drainRatePerS!).toBeGreaterThan(11);
     expect(f.drainRatePerS!).toBeLessThan(12.5);
     expect(f.backlogRecoverS).toBeCloseTo(10 + f.drainS!, 1);
@@ -68,6 +69,7 @@ describe('backlog figures around a fault', () => {
     const f = backlogFigures(never, w);
     expect(f.slopeDuringFault!).toBeGreaterThan(3);
     expect(f.drainS).toBeNull();
+    expect(f.doneInDrain).toBeNull();
     expect(f.drainRatePerS).toBeNull();
     expect(f.backlogRecoverS).toBeNull();
   });

@@ -59,7 +59,9 @@ export interface BacklogFigures {
   backlogDetectS: number | null;
   /** fault end -> the backlog back to its usual level; null when it never came back in the data */
   drainS: number | null;
-  /** jobs done from the fault's end until drained, per second of drainS; null when drainS is null or 0 */
+  /** jobs done from the fault's end until drained (those the fault held mid-job finish at once) */
+  doneInDrain: number | null;
+  /** doneInDrain per second of drainS; null when drainS is null or 0 */
   drainRatePerS: number | null;
   /** fault start -> the backlog back to its usual level (the asynchronous path's recovery) */
   backlogRecoverS: number | null;
@@ -84,7 +86,7 @@ export function backlogFigures(jobs: readonly JobTimes[], w: { startMs: number; 
   const rose = series.find((p) => p.tMs >= w.startMs && p.backlog > level);
   const drained = after.find((p) => p.backlog <= level);
   const drainS = drained ? (drained.tMs - w.endMs) / 1000 : null;
-  const doneInDrain = drained ? jobs.filter((j) => j.doneMs !== null && j.doneMs > w.endMs && j.doneMs <= drained.tMs).length : 0;
+  const doneInDrain = drained ? jobs.filter((j) => j.doneMs !== null && j.doneMs > w.endMs && j.doneMs <= drained.tMs).length : null;
   const slope = backlogSlope(during);
   return {
     preFaultBacklog: level,
@@ -93,7 +95,8 @@ export function backlogFigures(jobs: readonly JobTimes[], w: { startMs: number; 
     slopeDuringFault: slope === null ? null : r3(slope),
     backlogDetectS: rose ? r3((rose.tMs - w.startMs) / 1000) : null,
     drainS: drainS === null ? null : r1(drainS),
-    drainRatePerS: drainS !== null && drainS > 0 ? r1(doneInDrain / drainS) : null,
+    doneInDrain,
+    drainRatePerS: drainS !== null && drainS > 0 && doneInDrain !== null ? r1(doneInDrain / drainS) : null,
     backlogRecoverS: drained ? r1((drained.tMs - w.startMs) / 1000) : null,
   };
 }
