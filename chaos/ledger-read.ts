@@ -1,8 +1,13 @@
 // Reads the ledger's observations back from the databases of phase 6, after a bounded drain:
 // the jobs database (effects per job, dead-lettered jobs, accept->complete times) and the
-// notifications database (notifications per payment).
-import type pg from 'pg';
-import type { LedgerObservations } from './ledger.ts';
+// notifications database (notifications per payment). jobsAfterDrain: the ledger of the jobs one
+// load accepted (a drill's), read from the jobs database its plan names.
+import pg from 'pg';
+import { BenchError } from '../harness/errors.ts';
+import type { Progress } from '../harness/runtime/types.ts';
+import type { DeployPlan, PlannedService } from '../harness/topology/plan.ts';
+import { PG_CREDENTIALS } from '../targets/app/config.ts';
+import { checkLedger, formatLedger, type LedgerObservations, type LedgerResult } from './ledger.ts';
 
 /** Effects per job and the dead-lettered jobs. */
 export async function readJobObservations(db: pg.Pool | pg.Client): Promise<LedgerObservations> {
@@ -44,4 +49,116 @@ export async function drainJobs(db: pg.Pool | pg.Client, timeoutMs: number, poll
     if ((b.pending === 0 && b.unsent === 0) || seconds * 1000 >= timeoutMs) return { ...b, seconds };
     await new Promise((r) => setTimeout(r, pollMs));
   }
+}
+
+/** How long a verification waits for the jobs backlog to drain after the load. */
+export const JOBS_DRAIN_TIMEOUT_MS = 90_000;
+
+/** The database the uploads API keeps its jobs in (the `db` of its microservice config). */
+export function jobsDatabase(plan: DeployPlan): PlannedService | null {
+  const uploads = plan.services.find((s) => s.config.kind === 'microservice' && s.config.microservice.role === 'uploads');
+  if (!uploads || uploads.config.kind !== 'microservice') return null;
+  const name = uploads.config.microservice.db;
+  return plan.services.find((s) => s.name === name) ?? null;
+}
+
+/** When a job was accepted (the 202) and done (its side effect; null: not done). */
+export interface JobTimes {
+  acceptedMs: number;
+  doneMs: number | null;
+  deadLettered: boolean;
+}
+
+/** What the jobs database says once the backlog has drained (or the drain timed out). */
+export interface JobsAfterDrain {
+  ledger: LedgerResult;
+  /** effects per job id and the dead-lettered ids, as read after the drain */
+  observations: LedgerObservations;
+  drain: { pending: number; unsent: number; seconds: number };
+  /** deliveries beyond the first, as the jobs' attempt counters recorded them */
+  redeliveries: number;
+  /** accepted jobs that carried poison: true */
+  poisonJobs: number;
+  /** poison jobs that ended dead-lettered, and non-poison ones that did */
+  poisonDeadLettered: number;
+  cleanDeadLettered: number;
+  /** the load's jobs, accept and done times (wall clock, ms): the backlog over time (chaos/backlog.ts) */
+  times: JobTimes[];
+  problems: string[];
+}
+
+/**
+ * Waits (bounded) for the jobs backlog to drain, then checks the job ledger of the jobs accepted
+ * since the load started against the jobs database: its own jobs, not the table's (a deployment
+ * drilled before holds earlier loads' jobs). Every row of `jobs` is a job an uploads API answered
+ * 202 for (written in the transaction that answers), so the history is the rows accepted since the
+ * load's start: the engine does not choose job ids.
+ */
+export async function jobsAfterDrain(ctx: { plan: DeployPlan; load: { startedAtMs: number }; progress: Progress }, drill: string): Promise<JobsAfterDrain> {
+  const db = jobsDatabase(ctx.plan);
+  if (!db) throw new BenchError('internal', `${drill} reads the jobs ledger of a deployment without a jobs database: applies() checks it first`);
+  const idempotent = !ctx.plan.services.some((s) => s.config.kind === 'microservice' && s.config.microservice.role === 'worker' && (s.config.microservice as { idempotent?: boolean }).idempotent === false);
+  const pool = new pg.Pool({ host: db.address.host, port: db.address.port, ...PG_CREDENTIALS, max: 1, connectionTimeoutMillis: 5_000 });
+  pool.on('error', () => {});
+  try {
+    ctx.progress(`${drill}: waiting up to ${JOBS_DRAIN_TIMEOUT_MS / 1000} s for the jobs backlog to drain`);
+    const drain = await drainJobs(pool, JOBS_DRAIN_TIMEOUT_MS);
+    const since = new Date(ctx.load.startedAtMs);
+    const mine = await pool.query<{ id: string; accepted_ms: number; done_ms: number | null; dead: boolean }>(
+      "SELECT id::text, extract(epoch FROM accepted_at) * 1000 AS accepted_ms, extract(epoch FROM done_at) * 1000 AS done_ms, status = 'dead-lettered' AS dead FROM jobs WHERE accepted_at >= $1",
+      [since],
+    );
+    const ids = new Set(mine.rows.map((r) => r.id));
+    const all = await readJobObservations(pool);
+    // effects of jobs with no row at all stay in (unexpected); those of earlier loads' jobs do not
+    const earlier = await pool.query<{ id: string }>('SELECT id::text FROM jobs WHERE accepted_at < $1', [since]);
+    const old = new Set(earlier.rows.map((r) => r.id));
+    const observations: LedgerObservations = {
+      effects: new Map([...all.effects].filter(([id]) => !old.has(id))),
+      deadLettered: new Set([...all.deadLettered].filter((id) => ids.has(id))),
+    };
+    const ledger = checkLedger([...ids].map((id) => ({ id, outcome: 'ok' as const })), observations, { idempotent });
+    const { rows } = await pool.query<{ redeliveries: string; poison: string; poison_dead: string; clean_dead: string }>(
+      `SELECT coalesce(sum(greatest(attempts - 1, 0)), 0) AS redeliveries,
+              count(*) FILTER (WHERE poison) AS poison,
+              count(*) FILTER (WHERE poison AND status = 'dead-lettered') AS poison_dead,
+              count(*) FILTER (WHERE NOT poison AND status = 'dead-lettered') AS clean_dead
+         FROM jobs WHERE accepted_at >= $1`,
+      [since],
+    );
+    const r = rows[0]!;
+    const problems = ledger.reasons.map((x) => `${x} (${formatLedger('jobs', ledger)})`);
+    if (drain.pending > 0 || drain.unsent > 0) problems.push(`${drain.pending} accepted job(s) neither done nor dead-lettered and ${drain.unsent} outbox row(s) unsent ${JOBS_DRAIN_TIMEOUT_MS / 1000} s after the load`);
+    return {
+      ledger,
+      observations,
+      drain,
+      redeliveries: Number(r.redeliveries),
+      poisonJobs: Number(r.poison),
+      poisonDeadLettered: Number(r.poison_dead),
+      cleanDeadLettered: Number(r.clean_dead),
+      times: mine.rows.map((x) => ({ acceptedMs: Number(x.accepted_ms), doneMs: x.done_ms === null ? null : Number(x.done_ms), deadLettered: x.dead })),
+      problems,
+    };
+  } finally {
+    await pool.end().catch(() => {});
+  }
+}
+
+/** What a drill's notes say about where its jobs ledger comes from. */
+export const LEDGER_NOTE = 'the jobs ledger reads the jobs database: one row per accepted upload (the engine does not choose job ids, so a job whose 202 was lost on the way is not in the history; unexpected counts effects of jobs that have no row)';
+
+/** The ledger's counts as drill figures. */
+export function ledgerFigures(j: JobsAfterDrain): Record<string, number> {
+  return {
+    acceptedJobs: j.ledger.accepted,
+    doneJobs: j.ledger.done,
+    lostJobs: j.ledger.lost,
+    duplicatedJobs: j.ledger.duplicated,
+    unexpectedJobs: j.ledger.unexpected,
+    deadLetteredJobs: j.ledger.deadLettered,
+    pendingAfterDrain: j.drain.pending,
+    unsentAfterDrain: j.drain.unsent,
+    drainSeconds: Number(j.drain.seconds.toFixed(1)),
+  };
 }

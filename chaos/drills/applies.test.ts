@@ -23,7 +23,7 @@ const expected: Record<number, string[]> = {
   4: ['dead-server', 'hung-server', 'db-primary-failure', 'replica-loss', 'cache-outage', 'cdn-outage', 'slow-database', 'network-partition'],
   5: ['dead-server', 'hung-server', 'db-primary-failure', 'replica-loss', 'cache-outage', 'cdn-outage', 'shard-outage', 'slow-database', 'network-partition'],
   // the user service of phase 6 is a fleet on one primary without replicas (its defaults)
-  6: ['dead-server', 'hung-server', 'slow-database', 'network-partition', 'broker-outage', 'worker-crash', 'poison-message', 'service-down'],
+  6: ['dead-server', 'hung-server', 'slow-database', 'network-partition', 'broker-outage', 'worker-crash', 'poison-message', 'service-down', 'backlog-drain', 'slow-consumer'],
 };
 
 describe('drills apply by capability, over the phase topologies', () => {
@@ -97,6 +97,20 @@ describe('drills apply by capability, over the phase topologies', () => {
     const noUploads = { ...p6, services: p6.services.filter((s) => !(s.config.kind === 'microservice' && s.config.microservice.role === 'uploads')) };
     expect(reason('worker-crash', noUploads)).toBe('it checks the jobs an uploads API accepted, and phase 6 has none');
     expect(applies('service-down', noUploads).ok).toBe(true);
+  });
+
+  it('backlog-drain, slow-consumer: workers, a broker and a jobs database; slow-consumer also proxied worker edges', () => {
+    expect(reason('backlog-drain', planOf(5))).toBe('it stops the workers, and phase 5 has no workers');
+    expect(reason('slow-consumer', planOf(5))).toBe('it slows its workers, and phase 5 has no workers');
+    const p6 = planOf(6);
+    const noBroker = { ...p6, services: p6.services.filter((s) => s.kind !== 'rabbitmq') };
+    for (const name of ['backlog-drain', 'slow-consumer', 'worker-crash']) expect(reason(name, noBroker)).toMatch(/and phase 6 has no message broker for its workers$/);
+    const noUploads = { ...p6, services: p6.services.filter((s) => !(s.config.kind === 'microservice' && s.config.microservice.role === 'uploads')) };
+    expect(reason('backlog-drain', noUploads)).toBe('it checks the jobs an uploads API accepted, and phase 6 has none');
+    const d6 = phases.get(6)!;
+    const direct = plan(d6.topology({ users: 1000, shardStrategy: 'range', ...d6.defaults }), { runId: 'direct', slot: 9, proxies: false, prometheus: false });
+    expect(reason('slow-consumer', direct)).toBe('it slows the worker -> database edges through Toxiproxy, and this deployment connects them directly (run without --no-proxies)');
+    expect(applies('backlog-drain', direct).ok).toBe(true);
   });
 
   it('validateDrill refuses with the reason (a usage error: exit 2), and accepts what applies', () => {

@@ -14,7 +14,7 @@ const timing = (name: string, o: { target?: string; params?: string[] } = {}) =>
 describe('drill registry and phase validation', () => {
   it('has the drills of the issue', () => {
     expect([...drills.keys()].sort()).toEqual(
-      ['broker-outage', 'cache-outage', 'cdn-outage', 'db-primary-failure', 'dead-server', 'hung-server', 'network-partition', 'poison-message', 'replica-loss', 'service-down', 'shard-outage', 'slow-database', 'worker-crash'].sort(),
+      ['backlog-drain', 'broker-outage', 'cache-outage', 'cdn-outage', 'db-primary-failure', 'dead-server', 'hung-server', 'network-partition', 'poison-message', 'replica-loss', 'service-down', 'shard-outage', 'slow-consumer', 'slow-database', 'worker-crash'].sort(),
     );
   });
   it('an unknown drill lists them all', () => {
@@ -27,7 +27,7 @@ describe('drill registry and phase validation', () => {
   it('every built phase offers dead-server; phase 5 offers all but the microservices drills, which phase 6 offers', () => {
     for (let p = 1; p <= 6; p++) expect(drillsFor(planOf(p)).map((d) => d.name)).toContain('dead-server');
     const five = drillsFor(planOf(5)).map((d) => d.name);
-    const microservices = ['broker-outage', 'worker-crash', 'poison-message', 'service-down'];
+    const microservices = ['broker-outage', 'worker-crash', 'poison-message', 'service-down', 'backlog-drain', 'slow-consumer'];
     expect([...drills.keys()].filter((n) => !five.includes(n))).toEqual(microservices);
     expect(drillsFor(planOf(6)).map((d) => d.name)).toEqual(expect.arrayContaining(microservices));
   });
@@ -47,6 +47,8 @@ describe('each drill schedules against a real phase plan', () => {
     ['worker-crash', 6, [['kill', 'worker-1', 10]]],
     ['poison-message', 6, [['poison-uploads', 'lb', 10]]],
     ['service-down', 6, [['kill', 'payment', 10]]],
+    ['backlog-drain', 6, [['stop', 'workers', 15]]],
+    ['slow-consumer', 6, [['latency', 'worker->db', 15]]],
     ['network-partition', 3, [['partition', 'app-host-3|db-host-primary+db-host-primary-replica-1+db-host-primary-replica-2+cache-host', 20]]],
   ];
   for (const [name, phase, expected] of cases) {
@@ -82,6 +84,17 @@ describe('each drill schedules against a real phase plan', () => {
     expect(usage(() => drills.get('worker-crash')!.schedule(p6, timing('worker-crash', { target: 'payment-1' }), newDrillState()))).toMatch(/payment-1 is not a worker .*worker-1/);
     expect(usage(() => drills.get('service-down')!.schedule(p6, timing('service-down', { target: 'uploads' }), newDrillState()))).toMatch(/not a service it can kill/);
     for (const rate of ['0', '-1', 'lots', '500']) expect(usage(() => drills.get('poison-message')!.schedule(p6, timing('poison-message', { params: [rate] }), newDrillState()))).toMatch(/poison uploads per second must be a number/);
+  });
+
+  it('backlog-drain stops every worker; slow-consumer slows every worker -> jobs database edge, with the latency given', () => {
+    const p6 = planOf(6);
+    const [b] = drills.get('backlog-drain')!.schedule(p6, timing('backlog-drain'), newDrillState());
+    expect(b!.fault.describe()).toBe('graceful stop of worker-1, worker-2');
+    const [s] = drills.get('slow-consumer')!.schedule(p6, timing('slow-consumer', { params: ['1s'] }), newDrillState());
+    expect(s!.fault.describe()).toBe('latency 1000 ms on worker-1->jobs-db, worker-2->jobs-db');
+    expect(drills.get('slow-consumer')!.hypothesis(p6, timing('slow-consumer')).text).toMatch(/500 ms longer/);
+    expect(usage(() => drills.get('slow-consumer')!.schedule(p6, timing('slow-consumer', { params: ['fast'] }), newDrillState()))).toMatch(/latency "fast" is not a duration/);
+    expect(usage(() => drills.get('backlog-drain')!.schedule(p6, timing('backlog-drain', { target: 'worker-1' }), newDrillState()))).toMatch(/it stops every worker/);
   });
 
   it('slow-database covers every app -> database edge, with the latency given', () => {

@@ -6,6 +6,7 @@ import { plan as makePlan, type DeployPlan } from '../../harness/topology/plan.t
 import { phases } from '../../targets/phases/index.ts';
 import { registry } from '../faults/index.ts';
 import type { DrillLookup } from '../schedule.ts';
+import { backlogDrain } from './backlog-drain.ts';
 import { brokerOutage } from './broker-outage.ts';
 import { cacheOutage } from './cache-outage.ts';
 import { cdnOutage } from './cdn-outage.ts';
@@ -17,11 +18,12 @@ import { poisonMessage } from './poison-message.ts';
 import { replicaLoss } from './replica-loss.ts';
 import { serviceDown } from './service-down.ts';
 import { shardOutage } from './shard-outage.ts';
+import { slowConsumer } from './slow-consumer.ts';
 import { slowDatabase } from './slow-database.ts';
 import { workerCrash } from './worker-crash.ts';
 import { newDrillState, type Applicability, type Drill, type DrillState, type DrillTiming } from './types.ts';
 
-const all: Drill[] = [deadServer, hungServer, dbPrimaryFailure, replicaLoss, cacheOutage, cdnOutage, shardOutage, slowDatabase, networkPartition, brokerOutage, workerCrash, poisonMessage, serviceDown];
+const all: Drill[] = [deadServer, hungServer, dbPrimaryFailure, replicaLoss, cacheOutage, cdnOutage, shardOutage, slowDatabase, networkPartition, brokerOutage, workerCrash, poisonMessage, serviceDown, backlogDrain, slowConsumer];
 
 /** Every drill by name. */
 export const drills: ReadonlyMap<string, Drill> = registry('drill', all);

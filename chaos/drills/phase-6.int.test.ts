@@ -1,17 +1,33 @@
-// Drills on a real phase 6, one deployment, one drill after the other (each reads the whole jobs
-// database, which the earlier drills left settled):
+// Drills on a real phase 6, one deployment, one drill after the other (each checks the jobs its own
+// load got accepted, after a bounded drain that also settles what an earlier drill left):
 // - broker-outage kills RabbitMQ under the microservices load; no payment or upload fails (the
 //   outboxes hold them), and after the broker is back every accepted job is done;
 // - worker-crash SIGKILLs worker-1 mid-jobs: the synchronous path keeps its objective, the jobs
 //   ledger shows lost 0 and duplicated 0 after the drain;
 // - poison-message sends poison uploads: every accepted one ends dead-lettered, no other job does;
-// - service-down kills the payment fleet: payments fail, reads, updates and uploads do not.
+// - service-down kills the payment fleet: payments fail, reads, updates and uploads do not;
+// - backlog-drain stops both workers for 10 s: the backlog grows, drains after the restart (drain
+//   time and rate measured), nothing lost;
+// - slow-consumer adds 500 ms on every worker -> jobs-db edge: the queue grows (slope > 0), every
+//   endpoint keeps p99 under 1000 ms, the backlog drains after, nothing lost.
+// The backlog figures' negative controls (a backlog that never grows, one that never drains) are
+// in chaos/backlog.test.ts.
 // The ledger checker these verifications use has its negative control (a worker that acks before
 // its side effect, SIGKILLed, shows lost > 0) in targets/microservices/microservices.int.test.ts;
 // each drill's own "tested nothing" guard (no poison accepted, no payment failed) is a problem.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDrill } from '../run-drill.ts';
 import { deployPhase, type TestDeployment } from '../testing/deploy.ts';
+
+/**
+ * The ledger counts the drill's own jobs: at least the uploads its load saw answered 202, at most
+ * the uploads it sent (the earlier drills' jobs, in the same table, are not its own).
+ */
+function ownJobsOnly(out: Awaited<ReturnType<typeof runDrill>>): void {
+  const accepted = out.drill.figures.acceptedJobs as number;
+  expect(accepted).toBeGreaterThanOrEqual(out.load.results.statusCodes['202'] ?? 0);
+  expect(accepted).toBeLessThanOrEqual(out.load.results.endpoints.video!.requests);
+}
 
 describe('phase 6 drills', () => {
   let d: TestDeployment;
@@ -32,6 +48,7 @@ describe('phase 6 drills', () => {
     expect(out.load.results.endpoints.video!.requests).toBeGreaterThan(50);
     expect(r.figures).toMatchObject({ failedPayments: 0, failedUploads: 0, pendingAfterDrain: 0, unsentAfterDrain: 0 });
     expect(r.figures.doneJobs).toBe(r.figures.acceptedJobs);
+    ownJobsOnly(out);
     expect(d.deployment.service('broker').isRunning()).toBe(true);
     expect(r.pass).toBe(true);
   }, 240_000);
@@ -71,6 +88,39 @@ describe('phase 6 drills', () => {
     expect(r.figures.failedPayments).toBeGreaterThan(0);
     expect(r.figures).toMatchObject({ readErrors: 0, updateErrors: 0, videoErrors: 0 });
     expect(d.deployment.service('payment-1').isRunning()).toBe(true);
+    expect(r.pass).toBe(true);
+  }, 240_000);
+
+  it('backlog-drain: every worker stopped for 10 s; the backlog grows, drains after the restart, nothing lost', async () => {
+    const out = await runDrill({ deployment: d.deployment, drill: 'backlog-drain', load: d.load, atS: 10, durationS: 10, tailS: 15 });
+    const r = out.drill;
+    console.log(`phase 6 backlog-drain: ${JSON.stringify({ codes: out.load.results.statusCodes, pass: r.pass, errors: r.errorsDuringFault, p99: [r.latencyBeforeP99, r.latencyDuringP99], figures: r.figures, reasons: r.reasons })}`);
+    expect(out.faults[0]).toMatchObject({ name: 'stop', target: 'workers' });
+    const f = r.figures as Record<string, number | null>;
+    expect(f.backlogAtFaultEnd).toBeGreaterThan(f.preFaultBacklog! + 10);
+    expect(f.slopeDuringFault).toBeGreaterThan(0);
+    expect(f.drainS).not.toBeNull();
+    expect(f.drainRatePerS).toBeGreaterThan(0);
+    expect(f).toMatchObject({ lostJobs: 0, duplicatedJobs: 0, unexpectedJobs: 0, pendingAfterDrain: 0, unsentAfterDrain: 0 });
+    expect(f.doneJobs).toBe(f.acceptedJobs);
+    ownJobsOnly(out);
+    expect(d.deployment.service('worker-1').isRunning() && d.deployment.service('worker-2').isRunning()).toBe(true);
+    expect(r.pass).toBe(true);
+  }, 240_000);
+
+  it('slow-consumer: 500 ms on the worker -> jobs-db edges; the queue grows, every endpoint keeps its p99, the backlog drains, nothing lost', async () => {
+    const out = await runDrill({ deployment: d.deployment, drill: 'slow-consumer', load: d.load, atS: 10, durationS: 10, tailS: 15 });
+    const r = out.drill;
+    console.log(`phase 6 slow-consumer: ${JSON.stringify({ codes: out.load.results.statusCodes, pass: r.pass, errors: r.errorsDuringFault, p99: [r.latencyBeforeP99, r.latencyDuringP99], figures: r.figures, reasons: r.reasons })}`);
+    expect(out.faults[0]).toMatchObject({ name: 'latency', target: 'worker->db' });
+    const f = r.figures as Record<string, number | null>;
+    expect(f.slopeDuringFault).toBeGreaterThan(0);
+    expect(f.backlogAtFaultEnd).toBeGreaterThan(f.preFaultBacklog!);
+    expect(f.drainS).not.toBeNull();
+    for (const k of ['read', 'pay', 'video']) expect(f[`${k}P99Ms`]).toBeLessThanOrEqual(1000);
+    expect(f).toMatchObject({ readErrors: 0, payErrors: 0, videoErrors: 0, lostJobs: 0, pendingAfterDrain: 0 });
+    expect(f.doneJobs).toBe(f.acceptedJobs);
+    ownJobsOnly(out);
     expect(r.pass).toBe(true);
   }, 240_000);
 });
