@@ -55,8 +55,9 @@ export class LedgerLog {
     r.outcome.push(outcome);
   }
 
+  /** The records ordered by request number (they are kept in completion order). */
   result(): LoadLedger {
-    const [jobs, payments] = this.records as [LedgerRecords, LedgerRecords];
+    const [jobs, payments] = this.records.map((r) => byNumber([r])) as [LedgerRecords, LedgerRecords];
     return { seed: this.seed, salt: this.salt, jobs, payments };
   }
 }
@@ -71,13 +72,16 @@ export function mergeLedgers(parts: ReadonlyArray<LoadLedger | undefined>): Load
   if (got.length === 0) return undefined;
   const { seed, salt } = got[0]!;
   if (got.some((p) => p.seed !== seed || p.salt !== salt)) throw new Error('generator threads recorded ledgers of different loads (seed or salt differ)');
-  const merge = (kind: LedgerKind): LedgerRecords => {
-    const pairs: Array<[number, number]> = [];
-    for (const p of got) for (let i = 0; i < p[kind].seq.length; i++) pairs.push([p[kind].seq[i]!, p[kind].outcome[i]!]);
-    pairs.sort((a, b) => a[0] - b[0]);
-    return { seq: pairs.map((x) => x[0]), outcome: pairs.map((x) => x[1]) };
-  };
+  const merge = (kind: LedgerKind): LedgerRecords => byNumber(got.map((p) => p[kind]));
   return { seed, salt, jobs: merge('jobs'), payments: merge('payments') };
+}
+
+/** Records of several lists as one, ordered by request number. */
+function byNumber(lists: readonly LedgerRecords[]): LedgerRecords {
+  const pairs: Array<[number, number]> = [];
+  for (const r of lists) for (let i = 0; i < r.seq.length; i++) pairs.push([r.seq[i]!, r.outcome[i]!]);
+  pairs.sort((a, b) => a[0] - b[0]);
+  return { seq: pairs.map((x) => x[0]), outcome: pairs.map((x) => x[1]) };
 }
 
 /** One ledger's history as the checker reads it: each operation's id and outcome. */

@@ -1,0 +1,38 @@
+// Which databases a run's ledger reads: found from the services' kinds and roles, not the phase.
+import { describe, expect, it } from 'vitest';
+import { phases } from '../../targets/phases/index.ts';
+import { plan } from '../topology/plan.ts';
+import { ledgerStores } from './job-ledger.ts';
+
+const planOf = (n: number, options: Record<string, unknown> = {}) => {
+  const def = phases.get(n)!;
+  return plan(def.topology({ users: 1e4, shardStrategy: 'range', ...def.defaults, ...options }), { runId: `p${n}`, slot: 9, proxies: true, prometheus: false });
+};
+
+describe('ledgerStores', () => {
+  it("phase 6: the uploads API's jobs database, the payment and notification databases, idempotent workers", () => {
+    const p = planOf(6);
+    const s = ledgerStores(p)!;
+    const dbOf = (role: string) => {
+      const svc = p.services.find((x) => x.config.kind === 'microservice' && x.config.microservice.role === role)!;
+      return svc.config.kind === 'microservice' ? svc.config.microservice.db : '';
+    };
+    expect(s.jobs!.name).toBe(dbOf('uploads'));
+    expect(s.payments!.payments.name).toBe(dbOf('payment'));
+    expect(s.payments!.notifications.name).toBe(dbOf('notification'));
+    expect(s.jobs!.kind).toBe('postgres');
+    expect(s.idempotent).toBe(true);
+  });
+
+  it('workers that say they are not idempotent: duplicates then do not fail the ledger', () => {
+    const p = planOf(6);
+    const workers = p.services.map((s) =>
+      s.config.kind === 'microservice' && s.config.microservice.role === 'worker' ? { ...s, config: { ...s.config, microservice: { ...s.config.microservice, worker: { idempotent: false } } } } : s,
+    );
+    expect(ledgerStores({ ...p, services: workers })!.idempotent).toBe(false);
+  });
+
+  it('phases that take no asynchronous work keep no ledger', () => {
+    for (const n of [1, 2, 3, 4, 5]) expect(ledgerStores(planOf(n))).toBeNull();
+  });
+});
