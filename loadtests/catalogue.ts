@@ -301,7 +301,7 @@ export function operationId(seed: number, salt: number, n: number): string {
   const s = seed >>> 0;
   const hi = Math.floor(n / 2 ** 48); // n's top 4 bits (n < 2^52)
   const lo = n - hi * 2 ** 48;
-  return `${hex(s, 8)}-${hex(salt >>> 8, 4)}-8${hex(salt & 0xff, 2)}${hex(hi, 1)}-8000-${hex(lo, 12)}`;
+  return `${hex(s, 8)}-${hex((salt >>> 8) & 0xffff, 4)}-8${hex(salt & 0xff, 2)}${hex(hi, 1)}-8000-${hex(lo, 12)}`;
 }
 
 /** The smallest and largest operationId of a load (inclusive): its ids and nothing else sort between. */

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { phases } from '../../targets/phases/index.ts';
 import { plan } from '../topology/plan.ts';
-import { ledgerStores } from './job-ledger.ts';
+import { K6_LEDGER_NOTE, ledgerStep, ledgerStores } from './job-ledger.ts';
+import type { LoadLedger } from '../load/ledger-log.ts';
 
 const planOf = (n: number, options: Record<string, unknown> = {}) => {
   const def = phases.get(n)!;
@@ -34,5 +35,20 @@ describe('ledgerStores', () => {
 
   it('phases that take no asynchronous work keep no ledger', () => {
     for (const n of [1, 2, 3, 4, 5]) expect(ledgerStores(planOf(n))).toBeNull();
+  });
+});
+
+describe('ledgerStep: what a run does about its ledger after the load', () => {
+  const stores = ledgerStores(planOf(6))!;
+  const history: LoadLedger = { seed: 1, salt: 2, jobs: { seq: [1], outcome: [0] }, payments: { seq: [], outcome: [] } };
+  it('reads the history an embedded load recorded', () => {
+    expect(ledgerStep(stores, { driver: 'embedded', ledger: history }, 'microservices')).toEqual({ step: 'read', stores, history });
+  });
+  it('k6 (no per-request outcome), or a workload without ledger requests: null with a note, never zeros', () => {
+    expect(ledgerStep(stores, { driver: 'k6' }, 'microservices')).toEqual({ step: 'null', note: K6_LEDGER_NOTE });
+    expect(ledgerStep(stores, { driver: 'embedded' }, 'mixed')).toEqual({ step: 'null', note: expect.stringMatching(/the mixed workload sends no request that carries a client-chosen id/) });
+  });
+  it('a topology without asynchronous work: absent, whatever the load recorded', () => {
+    expect(ledgerStep(null, { driver: 'embedded', ledger: history }, 'microservices')).toEqual({ step: 'absent' });
   });
 });

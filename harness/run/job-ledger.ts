@@ -30,6 +30,17 @@ export interface LedgerStores {
   idempotent: boolean;
 }
 
+/**
+ * What a run does about its ledger once the load is over: nothing (the topology takes no async
+ * work: the section stays absent), a null section with a note (no client history: k6, or a
+ * workload without ledger requests; never zeros), or read the history. Pure.
+ */
+export function ledgerStep(stores: LedgerStores | null, outcome: { driver: 'embedded' | 'k6'; ledger?: LoadLedger }, workload: string): { step: 'absent' } | { step: 'null'; note: string } | { step: 'read'; stores: LedgerStores; history: LoadLedger } {
+  if (!stores) return { step: 'absent' };
+  if (outcome.ledger) return { step: 'read', stores, history: outcome.ledger };
+  return { step: 'null', note: outcome.driver === 'k6' ? K6_LEDGER_NOTE : `job ledger: not recorded (null): the ${workload} workload sends no request that carries a client-chosen id` };
+}
+
 type MsRole = 'payment' | 'notification' | 'uploads' | 'worker';
 
 function withRole(plan: DeployPlan, role: MsRole): PlannedService[] {

@@ -33,7 +33,7 @@ import { planChaos, runWithChaos } from '../../chaos/index.ts';
 import { rejectPastEnd } from '../../chaos/schedule.ts';
 import { serveRunMetrics, type RunMetrics } from './metrics-server.ts';
 import { objectivesFor as judgeObjectives, runVerdict, withAchievedScale } from '../../reports/verdict.ts';
-import { K6_LEDGER_NOTE, LEDGER_DRAIN_TIMEOUT_MS, ledgerStores, readRunLedger } from './job-ledger.ts';
+import { LEDGER_DRAIN_TIMEOUT_MS, ledgerStep, ledgerStores, readRunLedger } from './job-ledger.ts';
 import type { LedgerSection } from './results.ts';
 
 export interface RunIO {
@@ -271,11 +271,11 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     // The job ledger (asynchronous topologies): absent when the topology takes no async work; null
     // when it does but the load recorded no history (k6, or a workload without such requests);
     // read after the partial results are on disk (its drain may take a while).
-    const stores = ledgerStores(plan);
+    const ledgerNext = ledgerStep(ledgerStores(plan), outcome, config.workload);
     let ledger: LedgerSection | null | undefined;
-    if (stores && !outcome.ledger) {
+    if (ledgerNext.step === 'null') {
       ledger = null;
-      notes.push(outcome.driver === 'k6' ? K6_LEDGER_NOTE : `job ledger: not recorded (null): the ${config.workload} workload sends no request that carries a client-chosen id`);
+      notes.push(ledgerNext.note);
     }
     // PASS, FAIL or INCONCLUSIVE (reports/verdict.ts): a run that measured nothing is never a pass.
     const judge = () => runVerdict({ load: outcome.results, objectives, drills: done.drills, thresholdsFailed: outcome.thresholdsFailed, ledger });
@@ -326,11 +326,11 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     // The load's figures are safe on disk before anything else can fail.
     await writeReports(runDir, assemble(notCollected('partial: written when the load ended, before collection and teardown'), true));
 
-    if (stores && outcome.ledger) {
+    if (ledgerNext.step === 'read') {
       t0 = performance.now();
       io.progress(`job ledger: draining (at most ${LEDGER_DRAIN_TIMEOUT_MS / 1000} s), then reading back every operation the load sent`);
       try {
-        ledger = await readRunLedger(stores, outcome.ledger, { progress: io.progress, signal: io.signal });
+        ledger = await readRunLedger(ledgerNext.stores, ledgerNext.history, { progress: io.progress, signal: io.signal });
       } catch (e) {
         ledger = null;
         notes.push(`job ledger: not read (null): ${(e as Error).message}`);
