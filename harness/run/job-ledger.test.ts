@@ -2,7 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { phases } from '../../targets/phases/index.ts';
 import { plan } from '../topology/plan.ts';
-import { K6_LEDGER_NOTE, ledgerStep, ledgerStores } from './job-ledger.ts';
+import { K6_LEDGER_NOTE, ledgerStep, ledgerStores, withDrainReason } from './job-ledger.ts';
+import { checkLedger, ledgerSection } from '../../chaos/ledger.ts';
+import { ledgerFailure } from '../../reports/verdict.ts';
 import type { LoadLedger } from '../load/ledger-log.ts';
 
 const planOf = (n: number, options: Record<string, unknown> = {}) => {
@@ -50,5 +52,22 @@ describe('ledgerStep: what a run does about its ledger after the load', () => {
   });
   it('a topology without asynchronous work: absent, whatever the load recorded', () => {
     expect(ledgerStep(null, { driver: 'embedded', ledger: history }, 'microservices')).toEqual({ step: 'absent' });
+  });
+});
+
+describe('a drain that gave up', () => {
+  const why = 'the drain gave up after 60 s with 1 job(s) not settled, 0 payment(s) not notified and 0 outbox row(s) unsent: lost counts what had not landed by then';
+  it('leaves lost as it is and says why in the verdict reason', () => {
+    // job b was still queued when the drain gave up: no effect yet, so it counts as lost
+    const r = withDrainReason(checkLedger([{ id: 'a', outcome: 'ok' }, { id: 'b', outcome: 'ok' }], { effects: new Map([['a', 1]]), deadLettered: new Set() }, { idempotent: true }), why);
+    expect(r).toMatchObject({ lost: 1, verdict: 'FAIL' });
+    const section = ledgerSection(r, null, [], { seconds: 60, timeoutS: 60, pending: 1, unsent: 0 });
+    expect(ledgerFailure(section)).toBe(`jobs ledger: 1 accepted job(s) lost (never done nor dead-lettered), ${why}`);
+  });
+  it('a passing ledger is left alone, and a finished drain adds nothing', () => {
+    const pass = checkLedger([{ id: 'a', outcome: 'ok' }], { effects: new Map([['a', 1]]), deadLettered: new Set() }, { idempotent: true });
+    expect(withDrainReason(pass, why)).toBe(pass);
+    const lost = checkLedger([{ id: 'a', outcome: 'ok' }], { effects: new Map(), deadLettered: new Set() }, { idempotent: true });
+    expect(withDrainReason(lost, null).reasons).toEqual(lost.reasons);
   });
 });

@@ -154,7 +154,7 @@ export async function readRunLedger(stores: LedgerStores, ledger: LoadLedger, o:
   }
 }
 
-/** A failing result whose drain did not finish says so (the verdict's reason carries it). */
-function withDrainReason(r: LedgerResult, unfinished: string | null): LedgerResult {
+/** A failing result whose drain did not finish says so (the verdict's reason carries it). Pure. */
+export function withDrainReason(r: LedgerResult, unfinished: string | null): LedgerResult {
   return unfinished !== null && r.lost > 0 ? { ...r, reasons: [...r.reasons, unfinished] } : r;
 }
