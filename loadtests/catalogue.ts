@@ -4,8 +4,8 @@
 // type is an entry here (and the route in the app), nothing in either driver. Workloads
 // (workloads.ts) are mixes over entry names. Pure, no imports: k6's VM runs it too.
 //
-// Templates name variables in braces: {id}, {name}, {asset}, and any `derived` variable of the
-// entry. In a JSON body, a value that is exactly one placeholder keeps its type ({id} stays a number).
+// Templates name variables in braces: {id}, {name}, {asset}, {opId} (an entry with a `ledger`), and
+// any `derived` variable of the entry. In a JSON body, a value that is exactly one placeholder keeps its type ({id} stays a number).
 
 /** a template variable: {name} */
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -39,6 +39,15 @@ export const SUCCESS: StatusSet = [{ min: 200, max: 399 }];
 /** A JSON body: flat fields, each a literal or a template. */
 export type BodyTemplate = Readonly<Record<string, string | number | boolean>>;
 
+/**
+ * The ledger an entry's requests belong to (chaos/ledger.ts): each request carries an id the
+ * client chose ({opId}), and the driver records, per id, what the client saw, so that after the
+ * load the databases can say which accepted operations were done, lost or applied twice.
+ */
+export type LedgerKind = 'jobs' | 'payments';
+
+export const LEDGER_KINDS: readonly LedgerKind[] = ['jobs', 'payments'];
+
 /** A request sent after its parent succeeded, due the moment the parent answered. */
 export interface FollowUp {
   method: string;
@@ -68,11 +77,15 @@ export interface RequestType {
   expect: StatusSet;
   /** sent in order, each after the one before succeeded; tagged with this entry's name */
   then?: readonly FollowUp[];
+  /** its requests carry a client-chosen {opId} and are recorded in this ledger (first step only) */
+  ledger?: LedgerKind;
 }
 
 // Phase 6's entries: a payment (201) and an upload answered 202 with a job id, both routed by the
-// gateway to their services. A job poll that reads the job id from the upload's body needs a
-// capture besides the session cookie, which the catalogue does not have yet: there is no poll entry.
+// gateway to their services, each with the id the client chose ({opId}: the services take a
+// client `id`, so a request whose answer was lost can still be found in the ledger). The job poll
+// needs no capture from the upload's body: the job id is the {opId} the client sent, so `poll`
+// uploads and then reads its own job back at once (the answer: queued, running or already done).
 // Phase 7's client regions and Host names belong to the origins (LoadTargets), not to the entries.
 const entries: readonly RequestType[] = [
   { name: 'read', origin: 'api', method: 'GET', path: '/api/users/{id}', id: 'seeded', expect: SUCCESS },
@@ -101,8 +114,19 @@ const entries: readonly RequestType[] = [
   },
   { name: 'static', origin: 'static', method: 'GET', path: '/static/{asset}', id: 'none', assets: staticAssets.map((a) => a.path), expect: SUCCESS },
   // phase 6 (targets/microservices/): the payment service answers 201, the uploads API 202
-  { name: 'pay', origin: 'api', method: 'POST', path: '/api/payments', body: { userId: '{id}', amountCents: 500 }, id: 'seeded', expect: [201] },
-  { name: 'video', origin: 'api', method: 'POST', path: '/api/videos', body: { sizeKb: 256 }, id: 'none', expect: [202] },
+  { name: 'pay', origin: 'api', method: 'POST', path: '/api/payments', body: { id: '{opId}', userId: '{id}', amountCents: 500 }, id: 'seeded', ledger: 'payments', expect: [201] },
+  { name: 'video', origin: 'api', method: 'POST', path: '/api/videos', body: { id: '{opId}', sizeKb: 256 }, id: 'none', ledger: 'jobs', expect: [202] },
+  {
+    name: 'poll',
+    origin: 'api',
+    method: 'POST',
+    path: '/api/videos',
+    body: { id: '{opId}', sizeKb: 64 },
+    id: 'none',
+    ledger: 'jobs',
+    expect: [202],
+    then: [{ method: 'GET', path: '/api/jobs/{opId}', expect: [200] }],
+  },
 ];
 
 /** A catalogue: its entries in a fixed order (weights are read in it, so a seed means the same everywhere). */
@@ -121,7 +145,8 @@ export function defineCatalogue(list: readonly RequestType[]): Catalogue {
     const uses = (t: string, where: string, vars: Set<string>): void => {
       for (const v of placeholders(t)) if (!vars.has(v)) throw new Error(`request type ${e.name}: ${where} uses {${v}}, which it does not define`);
     };
-    const own = new Set(['id', ...(e.write ? ['name'] : []), ...(e.assets ? ['asset'] : [])]);
+    if (e.ledger !== undefined && !LEDGER_KINDS.includes(e.ledger)) throw new Error(`request type ${e.name}: ledger ${JSON.stringify(e.ledger)} is not one of ${LEDGER_KINDS.join(', ')}`);
+    const own = new Set(['id', ...(e.write ? ['name'] : []), ...(e.assets ? ['asset'] : []), ...(e.ledger ? ['opId'] : [])]);
     for (const [k, t] of Object.entries(e.derived ?? {})) uses(t, `derived ${k}`, own);
     const vars = new Set([...own, ...Object.keys(e.derived ?? {})]);
     if (e.id === 'none') vars.delete('id');
@@ -162,6 +187,8 @@ export interface RequestVars {
   id: number;
   name: string;
   asset: string;
+  /** the operation id of an entry with a ledger (operationId) */
+  opId: string;
   /** derived variables, by name */
   [derived: string]: string | number;
 }
@@ -260,4 +287,25 @@ export function userWrite(id: number): { method: 'PUT' | 'POST'; path: string } 
   // a probe sends its write with a body: only these two methods carry one there (chaos/probe.ts)
   if (e.method !== 'PUT' && e.method !== 'POST') throw new Error(`the update request type's method ${e.method} is not PUT or POST`);
   return { method: e.method, path: pathFor(e, { id }) };
+}
+
+const hex = (n: number, digits: number): string => n.toString(16).padStart(digits, '0');
+
+/**
+ * The id of a load's n-th request (n >= 1) of an entry with a ledger: a UUID (version 8, RFC 9562's
+ * custom layout) made of the load's seed (32 bits), its salt (24 bits) and n (up to 2^52), so
+ * every generator thread and k6 compute the same id for the same request with nothing shared, and
+ * two loads (another salt) never meet. The leading fields are the load's alone: operationIdRange.
+ */
+export function operationId(seed: number, salt: number, n: number): string {
+  const s = seed >>> 0;
+  const hi = Math.floor(n / 2 ** 48); // n's top 4 bits (n < 2^52)
+  const lo = n - hi * 2 ** 48;
+  return `${hex(s, 8)}-${hex((salt >>> 8) & 0xffff, 4)}-8${hex(salt & 0xff, 2)}${hex(hi, 1)}-8000-${hex(lo, 12)}`;
+}
+
+/** The smallest and largest operationId of a load (inclusive): its ids and nothing else sort between. */
+export function operationIdRange(seed: number, salt: number): { lo: string; hi: string } {
+  const prefix = operationId(seed, salt, 0).slice(0, 17);
+  return { lo: `${prefix}0-8000-000000000000`, hi: `${prefix}f-8000-ffffffffffff` };
 }

@@ -27,31 +27,31 @@ export const workloads: Record<string, Workload> = Object.assign(Object.create(n
   mixed: {
     name: 'mixed',
     description: 'the users API: mostly profile reads, some updates, sign-ups, logins and static assets',
-    mix: { read: 70, update: 8, create: 4, login: 6, static: 12, pay: 0, video: 0 },
+    mix: { read: 70, update: 8, create: 4, login: 6, static: 12, pay: 0, video: 0, poll: 0 },
     zipfS: 0.99,
   },
   'read-heavy': {
     name: 'read-heavy',
     description: 'profile reads over hot users: what a cache is for',
-    mix: { read: 95, update: 3, create: 0, login: 0, static: 2, pay: 0, video: 0 },
+    mix: { read: 95, update: 3, create: 0, login: 0, static: 2, pay: 0, video: 0, poll: 0 },
     zipfS: 1.1,
   },
   'write-heavy': {
     name: 'write-heavy',
     description: 'sign-ups and updates spread over every shard: what sharding is for',
-    mix: { read: 30, update: 40, create: 30, login: 0, static: 0, pay: 0, video: 0 },
+    mix: { read: 30, update: 40, create: 30, login: 0, static: 0, pay: 0, video: 0, poll: 0 },
     zipfS: 0.5,
   },
   microservices: {
     name: 'microservices',
-    description: 'phase 6: user reads and updates beside payments and uploads (202, then a worker does the heavy part)',
-    mix: { read: 60, update: 5, create: 0, login: 0, static: 0, pay: 15, video: 20 },
+    description: 'phase 6: user reads and updates beside payments, uploads (202, then a worker does the heavy part) and uploads whose job is polled at once',
+    mix: { read: 60, update: 5, create: 0, login: 0, static: 0, pay: 15, video: 15, poll: 5 },
     zipfS: 0.99,
   },
   static: {
     name: 'static',
     description: 'static assets only: what a CDN edge is for',
-    mix: { read: 0, update: 0, create: 0, login: 0, static: 100, pay: 0, video: 0 },
+    mix: { read: 0, update: 0, create: 0, login: 0, static: 100, pay: 0, video: 0, poll: 0 },
     zipfS: 0,
   },
 });

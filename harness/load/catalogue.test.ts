@@ -155,7 +155,7 @@ describe('a catalogue entry the engine has never heard of', () => {
 
 describe('the catalogue itself', () => {
   it('holds the users API and static assets the apps answer', () => {
-    expect(catalogue.entries.map((e) => e.name)).toEqual(['read', 'update', 'create', 'login', 'static', 'pay', 'video']);
+    expect(catalogue.entries.map((e) => e.name)).toEqual(['read', 'update', 'create', 'login', 'static', 'pay', 'video', 'poll']);
     for (const w of Object.values(workloads)) expect(() => mixWeights(w)).not.toThrow();
     expect(pathFor(requestType('update'), { id: 17 })).toBe('/api/users/17');
     expect(requestType('update').method).toBe('PUT');
@@ -176,7 +176,7 @@ describe('the catalogue itself', () => {
   });
 
   it('fills templates as JSON.stringify would write the same object', () => {
-    const v = { id: 12, name: 'a "quoted" name', asset: 'app.js', email: 'user12@bench.test' };
+    const v = { id: 12, name: 'a "quoted" name', asset: 'app.js', opId: '', email: 'user12@bench.test' };
     expect(compileTemplate('/api/users/{id}')(v)).toBe('/api/users/12');
     expect(compileTemplate('/static/{asset}')(v)).toBe('/static/app.js');
     expect(compileTemplate('/a/{id}/b/{asset}/c')(v)).toBe('/a/12/b/app.js/c');

@@ -23,6 +23,8 @@ import type { PreparedRequest, ResponseHandler, Transport, TransportKind } from 
 import { UndiciTransport } from './transport/undici.ts';
 import type { LoadOptions, LoadOutcome } from './types.ts';
 import { createdUserId } from '../../loadtests/lib/identity.ts';
+import { operationId } from '../../loadtests/catalogue.ts';
+import { ledgerOutcome, LedgerLog } from './ledger-log.ts';
 
 export const DEFAULT_MAX_IN_FLIGHT = 2000;
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -154,6 +156,9 @@ class Req implements ResponseHandler {
   session: string | null = null;
   prev: Req | null = null;
   next: Req | null = null;
+  /** a type with a ledger: the request's number in the load, and the operation id it carries */
+  seq = 0;
+  opId = '';
   readonly wantSid: boolean;
 
   constructor(
@@ -245,6 +250,8 @@ class Engine {
   private readonly originOf: Record<CompiledType['origin'], Origin>;
   private readonly origins: Origin[];
   private readonly agg: Aggregation;
+  /** what the client saw of each request of a type with a ledger; null: the mix has none */
+  private readonly ledger: LedgerLog | null;
   /** the run id and the seed in base 36: write names are bench-<runId>-<seed>-<n>, deterministic
    *  for a seed and unique per run */
   private readonly seedTag: string;
@@ -321,6 +328,7 @@ class Engine {
     this.types = compileCatalogue(cat);
     this.typeByName = new Map(this.types.map((t) => [t.name, t]));
     this.typesInMix = this.types.filter((t) => weights[t.name] > 0);
+    this.ledger = this.typesInMix.some((t) => t.ledger >= 0) ? new LedgerLog(options.seed, options.salt ?? 0) : null;
     this.zipf = this.typesInMix.some((t) => t.draw === 'seeded') ? zipfSampler(options.users, options.workload.zipfS) : null;
     this.seedTag = `${options.runId ? `${options.runId}-` : ''}${(options.seed >>> 0).toString(36)}`;
     // One Origin per distinct URL (the app and the CDN edge may be one server). Phase 7's client
@@ -381,7 +389,7 @@ class Engine {
       await this.close();
     }
     if (this.callbackError !== null) throw this.callbackError;
-    return { results: this.results(), startedAtMs: this.startedAtWallMs };
+    return { results: this.results(), startedAtMs: this.startedAtWallMs, ...(this.ledger ? { ledger: this.ledger.result() } : {}) };
   }
 
   // ---- scheduling -------------------------------------------------------------------------
@@ -467,7 +475,11 @@ class Engine {
       return;
     }
     const origin = this.originOf[t.origin];
-    const req = new Req(this, t, 0, dueMs, dueMs + this.timeoutMs, origin, this.builder.build(t, 0, id, name, asset, null), id, name, asset, name);
+    // the k-th request's id, the same in every thread and in k6 (operationId): only sent ones get one
+    const opId = t.ledger >= 0 ? operationId(this.options.seed, this.options.salt ?? 0, k) : '';
+    const req = new Req(this, t, 0, dueMs, dueMs + this.timeoutMs, origin, this.builder.build(t, 0, id, name, asset, null, opId), id, name, asset, name);
+    req.seq = k;
+    req.opId = opId;
     if (id > 0 && this.options.shards) req.shard = this.options.shards.indexFor(id);
     this.admit(req);
     if (origin.onWire < origin.connections && origin.queued === 0) this.send(req);
@@ -545,12 +557,14 @@ class Engine {
     const step = t.steps[req.step];
     let error: string | null;
     let status = 0;
+    let expected = false;
     if (err !== null || req.timedOut) {
       // No response came: its time to failure goes in its own histogram (aggregation.ts).
       error = req.timedOut ? 'timeout' : errorKind(err);
     } else {
       status = req.status;
       if (status < 600 && step.expected[status] === 1) {
+        expected = true;
         error = req.wantSid && req.sid === null ? 'no_session' : null;
       } else if (status >= 500) {
         error = 'http_5xx';
@@ -563,6 +577,8 @@ class Engine {
       }
     }
     const failed = error !== null;
+    // the ledger's history: what the client saw of an operation it sent (its first step)
+    if (t.ledger >= 0 && req.step === 0 && wasOnWire) this.ledger!.record(t.ledger, req.seq, ledgerOutcome(status !== 0, status, expected));
     const latencyUs = (now - req.dueMs) * 1000;
     this.agg.finished(t.index, status, error, req.shard, latencyUs);
     if (!failed && req.writeValue !== null && status >= 200 && status < 300) {
@@ -586,9 +602,10 @@ class Engine {
   /** The type's next step (a login's GET /api/me, with the session), due the moment `prev` answered. */
   private followUp(prev: Req, now: number): void {
     const session = prev.wantSid ? prev.sid : prev.session;
-    const wire = this.builder.build(prev.type, prev.step + 1, prev.id, prev.name, prev.asset, session);
+    const wire = this.builder.build(prev.type, prev.step + 1, prev.id, prev.name, prev.asset, session, prev.opId);
     const req = new Req(this, prev.type, prev.step + 1, now, now + this.timeoutMs, prev.origin, wire, prev.id, prev.name, prev.asset, null);
     req.session = session;
+    req.opId = prev.opId;
     req.shard = prev.shard;
     this.admit(req);
     // Queued rather than sent here: on undici the connection that just answered is still marked

@@ -16,6 +16,7 @@ import { LatencyHistogram } from './histogram.ts';
 import { closeMetrics, EngineMetrics, serveMetrics } from './metrics.ts';
 import { ArrivalSchedule, type SchedulePart } from './scheduler.ts';
 import type { AcknowledgedWrite, IndeterminateWrite, LoadOptions, LoadOutcome } from './types.ts';
+import { mergeLedgers } from './ledger-log.ts';
 import type { Server } from 'node:http';
 
 /** What a worker is started with: the options that cross a thread (no functions, no signal). */
@@ -340,7 +341,8 @@ export function mergeParts(parts: readonly PartOutcome[], stages: readonly Stage
       threads: parts.length,
     },
   };
-  return { results, startedAtMs: Math.min(...parts.map((p) => p.startedAtMs)) };
+  const ledger = mergeLedgers(parts.map((p) => p.ledger));
+  return { results, startedAtMs: Math.min(...parts.map((p) => p.startedAtMs)), ...(ledger ? { ledger } : {}) };
 }
 
 function round2(x: number): number {

@@ -4,6 +4,7 @@ import type { LoadResults, SeriesPoint, Stage } from '../../reports/schema.ts';
 import type { Workload } from '../../loadtests/workloads.ts';
 import type { Catalogue } from '../../loadtests/catalogue.ts';
 import type { Registry } from 'prom-client';
+import type { LoadLedger } from './ledger-log.ts';
 
 export interface LoadTargets {
   /** base URL for API requests, e.g. http://127.3.1.1:8000 */
@@ -87,4 +88,7 @@ export interface LoadOutcome {
   results: LoadResults;
   /** the wall-clock time (ms since epoch) the schedule started; fault windows are relative to it */
   startedAtMs: number;
+  /** per request of a type with a ledger (phase 6's uploads and payments), what the client saw;
+   *  absent: the mix has no such type (or the driver cannot record it: k6) */
+  ledger?: LoadLedger;
 }

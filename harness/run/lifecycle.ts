@@ -33,6 +33,8 @@ import { planChaos, runWithChaos } from '../../chaos/index.ts';
 import { rejectPastEnd } from '../../chaos/schedule.ts';
 import { serveRunMetrics, type RunMetrics } from './metrics-server.ts';
 import { objectivesFor as judgeObjectives, runVerdict, withAchievedScale } from '../../reports/verdict.ts';
+import { LEDGER_DRAIN_TIMEOUT_MS, ledgerStep, ledgerStores, readRunLedger } from './job-ledger.ts';
+import type { LedgerSection } from './results.ts';
 
 export interface RunIO {
   progress: Progress;
@@ -266,9 +268,18 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     notes.push(...done.notes);
     if (model.scaleFactor < 1) notes.push(`scaled: ${model.targetRps.toFixed(1)} of ${model.peakRps.toFixed(1)} req/s (factor ${model.scaleFactor.toPrecision(3)})`);
     const objectives = done.objectives ?? objectivesFor(config, outcome);
+    // The job ledger (asynchronous topologies): absent when the topology takes no async work; null
+    // when it does but the load recorded no history (k6, or a workload without such requests);
+    // read after the partial results are on disk (its drain may take a while).
+    const ledgerNext = ledgerStep(ledgerStores(plan), outcome, config.workload);
+    let ledger: LedgerSection | null | undefined;
+    if (ledgerNext.step === 'null') {
+      ledger = null;
+      notes.push(ledgerNext.note);
+    }
     // PASS, FAIL or INCONCLUSIVE (reports/verdict.ts): a run that measured nothing is never a pass.
-    const judged = runVerdict({ load: outcome.results, objectives, drills: done.drills, thresholdsFailed: outcome.thresholdsFailed });
-    const pass = judged.verdict === 'pass';
+    const judge = () => runVerdict({ load: outcome.results, objectives, drills: done.drills, thresholdsFailed: outcome.thresholdsFailed, ledger });
+    let judged = judge();
     // read before teardown, which forgets the cgroups
     const enforced = deployment.sizesEnforced?.() ?? {};
     const assemble = (server: ServerView, partial: boolean): Results => ({
@@ -300,6 +311,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
       objectives,
       timings: { ...timings },
       notes: [...notes, ...server.notes],
+      ...(ledger !== undefined ? { ledger } : {}),
       verdict: io.signal.aborted ? 'interrupted' : judged.verdict,
       ...(judged.reason && !io.signal.aborted ? { verdictReason: judged.reason } : {}),
     });
@@ -313,6 +325,20 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
 
     // The load's figures are safe on disk before anything else can fail.
     await writeReports(runDir, assemble(notCollected('partial: written when the load ended, before collection and teardown'), true));
+
+    if (ledgerNext.step === 'read') {
+      t0 = performance.now();
+      io.progress(`job ledger: draining (at most ${LEDGER_DRAIN_TIMEOUT_MS / 1000} s), then reading back every operation the load sent`);
+      try {
+        ledger = await readRunLedger(ledgerNext.stores, ledgerNext.history, { progress: io.progress, signal: io.signal });
+      } catch (e) {
+        ledger = null;
+        notes.push(`job ledger: not read (null): ${(e as Error).message}`);
+      }
+      timings.ledger = since(t0);
+      if (io.signal.aborted) return await interrupted('while reading the job ledger');
+      judged = judge();
+    }
 
     t0 = performance.now();
     let server: ServerView;
@@ -335,7 +361,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     const results = assemble(server, false);
     await writeReports(runDir, results);
     if (results.verdict === 'interrupted') throw new BenchError('interrupted', 'interrupted while tearing down', `results are in ${join(runDir, REPORT_FILES.json)}`);
-    return { results, runDir, exitCode: pass ? 0 : 1 };
+    return { results, runDir, exitCode: judged.verdict === 'pass' ? 0 : 1 };
   } finally {
     if (!torn && (!config.keep || io.signal.aborted)) await teardown();
   }

@@ -1,7 +1,7 @@
 // What one iteration sends: the request type (a catalogue entry) and its variables (the user id,
 // the name written, the asset fetched, the derived ones). Pure (no k6 imports), so the harness can
 // test it under Node and a driver can predict traffic.
-import { catalogue as builtIn, deriver, type Catalogue, type RequestType, type RequestVars } from '../catalogue.ts';
+import { catalogue as builtIn, deriver, operationId, type Catalogue, type RequestType, type RequestVars } from '../catalogue.ts';
 import { mixWeights, type RequestKind, type Workload } from '../workloads.ts';
 import { weightedPicker, zipfSampler } from '../../harness/load/random.ts';
 import { iterationRandom } from './random.ts';
@@ -56,6 +56,8 @@ export function iterationPlanner(workload: Workload, users: number, seed: number
       // or with an earlier load on the same deployment
       else if (entry.id === 'created') out.id = createdUserId(users, salt, iteration + 1);
       if (entry.assets) out.asset = entry.assets[rng.int(entry.assets.length)];
+      // the same operation id the engine gives its request number iteration + 1 (catalogue.ts)
+      if (entry.ledger) out.opId = operationId(seed, salt, iteration + 1);
       if (entry.write) out.name = entry.id === 'created' ? `user ${out.id}` : `user ${out.id} v${iteration}`;
       if (derive) {
         const v = { ...out } as unknown as RequestVars;
