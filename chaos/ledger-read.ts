@@ -92,12 +92,13 @@ export interface JobsAfterDrain {
  * since the load started against the jobs database: its own jobs, not the table's (a deployment
  * drilled before holds earlier loads' jobs). Every row of `jobs` is a job an uploads API answered
  * 202 for (written in the transaction that answers), so the history is the rows accepted since the
- * load's start: the engine does not choose job ids.
+ * load's start (a history by time: the run's own ledger, harness/run/job-ledger.ts, checks the ids
+ * the client chose).
  */
 export async function jobsAfterDrain(ctx: { plan: DeployPlan; load: { startedAtMs: number }; progress: Progress }, drill: string): Promise<JobsAfterDrain> {
   const db = jobsDatabase(ctx.plan);
   if (!db) throw new BenchError('internal', `${drill} reads the jobs ledger of a deployment without a jobs database: applies() checks it first`);
-  const idempotent = !ctx.plan.services.some((s) => s.config.kind === 'microservice' && s.config.microservice.role === 'worker' && (s.config.microservice as { idempotent?: boolean }).idempotent === false);
+  const idempotent = !ctx.plan.services.some((s) => s.config.kind === 'microservice' && s.config.microservice.role === 'worker' && s.config.microservice.worker?.idempotent === false);
   const pool = new pg.Pool({ host: db.address.host, port: db.address.port, ...PG_CREDENTIALS, max: 1, connectionTimeoutMillis: 5_000 });
   pool.on('error', () => {});
   try {
@@ -146,7 +147,7 @@ export async function jobsAfterDrain(ctx: { plan: DeployPlan; load: { startedAtM
 }
 
 /** What a drill's notes say about where its jobs ledger comes from. */
-export const LEDGER_NOTE = 'the jobs ledger reads the jobs database: one row per accepted upload (the engine does not choose job ids, so a job whose 202 was lost on the way is not in the history; unexpected counts effects of jobs that have no row)';
+export const LEDGER_NOTE = 'the drill\'s jobs ledger reads the jobs database: one row per upload accepted since its load began (a job whose 202 was lost on the way counts as accepted; unexpected counts effects of jobs that have no row); results.json\'s ledger checks the ids the client chose';
 
 /** The ledger's counts as drill figures. */
 export function ledgerFigures(j: JobsAfterDrain): Record<string, number> {
