@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatSummary } from './summary.ts';
 import { buildResults } from '../../reports/testing/fixture.ts';
+import { checkLedger, ledgerSection } from '../../chaos/ledger.ts';
 
 describe('formatSummary', () => {
   it('prints both rates side by side: errors of completed, and the failed share with drops', () => {
@@ -45,5 +46,19 @@ describe('formatSummary', () => {
     const text = formatSummary(r, '/out');
     expect(text).toMatch(/SCALED {7}planned .* \(scale factor 0\.250\); achieved 0\.200 \(/);
     expect(text).toMatch(/machine cap {2}[\d,]+ req\/s: an estimate: .* not measured here/);
+  });
+
+  it('prints the job ledger when the run had one, says so when it was not measured, and nothing otherwise', () => {
+    const obs = (effects: Record<string, number>) => ({ effects: new Map(Object.entries(effects)), deadLettered: new Set<string>() });
+    const jobs = checkLedger([{ id: 'a', outcome: 'ok' }, { id: 'b', outcome: 'ok' }], obs({ a: 1 }), { idempotent: true });
+    const r = buildResults();
+    r.ledger = ledgerSection(jobs, null, [10, 20, 400], { seconds: 60, timeoutS: 60, pending: 1, unsent: 0 });
+    const lines = formatSummary(r, '/out').split('\n');
+    expect(lines).toContain('  ledger       jobs: FAIL accepted 2, done 1, lost 1, duplicated 0, unexpected 0, dead-lettered 0, indeterminate 0');
+    expect(lines.find((l) => l.startsWith('  jobs         accept->complete'))).toMatch(/over 3 jobs; drain 60(\.0)? s, gave up with 1 pending and 0 unsent$/);
+    r.ledger = null;
+    expect(formatSummary(r, '/out')).toContain('  ledger       not measured');
+    delete r.ledger;
+    expect(formatSummary(r, '/out')).not.toContain('ledger');
   });
 });

@@ -60,6 +60,14 @@ export function formatSummary(r: Results, runDir: string): string {
     const v = d.verdict ?? (d.pass ? 'pass' : 'fail');
     lines.push(`  drill ${d.name}: ${v.toUpperCase()}${d.reasons.length ? ' — ' + d.reasons.join('; ') : ''}`);
   }
+  if (r.ledger) {
+    const g = r.ledger;
+    for (const [name, c] of [['jobs', g.jobs], ['payments', g.payments]] as const) {
+      if (c) lines.push(`  ledger       ${name}: ${c.verdict} accepted ${n(c.accepted)}, done ${n(c.done)}, lost ${n(c.lost)}, duplicated ${n(c.duplicated)}, unexpected ${n(c.unexpected)}, dead-lettered ${n(c.deadLettered)}, indeterminate ${n(c.indeterminate)}`);
+    }
+    const a = g.acceptToCompleteMs;
+    lines.push(`  jobs         accept->complete p50 ${lat(a.p50)} ms   p99 ${lat(a.p99)}   max ${lat(a.max)} ms over ${n(a.count)} jobs; drain ${n(g.drain.seconds, 1)} s${g.drain.pending + g.drain.unsent > 0 ? `, gave up with ${n(g.drain.pending)} pending and ${n(g.drain.unsent)} unsent` : ''}`);
+  } else if (r.ledger === null) lines.push('  ledger       not measured (see the notes)');
   for (const o of r.objectives) lines.push(`  objective    ${o.description}: ${o.pass ? 'pass' : 'FAIL'} (${o.actual === null ? 'not measured' : n(o.actual, 3)})`);
   lines.push(`  timings      ${Object.entries(r.timings).map(([k, v]) => `${k} ${n(v, 1)} s`).join('   ')}`);
   lines.push(`  verdict      ${r.verdict.toUpperCase()}`);
