@@ -20,7 +20,7 @@ import { defaultWarmupS, type RunConfig } from './config.ts';
 import type { SizeOverride } from '../capacity/scale.ts';
 import { seedUsers } from './seed.ts';
 import { settle } from './settle.ts';
-import { trafficModel, stagesFor, defaultMachineCapRps, capLabel } from '../load/traffic-model.ts';
+import { trafficModel, stagesFor, defaultMachineCapRps, capLabel, withBurst, formatBurst } from '../load/traffic-model.ts';
 import type { LoadOutcome } from '../load/types.ts';
 import { drive, driveWarmup, warmupStages, type DriveOutcome } from './drive.ts';
 import { serverBaseline, collectServerView, type ServerView } from './collect.ts';
@@ -244,7 +244,10 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     if (model.scaleFactor < 1) {
       io.progress(`the model asks for ${model.peakRps.toFixed(0)} req/s at peak, more than the machine cap (${capLabel(model.machineCapSource)}): running at ${model.targetRps.toFixed(0)} req/s (planned scale factor ${model.scaleFactor.toPrecision(3)}; the achieved one is recorded in results.json)`);
     }
-    const stages = stagesFor(model.targetRps, config.durationS);
+    const planned = stagesFor(model.targetRps, config.durationS);
+    // --burst: stage changes on the plan, so both drivers send it and the series' planned rate shows it
+    const stages = config.burst ? withBurst(planned, config.burst) : planned;
+    if (config.burst) io.progress(`burst: ${formatBurst(config.burst)} (the planned rate × ${config.burst.factor} from t=${config.burst.startS}s for ${config.burst.lengthS}s)`);
     const promUrl = prometheusUrlOf(config, plan);
     if (promUrl) {
       // Counts start from the first scrape: the load waits until every app target was scraped.
