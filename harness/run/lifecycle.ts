@@ -33,6 +33,8 @@ import { planChaos, runWithChaos } from '../../chaos/index.ts';
 import { rejectPastEnd } from '../../chaos/schedule.ts';
 import { serveRunMetrics, type RunMetrics } from './metrics-server.ts';
 import { objectivesFor as judgeObjectives, runVerdict, withAchievedScale } from '../../reports/verdict.ts';
+import { DEFAULT_DRAIN_BOUND_S, QueueSampler, queueTargetOf } from './queue-sampler.ts';
+import type { QueueSection } from './results.ts';
 
 export interface RunIO {
   progress: Progress;
@@ -228,6 +230,9 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
   const deployed = await deployTarget(config, io, (p) => exercise.validate(p, config));
   const { deployment, plan, runDir, timings } = deployed;
   let torn = false;
+  // the broker's backlog, sampled from the load's start until it drained (topologies with a broker)
+  let queueSampler: QueueSampler | null = null;
+  let queue: QueueSection | null = null;
   const teardown = async () => {
     torn = true;
     await deployed.metrics?.close();
@@ -262,6 +267,9 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     // Counters read directly (the apps' without Prometheus, the edge's access log) count from
     // here, so the warm-up's requests are not taken for the measured load's.
     const baseline = await serverBaseline(deployment, plan, { apps: !promUrl });
+    const queueTarget = queueTargetOf(plan);
+    queueSampler = queueTarget ? new QueueSampler(queueTarget) : null;
+    queueSampler?.start();
     t0 = performance.now();
     const done = await exercise.run({ config, deployed, model, stages, io });
     const outcome = done.outcome;
@@ -289,6 +297,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
         runtime: deployment.runtime,
         options: config.options,
         chaos: config.chaos,
+        burst: config.burst ? formatBurst(config.burst) : null,
       },
       topology: topologySection(plan, enforced),
       trafficModel: withAchievedScale(model, outcome.results),
@@ -300,6 +309,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
       prometheus: server.prometheus,
       faults: done.faults,
       drills: done.drills,
+      queue,
       objectives,
       timings: { ...timings },
       notes: [...notes, ...server.notes],
@@ -316,6 +326,12 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
 
     // The load's figures are safe on disk before anything else can fail.
     await writeReports(runDir, assemble(notCollected('partial: written when the load ended, before collection and teardown'), true));
+
+    if (queueSampler) {
+      io.progress(`queue: sampling ${queueSampler.target.queue} until it drains (at most ${DEFAULT_DRAIN_BOUND_S}s)`);
+      queue = await queueSampler.finish({ loadStartMs: outcome.startedAtMs, durationS: outcome.results.durationS, burst: config.burst ?? null, signal: io.signal });
+      io.progress(`queue: peak depth ${queue.peakDepth ?? 'n/a'}, drain after the burst ${queue.drainS === null ? `n/a (${queue.drainNote})` : `${queue.drainS}s`}, slope ${queue.slope.perS === null ? 'n/a' : `${queue.slope.perS.toFixed(2)}/s`}`);
+    }
 
     t0 = performance.now();
     let server: ServerView;
@@ -340,6 +356,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     if (results.verdict === 'interrupted') throw new BenchError('interrupted', 'interrupted while tearing down', `results are in ${join(runDir, REPORT_FILES.json)}`);
     return { results, runDir, exitCode: pass ? 0 : 1 };
   } finally {
+    await queueSampler?.stop();
     if (!torn && (!config.keep || io.signal.aborted)) await teardown();
   }
 }
