@@ -3,14 +3,15 @@
 // broker. Started only when the topology has a broker (a service of kind `rabbitmq`): nothing here
 // knows which phase it runs.
 //
-// What RabbitMQ 3.10 gives, measured on a real broker: its Prometheus per-queue series
-// (`rabbitmq_queue_messages_ready` / `_unacked`, `rabbitmq_detailed_queue_*`) are refreshed only
-// every collect_statistics_interval (5 s by default: 50 messages published a second showed as 250
-// for five scrapes in a row), while a passive queue.declare answers the ready count at that
-// instant. So `ready` comes from a passive declare, `unacked` (at most prefetch x consumers) from
-// the per-queue series, and the ack rate from `rabbitmq_global_messages_acknowledged_total`, a
-// counter read live at each scrape, which RabbitMQ keeps per queue type, not per queue: every
-// queue of phase 6 is a quorum queue, so it counts the notifications' acks with the jobs'.
+// What RabbitMQ 3.10 gives, measured on a real broker: a passive queue.declare answers the ready
+// count at that instant; the per-queue Prometheus series (`rabbitmq_queue_messages_ready` /
+// `_unacked`) are refreshed at each quorum-queue tick, every 5 s by default (50 messages published a
+// second showed as 250 for five scrapes in a row), which the recipe sets to 1 s
+// (targets/services/rabbitmq.ts QUORUM_TICK_MS). So `ready` comes from a passive declare, `unacked`
+// (at most prefetch x consumers) from the per-queue series, and the ack rate from
+// `rabbitmq_global_messages_acknowledged_total`, a counter read live at each scrape, which RabbitMQ
+// keeps per queue type, not per queue: every queue of phase 6 is a quorum queue, so it counts the
+// notifications' acks with the jobs'.
 import amqp from 'amqplib';
 import type { DeployPlan, Endpoint } from '../topology/plan.ts';
 import type { Burst } from '../load/traffic-model.ts';
@@ -39,7 +40,7 @@ export const DEFAULT_DRAIN_BOUND_S = 60;
 const READ_TIMEOUT_MS = 900;
 
 export const QUEUE_SOURCE =
-  'RabbitMQ: ready from a passive queue.declare (live), unacked from rabbitmq_queue_messages_unacked (refreshed every 5 s), ' +
+  'RabbitMQ: ready from a passive queue.declare (live), unacked from rabbitmq_queue_messages_unacked (refreshed at each quorum tick, 1 s), ' +
   'ack rate from rabbitmq_global_messages_acknowledged_total of quorum queues (all of the broker\'s queues, not only this one)';
 
 export interface FinishOptions {
@@ -88,7 +89,7 @@ export class QueueSampler {
 
   /**
    * Keeps sampling after the load until the depth was 0 twice in a row (the unacked figure lags
-   * by up to 5 s) or the bound passed, then stops and returns the section.
+   * by up to a quorum tick) or the bound passed, then stops and returns the section.
    */
   async finish(o: FinishOptions): Promise<QueueSection> {
     const boundS = o.drainBoundS ?? DEFAULT_DRAIN_BOUND_S;
@@ -185,8 +186,8 @@ export class QueueSampler {
 
 /**
  * From the plugin's /metrics text: the queue's unacked count and the acks counted on quorum queues.
- * null for a series the text does not hold (the per-queue one appears only after the first 5 s
- * statistics tick). Pure.
+ * null for a series the text does not hold (the per-queue one appears only after the queue's first
+ * tick). Pure.
  */
 export function parseQueueMetrics(text: string, queue: string): { unacked: number | null; acked: number | null } {
   let unacked: number | null = null;

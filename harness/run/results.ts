@@ -233,7 +233,7 @@ export const QueueSample = z.object({
   t: z.number(),
   /** messages ready (a passive declare on the queue: the broker's count at that instant) */
   ready: z.number().nullable(),
-  /** messages delivered, not yet acked (the broker's per-queue metric, refreshed every 5 s by RabbitMQ) */
+  /** messages delivered, not yet acked (the broker's per-queue metric, refreshed at each quorum-queue tick: 1 s as bench starts RabbitMQ) */
   unacked: z.number().nullable(),
   /** ready + unacked: the backlog */
   depth: z.number().nullable(),
