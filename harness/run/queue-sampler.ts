@@ -36,8 +36,13 @@ export function queueTargetOf(plan: Pick<DeployPlan, 'services'>): QueueTarget |
 /** How long the sampler waits after the load for the queue to empty (a bound, not a target). */
 export const DEFAULT_DRAIN_BOUND_S = 60;
 
-/** One reading may take this long; a slower broker leaves that second's figure null. */
-const READ_TIMEOUT_MS = 900;
+/**
+ * One reading may take this long; a slower broker leaves that reading's figures null. Longer than
+ * the period on purpose: a reading in flight skips the next tick instead of piling up, and on a
+ * saturated machine (a phase-6 run at 250 req/s on two cores) readings took over 0.9 s: a late
+ * figure, timed by when it was asked, says more than a gap.
+ */
+const READ_TIMEOUT_MS = 2500;
 
 export const QUEUE_SOURCE =
   'RabbitMQ: ready from a passive queue.declare (live), unacked from rabbitmq_queue_messages_unacked (refreshed at each quorum tick, 1 s), ' +
