@@ -245,6 +245,11 @@ ${table(headers, rows)}
 ${list}`;
 }
 
+/** A --burst as a shaded window of every chart (blue: load, not a fault). */
+function burstWindow(b: NonNullable<Results['config']['burst']>): { label: string; startS: number; endS: number; kind: 'burst' } {
+  return { label: `burst ×${fmtNum(b.factor)}`, startS: b.startS, endS: b.startS + b.lengthS, kind: 'burst' };
+}
+
 /** The broker's backlog (results.queue): a small table of its figures and the depth over time. */
 function queueSectionHtml(r: Results, chart: ChartSpec | null): string {
   const q = r.queue;
@@ -476,6 +481,7 @@ export function renderHtml(results: Results): string {
     faults: [
       ...(results.warmup ? [{ label: 'warm-up (not measured)', startS: -warmupShift(results.warmup), endS: 0, kind: 'warmup' }] : []),
       ...results.faults.map((f) => ({ label: faultLabel(f), startS: f.startS, endS: f.endS })),
+      ...(results.config.burst ? [burstWindow(results.config.burst)] : []),
     ],
   };
   const title = `bench ${runTitle(results)} — ${results.verdict.toUpperCase()} — ${results.runId}`;

@@ -71,6 +71,14 @@ describe('the queue in summary.md and report.html', () => {
     expect(c.spanGaps).toBe(false);
   });
 
+  it('shades the --burst window on every chart, apart from the faults', () => {
+    const r = buildResults({ fault: null });
+    const charts = (html: string) => JSON.parse(/<script type="application\/json" id="bench-charts">([^]*?)<\/script>/.exec(html)![1]!);
+    expect(charts(renderHtml({ ...r, config: { ...r.config, burst } })).faults).toEqual([{ label: 'burst ×5', startS: 20, endS: 30, kind: 'burst' }]);
+    expect(charts(renderHtml(r)).faults).toEqual([]);
+    expect(Results.parse({ ...r, config: { ...r.config, burst } }).config.burst).toEqual(burst);
+  });
+
   it('leaves the section out when the run sampled no queue', () => {
     const r = buildResults({ fault: null });
     expect(renderMarkdown(r)).not.toContain('Queue backlog');

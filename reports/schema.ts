@@ -6,8 +6,8 @@ import { CapacitySection } from './capacity-schema.ts';
 export const SCHEMA_VERSION = 1;
 
 // The producer's parts live with the results (harness/run/results.ts); re-exported for readers.
-import { Latency, SeriesPoint, EndpointStats, Stage, TrafficModel, LoadResults, FaultWindow, Objective, WriteCheck, DrillResult, LedgerSection, QueueSection } from '../harness/run/results.ts';
-export { Latency, SeriesPoint, EndpointStats, Stage, TrafficModel, LoadResults, FaultWindow, Objective, WriteCheck, DrillResult, LedgerSection, QueueSection };
+import { Latency, SeriesPoint, EndpointStats, Stage, TrafficModel, LoadResults, FaultWindow, Objective, WriteCheck, DrillResult, LedgerSection, QueueSection, BurstSpec } from '../harness/run/results.ts';
+export { Latency, SeriesPoint, EndpointStats, Stage, TrafficModel, LoadResults, FaultWindow, Objective, WriteCheck, DrillResult, LedgerSection, QueueSection, BurstSpec };
 
 export const Results = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
@@ -29,8 +29,8 @@ export const Results = z.object({
     replicas: z.number().optional(),
     shards: z.number().optional(),
     chaos: z.array(z.string()),
-    /** --burst as given (5x@20s+10s); null or absent: none */
-    burst: z.string().nullable().optional(),
+    /** --burst (5x@20s+10s -> {factor 5, startS 20, lengthS 10}); null or absent: none */
+    burst: BurstSpec.nullable().optional(),
   }),
   topology: z.object({
     phase: z.number(),

@@ -297,7 +297,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
         runtime: deployment.runtime,
         options: config.options,
         chaos: config.chaos,
-        burst: config.burst ? formatBurst(config.burst) : null,
+        burst: config.burst ?? null,
       },
       topology: topologySection(plan, enforced),
       trafficModel: withAchievedScale(model, outcome.results),

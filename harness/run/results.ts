@@ -227,6 +227,9 @@ export const LedgerSection = z.object({
 });
 export type LedgerSection = z.infer<typeof LedgerSection>;
 
+/** A --burst: the planned rate × factor from startS of the measured load for lengthS seconds. */
+export const BurstSpec = z.object({ factor: z.number(), startS: z.number(), lengthS: z.number() });
+
 /** One sample of the broker's jobs queue (harness/run/queue-sampler.ts); null: not measured that second. */
 export const QueueSample = z.object({
   /** seconds since the measured load started (past the load's duration: the drain after it) */
@@ -257,7 +260,7 @@ export const QueueSection = z.object({
   peakDepth: z.number().nullable(),
   peakAtS: z.number().nullable(),
   /** the --burst the load carried; null: none */
-  burst: z.object({ factor: z.number(), startS: z.number(), lengthS: z.number() }).nullable(),
+  burst: BurstSpec.nullable(),
   /** the level the drain is measured back to: the largest depth of the 5 s before the burst (0 when it starts at t=0) */
   preBurstDepth: z.number().nullable(),
   /** seconds from the burst's end until the depth was back to preBurstDepth (or 0); null: see drainNote */
