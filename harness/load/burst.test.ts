@@ -6,6 +6,10 @@ import { formatBurst, stagesFor, withBurst, type Burst } from './traffic-model.t
 import { parseBurst, resolveRunConfig } from '../run/config.ts';
 import { usageLine } from '../testing/usage-error.ts';
 import { runCli } from '../cli/main.ts';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runBench } from '../testing/cli.ts';
 import { startRateOf, toK6Stages } from '../../loadtests/lib/options.ts';
 
 /** Requests due in each whole second of a schedule. */
@@ -112,5 +116,26 @@ describe('withBurst', () => {
       { duration: '27s', target: 100 },
       { duration: '3s', target: 5 },
     ]);
+  });
+});
+
+describe('bench k6 export --burst', () => {
+  it('writes the burst into the exported stages, and refuses one past the duration', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'bench-burst-'));
+    try {
+      const base = ['k6', 'export', '--phase', '1', '--api-url', 'http://127.1.1.1:8080', '--rate', '100', '--duration', '60s'];
+      const ok = await runBench([...base, '--burst', '5x@20s+10s', '--out', 'b'], { cwd: tmp });
+      expect(ok.err).toBe('');
+      expect(ok.code).toBe(0);
+      const env = await readFile(join(tmp, 'b', 'bench-phase1-mixed.env'), 'utf8');
+      const line = env.split('\n').find((l) => l.startsWith('BENCH_STAGES='))!;
+      const stages = JSON.parse(line.slice('BENCH_STAGES='.length).replace(/^'|'$/g, ''));
+      expect(stages).toEqual(withBurst(stagesFor(100, 60), { factor: 5, startS: 20, lengthS: 10 }));
+      const bad = await runBench([...base, '--burst', '5x@55s+10s', '--out', 'c'], { cwd: tmp });
+      expect(bad.code).toBe(2);
+      expect(bad.err).toMatch(/^bench: --burst 5x@55s\+10s ends at 65s, past the 60s of the measured load/);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 });
