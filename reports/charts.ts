@@ -72,6 +72,27 @@ export function loadCharts(r: Results): ChartSpec[] {
   ];
 }
 
+/**
+ * The broker's backlog over time (results.queue): the jobs queue's depth and the consumers' acks per
+ * second, from the load's start through the drain after it; a gap where the broker did not answer.
+ * null when the run sampled no queue.
+ */
+export function queueChart(r: Results): ChartSpec | null {
+  const q = r.queue;
+  if (!q || q.series.length === 0) return null;
+  return {
+    id: 'queue',
+    title: `Backlog of ${q.queue}: depth (messages) and acks per second`,
+    unit: '',
+    x: q.series.map((p) => p.t),
+    series: [
+      { label: 'depth (ready + unacked)', values: q.series.map((p) => p.depth), color: PALETTE[1]! },
+      { label: 'acks/s', values: q.series.map((p) => p.ackRate), color: PALETTE[2]! },
+    ],
+    spanGaps: false,
+  };
+}
+
 /** How a Prometheus series group is titled and scaled, found by its name. */
 interface GroupStyle {
   title: string;

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Results } from './schema.ts';
-import { loadCharts, prometheusCharts, type ChartSpec } from './charts.ts';
+import { loadCharts, prometheusCharts, queueChart, type ChartSpec } from './charts.ts';
 import { renderTopologySvg, parseEdgeName } from './topology.ts';
 import { escapeHtml as esc, inlineSafe, jsonForScript } from './html-escape.ts';
 import { failedChecks, runTitle, runWarnings } from './facts.ts';
@@ -245,6 +245,33 @@ ${table(headers, rows)}
 ${list}`;
 }
 
+/** A --burst as a shaded window of every chart (blue: load, not a fault). */
+function burstWindow(b: NonNullable<Results['config']['burst']>): { label: string; startS: number; endS: number; kind: 'burst' } {
+  return { label: `burst ×${fmtNum(b.factor)}`, startS: b.startS, endS: b.startS + b.lengthS, kind: 'burst' };
+}
+
+/** The broker's backlog (results.queue): a small table of its figures and the depth over time. */
+function queueSectionHtml(r: Results, chart: ChartSpec | null): string {
+  const q = r.queue;
+  if (!q) return '';
+  const b = q.burst;
+  const rows: Cell[][] = [
+    ['peak depth', num(q.peakDepth === null ? 'n/a' : `${fmtCount(q.peakDepth)} at ${fmtNum(q.peakAtS ?? 0, 1)} s`)],
+    ['burst', num(b ? `×${fmtNum(b.factor)} from ${fmtNum(b.startS)} s for ${fmtNum(b.lengthS)} s` : 'none')],
+    ['depth before the burst', num(q.preBurstDepth === null ? 'n/a' : fmtCount(q.preBurstDepth))],
+    [{ text: 'drain after the burst', cls: b && q.drainS === null ? 'fail' : '' }, { text: q.drainS === null ? `n/a: ${q.drainNote ?? 'not measured'}` : fmtDuration(q.drainS), num: q.drainS !== null }],
+    [
+      { text: `slope of the last ${fmtNum(q.slope.windowS)} s of the load`, cls: q.slope.growing ? 'fail' : '' },
+      num(q.slope.perS === null ? 'n/a' : `${fmtNum(q.slope.perS, 2)} messages/s${q.slope.growing ? ' (growing)' : ' (not growing)'}`),
+    ],
+    ['after the load', num(`${q.afterLoad.drained ? 'empty' : 'not empty'} after ${fmtDuration(q.afterLoad.sampledS)} (bound ${fmtDuration(q.afterLoad.boundS)})`)],
+  ];
+  const body = `${table(['figure', { label: 'value', num: true }], rows)}
+<p class="muted">Sampled once a second from the broker. ${esc(q.source)}.</p>
+${chart ? chartBlock(chart, '') : ''}`;
+  return section('queue', `Queue backlog (${q.queue})`, body);
+}
+
 function tiers(r: Results, charts: ChartSpec[]): string {
   const names = Object.keys(r.tiers).sort();
   const tables =
@@ -447,12 +474,14 @@ export function renderHtml(results: Results): string {
   const a = assets();
   const timeCharts = loadCharts(withWarmupSeries(results));
   const promCharts = prometheusCharts(results);
+  const backlogChart = queueChart(results);
   const chartData = {
-    charts: [...timeCharts, ...promCharts],
+    charts: [...timeCharts, ...(backlogChart ? [backlogChart] : []), ...promCharts],
     durationS: results.load.durationS,
     faults: [
       ...(results.warmup ? [{ label: 'warm-up (not measured)', startS: -warmupShift(results.warmup), endS: 0, kind: 'warmup' }] : []),
       ...results.faults.map((f) => ({ label: faultLabel(f), startS: f.startS, endS: f.endS })),
+      ...(results.config.burst ? [burstWindow(results.config.burst)] : []),
     ],
   };
   const title = `bench ${runTitle(results)} — ${results.verdict.toUpperCase()} — ${results.runId}`;
@@ -473,6 +502,7 @@ ${results.capacity ? capacitySectionHtml(results.capacity) : ''}
 ${section('figures', 'Key figures', keyFigures(results))}
 ${overTime(results, timeCharts)}
 ${verdicts(results)}
+${queueSectionHtml(results, backlogChart)}
 ${tiers(results, promCharts)}
 ${topology(results)}
 ${traffic(results)}

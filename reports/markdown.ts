@@ -2,7 +2,7 @@
 import type { Results } from './schema.ts';
 import { failedChecks, runTitle, runWarnings } from './facts.ts';
 import { failRateOf } from './verdict.ts';
-import { fmtCount, fmtDuration, fmtMs, fmtPct, fmtRps, fmtValue, fmtWhen } from './format.ts';
+import { fmtCount, fmtDuration, fmtMs, fmtNum, fmtPct, fmtRps, fmtValue, fmtWhen } from './format.ts';
 import { capacityMarkdownLines } from './capacity-markdown.ts';
 
 /**
@@ -147,6 +147,7 @@ export function renderMarkdown(r: Results): string {
         `Drain: ${fmtDuration(l.drain.seconds)} of ${fmtDuration(l.drain.timeoutS)}${l.drain.pending + l.drain.unsent > 0 ? `, gave up with ${fmtCount(l.drain.pending)} jobs pending and ${fmtCount(l.drain.unsent)} outbox rows unsent` : ''}.`,
     );
   }
+  if (r.queue) out.push('', ...queueMarkdown(r.queue));
   if (r.faults.length > 0) {
     out.push('');
     out.push(
@@ -171,4 +172,18 @@ export function renderMarkdown(r: Results): string {
   out.push('');
   out.push('The full report is report.html in the run directory.');
   return out.join('\n') + '\n';
+}
+
+/** The broker's backlog (results.queue) as a small table: peak, drain after the burst, slope. */
+function queueMarkdown(q: NonNullable<Results['queue']>): string[] {
+  const b = q.burst;
+  const rows = [
+    ['peak depth', q.peakDepth === null ? 'n/a' : `${fmtCount(q.peakDepth)} at ${fmtNum(q.peakAtS ?? 0, 1)} s`],
+    ['burst', b ? `×${fmtNum(b.factor)} from ${fmtNum(b.startS)} s for ${fmtNum(b.lengthS)} s` : 'none'],
+    ['depth before the burst', q.preBurstDepth === null ? 'n/a' : fmtCount(q.preBurstDepth)],
+    ['drain after the burst', q.drainS === null ? `n/a: ${q.drainNote ?? 'not measured'}` : fmtDuration(q.drainS)],
+    [`slope, last ${fmtNum(q.slope.windowS)} s of the load`, q.slope.perS === null ? 'n/a' : `${fmtNum(q.slope.perS, 2)} messages/s (${q.slope.growing ? '⚠️ growing' : 'not growing'})`],
+    ['after the load', `${q.afterLoad.drained ? 'empty' : 'not empty'} after ${fmtDuration(q.afterLoad.sampledS)} (bound ${fmtDuration(q.afterLoad.boundS)})`],
+  ].map(([k, v]) => [k!, mdCell(v!)]);
+  return [`**Queue backlog** (${mdCell(q.queue)}, sampled once a second from the broker)`, '', mdTable(['figure', 'value'], rows, ['l', 'r'])];
 }

@@ -6,8 +6,8 @@ import { CapacitySection } from './capacity-schema.ts';
 export const SCHEMA_VERSION = 1;
 
 // The producer's parts live with the results (harness/run/results.ts); re-exported for readers.
-import { Latency, SeriesPoint, EndpointStats, Stage, TrafficModel, LoadResults, FaultWindow, Objective, WriteCheck, DrillResult, LedgerSection } from '../harness/run/results.ts';
-export { Latency, SeriesPoint, EndpointStats, Stage, TrafficModel, LoadResults, FaultWindow, Objective, WriteCheck, DrillResult, LedgerSection };
+import { Latency, SeriesPoint, EndpointStats, Stage, TrafficModel, LoadResults, FaultWindow, Objective, WriteCheck, DrillResult, LedgerSection, QueueSection, BurstSpec } from '../harness/run/results.ts';
+export { Latency, SeriesPoint, EndpointStats, Stage, TrafficModel, LoadResults, FaultWindow, Objective, WriteCheck, DrillResult, LedgerSection, QueueSection, BurstSpec };
 
 export const Results = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
@@ -29,6 +29,8 @@ export const Results = z.object({
     replicas: z.number().optional(),
     shards: z.number().optional(),
     chaos: z.array(z.string()),
+    /** --burst (5x@20s+10s -> {factor 5, startS 20, lengthS 10}); null or absent: none */
+    burst: BurstSpec.nullable().optional(),
   }),
   topology: z.object({
     phase: z.number(),
@@ -69,6 +71,9 @@ export const Results = z.object({
   drills: z.array(DrillResult),
   /** the job ledger (asynchronous topologies): null when the run took no async work or it was not read; absent in older results */
   ledger: LedgerSection.nullable().optional(),
+  /** the broker's backlog (topologies with a broker): depth and ack rate over time, drain after a
+   *  --burst, slope; null when the run has no broker or it was not sampled; absent in older results */
+  queue: QueueSection.nullable().optional(),
   objectives: z.array(Objective),
   /** seconds each step of the run took: deploy, seed, load, collect, teardown */
   timings: z.record(z.string(), z.number()),

@@ -9,13 +9,13 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { CliIO } from './io.ts';
 import { usageError } from '../errors.ts';
 import { parseCount, parseDuration, parseInteger, parseRate } from './parse.ts';
-import { phaseFor } from '../run/config.ts';
+import { parseBurst, phaseFor } from '../run/config.ts';
 import { PHASE_HELP } from './run-options.ts';
 import { exportK6 } from '../load/k6/export.ts';
 import { MAX_SEGMENTS, segmentCommands, testRunManifest, yamlStream } from '../load/k6/distributed.ts';
 import { findGeneratorOutputs, mergeK6Outputs } from '../load/k6/merge.ts';
 import { mergedResults } from '../load/k6/merged-results.ts';
-import { stagesFor, trafficModel } from '../load/traffic-model.ts';
+import { stagesFor, trafficModel, withBurst } from '../load/traffic-model.ts';
 import { listRuns } from '../runtime/state.ts';
 import { endpointUrl, type DeployPlan } from '../topology/plan.ts';
 import { workloads } from '../../loadtests/workloads.ts';
@@ -28,6 +28,7 @@ interface ExportFlags {
   users?: string;
   rate?: string;
   duration: string;
+  burst?: string;
   seed: string;
   apiUrl?: string;
   staticUrl?: string;
@@ -101,6 +102,7 @@ export function register(program: Command, io: CliIO): void {
     .option('-u, --users <n>', 'seeded users the ids are drawn from')
     .option('-r, --rate <n>', 'steady arrival rate (default: the traffic model)')
     .option('-d, --duration <time>', 'duration of the ramp', '60s')
+    .option('--burst <Fx@start+length>', 'multiply the arrival rate by F over a window of the load, e.g. 5x@20s+10s (extra stages)')
     .option('--seed <n>', 'seed of the id sequence', '1')
     .option('--api-url <url>', 'API base URL (default: the entry of a `bench up` of that phase)')
     .option('--static-url <url>', 'static assets base URL (default: the API URL, or the phase\'s CDN edge)')
@@ -119,6 +121,7 @@ export function register(program: Command, io: CliIO): void {
       const users = flags.users ? parseCount('--users', flags.users) : Math.max(1000, phase.usersRange[0]);
       const durationS = parseDuration('--duration', flags.duration, { min: 5 });
       const rate = flags.rate ? parseRate('--rate', flags.rate) : null;
+      const burst = flags.burst === undefined ? null : parseBurst(flags.burst, durationS);
       const seed = parseInteger('--seed', flags.seed, { min: 0, max: 2 ** 31 - 1 });
       const p99Ms = parsePositive('--p99', flags.p99);
       const maxErrorRate = parseFraction('--max-error-rate', flags.maxErrorRate);
@@ -149,7 +152,7 @@ export function register(program: Command, io: CliIO): void {
         targets: { api, static: staticFlag ?? up?.static ?? api },
         users,
         seed,
-        stages: stagesFor(model.targetRps, durationS),
+        stages: burst ? withBurst(stagesFor(model.targetRps, durationS), burst) : stagesFor(model.targetRps, durationS),
         objectives: { p99Ms, maxErrorRate },
         prometheusRwUrl: prometheusUrl,
         // trends as native histograms: K generators' histograms add up exactly in Prometheus

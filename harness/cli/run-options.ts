@@ -58,6 +58,7 @@ export function loadOptions(cmd: Command): Command {
     .option(WARMUP_FLAG, WARMUP_HELP)
     .option('--p99 <ms>', 'p99 latency objective in ms (default 500)')
     .option('--max-error-rate <pct>', 'error rate objective (default 1%)')
+    .option('--burst <Fx@start+length>', 'multiply the planned arrival rate by F over a window of the measured load, e.g. 5x@20s+10s')
     .option('--chaos <fault@time>', 'inject a fault during the run, e.g. dead-server@30s (repeatable)', collect)
     .option('--json', 'print results.json on stdout instead of the human summary');
 }

@@ -149,6 +149,65 @@ export function stagesFor(targetRps: number, durationS: number): Stage[] {
   return stages;
 }
 
+/**
+ * A burst on top of the planned load (`--burst 5x@20s+10s`): from startS of the measured load for
+ * lengthS seconds, the planned arrival rate is multiplied by factor.
+ */
+export interface Burst {
+  factor: number;
+  startS: number;
+  lengthS: number;
+}
+
+/** A burst as the flag spells it: 5x@20s+10s. */
+export function formatBurst(b: Burst): string {
+  return `${b.factor}x@${b.startS}s+${b.lengthS}s`;
+}
+
+/**
+ * The stages with a burst applied: every rate inside [startS, startS + lengthS) is multiplied by
+ * the factor, as stage changes. A stage that straddles a burst edge is split there (the ramp's
+ * rate at the edge is interpolated), and each edge is a zero-duration stage (a jump, as k6 reads
+ * one), so the schedule's rate is exactly factor × the plan's inside the burst and the plan's
+ * outside it, and the total duration is unchanged.
+ */
+export function withBurst(stages: readonly Stage[], burst: Burst): Stage[] {
+  if (!(burst.factor > 0) || !Number.isFinite(burst.factor)) throw new RangeError(`burst factor must be a positive number, got ${burst.factor}`);
+  if (!(burst.lengthS > 0) || !(burst.startS >= 0)) throw new RangeError(`burst must start at >= 0 s and last > 0 s, got ${formatBurst(burst)}`);
+  const start = burst.startS;
+  const end = burst.startS + burst.lengthS;
+  const inside = (a: number, b: number) => a >= start - EDGE_EPS && b <= end + EDGE_EPS;
+  const out: Stage[] = [];
+  let t = 0;
+  // the rate the previous stage ended at, and the multiplier it was emitted with
+  let rate = 0;
+  let mul = 1;
+  for (const stage of stages) {
+    if (stage.durationS === 0) {
+      mul = t >= start - EDGE_EPS && t < end - EDGE_EPS ? burst.factor : 1;
+      out.push({ durationS: 0, targetRate: stage.targetRate * mul });
+      rate = stage.targetRate;
+      continue;
+    }
+    const t1 = t + stage.durationS;
+    const cuts = [t, ...[start, end].filter((c) => c > t + EDGE_EPS && c < t1 - EDGE_EPS), t1];
+    const rateAt = (x: number) => rate + ((stage.targetRate - rate) * (x - t)) / stage.durationS;
+    for (let i = 0; i + 1 < cuts.length; i++) {
+      const [a, b] = [cuts[i]!, cuts[i + 1]!];
+      const m = inside(a, b) ? burst.factor : 1;
+      if (m !== mul) out.push({ durationS: 0, targetRate: rateAt(a) * m });
+      out.push({ durationS: b - a, targetRate: (i + 2 === cuts.length ? stage.targetRate : rateAt(b)) * m });
+      mul = m;
+    }
+    t = t1;
+    rate = stage.targetRate;
+  }
+  return out;
+}
+
+// Burst edges are whole or decimal seconds; a float sum of stage durations may land a hair off one.
+const EDGE_EPS = 1e-9;
+
 /** The rate a ramp starts from and ends at: 5% of the target, at least 1 req/s (never 0). */
 export function rateFloor(targetRps: number): number {
   return Math.min(targetRps, Math.max(1, Math.round(targetRps * 0.05)));

@@ -8,6 +8,7 @@ import { checkPhaseOptions } from '../../targets/phases/params.ts';
 import { workloads, DEFAULT_WORKLOAD } from '../../loadtests/workloads.ts';
 import type { OptionValue, PhaseDefinition, Topology } from '../topology/types.ts';
 import { SALT_LIMIT } from '../../loadtests/lib/identity.ts';
+import type { Burst } from '../load/traffic-model.ts';
 
 export type RuntimeChoice = 'native' | 'docker' | 'auto';
 export type DriverChoice = 'embedded' | 'k6' | 'auto';
@@ -56,6 +57,8 @@ export interface RunConfig {
   options: Record<string, OptionValue>;
   /** fault schedule entries, e.g. "dead-server@30s" */
   chaos: string[];
+  /** --burst 5x@20s+10s: the planned rate multiplied over a window of the measured load; absent or null: none */
+  burst?: Burst | null;
   /** start a Prometheus for the run (false when the user brings their own) */
   prometheus: boolean;
   prometheusUrl: string | null;
@@ -90,6 +93,7 @@ export type RawRunOptions = {
   keep?: boolean;
   json?: boolean;
   chaos?: string[];
+  burst?: string;
   prometheus?: boolean;
   prometheusUrl?: string;
   proxies?: boolean;
@@ -189,10 +193,11 @@ export function resolveRunConfig(flags: RunFlags, env: Record<string, string | u
   }
   const seed = raw.seed === undefined ? 1 : parseInteger('--seed', raw.seed, { min: 0, max: 2 ** 31 - 1 });
   const salt = raw.salt === undefined ? null : parseInteger('--salt', raw.salt, { min: 0, max: SALT_LIMIT - 1 });
+  const durationS = raw.duration === undefined ? 60 : parseDuration('--duration', raw.duration, { min: 5, max: 6 * 3600 });
   return {
     phase: phase.phase,
     users,
-    durationS: raw.duration === undefined ? 60 : parseDuration('--duration', raw.duration, { min: 5, max: 6 * 3600 }),
+    durationS,
     rate: raw.rate === undefined ? null : parseRate('--rate', raw.rate),
     maxRate: raw.maxRate === undefined ? null : parseRate('--max-rate', raw.maxRate),
     seed,
@@ -213,6 +218,7 @@ export function resolveRunConfig(flags: RunFlags, env: Record<string, string | u
     json: raw.json ?? false,
     options,
     chaos: raw.chaos ?? [],
+    burst: raw.burst === undefined ? null : parseBurst(raw.burst, durationS),
     prometheus: prometheusUrl === null && raw.prometheus !== false,
     prometheusUrl,
     proxies: raw.proxies !== false,
@@ -222,6 +228,31 @@ export function resolveRunConfig(flags: RunFlags, env: Record<string, string | u
       maxErrorRate: raw.maxErrorRate === undefined ? 0.01 : parseFraction('--max-error-rate', raw.maxErrorRate),
     },
   };
+}
+
+/** The most a burst may multiply the planned rate by: past it one machine's generator, not the
+ *  queue, is what a run would measure. */
+export const BURST_MAX_FACTOR = 20;
+
+const BURST_HINT = 'write FACTORx@START+LENGTH, e.g. --burst 5x@20s+10s (5 times the planned rate from t=20 s of the measured load for 10 s)';
+
+/**
+ * --burst FACTORx@START+LENGTH: the factor in (1, BURST_MAX_FACTOR], the window inside the
+ * measured load's `durationS`. One line per problem, exit 2.
+ */
+export function parseBurst(raw: string, durationS: number): Burst {
+  const m = /^\s*(\d+(?:\.\d+)?)x@([^+\s]+)\+(\S+)\s*$/.exec(raw);
+  if (!m) throw usageError(`--burst ${JSON.stringify(raw)} is not a burst`, BURST_HINT);
+  const factor = Number(m[1]);
+  if (!(factor > 1) || factor > BURST_MAX_FACTOR) {
+    throw usageError(`--burst ${raw}: the factor ${m[1]} must be more than 1 and at most ${BURST_MAX_FACTOR}`, BURST_HINT);
+  }
+  const startS = parseDuration('--burst start', m[2]!, { min: 0, max: 6 * 3600 });
+  const lengthS = parseDuration('--burst length', m[3]!, { min: 0.001, max: 6 * 3600 });
+  if (startS + lengthS > durationS) {
+    throw usageError(`--burst ${raw} ends at ${startS + lengthS}s, past the ${durationS}s of the measured load`, 'start it earlier, shorten it, or give a longer --duration');
+  }
+  return { factor, startS, lengthS };
 }
 
 /** The low end of a phase's classic user range, at least 1,000: a run that says something. */

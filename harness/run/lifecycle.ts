@@ -20,7 +20,7 @@ import { defaultWarmupS, type RunConfig } from './config.ts';
 import type { SizeOverride } from '../capacity/scale.ts';
 import { seedUsers } from './seed.ts';
 import { settle } from './settle.ts';
-import { trafficModel, stagesFor, defaultMachineCapRps, capLabel } from '../load/traffic-model.ts';
+import { trafficModel, stagesFor, defaultMachineCapRps, capLabel, withBurst, formatBurst } from '../load/traffic-model.ts';
 import type { LoadOutcome } from '../load/types.ts';
 import { drive, driveWarmup, warmupStages, type DriveOutcome } from './drive.ts';
 import { serverBaseline, collectServerView, type ServerView } from './collect.ts';
@@ -34,7 +34,8 @@ import { rejectPastEnd } from '../../chaos/schedule.ts';
 import { serveRunMetrics, type RunMetrics } from './metrics-server.ts';
 import { objectivesFor as judgeObjectives, runVerdict, withAchievedScale } from '../../reports/verdict.ts';
 import { LEDGER_DRAIN_TIMEOUT_MS, ledgerStep, ledgerStores, readRunLedger } from './job-ledger.ts';
-import type { LedgerSection } from './results.ts';
+import { DEFAULT_DRAIN_BOUND_S, QueueSampler, queueTargetOf } from './queue-sampler.ts';
+import type { LedgerSection, QueueSection } from './results.ts';
 
 export interface RunIO {
   progress: Progress;
@@ -230,6 +231,9 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
   const deployed = await deployTarget(config, io, (p) => exercise.validate(p, config));
   const { deployment, plan, runDir, timings } = deployed;
   let torn = false;
+  // the broker's backlog, sampled from the load's start until it drained (topologies with a broker)
+  let queueSampler: QueueSampler | null = null;
+  let queue: QueueSection | null = null;
   const teardown = async () => {
     torn = true;
     await deployed.metrics?.close();
@@ -246,7 +250,10 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     if (model.scaleFactor < 1) {
       io.progress(`the model asks for ${model.peakRps.toFixed(0)} req/s at peak, more than the machine cap (${capLabel(model.machineCapSource)}): running at ${model.targetRps.toFixed(0)} req/s (planned scale factor ${model.scaleFactor.toPrecision(3)}; the achieved one is recorded in results.json)`);
     }
-    const stages = stagesFor(model.targetRps, config.durationS);
+    const planned = stagesFor(model.targetRps, config.durationS);
+    // --burst: stage changes on the plan, so both drivers send it and the series' planned rate shows it
+    const stages = config.burst ? withBurst(planned, config.burst) : planned;
+    if (config.burst) io.progress(`burst: ${formatBurst(config.burst)} (the planned rate × ${config.burst.factor} from t=${config.burst.startS}s for ${config.burst.lengthS}s)`);
     const promUrl = prometheusUrlOf(config, plan);
     if (promUrl) {
       // Counts start from the first scrape: the load waits until every app target was scraped.
@@ -261,6 +268,9 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     // Counters read directly (the apps' without Prometheus, the edge's access log) count from
     // here, so the warm-up's requests are not taken for the measured load's.
     const baseline = await serverBaseline(deployment, plan, { apps: !promUrl });
+    const queueTarget = queueTargetOf(plan);
+    queueSampler = queueTarget ? new QueueSampler(queueTarget) : null;
+    queueSampler?.start();
     t0 = performance.now();
     const done = await exercise.run({ config, deployed, model, stages, io });
     const outcome = done.outcome;
@@ -297,6 +307,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
         runtime: deployment.runtime,
         options: config.options,
         chaos: config.chaos,
+        burst: config.burst ?? null,
       },
       topology: topologySection(plan, enforced),
       trafficModel: withAchievedScale(model, outcome.results),
@@ -308,6 +319,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
       prometheus: server.prometheus,
       faults: done.faults,
       drills: done.drills,
+      queue,
       objectives,
       timings: { ...timings },
       notes: [...notes, ...server.notes],
@@ -326,6 +338,12 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     // The load's figures are safe on disk before anything else can fail.
     await writeReports(runDir, assemble(notCollected('partial: written when the load ended, before collection and teardown'), true));
 
+    if (queueSampler) {
+      io.progress(`queue: sampling ${queueSampler.target.queue} until it drains (at most ${DEFAULT_DRAIN_BOUND_S}s)`);
+      queue = await queueSampler.finish({ loadStartMs: outcome.startedAtMs, durationS: outcome.results.durationS, burst: config.burst ?? null, signal: io.signal });
+      io.progress(`queue: peak depth ${queue.peakDepth ?? 'n/a'}, drain after the burst ${queue.drainS === null ? `n/a (${queue.drainNote})` : `${queue.drainS}s`}, slope ${queue.slope.perS === null ? 'n/a' : `${queue.slope.perS.toFixed(2)}/s`}`);
+      if (io.signal.aborted) return await interrupted('while sampling the queue');
+    }
     if (ledgerNext.step === 'read') {
       t0 = performance.now();
       io.progress(`job ledger: draining (at most ${LEDGER_DRAIN_TIMEOUT_MS / 1000} s), then reading back every operation the load sent`);
@@ -363,6 +381,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     if (results.verdict === 'interrupted') throw new BenchError('interrupted', 'interrupted while tearing down', `results are in ${join(runDir, REPORT_FILES.json)}`);
     return { results, runDir, exitCode: judged.verdict === 'pass' ? 0 : 1 };
   } finally {
+    await queueSampler?.stop();
     if (!torn && (!config.keep || io.signal.aborted)) await teardown();
   }
 }

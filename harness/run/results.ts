@@ -226,3 +226,57 @@ export const LedgerSection = z.object({
   drain: z.object({ seconds: z.number(), timeoutS: z.number(), pending: z.number(), unsent: z.number() }),
 });
 export type LedgerSection = z.infer<typeof LedgerSection>;
+
+/** A --burst: the planned rate × factor from startS of the measured load for lengthS seconds. */
+export const BurstSpec = z.object({ factor: z.number(), startS: z.number(), lengthS: z.number() });
+
+/** One sample of the broker's jobs queue (harness/run/queue-sampler.ts); null: not measured that second. */
+export const QueueSample = z.object({
+  /** seconds since the measured load started (past the load's duration: the drain after it) */
+  t: z.number(),
+  /** messages ready (a passive declare on the queue: the broker's count at that instant) */
+  ready: z.number().nullable(),
+  /** messages delivered, not yet acked (the broker's per-queue metric, refreshed at each quorum-queue tick: 1 s as bench starts RabbitMQ) */
+  unacked: z.number().nullable(),
+  /** ready + unacked: the backlog */
+  depth: z.number().nullable(),
+  /** acks per second since the previous sample (the broker's counter of acks on its quorum queues) */
+  ackRate: z.number().nullable(),
+});
+export type QueueSample = z.infer<typeof QueueSample>;
+
+/**
+ * The backlog of a run whose topology has a broker: the jobs queue's depth and the consumers' ack
+ * rate once a second during the load and after it until the queue drained (bounded), the peak, the
+ * drain time after a --burst and the slope of the depth over the load's last seconds. null in
+ * results.json: no broker, or not measured.
+ */
+export const QueueSection = z.object({
+  queue: z.string(),
+  /** where the figures came from, in words */
+  source: z.string(),
+  series: z.array(QueueSample),
+  /** the largest depth sampled (during the load or the drain after it); null: no depth measured */
+  peakDepth: z.number().nullable(),
+  peakAtS: z.number().nullable(),
+  /** the --burst the load carried; null: none */
+  burst: BurstSpec.nullable(),
+  /** the level the drain is measured back to: the largest depth of the 5 s before the burst (0 when it starts at t=0) */
+  preBurstDepth: z.number().nullable(),
+  /** seconds from the burst's end until the depth was back to preBurstDepth (or 0); null: see drainNote */
+  drainS: z.number().nullable(),
+  /** why drainS is null (no burst, never drained within the bound, no samples); null when measured */
+  drainNote: z.string().nullable(),
+  /** least-squares slope of the depth over the load's last windowS seconds */
+  slope: z.object({
+    windowS: z.number(),
+    /** messages per second; null: fewer than 3 depth samples in the window */
+    perS: z.number().nullable(),
+    /** the fitted depth rises over the window by more than max(5 messages, 10% of its mean depth); null: no slope */
+    growing: z.boolean().nullable(),
+    samples: z.number(),
+  }),
+  /** how long the sampler waited after the load for the queue to empty, and whether it did */
+  afterLoad: z.object({ boundS: z.number(), sampledS: z.number(), drained: z.boolean() }),
+});
+export type QueueSection = z.infer<typeof QueueSection>;

@@ -47,11 +47,12 @@
               var x0 = Math.max(left, u.valToPos(f.startS, 'x', true));
               var x1 = Math.min(right, u.valToPos(end, 'x', true));
               if (!(x1 > x0)) return;
-              // the warm-up is shaded grey: not a fault, only not measured
+              // the warm-up is shaded grey: not a fault, only not measured; a --burst blue: more load, not a fault
               var warm = f.kind === 'warmup';
-              ctx.fillStyle = warm ? 'rgba(120, 120, 120, 0.14)' : 'rgba(214, 39, 40, 0.13)';
+              var burst = f.kind === 'burst';
+              ctx.fillStyle = warm ? 'rgba(120, 120, 120, 0.14)' : burst ? 'rgba(31, 119, 180, 0.12)' : 'rgba(214, 39, 40, 0.13)';
               ctx.fillRect(x0, top, x1 - x0, height);
-              ctx.strokeStyle = warm ? 'rgba(90, 90, 90, 0.7)' : 'rgba(214, 39, 40, 0.75)';
+              ctx.strokeStyle = warm ? 'rgba(90, 90, 90, 0.7)' : burst ? 'rgba(31, 119, 180, 0.7)' : 'rgba(214, 39, 40, 0.75)';
               ctx.lineWidth = px;
               ctx.setLineDash([4 * px, 3 * px]);
               ctx.beginPath();
@@ -63,7 +64,7 @@
               }
               ctx.stroke();
               ctx.setLineDash([]);
-              ctx.fillStyle = warm ? '#444' : '#9e1b1b';
+              ctx.fillStyle = warm ? '#444' : burst ? '#174f78' : '#9e1b1b';
               ctx.font = 600 + ' ' + 11 * px + 'px system-ui, sans-serif';
               ctx.textBaseline = 'top';
               ctx.textAlign = 'left';

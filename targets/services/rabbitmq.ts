@@ -110,6 +110,9 @@ export function renderRabbitConfig(c: RabbitConfigInput): string {
   ].join('\n');
 }
 
+/** How often a quorum queue publishes its figures (RabbitMQ's default 5,000 ms). */
+export const QUORUM_TICK_MS = 1000;
+
 /** The environment of rabbitmq-server: every path in `dir` (ERL_EPMD_PORT and RABBITMQ_DIST_PORT are
  *  set by the launch's shell, from the files prepare wrote). Pure. */
 export function rabbitEnv(c: { address: Endpoint; dir: string; nodeName: string }): Record<string, string> {
@@ -126,8 +129,10 @@ export function rabbitEnv(c: { address: Endpoint; dir: string; nodeName: string 
     RABBITMQ_ENABLED_PLUGINS_FILE: join(c.dir, 'enabled_plugins'),
     RABBITMQ_PLUGINS_EXPAND_DIR: join(c.dir, 'plugins-expand'),
     RABBITMQ_PID_FILE: join(c.dir, 'rabbitmq.pid'),
-    // distribution on the host's address only, never all interfaces
-    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: `-kernel inet_dist_use_interface {${ip}}`,
+    // distribution on the host's address only, never all interfaces; quorum queues refresh their
+    // per-queue figures (ready, unacked: the Prometheus per-object series) at each tick, every 5 s
+    // by default: a run samples the backlog once a second (harness/run/queue-sampler.ts)
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: `-kernel inet_dist_use_interface {${ip}} -rabbit quorum_tick_interval ${QUORUM_TICK_MS}`,
     ERL_EPMD_ADDRESS: '127.0.0.1',
   };
 }
