@@ -23,7 +23,10 @@ describe('bench ladder --phases 2,3 --quick', () => {
     const out = join(roots.outRoot(), 'ladder');
     const t0 = performance.now();
     // read-heavy: phase 3 scales the app tier, not the primary's writes (docs/CAPACITY.md, The ladder)
-    const got = await bench(['ladder', '--phases', '2,3', '--quick', '--workload', 'read-heavy', '--no-prometheus', '--out', out]);
+    // --quick, with the warm-up and the confirmation as short as the capacity test's: this tests
+    // the ladder's mechanics (two deployments in turn, the factor, the reports, the teardown), not
+    // the machine's figures; 20 s warm-ups and 8 s confirmations cost CI about a minute
+    const got = await bench(['ladder', '--phases', '2,3', '--quick', '--warmup', '2s', '--confirm', '4s', '--workload', 'read-heavy', '--no-prometheus', '--out', out]);
     const elapsedS = (performance.now() - t0) / 1000;
     // the exit code first, with the ladder's last lines: a rung that failed says why here
     expect(got.code, got.err.slice(-1500)).toBe(0);
