@@ -11,14 +11,15 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Kafka, logLevel, type ISocketFactory } from 'kafkajs';
-import { connect } from 'node:net';
 import { z } from 'zod';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import { runCommand } from '../../harness/runtime/process.ts';
 import { repoRoot } from '../../harness/env/which.ts';
 import type { Endpoint } from '../../harness/topology/plan.ts';
+import { kafkaPing } from './kafka-client.ts';
 import type { ComponentKind, NativeContext } from './types.ts';
+
+export { kafkaClient, kafkaPing } from './kafka-client.ts';
 
 /** A broker takes no config of its own. */
 const kafkaConfig = z.object({ kind: z.literal('kafka') }).strict();
@@ -115,48 +116,6 @@ export function renderKafkaLog4j(): string {
 /** A KRaft cluster id: 16 random bytes, base64url without padding (what StorageTool expects). */
 export function newClusterId(bytes: Buffer = randomBytes(16)): string {
   return bytes.toString('base64url');
-}
-
-/**
- * A socket factory that dials `at` whatever broker address the metadata names. A single node
- * advertises its own address, and a client that reaches it through a Toxiproxy edge must keep
- * going through that edge after the bootstrap, or a cut edge would not cut it.
- */
-export function pinnedSocketFactory(at: Endpoint): ISocketFactory {
-  return ({ onConnect }) => {
-    const socket = connect({ host: at.host, port: at.port }, onConnect);
-    socket.setKeepAlive(true, 30_000);
-    return socket;
-  };
-}
-
-/** A kafkajs client for `at`, every connection pinned to it, quiet (errors surface as rejections). */
-export function kafkaClient(at: Endpoint, clientId: string, opts: { connectionTimeoutMs?: number; retries?: number } = {}): Kafka {
-  return new Kafka({
-    clientId,
-    brokers: [`${at.host}:${at.port}`],
-    socketFactory: pinnedSocketFactory(at),
-    connectionTimeout: opts.connectionTimeoutMs ?? 3_000,
-    requestTimeout: 10_000,
-    retry: { retries: opts.retries ?? 5, initialRetryTime: 100, maxRetryTime: 2_000 },
-    logLevel: logLevel.NOTHING,
-  });
-}
-
-/**
- * Asks the broker for its cluster's metadata and returns its node ids: proves the listener and that
- * the node is a broker its controller registered (an open port alone does not).
- */
-export async function kafkaPing(at: Endpoint, timeoutMs = 3_000): Promise<number[]> {
-  const admin = kafkaClient(at, 'bench-ping', { connectionTimeoutMs: timeoutMs, retries: 0 }).admin();
-  try {
-    await admin.connect();
-    const cluster = await admin.describeCluster();
-    if (cluster.brokers.length === 0) throw new Error('no broker registered yet');
-    return cluster.brokers.map((b) => b.nodeId);
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
 }
 
 function hostMemoryMb(ctx: NativeContext): number {
