@@ -47,7 +47,6 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 export function kafkaBroker(o: BrokerOptions): Broker {
   const kafka = kafkaClient(o.at, o.name, { retries: 8 });
-  const needsProducer = o.publishes || o.consumers.some((c) => LIMITS[c.stream] !== null);
   let producer: Producer | null = null;
   const consumers: Consumer[] = [];
   const joined = new Set<Consumer>();
@@ -120,7 +119,8 @@ export function kafkaBroker(o: BrokerOptions): Broker {
 
   async function connectOnce(): Promise<void> {
     await ensureTopics();
-    if (needsProducer) {
+    // read here, not when the broker is made: the role declares its consumers after that
+    if (o.publishes || o.consumers.some((c) => LIMITS[c.stream] !== null)) {
       const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
       await p.connect();
       producer = p;

@@ -61,8 +61,7 @@ describe('phase 6 broker path on Kafka', () => {
     const uploads = await s.spawn('uploads-1', 'uploads');
     const payments = await s.spawn('payment-1', 'payment');
     await s.spawn('notification-1', 'notification');
-    await s.spawn('worker-1', 'worker', { worker: { prefetch: 4 } });
-    await s.spawn('worker-2', 'worker', { worker: { prefetch: 4 } });
+    const workers = [await s.spawn('worker-1', 'worker', { worker: { prefetch: 4 } }), await s.spawn('worker-2', 'worker', { worker: { prefetch: 4 } })];
 
     const jobs = new History();
     const pays = new History();
@@ -77,6 +76,7 @@ describe('phase 6 broker path on Kafka', () => {
     expect(pays.count('ok')).toBe(150);
 
     const drain = await drainJobs(s.pool, 90_000);
+    if (drain.pending > 0) console.log('not drained (status, attempts, n; worker logs):', (await s.pool.query('SELECT status, attempts, count(*) AS n FROM jobs GROUP BY 1, 2')).rows, workers.map((w) => w.log()), uploads.log());
     expect(drain).toMatchObject({ pending: 0, unsent: 0 });
     const ledger = checkLedger(jobs.ops, await readJobObservations(s.pool), { idempotent: true });
     console.log(formatLedger('jobs (kafka)', ledger), `drained in ${drain.seconds.toFixed(1)} s`);
