@@ -10,6 +10,9 @@ import { repoRoot, toolsBin, which } from './which.ts';
 import { ensureBundle } from '../../targets/app/bundle.ts';
 import { installMaven } from './maven.ts';
 
+/** The longest `mvn dependency:copy-dependencies` may take (12.7 s with an empty ~/.m2 here). */
+export const MAVEN_TIMEOUT_S = 600;
+
 export interface SetupOptions {
   /** also the tools tests and benchmarks use (wrk, chromium, docker.io; never k6, which the user installs) */
   all: boolean;
@@ -91,7 +94,8 @@ export async function setup(options: SetupOptions): Promise<{ installed: string[
     if (!options.dryRun) {
       if (!mvn) throw envError(`mvn not found to assemble ${c.name}`, 'run: apt-get install -y maven');
       const t0 = performance.now();
-      const jars = await installMaven(c.install, c.name, mvn, (cmd, args) => exec(cmd, args, process.env, options.log));
+      // bounded: a Maven Central that stops answering must not hold setup (and CI) forever
+      const jars = await installMaven(c.install, c.name, mvn, (cmd, args) => exec('timeout', [String(MAVEN_TIMEOUT_S), cmd, ...args], process.env, options.log));
       options.log(`${c.name}: ${jars} jars in ${c.install.home}/libs (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     } else options.log(`would assemble ${c.install.artifacts.join(', ')} with mvn into ${c.install.home}/libs`);
     installed.push(`${c.name} (maven, ${c.install.home})`);
