@@ -3,6 +3,8 @@
 // same job ledger:
 // - uploads done, poison uploads dead-lettered after the delivery limit (counted by the consumer:
 //   Kafka has none), payments -> exactly one notification each;
+// - the broker stopped: accepts go on (outbox), and after its restart the services' clients come
+//   back by themselves and nothing is lost;
 // - a worker SIGKILLed in the middle of jobs loses nothing: the group rebalances and another
 //   member fetches what it had not committed; and the NEGATIVE CONTROL: a worker that commits
 //   before its side effect, SIGKILLed, shows lost > 0.
@@ -93,6 +95,43 @@ describe('phase 6 broker path on Kafka', () => {
     console.log(formatLedger('payments (kafka)', notified));
     expect(notified).toMatchObject({ verdict: 'PASS', lost: 0, unexpected: 0, duplicated: 0, done: 150 });
   }, 180_000);
+
+  it('the broker down: uploads and payments still answer 202/201 (outbox), and after it returns nothing is lost', async () => {
+    const uploads = await s.spawn('uploads-1', 'uploads');
+    const payments = await s.spawn('payment-1', 'payment');
+    const notif = await s.spawn('notification-1', 'notification');
+    const worker = await s.spawn('worker-1', 'worker', { worker: { prefetch: 8 } });
+    const jobs = new History();
+    const pays = new History();
+    const burst = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        await submitUpload(uploads.listen, jobs, { sizeKb: 256 });
+        await submitPayment(payments.listen, pays, { userId: 7, amountCents: 500 });
+      }
+    };
+    await burst(20);
+    const broker = s.brokerService();
+    await broker.stop();
+    await burst(30);
+    // every request during the outage was accepted: the outbox holds what the broker cannot take
+    expect(jobs.count('ok')).toBe(50);
+    expect(pays.count('ok')).toBe(50);
+    const held = await jobBacklog(s.pool);
+    expect(held.unsent).toBeGreaterThan(0);
+    const t0 = performance.now();
+    await broker.start();
+    const drain = await drainJobs(s.pool, 120_000);
+    console.log(`kafka broker outage: ${held.unsent} job(s) held in the outbox; after the restart drained in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    if (drain.pending > 0 || drain.unsent > 0) console.log('not drained (logs):', uploads.log(), worker.log());
+    expect(drain).toMatchObject({ pending: 0, unsent: 0 });
+    const ledger = checkLedger(jobs.ops, await readJobObservations(s.pool), { idempotent: true });
+    expect(ledger).toMatchObject({ verdict: 'PASS', lost: 0, done: 50 });
+    await waitFor('every payment notified', 60_000, async () => (await readNotificationObservations(s.pool)).effects.size >= 50).catch(async (e) => {
+      console.log('payments not all notified (notified, logs):', (await readNotificationObservations(s.pool)).effects.size, notif.log(), payments.log());
+      throw e;
+    });
+    expect(checkLedger(pays.ops, await readNotificationObservations(s.pool), { idempotent: true })).toMatchObject({ verdict: 'PASS', lost: 0, duplicated: 0, done: 50 });
+  }, 300_000);
 
   it('a worker SIGKILLed mid-jobs loses nothing: the rebalance hands its uncommitted jobs to another', async () => {
     const jobs = await backlogOf(80);
