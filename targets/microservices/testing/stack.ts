@@ -17,7 +17,7 @@ import { ensureBundle } from '../../app/bundle.ts';
 import { amqpUrl } from '../../services/rabbitmq.ts';
 import { kafkaClient } from '../../services/kafka-client.ts';
 import type { BrokerKind } from '../broker.ts';
-import { KAFKA_TOPICS } from '../kafka-broker.ts';
+import { KAFKA_GROUPS, KAFKA_TOPICS } from '../kafka-broker.ts';
 import { declareTopology, JOBS_DEAD_QUEUE, JOBS_QUEUE, NOTIFICATIONS_QUEUE } from '../rabbitmq-broker.ts';
 import { JOBS_SCHEMA, NOTIFICATION_SCHEMA, PAYMENT_SCHEMA } from '../schema.ts';
 import type { MsConfigInput } from '../config.ts';
@@ -42,12 +42,23 @@ const topology = (broker: BrokerKind): Topology => ({
   entry: 'broker',
 });
 
-/** Kafka has no purge: the topics are deleted (their group offsets go with them), waited out, and
- *  created again with the partitions the services expect. */
+/** Kafka has no purge: the groups are waited out and deleted, the topics deleted, waited out, and
+ *  created again with the partitions the services expect. The groups matter: a member SIGKILLed
+ *  by the previous test stays in its group until its session times out, and the rebalance that
+ *  evicts it would land in the middle of the next test (a commit refused during a rebalance is
+ *  fetched again: the negative control's early commits would not stick). */
 async function resetKafka(at: Endpoint): Promise<void> {
   const admin = kafkaClient(at, 'stack-reset').admin();
   await admin.connect();
   try {
+    const groups = Object.values(KAFKA_GROUPS);
+    const groupsDeadline = Date.now() + 30_000;
+    while ((await admin.describeGroups(groups)).groups.some((g) => g.members.length > 0)) {
+      if (Date.now() > groupsDeadline) throw new Error('Kafka consumer groups still have members after 30 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // a group that never existed is no error here
+    await admin.deleteGroups(groups).catch(() => {});
     const topics = Object.values(KAFKA_TOPICS);
     const names = topics.map((t) => t.topic);
     const existing = (await admin.listTopics()).filter((t) => names.includes(t));
