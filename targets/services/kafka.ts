@@ -131,7 +131,7 @@ export function kafkaJvmArgs(memoryMb: number, dir: string): string[] {
     '-XX:+UseG1GC',
     '-Djava.awt.headless=true',
     `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
-    // kafka.Kafka's own scripts set this; without it the JVM would look for a GC log dir
+    // what Kafka's own start scripts pass (its log4j files name it); ours writes to the console only
     `-Dkafka.logs.dir=${join(dir, 'logs')}`,
   ];
 }
