@@ -54,6 +54,8 @@ export function howToGet(c: Component): string {
       return `GOBIN=${toolsBin} go install ${c.install.module}${c.install.binary !== c.install.buildName ? ` && mv ${toolsBin}/${c.install.binary} ${toolsBin}/${c.install.buildName}` : ''}   (or: bench setup${c.required ? '' : ' --all'})`;
     case 'manual':
       return c.install.hint;
+    case 'maven':
+      return `bench setup --all   (mvn dependency:copy-dependencies of ${c.install.artifacts.join(', ')} into ${c.install.home}/libs; needs Java and Maven)`;
   }
 }
 

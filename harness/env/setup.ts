@@ -8,6 +8,10 @@ import { components, type Component } from './components.ts';
 import { inspect, noteOn, versionOf } from './doctor.ts';
 import { repoRoot, toolsBin, which } from './which.ts';
 import { ensureBundle } from '../../targets/app/bundle.ts';
+import { installMaven } from './maven.ts';
+
+/** The longest `mvn dependency:copy-dependencies` may take (12.7 s with an empty ~/.m2 here). */
+export const MAVEN_TIMEOUT_S = 600;
 
 export interface SetupOptions {
   /** also the tools tests and benchmarks use (wrk, chromium, docker.io; never k6, which the user installs) */
@@ -63,8 +67,11 @@ export async function setup(options: SetupOptions): Promise<{ installed: string[
   }
   const apt = [...new Set(missing.flatMap((c) => (c.install.kind === 'apt' ? c.install.packages : [])))];
   const goTools = missing.filter((c): c is Component & { install: { kind: 'go' } } => c.install.kind === 'go');
+  const mavenJars = missing.filter((c): c is Component & { install: { kind: 'maven' } } => c.install.kind === 'maven');
   // Toxiproxy is built with Go: make sure Go comes with the apt batch when it is missing.
   if (goTools.length > 0 && !which('go', ['/usr/local/go/bin'])) apt.push('golang-go');
+  // Kafka's jars come through Maven (and run on the Java a kind lists as its own requirement)
+  if (mavenJars.length > 0 && !which('mvn')) apt.push('maven');
   if (apt.length > 0) {
     if (process.getuid?.() !== 0) {
       throw envError(`setup needs root to install ${apt.join(', ')}`, `run: sudo apt-get install -y ${apt.join(' ')}`);
@@ -99,6 +106,17 @@ export async function setup(options: SetupOptions): Promise<{ installed: string[
       if (c.install.binary !== c.install.buildName && existsSync(built)) renameSync(built, join(toolsBin, c.install.buildName));
     } else options.log(`would build ${c.install.module} into ${toolsBin}`);
     installed.push(`${c.install.buildName} (go, ${c.install.module})`);
+  }
+  for (const c of mavenJars) {
+    const mvn = which('mvn');
+    if (!options.dryRun) {
+      if (!mvn) throw envError(`mvn not found to assemble ${c.name}`, 'run: apt-get install -y maven');
+      const t0 = performance.now();
+      // bounded: a Maven Central that stops answering must not hold setup (and CI) forever
+      const jars = await installMaven(c.install, c.name, mvn, (cmd, args) => exec('timeout', [String(MAVEN_TIMEOUT_S), cmd, ...args], process.env, options.log));
+      options.log(`${c.name}: ${jars} jars in ${c.install.home}/libs (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    } else options.log(`would assemble ${c.install.artifacts.join(', ')} with mvn into ${c.install.home}/libs`);
+    installed.push(`${c.name} (maven, ${c.install.home})`);
   }
   return { installed, present };
 }

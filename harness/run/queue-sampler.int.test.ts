@@ -12,7 +12,7 @@ import type { Deployment } from '../runtime/types.ts';
 import { plan, type DeployPlan } from '../topology/plan.ts';
 import type { Topology } from '../topology/types.ts';
 import { amqpUrl } from '../../targets/services/rabbitmq.ts';
-import { declareTopology, JOBS_EXCHANGE, JOBS_ROUTING_KEY } from '../../targets/microservices/broker.ts';
+import { declareTopology, JOBS_EXCHANGE, JOBS_ROUTING_KEY } from '../../targets/microservices/rabbitmq-broker.ts';
 import { ArrivalSchedule } from '../load/scheduler.ts';
 import { withBurst, type Burst } from '../load/traffic-model.ts';
 import { parseQueueMetrics, QueueSampler, queueTargetOf } from './queue-sampler.ts';

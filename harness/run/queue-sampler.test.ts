@@ -2,7 +2,7 @@
 // prints it (lines copied from a real broker), and readings turned into samples.
 import { describe, expect, it } from 'vitest';
 import { parseQueueMetrics, queueTargetOf, toSeries } from './queue-sampler.ts';
-import { JOBS_QUEUE } from '../../targets/microservices/broker.ts';
+import { JOBS_QUEUE } from '../../targets/microservices/rabbitmq-broker.ts';
 
 const METRICS = [
   '# TYPE rabbitmq_queue_messages_unacked gauge',

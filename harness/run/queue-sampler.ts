@@ -16,7 +16,7 @@ import amqp from 'amqplib';
 import type { DeployPlan, Endpoint } from '../topology/plan.ts';
 import type { Burst } from '../load/traffic-model.ts';
 import { amqpUrl, rabbitmqMetricsEndpoint } from '../../targets/services/rabbitmq.ts';
-import { JOBS_QUEUE } from '../../targets/microservices/broker.ts';
+import { JOBS_QUEUE } from '../../targets/microservices/rabbitmq-broker.ts';
 import { backlogSection, counterRate } from './backlog.ts';
 import type { QueueSample, QueueSection } from './results.ts';
 

@@ -31,7 +31,8 @@ export const msConfigSchema = z.object({
   /** HTTP: the API (payment, uploads) or only /health and /metrics (notification, worker) */
   listen: endpoint,
   db: endpoint.extend({ database: z.string().min(1).default('bench'), user: z.string().min(1).default('bench') }),
-  broker: endpoint,
+  /** the broker and its kind (the seam's implementation: broker.ts) */
+  broker: endpoint.extend({ kind: z.enum(['rabbitmq', 'kafka']).default('rabbitmq') }),
   /** how often the outbox relay polls when it found nothing; default 50 ms */
   relayIdleMs: z.number().int().min(1).max(10_000).default(50),
   worker: workerOptions.prefault({}),

@@ -2,12 +2,12 @@
 // to the broker (reconnecting on its own), serves HTTP, and stops cleanly on SIGTERM. Run from
 // the prebuilt bundle (bundle.ts), like the app.
 import type { Server } from 'node:http';
-import type amqp from 'amqplib';
 import pg from 'pg';
 import { PG_CREDENTIALS } from '../app/config.ts';
 import { survivesLostConnections } from '../app/store/postgres.ts';
-import { amqpUrl } from '../services/rabbitmq.ts';
-import { BrokerSession, declareTopology } from './broker.ts';
+import type { Broker, BrokerOptions, ConsumerSpec } from './broker.ts';
+import { kafkaBroker } from './kafka-broker.ts';
+import { rabbitBroker } from './rabbitmq-broker.ts';
 import { MS_CONFIG_ENV, validateMsConfig, type MsConfig } from './config.ts';
 import { type Metrics, type Route, serve } from './http.ts';
 import { notificationService } from './notification.ts';
@@ -20,8 +20,8 @@ import { workerService } from './worker.ts';
 export interface ServiceParts {
   routes: Route[];
   metrics: Metrics;
-  /** starts the role's consumers on a fresh channel (called again after every reconnection) */
-  consume?(ch: amqp.Channel): Promise<void>;
+  /** the role's consumers (the broker starts them, again after every reconnection) */
+  consumers?: ConsumerSpec[];
   close(): Promise<void>;
 }
 
@@ -47,6 +47,11 @@ async function ensureSchema(pool: pg.Pool, sql: string, deadlineMs: number): Pro
   }
 }
 
+/** The broker the config names, behind the seam. */
+export function createBroker(o: BrokerOptions): Broker {
+  return o.kind === 'kafka' ? kafkaBroker(o) : rabbitBroker(o);
+}
+
 export interface RunningService {
   server: Server;
   close(): Promise<void>;
@@ -58,32 +63,16 @@ export async function startService(config: MsConfig, log: (l: string) => void = 
   survivesLostConnections(pool);
   await ensureSchema(pool, SCHEMAS[config.role], Date.now() + 60_000);
 
-  let confirm: amqp.ConfirmChannel | null = null;
-  const relayChannel = () => confirm;
+  // the broker reads its consumers at start(), once the role declared them below
+  const consumers: ConsumerSpec[] = [];
+  const { kind, ...at } = config.broker;
+  const broker = createBroker({ kind, at, name: config.name, publishes: config.role === 'payment' || config.role === 'uploads', consumers, log });
   const parts: ServiceParts =
-    config.role === 'payment' ? paymentService(pool, relayChannel, config.relayIdleMs, log)
-    : config.role === 'uploads' ? uploadsService(pool, relayChannel, config.relayIdleMs, log)
+    config.role === 'payment' ? paymentService(pool, broker, config.relayIdleMs, log)
+    : config.role === 'uploads' ? uploadsService(pool, broker, config.relayIdleMs, log)
     : config.role === 'notification' ? notificationService(pool)
     : workerService(config.name, pool, config.worker, log);
-
-  const broker = new BrokerSession({
-    url: amqpUrl(config.broker),
-    log,
-    async onConnect(conn) {
-      const ch = await conn.createChannel();
-      ch.on('error', () => {});
-      await declareTopology(ch);
-      if (config.role === 'payment' || config.role === 'uploads') {
-        const c = await conn.createConfirmChannel();
-        c.on('error', () => {});
-        c.on('close', () => {
-          if (confirm === c) confirm = null;
-        });
-        confirm = c;
-      }
-      if (parts.consume) await parts.consume(ch);
-    },
-  });
+  consumers.push(...(parts.consumers ?? []));
   await broker.start();
 
   const server = serve(config.name, parts.routes, parts.metrics, () => broker.connected || parts.routes.length > 0);

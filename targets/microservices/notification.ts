@@ -1,8 +1,6 @@
 // The notification service: consumes payment.completed and records one notification per
 // payment, idempotent by payment id (a relay that publishes twice, or a redelivery, adds nothing).
-import type amqp from 'amqplib';
 import type pg from 'pg';
-import { NOTIFICATIONS_QUEUE, settle } from './broker.ts';
 import { applyOnce } from './effects.ts';
 import type { Metrics } from './http.ts';
 import type { ServiceParts } from './main.ts';
@@ -17,11 +15,11 @@ export function notificationService(pool: pg.Pool): ServiceParts {
   return {
     routes: [],
     metrics,
-    async consume(ch: amqp.Channel) {
-      await ch.prefetch(32);
-      await ch.consume(NOTIFICATIONS_QUEUE, (msg) => {
-        if (!msg) return;
-        const { paymentId } = JSON.parse(msg.content.toString()) as { paymentId: string };
+    consumers: [{
+      stream: 'payment.completed',
+      prefetch: 32,
+      handle(d) {
+        const { paymentId } = JSON.parse(d.body.toString()) as { paymentId: string };
         applyOnce(
           pool,
           paymentId,
@@ -34,14 +32,14 @@ export function notificationService(pool: pg.Pool): ServiceParts {
           .then((applied) => {
             if (applied) n.recorded += 1;
             else n.skipped += 1;
-            settle(ch, msg, true);
+            d.ack();
           })
           .catch(() => {
             n.failed += 1;
-            settle(ch, msg, false);
+            d.nack();
           });
-      });
-    },
+      },
+    }],
     close: async () => {},
   };
 }

@@ -1,15 +1,15 @@
 // The payment service: POST /api/payments writes the payment and its outbox row in one
 // transaction and answers 201; its relay publishes payment.completed with confirms. The broker
 // being down never fails a payment: the outbox holds it until the relay can publish.
-import type amqp from 'amqplib';
 import type pg from 'pg';
-import { PAYMENT_COMPLETED, PAYMENTS_EXCHANGE } from './broker.ts';
+import type { Broker } from './broker.ts';
+import { PAYMENT_COMPLETED } from './rabbitmq-broker.ts';
 import { badRequest, clientId, type Metrics, type Route } from './http.ts';
 import { inTransaction } from './effects.ts';
 import { startRelay } from './relay.ts';
 import type { ServiceParts } from './main.ts';
 
-export function paymentService(pool: pg.Pool, channel: () => amqp.ConfirmChannel | null, relayIdleMs: number, log: (l: string) => void): ServiceParts {
+export function paymentService(pool: pg.Pool, broker: Broker, relayIdleMs: number, log: (l: string) => void): ServiceParts {
   let accepted = 0;
   const routes: Route[] = [
     {
@@ -34,7 +34,7 @@ export function paymentService(pool: pg.Pool, channel: () => amqp.ConfirmChannel
       },
     },
   ];
-  const relay = startRelay(pool, channel, { table: 'payment_outbox', exchange: PAYMENTS_EXCHANGE, routingKey: PAYMENT_COMPLETED, messageId: (b) => String(b.paymentId) }, relayIdleMs, log);
+  const relay = startRelay(pool, broker, { table: 'payment_outbox', stream: 'payment.completed', messageId: (b) => String(b.paymentId) }, relayIdleMs, log);
   const metrics: Metrics = {
     payments_accepted_total: { help: 'payments answered 201', type: 'counter', value: () => accepted },
     outbox_published_total: { help: 'outbox rows published and confirmed', type: 'counter', value: () => relay.stats.published },

@@ -2,16 +2,14 @@
 // published with publisher confirms, and only a confirmed row is marked sent. A crash between the
 // confirm and the mark publishes the row again (at-least-once): consumers are idempotent by id.
 // Several replicas of a service may relay at once: FOR UPDATE SKIP LOCKED gives each its rows.
-import type amqp from 'amqplib';
 import type pg from 'pg';
+import type { Broker, Stream } from './broker.ts';
 import { inTransaction } from './effects.ts';
 
 export interface OutboxSpec {
   /** the outbox table: id bigserial, body jsonb, sent_at timestamptz */
   table: 'payment_outbox' | 'job_outbox';
-  exchange: string;
-  /** the routing key of every row (the payment outbox keeps its own per row) */
-  routingKey: string;
+  stream: Stream;
   /** the id the consumers deduplicate on, taken from the body */
   messageId(body: Record<string, unknown>): string;
 }
@@ -27,36 +25,17 @@ const BATCH = 100;
 const CONFIRM_TIMEOUT_MS = 10_000;
 
 /**
- * waitForConfirms with a deadline: a channel that dies in the middle of a batch may never settle
- * its callbacks, and a relay stuck there would hold its rows (and a transaction) forever.
- */
-function confirmedWithin(ch: amqp.ConfirmChannel, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no publisher confirm in ${ms} ms`)), ms);
-  });
-  return Promise.race([ch.waitForConfirms(), deadline]).finally(() => clearTimeout(timer));
-}
-
-/**
  * Publishes one batch of unsent rows and marks them sent. Returns how many rows it sent (0: none
  * waiting). Throws when the broker did not confirm: the transaction rolls back, the rows stay unsent.
  */
-export async function relayOnce(pool: pg.Pool, ch: amqp.ConfirmChannel, spec: OutboxSpec, stats: RelayStats): Promise<number> {
+export async function relayOnce(pool: pg.Pool, broker: Broker, spec: OutboxSpec, stats: RelayStats): Promise<number> {
   const sent = await inTransaction(pool, async (client) => {
     const { rows } = await client.query<{ id: string; body: Record<string, unknown> }>(
       `SELECT id, body FROM ${spec.table} WHERE sent_at IS NULL ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
     );
     if (rows.length === 0) return 0;
     const t0 = performance.now();
-    for (const r of rows) {
-      ch.publish(spec.exchange, spec.routingKey, Buffer.from(JSON.stringify(r.body)), {
-        persistent: true,
-        messageId: spec.messageId(r.body),
-        contentType: 'application/json',
-      });
-    }
-    await confirmedWithin(ch, CONFIRM_TIMEOUT_MS);
+    await broker.publish(spec.stream, rows.map((r) => ({ id: spec.messageId(r.body), body: Buffer.from(JSON.stringify(r.body)) })), CONFIRM_TIMEOUT_MS);
     stats.confirmMs.push(performance.now() - t0);
     if (stats.confirmMs.length > 1_000) stats.confirmMs.splice(0, stats.confirmMs.length - 1_000);
     await client.query(`UPDATE ${spec.table} SET sent_at = clock_timestamp() WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
@@ -68,23 +47,23 @@ export async function relayOnce(pool: pg.Pool, ch: amqp.ConfirmChannel, spec: Ou
 }
 
 /** Relays until stop(): tight while rows wait, every idleMs when none do, backing off on errors. */
-export function startRelay(pool: pg.Pool, channel: () => amqp.ConfirmChannel | null, spec: OutboxSpec, idleMs: number, log: (l: string) => void): { stats: RelayStats; stop(): Promise<void> } {
+export function startRelay(pool: pg.Pool, broker: Broker, spec: OutboxSpec, idleMs: number, log: (l: string) => void): { stats: RelayStats; stop(): Promise<void> } {
   const stats: RelayStats = { published: 0, confirmMs: [] };
   let stopped = false;
   let errors = 0;
   const loop = (async () => {
     while (!stopped) {
-      const ch = channel();
+      const ready = broker.canPublish;
       let sent = 0;
-      if (ch) {
+      if (ready) {
         try {
-          sent = await relayOnce(pool, ch, spec, stats);
+          sent = await relayOnce(pool, broker, spec, stats);
           errors = 0;
         } catch (e) {
           if (errors++ % 20 === 0) log(`relay ${spec.table}: ${(e as Error).message}`);
         }
       }
-      if (sent === 0) await new Promise((r) => setTimeout(r, ch && errors === 0 ? idleMs : Math.min(1_000, idleMs * 2 ** Math.min(errors, 5))));
+      if (sent === 0) await new Promise((r) => setTimeout(r, ready && errors === 0 ? idleMs : Math.min(1_000, idleMs * 2 ** Math.min(errors, 5))));
     }
   })();
   return {

@@ -1,9 +1,8 @@
 // The uploads API: POST /api/videos records the job and its outbox row in one transaction and
 // answers 202 {jobId} at once; GET /api/jobs/:id reports queued / running / done / dead-lettered.
 // It also consumes the dead-letter queue: a job the workers gave up on is marked dead-lettered.
-import type amqp from 'amqplib';
 import type pg from 'pg';
-import { JOBS_DEAD_QUEUE, JOBS_EXCHANGE, JOBS_ROUTING_KEY, settle } from './broker.ts';
+import type { Broker } from './broker.ts';
 import { badRequest, clientId, type Metrics, type Route } from './http.ts';
 import { inTransaction } from './effects.ts';
 import { startRelay } from './relay.ts';
@@ -12,7 +11,7 @@ import type { ServiceParts } from './main.ts';
 /** The largest upload a request may claim, in KiB (the worker bounds its CPU work separately). */
 export const MAX_UPLOAD_KB = 1_048_576;
 
-export function uploadsService(pool: pg.Pool, channel: () => amqp.ConfirmChannel | null, relayIdleMs: number, log: (l: string) => void): ServiceParts {
+export function uploadsService(pool: pg.Pool, broker: Broker, relayIdleMs: number, log: (l: string) => void): ServiceParts {
   let accepted = 0;
   let deadLettered = 0;
   const routes: Route[] = [
@@ -43,7 +42,7 @@ export function uploadsService(pool: pg.Pool, channel: () => amqp.ConfirmChannel
       },
     },
   ];
-  const relay = startRelay(pool, channel, { table: 'job_outbox', exchange: JOBS_EXCHANGE, routingKey: JOBS_ROUTING_KEY, messageId: (b) => String(b.jobId) }, relayIdleMs, log);
+  const relay = startRelay(pool, broker, { table: 'job_outbox', stream: 'jobs', messageId: (b) => String(b.jobId) }, relayIdleMs, log);
   const metrics: Metrics = {
     jobs_accepted_total: { help: 'uploads answered 202', type: 'counter', value: () => accepted },
     outbox_published_total: { help: 'outbox rows published and confirmed', type: 'counter', value: () => relay.stats.published },
@@ -52,20 +51,22 @@ export function uploadsService(pool: pg.Pool, channel: () => amqp.ConfirmChannel
   return {
     routes,
     metrics,
-    async consume(ch) {
-      await ch.prefetch(16);
-      await ch.consume(JOBS_DEAD_QUEUE, (msg) => {
-        if (!msg) return;
-        const { jobId } = JSON.parse(msg.content.toString()) as { jobId: string };
-        pool
-          .query("UPDATE jobs SET status = 'dead-lettered' WHERE id = $1 AND status <> 'done'", [jobId])
-          .then(() => {
-            deadLettered += 1;
-            settle(ch, msg, true);
-          })
-          .catch(() => settle(ch, msg, false));
-      });
-    },
+    consumers: [
+      {
+        stream: 'jobs.dead',
+        prefetch: 16,
+        handle(d) {
+          const { jobId } = JSON.parse(d.body.toString()) as { jobId: string };
+          pool
+            .query("UPDATE jobs SET status = 'dead-lettered' WHERE id = $1 AND status <> 'done'", [jobId])
+            .then(() => {
+              deadLettered += 1;
+              d.ack();
+            })
+            .catch(() => d.nack());
+        },
+      },
+    ],
     close: () => relay.stop(),
   };
 }

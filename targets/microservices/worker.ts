@@ -2,9 +2,7 @@
 // the job marked done, in one transaction), and only then the ack. A worker killed at any point
 // before the ack loses nothing: the broker redelivers the message. Idempotent by job id unless
 // told not to. A job that fails is nacked back; the queue's x-delivery-limit dead-letters it.
-import type amqp from 'amqplib';
 import type pg from 'pg';
-import { JOBS_QUEUE, settle } from './broker.ts';
 import type { WorkerOptions } from './config.ts';
 import { applyOnce } from './effects.ts';
 import type { Metrics } from './http.ts';
@@ -56,27 +54,27 @@ export function workerService(name: string, pool: pg.Pool, o: WorkerOptions, log
   return {
     routes: [],
     metrics,
-    async consume(ch: amqp.Channel) {
-      await ch.prefetch(o.prefetch);
-      await ch.consume(JOBS_QUEUE, (msg) => {
-        if (!msg) return;
-        if (msg.fields.redelivered) n.redelivered += 1;
+    consumers: [{
+      stream: 'jobs',
+      prefetch: o.prefetch,
+      handle(d) {
+        if (d.redelivered) n.redelivered += 1;
         // NEGATIVE CONTROL only: the ack leaves before the work; a crash loses what it held
-        if (o.ackBeforeEffect) settle(ch, msg, true);
+        if (o.ackBeforeEffect) d.ack();
         busy += 1;
-        handle(JSON.parse(msg.content.toString()) as JobMessage)
+        handle(JSON.parse(d.body.toString()) as JobMessage)
           .then(() => {
-            if (!o.ackBeforeEffect) settle(ch, msg, true);
+            if (!o.ackBeforeEffect) d.ack();
           })
           .catch(() => {
             n.failed += 1;
-            if (!o.ackBeforeEffect) settle(ch, msg, false);
+            if (!o.ackBeforeEffect) d.nack();
           })
           .finally(() => {
             busy -= 1;
           });
-      });
-    },
+      },
+    }],
     close: async () => {},
   };
 }

@@ -61,7 +61,7 @@ describe('a phase declaring a new option', () => {
   it('gets a CLI flag with its help and the phases that take it', () => {
     const help = phaseOptionFlags(new Command().configureHelp({ helpWidth: 200 }), registry).helpInformation();
     expect(help).toMatch(/--workers <n>\s+workers consuming the jobs queue \(phases 6, 9\)/);
-    expect(help).toMatch(/--broker <rabbitmq\|kafka>\s+the message broker: rabbitmq \(kafka is not built yet\) \(phases 6, 9\)/);
+    expect(help).toMatch(/--broker <rabbitmq\|kafka>\s+the message broker: rabbitmq \(quorum queues\) or kafka \(KRaft, one node\) \(phases 6, 9\)/);
     expect(help).toMatch(/--app-servers <n>\s+app servers behind the load balancer \(phases 3, 4, 5, 6, 9\)/);
   });
 

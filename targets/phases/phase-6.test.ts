@@ -19,10 +19,16 @@ describe('phase 6', () => {
     expect(topology.services.filter((s) => s.kind === 'microservice' && s.role === 'worker')).toHaveLength(PHASE6_WORKERS);
   });
 
-  it('declares --workers and --broker: N workers; kafka refused in one line (not built)', () => {
+  it('declares --workers and --broker: N workers; the broker kind the services are told', () => {
     const three = def.topology({ users: 1000, workers: 3 });
     expect(three.services.filter((s) => s.kind === 'microservice' && s.role === 'worker').map((s) => s.name)).toEqual(['worker-1', 'worker-2', 'worker-3']);
-    expect(usageLine(() => def.topology({ users: 1000, broker: 'kafka' }))).toBe('--broker kafka: phase 6 runs RabbitMQ only; Kafka is not built yet — use --broker rabbitmq');
+    const kafka = def.topology({ users: 1000, broker: 'kafka' });
+    expect(kafka.services.filter((s) => s.name === 'broker').map((s) => s.kind)).toEqual(['kafka']);
+    expect(kafka.services.filter((s) => s.kind === 'rabbitmq')).toEqual([]);
+    for (const s of kafka.services.filter((x) => x.kind === 'microservice')) expect(s.config.kind === 'microservice' && s.config.microservice.brokerKind).toBe('kafka');
+    expect(kafka.hosts.reduce((a, h) => a + h.size.cpus, 0)).toBeLessThanOrEqual(2);
+    expect(def.topology({ users: 1000 }).services.find((s) => s.name === 'broker')!.kind).toBe('rabbitmq');
+    expect(usageLine(() => def.topology({ users: 1000, broker: 'sqs' }))).toBe('--broker sqs: unknown broker — use --broker rabbitmq');
     expect(usageLine(() => def.topology({ users: 1000, workers: 0 }))).toBe('--workers 0: phase 6 needs a whole number of at least 1 worker — use --workers 2');
   });
 
@@ -43,7 +49,7 @@ describe('phase 6', () => {
     const svc = p.services.find((s) => s.name === 'worker-1')!;
     const reach = (to: string) => p.edges.find((e) => e.from === 'worker-1' && e.to === to)!.listen;
     const c = msRuntimeConfig({ service: svc, reach });
-    expect(c).toMatchObject({ name: 'worker-1', role: 'worker', listen: svc.address, db: reach('jobs-db'), broker: reach('broker') });
+    expect(c).toMatchObject({ name: 'worker-1', role: 'worker', listen: svc.address, db: reach('jobs-db'), broker: { ...reach('broker'), kind: 'rabbitmq' } });
   });
 
   it('routes the gateway by path, before the users fleet, and checks the services on /health', () => {

@@ -9,6 +9,7 @@ import { BenchError } from '../../harness/errors.ts';
 import { appRecipe } from './app.ts';
 import { etcdRecipe } from './etcd.ts';
 import { haproxyRecipe } from './haproxy.ts';
+import { kafkaRecipe } from './kafka.ts';
 import { nginxRecipe } from './nginx.ts';
 import { patroniRecipe } from './patroni.ts';
 import { pdnsRecipe } from './pdns.ts';
@@ -40,6 +41,7 @@ const all = (): ComponentKind[] => [
   pgRouterRecipe,
   pdnsRecipe,
   rabbitmqRecipe,
+  kafkaRecipe,
   microserviceRecipe,
 ];
 

@@ -18,8 +18,10 @@ const microserviceConfig = z
         role: z.enum(['payment', 'notification', 'uploads', 'worker']),
         /** the PostgreSQL service that holds this service's tables */
         db: z.string().min(1),
-        /** the RabbitMQ service */
+        /** the broker service */
         broker: z.string().min(1),
+        /** its kind: which side of the broker seam the service uses (targets/microservices/broker.ts) */
+        brokerKind: z.enum(['rabbitmq', 'kafka']).optional(),
         worker: z.object({ prefetch: z.number().int().min(1).optional(), idempotent: z.boolean().optional() }).strict().optional(),
       })
       .strict(),
@@ -40,7 +42,7 @@ export function msRuntimeConfig(ctx: Pick<NativeContext, 'service' | 'reach'>): 
     const e = ctx.reach(name);
     return { host: e.host, port: e.port };
   };
-  return { name: s.name, role: m.role, listen: { host: s.address.host, port: s.address.port }, db: at(m.db), broker: at(m.broker), ...(m.worker ? { worker: m.worker } : {}) };
+  return { name: s.name, role: m.role, listen: { host: s.address.host, port: s.address.port }, db: at(m.db), broker: { ...at(m.broker), kind: m.brokerKind ?? 'rabbitmq' }, ...(m.worker ? { worker: m.worker } : {}) };
 }
 
 export const microserviceRecipe: ComponentKind = {

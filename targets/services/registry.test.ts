@@ -114,7 +114,7 @@ describe('the registered kinds', () => {
     expect(officialUsers()).toEqual({ postgres: '999:999' });
     // phase 6's and phase 7's kinds run natively only so far (docs/PHASE-6.md, docs/PHASE-7.md): no image, and no Docker table has them
     const nativeOnly = [...kinds.values()].filter((k) => !k.image).map((k) => k.kind);
-    expect(nativeOnly).toEqual(['etcd', 'patroni', 'pg-router', 'pdns', 'rabbitmq', 'microservice']);
+    expect(nativeOnly).toEqual(['etcd', 'patroni', 'pg-router', 'pdns', 'rabbitmq', 'kafka', 'microservice']);
     for (const k of nativeOnly) expect(IMAGE_KINDS.has(k)).toBe(false);
     for (const k of [...kinds.values()].filter((x) => x.image)) {
       expect(IMAGE_KINDS.has(k.kind)).toBe(true);
@@ -129,7 +129,7 @@ describe('the registered kinds', () => {
   it('list the servers doctor reports, in their order, and nothing else lists them', () => {
     expect(components().map((c) => c.name)).toEqual([
       'PostgreSQL 15', 'pg_basebackup', 'Redis', 'HAProxy', 'nginx', 'Prometheus', 'postgres exporter', 'redis exporter', 'Toxiproxy',
-      'etcd', 'Patroni', 'PowerDNS', 'RabbitMQ',
+      'etcd', 'Patroni', 'PowerDNS', 'RabbitMQ', 'Kafka 4.1.1', 'Java',
       'Go', 'wrk', 'Chromium', 'Docker engine', 'k6',
     ]);
   });

@@ -13,7 +13,10 @@ import type { ContainerProcess, HostCheckContext, SpecContext } from '../../harn
 export type Install =
   | { kind: 'apt'; packages: string[] }
   | { kind: 'go'; module: string; binary: string; buildName: string }
-  | { kind: 'manual'; hint: string };
+  | { kind: 'manual'; hint: string }
+  /** jars from Maven Central (`group:artifact:version`, with their dependencies) copied into
+   *  `home`/libs, and `home`/bin/`launcher` (java with them on the classpath) written last */
+  | { kind: 'maven'; artifacts: string[]; home: string; launcher: string };
 
 /** A binary a kind needs: where to find it on this machine, how to get it, where its image has it. */
 export interface Requirement {

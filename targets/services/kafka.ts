@@ -1,0 +1,185 @@
+// Apache Kafka 4 in KRaft mode, one node that is its own controller, as phase 6's broker under
+// `--broker kafka`. Debian packages no Kafka: `bench setup --all` assembles its jars from Maven
+// Central into the project's .tools/kafka/<version>/libs (harness/env/maven.ts) with a small
+// launcher beside them (bin/kafka-java: java with those jars on the classpath), and that launcher
+// is the requirement: setup writes it only after every jar is in place.
+//
+// Both listeners (clients and the controller) are on the host's own loopback address; the log
+// dirs are in the service's directory, formatted by StorageTool at prepare; the heap is bounded by
+// the host's memory size. Readiness is a metadata request answered by the broker, not an open port
+// (the port opens before the controller has elected itself).
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { waitFor } from '../../harness/runtime/wait.ts';
+import { runCommand } from '../../harness/runtime/process.ts';
+import { repoRoot } from '../../harness/env/which.ts';
+import type { Endpoint } from '../../harness/topology/plan.ts';
+import { kafkaPing } from './kafka-client.ts';
+import type { ComponentKind, NativeContext } from './types.ts';
+
+export { kafkaClient, kafkaPing } from './kafka-client.ts';
+
+/** A broker takes no config of its own. */
+const kafkaConfig = z.object({ kind: z.literal('kafka') }).strict();
+declare module '../../harness/topology/types.ts' {
+  interface ServiceConfigs {
+    kafka: Omit<z.infer<typeof kafkaConfig>, 'kind'>;
+  }
+}
+
+export const KAFKA_VERSION = '4.1.1';
+/** The Maven coordinates setup copies with their dependencies (94 jars for 4.1.1). slf4j-reload4j:
+ *  Kafka logs through slf4j, and without a binding every line of it is dropped. */
+export const KAFKA_ARTIFACTS: readonly string[] = [
+  `org.apache.kafka:kafka_2.13:${KAFKA_VERSION}`,
+  `org.apache.kafka:kafka-storage:${KAFKA_VERSION}`,
+  `org.apache.kafka:kafka-tools:${KAFKA_VERSION}`,
+  'org.slf4j:slf4j-reload4j:1.7.36',
+];
+/** Where setup assembles this version (the launcher in bin/, the jars in libs/). */
+export const kafkaHome = (root: string = repoRoot) => join(root, '.tools', 'kafka', KAFKA_VERSION);
+export const KAFKA_LAUNCHER = 'kafka-java';
+
+/** The controller's port, on the same address as the clients' listener. */
+export const kafkaSidePorts = { controller: 9093 } as const;
+
+/** The single node's id (its own voter). */
+const NODE_ID = 1;
+
+/**
+ * The heap, in MB, for a host of `memoryMb`: half of it (the rest is page cache, metaspace and
+ * direct buffers, which Kafka leans on), between 128 and 1024. Pure.
+ */
+export function kafkaHeapMb(memoryMb: number): number {
+  return Math.max(128, Math.min(1024, Math.floor(memoryMb / 2)));
+}
+
+export interface KafkaConfigInput {
+  address: Endpoint;
+  dir: string;
+  /** default partitions of a topic created without a count (phase 6 creates its own) */
+  partitions: number;
+}
+
+/** server.properties for one KRaft node on `address`. Pure. */
+export function renderKafkaProperties(c: KafkaConfigInput): string {
+  const h = c.address.host;
+  return [
+    '# rendered by targets/services/kafka.ts',
+    'process.roles=broker,controller',
+    `node.id=${NODE_ID}`,
+    `controller.quorum.voters=${NODE_ID}@${h}:${kafkaSidePorts.controller}`,
+    // both listeners on the host's loopback address: never 0.0.0.0
+    `listeners=PLAINTEXT://${h}:${c.address.port},CONTROLLER://${h}:${kafkaSidePorts.controller}`,
+    `advertised.listeners=PLAINTEXT://${h}:${c.address.port}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `log.dirs=${join(c.dir, 'data')}`,
+    `num.partitions=${c.partitions}`,
+    // one node: the internal topics cannot have more replicas than there are brokers
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=4',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'share.coordinator.state.topic.replication.factor=1',
+    'min.insync.replicas=1',
+    // topics are declared by their users with their partition counts: a typo must not create one
+    'auto.create.topics.enable=false',
+    // the first consumer of a group starts at once (the default waits 3 s for others to join)
+    'group.initial.rebalance.delay.ms=0',
+    // the floor of a (classic-protocol, kafkajs) consumer's session timeout: a dead consumer's
+    // partitions move to the rest of its group after that timeout, so workers ask for a short one
+    'group.min.session.timeout.ms=3000',
+    // a small machine: few threads
+    'num.network.threads=2',
+    'num.io.threads=2',
+    'background.threads=2',
+    'log.cleaner.threads=1',
+    '',
+  ].join('\n');
+}
+
+/** log4j (reload4j) config: warnings to the console (the runtime's log), nothing else. Pure. */
+export function renderKafkaLog4j(): string {
+  return [
+    'log4j.rootLogger=WARN, stdout',
+    'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+    'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+    'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+    '',
+  ].join('\n');
+}
+
+/** A KRaft cluster id: 16 random bytes, base64url without padding (what StorageTool expects). */
+export function newClusterId(bytes: Buffer = randomBytes(16)): string {
+  return bytes.toString('base64url');
+}
+
+function hostMemoryMb(ctx: NativeContext): number {
+  return ctx.plan.hosts.find((h) => h.name === ctx.service.host)?.size.memoryMb ?? 512;
+}
+
+/** The JVM's flags for a host of `memoryMb`, logging configured from `dir`. Pure. */
+export function kafkaJvmArgs(memoryMb: number, dir: string): string[] {
+  const heap = kafkaHeapMb(memoryMb);
+  return [
+    `-Xmx${heap}m`,
+    `-Xms${Math.min(heap, 128)}m`,
+    '-XX:+UseG1GC',
+    '-Djava.awt.headless=true',
+    `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
+    // what Kafka's own start scripts pass (its log4j files name it); ours writes to the console only
+    `-Dkafka.logs.dir=${join(dir, 'logs')}`,
+  ];
+}
+
+export const kafkaRecipe: ComponentKind = {
+  kind: 'kafka',
+  config: kafkaConfig,
+  ports: { main: 9092, side: { ...kafkaSidePorts } },
+  // the report's cache/queue row
+  tier: 'cache',
+  // no image (the Docker runtime cannot run it yet), no scrape (its JMX exporter agent is not
+  // assembled yet): see docs/PHASE-6.md
+  requires: [
+    {
+      binary: KAFKA_LAUNCHER,
+      paths: [join(kafkaHome(), 'bin')],
+      debianPackage: '',
+      doctor: {
+        name: `Kafka ${KAFKA_VERSION}`,
+        neededFor: 'phase 6 --broker kafka',
+        versionArgs: ['--version'],
+        install: { kind: 'maven', artifacts: [...KAFKA_ARTIFACTS], home: kafkaHome(), launcher: KAFKA_LAUNCHER },
+      },
+    },
+    { binary: 'java', debianPackage: 'openjdk-17-jre-headless', doctor: { name: 'Java', neededFor: 'Kafka (phase 6 --broker kafka)', versionArgs: ['-version'] } },
+  ],
+  async prepare(ctx) {
+    await mkdir(join(ctx.dir, 'data'), { recursive: true });
+    await mkdir(join(ctx.dir, 'logs'), { recursive: true });
+    const props = join(ctx.dir, 'server.properties');
+    await writeFile(props, renderKafkaProperties({ address: ctx.service.address, dir: ctx.dir, partitions: 1 }));
+    await writeFile(join(ctx.dir, 'log4j.properties'), renderKafkaLog4j());
+    // StorageTool writes meta.properties (cluster id, node id) into the log dir; the server refuses
+    // an unformatted one. A JVM of its own, a small heap.
+    await runCommand(ctx.bin(KAFKA_LAUNCHER), ['-Xmx128m', `-Dlog4j.configuration=file:${join(ctx.dir, 'log4j.properties')}`, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', props], { cwd: ctx.dir, timeoutMs: 60_000, signal: ctx.signal });
+  },
+  launch(ctx) {
+    return {
+      command: ctx.bin(KAFKA_LAUNCHER),
+      args: [...kafkaJvmArgs(hostMemoryMb(ctx), ctx.dir), 'kafka.Kafka', join(ctx.dir, 'server.properties')],
+      cwd: ctx.dir,
+    };
+  },
+  async ready(ctx) {
+    const at = ctx.service.address;
+    await waitFor.until(`a Kafka metadata answer at ${at.host}:${at.port}`, async (left) => {
+      await kafkaPing(at, Math.min(left, 3_000));
+      return true;
+    }, { timeoutMs: 90_000, signal: ctx.signal });
+  },
+};
