@@ -113,6 +113,13 @@ describe('drills apply by capability, over the phase topologies', () => {
     expect(applies('backlog-drain', direct).ok).toBe(true);
   });
 
+  it('the phase-6 drills apply with either broker', () => {
+    const d6 = phases.get(6)!;
+    const kafka = plan(d6.topology({ users: 1000, shardStrategy: 'range', ...d6.defaults, broker: 'kafka' }), { runId: 'kafka', slot: 9, proxies: true, prometheus: false });
+    expect(kafka.services.find((s) => s.name === 'broker')!.kind).toBe('kafka');
+    expect([...drills.values()].filter((d) => d.applies(kafka).ok).map((d) => d.name)).toEqual(expected[6]);
+  });
+
   it('validateDrill refuses with the reason (a usage error: exit 2), and accepts what applies', () => {
     expect(usage(() => validateDrill('cdn-outage', planOf(3)))).toBe('drill cdn-outage does not apply to phase 3: it breaks the CDN edge, and phase 3 has none — drills for phase 3: dead-server, hung-server, db-primary-failure, replica-loss, slow-database, network-partition');
     expect(validateDrill('cdn-outage', planOf(4)).name).toBe('cdn-outage');

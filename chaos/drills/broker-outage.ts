@@ -1,17 +1,18 @@
-// broker-outage: SIGKILL the message broker (phase 6's RabbitMQ) under the microservices load, and
+// broker-outage: SIGKILL the message broker (phase 6's RabbitMQ or Kafka) under the microservices load, and
 // start it again. No accepted job depends on the broker being up at accept time: payments and
 // uploads keep answering 201/202 (their outbox holds what the broker cannot take), and after the
 // broker is back the outbox and the queue drain, with every job the drill's load got accepted
 // done or dead-lettered (the jobs ledger of its own load, chaos/ledger-read.ts).
 import { BenchError } from '../../harness/errors.ts';
 import type { DeployPlan, PlannedService } from '../../harness/topology/plan.ts';
+import { BROKER_KINDS } from '../../targets/microservices/broker.ts';
 import { makeFault } from '../faults/index.ts';
 import { jobsAfterDrain, jobsDatabase, LEDGER_NOTE, ledgerFigures } from '../ledger-read.ts';
 import { APPLIES, applied, doesNotApply, type Drill } from './types.ts';
 
-/** The broker of a deployment: its RabbitMQ, when it has one. */
+/** The message broker of a deployment (RabbitMQ or Kafka), when it has one. */
 export function brokerService(plan: DeployPlan): PlannedService | null {
-  return plan.services.find((s) => s.kind === 'rabbitmq') ?? null;
+  return plan.services.find((s) => (BROKER_KINDS as readonly string[]).includes(s.kind)) ?? null;
 }
 
 // where the jobs are: re-exported for what imported it from here
