@@ -96,8 +96,8 @@ describe('the registry of options', () => {
     expect(registerParams([phase3, definePhase({ ...base, params: [withDefault(replicasParam, 0)] })]).get('replicas')!.phases).toEqual([3, 8]);
   });
 
-  it('the ladder declares --app-servers and --replicas on phases 3-6, sharding on 5 only, replication on 3-5, workers and broker on 6', () => {
-    expect(Object.fromEntries([...phaseParams].map(([n, p]) => [n, p.phases]))).toEqual({ appServers: [3, 4, 5, 6], replicas: [3, 4, 5, 6], shards: [5], shardStrategy: [5], replication: [3, 4, 5], workers: [6], broker: [6] });
+  it('the ladder declares --app-servers and --replicas on phases 3-6, sharding on 5 only, replication on 3-5, workers, broker and worker idempotence on 6', () => {
+    expect(Object.fromEntries([...phaseParams].map(([n, p]) => [n, p.phases]))).toEqual({ appServers: [3, 4, 5, 6], replicas: [3, 4, 5, 6], shards: [5], shardStrategy: [5], replication: [3, 4, 5], workers: [6], broker: [6], idempotentWorkers: [6] });
     expect(PHASE_NUMBERS).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(phase5.defaults).toEqual({ appServers: 3, replicas: 1, shards: 2, shardStrategy: 'range', replication: 'async' });
     expect(phase1.defaults).toEqual({});

@@ -32,6 +32,15 @@ describe('phase 6', () => {
     expect(usageLine(() => def.topology({ users: 1000, workers: 0 }))).toBe('--workers 0: phase 6 needs a whole number of at least 1 worker — use --workers 2');
   });
 
+  it('declares --idempotent-workers: idempotent by default; false reaches every worker, and only the workers', () => {
+    const workerIdempotence = (t: typeof topology) =>
+      t.services.filter((s) => s.kind === 'microservice').map((s) => [s.name, s.config.kind === 'microservice' ? s.config.microservice.worker?.idempotent : 'n/a']);
+    expect(workerIdempotence(topology).every(([, v]) => v === undefined)).toBe(true);
+    const not = def.topology({ users: 1000, idempotentWorkers: 'false' });
+    expect(workerIdempotence(not)).toEqual([['payment-1', undefined], ['notification-1', undefined], ['uploads-1', undefined], ['worker-1', false], ['worker-2', false]]);
+    expect(usageLine(() => def.topology({ users: 1000, idempotentWorkers: 'maybe' }))).toBe('--idempotent-workers maybe: --idempotent-workers takes true or false — use --idempotent-workers false');
+  });
+
   it('gives each service its own PostgreSQL, and sends every edge through Toxiproxy', () => {
     const dbOf = (name: string) => {
       const s = topology.services.find((x) => x.name === name)!;

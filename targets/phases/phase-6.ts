@@ -37,6 +37,21 @@ export const brokerParam = {
   hint: 'use --broker rabbitmq',
 } as const;
 
+/**
+ * Whether the workers check a job's effect before applying it (idempotent by job id). `false`
+ * exists to show what a redelivery costs without it: the ledger's duplicated count (worker-crash).
+ */
+export const idempotentWorkersParam = {
+  name: 'idempotentWorkers',
+  flag: '--idempotent-workers',
+  type: 'choice',
+  default: 'true',
+  choices: ['true', 'false'],
+  help: 'workers apply a job once by its id (false: a redelivered job is applied again)',
+  rule: '--idempotent-workers takes true or false',
+  hint: 'use --idempotent-workers false',
+} as const;
+
 /** Workers with the defaults. */
 export const PHASE6_WORKERS = workersParam.default;
 
@@ -62,7 +77,7 @@ export const phase6Sizes = {
 } as const;
 
 /** The microservices' part: services, their databases, the broker, the workers. Pure. */
-export function microservicesPart(workers: number, broker: BrokerKind = 'rabbitmq'): { hosts: Host[]; services: Service[] } {
+export function microservicesPart(workers: number, broker: BrokerKind = 'rabbitmq', idempotentWorkers = true): { hosts: Host[]; services: Service[] } {
   const s = phase6Sizes;
   const host = (name: string, size: { cpus: number; memoryMb: number }): Host => ({ name, size, region: REGION });
   const pg = (name: string, on: string): Service => ({ name, kind: 'postgres', host: on, role: 'primary', dependsOn: [], config: { kind: 'postgres', postgres: { role: 'primary' } } });
@@ -72,7 +87,7 @@ export function microservicesPart(workers: number, broker: BrokerKind = 'rabbitm
     host: on,
     role,
     dependsOn: [db, 'broker'],
-    config: { kind: 'microservice', microservice: { role, db, broker: 'broker', brokerKind: broker } },
+    config: { kind: 'microservice', microservice: { role, db, broker: 'broker', brokerKind: broker, ...(role === 'worker' && !idempotentWorkers ? { worker: { idempotent: false } } : {}) } },
   });
   const workerNames = Array.from({ length: workers }, (_, i) => `worker-${i + 1}`);
   return {
@@ -102,14 +117,14 @@ export function microservicesPart(workers: number, broker: BrokerKind = 'rabbitm
 }
 
 /** Phase 3's fleet as the user service, resized, with the gateway routing by path. Pure. */
-export function phase6Topology(o: { appServers: number; replicas: number; workers: number; broker?: BrokerKind }): Topology {
+export function phase6Topology(o: { appServers: number; replicas: number; workers: number; broker?: BrokerKind; idempotentWorkers?: boolean }): Topology {
   const users = fleetTopology({ phase: 6, title: TITLE, appServers: o.appServers, db: singlePrimaryTier(o.replicas) });
   const s = phase6Sizes;
   const resize = (h: Host): Host => ({
     ...h,
     size: h.name === 'lb-host' ? s.lb : h.name.startsWith('app-host') ? s.app : h.name === 'cache-host' ? s.sessions : s.usersDb,
   });
-  const part = microservicesPart(o.workers, o.broker);
+  const part = microservicesPart(o.workers, o.broker, o.idempotentWorkers ?? true);
   const services = users.services.map((svc): Service => {
     if (svc.kind !== 'haproxy' || svc.config.kind !== 'haproxy') return svc;
     return {
@@ -138,6 +153,6 @@ export const phase6 = definePhase({
   architecture: 'user, payment, notification services and an uploads API, each with its own DB, behind a path-routing gateway; RabbitMQ (or Kafka); a worker fleet',
   shows: 'heavy work leaves the request path; bursts are absorbed by the queue; no job is lost',
   built: true,
-  params: [withDefault(appServersParam, 1), withDefault(replicasParam, 0), workersParam, brokerParam],
-  build: (o) => checkHostCount(phase6Topology({ appServers: intOf(o, appServersParam), replicas: intOf(o, replicasParam), workers: intOf(o, workersParam), broker: choiceOf(o, brokerParam) as BrokerKind })),
+  params: [withDefault(appServersParam, 1), withDefault(replicasParam, 0), workersParam, brokerParam, idempotentWorkersParam],
+  build: (o) => checkHostCount(phase6Topology({ appServers: intOf(o, appServersParam), replicas: intOf(o, replicasParam), workers: intOf(o, workersParam), broker: choiceOf(o, brokerParam) as BrokerKind, idempotentWorkers: choiceOf(o, idempotentWorkersParam) === 'true' })),
 });
