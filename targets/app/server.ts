@@ -1,9 +1,13 @@
 // The app's process entry:
 //   BENCH_APP_CONFIG='{...AppRuntimeConfig...}' node --import tsx targets/app/server.ts
 // A bad config exits 2 with one line; SIGTERM/SIGINT close the server and the pools, then exit 0.
+import './zod-jitless.ts';
 import { BenchError } from '../../harness/errors.ts';
 import { buildApp } from './app.ts';
 import { CONFIG_ENV, parseAppConfig } from './config.ts';
+
+/** after listening: the route validators left to compile on first use (validators.ts) */
+const PRECOMPILE_AFTER_MS = 2_000;
 
 async function main(): Promise<void> {
   const config = parseAppConfig(process.env[CONFIG_ENV]);
@@ -28,6 +32,9 @@ async function main(): Promise<void> {
   }
   const address = app.fastify.server.address();
   const where = address && typeof address === 'object' ? `${address.address}:${address.port}` : String(address);
+  // compiled while the deployment goes on (seeding, settling): the first requests of the load
+  // then find them ready; readiness does not wait for what /healthz does not use
+  setTimeout(() => app.precompile(), PRECOMPILE_AFTER_MS).unref();
   process.stderr.write(`${config.name}: listening on http://${where} (store ${config.store.kind}, sessions ${config.sessions.kind}, cache ${config.cache ? 'redis' : 'none'})\n`);
 }
 
