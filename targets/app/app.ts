@@ -168,7 +168,7 @@ export async function buildApp(config: AppRuntimeConfig, options: BuildOptions =
   });
 
   fastify.get('/metrics', async (_req, reply) => {
-    const text = await metrics.registry.metrics();
+    const text = await metrics.scrape();
     return reply.type(metrics.registry.contentType).send(text);
   });
 

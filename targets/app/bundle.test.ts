@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BenchError } from '../../harness/errors.ts';
-import { buildBundle, bundleKey, ensureBundle, findBundle } from './bundle.ts';
+import { BUNDLE_PATCHES, buildBundle, bundleKey, ensureBundle, findBundle } from './bundle.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 let root: string;
@@ -136,5 +136,14 @@ describe('the app bundle cache', () => {
     const b = await ensureBundle(opts());
     // the patched probe answers false at once; the same function elsewhere is left alone
     expect(run(b.file)).toBe('false untouched');
+  });
+});
+
+describe('BUNDLE_PATCHES', () => {
+  // a patch whose text is not found changes nothing and says nothing: the installed dependency
+  // must still hold each text, exactly once (after an upgrade, re-check the patch and its figure)
+  it.each(BUNDLE_PATCHES.map((p) => [p.file, p] as const))('%s still holds the text its patch replaces', (_file, p) => {
+    const text = readFileSync(join(repoRoot, p.file), 'utf8');
+    expect(text.split(p.find)).toHaveLength(2);
   });
 });

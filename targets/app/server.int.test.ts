@@ -27,6 +27,12 @@ it("the app's bundle has pg's Cloudflare probe patched out", () => {
   expect(code).toMatch(/function isCloudflareRuntime\(\)\{return!1\}/);
 });
 
+it("the app's bundle loads node:http2 only on use (fastify's http2 option, never set)", () => {
+  const code = readFileSync(bundle.bundle, 'utf8');
+  expect(code).not.toMatch(/http2\s*=\s*require\("node:http2"\)/);
+  expect(code).toMatch(/require\("node:http2"\)\.createServer\(/);
+});
+
 const ways = {
   bundle: () => appStart(repo, bundle, 'tsx'),
   tsx: () => appStart(repo, null, 'tsx'),
