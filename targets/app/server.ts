@@ -6,8 +6,12 @@ import { BenchError } from '../../harness/errors.ts';
 import { buildApp } from './app.ts';
 import { CONFIG_ENV, parseAppConfig } from './config.ts';
 
-/** after listening: the route validators left to compile on first use (validators.ts) */
-const PRECOMPILE_AFTER_MS = 2_000;
+/**
+ * After listening, the work readiness does not need (app.warm: the pools' logins, the route
+ * validators): the deployment goes on meanwhile (other services, seeding, settling), and the
+ * first requests of a load find it done. A request before then opens or compiles what it needs.
+ */
+const WARM_AFTER_MS = 2_000;
 
 async function main(): Promise<void> {
   const config = parseAppConfig(process.env[CONFIG_ENV]);
@@ -32,9 +36,7 @@ async function main(): Promise<void> {
   }
   const address = app.fastify.server.address();
   const where = address && typeof address === 'object' ? `${address.address}:${address.port}` : String(address);
-  // compiled while the deployment goes on (seeding, settling): the first requests of the load
-  // then find them ready; readiness does not wait for what /healthz does not use
-  setTimeout(() => app.precompile(), PRECOMPILE_AFTER_MS).unref();
+  setTimeout(() => app.warm(), WARM_AFTER_MS).unref();
   process.stderr.write(`${config.name}: listening on http://${where} (store ${config.store.kind}, sessions ${config.sessions.kind}, cache ${config.cache ? 'redis' : 'none'})\n`);
 }
 

@@ -10,6 +10,7 @@ function fakeStore(replicated: boolean) {
   const store: UserStore = {
     kind: 'postgres',
     readsFromReplica: () => replicated,
+    openPools: () => {},
     async get(id, o) {
       reads.push(o?.primary || !replicated ? 'primary' : 'replica');
       return rows.get(id) ?? null;

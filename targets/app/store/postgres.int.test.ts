@@ -53,3 +53,28 @@ describe('postgres store connections', () => {
     expect(await sessions()).toEqual(before);
   });
 });
+
+describe("postgres store with openPools: 'later' (the app: pools open once it is listening)", () => {
+  const LATER = 'bench-app:pools-later';
+  const laterSessions = async () => (await admin.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [LATER])).rows.length;
+
+  it('serves before its pools are opened (a connection on demand), then opens them to their size', async () => {
+    const config = { kind: 'postgres' as const, strategy: 'range' as const, poolSize: POOL, shards: [{ name: 'main', range: [0, null] as [number, null], primary: primary.endpoint, replicas: [] }] };
+    const later = createPostgresStore(config, observer, LATER, { openPools: 'later' });
+    try {
+      // nothing opened at creation: give a fill that would have started the time to log in
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await laterSessions()).toBe(0);
+      await later.create({ id: 77, name: 'l', email: 'l@bench.test' });
+      expect(await later.get(77)).toMatchObject({ id: 77, name: 'l' });
+      expect(await laterSessions()).toBe(1);
+      later.openPools();
+      later.openPools(); // once: a second call opens nothing more
+      await waitUntil('the pool to open its connections', 10_000, async () => (await laterSessions()) === POOL);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await laterSessions()).toBe(POOL);
+    } finally {
+      await later.close();
+    }
+  });
+});

@@ -163,8 +163,17 @@ interface Shard {
   next: number;
 }
 
+export interface PostgresStoreOptions {
+  /**
+   * 'now' (default): every pool opens to its size in the background at once. 'later': only when
+   * openPools() is called — the app calls it once it is listening, so that ten SCRAM logins per
+   * pool do not share a 0.2-CPU host with its start (a request before then opens what it needs).
+   */
+  openPools?: 'now' | 'later';
+}
+
 /** A UserStore over Postgres shards. `app` names the connections (application_name). */
-export function createPostgresStore(config: PostgresStoreConfig, observer: DbObserver, app = 'bench-app'): UserStore {
+export function createPostgresStore(config: PostgresStoreConfig, observer: DbObserver, app = 'bench-app', options: PostgresStoreOptions = {}): UserStore {
   const poolSize = config.poolSize ?? DEFAULT_POOL_SIZE;
   const statementTimeout = config.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   const server = (e: DbEndpoint): Server => {
@@ -198,7 +207,13 @@ export function createPostgresStore(config: PostgresStoreConfig, observer: DbObs
     const opened = await Promise.allSettled(Array.from({ length: poolSize }, () => s.pool.connect()));
     for (const c of opened) if (c.status === 'fulfilled') c.value.release();
   };
-  for (const shard of shards) for (const s of [shard.primary, ...shard.replicas]) void fill(s).catch(() => {});
+  let opened = false;
+  const openPools = () => {
+    if (opened) return;
+    opened = true;
+    for (const shard of shards) for (const s of [shard.primary, ...shard.replicas]) void fill(s).catch(() => {});
+  };
+  if ((options.openPools ?? 'now') === 'now') openPools();
 
   const run = async (shard: Shard, role: DbRole, s: Server, op: DbOp, text: string, values: unknown[], timeoutMs?: number) => {
     const t0 = performance.now();
@@ -343,6 +358,7 @@ export function createPostgresStore(config: PostgresStoreConfig, observer: DbObs
       for (const [k, v] of replicaHealth) checks[k] = v;
       return { ok, checks };
     },
+    openPools,
     async close() {
       if (lagTimer) clearInterval(lagTimer);
       const servers = shards.flatMap((s) => [s.primary, ...s.replicas]);

@@ -104,6 +104,8 @@ export function createSqliteStore(path: string, observer: DbObserver): UserStore
       }
       return { ok, checks: { sqlite: ok } };
     },
+    // one file, opened at start: nothing to keep ready
+    openPools() {},
     async close() {
       if (db.open) db.close();
     },

@@ -67,5 +67,7 @@ export interface UserStore {
   update(id: number, patch: UserPatch): Promise<User | null>;
   /** probes every primary with a cheap query on a connection of its own */
   health(): Promise<StoreHealth>;
+  /** opens the connections a store keeps ready, in the background, once (a no-op where there are none) */
+  openPools(): void;
   close(): Promise<void>;
 }
