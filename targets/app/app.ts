@@ -7,7 +7,7 @@ import type { AppRuntimeConfig } from './config.ts';
 import { createMetrics, type AppMetrics } from './metrics.ts';
 import { loadRedisDriver, RedisPool, RedisUnavailableError } from './redis.ts';
 import { memorySessions, redisSessions, sessionIdOf, type SessionStore } from './sessions.ts';
-import { ensureStoreSchema, openStore } from './store/index.ts';
+import { openStore } from './store/index.ts';
 import { DuplicateIdError, IdRequiredError, StoreUnavailableError, type StoreHealth, type UserStore } from './store/types.ts';
 import { createUsers, type Users } from './users.ts';
 import { lazyValidators } from './validators.ts';
@@ -76,12 +76,10 @@ export async function buildApp(config: AppRuntimeConfig, options: BuildOptions =
   const log = rateLimited(options.log ?? ((line) => process.stderr.write(`${config.name}: ${line}\n`)));
   const metrics = createMetrics(config.name);
 
-  if (config.store.kind === 'postgres') {
-    // best effort: the seeder also ensures the schema, and a shard that is down at start must not
-    // keep the app from serving the others
-    await ensureStoreSchema(config.store, 2_000).catch((e) => log(`schema: ${(e as Error).message} (continuing)`));
-  }
   const store = await openStore(config.store, metrics.db, `bench-app:${config.name}`);
+  // best effort: the seeder also ensures the schema, and a shard that is down at start must not
+  // keep the app from serving the others
+  await store.prepare(2_000).catch((e) => log(`schema: ${(e as Error).message} (continuing)`));
   // ioredis is loaded only by an app that uses Redis (its module init: ~10 ms of CPU)
   if (config.cache || config.sessions.kind === 'redis') await loadRedisDriver();
   const redis = new RedisPool(log);

@@ -11,6 +11,7 @@ function fakeStore(replicated: boolean) {
     kind: 'postgres',
     readsFromReplica: () => replicated,
     openPools: () => {},
+    prepare: async () => {},
     async get(id, o) {
       reads.push(o?.primary || !replicated ? 'primary' : 'replica');
       return rows.get(id) ?? null;

@@ -58,6 +58,27 @@ describe("postgres store with openPools: 'later' (the app: pools open once it is
   const LATER = 'bench-app:pools-later';
   const laterSessions = async () => (await admin.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [LATER])).rows.length;
 
+  it('prepare() ensures the schema over the connection its health probe then keeps: one login at start', async () => {
+    const probes = async () => (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'bench-app-probe'`)).rows.map((r) => r.pid);
+    // the schema made anew by prepare (the table owns its id sequence: both go)
+    await admin.query('DROP TABLE users');
+    const endpoint = primary.endpoint;
+    const config = { kind: 'postgres' as const, strategy: 'range' as const, poolSize: POOL, shards: [{ name: 'main', range: [0, null] as [number, null], primary: endpoint, replicas: [] }] };
+    const later = createPostgresStore(config, observer, LATER, { openPools: 'later' });
+    try {
+      expect(await probes()).toEqual([]);
+      await later.prepare(2_000);
+      expect((await admin.query(`SELECT to_regclass('users') IS NOT NULL AS made`)).rows).toEqual([{ made: true }]);
+      const [pid] = await probes();
+      expect(pid).toBeGreaterThan(0);
+      expect(await later.health()).toMatchObject({ ok: true });
+      expect(await probes()).toEqual([pid]);
+      expect(await laterSessions()).toBe(0);
+    } finally {
+      await later.close();
+    }
+  });
+
   it('serves before its pools are opened (a connection on demand), then opens them to their size', async () => {
     const config = { kind: 'postgres' as const, strategy: 'range' as const, poolSize: POOL, shards: [{ name: 'main', range: [0, null] as [number, null], primary: primary.endpoint, replicas: [] }] };
     const later = createPostgresStore(config, observer, LATER, { openPools: 'later' });

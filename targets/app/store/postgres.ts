@@ -120,17 +120,46 @@ class Probe {
 
   constructor(private readonly endpoint: DbEndpoint) {}
 
+  private async connected(connectTimeoutMs: number): Promise<pg.Client> {
+    if (!this.client) {
+      const c = new pg.Client({ ...pgConnection(this.endpoint), connectionTimeoutMillis: connectTimeoutMs, query_timeout: PROBE_TIMEOUT_MS, application_name: 'bench-app-probe' });
+      c.on('error', () => this.drop(c));
+      this.client = c;
+      await c.connect();
+    }
+    return this.client;
+  }
+
   async query<R extends pg.QueryResultRow>(sql: string): Promise<R[]> {
     try {
-      if (!this.client) {
-        const c = new pg.Client({ ...pgConnection(this.endpoint), connectionTimeoutMillis: PROBE_TIMEOUT_MS, query_timeout: PROBE_TIMEOUT_MS, application_name: 'bench-app-probe' });
-        c.on('error', () => this.drop(c));
-        this.client = c;
-        await c.connect();
-      }
-      const res = await this.client.query<R>(sql);
+      const res = await (await this.connected(PROBE_TIMEOUT_MS)).query<R>(sql);
       return res.rows;
     } catch (e) {
+      if (this.client) this.drop(this.client);
+      throw e;
+    }
+  }
+
+  /**
+   * ensureSchema over this probe's own connection (`timeoutMs` for the login and each statement),
+   * which then stays for the health probes: at start, one SCRAM login instead of two (a login is
+   * ~20 ms of CPU, 0.1 s of a 0.2-core app's start).
+   */
+  async ensureSchema(timeoutMs: number): Promise<void> {
+    try {
+      const c = await this.connected(timeoutMs);
+      const q = (text: string, values: unknown[] = []) => c.query({ text, values, query_timeout: timeoutMs } as pg.QueryConfig);
+      await q('BEGIN');
+      try {
+        await q('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+        await q(SCHEMA_SQL);
+        await q('COMMIT');
+      } catch (e) {
+        await q('ROLLBACK');
+        throw e;
+      }
+    } catch (e) {
+      // whatever state the session is in, the next probe starts from a new one
       if (this.client) this.drop(this.client);
       throw e;
     }
@@ -359,6 +388,9 @@ export function createPostgresStore(config: PostgresStoreConfig, observer: DbObs
       return { ok, checks };
     },
     openPools,
+    async prepare(timeoutMs) {
+      await Promise.all(shards.map((s) => s.primary.probe.ensureSchema(timeoutMs)));
+    },
     async close() {
       if (lagTimer) clearInterval(lagTimer);
       const servers = shards.flatMap((s) => [s.primary, ...s.replicas]);

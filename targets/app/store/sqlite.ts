@@ -106,6 +106,8 @@ export function createSqliteStore(path: string, observer: DbObserver): UserStore
     },
     // one file, opened at start: nothing to keep ready
     openPools() {},
+    // the schema is made when the file is opened
+    async prepare() {},
     async close() {
       if (db.open) db.close();
     },
