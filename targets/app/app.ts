@@ -77,19 +77,21 @@ export async function buildApp(config: AppRuntimeConfig, options: BuildOptions =
   const metrics = createMetrics(config.name);
 
   const store = await openStore(config.store, metrics.db, `bench-app:${config.name}`);
-  // best effort: the seeder also ensures the schema, and a shard that is down at start must not
-  // keep the app from serving the others
-  await store.prepare(2_000).catch((e) => log(`schema: ${(e as Error).message} (continuing)`));
+  // the schema check starts now and overlaps with loading ioredis and connecting to Redis
+  // (best effort: the seeder also ensures the schema, and a shard that is down at start must not
+  // keep the app from serving the others)
+  const prepared = store.prepare(2_000).catch((e) => log(`schema: ${(e as Error).message} (continuing)`));
   // ioredis is loaded only by an app that uses Redis (its module init: ~10 ms of CPU)
   if (config.cache || config.sessions.kind === 'redis') await loadRedisDriver();
   const redis = new RedisPool(log);
   const cacheRedis = config.cache ? redis.get(config.cache.redis) : null;
   const sessionRedis = config.sessions.kind === 'redis' ? redis.get(config.sessions.redis) : null;
-  await Promise.all(
-    redis.all().map(async (r) => {
+  await Promise.all([
+    prepared,
+    ...redis.all().map(async (r) => {
       if (!(await r.connect(REDIS_CONNECT_WAIT_MS))) log(`redis ${r.label}: not ready after ${REDIS_CONNECT_WAIT_MS} ms (continuing degraded)`);
     }),
-  );
+  ]);
   const sessions = sessionRedis ? redisSessions(sessionRedis) : memorySessions();
   const users = createUsers({
     store,
