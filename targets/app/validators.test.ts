@@ -24,9 +24,9 @@ describe('lazyValidators', () => {
     expect((await f.inject({ method: 'GET', url: '/y/12' })).statusCode).toBe(200);
     expect(v.compiled()).toBe(1);
     // POST /x, and the HEAD route Fastify adds beside GET /y/:id (its own validator)
-    expect(v.precompile()).toBe(2);
+    expect(await v.precompile()).toBe(2);
     expect(v.compiled()).toBe(3);
-    expect(v.precompile()).toBe(0);
+    expect(await v.precompile()).toBe(0);
     await f.close();
   });
 
@@ -54,13 +54,27 @@ describe('lazyValidators', () => {
     await Promise.all([lazy.close(), eager.close()]);
   });
 
+  it('a request that comes before Ajv is loaded is validated as well (the asynchronous path): 400, coercion', async () => {
+    for (const [payload, status, body] of [
+      [{ n: 1 }, 400, { statusCode: 400, code: 'FST_ERR_VALIDATION', error: 'Bad Request', message: "body must have required property 'name'" }],
+      [{ name: 'b', n: '8' }, 200, { name: 'b', n: 8 }],
+    ] as const) {
+      const v = lazyValidators();
+      const f = await appWith(v);
+      const res = await f.inject({ method: 'POST', url: '/x', payload });
+      expect({ status: res.statusCode, body: res.json() }).toEqual({ status, body });
+      expect(v.compiled()).toBe(1);
+      await f.close();
+    }
+  });
+
   it('a schema Ajv rejects fails at precompile (and at its first request), not silently', async () => {
     const v = lazyValidators();
     const f = Fastify({ logger: false, schemaController: { compilersFactory: { buildValidator: v.buildValidator } } });
     f.post('/bad', { schema: { body: { type: 'object', properties: { a: { type: 'nonsense' } } } } }, async () => 'x');
     await f.ready();
     expect((await f.inject({ method: 'POST', url: '/bad', payload: {} })).statusCode).toBe(500);
-    expect(() => v.precompile()).toThrow(/type/);
+    await expect(v.precompile()).rejects.toThrow(/type/);
     await f.close();
   });
 });
