@@ -10,7 +10,7 @@ import { memorySessions, redisSessions, sessionIdOf, type SessionStore } from '.
 import { openStore } from './store/index.ts';
 import { DuplicateIdError, IdRequiredError, StoreUnavailableError, type StoreHealth, type UserStore } from './store/types.ts';
 import { createUsers, type Users } from './users.ts';
-import { lazyValidators } from './validators.ts';
+import { lazyValidators, noResponseSerializers } from './validators.ts';
 
 export const DEFAULT_RYW_MS = 2_000;
 /** /healthz answers from a state at most this old, so HAProxy checks cost the DB almost nothing */
@@ -134,8 +134,9 @@ export async function buildApp(config: AppRuntimeConfig, options: BuildOptions =
     // meta-schema at every start (~40 ms of CPU, 0.2 s on a 0.2-CPU host); the route schemas
     // are still compiled (strict mode rejects unknown keywords) and app tests exercise them
     ajv: { customOptions: { validateSchema: false } },
-    // the same validators, compiled on first use or by precompile() once listening (validators.ts)
-    schemaController: { compilersFactory: { buildValidator: validators.buildValidator } },
+    // the same validators, compiled on first use or by precompile() once listening; no response
+    // schemas, so no serializer compiler loaded (validators.ts)
+    schemaController: { compilersFactory: { buildValidator: validators.buildValidator, buildSerializer: noResponseSerializers } },
   });
 
   fastify.addHook('onRequest', async (_req, reply) => {

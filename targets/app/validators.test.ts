@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { lazyValidators } from './validators.ts';
+import { lazyValidators, noResponseSerializers } from './validators.ts';
 
 const body = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 }, n: { type: 'integer' } } } as const;
 const params = { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]+$' } } } as const;
@@ -76,5 +76,18 @@ describe('lazyValidators', () => {
     expect((await f.inject({ method: 'POST', url: '/bad', payload: {} })).statusCode).toBe(500);
     await expect(v.precompile()).rejects.toThrow(/type/);
     await f.close();
+  });
+});
+
+describe('noResponseSerializers', () => {
+  it('lets an app without response schemas start and reply, and fails the start of a route that declares one', async () => {
+    const f = Fastify({ logger: false, schemaController: { compilersFactory: { buildSerializer: noResponseSerializers } } });
+    f.get('/plain', async () => ({ a: 1 }));
+    await f.ready();
+    expect((await f.inject({ method: 'GET', url: '/plain' })).json()).toEqual({ a: 1 });
+    await f.close();
+    const g = Fastify({ logger: false, schemaController: { compilersFactory: { buildSerializer: noResponseSerializers } } });
+    g.get('/typed', { schema: { response: { 200: { type: 'object', properties: { a: { type: 'integer' } } } } } }, async () => ({ a: 1 }));
+    await expect(g.ready()).rejects.toThrow(/compiles no response schemas/);
   });
 });
