@@ -4,6 +4,7 @@
 import './zod-jitless.ts';
 import { BenchError } from '../../harness/errors.ts';
 import { buildApp } from './app.ts';
+import { CODE_CACHE_EVENT } from './code-cache.ts';
 import { CONFIG_ENV, parseAppConfig } from './config.ts';
 
 /**
@@ -36,7 +37,12 @@ async function main(): Promise<void> {
   }
   const address = app.fastify.server.address();
   const where = address && typeof address === 'object' ? `${address.address}:${address.port}` : String(address);
-  setTimeout(() => app.warm(), WARM_AFTER_MS).unref();
+  setTimeout(() => {
+    // the start is done (and its /healthz answered): the launcher writes V8's code cache now, so
+    // that it holds the start's code, not the warm-up's (bundle.ts)
+    (process as NodeJS.EventEmitter).emit(CODE_CACHE_EVENT);
+    app.warm();
+  }, WARM_AFTER_MS).unref();
   process.stderr.write(`${config.name}: listening on http://${where} (store ${config.store.kind}, sessions ${config.sessions.kind}, cache ${config.cache ? 'redis' : 'none'})\n`);
 }
 
