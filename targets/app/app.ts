@@ -5,11 +5,12 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { ASSET_CACHE_CONTROL, directoryAssets, lazyGeneratedAssets, type AssetSource } from './assets.ts';
 import type { AppRuntimeConfig } from './config.ts';
 import { createMetrics, type AppMetrics } from './metrics.ts';
-import { RedisPool, RedisUnavailableError } from './redis.ts';
+import { loadRedisDriver, RedisPool, RedisUnavailableError } from './redis.ts';
 import { memorySessions, redisSessions, sessionIdOf, type SessionStore } from './sessions.ts';
-import { ensureStoreSchema, openStore } from './store/index.ts';
+import { openStore } from './store/index.ts';
 import { DuplicateIdError, IdRequiredError, StoreUnavailableError, type StoreHealth, type UserStore } from './store/types.ts';
 import { createUsers, type Users } from './users.ts';
+import { lazyValidators, noResponseSerializers } from './validators.ts';
 
 export const DEFAULT_RYW_MS = 2_000;
 /** /healthz answers from a state at most this old, so HAProxy checks cost the DB almost nothing */
@@ -32,6 +33,11 @@ export interface BuiltApp {
   sessions: SessionStore;
   /** closes the server, the pools and the Redis connections */
   close(): Promise<void>;
+  /**
+   * What readiness does not need, done once the app is listening: the route validators not
+   * compiled yet (they compile on first use otherwise) and the store's pools opened to their size.
+   */
+  warm(): void;
 }
 
 /** Drops a line if one starting alike was logged less than a second ago (no spam during an outage). */
@@ -70,20 +76,22 @@ export async function buildApp(config: AppRuntimeConfig, options: BuildOptions =
   const log = rateLimited(options.log ?? ((line) => process.stderr.write(`${config.name}: ${line}\n`)));
   const metrics = createMetrics(config.name);
 
-  if (config.store.kind === 'postgres') {
-    // best effort: the seeder also ensures the schema, and a shard that is down at start must not
-    // keep the app from serving the others
-    await ensureStoreSchema(config.store, 2_000).catch((e) => log(`schema: ${(e as Error).message} (continuing)`));
-  }
-  const store = openStore(config.store, metrics.db, `bench-app:${config.name}`);
+  const store = await openStore(config.store, metrics.db, `bench-app:${config.name}`);
+  // the schema check starts now and overlaps with loading ioredis and connecting to Redis
+  // (best effort: the seeder also ensures the schema, and a shard that is down at start must not
+  // keep the app from serving the others)
+  const prepared = store.prepare(2_000).catch((e) => log(`schema: ${(e as Error).message} (continuing)`));
+  // ioredis is loaded only by an app that uses Redis (its module init: ~10 ms of CPU)
+  if (config.cache || config.sessions.kind === 'redis') await loadRedisDriver();
   const redis = new RedisPool(log);
   const cacheRedis = config.cache ? redis.get(config.cache.redis) : null;
   const sessionRedis = config.sessions.kind === 'redis' ? redis.get(config.sessions.redis) : null;
-  await Promise.all(
-    redis.all().map(async (r) => {
+  await Promise.all([
+    prepared,
+    ...redis.all().map(async (r) => {
       if (!(await r.connect(REDIS_CONNECT_WAIT_MS))) log(`redis ${r.label}: not ready after ${REDIS_CONNECT_WAIT_MS} ms (continuing degraded)`);
     }),
-  );
+  ]);
   const sessions = sessionRedis ? redisSessions(sessionRedis) : memorySessions();
   const users = createUsers({
     store,
@@ -117,6 +125,7 @@ export async function buildApp(config: AppRuntimeConfig, options: BuildOptions =
     return probing;
   };
 
+  const validators = lazyValidators();
   const fastify = Fastify({
     logger: false,
     bodyLimit: 64 * 1024,
@@ -125,6 +134,9 @@ export async function buildApp(config: AppRuntimeConfig, options: BuildOptions =
     // meta-schema at every start (~40 ms of CPU, 0.2 s on a 0.2-CPU host); the route schemas
     // are still compiled (strict mode rejects unknown keywords) and app tests exercise them
     ajv: { customOptions: { validateSchema: false } },
+    // the same validators, compiled on first use or by precompile() once listening; no response
+    // schemas, so no serializer compiler loaded (validators.ts)
+    schemaController: { compilersFactory: { buildValidator: validators.buildValidator, buildSerializer: noResponseSerializers } },
   });
 
   fastify.addHook('onRequest', async (_req, reply) => {
@@ -160,7 +172,7 @@ export async function buildApp(config: AppRuntimeConfig, options: BuildOptions =
   });
 
   fastify.get('/metrics', async (_req, reply) => {
-    const text = await metrics.registry.metrics();
+    const text = await metrics.scrape();
     return reply.type(metrics.registry.contentType).send(text);
   });
 
@@ -249,5 +261,10 @@ export async function buildApp(config: AppRuntimeConfig, options: BuildOptions =
     users,
     sessions,
     close: () => fastify.close(),
+    warm: () => {
+      store.openPools();
+      // a schema Ajv refuses: its route answers 500 (the app tests call every route)
+      validators.precompile().catch((e: Error) => log(`route schemas: ${e.message}`));
+    },
   };
 }

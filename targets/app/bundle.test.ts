@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BenchError } from '../../harness/errors.ts';
-import { buildBundle, bundleKey, ensureBundle, findBundle } from './bundle.ts';
+import { BUNDLE_PATCHES, buildBundle, bundleKey, ensureBundle, findBundle } from './bundle.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 let root: string;
@@ -127,6 +127,17 @@ describe('the app bundle cache', () => {
     expect(readdirSync(cacheDir)).toEqual([]);
   });
 
+  it('the launcher writes the V8 code cache when the entry emits that its start is done, not before', async () => {
+    // the entry stays up 1.5 s: well under the launcher's 3 s fallback
+    write(entry, `import { CODE_CACHE_EVENT } from '${join(repoRoot, 'targets/app/code-cache.ts')}';\nconst quiet = process.argv[2] === 'quiet';\nif (!quiet) setTimeout(() => process.emit(CODE_CACHE_EVENT), 200);\nsetTimeout(() => {}, 1500);\n`);
+    const b = await ensureBundle(opts());
+    const cached = () => readdirSync(b.dir).some((f) => f.startsWith('server.cjs.v8cache-'));
+    execFileSync(process.execPath, [b.file, 'quiet']);
+    expect(cached()).toBe(false);
+    execFileSync(process.execPath, [b.file]);
+    expect(cached()).toBe(true);
+  });
+
   it("pg's Cloudflare probe is patched out of the bundle (and only there)", async () => {
     write('node_modules/pg/lib/stream.js', "function isCloudflareRuntime() {\n  return typeof Response === 'function';\n}\nmodule.exports = isCloudflareRuntime;\n");
     write('node_modules/pg/package.json', JSON.stringify({ name: 'pg', main: 'lib/stream.js' }));
@@ -136,5 +147,14 @@ describe('the app bundle cache', () => {
     const b = await ensureBundle(opts());
     // the patched probe answers false at once; the same function elsewhere is left alone
     expect(run(b.file)).toBe('false untouched');
+  });
+});
+
+describe('BUNDLE_PATCHES', () => {
+  // a patch whose text is not found changes nothing and says nothing: the installed dependency
+  // must still hold each text, exactly once (after an upgrade, re-check the patch and its figure)
+  it.each(BUNDLE_PATCHES.map((p) => [p.file, p] as const))('%s still holds the text its patch replaces', (_file, p) => {
+    const text = readFileSync(join(repoRoot, p.file), 'utf8');
+    expect(text.split(p.find)).toHaveLength(2);
   });
 });

@@ -11,7 +11,7 @@
 // drawn the same way, which the app and the Redis exporter receive in BENCH_REDIS_PASSWORD and
 // REDIS_PASSWORD; the redis recipe (targets/services/redis.ts) writes it into a 0600 config file.
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BenchError } from '../../harness/errors.ts';
 
 /** The environment variable the harness gives a process (the app) the run's Postgres password in. */

@@ -2,9 +2,16 @@
 // a request at most ~100 ms, never hang it: short command timeout, no offline queue (a command
 // while disconnected fails at once), no per-command retries, a reconnect every second at most, and
 // a breaker that skips Redis for a moment after a failure.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Breaker } from './breaker.ts';
 import { REDIS_PASSWORD, type DbEndpoint } from './config.ts';
+
+let RedisDriver: typeof Redis | null = null;
+
+/** Loads ioredis, once; before the first GuardedRedis. Apps without Redis never pay its module init. */
+export async function loadRedisDriver(): Promise<void> {
+  RedisDriver ??= (await import('ioredis')).Redis;
+}
 
 const COMMAND_TIMEOUT_MS = 100;
 const CONNECT_TIMEOUT_MS = 500;
@@ -26,7 +33,8 @@ export class GuardedRedis {
 
   constructor(endpoint: DbEndpoint, log: (line: string) => void) {
     this.label = endpoint.name ?? `${endpoint.host}:${endpoint.port}`;
-    this.client = new Redis({
+    if (!RedisDriver) throw new Error('loadRedisDriver() must be awaited before a GuardedRedis is made');
+    this.client = new RedisDriver({
       host: endpoint.host,
       port: endpoint.port,
       // every Redis of a run has requirepass (targets/services/redis.ts); AUTH on every (re)connect

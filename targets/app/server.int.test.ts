@@ -27,6 +27,12 @@ it("the app's bundle has pg's Cloudflare probe patched out", () => {
   expect(code).toMatch(/function isCloudflareRuntime\(\)\{return!1\}/);
 });
 
+it("the app's bundle loads node:http2 only on use (fastify's http2 option, never set)", () => {
+  const code = readFileSync(bundle.bundle, 'utf8');
+  expect(code).not.toMatch(/http2\s*=\s*require\("node:http2"\)/);
+  expect(code).toMatch(/require\("node:http2"\)\.createServer\(/);
+});
+
 const ways = {
   bundle: () => appStart(repo, bundle, 'tsx'),
   tsx: () => appStart(repo, null, 'tsx'),
@@ -71,6 +77,8 @@ describe.each(Object.keys(ways) as Array<keyof typeof ways>)('server.ts from %s'
 });
 
 describe('server.ts from the bundle, on Postgres', () => {
+  // readiness stays honest while the pools' logins and the validators wait until after listening:
+  // the first requests after the first 200 of /healthz are served, validated, and stored
   it('creates the schema, writes and reads a user through the bundled pg client', async () => {
     await using server = await startPostgres();
     const port = await freePort('127.0.0.1');
@@ -86,8 +94,11 @@ describe('server.ts from the bundle, on Postgres', () => {
     try {
       const base = `http://127.0.0.1:${port}`;
       await waitUntil('the app', 10_000, async () => (await fetch(`${base}/healthz`)).status === 200);
-      const created = await fetch(`${base}/api/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Q', email: 'q@x' }) });
+      const post = (body: unknown) => fetch(`${base}/api/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      // at once, before the app's warm-up (pools, validators) has run
+      const [created, ...rest] = await Promise.all([post({ name: 'Q', email: 'q@x' }), post({ name: 'R', email: 'r@x' }), post({ email: 'no-name@x' }), fetch(`${base}/api/users/abc`)]);
       expect(created.status).toBe(201);
+      expect(rest.map((r) => r.status)).toEqual([201, 400, 400]);
       const { id } = ((await created.json()) as { data: { id: number } }).data;
       const read = await fetch(`${base}/api/users/${id}`);
       expect(read.status).toBe(200);
@@ -97,6 +108,9 @@ describe('server.ts from the bundle, on Postgres', () => {
       await c.connect();
       try {
         expect((await c.query('SELECT name FROM users WHERE id = $1', [id])).rows).toEqual([{ name: 'Q' }]);
+        // then, once listening for a while, its pool opens to its size (10) in the background
+        const pooled = async () => (await c.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'bench-app:app-pg'`)).rows[0].n as number;
+        await waitUntil('the pool to open', 15_000, async () => (await pooled()) === 10);
       } finally {
         await c.end();
       }

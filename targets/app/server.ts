@@ -1,9 +1,18 @@
 // The app's process entry:
 //   BENCH_APP_CONFIG='{...AppRuntimeConfig...}' node --import tsx targets/app/server.ts
 // A bad config exits 2 with one line; SIGTERM/SIGINT close the server and the pools, then exit 0.
+import './zod-jitless.ts';
 import { BenchError } from '../../harness/errors.ts';
 import { buildApp } from './app.ts';
+import { CODE_CACHE_EVENT } from './code-cache.ts';
 import { CONFIG_ENV, parseAppConfig } from './config.ts';
+
+/**
+ * After listening, the work readiness does not need (app.warm: the pools' logins, the route
+ * validators): the deployment goes on meanwhile (other services, seeding, settling), and the
+ * first requests of a load find it done. A request before then opens or compiles what it needs.
+ */
+const WARM_AFTER_MS = 2_000;
 
 async function main(): Promise<void> {
   const config = parseAppConfig(process.env[CONFIG_ENV]);
@@ -28,6 +37,12 @@ async function main(): Promise<void> {
   }
   const address = app.fastify.server.address();
   const where = address && typeof address === 'object' ? `${address.address}:${address.port}` : String(address);
+  setTimeout(() => {
+    // the start is done (and its /healthz answered): the launcher writes V8's code cache now, so
+    // that it holds the start's code, not the warm-up's (bundle.ts)
+    (process as NodeJS.EventEmitter).emit(CODE_CACHE_EVENT);
+    app.warm();
+  }, WARM_AFTER_MS).unref();
   process.stderr.write(`${config.name}: listening on http://${where} (store ${config.store.kind}, sessions ${config.sessions.kind}, cache ${config.cache ? 'redis' : 'none'})\n`);
 }
 

@@ -10,6 +10,8 @@ function fakeStore(replicated: boolean) {
   const store: UserStore = {
     kind: 'postgres',
     readsFromReplica: () => replicated,
+    openPools: () => {},
+    prepare: async () => {},
     async get(id, o) {
       reads.push(o?.primary || !replicated ? 'primary' : 'replica');
       return rows.get(id) ?? null;

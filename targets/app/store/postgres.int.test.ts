@@ -77,20 +77,66 @@ describe('a connection cut under a query', () => {
     const locker = new pg.Client(pgConnection(primary.endpoint));
     await locker.connect();
     try {
-      await cut.create({ id: 77, name: 'c', email: 'c@bench.test' });
+      await cut.create({ id: 7001, name: 'c', email: 'c@bench.test' });
       // hold the query in flight: the row's table is locked, the read waits for it
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
-      const pending = cut.get(77);
+      const pending = cut.get(7001);
       await waitUntil('the read to wait on the lock', 5_000, async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'bench-app:cut' AND wait_event_type = 'Lock'")).rowCount === 1);
       for (const l of links) l.destroy();
       await expect(pending).rejects.toBeInstanceOf(StoreUnavailableError);
       await locker.query('ROLLBACK');
-      expect(await cut.get(77)).toMatchObject({ id: 77, name: 'c' });
+      expect(await cut.get(7001)).toMatchObject({ id: 7001, name: 'c' });
     } finally {
       await locker.end().catch(() => {});
       await cut.close();
       relay.close();
+    }
+  });
+});
+
+describe("postgres store with openPools: 'later' (the app: pools open once it is listening)", () => {
+  const LATER = 'bench-app:pools-later';
+  const laterSessions = async () => (await admin.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [LATER])).rows.length;
+
+  it('prepare() ensures the schema over the connection its health probe then keeps: one login at start', async () => {
+    const probes = async () => (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'bench-app-probe'`)).rows.map((r) => r.pid);
+    // the schema made anew by prepare (the table owns its id sequence: both go)
+    await admin.query('DROP TABLE users');
+    const endpoint = primary.endpoint;
+    const config = { kind: 'postgres' as const, strategy: 'range' as const, poolSize: POOL, shards: [{ name: 'main', range: [0, null] as [number, null], primary: endpoint, replicas: [] }] };
+    const later = createPostgresStore(config, observer, LATER, { openPools: 'later' });
+    try {
+      expect(await probes()).toEqual([]);
+      await later.prepare(2_000);
+      expect((await admin.query(`SELECT to_regclass('users') IS NOT NULL AS made`)).rows).toEqual([{ made: true }]);
+      const [pid] = await probes();
+      expect(pid).toBeGreaterThan(0);
+      expect(await later.health()).toMatchObject({ ok: true });
+      expect(await probes()).toEqual([pid]);
+      expect(await laterSessions()).toBe(0);
+    } finally {
+      await later.close();
+    }
+  });
+
+  it('serves before its pools are opened (a connection on demand), then opens them to their size', async () => {
+    const config = { kind: 'postgres' as const, strategy: 'range' as const, poolSize: POOL, shards: [{ name: 'main', range: [0, null] as [number, null], primary: primary.endpoint, replicas: [] }] };
+    const later = createPostgresStore(config, observer, LATER, { openPools: 'later' });
+    try {
+      // nothing opened at creation: give a fill that would have started the time to log in
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await laterSessions()).toBe(0);
+      await later.create({ id: 77, name: 'l', email: 'l@bench.test' });
+      expect(await later.get(77)).toMatchObject({ id: 77, name: 'l' });
+      expect(await laterSessions()).toBe(1);
+      later.openPools();
+      later.openPools(); // once: a second call opens nothing more
+      await waitUntil('the pool to open its connections', 10_000, async () => (await laterSessions()) === POOL);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await laterSessions()).toBe(POOL);
+    } finally {
+      await later.close();
     }
   });
 });

@@ -104,6 +104,10 @@ export function createSqliteStore(path: string, observer: DbObserver): UserStore
       }
       return { ok, checks: { sqlite: ok } };
     },
+    // one file, opened at start: nothing to keep ready
+    openPools() {},
+    // the schema is made when the file is opened
+    async prepare() {},
     async close() {
       if (db.open) db.close();
     },

@@ -67,5 +67,12 @@ export interface UserStore {
   update(id: number, patch: UserPatch): Promise<User | null>;
   /** probes every primary with a cheap query on a connection of its own */
   health(): Promise<StoreHealth>;
+  /**
+   * Ensures the schema the store needs on every server that takes writes, bounded by `timeoutMs`
+   * per server (Postgres: through the connection its health probe then keeps; SQLite: done at open).
+   */
+  prepare(timeoutMs: number): Promise<void>;
+  /** opens the connections a store keeps ready, in the background, once (a no-op where there are none) */
+  openPools(): void;
   close(): Promise<void>;
 }
