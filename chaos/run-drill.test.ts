@@ -68,6 +68,20 @@ describe('runDrill', () => {
     expect(out.writes).toBeNull();
   });
 
+  it('gives each load a fresh salt unless the caller chose one (two drills on one deployment send different ids)', async () => {
+    const { deployment, tp, load } = setup();
+    const salts: (number | undefined)[] = [];
+    for (const given of [undefined, undefined, 42]) {
+      const seen: { options?: LoadOptions } = {};
+      await runDrill({ deployment, drill: 'slow-database', load: { ...load, ...(given === undefined ? {} : { salt: given }) }, atS: 0.1, durationS: 0.1, tailS: 0.1, toxiproxy: tp, runLoad: scriptedLoad(300, seen) });
+      salts.push(seen.options!.salt);
+    }
+    expect(salts[0]).toBeGreaterThan(0);
+    expect(salts[1]).toBeGreaterThan(0);
+    expect(salts[0]).not.toBe(salts[1]);
+    expect(salts[2]).toBe(42);
+  });
+
   it('an abort mid-fault reverts everything, starts killed services again, then throws interrupted', async () => {
     const { deployment, tp, load } = setup();
     const ac = new AbortController();

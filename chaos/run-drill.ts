@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { BenchError } from '../harness/errors.ts';
 import { runLoad as engineRunLoad } from '../harness/load/engine.ts';
+import { newSalt } from '../loadtests/lib/identity.ts';
 import type { AcknowledgedWrite, IndeterminateWrite, LoadOptions, LoadOutcome } from '../harness/load/types.ts';
 import { rateFloor } from '../harness/load/traffic-model.ts';
 import { setFault } from '../harness/metrics/fault-gauge.ts';
@@ -180,8 +181,13 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
     });
     try {
       const { rate: _rate, ...loadRest } = o.load;
+      // A fresh salt unless the caller chose one: the users a load signs up and the operation ids
+      // it sends (payments, uploads) are the salt's alone. With the engine's default of 0, every
+      // drill on one deployment sent the same upload ids: the uploads API answered 202 for jobs
+      // that already existed (done by an earlier drill) and the drills' ledgers saw no new job.
+      const salt = loadRest.salt ?? newSalt();
       // The shard map lets the engine count failures per shard (shard-outage's blast radius).
-      load = await (o.runLoad ?? engineRunLoad)({ shards: shardMapOf(plan), ...loadRest, runId, workload, stages, signal: loadSignal, ...(writeLog ? { writeLog } : {}) });
+      load = await (o.runLoad ?? engineRunLoad)({ shards: shardMapOf(plan), ...loadRest, salt, runId, workload, stages, signal: loadSignal, ...(writeLog ? { writeLog } : {}) });
     } finally {
       clearTimeout(tailTimer);
       probeResult = await prober.stop();
