@@ -3,7 +3,9 @@
 // DNS itself moved (the DNS convergence figure of phase 7's drills).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GEO_NAME, startGeoDns, type GeoDnsFixture } from '../../targets/regions/testing/geo-dns-fixture.ts';
-import { dnsQuery, formatDnsCacheMode, GeoResolver, type DnsCacheMode } from './geo-dns.ts';
+import { dnsQuery, formatDnsCacheMode, GeoResolver, geoLookup, type DnsCacheMode } from './geo-dns.ts';
+import { SocketTransport } from './transport/socket.ts';
+import type { ResponseHandler } from './transport/types.ts';
 
 const TTL_S = 2;
 /** the server's side of a flip, measured in pdns.int.test.ts: ~0.8 s, at most a check interval plus its 2 s timeout */
@@ -52,6 +54,40 @@ describe('geo resolver on PowerDNS', () => {
   it('each client region is answered from its own source address', async () => {
     expect(await resolver('east', { kind: 'ttl' }).resolve(GEO_NAME)).toBe(f.entries.east);
     expect(await resolver('west', { kind: 'ttl' }).resolve(GEO_NAME)).toBe(f.entries.west);
+  });
+
+  it("the engine's transport sends to the geo name from a client region's source, to the region the DNS answered it", async () => {
+    const get = (t: SocketTransport) =>
+      new Promise<number>((resolve, reject) => {
+        const h: ResponseHandler = { wantSid: false, link: null, onResponse: (status) => resolve(status), onFailure: reject };
+        t.send(t.prepare('GET', '/api/users/1', null, null), h);
+      });
+    const before = f.served.length;
+    for (const from of ['east', 'west'] as const) {
+      const r = resolver(from, { kind: 'ttl' });
+      const t = new SocketTransport(`http://${GEO_NAME}:18080`, 2, { localAddress: f.sources[from], lookup: geoLookup(r) });
+      try {
+        expect(await get(t)).toBe(200);
+      } finally {
+        await t.close();
+      }
+      expect(r.queries).toBe(1);
+    }
+    // each client region reached its own region, from its own source address (what view() routes on)
+    expect(f.served.slice(before)).toEqual([
+      { region: 'east', from: f.sources.east },
+      { region: 'west', from: f.sources.west },
+    ]);
+    // without the source address the server sees the system's choice, a view no region names: the
+    // negative control that the source address is what routes (the last view catches the rest)
+    const r = resolver('east', { kind: 'ttl' });
+    const t = new SocketTransport(`http://${GEO_NAME}:18080`, 1, { lookup: geoLookup(r) });
+    try {
+      expect(await get(t)).toBe(200);
+    } finally {
+      await t.close();
+    }
+    expect(f.served.at(-1)!.from).not.toBe(f.sources.east);
   });
 
   it('ttl: converges within the server flip plus the TTL', async () => {
