@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GEO_NAME, startGeoDns, type GeoDnsFixture } from '../../targets/regions/testing/geo-dns-fixture.ts';
 import { dnsQuery, formatDnsCacheMode, GeoResolver, geoLookup, type DnsCacheMode } from './geo-dns.ts';
 import { SocketTransport } from './transport/socket.ts';
+import { workloads } from '../../loadtests/workloads.ts';
+import { runLoad } from './engine.ts';
 import type { ResponseHandler } from './transport/types.ts';
 
 const TTL_S = 2;
@@ -88,6 +90,35 @@ describe('geo resolver on PowerDNS', () => {
       await t.close();
     }
     expect(f.served.at(-1)!.from).not.toBe(f.sources.east);
+  });
+
+  it("the engine's client regions: each sends its share from its own source, to the region the DNS answered it, counted per region", async () => {
+    const before = f.served.length;
+    const reads = { ...workloads['read-heavy']!, name: 'reads', mix: { read: 100, update: 0, create: 0, login: 0, static: 0, pay: 0, video: 0 } };
+    const { results } = await runLoad({
+      targets: { api: `http://${GEO_NAME}:18080`, static: `http://${GEO_NAME}:18080` },
+      workload: reads,
+      users: 100,
+      stages: [{ durationS: 0, targetRate: 60 }, { durationS: 2, targetRate: 60 }],
+      seed: 7,
+      clientRegions: (['east', 'west'] as const).map((r) => ({ name: r, share: 1, localAddress: f.sources[r], dns: f.dns })),
+    });
+    const served = f.served.slice(before);
+    const sent = results.totals.requests;
+    expect(sent).toBeGreaterThan(100);
+    expect(results.totals.errors).toBe(0);
+    for (const r of ['east', 'west'] as const) {
+      const mine = results.regions![r]!;
+      // the even split, within a request or two
+      expect(Math.abs(mine.requests - sent / 2)).toBeLessThanOrEqual(2);
+      expect(mine.errors).toBe(0);
+      expect(mine.latencyMs!.p50).toBeGreaterThan(0);
+      expect(mine.source).toBe(f.sources[r]);
+      // its first answer was its own region's, and the server saw its requests from its own source
+      expect(mine.dns.changes[0]!.address).toBe(f.entries[r]);
+      expect(served.filter((x) => x.from === f.sources[r]).every((x) => x.region === r)).toBe(true);
+      expect(served.filter((x) => x.from === f.sources[r])).toHaveLength(mine.requests);
+    }
   });
 
   it('ttl: converges within the server flip plus the TTL', async () => {
