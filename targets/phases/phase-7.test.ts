@@ -4,14 +4,14 @@ import { regionNames } from '../regions/blocks.ts';
 import { DEFAULT_REGIONS } from '../regions/latency.ts';
 import { patroniMaxConnections } from '../services/patroni.ts';
 import { proxySpecs, topologyToxics } from '../services/toxiproxy.ts';
-import { phases } from './index.ts';
-import { dataCenters, GEO_DNS, GLOBAL_REGION, phase7, phase7Cpus, phase7Topology, regionFront } from './phase-7.ts';
+import { phases as all } from './index.ts';
+import { dataCenters, GEO_DNS, GLOBAL_REGION, phase7, phase7Cpus, phase7Topology, phaseClients, regionFront } from './phase-7.ts';
 
 const t = phase7.topology({ users: 100 });
 
 describe('phase 7', () => {
   it('is built and registered, three regions and one app per region by default', () => {
-    expect(phases.get(7)).toBe(phase7);
+    expect(all.get(7)).toBe(phase7);
     expect(phase7.built).toBe(true);
     expect(dataCenters(t)).toEqual([...DEFAULT_REGIONS]);
     expect(t.services.filter((s) => s.kind === 'app').map((s) => s.name)).toEqual(['app-us-east-1', 'app-us-west-1', 'app-eu-1']);
@@ -77,5 +77,22 @@ describe('phase 7', () => {
     expect(patroniMaxConnections(two.services, 'pg-eu')).toBe(140);
     // one app a region stays at PostgreSQL's floor
     expect(patroniMaxConnections(t.services, 'pg-eu')).toBe(100);
+  });
+
+  it("the load's clients: a region each by default, from its view's source address, through the geo name", () => {
+    const p = plan(t, { runId: 'x', slot: 9, proxies: true, prometheus: false });
+    const dns = p.services.find((s) => s.name === GEO_DNS)!.address;
+    const c = phaseClients(p, phase7.defaults)!;
+    expect(c.api).toBe('http://api.bench.test:8000');
+    expect(c.regions).toEqual([
+      { name: 'us-east', share: 1, localAddress: '127.9.0.100', dns: { host: dns.host, port: dns.port }, cache: { kind: 'ttl' } },
+      { name: 'us-west', share: 1, localAddress: '127.9.0.101', dns: { host: dns.host, port: dns.port }, cache: { kind: 'ttl' } },
+      { name: 'eu', share: 1, localAddress: '127.9.0.102', dns: { host: dns.host, port: dns.port }, cache: { kind: 'ttl' } },
+    ]);
+    // all clients in one region keep that region's own source (its view), and the cache mode given
+    const west = phaseClients(p, { ...phase7.defaults, clientMix: 'us-west', dnsCache: 'min=30s' })!;
+    expect(west.regions).toEqual([{ name: 'us-west', share: 1, localAddress: '127.9.0.101', dns: { host: dns.host, port: dns.port }, cache: { kind: 'min', seconds: 30 } }]);
+    // a phase without a geo DNS has no client regions
+    expect(phaseClients(plan(all.get(3)!.topology({ users: 100 }), { runId: 'x', slot: 9, proxies: true, prometheus: false }), {})).toBeNull();
   });
 });

@@ -19,6 +19,9 @@ import { preferenceRanks } from '../regions/geo.ts';
 import { baselineToxics, DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, type LatencyTable, type RegionEdge } from '../regions/latency.ts';
 import { haproxyRecipe } from '../services/haproxy.ts';
 import { CLIENT_REGION_REF, type PdnsConfig } from '../services/pdns.ts';
+import { CLIENT_MIX_EVEN, planClients } from '../regions/clients.ts';
+import type { ClientRegion } from '../../harness/load/client-regions.ts';
+import type { DeployPlan } from '../../harness/topology/plan.ts';
 import { checkHostCount } from './fleet.ts';
 import { appServersParam, definePhase, intOf, withDefault } from './params.ts';
 
@@ -35,6 +38,31 @@ export const regionsParam = {
   help: `regions (data centers), the first N of ${DEFAULT_REGIONS.join(', ')}`,
   rule: 'phase {phase} needs a whole number of at least 3 regions (the etcd quorum must survive a region)',
   hint: 'use --regions 3',
+} as const;
+
+/** How the load's requests split over the client regions: even, or all from one region. */
+export const clientMixParam = {
+  name: 'clientMix',
+  flag: '--client-mix',
+  type: 'choice',
+  default: CLIENT_MIX_EVEN,
+  choices: [CLIENT_MIX_EVEN, ...DEFAULT_REGIONS],
+  help: `where the load's clients stand: ${CLIENT_MIX_EVEN} (a share per region) or one region's name (all there)`,
+  rule: 'unknown client mix',
+  hint: `use --client-mix ${CLIENT_MIX_EVEN} or --client-mix us-west`,
+} as const;
+
+/** How long a client keeps the geo DNS's answer (harness/load/geo-dns.ts): its TTL, the whole run,
+ *  or at least 30 s (caches that raise short TTLs to a floor). */
+export const dnsCacheParam = {
+  name: 'dnsCache',
+  flag: '--dns-cache',
+  type: 'choice',
+  default: 'ttl',
+  choices: ['ttl', 'pinned', 'min=30s'],
+  help: "how long the load's clients keep a DNS answer: ttl, pinned (never re-resolve), min=30s",
+  rule: 'unknown DNS cache mode',
+  hint: 'use --dns-cache ttl, pinned or min=30s',
 } as const;
 
 /** Where the geo DNS lives and the one name it routes: clients resolve api.bench.test. */
@@ -158,7 +186,7 @@ export const phase7 = definePhase({
   architecture: 'several regions, each a balancer, apps and a Patroni member behind a router; etcd across regions; geo-routing DNS; WAN latency; async cross-region replication with automatic failover',
   shows: 'a region can die and traffic moves without a human; how much data the async link loses (RPO)',
   built: true,
-  params: [regionsParam, withDefault(appServersParam, 1)],
+  params: [regionsParam, withDefault(appServersParam, 1), clientMixParam, dnsCacheParam],
   build: (o) => {
     const n = intOf(o, regionsParam);
     if (n > DEFAULT_REGIONS.length) {
@@ -170,3 +198,16 @@ export const phase7 = definePhase({
 
 /** Sum of the phase's CPU quotas with these options (docs/PHASE-7.md prints the table). Pure. */
 export const phase7Cpus = (t: Pick<Topology, 'hosts'>) => Math.round(t.hosts.reduce((a, h) => a + h.size.cpus, 0) * 100) / 100;
+
+/**
+ * The load's client regions for a plan of this phase (one per data center, `--client-mix`,
+ * `--dns-cache`) and its API target through the geo name; null for a plan without the geo DNS
+ * (every other phase). Pure.
+ */
+export function phaseClients(plan: Pick<DeployPlan, 'slot' | 'services' | 'topology'>, options: Readonly<Record<string, unknown>>): { api: string; regions: ClientRegion[] } | null {
+  if (!plan.services.some((s) => s.name === GEO_DNS && s.kind === 'pdns')) return null;
+  const regions = dataCenters(plan.topology);
+  // the balancers share one port, each on its own address: the DNS answers the address only
+  const port = plan.services.find((s) => s.name === regionFront(regions[0]!).lb)!.address.port;
+  return planClients(plan, { service: GEO_DNS, fqdn: GEO_FQDN, port }, regions, options as Record<string, string>);
+}
