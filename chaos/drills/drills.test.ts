@@ -14,7 +14,7 @@ const timing = (name: string, o: { target?: string; params?: string[] } = {}) =>
 describe('drill registry and phase validation', () => {
   it('has the drills of the issue', () => {
     expect([...drills.keys()].sort()).toEqual(
-      ['broker-outage', 'cache-outage', 'cdn-outage', 'db-primary-failure', 'dead-server', 'hung-server', 'network-partition', 'poison-message', 'replica-loss', 'service-down', 'shard-outage', 'slow-database', 'worker-crash'].sort(),
+      ['broker-outage', 'cache-outage', 'cdn-outage', 'datacenter-outage', 'db-primary-failure', 'dead-server', 'hung-server', 'network-partition', 'poison-message', 'replica-loss', 'service-down', 'shard-outage', 'slow-database', 'worker-crash'].sort(),
     );
   });
   it('an unknown drill lists them all', () => {
@@ -28,7 +28,9 @@ describe('drill registry and phase validation', () => {
     for (let p = 1; p <= 6; p++) expect(drillsFor(planOf(p)).map((d) => d.name)).toContain('dead-server');
     const five = drillsFor(planOf(5)).map((d) => d.name);
     const microservices = ['broker-outage', 'worker-crash', 'poison-message', 'service-down'];
-    expect([...drills.keys()].filter((n) => !five.includes(n))).toEqual(microservices);
+    // and the regions' drill, which phase 7 offers
+    expect([...drills.keys()].filter((n) => !five.includes(n))).toEqual([...microservices, 'datacenter-outage']);
+    expect(drillsFor(planOf(7)).map((d) => d.name)).toContain('datacenter-outage');
     expect(drillsFor(planOf(6)).map((d) => d.name)).toEqual(expect.arrayContaining(microservices));
   });
 });
