@@ -11,11 +11,12 @@
 // failed region's and the survivors' requests and errors during the fault. RPO is the write
 // checker's (chaos/write-check.ts, read through a surviving region's router).
 import { BenchError } from '../../harness/errors.ts';
-import type { DeployPlan } from '../../harness/topology/plan.ts';
+import { CONTROL_HOST, type DeployPlan } from '../../harness/topology/plan.ts';
 import { dataCenters, GEO_DNS, regionFront } from '../../targets/phases/phase-7.ts';
 import { regionNames } from '../../targets/regions/blocks.ts';
 import { patroniRole } from '../../targets/services/patroni.ts';
 import { makeFault } from '../faults/index.ts';
+import { once } from '../faults/toxic-fault.ts';
 import type { Fault } from '../faults/types.ts';
 import { APPLIES, doesNotApply, type Drill, type DrillState, type DrillTiming } from './types.ts';
 
@@ -38,54 +39,66 @@ function regionsOf(plan: DeployPlan): string[] {
   return plan.services.some((s) => s.name === GEO_DNS) ? dataCenters(plan.topology) : [];
 }
 
+/** Which region's Patroni member leads now (null: none answers /primary). */
+async function leaderNow(plan: DeployPlan, regions: readonly string[]): Promise<string | null> {
+  const roles = await Promise.all(regions.map((r) => patroniRole(plan.services.find((s) => s.name === regionNames(r).member)!)));
+  const i = roles.indexOf('primary');
+  return i < 0 ? null : regions[i]!;
+}
+
 /**
- * Records the leader's region just before the fault, then (from the fault on) polls the other
- * regions' Patroni members until one leads: an action on the timeline, reverting nothing.
+ * The whole region down as one fault: the leader's region is read first (nothing is down yet),
+ * then every host of the region goes down at once (host-down: its services SIGKILLed by pid
+ * through the runtime, its proxied edges disabled), then the surviving regions' Patroni members
+ * are polled until one leads (when the leader was in the region). Revert brings the hosts back
+ * in the plan's order (etcd, Patroni, router, Redis, apps, balancer).
  */
-function failoverWatch(plan: DeployPlan, region: string, state: DrillState, killAtMs: () => number): { before: Fault; at: Fault } {
+function regionDown(plan: DeployPlan, region: string, state: DrillState): Fault {
   const regions = dataCenters(plan.topology);
-  const member = (r: string) => plan.services.find((s) => s.name === regionNames(r).member)!;
+  // the harness's control host (Toxiproxy, Prometheus) carries the first region's name in the plan: not a data center's host
+  const hosts = plan.hosts.filter((h) => h.region === region && h.name !== CONTROL_HOST);
+  const downs = hosts.map((h) => makeFault('host-down', h.name, {}, plan));
+  const survivors = regions.filter((r) => r !== region);
   return {
-    before: {
-      name: 'leader-check',
-      target: regionNames(region).member,
-      describe: () => 'which region leads, just before the outage',
-      async apply() {
-        let leader: string | null = null;
-        for (const r of regions) if ((await patroniRole(member(r))) === 'primary') leader = r;
-        state.figures.leaderRegionAtFault = leader;
-        return { detail: `leader in ${leader ?? 'no region'}`, revert: async () => {} };
-      },
-    },
-    at: {
-      name: 'failover-watch',
-      target: regionNames(region).member,
-      describe: () => `polls the surviving Patroni members for a leader`,
-      async apply(ctx) {
-        const t0 = killAtMs();
-        const survivors = regions.filter((r) => r !== region);
-        const watch = (async () => {
-          if (state.figures.leaderRegionAtFault !== region) {
-            state.figures.patroniFailoverS = null;
-            return;
-          }
-          while (performance.now() - t0 < WATCH_TIMEOUT_MS) {
-            for (const r of survivors) {
-              if ((await patroniRole(member(r), 500)) === 'primary') {
+    name: 'region-down',
+    target: region,
+    describe: () => `region ${region} down: ${hosts.map((h) => h.name).join(', ')}`,
+    async apply(ctx) {
+      const leader = await leaderNow(plan, regions);
+      state.figures.leaderRegionAtFault = leader;
+      const t0 = performance.now();
+      const settled = await Promise.allSettled(downs.map((f) => f.apply(ctx)));
+      const applied = settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
+      const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+      if (failed) {
+        for (const a of applied) await a.revert().catch(() => {});
+        throw failed.reason;
+      }
+      state.figures.patroniFailoverS = null;
+      if (leader === region) {
+        watches.set(
+          state,
+          (async () => {
+            while (performance.now() - t0 < WATCH_TIMEOUT_MS) {
+              const now = await leaderNow(plan, survivors);
+              if (now !== null) {
                 state.figures.patroniFailoverS = Math.round(performance.now() - t0) / 1000;
-                state.figures.newLeaderRegion = r;
-                ctx.progress(`datacenter-outage: ${r}'s member leads ${state.figures.patroniFailoverS} s after the outage`);
+                state.figures.newLeaderRegion = now;
+                ctx.progress(`datacenter-outage: ${now}'s member leads ${state.figures.patroniFailoverS} s after ${region} went down`);
                 return;
               }
+              await new Promise((res) => setTimeout(res, 100));
             }
-            await new Promise((res) => setTimeout(res, 100));
-          }
-          state.problems.push(`no surviving Patroni member led within ${WATCH_TIMEOUT_MS / 1000} s of the outage`);
-          state.figures.patroniFailoverS = null;
-        })();
-        watches.set(state, watch);
-        return { detail: `watching ${survivors.map((r) => regionNames(r).member).join(', ')}`, revert: async () => {} };
-      },
+            state.problems.push(`no surviving Patroni member led within ${WATCH_TIMEOUT_MS / 1000} s of the outage`);
+          })(),
+        );
+      }
+      return {
+        detail: `leader in ${leader ?? 'no region'}; ${applied.map((a) => a.detail).join('; ')}`,
+        revert: once(async () => {
+          for (const a of applied) await a.revert();
+        }),
+      };
     },
   };
 }
@@ -123,27 +136,10 @@ export const datacenterOutage: Drill = {
   },
   schedule(plan, t, state) {
     const r = failedRegion(plan, t);
-    const hosts = plan.hosts.filter((h) => h.region === r);
     const survivor = dataCenters(plan.topology).find((x) => x !== r)!;
     // the write checker reads the store through a router that survives
     state.primaries.set('main', regionNames(survivor).router);
-    let killAtMs = 0;
-    const watch = failoverWatch(plan, r, state, () => killAtMs);
-    const mark: Fault = {
-      name: 'outage-start',
-      target: r,
-      describe: () => `${r} goes down`,
-      async apply() {
-        killAtMs = performance.now();
-        return { detail: `${hosts.length} hosts`, revert: async () => {} };
-      },
-    };
-    return [
-      { fault: watch.before, startS: Math.max(0, t.atS - 1), durationS: 0 },
-      { fault: mark, startS: t.atS, durationS: 0 },
-      ...hosts.map((h) => ({ fault: makeFault('host-down', h.name, {}, plan), startS: t.atS, durationS: t.durationS })),
-      { fault: watch.at, startS: t.atS, durationS: 0 },
-    ];
+    return [{ fault: regionDown(plan, r, state), startS: t.atS, durationS: t.durationS }];
   },
   // no health probe: the load's API target is the geo name, which only the client regions resolve
   probes: () => [],
@@ -151,10 +147,10 @@ export const datacenterOutage: Drill = {
     await watches.get(ctx.state);
     const r = failedRegion(ctx.plan, ctx.timing);
     const own = ctx.plan.services.find((s) => s.name === regionFront(r).lb)!.address.host;
-    const down = ctx.windows.filter((w) => w.name === 'host-down');
-    const startS = Math.min(...down.map((w) => w.startS));
-    const ends = down.map((w) => w.endS);
-    const backS = ends.every((e): e is number => e !== null) ? Math.max(...ends) : null;
+    const down = ctx.windows.find((w) => w.name === 'region-down');
+    if (!down) return { problems: [`region ${r} was never taken down`] };
+    const startS = down.startS;
+    const backS = down.endS;
     const regions = ctx.load.results.regions ?? null;
     const figures: Record<string, number | string | null> = { failedRegion: r };
     const notes: string[] = [];

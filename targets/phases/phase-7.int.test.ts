@@ -3,7 +3,9 @@
 // Redis, an etcd member, a Patroni member and a router; one geo DNS. Deployed once: each region's
 // balancer serves a user read from its own app, the DNS answers each client region with its own
 // region, a write through us-east is replayed by the other members (asynchronous replication),
-// the regions' distances are on the data path, and teardown leaves no process of the run.
+// the regions' distances are on the data path; then the datacenter-outage drill takes the leader's
+// region down under the client regions' load (Patroni fails over, the DNS moves that region's
+// clients, the region comes back); teardown leaves no process of the run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
@@ -19,6 +21,9 @@ import { clientSource } from '../regions/geo.ts';
 import { DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, isBaselineToxic, oneWayMs } from '../regions/latency.ts';
 import { patroniRole } from '../services/patroni.ts';
 import { http } from './testing/deploy.ts';
+import { runDrill } from '../../chaos/run-drill.ts';
+import { seedUsers } from '../../harness/run/seed.ts';
+import { regionalLoad } from '../../harness/run/drive.ts';
 import { GEO_DNS, GEO_FQDN, phase7, regionFront } from './phase-7.ts';
 
 let t: TestRoot;
@@ -137,6 +142,48 @@ describe('phase 7', () => {
     console.log(`[phase 7] the write replayed in the two other regions within ${((performance.now() - t0) / 1000).toFixed(2)} s`);
     expect((await http('GET', `${lbUrl('us-west')}/api/users/8`)).status).toBe(200);
   });
+});
+
+
+describe('datacenter-outage on phase 7', () => {
+  it("the leader's region dies whole under load: Patroni fails over, its clients move by DNS, errors end within the bound, it comes back", async () => {
+    await seedUsers(dep, 1_000, 1, () => {});
+    const leader = await leaderRegion();
+    const pidsBefore = new Map([...dep.services.values()].filter((x) => x.name !== 'toxiproxy').map((x) => [x.name, x.id]));
+    const out = await runDrill({
+      deployment: dep,
+      drill: 'datacenter-outage',
+      target: leader,
+      atS: 10,
+      durationS: 20,
+      tailS: 25,
+      load: { ...regionalLoad(p, { options: phase7.defaults }), users: 1_000, seed: 1, rate: 30 },
+    });
+    const r = out.drill;
+    console.log(`[phase 7] datacenter-outage of ${leader}: ${JSON.stringify({ pass: r.pass, figures: r.figures, reasons: r.reasons, kinds: out.load.results.errorKinds, codes: out.load.results.statusCodes, series: out.load.results.series.map((x) => `${x.t}:${x.errors}/${x.requests}`).join(' '), writes: out.writes && { acknowledged: out.writes.acknowledged, lost: out.writes.lost } })}`);
+    expect(out.faults.map((w) => [w.name, w.target])).toEqual([['region-down', leader]]);
+    // every service of the region was killed and started again (new pids); no other was touched
+    const inRegion = (name: string) => p.hosts.find((h) => h.name === serviceOf(p, name).host)!.region === leader;
+    const after = new Map([...dep.services.values()].map((x) => [x.name, x.id]));
+    for (const [name, id] of pidsBefore) {
+      if (inRegion(name)) expect([name, after.get(name)]).not.toEqual([name, id]);
+      else expect([name, after.get(name)]).toEqual([name, id]);
+      expect(dep.service(name).isRunning()).toBe(true);
+    }
+    expect(r.figures.leaderRegionAtFault).toBe(leader);
+    // Patroni's ttl is 10 s; the routers' checks and the WAN add a little
+    expect(r.figures.patroniFailoverS).toBeLessThan(20);
+    expect(r.figures.newLeaderRegion).not.toBe(leader);
+    // the DNS TTL (2 s) plus a health-check round (1 s) and its timeout (2 s)
+    expect(r.figures.dnsConvergenceS).toBeLessThan(6);
+    expect(r.figures.failbackS).not.toBeNull();
+    // the failed region's clients failed, the survivors' did not all fail
+    expect(r.figures[`errors.${leader}`]).toBeGreaterThan(0);
+    // the write checker read the writes back through a surviving router
+    expect(out.writes).not.toBeNull();
+    expect(out.writes!.acknowledged).toBeGreaterThan(50);
+    expect(r.pass).toBe(true);
+  }, 240_000);
 });
 
 async function leaderRegion(): Promise<string> {
