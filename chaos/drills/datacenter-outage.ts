@@ -115,7 +115,7 @@ export const datacenterOutage: Drill = {
   summary: 'every host of one region dies at once and comes back; traffic moves by geo DNS and Patroni, no human step',
   applies(plan) {
     const regions = regionsOf(plan);
-    if (regions.length < 2) return doesNotApply(`it takes a whole region down behind a geo DNS, and phase ${plan.topology.phase} has ${regions.length < 1 ? 'no regions' : 'one region'} (run phase 7)`);
+    if (regions.length < 2) return doesNotApply(`it takes a whole region down behind a geo DNS, and phase ${plan.topology.phase} has ${regions.length === 0 ? 'no geo DNS' : 'one region'} (run phase 7)`);
     if (!plan.toxiproxy) return doesNotApply('it disables the region\'s edges through Toxiproxy, and this deployment connects its tiers directly (run without --no-proxies)');
     return APPLIES;
   },
