@@ -14,7 +14,13 @@ describe('datacenter-outage', () => {
     expect(item!.fault.describe()).toBe('region eu down: dcs-eu, db-eu, route-eu, sessions-eu, app-eu-1, lb-eu');
     expect(state.primaries.get('main')).toBe('pg-router-us-east');
     // us-east's hosts exclude the harness's control host, which the plan files under the first region
-    expect(datacenterOutage.schedule(p7, { atS: 15, durationS: 30, params: [], users: 100 }, newDrillState())[0]!.fault.describe()).not.toContain('control');
+    expect(datacenterOutage.schedule(p7, { atS: 15, durationS: 30, params: [], users: 100, target: 'us-east' }, newDrillState())[0]!.fault.describe()).toBe(
+      'region us-east down: dcs-us-east, db-us-east, route-us-east, sessions-us-east, app-us-east-1, lb-us-east',
+    );
+    // unnamed: the write region, picked at the fault (the leader moves between deployments)
+    const dflt = datacenterOutage.schedule(p7, { atS: 15, durationS: 30, params: [], users: 100 }, newDrillState())[0]!;
+    expect([dflt.fault.target, dflt.fault.describe()]).toEqual(['write-region', "the write region (the Patroni leader's) down, every host of it"]);
+    expect(datacenterOutage.hypothesis(p7, { atS: 15, durationS: 30, params: [], users: 100 }).text).toMatch(/^every host of the write region \(where the Patroni leader is at the fault\) dies at once/);
   });
 
   it('refuses a region the deployment does not have, naming its regions', () => {

@@ -1,4 +1,5 @@
-// datacenter-outage: a whole region dies at once under load — every host of it down (each of its
+// datacenter-outage: a whole region (default: the write region, wherever the Patroni leader is at
+// the fault) dies at once under load — every host of it down (each of its
 // services SIGKILLed by pid through the runtime, every proxied edge to or from it disabled) — and
 // comes back after the fault. Nothing of the harness takes part in the failover: the geo DNS's
 // health checks move the region's clients to the nearest survivor, Patroni (with etcd's quorum of
@@ -26,12 +27,16 @@ const WATCH_TIMEOUT_MS = 60_000;
 /** The failover watches in flight, by drill run (verify waits for its own). */
 const watches = new WeakMap<DrillState, Promise<void>>();
 
-/** The region the drill takes down: the target, else the first data center (us-east by default). */
-export function failedRegion(plan: DeployPlan, t: Pick<DrillTiming, 'target'>): string {
+/** The fault's target when none is named: the region whose Patroni member leads at the fault. */
+export const WRITE_REGION = 'write-region';
+
+/** The region the drill takes down when the user named one (checked), else null: the write
+ *  region, known only at the fault (the leader moves between deployments). */
+export function failedRegion(plan: DeployPlan, t: Pick<DrillTiming, 'target'>): string | null {
+  if (t.target === undefined || t.target === WRITE_REGION) return null;
   const regions = dataCenters(plan.topology);
-  const r = t.target ?? regions[0]!;
-  if (!regions.includes(r)) throw new BenchError('usage', `${r} is not a region of this deployment (drill datacenter-outage)`, `its regions: ${regions.join(', ')}`);
-  return r;
+  if (!regions.includes(t.target)) throw new BenchError('usage', `${t.target} is not a region of this deployment (drill datacenter-outage)`, `its regions: ${regions.join(', ')}, or ${WRITE_REGION} (the default)`);
+  return t.target;
 }
 
 /** The data centers, when the deployment has several and a geo DNS in front of them. Pure. */
@@ -53,19 +58,26 @@ async function leaderNow(plan: DeployPlan, regions: readonly string[]): Promise<
  * are polled until one leads (when the leader was in the region). Revert brings the hosts back
  * in the plan's order (etcd, Patroni, router, Redis, apps, balancer).
  */
-function regionDown(plan: DeployPlan, region: string, state: DrillState): Fault {
+function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): Fault {
   const regions = dataCenters(plan.topology);
   // the harness's control host (Toxiproxy, Prometheus) carries the first region's name in the plan: not a data center's host
-  const hosts = plan.hosts.filter((h) => h.region === region && h.name !== CONTROL_HOST);
-  const downs = hosts.map((h) => makeFault('host-down', h.name, {}, plan));
-  const survivors = regions.filter((r) => r !== region);
+  const hostsOf = (r: string) => plan.hosts.filter((h) => h.region === r && h.name !== CONTROL_HOST);
+  // every region's faults, built (and checked) before anything starts; the one due is picked at the fault
+  const downsOf = new Map(regions.map((r) => [r, hostsOf(r).map((h) => makeFault('host-down', h.name, {}, plan))]));
   return {
     name: 'region-down',
-    target: region,
-    describe: () => `region ${region} down: ${hosts.map((h) => h.name).join(', ')}`,
+    target: fixed ?? WRITE_REGION,
+    describe: () => (fixed ? `region ${fixed} down: ${hostsOf(fixed).map((h) => h.name).join(', ')}` : "the write region (the Patroni leader's) down, every host of it"),
     async apply(ctx) {
       const leader = await leaderNow(plan, regions);
       state.figures.leaderRegionAtFault = leader;
+      // no member leads (a failover already under way): the first region, said in the figures
+      const region = fixed ?? leader ?? regions[0]!;
+      state.figures.failedRegion = region;
+      const survivors = regions.filter((r) => r !== region);
+      // the write checker reads the store through a router that survives
+      state.primaries.set('main', regionNames(survivors[0]!).router);
+      const downs = downsOf.get(region)!;
       const t0 = performance.now();
       const settled = await Promise.allSettled(downs.map((f) => f.apply(ctx)));
       const applied = settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
@@ -94,7 +106,7 @@ function regionDown(plan: DeployPlan, region: string, state: DrillState): Fault 
         );
       }
       return {
-        detail: `leader in ${leader ?? 'no region'}; ${applied.map((a) => a.detail).join('; ')}`,
+        detail: `leader in ${leader ?? 'no region'}; ${region} down: ${applied.map((a) => a.detail).join('; ')}`,
         revert: once(async () => {
           for (const a of applied) await a.revert();
         }),
@@ -122,7 +134,7 @@ export const datacenterOutage: Drill = {
   defaults: { atS: 15, durationS: 30, tailS: 30 },
   workload: 'mixed',
   hypothesis(plan, t) {
-    const r = failedRegion(plan, t);
+    const r = failedRegion(plan, t) ?? 'the write region (where the Patroni leader is at the fault)';
     return {
       text:
         `every host of ${r} dies at once (SIGKILL) for ${t.durationS} s: ${r}'s clients are answered by another region and, if ${r} held the leader, Patroni promotes a survivor, with no human step; ` +
@@ -136,8 +148,8 @@ export const datacenterOutage: Drill = {
   },
   schedule(plan, t, state) {
     const r = failedRegion(plan, t);
+    // until the fault picks the region, the write checker's reads go where they would anyway
     const survivor = dataCenters(plan.topology).find((x) => x !== r)!;
-    // the write checker reads the store through a router that survives
     state.primaries.set('main', regionNames(survivor).router);
     return [{ fault: regionDown(plan, r, state), startS: t.atS, durationS: t.durationS }];
   },
@@ -145,14 +157,15 @@ export const datacenterOutage: Drill = {
   probes: () => [],
   async verify(ctx) {
     await watches.get(ctx.state);
-    const r = failedRegion(ctx.plan, ctx.timing);
+    const r = ctx.state.figures.failedRegion;
+    if (typeof r !== 'string') return { problems: ['no region was taken down'] };
     const own = ctx.plan.services.find((s) => s.name === regionFront(r).lb)!.address.host;
     const down = ctx.windows.find((w) => w.name === 'region-down');
     if (!down) return { problems: [`region ${r} was never taken down`] };
     const startS = down.startS;
     const backS = down.endS;
     const regions = ctx.load.results.regions ?? null;
-    const figures: Record<string, number | string | null> = { failedRegion: r };
+    const figures: Record<string, number | string | null> = {};
     const notes: string[] = [];
     const mine = regions?.[r];
     if (!mine) {
@@ -165,6 +178,7 @@ export const datacenterOutage: Drill = {
       const back = backS === null || moved === null ? null : firstAnswer(mine.dns.changes, backS, own, 'own');
       figures.failbackS = back === null || backS === null ? null : Math.round((back - backS) * 1000) / 1000;
       if (moved === null) notes.push(`${r}'s clients were never answered by another region (a pinned DNS cache keeps the dead region: --dns-cache)`);
+      else if (figures.failbackS === null) notes.push(`${r}'s clients did not come back to it before the load ended: a client resolves again only for a new connection, and its keep-alive connections to the survivor stayed open`);
     }
     if (regions) for (const [name, x] of Object.entries(regions)) {
       figures[`requests.${name}`] = x.requests;

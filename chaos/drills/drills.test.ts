@@ -49,7 +49,7 @@ describe('each drill schedules against a real phase plan', () => {
     ['worker-crash', 6, [['kill', 'worker-1', 10]]],
     ['poison-message', 6, [['poison-uploads', 'lb', 10]]],
     ['service-down', 6, [['kill', 'payment', 10]]],
-    ['datacenter-outage', 7, [['region-down', 'us-east', 30]]],
+    ['datacenter-outage', 7, [['region-down', 'write-region', 30]]],
     ['network-partition', 3, [['partition', 'app-host-3|db-host-primary+db-host-primary-replica-1+db-host-primary-replica-2+cache-host', 20]]],
   ];
   for (const [name, phase, expected] of cases) {
