@@ -10,6 +10,7 @@ import { backlogDrain } from './backlog-drain.ts';
 import { brokerOutage } from './broker-outage.ts';
 import { cacheOutage } from './cache-outage.ts';
 import { cdnOutage } from './cdn-outage.ts';
+import { datacenterOutage } from './datacenter-outage.ts';
 import { dbPrimaryFailure } from './db-primary-failure.ts';
 import { deadServer } from './dead-server.ts';
 import { hungServer } from './hung-server.ts';
@@ -23,7 +24,7 @@ import { slowDatabase } from './slow-database.ts';
 import { workerCrash } from './worker-crash.ts';
 import { newDrillState, type Applicability, type Drill, type DrillState, type DrillTiming } from './types.ts';
 
-const all: Drill[] = [deadServer, hungServer, dbPrimaryFailure, replicaLoss, cacheOutage, cdnOutage, shardOutage, slowDatabase, networkPartition, brokerOutage, workerCrash, poisonMessage, serviceDown, backlogDrain, slowConsumer];
+const all: Drill[] = [deadServer, hungServer, dbPrimaryFailure, replicaLoss, cacheOutage, cdnOutage, shardOutage, slowDatabase, networkPartition, brokerOutage, workerCrash, poisonMessage, serviceDown, backlogDrain, slowConsumer, datacenterOutage];
 
 /** Every drill by name. */
 export const drills: ReadonlyMap<string, Drill> = registry('drill', all);

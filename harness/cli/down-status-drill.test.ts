@@ -98,7 +98,8 @@ describe('bench drill: by capability', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^drills:\n {2}dead-server {9}SIGKILL one app server/);
     expect(r.out).toContain('phase 3 (default options):\n  yes  dead-server\n  yes  hung-server\n  yes  db-primary-failure\n  yes  replica-loss\n  no   cache-outage        it kills the read cache (Redis cache-aside), and phase 3 has none\n');
-    expect(r.out).toContain('phase 7: none (phase 7 is described, not yet deployable)\n');
+    // phase 7 deploys: its drills are listed like any other phase's
+    expect(r.out).toContain('phase 7 (default options):\n  yes  dead-server\n');
     const none = await bench(['drill']);
     expect(none.code).toBe(2);
     expect(none.err).toMatch(/bench drill needs a drill name — drills: dead-server, .* \(bench drill --list shows which apply per phase\)/);

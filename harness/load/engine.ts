@@ -21,6 +21,7 @@ import { DONE, InFlight, ON_WIRE, Origin as OriginOf, QUEUED } from './slots.ts'
 import { ConnectionClosedError, SocketTransport } from './transport/socket.ts';
 import type { PreparedRequest, ResponseHandler, Transport, TransportKind } from './transport/types.ts';
 import { UndiciTransport } from './transport/undici.ts';
+import { RegionClients } from './client-regions.ts';
 import type { LoadOptions, LoadOutcome } from './types.ts';
 import { createdUserId } from '../../loadtests/lib/identity.ts';
 import { operationId } from '../../loadtests/catalogue.ts';
@@ -249,6 +250,10 @@ class Engine {
   /** an Origin per catalogue origin name (one shared when two names have one URL) */
   private readonly originOf: Record<CompiledType['origin'], Origin>;
   private readonly origins: Origin[];
+  /** phase 7's client regions: an API origin each (client-regions.ts); null: one origin per URL */
+  private readonly regions: RegionClients<Origin> | null = null;
+  /** the catalogue origin names that go through the client regions (those with the API's URL) */
+  private readonly regional = new Set<CompiledType['origin']>();
   private readonly agg: Aggregation;
   /** what the client saw of each request of a type with a ledger; null: the mix has none */
   private readonly ledger: LedgerLog | null;
@@ -334,13 +339,23 @@ class Engine {
     // One Origin per distinct URL (the app and the CDN edge may be one server). Phase 7's client
     // regions and Host names are properties of an origin: they go here, not into the catalogue.
     const urls = { api: new URL(options.targets.api).origin, static: new URL(options.targets.static).origin };
-    const distinct = [...new Set(Object.values(urls))];
-    const connections = tuning.connections ?? connectionsFor(this.maxInFlight, distinct.length);
+    const cr = options.clientRegions;
+    // with client regions, the API's URL is reached through them only
+    const distinct = [...new Set(Object.values(urls))].filter((u) => !cr || u !== urls.api);
+    const connections = tuning.connections ?? connectionsFor(this.maxInFlight, distinct.length + (cr?.length ?? 0));
     const kind = tuning.transport ?? 'socket';
     const transportFor = (url: string): Transport => (kind === 'undici' ? new UndiciTransport(url, connections, this.timeoutMs) : new SocketTransport(url, connections));
     const byUrl = new Map(distinct.map((u) => [u, new OriginOf<Req>(transportFor(u), connections)]));
-    this.originOf = { api: byUrl.get(urls.api)!, static: byUrl.get(urls.static)! };
-    this.origins = [...byUrl.values()];
+    if (cr) {
+      if (kind !== 'socket') throw usageError('client regions need the socket transport (a source address and a geo lookup per connection)', 'leave the transport at its default');
+      this.regions = new RegionClients<Origin>(cr, (r, lookup) => new OriginOf<Req>(new SocketTransport(urls.api, connections, { localAddress: r.localAddress, lookup }), connections), () => this.clock.now());
+      for (const name of ['api', 'static'] as const) if (urls[name] === urls.api) this.regional.add(name);
+    }
+    // a regional name's entry here is the first region's: the builder prepares on it (every
+    // region's transport has the same origin, so a prepared request goes out on any of them)
+    const at = (u: string) => byUrl.get(u) ?? this.regions!.origins[0]!;
+    this.originOf = { api: at(urls.api), static: at(urls.static) };
+    this.origins = [...byUrl.values(), ...(this.regions?.origins ?? [])];
     this.builder = new RequestBuilder(this.types, (t) => this.originOf[t.origin].transport);
     this.agg = new Aggregation(
       this.types.map((t) => t.name),
@@ -474,7 +489,7 @@ class Engine {
       this.dropOne();
       return;
     }
-    const origin = this.originOf[t.origin];
+    const origin = this.regions && this.regional.has(t.origin) ? this.regions.pick(k) : this.originOf[t.origin];
     // the k-th request's id, the same in every thread and in k6 (operationId): only sent ones get one
     const opId = t.ledger >= 0 ? operationId(this.options.seed, this.options.salt ?? 0, k) : '';
     const req = new Req(this, t, 0, dueMs, dueMs + this.timeoutMs, origin, this.builder.build(t, 0, id, name, asset, null, opId), id, name, asset, name);
@@ -581,6 +596,7 @@ class Engine {
     if (t.ledger >= 0 && req.step === 0 && wasOnWire) this.ledger!.record(t.ledger, req.seq, ledgerOutcome(status !== 0, status, expected));
     const latencyUs = (now - req.dueMs) * 1000;
     this.agg.finished(t.index, status, error, req.shard, latencyUs);
+    if (error !== 'stale_keepalive') this.regions?.record(req.origin, failed, latencyUs);
     if (!failed && req.writeValue !== null && status >= 200 && status < 300) {
       this.options.writeLog?.acknowledged({ id: req.id, value: req.writeValue, sentS: round3((req.sentMs - this.startMs) / 1000), atS: round3((now - this.startMs) / 1000) });
     }
@@ -756,6 +772,7 @@ class Engine {
       stages: this.options.stages.map((s) => ({ ...s })),
       durationS: round3(durationS),
       ...counted,
+      ...(this.regions ? { regions: this.regions.results(this.startMs) } : {}),
       generator: {
         saturated: lag.saturated || waited.saturated || this.backlogCut,
         limited: lag.limited || waited.limited || this.backlogCutWithFreeSlots,
@@ -777,7 +794,12 @@ function validate(o: LoadOptions): void {
       throw usageError(`load target ${name} is not a URL: ${url}`, 'give a base URL such as http://127.0.0.1:8080');
     }
     if (u.protocol !== 'http:') throw usageError(`load target ${name} must be http://, got ${url}`, 'the engine speaks plain HTTP/1.1 on loopback');
-    if (!isLoopback(u.hostname)) throw usageError(`load target ${name} is not a loopback address: ${url}`, 'bench only sends load to 127.0.0.0/8 (or a port published on 127.0.0.1)');
+    // a client region resolves the API's name itself, and connects only to a loopback answer (client-regions.ts)
+    const resolvedByRegions = o.clientRegions !== undefined && u.origin === new URL(o.targets.api).origin;
+    if (!resolvedByRegions && !isLoopback(u.hostname)) throw usageError(`load target ${name} is not a loopback address: ${url}`, 'bench only sends load to 127.0.0.0/8 (or a port published on 127.0.0.1)');
+  }
+  for (const r of o.clientRegions ?? []) {
+    if (!isLoopback(r.localAddress) || !isLoopback(r.dns.host)) throw usageError(`client region ${r.name}: its source ${r.localAddress} and DNS ${r.dns.host} must be loopback addresses`);
   }
   if (o.metricsListen && !isLoopback(o.metricsListen.host)) {
     throw usageError(`metrics address ${o.metricsListen.host} is not loopback`, 'serve the engine metrics on a 127.x.y.z address');

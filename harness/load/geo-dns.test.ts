@@ -2,7 +2,7 @@
 // geo-dns.int.test.ts).
 import { describe, expect, it } from 'vitest';
 import { usageLine } from '../testing/usage-error.ts';
-import { GeoResolver, keepMs, parseDnsCacheMode, type DnsAnswer, type DnsCacheMode } from './geo-dns.ts';
+import { GeoResolver, geoLookup, keepMs, parseDnsCacheMode, type DnsAnswer, type DnsCacheMode } from './geo-dns.ts';
 
 /** A server whose answer the test changes, counting the queries it gets. */
 function fakeServer(ttl: number) {
@@ -94,5 +94,25 @@ describe('GeoResolver', () => {
     expect(await r.resolve('api.bench.test')).toBe('127.9.1.1');
     expect(r.failures).toBe(1);
     expect(r.changes.get('api.bench.test')!.map((c) => c.address)).toEqual(['127.9.1.1', null, '127.9.1.1']);
+  });
+});
+
+describe('geoLookup', () => {
+  const call = (lookup: ReturnType<typeof geoLookup>, all: boolean) =>
+    new Promise<{ err: NodeJS.ErrnoException | null; address: unknown; family?: number }>((resolve) =>
+      lookup('api.bench.test', { all } as never, ((err: NodeJS.ErrnoException | null, address: unknown, family?: number) => resolve({ err, address, family })) as never),
+    );
+
+  it("answers net's lookup with the resolver's address, one or all of them", async () => {
+    const lookup = geoLookup({ resolve: async () => '127.3.12.1' });
+    expect(await call(lookup, false)).toEqual({ err: null, address: '127.3.12.1', family: 4 });
+    expect(await call(lookup, true)).toMatchObject({ err: null, address: [{ address: '127.3.12.1', family: 4 }] });
+  });
+
+  it('a failed lookup is a failed connection, with a code the engine can name', async () => {
+    const lookup = geoLookup({ resolve: async () => Promise.reject(new Error('no A record for api.bench.test')) });
+    const r = await call(lookup, false);
+    expect(r.err?.message).toBe('no A record for api.bench.test');
+    expect(r.err?.code).toBe('ENOTFOUND');
   });
 });

@@ -10,6 +10,7 @@
 // Concurrent lookups of one name share one query. Every change of answer is recorded with its
 // time, so a drill can tell when each client region converged on the survivors.
 import { Resolver } from 'node:dns/promises';
+import type { LookupFunction } from 'node:net';
 import { BenchError } from '../errors.ts';
 import type { Endpoint } from '../topology/plan.ts';
 
@@ -118,4 +119,23 @@ export class GeoResolver {
     if (list.length === 0 || list[list.length - 1]!.address !== address) list.push({ at: this.now(), address });
     this.changes.set(name, list);
   }
+}
+
+/**
+ * A client region's resolver as net's `lookup` (SocketTransport's option): each new connection to
+ * the origin's name asks the resolver, so a connection opened after the answer changed goes to the
+ * new region while open keep-alive connections stay where they are, as a browser's would. A name
+ * that is already an address never reaches a lookup (net connects to it directly).
+ */
+export function geoLookup(resolver: Pick<GeoResolver, 'resolve'>): LookupFunction {
+  return (hostname, options, callback) => {
+    resolver.resolve(hostname).then(
+      (address) => {
+        // net asks for every address when it may try several families (autoSelectFamily)
+        if (options.all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family: 4 }]);
+        else callback(null, address, 4);
+      },
+      (err: Error) => callback(Object.assign(err, { code: (err as NodeJS.ErrnoException).code ?? 'ENOTFOUND' }) as NodeJS.ErrnoException, '', 4),
+    );
+  };
 }

@@ -83,6 +83,10 @@ export async function runThreaded(options: LoadOptions, tuning: EngineTuning = {
     // ShardMap.indexFor is a function of the app's router: it cannot cross to a worker thread
     throw usageError('per-shard counts are not available with more than one generator thread', 'run this drill with --generator-threads 1');
   }
+  if (options.clientRegions) {
+    // per-region counts and DNS answers are kept on one thread (client-regions.ts); not merged yet
+    throw usageError('client regions (phase 7) are counted on one generator thread', 'run with --generator-threads 1');
+  }
   if (tuning.clock) throw usageError('generator threads run on the system clock', 'use one thread with an injected clock');
   const cat = options.catalogue ?? builtInCatalogue;
   const kinds = Object.entries(mixWeights(options.workload, cat))

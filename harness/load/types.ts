@@ -5,6 +5,7 @@ import type { Workload } from '../../loadtests/workloads.ts';
 import type { Catalogue } from '../../loadtests/catalogue.ts';
 import type { Registry } from 'prom-client';
 import type { LoadLedger } from './ledger-log.ts';
+import type { ClientRegion } from './client-regions.ts';
 
 export interface LoadTargets {
   /** base URL for API requests, e.g. http://127.3.1.1:8000 */
@@ -62,6 +63,10 @@ export interface LoadOptions {
   maxInFlight?: number;
   /** count requests and failures per shard (user-id requests only); omitted: not counted */
   shards?: ShardMap;
+  /** phase 7: the virtual users' client regions (client-regions.ts); the API's URL names the geo
+   *  DNS's name, each region resolves it from its own source address and sends from there;
+   *  omitted: every request goes to targets.api as given */
+  clientRegions?: ClientRegion[];
   /** per-request timeout */
   timeoutMs?: number;
   /** called once per second of load with that second's figures (live progress) */

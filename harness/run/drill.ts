@@ -7,7 +7,7 @@ import { runLoad } from '../load/engine.ts';
 import { generatorThreadsFor } from '../load/threads.ts';
 import { shardMapOf } from '../../chaos/drills/lookup.ts';
 import type { Exercise } from './lifecycle.ts';
-import { loadTargets } from './drive.ts';
+import { regionalLoad } from './drive.ts';
 import { liveProgress } from './progress.ts';
 
 /** The steady rate of a drill when --rate is not given: enough requests that a fault shows. */
@@ -31,7 +31,9 @@ export function drillExercise(choice: DrillChoice): Exercise {
     async run({ config, deployed, io }) {
       // a drill on shards counts per shard, which one thread alone can (threads.ts): one by default
       const sharded = shardMapOf(deployed.plan) !== undefined;
-      const threads = generatorThreadsFor(config.generatorThreads ?? (sharded ? 1 : null), deployed.plan.hosts.map((h) => h.size.cpus));
+      // client regions (phase 7) are counted on one thread too (harness/load/client-regions.ts)
+      const regional = regionalLoad(deployed.plan, config);
+      const threads = generatorThreadsFor(config.generatorThreads ?? (sharded || regional.clientRegions ? 1 : null), deployed.plan.hosts.map((h) => h.size.cpus));
       io.progress(threads.line);
       const live = liveProgress(io.write, io.isTTY);
       try {
@@ -50,7 +52,7 @@ export function drillExercise(choice: DrillChoice): Exercise {
           },
           runLoad,
           load: {
-            targets: loadTargets(deployed.plan),
+            ...regional,
             users: config.users,
             seed: config.seed,
             rate: config.rate ?? DRILL_DEFAULT_RATE,

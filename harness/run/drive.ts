@@ -16,6 +16,8 @@ import type { RunConfig } from './config.ts';
 import type { RunIO } from './lifecycle.ts';
 import { liveProgress } from './progress.ts';
 import { rateFloor } from '../load/traffic-model.ts';
+import type { ClientRegion } from '../load/client-regions.ts';
+import { phaseClients } from '../../targets/phases/phase-7.ts';
 import type { Registry } from 'prom-client';
 
 export interface DriveOutcome extends LoadOutcome {
@@ -32,9 +34,18 @@ export function loadTargets(plan: DeployPlan): { api: string; static: string } {
   };
 }
 
+/** The embedded engine's targets and client regions: phase 7's clients stand in regions and reach
+ *  the system through the geo DNS (targets/phases/phase-7.ts phaseClients); other phases: none. */
+export function regionalLoad(plan: DeployPlan, config: Pick<RunConfig, 'options'>): { targets: { api: string; static: string }; clientRegions?: ClientRegion[] } {
+  const clients = phaseClients(plan, config.options);
+  return clients ? { targets: { api: clients.api, static: clients.api }, clientRegions: clients.regions } : { targets: loadTargets(plan) };
+}
+
 export async function drive(config: RunConfig, plan: DeployPlan, stages: Stage[], runDir: string, io: RunIO, signal: AbortSignal = io.signal, metricsRegistry?: Registry): Promise<DriveOutcome> {
   const driver = config.driver === 'auto' ? ((await k6Available(process.env, config.k6Bin)) ? 'k6' : 'embedded') : config.driver;
   const targets = loadTargets(plan);
+  const regional = regionalLoad(plan, config);
+  if (driver === 'k6' && regional.clientRegions) io.progress(`k6 resolves through the system resolver only and cannot follow the geo DNS: its load goes to ${targets.api} (the entry), from no client region`);
   const totalS = stages.reduce((a, s) => a + s.durationS, 0);
   // a fresh salt per load, so a second load on the same deployment signs up new users (no 409s)
   const salt = config.salt ?? newSalt();
@@ -60,13 +71,14 @@ export async function drive(config: RunConfig, plan: DeployPlan, stages: Stage[]
     });
     return { results: { ...got.results, salt }, startedAtMs: got.startedAtMs, driver, thresholdsFailed: got.thresholdsFailed };
   }
-  const threads = generatorThreadsFor(config.generatorThreads, plan.hosts.map((h) => h.size.cpus));
+  // client regions are counted on one thread (harness/load/client-regions.ts); a chosen count stands, and is refused in one line
+  const threads = regional.clientRegions && config.generatorThreads == null ? { threads: 1, line: 'generator: 1 thread (client regions are counted on one)' } : generatorThreadsFor(config.generatorThreads, plan.hosts.map((h) => h.size.cpus));
   io.progress(threads.line);
   const live = liveProgress(io.write, io.isTTY);
   try {
     const got = await runLoad({
       generatorThreads: threads.threads,
-      targets,
+      ...regional,
       workload: workloads[config.workload]!,
       users: config.users,
       stages,
@@ -117,7 +129,7 @@ export async function driveWarmup(config: RunConfig, plan: DeployPlan, stages: S
   const live = liveProgress((t) => io.write(t.replace('  t=', '  warm-up t=')), io.isTTY);
   try {
     return await runLoad({
-      targets: loadTargets(plan),
+      ...regionalLoad(plan, config),
       workload: workloads[config.workload]!,
       users: config.users,
       salt: warmupSalt(config.salt),

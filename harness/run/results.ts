@@ -89,6 +89,21 @@ export const TrafficModel = z.object({
 });
 export type TrafficModel = z.infer<typeof TrafficModel>;
 
+/** A load's counts per client region: where it sent from, what it got, and when its DNS answer
+ *  changed (seconds since the load started; address null: the lookup failed). */
+export const RegionResults = z.record(
+  z.string(),
+  z.object({
+    source: z.string(),
+    requests: z.number(),
+    errors: z.number(),
+    /** the successes' latency from the intended send time; null when none succeeded */
+    latencyMs: Latency.nullable(),
+    dns: z.object({ queries: z.number(), failures: z.number(), changes: z.array(z.object({ atS: z.number(), address: z.string().nullable() })) }),
+  }),
+);
+export type RegionResults = z.infer<typeof RegionResults>;
+
 export const LoadResults = z.object({
   driver: z.enum(['embedded', 'k6']),
   workload: z.string(),
@@ -126,6 +141,9 @@ export const LoadResults = z.object({
   failureMs: Latency.optional(),
   /** per shard (when the engine knows the shard map): requests completed and failed */
   shards: z.record(z.string(), z.object({ requests: z.number(), errors: z.number() })).optional(),
+  /** per client region (phase 7: harness/load/client-regions.ts); null or absent where the load
+   *  has no client regions */
+  regions: RegionResults.nullable().optional(),
   endpoints: z.record(z.string(), EndpointStats),
   statusCodes: z.record(z.string(), z.number()),
   errorKinds: z.record(z.string(), z.number()),

@@ -91,6 +91,21 @@ export interface Topology {
   staticEntry?: string;
   /** the data stores, by name; absent: the topology keeps no data (a hand-built test topology) */
   stores?: StoreSpec[];
+  /** toxics that are topology, not faults (phase 7's WAN baseline): Toxiproxy's recipe adds them
+   *  once its proxies exist; a toxic on an edge that is not proxied is skipped */
+  toxics?: TopologyToxic[];
+}
+
+/** A latency toxic that is part of the topology; its name starts with 'baseline.' so that fault
+ *  cleanup (chaos/toxiproxy.ts) keeps it. */
+export interface TopologyToxic {
+  /** the edge's proxy: `${from}->${to}` */
+  proxy: string;
+  name: string;
+  type: 'latency';
+  stream: 'upstream' | 'downstream';
+  toxicity: 1;
+  attributes: { latency: number; jitter: number };
 }
 
 /** A value of a phase option: a count or a choice. */

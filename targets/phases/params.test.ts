@@ -62,7 +62,7 @@ describe('a phase declaring a new option', () => {
     const help = phaseOptionFlags(new Command().configureHelp({ helpWidth: 200 }), registry).helpInformation();
     expect(help).toMatch(/--workers <n>\s+workers consuming the jobs queue \(phases 6, 9\)/);
     expect(help).toMatch(/--broker <rabbitmq\|kafka>\s+the message broker: rabbitmq \(quorum queues\) or kafka \(KRaft, one node\) \(phases 6, 9\)/);
-    expect(help).toMatch(/--app-servers <n>\s+app servers behind the load balancer \(phases 3, 4, 5, 6, 9\)/);
+    expect(help).toMatch(/--app-servers <n>\s+app servers behind the load balancer \(phases 3, 4, 5, 6, 7, 9\)/);
   });
 
   it('parses the flags into the options its topology gets, defaults filling the rest', () => {
@@ -96,8 +96,20 @@ describe('the registry of options', () => {
     expect(registerParams([phase3, definePhase({ ...base, params: [withDefault(replicasParam, 0)] })]).get('replicas')!.phases).toEqual([3, 8]);
   });
 
-  it('the ladder declares --app-servers and --replicas on phases 3-6, sharding on 5 only, replication on 3-5, workers, broker and worker idempotence on 6', () => {
-    expect(Object.fromEntries([...phaseParams].map(([n, p]) => [n, p.phases]))).toEqual({ appServers: [3, 4, 5, 6], replicas: [3, 4, 5, 6], shards: [5], shardStrategy: [5], replication: [3, 4, 5], workers: [6], broker: [6], idempotentWorkers: [6] });
+  it('the ladder declares --app-servers on phases 3-7, --replicas on 3-6, sharding on 5 only, replication on 3-5, workers, broker and worker idempotence on 6, regions and clients on 7', () => {
+    expect(Object.fromEntries([...phaseParams].map(([n, p]) => [n, p.phases]))).toEqual({
+      appServers: [3, 4, 5, 6, 7],
+      replicas: [3, 4, 5, 6],
+      shards: [5],
+      shardStrategy: [5],
+      replication: [3, 4, 5],
+      workers: [6],
+      broker: [6],
+      idempotentWorkers: [6],
+      regions: [7],
+      clientMix: [7],
+      dnsCache: [7],
+    });
     expect(PHASE_NUMBERS).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(phase5.defaults).toEqual({ appServers: 3, replicas: 1, shards: 2, shardStrategy: 'range', replication: 'async' });
     expect(phase1.defaults).toEqual({});

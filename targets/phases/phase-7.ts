@@ -1,14 +1,213 @@
-// Phase 7 — Multiple data centers. Described, not yet deployable: `bench run --phase 7` says so.
-import { notBuilt } from './not-built.ts';
-import { definePhase } from './params.ts';
+// Phase 7 — Multiple data centers. Per region (default us-east, us-west, eu) a small stack of the
+// earlier phases on the region's own hosts: an HAProxy in front of the region's apps, a sessions
+// Redis, and the region's data tier (targets/regions/blocks.ts: an etcd member, a Patroni member,
+// a pg-router to whichever member leads). One geo DNS (PowerDNS, targets/services/pdns.ts)
+// answers each client region with its own region's balancer while that answers HTTP, else the
+// nearest region's. Every edge that leaves a region carries the WAN baseline (targets/regions/
+// latency.ts), declared here as topology and applied by Toxiproxy's recipe once its proxies exist.
+//
+// Why the apps read and write through their region's router: the apps' connection string never
+// changes when Patroni moves the leader, so no step of a failover is the harness's or the app's.
+// Why the geo DNS answers the balancers' own addresses: a per-(client region, serving region)
+// listener carrying that pair's latency is not built yet (docs/PHASE-7.md); the client -> region
+// path carries no WAN latency until it is.
+import { BenchError } from '../../harness/errors.ts';
+import type { AppConfig, Host, HostSize, Service, StoreSpec, Topology, TopologyToxic } from '../../harness/topology/types.ts';
+import { edgeName } from '../../harness/topology/plan.ts';
+import { dataTier } from '../regions/blocks.ts';
+import { preferenceRanks } from '../regions/geo.ts';
+import { baselineToxics, DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, type LatencyTable, type RegionEdge } from '../regions/latency.ts';
+import { haproxyRecipe } from '../services/haproxy.ts';
+import { CLIENT_REGION_REF, type PdnsConfig } from '../services/pdns.ts';
+import { CLIENT_MIX_EVEN, planClients } from '../regions/clients.ts';
+import type { ClientRegion } from '../../harness/load/client-regions.ts';
+import type { DeployPlan } from '../../harness/topology/plan.ts';
+import { checkHostCount } from './fleet.ts';
+import { appServersParam, definePhase, intOf, withDefault } from './params.ts';
+
+const TITLE = 'Multiple data centers';
+
+/** Regions deployed: the first N of us-east, us-west, eu. */
+export const regionsParam = {
+  name: 'regions',
+  flag: '--regions',
+  type: 'int',
+  default: 3,
+  min: 3,
+  max: DEFAULT_REGIONS.length,
+  help: `regions (data centers), the first N of ${DEFAULT_REGIONS.join(', ')}`,
+  rule: 'phase {phase} needs a whole number of at least 3 regions (the etcd quorum must survive a region)',
+  hint: 'use --regions 3',
+} as const;
+
+/** How the load's requests split over the client regions: even, or all from one region. */
+export const clientMixParam = {
+  name: 'clientMix',
+  flag: '--client-mix',
+  type: 'choice',
+  default: CLIENT_MIX_EVEN,
+  choices: [CLIENT_MIX_EVEN, ...DEFAULT_REGIONS],
+  help: `where the load's clients stand: ${CLIENT_MIX_EVEN} (a share per region) or one region's name (all there)`,
+  rule: 'unknown client mix',
+  hint: `use --client-mix ${CLIENT_MIX_EVEN} or --client-mix us-west`,
+} as const;
+
+/** How long a client keeps the geo DNS's answer (harness/load/geo-dns.ts): its TTL, the whole run,
+ *  or at least 30 s (caches that raise short TTLs to a floor). */
+export const dnsCacheParam = {
+  name: 'dnsCache',
+  flag: '--dns-cache',
+  type: 'choice',
+  default: 'ttl',
+  choices: ['ttl', 'pinned', 'min=30s'],
+  help: "how long the load's clients keep a DNS answer: ttl, pinned (never re-resolve), min=30s",
+  rule: 'unknown DNS cache mode',
+  hint: 'use --dns-cache ttl, pinned or min=30s',
+} as const;
+
+/** Where the geo DNS lives and the one name it routes: clients resolve api.bench.test. */
+export const GEO_ZONE = 'bench.test';
+export const GEO_NAME = 'api';
+export const GEO_FQDN = `${GEO_NAME}.${GEO_ZONE}`;
+/** The answer's TTL: short, so that a client honouring it follows a failover within seconds. */
+export const GEO_TTL_S = 2;
+/** The region the geo DNS's host stands in: none of the data centers (a drill that takes a data
+ *  center down must not take the DNS with it, as an anycast DNS service would survive). */
+export const GLOBAL_REGION = 'global';
+/** The geo DNS's service name. */
+export const GEO_DNS = 'geo-dns';
+
+/**
+ * Host sizes: the CPU quotas of three regions with one app each sum to 1.79 cores, so the phase
+ * fits the 2-core machine (quotas are ceilings; the load generator shares the machine). The data
+ * tier's sizes are blocks.ts's; an extra app per region adds 3 x 0.13.
+ */
+export const phase7Sizes = {
+  lb: { cpus: 0.05, memoryMb: 128 },
+  app: { cpus: 0.13, memoryMb: 384 },
+  sessions: { cpus: 0.04, memoryMb: 64 },
+  dns: { cpus: 0.03, memoryMb: 128 },
+} satisfies Record<string, HostSize>;
+
+/** The names a region's front uses. */
+export const regionFront = (r: string) => ({
+  lbHost: `lb-${r}`,
+  lb: `lb-${r}`,
+  sessionsHost: `sessions-${r}`,
+  sessions: `sessions-${r}`,
+  appHost: (i: number) => `app-${r}-${i}`,
+  app: (i: number) => `app-${r}-${i}`,
+});
+
+/** The regions a plan's topology declares as data centers (the DNS's 'global' is not one). */
+export const dataCenters = (t: Pick<Topology, 'regions'>): string[] => t.regions.map((r) => r.name).filter((n) => n !== GLOBAL_REGION);
+
+/**
+ * The geo DNS's config: view i answers client region i (its source address, `client-region:<i>`)
+ * with its own region's balancer, else the nearest, by the latency table. Pure.
+ */
+export function geoDnsConfig(regions: readonly string[], table: LatencyTable): PdnsConfig {
+  return {
+    zone: GEO_ZONE,
+    name: GEO_NAME,
+    ttlSeconds: GEO_TTL_S,
+    // through the balancer: a region whose apps are all down answers 503 and fails the check
+    health: { port: haproxyRecipe.ports.main, path: '/healthz' },
+    views: regions.map((client, i) => ({
+      name: client,
+      clients: [`${CLIENT_REGION_REF}${i}`],
+      prefer: preferenceRanks(client, regions, table).map((rank) => rank.map((r) => regionFront(r).lb)),
+    })),
+  };
+}
+
+/**
+ * The WAN baseline of a topology: both latency toxics on every edge (dependsOn) whose two ends
+ * stand in different regions, named after the edge's Toxiproxy proxy. Pure.
+ */
+export function wanBaseline(t: Pick<Topology, 'hosts' | 'services'>, table: LatencyTable): TopologyToxic[] {
+  const regionOfHost = new Map(t.hosts.map((h) => [h.name, h.region]));
+  const regionOf = new Map(t.services.map((s) => [s.name, regionOfHost.get(s.host)!]));
+  const edges: RegionEdge[] = t.services.flatMap((s) =>
+    s.dependsOn.filter((d) => regionOf.get(d) !== regionOf.get(s.name)).map((d) => ({ proxy: edgeName(s.name, d), from: regionOf.get(s.name)!, to: regionOf.get(d)! })),
+  );
+  return baselineToxics(edges, table);
+}
+
+/** Phase 7's topology. Pure. */
+export function phase7Topology(o: { regions: readonly string[]; appServers: number; table?: LatencyTable }): Topology {
+  const table = o.table ?? DEFAULT_ONE_WAY_MS;
+  const tier = dataTier(o.regions);
+  const s = phase7Sizes;
+  const hosts: Host[] = [...tier.hosts];
+  const services: Service[] = [...tier.services];
+  const allApps: string[] = [];
+  for (const r of o.regions) {
+    const f = regionFront(r);
+    const router = tier.routers[r]!;
+    const apps = Array.from({ length: o.appServers }, (_, i) => f.app(i + 1));
+    allApps.push(...apps);
+    // each region's apps write and read through their own region's router: reads are as fresh
+    // as the leader (one write region, active-passive), and cost the WAN round trip outside it
+    const app: AppConfig = {
+      store: { kind: 'postgres', strategy: 'range', shards: [{ name: 'main', primary: router, replicas: [], range: [0, null] }] },
+      sessions: { kind: 'redis', service: f.sessions },
+      cache: null,
+    };
+    hosts.push({ name: f.sessionsHost, size: s.sessions, region: r }, ...apps.map((_, i) => ({ name: f.appHost(i + 1), size: s.app, region: r })), { name: f.lbHost, size: s.lb, region: r });
+    services.push(
+      { name: f.sessions, kind: 'redis', host: f.sessionsHost, role: 'sessions', dependsOn: [], config: { kind: 'redis' } },
+      ...apps.map((name, i): Service => ({ name, kind: 'app', host: f.appHost(i + 1), role: 'app', dependsOn: [router, f.sessions], config: { kind: 'app', app: structuredClone(app) } })),
+      { name: f.lb, kind: 'haproxy', host: f.lbHost, role: 'lb', dependsOn: apps, config: { kind: 'haproxy', haproxy: { backends: apps } } },
+    );
+  }
+  hosts.push({ name: 'dns-host', size: s.dns, region: GLOBAL_REGION });
+  // the DNS's health checks reach each balancer directly: they are the DNS's, not an edge of the system
+  services.push({ name: GEO_DNS, kind: 'pdns', host: 'dns-host', role: 'geo-dns', dependsOn: [], config: { kind: 'pdns', pdns: geoDnsConfig(o.regions, table) } });
+  // seeding and the write checker reach the data through the first region's router; every app
+  // owns the store (each through its own region's router, which lands on the same leader)
+  const users: StoreSpec = { name: 'users', kind: 'postgres', owners: allApps, strategy: 'range', shards: [{ name: 'main', primary: tier.routers[o.regions[0]!]!, replicas: [], range: [0, null] }] };
+  const t: Topology = {
+    phase: 7,
+    title: TITLE,
+    regions: [...o.regions.map((name) => ({ name, wanLatencyMs: 0 })), { name: GLOBAL_REGION, wanLatencyMs: 0 }],
+    hosts,
+    services,
+    entry: regionFront(o.regions[0]!).lb,
+    stores: [users],
+  };
+  return { ...t, toxics: wanBaseline(t, table) };
+}
 
 export const phase7 = definePhase({
   phase: 7,
-  title: 'Multiple data centers',
+  title: TITLE,
   usersRange: [100_000_000, 1_000_000_000],
-  architecture: 'several regions: geo-routing, async cross-region replication, automatic failover',
+  architecture: 'several regions, each a balancer, apps and a Patroni member behind a router; etcd across regions; geo-routing DNS; WAN latency; async cross-region replication with automatic failover',
   shows: 'a region can die and traffic moves without a human; how much data the async link loses (RPO)',
-  built: false,
-  params: [],
-  build: () => notBuilt(7),
+  built: true,
+  params: [regionsParam, withDefault(appServersParam, 1), clientMixParam, dnsCacheParam],
+  build: (o) => {
+    const n = intOf(o, regionsParam);
+    if (n > DEFAULT_REGIONS.length) {
+      throw new BenchError('usage', `--regions ${n}: phase 7 knows ${DEFAULT_REGIONS.length} regions (${DEFAULT_REGIONS.join(', ')})`, `a region more needs its WAN latencies and does not fit 2 cores: use --regions ${DEFAULT_REGIONS.length}`);
+    }
+    return checkHostCount(phase7Topology({ regions: DEFAULT_REGIONS.slice(0, n), appServers: intOf(o, appServersParam) }));
+  },
 });
+
+/** Sum of the phase's CPU quotas with these options (docs/PHASE-7.md prints the table). Pure. */
+export const phase7Cpus = (t: Pick<Topology, 'hosts'>) => Math.round(t.hosts.reduce((a, h) => a + h.size.cpus, 0) * 100) / 100;
+
+/**
+ * The load's client regions for a plan of this phase (one per data center, `--client-mix`,
+ * `--dns-cache`) and its API target through the geo name; null for a plan without the geo DNS
+ * (every other phase). Pure.
+ */
+export function phaseClients(plan: Pick<DeployPlan, 'slot' | 'services' | 'topology'>, options: Readonly<Record<string, unknown>>): { api: string; regions: ClientRegion[] } | null {
+  if (!plan.services.some((s) => s.name === GEO_DNS && s.kind === 'pdns')) return null;
+  const regions = dataCenters(plan.topology);
+  // the balancers share one port, each on its own address: the DNS answers the address only
+  const port = plan.services.find((s) => s.name === regionFront(regions[0]!).lb)!.address.port;
+  return planClients(plan, { service: GEO_DNS, fqdn: GEO_FQDN, port }, regions, options as Record<string, string>);
+}

@@ -5,15 +5,16 @@
 // its baseline latency (latency.ts), so a write from a region that is not the leader's pays the
 // round trip to it, as it would between real data centers.
 //
-// Sizes (2 cores shared by everything, the load generator included): a database host 0.25 core,
-// an etcd member and a router 0.1 core each: 0.45 core per region, 1.35 for three.
+// Sizes (2 cores shared by everything, the load generator included): a database host 0.22 core,
+// an etcd member 0.1, a router 0.05 (HAProxy in TCP mode, a region's few pooled connections):
+// 0.37 core per region, 1.11 for three, which leaves phase 7's balancers and apps their share.
 import { BenchError } from '../../harness/errors.ts';
 import type { Host, HostSize, Service } from '../../harness/topology/types.ts';
 
 export const regionDataSizes = {
-  db: { cpus: 0.25, memoryMb: 384 },
+  db: { cpus: 0.22, memoryMb: 384 },
   dcs: { cpus: 0.1, memoryMb: 128 },
-  router: { cpus: 0.1, memoryMb: 64 },
+  router: { cpus: 0.05, memoryMb: 64 },
 } satisfies Record<string, HostSize>;
 
 /** The names a region's data tier uses. */

@@ -8,6 +8,7 @@
 // pay the one-way figure once each (upstream and downstream toxics): a round trip is twice it.
 import { BenchError } from '../../harness/errors.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
+import type { TopologyToxic } from '../../harness/topology/types.ts';
 
 /** The regions phase 7 deploys when none are chosen. */
 export const DEFAULT_REGIONS = ['us-east', 'us-west', 'eu'] as const;
@@ -66,15 +67,8 @@ export interface RegionEdge {
   to: string;
 }
 
-/** The baseline toxic on one proxy, as Toxiproxy takes it. */
-export interface BaselineToxic {
-  proxy: string;
-  name: string;
-  type: 'latency';
-  stream: 'upstream' | 'downstream';
-  toxicity: 1;
-  attributes: { latency: number; jitter: number };
-}
+/** The baseline toxic on one proxy, as Toxiproxy takes it: a toxic of the topology. */
+export type BaselineToxic = TopologyToxic;
 
 /** Every proxied edge of a plan whose two ends stand in different regions. Pure. */
 export function crossRegionEdges(plan: Pick<DeployPlan, 'edges' | 'services' | 'hosts'>): RegionEdge[] {

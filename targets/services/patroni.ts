@@ -27,6 +27,7 @@ import { pgMaxConnections, type Endpoint, type PlannedService } from '../../harn
 import { APP_POOL_SIZE, PG_CREDENTIALS } from '../app/config.ts';
 import { createBenchRole, PG_BIN_DIRS, PG_USER } from './postgres.ts';
 import type { ComponentKind, Requirement } from './types.ts';
+import type { Service } from '../../harness/topology/types.ts';
 
 /** What a phase declares for one Patroni member: the cluster's name (Patroni's scope: one leader
  *  key per scope in etcd), the etcd members it talks to by service name, and the leader key's time
@@ -43,6 +44,22 @@ declare module '../../harness/topology/types.ts' {
   }
 }
 export type PatroniConfig = z.infer<typeof patroniConfig>['patroni'];
+
+/**
+ * max_connections of a member: any member may lead, and the apps reach the leader through their
+ * region's pg-router, so every app pool behind a router that lists this member may land on it
+ * (pgMaxConnections counts only apps that name the server itself). Pure.
+ */
+export function patroniMaxConnections(services: readonly Pick<Service, 'name' | 'config'>[], member: string): number {
+  const routers = new Set(services.filter((s) => s.config.kind === 'pg-router' && s.config.pgRouter.members.includes(member)).map((s) => s.name));
+  // a router stands for its members: count the apps behind it as if they named this member
+  const asMember = services.map((s) => {
+    if (s.config.kind !== 'app' || s.config.app.store.kind !== 'postgres') return s;
+    const shards = s.config.app.store.shards.map((sh) => (routers.has(sh.primary) ? { ...sh, primary: member } : sh));
+    return { ...s, config: { ...s.config, app: { ...s.config.app, store: { ...s.config.app.store, shards } } } };
+  });
+  return pgMaxConnections(asMember, member, APP_POOL_SIZE);
+}
 
 /** Patroni's REST API, on the member's host address. */
 export const PATRONI_REST_PORT = 8008;
@@ -240,7 +257,7 @@ export const patroniRecipe: ComponentKind = {
       service: ctx.service,
       dir: ctx.dir,
       etcd: config.etcd.map((e) => ctx.reach(e)),
-      maxConnections: pgMaxConnections(ctx.plan.services, ctx.service.name, APP_POOL_SIZE),
+      maxConnections: patroniMaxConnections(ctx.plan.services, ctx.service.name),
       password: PG_CREDENTIALS.password,
     });
     const file = join(ctx.dir, PATRONI_CONFIG_FILE);

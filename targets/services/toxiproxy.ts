@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { hostPort, toxiproxyClient, type ProxySpec } from '../../harness/runtime/toxiproxy-client.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
+import type { TopologyToxic } from '../../harness/topology/types.ts';
+import { applyBaseline } from '../regions/latency.ts';
 import type { ComponentKind } from './types.ts';
 
 /** The Toxiproxy release `bench setup` builds (Debian does not package it). */
@@ -21,6 +23,12 @@ declare module '../../harness/topology/types.ts' {
 }
 
 export const TOXIPROXY_CONFIG_FILE = 'toxiproxy.json';
+
+/** The topology's toxics whose edge has a proxy in this plan. Pure. */
+export function topologyToxics(plan: DeployPlan): TopologyToxic[] {
+  const proxied = new Set(plan.edges.filter((e) => e.proxied).map((e) => e.name));
+  return (plan.topology.toxics ?? []).filter((t) => proxied.has(t.proxy));
+}
 
 /** One proxy per proxied edge of the plan. Pure. */
 export function proxySpecs(plan: DeployPlan): ProxySpec[] {
@@ -74,5 +82,9 @@ export const toxiproxyRecipe: ComponentKind = {
     if (missing.length > 0) {
       throw new Error(`proxies not created: ${missing.map((p) => `${p.name} on ${p.listen}`).join(', ')} (is another run holding these addresses? run: bench down)`);
     }
+    // The topology's own toxics (phase 7's WAN baseline) before any client connects through the
+    // proxies; also after a restart, which starts Toxiproxy without them (the config file holds
+    // proxies only). A toxic already there is kept.
+    await applyBaseline({ listProxies: () => api.listProxies(), addToxic: async (proxy, t) => void (await api.addToxic(proxy, t)) }, topologyToxics(ctx.plan));
   },
 };

@@ -4,7 +4,7 @@
 // per read) and parsed in place (parser.ts). It does what the engine needs and nothing more:
 // no redirects, no pipelining, no TLS, and one kind of retry only: a GET on a reused connection
 // the server had already closed (see StaleKeepAliveError).
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, type LookupFunction, type Socket } from 'node:net';
 import { HttpParseError, ResponseParser } from './parser.ts';
 import type { PreparedRequest, ResponseHandler, Transport } from './types.ts';
 
@@ -44,6 +44,12 @@ export const DEFAULT_IDLE_MS = 5_000;
 export interface SocketTransportOptions {
   /** the longest an idle connection is reused; default DEFAULT_IDLE_MS */
   idleMs?: number;
+  /** the source address every connection binds (a client region's loopback address, which the
+   *  geo DNS routes on); default: the system's choice */
+  localAddress?: string;
+  /** how the origin's host name becomes an address, per new connection (a client region's geo
+   *  resolver: harness/load/geo-dns.ts geoLookup); default: the system resolver */
+  lookup?: LookupFunction;
 }
 
 /** True for a GET request: safe to send again when its connection turned out stale. */
@@ -80,6 +86,8 @@ class Conn {
     this.socket = netConnect({
       host,
       port,
+      ...(pool.localAddress !== undefined ? { localAddress: pool.localAddress } : {}),
+      ...(pool.lookup !== undefined ? { lookup: pool.lookup } : {}),
       noDelay: true,
       keepAlive: true,
       keepAliveInitialDelay: 60_000,
@@ -199,6 +207,10 @@ export class SocketTransport implements Transport {
   private readonly idle: Conn[] = [];
   /** the longest an idle connection is reused (ms) */
   readonly idleMs: number;
+  /** the source address of every connection; undefined: the system's choice */
+  readonly localAddress: string | undefined;
+  /** resolves the origin's host name per new connection; undefined: the system resolver */
+  readonly lookup: LookupFunction | undefined;
   /** GETs sent again on a fresh connection after a stale one (StaleKeepAliveError) */
   staleRetries = 0;
   /** other requests failed by a stale connection */
@@ -216,6 +228,8 @@ export class SocketTransport implements Transport {
     options: SocketTransportOptions = {},
   ) {
     this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
+    this.localAddress = options.localAddress;
+    this.lookup = options.lookup;
     const u = new URL(origin);
     this.host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
     this.port = Number(u.port || 80);

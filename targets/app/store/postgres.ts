@@ -266,12 +266,19 @@ export function createPostgresStore(config: PostgresStoreConfig, observer: DbObs
       // of a 0.2-core app's CPU each (scripts/app-cost.ts, docs/CAPACITY.md).
       const client = await s.pool.connect();
       let broken: Error | undefined;
+      // pg-pool removes its own 'error' listener while a client is checked out, and pg emits
+      // 'error' on a connection that ends unexpectedly: a server that cuts sessions (phase 7's
+      // routers on a leader change) would crash the app with an unhandled 'error' event. The
+      // query fails with the same error; the connection is released broken.
+      const onError = (e: Error) => (broken ??= e);
+      client.on('error', onError);
       try {
         return await client.query<Row>(q);
       } catch (e) {
         if (!keepsConnection(e)) broken = e as Error;
         throw e;
       } finally {
+        client.removeListener('error', onError);
         client.release(broken);
       }
     } catch (e) {

@@ -22,14 +22,26 @@ export interface GeoDnsFixture {
   entries: Record<'east' | 'west', string>;
   /** region -> a client source address inside that region's view */
   sources: Record<'east' | 'west', string>;
+  /** requests the regions served (not the health checks), in order */
+  served: Served[];
   kill(region: 'east' | 'west'): Promise<void>;
   revive(region: 'east' | 'west'): Promise<void>;
   dispose(): Promise<void>;
 }
 
-function listen(host: string): Promise<{ server: Server; sockets: Set<Socket> }> {
+/** A request a region's listener answered, other than the DNS's health checks: where it came from. */
+export interface Served {
+  region: 'east' | 'west';
+  /** the client's source address */
+  from: string;
+}
+
+function listen(host: string, region: 'east' | 'west', served: Served[]): Promise<{ server: Server; sockets: Set<Socket> }> {
   const sockets = new Set<Socket>();
-  const server = createServer((_req, res) => res.end('ok'));
+  const server = createServer((req, res) => {
+    if (req.url !== '/health') served.push({ region, from: req.socket.remoteAddress ?? '' });
+    res.end('ok');
+  });
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -64,7 +76,8 @@ export async function startGeoDns(name: string, ttlSeconds: number): Promise<Geo
     entry: 'geo-dns',
   };
   const p = plan(topology, { runId: `${name}-${process.pid}`, slot: t.slot, proxies: false, prometheus: false });
-  const servers = { east: await listen(entries.east), west: await listen(entries.west) };
+  const served: Served[] = [];
+  const servers = { east: await listen(entries.east, 'east', served), west: await listen(entries.west, 'west', served) };
   let dep: Deployment | undefined;
   try {
     dep = await createNativeRuntime({ stateRoot: t.root }).up(p, { runDir: join(t.root, 'run'), progress: () => {} });
@@ -84,9 +97,10 @@ export async function startGeoDns(name: string, ttlSeconds: number): Promise<Geo
     dns: serviceOf(p, 'geo-dns').address,
     entries,
     sources,
+    served,
     kill: close,
     async revive(r) {
-      servers[r] = await listen(entries[r]);
+      servers[r] = await listen(entries[r], r, served);
     },
     async dispose() {
       await dep?.down();

@@ -1,0 +1,190 @@
+// datacenter-outage: a whole region (default: the write region, wherever the Patroni leader is at
+// the fault) dies at once under load — every host of it down (each of its
+// services SIGKILLed by pid through the runtime, every proxied edge to or from it disabled) — and
+// comes back after the fault. Nothing of the harness takes part in the failover: the geo DNS's
+// health checks move the region's clients to the nearest survivor, Patroni (with etcd's quorum of
+// the survivors) promotes a member if the leader was there, and every router follows the leader.
+//
+// Figures: the leader's region at the fault, the Patroni failover time (fault -> a surviving
+// member answers /primary; null when the leader was elsewhere), the DNS convergence of the failed
+// region's clients (fault -> their resolver's first answer of another region, from the load's
+// `regions` section), the failback (region back -> its clients answered by it again), and the
+// failed region's and the survivors' requests and errors during the fault. RPO is the write
+// checker's (chaos/write-check.ts, read through a surviving region's router).
+import { BenchError } from '../../harness/errors.ts';
+import { CONTROL_HOST, type DeployPlan } from '../../harness/topology/plan.ts';
+import { dataCenters, GEO_DNS, regionFront } from '../../targets/phases/phase-7.ts';
+import { regionNames } from '../../targets/regions/blocks.ts';
+import { patroniRole } from '../../targets/services/patroni.ts';
+import { makeFault } from '../faults/index.ts';
+import { once } from '../faults/toxic-fault.ts';
+import type { Fault } from '../faults/types.ts';
+import { APPLIES, doesNotApply, type Drill, type DrillState, type DrillTiming } from './types.ts';
+
+/** How long the failover watch polls the survivors for a leader. */
+const WATCH_TIMEOUT_MS = 60_000;
+
+/** The failover watches in flight, by drill run (verify waits for its own). */
+const watches = new WeakMap<DrillState, Promise<void>>();
+
+/** The fault's target when none is named: the region whose Patroni member leads at the fault. */
+export const WRITE_REGION = 'write-region';
+
+/** The region the drill takes down when the user named one (checked), else null: the write
+ *  region, known only at the fault (the leader moves between deployments). */
+export function failedRegion(plan: DeployPlan, t: Pick<DrillTiming, 'target'>): string | null {
+  if (t.target === undefined || t.target === WRITE_REGION) return null;
+  const regions = dataCenters(plan.topology);
+  if (!regions.includes(t.target)) throw new BenchError('usage', `${t.target} is not a region of this deployment (drill datacenter-outage)`, `its regions: ${regions.join(', ')}, or ${WRITE_REGION} (the default)`);
+  return t.target;
+}
+
+/** The data centers, when the deployment has several and a geo DNS in front of them. Pure. */
+function regionsOf(plan: DeployPlan): string[] {
+  return plan.services.some((s) => s.name === GEO_DNS) ? dataCenters(plan.topology) : [];
+}
+
+/** Which region's Patroni member leads now (null: none answers /primary). */
+async function leaderNow(plan: DeployPlan, regions: readonly string[]): Promise<string | null> {
+  const roles = await Promise.all(regions.map((r) => patroniRole(plan.services.find((s) => s.name === regionNames(r).member)!)));
+  const i = roles.indexOf('primary');
+  return i < 0 ? null : regions[i]!;
+}
+
+/**
+ * The whole region down as one fault: the leader's region is read first (nothing is down yet),
+ * then every host of the region goes down at once (host-down: its services SIGKILLed by pid
+ * through the runtime, its proxied edges disabled), then the surviving regions' Patroni members
+ * are polled until one leads (when the leader was in the region). Revert brings the hosts back
+ * in the plan's order (etcd, Patroni, router, Redis, apps, balancer).
+ */
+function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): Fault {
+  const regions = dataCenters(plan.topology);
+  // the harness's control host (Toxiproxy, Prometheus) carries the first region's name in the plan: not a data center's host
+  const hostsOf = (r: string) => plan.hosts.filter((h) => h.region === r && h.name !== CONTROL_HOST);
+  // every region's faults, built (and checked) before anything starts; the one due is picked at the fault
+  const downsOf = new Map(regions.map((r) => [r, hostsOf(r).map((h) => makeFault('host-down', h.name, {}, plan))]));
+  return {
+    name: 'region-down',
+    target: fixed ?? WRITE_REGION,
+    describe: () => (fixed ? `region ${fixed} down: ${hostsOf(fixed).map((h) => h.name).join(', ')}` : "the write region (the Patroni leader's) down, every host of it"),
+    async apply(ctx) {
+      const leader = await leaderNow(plan, regions);
+      state.figures.leaderRegionAtFault = leader;
+      // no member leads (a failover already under way): the first region, said in the figures
+      const region = fixed ?? leader ?? regions[0]!;
+      state.figures.failedRegion = region;
+      const survivors = regions.filter((r) => r !== region);
+      // the write checker reads the store through a router that survives
+      state.primaries.set('main', regionNames(survivors[0]!).router);
+      const downs = downsOf.get(region)!;
+      const t0 = performance.now();
+      const settled = await Promise.allSettled(downs.map((f) => f.apply(ctx)));
+      const applied = settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
+      const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+      if (failed) {
+        for (const a of applied) await a.revert().catch(() => {});
+        throw failed.reason;
+      }
+      state.figures.patroniFailoverS = null;
+      if (leader === region) {
+        watches.set(
+          state,
+          (async () => {
+            while (performance.now() - t0 < WATCH_TIMEOUT_MS) {
+              const now = await leaderNow(plan, survivors);
+              if (now !== null) {
+                state.figures.patroniFailoverS = Math.round(performance.now() - t0) / 1000;
+                state.figures.newLeaderRegion = now;
+                ctx.progress(`datacenter-outage: ${now}'s member leads ${state.figures.patroniFailoverS} s after ${region} went down`);
+                return;
+              }
+              await new Promise((res) => setTimeout(res, 100));
+            }
+            state.problems.push(`no surviving Patroni member led within ${WATCH_TIMEOUT_MS / 1000} s of the outage`);
+          })(),
+        );
+      }
+      return {
+        detail: `leader in ${leader ?? 'no region'}; ${region} down: ${applied.map((a) => a.detail).join('; ')}`,
+        revert: once(async () => {
+          for (const a of applied) await a.revert();
+        }),
+      };
+    },
+  };
+}
+
+/** The first time (s, load clock) at or after `fromS` a region's resolver answered an address
+ *  (not) in `own`; null when it never did. Pure. */
+export function firstAnswer(changes: readonly { atS: number; address: string | null }[], fromS: number, own: string, want: 'own' | 'other'): number | null {
+  const hit = changes.find((c) => c.atS >= fromS && c.address !== null && (want === 'own' ? c.address === own : c.address !== own));
+  return hit ? hit.atS : null;
+}
+
+export const datacenterOutage: Drill = {
+  name: 'datacenter-outage',
+  summary: 'every host of one region dies at once and comes back; traffic moves by geo DNS and Patroni, no human step',
+  applies(plan) {
+    const regions = regionsOf(plan);
+    if (regions.length < 2) return doesNotApply(`it takes a whole region down behind a geo DNS, and phase ${plan.topology.phase} has ${regions.length === 0 ? 'no geo DNS' : 'one region'} (run phase 7)`);
+    if (!plan.toxiproxy) return doesNotApply('it disables the region\'s edges through Toxiproxy, and this deployment connects its tiers directly (run without --no-proxies)');
+    return APPLIES;
+  },
+  defaults: { atS: 15, durationS: 30, tailS: 30 },
+  workload: 'mixed',
+  hypothesis(plan, t) {
+    const r = failedRegion(plan, t) ?? 'the write region (where the Patroni leader is at the fault)';
+    return {
+      text:
+        `every host of ${r} dies at once (SIGKILL) for ${t.durationS} s: ${r}'s clients are answered by another region and, if ${r} held the leader, Patroni promotes a survivor, with no human step; ` +
+        'errors end within 25 s (Patroni ttl 10 s + the routers\' checks + the DNS TTL 2 s and its checks), then fewer than 1% of requests fail with p99 under 1500 ms; ' +
+        'no acknowledged write is lost, which asynchronous replication does not guarantee (what the leader acknowledged and had not sent is lost, counted and named)',
+      maxErrorRate: 0.01,
+      maxP99Ms: 1500,
+      outageAllowedS: 25,
+      maxLostWrites: 0,
+    };
+  },
+  schedule(plan, t, state) {
+    const r = failedRegion(plan, t);
+    // until the fault picks the region, the write checker's reads go where they would anyway
+    const survivor = dataCenters(plan.topology).find((x) => x !== r)!;
+    state.primaries.set('main', regionNames(survivor).router);
+    return [{ fault: regionDown(plan, r, state), startS: t.atS, durationS: t.durationS }];
+  },
+  // no health probe: the load's API target is the geo name, which only the client regions resolve
+  probes: () => [],
+  async verify(ctx) {
+    await watches.get(ctx.state);
+    const r = ctx.state.figures.failedRegion;
+    if (typeof r !== 'string') return { problems: ['no region was taken down'] };
+    const own = ctx.plan.services.find((s) => s.name === regionFront(r).lb)!.address.host;
+    const down = ctx.windows.find((w) => w.name === 'region-down');
+    if (!down) return { problems: [`region ${r} was never taken down`] };
+    const startS = down.startS;
+    const backS = down.endS;
+    const regions = ctx.load.results.regions ?? null;
+    const figures: Record<string, number | string | null> = {};
+    const notes: string[] = [];
+    const mine = regions?.[r];
+    if (!mine) {
+      notes.push(`the load had no client in ${r} (--client-mix), so its DNS convergence was not measured`);
+      figures.dnsConvergenceS = null;
+      figures.failbackS = null;
+    } else {
+      const moved = firstAnswer(mine.dns.changes, startS, own, 'other');
+      figures.dnsConvergenceS = moved === null ? null : Math.round((moved - startS) * 1000) / 1000;
+      const back = backS === null || moved === null ? null : firstAnswer(mine.dns.changes, backS, own, 'own');
+      figures.failbackS = back === null || backS === null ? null : Math.round((back - backS) * 1000) / 1000;
+      if (moved === null) notes.push(`${r}'s clients were never answered by another region (a pinned DNS cache keeps the dead region: --dns-cache)`);
+      else if (figures.failbackS === null) notes.push(`${r}'s clients did not come back to it before the load ended: a client resolves again only for a new connection, and its keep-alive connections to the survivor stayed open`);
+    }
+    if (regions) for (const [name, x] of Object.entries(regions)) {
+      figures[`requests.${name}`] = x.requests;
+      figures[`errors.${name}`] = x.errors;
+      figures[`p99Ms.${name}`] = x.latencyMs?.p99 ?? null;
+    }
+    return { figures, notes };
+  },
+};
