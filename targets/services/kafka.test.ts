@@ -47,6 +47,9 @@ describe('kafka kind', () => {
     const id = newClusterId(Buffer.alloc(16, 0xff));
     expect(id).toBe('_____________________w');
     expect(newClusterId()).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    // an id starting with '-' is parsed as a flag by StorageTool: never drawn
+    expect(Buffer.alloc(16, 0xf8).toString('base64url')).toMatch(/^-/);
+    expect(newClusterId(Buffer.alloc(16, 0xf8))).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
   });
 
   it('requires its launcher (written by setup after the jars) and Java', () => {

@@ -124,7 +124,10 @@ export function renderKafkaLog4j(): string {
 
 /** A KRaft cluster id: 16 random bytes, base64url without padding (what StorageTool expects). */
 export function newClusterId(bytes: Buffer = randomBytes(16)): string {
-  return bytes.toString('base64url');
+  const id = bytes.toString('base64url');
+  // StorageTool's argument parser takes an id that starts with '-' (1 draw in 64) for a flag and
+  // refuses to format: draw again, as Kafka's own Uuid.randomUuid does
+  return id.startsWith('-') ? newClusterId() : id;
 }
 
 function hostMemoryMb(ctx: NativeContext): number {
