@@ -71,15 +71,20 @@ export class KafkaLagReader implements BacklogReader {
   async read(): Promise<BacklogReading> {
     try {
       if (!this.admin) {
-        const admin = kafkaClient(this.at, 'bench-lag', { connectionTimeoutMs: this.timeoutMs, requestTimeoutMs: this.timeoutMs, retries: 0 }).admin();
+        const admin = kafkaClient(this.at, 'bench-lag', { connectionTimeoutMs: this.timeoutMs, requestTimeoutMs: this.timeoutMs, retries: 2 }).admin();
         this.admin = admin;
         await admin.connect();
       }
-      const [ends, commits] = await Promise.all([this.admin.fetchTopicOffsets(this.queue), this.admin.fetchOffsets({ groupId: this.group, topics: [this.queue] })]);
+      // one after the other: side by side, the group-coordinator lookup raced the metadata refresh
+      // of the offsets request and found an empty broker pool
+      const ends = await this.admin.fetchTopicOffsets(this.queue);
+      const commits = await this.admin.fetchOffsets({ groupId: this.group, topics: [this.queue] });
       const { lag, committed } = groupLag(ends, commits.find((t) => t.topic === this.queue)?.partitions ?? []);
       return { ready: lag, unacked: null, acked: committed };
     } catch {
-      // the topic not created yet, or the broker down: a gap; the next reading connects again
+      // the topic not created yet, its leader or the group's coordinator not settled yet (seen
+      // for a second after a topic's creation), or the broker down: a gap; the next reading
+      // connects again
       await this.close();
       return { ready: null, unacked: null, acked: null };
     }
