@@ -15,6 +15,7 @@ import type { Deployment } from '../../harness/runtime/types.ts';
 import { plan, type DeployPlan, type Endpoint } from '../../harness/topology/plan.ts';
 import type { Topology } from '../../harness/topology/types.ts';
 import { KafkaLagReader } from '../../harness/run/kafka-lag.ts';
+import { KNOWN_METRICS } from '../../dashboards/metrics.ts';
 import { kafkaClient, kafkaPing, kafkaSidePorts } from './kafka.ts';
 
 const topology: Topology = {
@@ -118,6 +119,11 @@ describe('kafka recipe', () => {
     expect(text).toMatch(/^kafka_network_requestmetrics_requests_total\{request="Produce",/m);
     expect(text).toMatch(/^kafka_log_logendoffset\{partition="\d+",topic="work",?\} \d+/m);
     expect(await accepts('127.0.0.1', kafkaSidePorts.prometheus)).toBe(false);
+    // every Kafka name the dashboards use is one the agent exports
+    const names = new Set(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]));
+    const used = Object.entries(KNOWN_METRICS).filter(([, m]) => m.source === 'kafka').map(([n]) => n);
+    expect(used.length).toBeGreaterThan(0);
+    expect(used.filter((n) => !names.has(n))).toEqual([]);
   }, 30_000);
 
   it("the lag reader sees a group's lag rise while nothing consumes and fall to 0 after a consumer commits", async () => {
