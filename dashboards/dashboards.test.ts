@@ -109,7 +109,7 @@ describe('the dashboards cover what each tier needs', () => {
     ['bench-app', ['http_requests_total', 'http_request_duration_seconds_bucket', 'sum by (server)', 'sum by (route)']],
     ['bench-db', ['db_query_duration_seconds_bucket', 'role, shard', 'db_queries_total', 'replica_lag_seconds', 'pg_stat_database_']],
     ['bench-cache', ['cache_requests_total', 'redis_', 'edge_cache_requests_total']],
-    ['bench-queue', ['rabbitmq_queue_messages']],
+    ['bench-queue', ['rabbitmq_queue_messages', 'kafka_server_replicamanager_underreplicatedpartitions', 'kafka_server_brokertopicmetrics_messagesinpersec_total', 'kafka_network_requestmetrics_requests_total', 'kafka_log_logendoffset']],
   ])('%s', (uid, needles) => {
     const t = text(uid);
     for (const n of needles) expect(t, n).toContain(n);

@@ -3,7 +3,7 @@
 // drawing an empty panel; the exporter integration test checks the exporters' names are real.
 
 /** Who exports a metric: the load generator, the reference app, the harness, or an exporter. */
-export type MetricSource = 'k6' | 'app' | 'harness' | 'prometheus' | 'haproxy' | 'postgres-exporter' | 'redis-exporter' | 'rabbitmq';
+export type MetricSource = 'k6' | 'app' | 'harness' | 'prometheus' | 'haproxy' | 'postgres-exporter' | 'redis-exporter' | 'rabbitmq' | 'kafka';
 
 /** A metric the dashboards may query. */
 export interface KnownMetric {
@@ -19,6 +19,7 @@ const haproxy = (type: KnownMetric['type'], help: string): KnownMetric => ({ sou
 const pg = (type: KnownMetric['type'], help: string): KnownMetric => ({ source: 'postgres-exporter', type, help });
 const redis = (type: KnownMetric['type'], help: string): KnownMetric => ({ source: 'redis-exporter', type, help });
 const rabbit = (type: KnownMetric['type'], help: string): KnownMetric => ({ source: 'rabbitmq', type, help });
+const kafka = (type: KnownMetric['type'], help: string): KnownMetric => ({ source: 'kafka', type, help });
 
 /**
  * Metric names (a histogram by its base name; its _bucket/_sum/_count series are implied).
@@ -98,6 +99,16 @@ export const KNOWN_METRICS: Record<string, KnownMetric> = {
   rabbitmq_global_messages_confirmed_total: rabbit('counter', 'publishes confirmed to publishers (publisher confirms)'),
   rabbitmq_global_messages_redelivered_total: rabbit('counter', 'deliveries of messages delivered before (a consumer died or nacked)'),
   rabbitmq_global_messages_dead_lettered_delivery_limit_total: rabbit('counter', 'messages dead-lettered by a quorum queue\'s x-delivery-limit'),
+  // Kafka's broker through the JMX exporter agent (phase 6 --broker kafka): the names its rules give
+  // (targets/services/kafka.ts renderJmxExporterConfig). No consumer lag: the broker has no bean for it.
+  kafka_server_replicamanager_underreplicatedpartitions: kafka('gauge', 'partitions whose in-sync replicas are fewer than their replicas'),
+  kafka_server_replicamanager_partitioncount: kafka('gauge', 'partitions on the broker'),
+  kafka_controller_offlinepartitionscount: kafka('gauge', 'partitions without a leader'),
+  kafka_server_brokertopicmetrics_messagesinpersec_total: kafka('counter', 'messages appended, by topic (and a topic-less broker total)'),
+  kafka_server_brokertopicmetrics_bytesinpersec_total: kafka('counter', 'bytes produced, by topic (and a topic-less broker total)'),
+  kafka_server_brokertopicmetrics_bytesoutpersec_total: kafka('counter', 'bytes fetched, by topic (and a topic-less broker total)'),
+  kafka_network_requestmetrics_requests_total: kafka('counter', 'requests, by request (API: Produce, Fetch, OffsetCommit...) and version'),
+  kafka_log_logendoffset: kafka('gauge', 'the next offset of a partition\'s log, by topic and partition'),
   // phase 6's own services (targets/microservices/http.ts), label service
   bench_ms_jobs_accepted_total: app('counter', 'uploads answered 202 (uploads API)'),
   bench_ms_outbox_published_total: app('counter', 'outbox rows published with a confirm (payment and uploads relays)'),

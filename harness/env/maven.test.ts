@@ -51,4 +51,33 @@ describe('maven', () => {
   it('the launcher runs java with every jar of libs/ on the classpath', () => {
     expect(renderLauncher('K')).toContain('exec "${JAVA:-java}" -cp "$home/libs/*" "$@"');
   });
+
+  it('copies agents alone into agents/, beside libs/ (never on the classpath)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'maven-'));
+    try {
+      const home = join(root, 'k');
+      const calls: string[][] = [];
+      const fakeMvn = async (_cmd: string, args: string[]) => {
+        calls.push(args);
+        const out = args.find((a) => a.startsWith('-DoutputDirectory='))!.split('=')[1]!;
+        await mkdir(out, { recursive: true });
+        await writeFile(join(out, args.includes('dependency:copy') ? 'agent.jar' : 'a.jar'), '');
+      };
+      expect(await installMaven({ artifacts: ['g:a:1'], home, launcher: 'x-java', agents: ['g:agent:2'] }, 'X', 'mvn', fakeMvn)).toBe(1);
+      expect(calls[1]).toEqual(expect.arrayContaining(['dependency:copy', '-Dartifact=g:agent:2']));
+      expect(readdirSync(join(home, 'libs'))).toEqual(['a.jar']);
+      expect(readdirSync(join(home, 'agents'))).toEqual(['agent.jar']);
+
+      // an agent mvn did not copy: no install
+      const noAgent = async (_cmd: string, args: string[]) => {
+        const out = args.find((a) => a.startsWith('-DoutputDirectory='))!.split('=')[1]!;
+        await mkdir(out, { recursive: true });
+        if (!args.includes('dependency:copy')) await writeFile(join(out, 'a.jar'), '');
+      };
+      await expect(installMaven({ artifacts: ['g:a:1'], home: join(root, 'k2'), launcher: 'x-java', agents: ['g:agent:2'] }, 'X', 'mvn', noAgent)).rejects.toThrow(/0 of 1 agent/);
+      expect(existsSync(join(root, 'k2'))).toBe(false);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });

@@ -10,6 +10,9 @@ export interface MavenInstall {
   artifacts: readonly string[];
   home: string;
   launcher: string;
+  /** jars copied alone (no dependencies) into <home>/agents: a -javaagent must not also sit on the
+   *  launcher's classpath (libs/*), where its shaded classes would load twice */
+  agents?: readonly string[];
 }
 
 /** `group:artifact:version` -> its parts; anything else is a bug in a kind's declaration. */
@@ -62,6 +65,14 @@ export async function installMaven(m: MavenInstall, label: string, mvn: string, 
   await exec(mvn, ['-q', '-B', '-f', join(scratch, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${join(scratch, 'libs')}`]);
   const jars = (await readdir(join(scratch, 'libs'))).filter((f) => f.endsWith('.jar')).length;
   if (jars === 0) throw new Error(`mvn copied no jar into ${join(scratch, 'libs')}`);
+  for (const agent of m.agents ?? []) {
+    parseArtifact(agent);
+    await exec(mvn, ['-q', '-B', '-f', join(scratch, 'pom.xml'), 'dependency:copy', `-Dartifact=${agent}`, `-DoutputDirectory=${join(scratch, 'agents')}`]);
+  }
+  if (m.agents?.length) {
+    const copied = (await readdir(join(scratch, 'agents'))).filter((f) => f.endsWith('.jar')).length;
+    if (copied !== m.agents.length) throw new Error(`mvn copied ${copied} of ${m.agents.length} agent jars into ${join(scratch, 'agents')}`);
+  }
   const launcher = join(scratch, 'bin', m.launcher);
   await writeFile(launcher, renderLauncher(label));
   await chmod(launcher, 0o755);

@@ -34,7 +34,7 @@ import { rejectPastEnd } from '../../chaos/schedule.ts';
 import { serveRunMetrics, type RunMetrics } from './metrics-server.ts';
 import { objectivesFor as judgeObjectives, runVerdict, withAchievedScale } from '../../reports/verdict.ts';
 import { LEDGER_DRAIN_TIMEOUT_MS, ledgerStep, ledgerStores, readRunLedger } from './job-ledger.ts';
-import { DEFAULT_DRAIN_BOUND_S, QueueSampler, queueTargetOf } from './queue-sampler.ts';
+import { DEFAULT_DRAIN_BOUND_S, QueueSampler, queueSamplerFor } from './queue-sampler.ts';
 import type { LedgerSection, QueueSection } from './results.ts';
 
 export interface RunIO {
@@ -268,8 +268,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     // Counters read directly (the apps' without Prometheus, the edge's access log) count from
     // here, so the warm-up's requests are not taken for the measured load's.
     const baseline = await serverBaseline(deployment, plan, { apps: !promUrl });
-    const queueTarget = queueTargetOf(plan);
-    queueSampler = queueTarget ? new QueueSampler(queueTarget) : null;
+    queueSampler = queueSamplerFor(plan);
     queueSampler?.start();
     t0 = performance.now();
     const done = await exercise.run({ config, deployed, model, stages, io });
@@ -339,7 +338,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     await writeReports(runDir, assemble(notCollected('partial: written when the load ended, before collection and teardown'), true));
 
     if (queueSampler) {
-      io.progress(`queue: sampling ${queueSampler.target.queue} until it drains (at most ${DEFAULT_DRAIN_BOUND_S}s)`);
+      io.progress(`queue: sampling ${queueSampler.reader.queue} until it drains (at most ${DEFAULT_DRAIN_BOUND_S}s)`);
       queue = await queueSampler.finish({ loadStartMs: outcome.startedAtMs, durationS: outcome.results.durationS, burst: config.burst ?? null, signal: io.signal });
       io.progress(`queue: peak depth ${queue.peakDepth ?? 'n/a'}, drain after the burst ${queue.drainS === null ? `n/a (${queue.drainNote})` : `${queue.drainS}s`}, slope ${queue.slope.perS === null ? 'n/a' : `${queue.slope.perS.toFixed(2)}/s`}`);
       if (io.signal.aborted) return await interrupted('while sampling the queue');

@@ -1,7 +1,8 @@
 // The sampler's pure parts: which broker and queue a plan gives, the plugin's text as RabbitMQ 3.10
 // prints it (lines copied from a real broker), and readings turned into samples.
 import { describe, expect, it } from 'vitest';
-import { parseQueueMetrics, queueTargetOf, toSeries } from './queue-sampler.ts';
+import { parseQueueMetrics, queueSamplerFor, queueTargetOf, toSeries } from './queue-sampler.ts';
+import { groupLag, KAFKA_QUEUE_SOURCE, KafkaLagReader } from './kafka-lag.ts';
 import { JOBS_QUEUE } from '../../targets/microservices/rabbitmq-broker.ts';
 
 const METRICS = [
@@ -51,5 +52,56 @@ describe('toSeries', () => {
       { t: 2, ready: 9, unacked: 2, depth: 11, ackRate: null },
       { t: 3, ready: 3, unacked: 1, depth: 4, ackRate: 20 },
     ]);
+  });
+});
+
+describe('queueSamplerFor', () => {
+  const app = { name: 'api', kind: 'app', address: { host: '127.9.2.1', port: 8000 } };
+  it("picks the reader by the broker's kind", () => {
+    const rabbit = queueSamplerFor({ services: [app, { name: 'broker', kind: 'rabbitmq', address: { host: '127.9.3.1', port: 5672 } }] as never })!;
+    expect(rabbit.reader.queue).toBe(JOBS_QUEUE);
+    expect(rabbit.reader.unackedExists).toBe(true);
+    const kafka = queueSamplerFor({ services: [app, { name: 'broker', kind: 'kafka', address: { host: '127.9.3.1', port: 9092 } }] as never })!;
+    expect(kafka.reader).toBeInstanceOf(KafkaLagReader);
+    expect(kafka.reader).toMatchObject({ queue: 'jobs.video', group: 'workers', at: { host: '127.9.3.1', port: 9092 }, unackedExists: false, source: KAFKA_QUEUE_SOURCE });
+    expect(queueSamplerFor({ services: [app] as never })).toBeNull();
+  });
+});
+
+describe('groupLag', () => {
+  const ends = [
+    { partition: 0, low: '0', high: '10' },
+    { partition: 1, low: '5', high: '8' },
+    { partition: 2, low: '0', high: '0' },
+  ];
+  it('sums log end minus committed offset over the partitions; the committed total counts from each log start', () => {
+    expect(groupLag(ends, [{ partition: 0, offset: '4' }, { partition: 1, offset: '8' }, { partition: 2, offset: '-1' }])).toEqual({ lag: 6, committed: 7 });
+  });
+  it('a partition never committed on lags from its log start (the workers read from the beginning)', () => {
+    expect(groupLag(ends, [{ partition: 0, offset: '-1' }])).toEqual({ lag: 13, committed: 0 });
+    expect(groupLag(ends, [])).toEqual({ lag: 13, committed: 0 });
+  });
+  it('a commit below the log start (retention took the rest) lags from the log start, not below it', () => {
+    expect(groupLag([{ partition: 0, low: '5', high: '9' }], [{ partition: 0, offset: '2' }])).toEqual({ lag: 4, committed: 0 });
+  });
+  it('everything committed is no lag', () => {
+    expect(groupLag(ends, [{ partition: 0, offset: '10' }, { partition: 1, offset: '8' }, { partition: 2, offset: '0' }])).toEqual({ lag: 0, committed: 13 });
+  });
+});
+
+describe('toSeries without an unacked state (Kafka)', () => {
+  it('the depth is the lag; unacked stays null; the ack rate is the committed offsets per second', () => {
+    const readings = [
+      { atMs: 1_000, ready: 0, unacked: null, acked: 0 },
+      { atMs: 2_000, ready: 40, unacked: null, acked: 10 },
+      { atMs: 3_000, ready: null, unacked: null, acked: null },
+      { atMs: 4_000, ready: 5, unacked: null, acked: 55 },
+    ];
+    const kafka = toSeries(readings, 1_000, false);
+    expect(kafka.map((s) => s.depth)).toEqual([0, 40, null, 5]);
+    expect(kafka.map((s) => s.unacked)).toEqual([null, null, null, null]);
+    expect(kafka.map((s) => s.ackRate)).toEqual([null, 10, null, null]);
+    // the same readings from a broker that has unacked: a null unacked is a missing reading
+    expect(toSeries(readings, 1_000, true).map((s) => s.depth)).toEqual([null, null, null, null]);
   });
 });

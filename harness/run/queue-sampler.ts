@@ -1,7 +1,8 @@
 // Samples the broker's jobs queue once a second during a run's load and after it until the queue
 // drained (bounded): the backlog a burst leaves and how fast the consumers eat it, straight from the
-// broker. Started only when the topology has a broker (a service of kind `rabbitmq`): nothing here
-// knows which phase it runs.
+// broker. Started only when the topology has a broker (a service of kind `rabbitmq` or `kafka`),
+// the reader picked by that kind: nothing here knows which phase it runs. Kafka's reader (the
+// consumer group's lag) is in kafka-lag.ts; RabbitMQ's is below.
 //
 // What RabbitMQ 3.10 gives, measured on a real broker: a passive queue.declare answers the ready
 // count at that instant; the per-queue Prometheus series (`rabbitmq_queue_messages_ready` /
@@ -17,8 +18,30 @@ import type { DeployPlan, Endpoint } from '../topology/plan.ts';
 import type { Burst } from '../load/traffic-model.ts';
 import { amqpUrl, rabbitmqMetricsEndpoint } from '../../targets/services/rabbitmq.ts';
 import { JOBS_QUEUE } from '../../targets/microservices/rabbitmq-broker.ts';
+import { KAFKA_GROUPS, KAFKA_TOPICS } from '../../targets/microservices/kafka-broker.ts';
 import { backlogSection, counterRate } from './backlog.ts';
+import { KafkaLagReader } from './kafka-lag.ts';
 import type { QueueSample, QueueSection } from './results.ts';
+
+/** One reading of a broker's queue; null: not answered (a gap, never a zero). */
+export interface BacklogReading {
+  ready: number | null;
+  unacked: number | null;
+  /** a counter of acks (its rate is the ack rate) */
+  acked: number | null;
+}
+
+/** Reads one broker's jobs queue. */
+export interface BacklogReader {
+  readonly queue: string;
+  /** where the figures come from, in words (results.json's queue.source) */
+  readonly source: string;
+  /** false: the broker has no unacked state (Kafka), so the depth is `ready` alone and `unacked`
+   *  is always null; true: a null `unacked` is a missing reading and leaves the depth null */
+  readonly unackedExists: boolean;
+  read(): Promise<BacklogReading>;
+  close(): Promise<void>;
+}
 
 /** The queue a run's backlog is read from, and where its broker answers. */
 export interface QueueTarget {
@@ -31,6 +54,14 @@ export interface QueueTarget {
 export function queueTargetOf(plan: Pick<DeployPlan, 'services'>): QueueTarget | null {
   const broker = plan.services.find((s) => s.kind === 'rabbitmq');
   return broker ? { queue: JOBS_QUEUE, amqp: broker.address, metrics: rabbitmqMetricsEndpoint(broker.address) } : null;
+}
+
+/** The sampler of the plan's first broker, by its kind; null: the topology has no broker. */
+export function queueSamplerFor(plan: Pick<DeployPlan, 'services'>): QueueSampler | null {
+  const broker = plan.services.find((s) => s.kind === 'rabbitmq' || s.kind === 'kafka');
+  if (!broker) return null;
+  if (broker.kind === 'kafka') return new QueueSampler(new KafkaLagReader(broker.address, KAFKA_TOPICS.jobs.topic, KAFKA_GROUPS.jobs));
+  return new QueueSampler(queueTargetOf(plan)!);
 }
 
 /** How long the sampler waits after the load for the queue to empty (a bound, not a target). */
@@ -58,11 +89,8 @@ export interface FinishOptions {
   signal?: AbortSignal;
 }
 
-interface Reading {
+interface Reading extends BacklogReading {
   atMs: number;
-  ready: number | null;
-  unacked: number | null;
-  acked: number | null;
 }
 
 /**
@@ -73,14 +101,16 @@ export class QueueSampler {
   private readonly readings: Reading[] = [];
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
-  private conn: amqp.ChannelModel | null = null;
-  private connecting: Promise<amqp.ChannelModel | null> | null = null;
   private stopped = false;
+  readonly reader: BacklogReader;
 
+  /** a RabbitMQ target, or any broker's reader */
   constructor(
-    readonly target: QueueTarget,
+    target: QueueTarget | BacklogReader,
     private readonly periodMs = 1000,
-  ) {}
+  ) {
+    this.reader = 'read' in target ? target : new RabbitQueueReader(target);
+  }
 
   start(): void {
     if (this.timer) return;
@@ -104,7 +134,7 @@ export class QueueSampler {
     while (!o.signal?.aborted) {
       const after = this.readings.filter((r) => r.atMs >= endMs);
       const last2 = after.slice(-2);
-      if (last2.length === 2 && last2.every((r) => r.ready === 0 && r.unacked === 0)) {
+      if (last2.length === 2 && last2.every((r) => r.ready === 0 && (r.unacked === 0 || !this.reader.unackedExists))) {
         drained = true;
         break;
       }
@@ -114,9 +144,9 @@ export class QueueSampler {
     const lastMs = this.readings.at(-1)?.atMs ?? endMs;
     await this.stop();
     return backlogSection({
-      queue: this.target.queue,
-      source: QUEUE_SOURCE,
-      series: toSeries(this.readings, o.loadStartMs),
+      queue: this.reader.queue,
+      source: this.reader.source,
+      series: toSeries(this.readings, o.loadStartMs, this.reader.unackedExists),
       durationS: o.durationS,
       burst: o.burst,
       afterLoad: { boundS, sampledS: Math.max(0, Math.round((lastMs - endMs) / 100) / 10), drained },
@@ -129,16 +159,38 @@ export class QueueSampler {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.inFlight;
-    const conn = this.conn ?? (await this.connecting);
-    this.conn = null;
-    await conn?.close().catch(() => {});
+    await this.reader.close();
   }
 
   private async read(): Promise<void> {
     const atMs = Date.now();
-    const [ready, scraped] = await Promise.all([this.readyCount(), this.scrape()]);
+    const r = await this.reader.read();
     if (this.stopped) return;
-    this.readings.push({ atMs, ready, unacked: scraped?.unacked ?? null, acked: scraped?.acked ?? null });
+    this.readings.push({ atMs, ...r });
+  }
+}
+
+/** RabbitMQ's jobs queue: ready from a passive declare, unacked and acks from the plugin's scrape. */
+class RabbitQueueReader implements BacklogReader {
+  readonly unackedExists = true;
+  readonly source = QUEUE_SOURCE;
+  readonly queue: string;
+  private conn: amqp.ChannelModel | null = null;
+  private connecting: Promise<amqp.ChannelModel | null> | null = null;
+
+  constructor(readonly target: QueueTarget) {
+    this.queue = target.queue;
+  }
+
+  async read(): Promise<BacklogReading> {
+    const [ready, scraped] = await Promise.all([this.readyCount(), this.scrape()]);
+    return { ready, unacked: scraped?.unacked ?? null, acked: scraped?.acked ?? null };
+  }
+
+  async close(): Promise<void> {
+    const conn = this.conn ?? (await this.connecting);
+    this.conn = null;
+    await conn?.close().catch(() => {});
   }
 
   /** Messages ready in the queue right now (passive declare: it never creates the queue). */
@@ -214,9 +266,10 @@ function valueOf(line: string): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-/** Readings -> results.json's samples: t from the load's start, depth = ready + unacked, the ack rate
- *  from consecutive counters. Readings before the load started are left out. Pure. */
-export function toSeries(readings: readonly Reading[], loadStartMs: number): QueueSample[] {
+/** Readings -> results.json's samples: t from the load's start, depth = ready + unacked (ready alone
+ *  for a broker without an unacked state: `unackedExists` false), the ack rate from consecutive
+ *  counters. Readings before the load started are left out. Pure. */
+export function toSeries(readings: readonly Reading[], loadStartMs: number, unackedExists = true): QueueSample[] {
   const out: QueueSample[] = [];
   let prev: { t: number; value: number } | null = null;
   for (const r of readings) {
@@ -225,7 +278,7 @@ export function toSeries(readings: readonly Reading[], loadStartMs: number): Que
     const ackRate = counterRate(prev, cur);
     prev = cur;
     if (t < 0) continue;
-    const depth = r.ready !== null && r.unacked !== null ? r.ready + r.unacked : null;
+    const depth = !unackedExists ? r.ready : r.ready !== null && r.unacked !== null ? r.ready + r.unacked : null;
     out.push({ t, ready: r.ready, unacked: r.unacked, depth, ackRate });
   }
   return out;

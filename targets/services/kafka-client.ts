@@ -19,13 +19,13 @@ export function pinnedSocketFactory(at: Endpoint): ISocketFactory {
 }
 
 /** A kafkajs client for `at`, every connection pinned to it, quiet (errors surface as rejections). */
-export function kafkaClient(at: Endpoint, clientId: string, opts: { connectionTimeoutMs?: number; retries?: number } = {}): Kafka {
+export function kafkaClient(at: Endpoint, clientId: string, opts: { connectionTimeoutMs?: number; requestTimeoutMs?: number; retries?: number } = {}): Kafka {
   return new Kafka({
     clientId,
     brokers: [`${at.host}:${at.port}`],
     socketFactory: pinnedSocketFactory(at),
     connectionTimeout: opts.connectionTimeoutMs ?? 3_000,
-    requestTimeout: 10_000,
+    requestTimeout: opts.requestTimeoutMs ?? 10_000,
     retry: { retries: opts.retries ?? 5, initialRetryTime: 100, maxRetryTime: 2_000 },
     logLevel: logLevel.NOTHING,
   });

@@ -10,7 +10,7 @@
 // (the port opens before the controller has elected itself).
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import { runCommand } from '../../harness/runtime/process.ts';
@@ -38,12 +38,21 @@ export const KAFKA_ARTIFACTS: readonly string[] = [
   `org.apache.kafka:kafka-tools:${KAFKA_VERSION}`,
   'org.slf4j:slf4j-reload4j:1.7.36',
 ];
-/** Where setup assembles this version (the launcher in bin/, the jars in libs/). */
-export const kafkaHome = (root: string = repoRoot) => join(root, '.tools', 'kafka', KAFKA_VERSION);
+/** The Prometheus JMX exporter, as a -javaagent of the broker's JVM (Kafka's figures are JMX beans). */
+export const JMX_EXPORTER_VERSION = '1.0.1';
+export const JMX_EXPORTER_ARTIFACT = `io.prometheus.jmx:jmx_prometheus_javaagent:${JMX_EXPORTER_VERSION}`;
+/** Where setup assembles this version (the launcher in bin/, the jars in libs/, the agent in
+ *  agents/). The exporter's version is in the name: the launcher is what tells an install apart
+ *  from none, so an assembly made before the agent was part of it must not pass for one. */
+export const kafkaHome = (root: string = repoRoot) => join(root, '.tools', 'kafka', `${KAFKA_VERSION}+jmx${JMX_EXPORTER_VERSION}`);
 export const KAFKA_LAUNCHER = 'kafka-java';
+/** The agent's jar, beside the libs (not on the classpath), found from the launcher's path
+ *  (<home>/bin/<launcher>). Pure. */
+export const kafkaAgentJar = (launcher: string) => join(dirname(dirname(launcher)), 'agents', `jmx_prometheus_javaagent-${JMX_EXPORTER_VERSION}.jar`);
 
-/** The controller's port, on the same address as the clients' listener. */
-export const kafkaSidePorts = { controller: 9093 } as const;
+/** Ports beside the clients' listener, on the same address: the controller's, and the JMX
+ *  exporter agent's HTTP server (what Prometheus scrapes, job `kafka`). */
+export const kafkaSidePorts = { controller: 9093, prometheus: 9404 } as const;
 
 /** The single node's id (its own voter). */
 const NODE_ID = 1;
@@ -115,11 +124,69 @@ export function renderKafkaLog4j(): string {
 
 /** A KRaft cluster id: 16 random bytes, base64url without padding (what StorageTool expects). */
 export function newClusterId(bytes: Buffer = randomBytes(16)): string {
-  return bytes.toString('base64url');
+  const id = bytes.toString('base64url');
+  // StorageTool's argument parser takes an id that starts with '-' (1 draw in 64) for a flag and
+  // refuses to format: draw again, as Kafka's own Uuid.randomUuid does
+  return id.startsWith('-') ? newClusterId() : id;
 }
 
 function hostMemoryMb(ctx: NativeContext): number {
   return ctx.plan.hosts.find((h) => h.name === ctx.service.host)?.size.memoryMb ?? 512;
+}
+
+/**
+ * The JMX exporter's rules (config.yaml, written at prepare): which of the broker's beans become
+ * which kafka_* series. Only the beans listed are walked (a scrape of every bean costs the broker
+ * CPU a small machine does not have); a bean no rule matches is not exported. Consumer-group lag is
+ * NOT here: a broker has no JMX bean for it (lag is the log-end offset minus a group's committed
+ * offset, and only the consumers' own client beans carry it); per-partition log-end offsets are,
+ * and bench samples the lag itself through the admin API (harness/run/kafka-lag.ts). Pure.
+ */
+export function renderJmxExporterConfig(): string {
+  return [
+    '# rendered by targets/services/kafka.ts',
+    'lowercaseOutputName: true',
+    'lowercaseOutputLabelNames: true',
+    'includeObjectNames:',
+    '  - "kafka.server:type=ReplicaManager,*"',
+    '  - "kafka.server:type=BrokerTopicMetrics,*"',
+    '  - "kafka.network:type=RequestMetrics,name=RequestsPerSec,*"',
+    '  - "kafka.controller:type=KafkaController,*"',
+    '  - "kafka.log:type=Log,*"',
+    'rules:',
+    // partitions led by this broker, under-replicated ones (always 0 on one node: a replica count
+    // above 1 cannot be declared here; a non-zero one is a broken broker)
+    '  - pattern: "kafka.server<type=ReplicaManager, name=(PartitionCount|LeaderCount|UnderReplicatedPartitions|UnderMinIsrPartitionCount|OfflineReplicaCount)><>Value"',
+    '    name: kafka_server_replicamanager_$1',
+    '    type: GAUGE',
+    // messages and bytes in/out, per topic and broker-wide (Meter: its Count is a counter)
+    '  - pattern: "kafka.server<type=BrokerTopicMetrics, name=(MessagesInPerSec|BytesInPerSec|BytesOutPerSec|FailedProduceRequestsPerSec|FailedFetchRequestsPerSec), topic=(.+)><>Count"',
+    '    name: kafka_server_brokertopicmetrics_$1_total',
+    '    labels: { topic: "$2" }',
+    '    type: COUNTER',
+    '  - pattern: "kafka.server<type=BrokerTopicMetrics, name=(MessagesInPerSec|BytesInPerSec|BytesOutPerSec|FailedProduceRequestsPerSec|FailedFetchRequestsPerSec)><>Count"',
+    '    name: kafka_server_brokertopicmetrics_$1_total',
+    '    type: COUNTER',
+    // requests by API (Produce, Fetch, OffsetCommit...) and protocol version
+    '  - pattern: "kafka.network<type=RequestMetrics, name=RequestsPerSec, request=(.+), version=(.+)><>Count"',
+    '    name: kafka_network_requestmetrics_requests_total',
+    '    labels: { request: "$1", version: "$2" }',
+    '    type: COUNTER',
+    '  - pattern: "kafka.controller<type=KafkaController, name=(ActiveControllerCount|OfflinePartitionsCount|GlobalPartitionCount|GlobalTopicCount)><>Value"',
+    '    name: kafka_controller_$1',
+    '    type: GAUGE',
+    // per partition: the log's start and end offsets and its size on disk
+    '  - pattern: "kafka.log<type=Log, name=(LogEndOffset|LogStartOffset|Size), topic=(.+), partition=(.+)><>Value"',
+    '    name: kafka_log_$1',
+    '    labels: { topic: "$2", partition: "$3" }',
+    '    type: GAUGE',
+    '',
+  ].join('\n');
+}
+
+/** The -javaagent flag: the exporter's HTTP server on the broker's own address (never 0.0.0.0). Pure. */
+export function kafkaAgentArg(jar: string, host: string, configPath: string): string {
+  return `-javaagent:${jar}=${host}:${kafkaSidePorts.prometheus}:${configPath}`;
 }
 
 /** The JVM's flags for a host of `memoryMb`, logging configured from `dir`. Pure. */
@@ -142,8 +209,8 @@ export const kafkaRecipe: ComponentKind = {
   ports: { main: 9092, side: { ...kafkaSidePorts } },
   // the report's cache/queue row
   tier: 'cache',
-  // no image (the Docker runtime cannot run it yet), no scrape (its JMX exporter agent is not
-  // assembled yet): see docs/PHASE-6.md
+  // no image (the Docker runtime cannot run it yet): see docs/PHASE-6.md
+  scrape: { job: 'kafka', sidePort: 'prometheus' },
   requires: [
     {
       binary: KAFKA_LAUNCHER,
@@ -153,7 +220,7 @@ export const kafkaRecipe: ComponentKind = {
         name: `Kafka ${KAFKA_VERSION}`,
         neededFor: 'phase 6 --broker kafka',
         versionArgs: ['--version'],
-        install: { kind: 'maven', artifacts: [...KAFKA_ARTIFACTS], home: kafkaHome(), launcher: KAFKA_LAUNCHER },
+        install: { kind: 'maven', artifacts: [...KAFKA_ARTIFACTS], home: kafkaHome(), launcher: KAFKA_LAUNCHER, agents: [JMX_EXPORTER_ARTIFACT] },
       },
     },
     { binary: 'java', debianPackage: 'openjdk-17-jre-headless', doctor: { name: 'Java', neededFor: 'Kafka (phase 6 --broker kafka)', versionArgs: ['-version'] } },
@@ -164,6 +231,7 @@ export const kafkaRecipe: ComponentKind = {
     const props = join(ctx.dir, 'server.properties');
     await writeFile(props, renderKafkaProperties({ address: ctx.service.address, dir: ctx.dir, partitions: 1 }));
     await writeFile(join(ctx.dir, 'log4j.properties'), renderKafkaLog4j());
+    await writeFile(join(ctx.dir, 'jmx-exporter.yaml'), renderJmxExporterConfig());
     // StorageTool writes meta.properties (cluster id, node id) into the log dir; the server refuses
     // an unformatted one. A JVM of its own, a small heap.
     await runCommand(ctx.bin(KAFKA_LAUNCHER), ['-Xmx128m', `-Dlog4j.configuration=file:${join(ctx.dir, 'log4j.properties')}`, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', props], { cwd: ctx.dir, timeoutMs: 60_000, signal: ctx.signal });
@@ -171,7 +239,12 @@ export const kafkaRecipe: ComponentKind = {
   launch(ctx) {
     return {
       command: ctx.bin(KAFKA_LAUNCHER),
-      args: [...kafkaJvmArgs(hostMemoryMb(ctx), ctx.dir), 'kafka.Kafka', join(ctx.dir, 'server.properties')],
+      args: [
+        ...kafkaJvmArgs(hostMemoryMb(ctx), ctx.dir),
+        kafkaAgentArg(kafkaAgentJar(ctx.bin(KAFKA_LAUNCHER)), ctx.service.address.host, join(ctx.dir, 'jmx-exporter.yaml')),
+        'kafka.Kafka',
+        join(ctx.dir, 'server.properties'),
+      ],
       cwd: ctx.dir,
     };
   },

@@ -16,7 +16,7 @@ export type Install =
   | { kind: 'manual'; hint: string }
   /** jars from Maven Central (`group:artifact:version`, with their dependencies) copied into
    *  `home`/libs, and `home`/bin/`launcher` (java with them on the classpath) written last */
-  | { kind: 'maven'; artifacts: string[]; home: string; launcher: string };
+  | { kind: 'maven'; artifacts: string[]; home: string; launcher: string; agents?: string[] };
 
 /** A binary a kind needs: where to find it on this machine, how to get it, where its image has it. */
 export interface Requirement {
