@@ -20,7 +20,8 @@ export function register(program: Command, io: CliIO): void {
       return;
     }
     // Kept: the next run's clean-up of dead harnesses must leave it alone (bench down stops it).
-    await markKept(deployed.runId);
+    // Natively in its state file; a Docker run has none (its labels are its record): its detach marks it
+    if (deployed.deployment.runtime === 'native') await markKept(deployed.runId);
     await deployed.deployment.detach?.();
     io.out(formatPlan(deployed.plan, deployed.runDir));
     io.out(`\nrun ${deployed.runId} is up. Stop it with: bench down ${deployed.runId}\n`);

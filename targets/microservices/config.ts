@@ -8,7 +8,9 @@ import { BenchError } from '../../harness/errors.ts';
 /** The environment variable a microservice reads its configuration from. */
 export const MS_CONFIG_ENV = 'BENCH_MS_CONFIG';
 
-const host = z.string().regex(/^127\.\d+\.\d+\.\d+$/, 'a loopback address (127.x.y.z)');
+// natively a loopback address; under --runtime docker a container's name on the run's bridge
+// network (harness/runtime/docker/views.ts): never 0.0.0.0 nor another machine's address
+const host = z.string().regex(/^(127\.\d+\.\d+\.\d+|[a-z][a-z0-9-]*)$/, 'a loopback address (127.x.y.z) or a container alias on the run network');
 const endpoint = z.object({ host, port: z.number().int().min(1).max(65_535) });
 
 const workerOptions = z.object({

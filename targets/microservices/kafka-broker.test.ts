@@ -23,4 +23,11 @@ describe('kafka broker', () => {
     expect(validateMsConfig({ ...base, broker: { host: '127.1.4.1', port: 9092, kind: 'kafka' } }).broker.kind).toBe('kafka');
     expect(() => validateMsConfig({ ...base, broker: { host: '127.1.4.1', port: 9092, kind: 'sqs' } })).toThrow(/broker\.kind/);
   });
+
+  it('takes a container alias (--runtime docker) beside a loopback address, never 0.0.0.0 nor another address', () => {
+    const base = { name: 'w', role: 'worker', listen: { host: 'worker-1', port: 8090 }, db: { host: 'toxiproxy', port: 20001 } };
+    expect(validateMsConfig({ ...base, broker: { host: 'toxiproxy', port: 20002 } }).listen.host).toBe('worker-1');
+    expect(() => validateMsConfig({ ...base, listen: { host: '0.0.0.0', port: 8090 }, broker: { host: 'toxiproxy', port: 20002 } })).toThrow(/listen\.host/);
+    expect(() => validateMsConfig({ ...base, broker: { host: '10.0.0.5', port: 5672 } })).toThrow(/broker\.host/);
+  });
 });

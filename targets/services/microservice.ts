@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ensureBundle, findBundle } from '../app/bundle.ts';
 import { type MsConfigInput } from '../microservices/config.ts';
 import { MS_ENTRY, msLaunch, msReady } from '../microservices/launch.ts';
-import { tsxLoaderUrl } from './app.ts';
+import { APP_IMAGE_ROOT, tsxLoaderUrl } from './app.ts';
 import type { ComponentKind, NativeContext } from './types.ts';
 
 const microserviceConfig = z
@@ -52,6 +52,9 @@ export const microserviceRecipe: ComponentKind = {
   tier: 'app',
   // node itself: the runtime's own executable
   requires: [],
+  // the app's image (built from this checkout, harness/runtime/docker/images.ts ensureAppImage):
+  // it holds the whole checkout, the microservices' entry among it
+  image: { official: 'bench/app:latest' },
   scrape: { job: 'microservices' },
   async prepare(ctx) {
     const b = await ensureBundle({ repoRoot: ctx.repoRoot, entry: MS_ENTRY });
@@ -66,5 +69,22 @@ export const microserviceRecipe: ComponentKind = {
   },
   async ready(ctx) {
     await msReady(ctx.service.address, { timeoutMs: 60_000, signal: ctx.signal });
+  },
+  docker: {
+    async process(ctx, { native, toProcess }) {
+      if (ctx.mode === 'local') return toProcess(microserviceRecipe.launch(native));
+      // the app's image: the bundle this machine built is mounted read-only and finds the image's
+      // node_modules through NODE_PATH; without one, the image's tsx runs the sources
+      const b = findBundle({ repoRoot: ctx.repoRoot, entry: MS_ENTRY });
+      const launch = msLaunch(b ? [b.file] : ['--import', 'tsx', join(APP_IMAGE_ROOT, MS_ENTRY)], msRuntimeConfig(native));
+      return {
+        image: ctx.image('microservice'),
+        command: 'node',
+        args: launch.args,
+        env: { ...launch.env, NODE_ENV: 'production', ...(b ? { NODE_PATH: join(APP_IMAGE_ROOT, 'node_modules') } : {}) },
+        cwd: APP_IMAGE_ROOT,
+        readOnly: b ? [b.dir] : [],
+      };
+    },
   },
 };

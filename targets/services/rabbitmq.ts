@@ -156,6 +156,53 @@ export async function amqpPing(at: Endpoint, timeoutMs = 2_000): Promise<void> {
   await conn.close();
 }
 
+/**
+ * Writes the broker's files into its directory: the config (as `confName`, listening at
+ * `address`), the definitions, an empty env file, the plugins, epmd's and the distribution's ports.
+ */
+async function writeRabbitFiles(ctx: NativeContext, address: Endpoint, confName: string): Promise<void> {
+  const owner = await stat(ctx.dir);
+  const files: [string, string][] = [
+    [confName, renderRabbitConfig({ address, dir: ctx.dir, memoryMb: hostMemoryMb(ctx) })],
+    ['definitions.json', renderDefinitions(RABBITMQ_CREDENTIALS.user, rabbitPasswordHash(RABBITMQ_CREDENTIALS.password))],
+    // no /etc/rabbitmq/rabbitmq-env.conf: the system's settings must not leak into the run
+    ['rabbitmq-env.conf', '# empty: every setting comes from the environment\n'],
+    ['enabled_plugins', '[rabbitmq_prometheus].\n'],
+    [EPMD_PORT_FILE, `${await freeLoopbackPort()}\n`],
+    [DIST_PORT_FILE, `${await freeLoopbackPort()}\n`],
+  ];
+  for (const [name, text] of files) {
+    const file = join(ctx.dir, name);
+    await writeFile(file, text, { mode: 0o600 });
+    // the node runs as the directory's owner (rabbitmq when the harness is root)
+    await chown(file, owner.uid, owner.gid).catch(() => {});
+  }
+}
+
+/**
+ * In a container the broker listens on its alias's address on the run network, which RabbitMQ's
+ * listeners and Erlang's distribution take only as an IP: prepare renders the config with this
+ * placeholder, and the container's start puts the address its alias resolves to in its place.
+ */
+export const DOCKER_ADDRESS_PLACEHOLDER = '@ADDR@';
+/** The template prepare writes in a container's directory; the start renders rabbitmq.conf from it. */
+export const DOCKER_CONF_TEMPLATE = 'rabbitmq.conf.tmpl';
+
+/**
+ * The shell prologue of a container's start: resolves `$ALIAS` (the service's alias) in the
+ * container, renders rabbitmq.conf from the template with that address, and binds the Erlang
+ * distribution to it (never every interface). Pure.
+ */
+export function dockerStartPrologue(alias: string): string {
+  return [
+    `ip=$(getent hosts ${alias} | cut -d' ' -f1 | head -n1)`,
+    `[ -n "$ip" ] || { echo "rabbitmq: ${alias} does not resolve in the container" >&2; exit 3; }`,
+    `sed "s/${DOCKER_ADDRESS_PLACEHOLDER}/$ip/g" ${DOCKER_CONF_TEMPLATE} > rabbitmq.conf`,
+    `RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {$(echo "$ip" | tr . ,)} -rabbit quorum_tick_interval ${QUORUM_TICK_MS}"`,
+    'export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS',
+  ].join(' && ');
+}
+
 function hostMemoryMb(ctx: NativeContext): number {
   return ctx.plan.hosts.find((h) => h.name === ctx.service.host)?.size.memoryMb ?? 512;
 }
@@ -168,29 +215,16 @@ export const rabbitmqRecipe: ComponentKind = {
   tier: 'cache',
   // doctor lists it without asking its version: rabbitmq-server has no version flag (it would
   // start a node), and `rabbitmqctl version` leaves an epmd daemon listening on every interface.
-  // No image: the Docker runtime cannot run it yet
+  // pinned to Debian's 3.10 that --images local runs; its user is rabbitmq (999:999) in the image
+  image: { official: 'rabbitmq:3.10.25', users: { rabbitmq: '999:999' } },
   scrape: { job: 'rabbitmq', sidePort: 'prometheus' },
   requires: [
-    { binary: 'rabbitmq-server', paths: RABBIT_BIN_DIRS, debianPackage: 'rabbitmq-server', doctor: { name: 'RabbitMQ', neededFor: 'message broker (phase 6)', versionArgs: null } },
-    { binary: 'epmd', debianPackage: 'erlang-base' },
+    { binary: 'rabbitmq-server', paths: RABBIT_BIN_DIRS, debianPackage: 'rabbitmq-server', inImage: '/opt/rabbitmq/sbin/rabbitmq-server', doctor: { name: 'RabbitMQ', neededFor: 'message broker (phase 6)', versionArgs: null } },
+    // the official image builds Erlang from source under /usr/local
+    { binary: 'epmd', debianPackage: 'erlang-base', inImage: '/usr/local/bin/epmd' },
   ],
   async prepare(ctx) {
-    const owner = await stat(ctx.dir);
-    const files: [string, string][] = [
-      ['rabbitmq.conf', renderRabbitConfig({ address: ctx.service.address, dir: ctx.dir, memoryMb: hostMemoryMb(ctx) })],
-      ['definitions.json', renderDefinitions(RABBITMQ_CREDENTIALS.user, rabbitPasswordHash(RABBITMQ_CREDENTIALS.password))],
-      // no /etc/rabbitmq/rabbitmq-env.conf: the system's settings must not leak into the run
-      ['rabbitmq-env.conf', '# empty: every setting comes from the environment\n'],
-      ['enabled_plugins', '[rabbitmq_prometheus].\n'],
-      [EPMD_PORT_FILE, `${await freeLoopbackPort()}\n`],
-      [DIST_PORT_FILE, `${await freeLoopbackPort()}\n`],
-    ];
-    for (const [name, text] of files) {
-      const file = join(ctx.dir, name);
-      await writeFile(file, text, { mode: 0o600 });
-      // the node runs as the directory's owner (rabbitmq when the harness is root)
-      await chown(file, owner.uid, owner.gid).catch(() => {});
-    }
+    await writeRabbitFiles(ctx, ctx.service.address, 'rabbitmq.conf');
   },
   launch(ctx) {
     const env = rabbitEnv({ address: ctx.service.address, dir: ctx.dir, nodeName: `bench-${ctx.service.name}` });
@@ -206,15 +240,32 @@ export const rabbitmqRecipe: ComponentKind = {
     };
   },
   async ready(ctx) {
-    const at = ctx.service.address;
-    await waitFor.until(`AMQP login at ${at.host}:${at.port}`, async (left) => {
-      await amqpPing(at, Math.min(left, 2_000));
-      return true;
-    }, { timeoutMs: 90_000, signal: ctx.signal });
-    const m = rabbitmqMetricsEndpoint(at);
-    await waitFor.http(`http://${m.host}:${m.port}/metrics`, { status: 200, body: /^rabbitmq_build_info/m, timeoutMs: 15_000, signal: ctx.signal });
+    await rabbitReady(ctx.service.address, rabbitmqMetricsEndpoint(ctx.service.address), ctx.signal);
+  },
+  docker: {
+    async prepare(ctx, { native }) {
+      await writeRabbitFiles(native, { host: DOCKER_ADDRESS_PLACEHOLDER, port: native.service.address.port }, DOCKER_CONF_TEMPLATE);
+    },
+    async process(ctx, { native, toProcess }) {
+      const launch = rabbitmqRecipe.launch(native);
+      const [flag, script, ...rest] = launch.args;
+      return toProcess({ ...launch, args: [flag!, `${dockerStartPrologue(native.service.address.host)} && ${script!}`, ...rest] });
+    },
+    async ready(ctx) {
+      // the metrics port is published beside AMQP, at its own host port
+      await rabbitReady(ctx.service.address, ctx.published(rabbitmqSidePorts.prometheus), ctx.signal);
+    },
   },
 };
+
+/** Ready: the run's user logs in over AMQP, and the Prometheus plugin answers. */
+async function rabbitReady(at: Endpoint, metrics: Endpoint, signal: AbortSignal): Promise<void> {
+  await waitFor.until(`AMQP login at ${at.host}:${at.port}`, async (left) => {
+    await amqpPing(at, Math.min(left, 2_000));
+    return true;
+  }, { timeoutMs: 90_000, signal });
+  await waitFor.http(`http://${metrics.host}:${metrics.port}/metrics`, { status: 200, body: /^rabbitmq_build_info/m, timeoutMs: 15_000, signal });
+}
 
 /** epmd's pid as the launch recorded it (null when the file is missing). */
 export async function epmdPid(dir: string): Promise<number | null> {

@@ -13,7 +13,7 @@ import { createRunDir, PG_PASSWORD_FILE, releaseSlot, removeRunDir, runDataDir }
 import type { Deployment, Progress, StartedService, UpOptions } from '../types.ts';
 import { waitFor } from '../wait.ts';
 import { daemonError, isPortConflict, isUnreachable, messageOf, portConflict } from './client.ts';
-import { ensureAppImage, ensureLocalBase, ensureOfficialImages, hostRootLayout, imageFor, type ImageKind } from './images.ts';
+import { BUILT_KINDS, ensureAppImage, ensureLocalBase, ensureOfficialImages, hostRootLayout, imageFor, type ImageKind } from './images.ts';
 import { type ContainerProcess, type NetworkInfo, type SpecContext } from './kinds.ts';
 import { containerName, harnessLabel, LABEL_DATA_DIR, LABEL_HARNESS, LABEL_ROLE, runLabels, serviceLabels, volumeName } from './labels.ts';
 import { reapDockerRun, removeDataDir } from './reap.ts';
@@ -129,8 +129,9 @@ export class DockerDeployment implements Deployment {
     } else {
       const kinds = kindsOf(plan);
       const image = (k: ImageKind) => imageFor(k, 'official', this.settings.officialImages);
-      await ensureOfficialImages(this.docker, [...kinds.filter((k) => k !== 'app'), 'pause' as const, ...(this.settings.grafana ? (['grafana'] as const) : [])].map(image), this.progress);
-      if (kinds.includes('app')) await ensureAppImage(this.docker, this.settings.repoRoot, this.progress, image('app'));
+      await ensureOfficialImages(this.docker, [...kinds.filter((k) => !BUILT_KINDS.has(k)), 'pause' as const, ...(this.settings.grafana ? (['grafana'] as const) : [])].map(image), this.progress);
+      // one build per image: the app and the microservices share bench/app
+      for (const ref of new Set(kinds.filter((k) => BUILT_KINDS.has(k)).map(image))) await ensureAppImage(this.docker, this.settings.repoRoot, this.progress, ref);
     }
     if (options.signal?.aborted) throw interrupted();
     await mkdir(this.logsDir, { recursive: true });

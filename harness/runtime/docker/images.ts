@@ -225,6 +225,10 @@ export async function ensureOfficialImages(docker: Docker, refs: readonly string
   }
 }
 
+/** The kinds whose official image is built from this checkout (the app's image), never pulled:
+ *  the app, and phase 6's microservices, which run from the same image in another role. */
+export const BUILT_KINDS: ReadonlySet<ImageKind> = new Set<ImageKind>(['app', 'microservice']);
+
 /** The base the app image builds from: the official Node 20 image. */
 export const APP_BASE_IMAGE = 'node:20-bookworm-slim';
 /** The app's sources in its image (declared with the app kind). */

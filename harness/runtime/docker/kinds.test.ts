@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { plan } from '../../topology/plan.ts';
+import { spawnSync } from 'node:child_process';
 import { phase2 } from '../../../targets/phases/phase-2.ts';
+import { phase6 } from '../../../targets/phases/phase-6.ts';
+import { DOCKER_ADDRESS_PLACEHOLDER, DOCKER_CONF_TEMPLATE, dockerStartPrologue } from '../../../targets/services/rabbitmq.ts';
+import { kindsOf } from './preflight.ts';
 import { imageFor } from './images.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,5 +105,59 @@ describe("PostgreSQL's container steps are the native ones", () => {
     const steps: string[] = [];
     await expect(dockerKinds.postgres!.prepare!(c, async (step) => (steps.push(step), ''), kinds.get('postgres')!)).rejects.toThrow(/longer than 107 bytes/);
     expect(steps).toEqual([]);
+  });
+});
+
+describe('phase 6 in containers', () => {
+  const p6 = (broker: 'rabbitmq' | 'kafka') => plan(phase6.topology({ ...o, broker }), { runId: 'r6', slot: 5, proxies: true, prometheus: false });
+  const net6 = networkPlan(p6('rabbitmq'), { gateway: '172.20.0.1' });
+  const ctx6 = (mode: 'local' | 'official', service: string, dir = '/tmp/run/data/x'): SpecContext => ({
+    ...ctx(mode),
+    plan: net6,
+    service: net6.services.find((s) => s.name === service)!,
+    dir,
+    bin: (b) => `/usr/lib/rabbitmq/bin/${b}`,
+  });
+
+  it('runs with RabbitMQ; refuses Kafka in one line, which has no image yet', () => {
+    expect(kindsOf(p6('rabbitmq'))).toEqual(expect.arrayContaining(['rabbitmq', 'microservice']));
+    expect(() => kindsOf(p6('kafka'))).toThrow(/^the Docker runtime cannot run kafka yet$/);
+  });
+
+  it('a worker reaches its database and the broker through the Toxiproxy container, listening on its alias', async () => {
+    const env = (p: ContainerProcess) => JSON.parse(p.env.BENCH_MS_CONFIG!) as { listen: { host: string }; db: { host: string }; broker: { host: string; port: number } };
+    const local = await dockerKinds.microservice!.process!(ctx6('local', 'worker-1'), kinds.get('microservice')!);
+    expect(local.image).toBe('bench-local/base:1');
+    expect(local.command).toBe(process.execPath);
+    expect(env(local)).toMatchObject({ listen: { host: 'worker-1' }, db: { host: 'toxiproxy' }, broker: { host: 'toxiproxy' } });
+    expect(env(local).broker.port).toBe(net6.edges.find((e) => e.name === 'worker-1->broker')!.listen.port);
+    const official = await dockerKinds.microservice!.process!(ctx6('official', 'worker-1'), kinds.get('microservice')!);
+    expect(official).toMatchObject({ image: 'bench/app:latest', command: 'node', cwd: '/app' });
+    expect(env(official)).toEqual(env(local));
+  });
+
+  it("the broker's container renders its config from the template with its alias's address", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-kinds-rmq-'));
+    try {
+      await dockerKinds.rabbitmq!.prepare!(ctx6('local', 'broker', dir), async () => '', kinds.get('rabbitmq')!);
+      const tmpl = readFileSync(join(dir, DOCKER_CONF_TEMPLATE), 'utf8');
+      expect(tmpl).toContain(`listeners.tcp.default = ${DOCKER_ADDRESS_PLACEHOLDER}:5672`);
+      expect(tmpl).not.toMatch(/0\.0\.0\.0/);
+      const proc = await dockerKinds.rabbitmq!.process!(ctx6('local', 'broker', dir), kinds.get('rabbitmq')!);
+      expect(proc.command).toBe('/bin/sh');
+      expect(proc.args[1]).toMatch(/^ip=\$\(getent hosts broker /);
+      expect(proc.args[1]).toMatch(/exec "\$2"$/);
+      // the prologue itself, run against an alias this machine resolves (localhost)
+      const r = spawnSync('/bin/sh', ['-c', `${dockerStartPrologue('localhost')} && echo "$RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"`], { cwd: dir, encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/-kernel inet_dist_use_interface \{127,0,0,1\} /);
+      expect(readFileSync(join(dir, 'rabbitmq.conf'), 'utf8')).toContain('listeners.tcp.default = 127.0.0.1:5672');
+      // an alias that does not resolve stops the start with one line, exit 3
+      const bad = spawnSync('/bin/sh', ['-c', dockerStartPrologue('no-such-alias.invalid')], { cwd: dir, encoding: 'utf8' });
+      expect(bad.status).toBe(3);
+      expect(bad.stderr.trim()).toBe('rabbitmq: no-such-alias.invalid does not resolve in the container');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,7 +8,7 @@ import type { ServiceKind } from '../../topology/types.ts';
 import type { Requirement } from '../../../targets/services/types.ts';
 import { resolveBinary } from '../binaries.ts';
 import { daemonError, messageOf, pingDaemon } from './client.ts';
-import { APP_BASE_IMAGE, hasImage, imageFor, OFFICIAL_BINARIES, unpullable, type ImageKind } from './images.ts';
+import { APP_BASE_IMAGE, BUILT_KINDS, hasImage, imageFor, OFFICIAL_BINARIES, unpullable, type ImageKind } from './images.ts';
 import { IMAGE_KINDS } from './kinds.ts';
 import { labelFilters } from './labels.ts';
 import { type Settings } from './settings.ts';
@@ -64,10 +64,11 @@ export async function checkDocker(docker: Docker, plan: DeployPlan, s: Settings)
       throw new BenchError('environment', `--images local runs this machine's binaries in containers, and the daemon runs ${info.os} containers`, 'use --images official');
     }
   } else {
-    const refs = [...kinds.filter((k) => k !== 'app'), 'pause' as const].map((k) => imageFor(k, 'official', s.officialImages));
+    const refs = [...kinds.filter((k) => !BUILT_KINDS.has(k)), 'pause' as const].map((k) => imageFor(k, 'official', s.officialImages));
     if (s.grafana) refs.push(imageFor('grafana', 'official', s.officialImages));
     // the app's image is built here, from the Node image
-    if (kinds.includes('app') && !(await hasImage(docker, imageFor('app', 'official', s.officialImages)))) refs.push(APP_BASE_IMAGE);
+    const built = kinds.filter((k) => BUILT_KINDS.has(k)).map((k) => imageFor(k, 'official', s.officialImages));
+    for (const ref of new Set(built)) if (!(await hasImage(docker, ref))) refs.push(APP_BASE_IMAGE);
     for (const ref of refs) {
       if (await hasImage(docker, ref)) continue;
       // asks the registry for the manifest without pulling: an unreachable registry fails here

@@ -1,0 +1,125 @@
+// Phase 6 as containers, offline images, with RabbitMQ: the host's rabbitmq-server and epmd from
+// the mounted /usr, the microservices and the workers from the checkout's bundle, every edge
+// through the Toxiproxy container. A payment through the gateway is notified, an upload is done,
+// and a cut worker-1->broker edge leaves worker-2 to drain the queue: the workers reach the broker
+// only through their proxies. Teardown leaves no container, network or volume of the run.
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drainJobs, readJobObservations, readNotificationObservations } from '../../../chaos/ledger-read.ts';
+import { checkLedger } from '../../../chaos/ledger.ts';
+import { endpointUrl, plan, serviceOf, type DeployPlan } from '../../topology/plan.ts';
+import { toxiproxyClient } from '../toxiproxy-client.ts';
+import { PG_CREDENTIALS } from '../../../targets/app/config.ts';
+import { History, submitUpload } from '../../../targets/microservices/client.ts';
+import { phase6 } from '../../../targets/phases/phase-6.ts';
+import { createUsers, http } from '../../../targets/phases/testing/deploy.ts';
+import { testRoot, type TestRoot } from '../testing/run-helpers.ts';
+import type { Deployment } from '../types.ts';
+import { connectDocker } from './client.ts';
+import { createDockerRuntime } from './docker.ts';
+import { labelFilters } from './labels.ts';
+import { testDaemon } from './testing/dockerd.ts';
+
+const daemon = await testDaemon();
+const options = { users: 1_000, appServers: 1, replicas: 0, shards: 1, shardStrategy: 'range' as const, broker: 'rabbitmq' };
+
+describe.skipIf(!daemon.available)('docker runtime, offline images: phase 6 with RabbitMQ', () => {
+  let t: TestRoot;
+  let p: DeployPlan;
+  let d: Deployment;
+  let lb = '';
+  const pools: pg.Pool[] = [];
+  /** every upload of this file: the ledger's history */
+  const jobs = new History();
+
+  /** A pool on a service database at its published port (not through its proxy). */
+  function db(name: string): pg.Pool {
+    const a = d.service(name).address;
+    const pool = new pg.Pool({ host: a.host, port: a.port, ...PG_CREDENTIALS, max: 2 });
+    pool.on('error', () => {});
+    pools.push(pool);
+    return pool;
+  }
+
+  beforeAll(async () => {
+    t = await testRoot('dk6');
+    p = plan(phase6.topology(options), { runId: `dk6-${process.pid}`, slot: t.slot, proxies: true, prometheus: false });
+    const log: string[] = [];
+    const t0 = performance.now();
+    try {
+      d = await createDockerRuntime({ images: 'local', socketPath: daemon.socketPath, stateRoot: t.root, graceMs: 2_000 }).up(p, { runDir: join(t.root, 'run'), progress: (l) => log.push(l) });
+    } finally {
+      console.log(`docker phase 6 (${p.services.length} containers) up in ${((performance.now() - t0) / 1000).toFixed(1)} s:\n  ${log.join('\n  ')}`);
+    }
+    lb = endpointUrl(d.service('lb').address);
+    await createUsers(lb, [7]);
+  }, 100_000);
+
+  afterAll(async () => {
+    await Promise.all(pools.map((x) => x.end().catch(() => {})));
+    await d?.down();
+    if (p) {
+      const docker = connectDocker(daemon.socketPath);
+      const filters = labelFilters(p.runId);
+      expect((await docker.listContainers({ all: true, filters })).length).toBe(0);
+      expect((await docker.listNetworks({ filters })).length).toBe(0);
+      expect(((await docker.listVolumes({ filters })).Volumes ?? []).length).toBe(0);
+    }
+    await t?.dispose();
+    daemon.release();
+  }, 60_000);
+
+  it('the broker and the services run in containers: the plan has no service left outside', () => {
+    const kinds = new Set(p.services.map((s) => s.kind));
+    expect(kinds.has('rabbitmq')).toBe(true);
+    expect(kinds.has('microservice')).toBe(true);
+    // every service is reached at a port published on loopback
+    for (const s of p.services) expect(d.service(s.name).address.host).toBe('127.0.0.1');
+  });
+
+  it('a payment through the gateway is notified once; an upload is done (GET /api/jobs/:id)', async () => {
+    const payId = randomUUID();
+    const pay = await http('POST', `${lb}/api/payments`, { id: payId, userId: 7, amountCents: 250 });
+    expect(pay.status).toBe(201);
+    expect(pay.headers['x-served-by']).toBe('payment-1');
+    const jobId = randomUUID();
+    const up = await http<{ jobId: string }>('POST', `${lb}/api/videos`, { id: jobId, sizeKb: 128 });
+    jobs.record(jobId, up.status);
+    expect(up.status).toBe(202);
+    let status = '';
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && status !== 'done'; await new Promise((r) => setTimeout(r, 200))) {
+      const job = await http<{ status: string }>('GET', `${lb}/api/jobs/${jobId}`);
+      expect(job.status).toBe(200);
+      status = job.body.status;
+    }
+    expect(status).toBe('done');
+    const notes = db('notifications-db');
+    let notified = 0;
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && notified === 0; await new Promise((r) => setTimeout(r, 200))) {
+      notified = (await readNotificationObservations(notes)).effects.get(payId) ?? 0;
+    }
+    expect(notified).toBe(1);
+  }, 70_000);
+
+  it('a cut worker-1->broker edge in the Toxiproxy container: worker-2 drains the queue, nothing is lost', async () => {
+    const toxi = toxiproxyClient(d.plan.toxiproxy!.api);
+    await toxi.setEnabled('worker-1->broker', false);
+    try {
+      const cut = new History();
+      for (let i = 0; i < 20; i++) jobs.ops.push(await submitUpload(serviceOf(d.plan, 'lb').address, cut, { sizeKb: 128 }));
+      expect(cut.count('ok')).toBe(20);
+      const jobsDb = db('jobs-db');
+      const drain = await drainJobs(jobsDb, 60_000);
+      expect(drain).toMatchObject({ pending: 0, unsent: 0 });
+      const by = await jobsDb.query<{ worker: string; n: string }>('SELECT worker, count(*) AS n FROM job_effects WHERE job_id = ANY($1::uuid[]) GROUP BY worker', [cut.ops.map((o) => o.id)]);
+      console.log(`docker phase 6: with worker-1 cut off the broker: ${by.rows.map((r) => `${r.worker} ${r.n}`).join(', ')}, drained in ${drain.seconds.toFixed(1)} s`);
+      expect(by.rows.map((r) => r.worker)).toEqual(['worker-2']);
+      // the whole history of this file: the first test's upload and these
+      expect(checkLedger(jobs.ops, await readJobObservations(jobsDb), { idempotent: true })).toMatchObject({ verdict: 'PASS', lost: 0, unexpected: 0, duplicated: 0, done: 21 });
+    } finally {
+      await toxi.setEnabled('worker-1->broker', true);
+    }
+  }, 90_000);
+});
