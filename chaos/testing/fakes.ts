@@ -127,6 +127,9 @@ export function fakeDeployment(p: DeployPlan): Deployment & { fake: Map<string, 
       if (!s) throw new Error(`no service ${name}`);
       return s;
     },
+    sideAddress(name: string, port: number) {
+      return { host: this.service(name).address.host, port };
+    },
     async down() {},
     async [Symbol.asyncDispose]() {},
   };

@@ -268,7 +268,7 @@ export async function executeRun(config: RunConfig, io: RunIO, exercise: Exercis
     // Counters read directly (the apps' without Prometheus, the edge's access log) count from
     // here, so the warm-up's requests are not taken for the measured load's.
     const baseline = await serverBaseline(deployment, plan, { apps: !promUrl });
-    queueSampler = queueSamplerFor(plan);
+    queueSampler = queueSamplerFor(plan, (name, port) => deployment.sideAddress(name, port));
     queueSampler?.start();
     t0 = performance.now();
     const done = await exercise.run({ config, deployed, model, stages, io });

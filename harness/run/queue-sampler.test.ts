@@ -32,6 +32,15 @@ describe('queueTargetOf', () => {
     expect(t).toEqual({ queue: JOBS_QUEUE, amqp: { host: '127.9.3.1', port: 5672 }, metrics: { host: '127.9.3.1', port: 15692 } });
     expect(queueTargetOf({ services: [] })).toBeNull();
   });
+
+  it("reads the metrics where the deployment says the broker's side port is (Docker: its published port)", () => {
+    const broker = { name: 'broker', kind: 'rabbitmq', address: { host: '127.0.0.1', port: 40001 } };
+    const asked: [string, number][] = [];
+    const t = queueTargetOf({ services: [broker] as never }, (name, port) => (asked.push([name, port]), { host: '127.0.0.1', port: 40002 }));
+    expect(asked).toEqual([['broker', 15692]]);
+    expect(t!.metrics).toEqual({ host: '127.0.0.1', port: 40002 });
+    expect(t!.amqp).toEqual({ host: '127.0.0.1', port: 40001 });
+  });
 });
 
 describe('toSeries', () => {

@@ -50,18 +50,24 @@ export interface QueueTarget {
   metrics: Endpoint;
 }
 
+/** Where the harness reaches a service's side port: Deployment.sideAddress (under Docker, the port
+ *  published for it); by default the service's own address with that port (native). */
+export type SideAddress = (service: string, port: number) => Endpoint;
+
 /** The first broker of the plan (a `rabbitmq` service) and its jobs queue; null: no broker. */
-export function queueTargetOf(plan: Pick<DeployPlan, 'services'>): QueueTarget | null {
+export function queueTargetOf(plan: Pick<DeployPlan, 'services'>, side?: SideAddress): QueueTarget | null {
   const broker = plan.services.find((s) => s.kind === 'rabbitmq');
-  return broker ? { queue: JOBS_QUEUE, amqp: broker.address, metrics: rabbitmqMetricsEndpoint(broker.address) } : null;
+  if (!broker) return null;
+  const native = rabbitmqMetricsEndpoint(broker.address);
+  return { queue: JOBS_QUEUE, amqp: broker.address, metrics: side ? side(broker.name, native.port) : native };
 }
 
 /** The sampler of the plan's first broker, by its kind; null: the topology has no broker. */
-export function queueSamplerFor(plan: Pick<DeployPlan, 'services'>): QueueSampler | null {
+export function queueSamplerFor(plan: Pick<DeployPlan, 'services'>, side?: SideAddress): QueueSampler | null {
   const broker = plan.services.find((s) => s.kind === 'rabbitmq' || s.kind === 'kafka');
   if (!broker) return null;
   if (broker.kind === 'kafka') return new QueueSampler(new KafkaLagReader(broker.address, KAFKA_TOPICS.jobs.topic, KAFKA_GROUPS.jobs));
-  return new QueueSampler(queueTargetOf(plan)!);
+  return new QueueSampler(queueTargetOf(plan, side)!);
 }
 
 /** How long the sampler waits after the load for the queue to empty (a bound, not a target). */

@@ -336,6 +336,10 @@ class NativeDeployment implements Deployment {
     return this.options.progress;
   }
 
+  sideAddress(service: string, port: number): Endpoint {
+    return { host: this.service(service).address.host, port };
+  }
+
   service(name: string): StartedService {
     const s = this.services.get(name);
     if (!s) throw new BenchError('internal', `service ${name} is not running in run ${this.plan.runId}`);

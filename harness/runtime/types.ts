@@ -62,6 +62,11 @@ export interface Deployment extends AsyncDisposable {
   /** lets this process exit while the services keep running (`bench up`); the state file keeps
    *  them findable for `bench down` */
   detach?(): Promise<void>;
+  /**
+   * Where the harness reaches a service's side port (a broker's metrics): natively its host's
+   * address and that port; under Docker the port published for it on 127.0.0.1.
+   */
+  sideAddress(service: string, port: number): Endpoint;
 }
 
 export interface UpOptions {

@@ -17,7 +17,7 @@ import { BUILT_KINDS, ensureAppImage, ensureLocalBase, ensureOfficialImages, hos
 import { type ContainerProcess, type NetworkInfo, type SpecContext } from './kinds.ts';
 import { containerName, harnessLabel, LABEL_DATA_DIR, LABEL_HARNESS, LABEL_ROLE, runLabels, serviceLabels, volumeName } from './labels.ts';
 import { reapDockerRun, removeDataDir } from './reap.ts';
-import { containerPorts, hostPlan, networkPlan, PUBLISH_IP } from './views.ts';
+import { containerPorts, hostPlan, networkPlan, PUBLISH_IP, publishedPort } from './views.ts';
 import { PG_CREDENTIALS } from '../../../targets/app/config.ts';
 import { type Settings, secs } from './settings.ts';
 import { grafanaProblem, kindsOf } from './preflight.ts';
@@ -97,6 +97,10 @@ export class DockerDeployment implements Deployment {
 
   get runId(): string {
     return this.sourcePlan.runId;
+  }
+
+  sideAddress(service: string, port: number): Endpoint {
+    return { host: PUBLISH_IP, port: publishedPort(this.published, service, port) };
   }
 
   service(name: string): StartedService {
