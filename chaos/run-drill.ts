@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { BenchError } from '../harness/errors.ts';
 import { runLoad as engineRunLoad } from '../harness/load/engine.ts';
-import { newSalt } from '../loadtests/lib/identity.ts';
+import { createdUserId, newSalt } from '../loadtests/lib/identity.ts';
 import type { AcknowledgedWrite, IndeterminateWrite, LoadOptions, LoadOutcome } from '../harness/load/types.ts';
 import { rateFloor } from '../harness/load/traffic-model.ts';
 import { setFault } from '../harness/metrics/fault-gauge.ts';
@@ -139,11 +139,19 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
   const runId = o.runId ?? o.load.runId ?? randomBytes(4).toString('hex');
   const probes = (drill.probes?.(plan, timing) ?? [healthProbe]).map((p) => (p.write ? { ...p, write: { ...p.write, prefix: `${p.write.prefix}-${runId}` } } : p));
 
+  // A fresh salt unless the caller chose one: the users a load signs up and the operation ids
+  // it sends (payments, uploads) are the salt's alone. With the engine's default of 0, every
+  // drill on one deployment sent the same upload ids: the uploads API answered 202 for jobs
+  // that already existed (done by an earlier drill) and the drills' ledgers saw no new job.
+  const salt = o.load.salt ?? newSalt();
+  // the load's sign-up ids start above this (the write check reads that range back)
+  const signupBase = createdUserId(o.load.users, salt, 0);
+
   // What an earlier load on this deployment left in the sign-up range is not this run's doing.
   let before: Map<number, string> | undefined;
   if (writesIn(workload)) {
     const creates = Math.ceil(stages.reduce((n, s) => n + s.durationS * s.targetRate, 0) * createShare(workload)) + 1000;
-    before = await snapshotSignups(plan, o.deployment, o.load.users, creates).catch((e: unknown) => {
+    before = await snapshotSignups(plan, o.deployment, signupBase, creates).catch((e: unknown) => {
       progress(`drill ${drill.name}: could not read the sign-up range before the load (${(e as Error).message})`);
       return undefined;
     });
@@ -181,11 +189,6 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
     });
     try {
       const { rate: _rate, ...loadRest } = o.load;
-      // A fresh salt unless the caller chose one: the users a load signs up and the operation ids
-      // it sends (payments, uploads) are the salt's alone. With the engine's default of 0, every
-      // drill on one deployment sent the same upload ids: the uploads API answered 202 for jobs
-      // that already existed (done by an earlier drill) and the drills' ledgers saw no new job.
-      const salt = loadRest.salt ?? newSalt();
       // The shard map lets the engine count failures per shard (shard-outage's blast radius).
       load = await (o.runLoad ?? engineRunLoad)({ shards: shardMapOf(plan), ...loadRest, salt, runId, workload, stages, signal: loadSignal, ...(writeLog ? { writeLog } : {}) });
     } finally {
@@ -248,7 +251,7 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
     if (writesIn(workload) || probeWrites.length > 0 || probeUnknown.length > 0) {
       try {
         progress(`drill ${drill.name}: reading ${acknowledged.length} acknowledged writes back (${indeterminate.length} indeterminate)`);
-        writes = await readWriteState({ plan, deployment: o.deployment, acknowledged, indeterminate, users: o.load.users, seed: o.load.seed, primaries: state.primaries, before });
+        writes = await readWriteState({ plan, deployment: o.deployment, acknowledged, indeterminate, users: o.load.users, signupBase, seed: o.load.seed, primaries: state.primaries, before });
       } catch (e) {
         problems.push(`could not read the acknowledged writes back: ${(e as Error).message}`);
       }

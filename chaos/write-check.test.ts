@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkWrites, idsToReadBack } from './write-check.ts';
+import { createdUserId } from '../loadtests/lib/identity.ts';
 import { WriteLog } from './write-log.ts';
 
 const seed = (id: number) => (id <= 100 ? `seed-${id}` : undefined);
@@ -93,6 +94,12 @@ describe('idsToReadBack', () => {
   it('reads every acknowledged id and the sign-up range with a margin', () => {
     const ids = idsToReadBack([w(5, 'a', 0, 1), w(103, 'b', 1, 2)], 100, 2);
     expect(ids).toEqual([5, 101, 102, 103, 104, 105]);
+  });
+
+  it("a salted load's sign-up range starts at its own base: a few ids, not the billions between users and it", () => {
+    const base = createdUserId(100, 5, 0);
+    const ids = idsToReadBack([w(5, 'a', 0, 1), w(base + 2, 'b', 1, 2)], base, 2);
+    expect(ids).toEqual([5, base + 1, base + 2, base + 3, base + 4]);
   });
 });
 

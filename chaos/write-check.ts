@@ -109,17 +109,18 @@ export function checkWrites(input: WriteCheckInput): WriteCheck {
 }
 
 /**
- * The ids to read back: every acknowledged id, and the sign-up range (ids above `users`) up to a
- * margin past the highest acknowledged one, where a create that timed out may still have landed.
+ * The ids to read back: every acknowledged id, and the sign-up range (ids above `base`: the load's
+ * createdUserId(users, salt, 0)) up to a margin past the highest acknowledged one, where a create
+ * that timed out may still have landed.
  */
-export function idsToReadBack(acknowledged: readonly { id: number }[], users: number, margin = 1000): number[] {
+export function idsToReadBack(acknowledged: readonly { id: number }[], base: number, margin = 1000): number[] {
   const ids = new Set<number>();
-  let maxCreated = users;
+  let maxCreated = base;
   for (const w of acknowledged) {
     ids.add(w.id);
     if (w.id > maxCreated) maxCreated = w.id;
   }
-  for (let id = users + 1; id <= maxCreated + margin; id++) ids.add(id);
+  for (let id = base + 1; id <= maxCreated + margin; id++) ids.add(id);
   return [...ids].sort((a, b) => a - b);
 }
 
@@ -143,6 +144,12 @@ export interface ReadWriteStateOptions {
   indeterminate?: readonly IndeterminateWrite[];
   /** seeded users 1..users, with the seed that named them */
   users: number;
+  /**
+   * the load's sign-up ids start above this (createdUserId(users, salt, 0)); default `users`, the
+   * unsalted range. A salted load's range starts at users + salt x 2^28: reading back from `users`
+   * up would span billions of ids.
+   */
+  signupBase?: number;
   seed: number;
   primaries?: ReadonlyMap<string, string>;
   /** sign-up rows that existed before the load (an earlier run on the same deployment) */
@@ -150,7 +157,7 @@ export interface ReadWriteStateOptions {
 }
 
 /**
- * The sign-up rows (ids users+1 .. users+count) that exist before a load: an earlier load on the
+ * The sign-up rows (ids base+1 .. base+count, base = createdUserId(users, salt, 0)) that exist before a load: an earlier load on the
  * same deployment may have created some, and they are neither this run's nor unacknowledged.
  */
 export async function snapshotSignups(plan: DeployPlan, deployment: Deployment, users: number, count: number): Promise<Map<number, string>> {
@@ -160,7 +167,7 @@ export async function snapshotSignups(plan: DeployPlan, deployment: Deployment, 
 
 /** Reads every acknowledged id (and the sign-up range) back from the primaries and checks them. */
 export async function readWriteState(o: ReadWriteStateOptions): Promise<WriteCheck> {
-  const ids = idsToReadBack([...o.acknowledged, ...(o.indeterminate ?? [])], o.users);
+  const ids = idsToReadBack([...o.acknowledged, ...(o.indeterminate ?? [])], o.signupBase ?? o.users);
   const present = await readBackUsers(readBackStore(o.plan, o.deployment, o.primaries), ids);
   return checkWrites({
     acknowledged: o.acknowledged,
