@@ -129,7 +129,7 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
   // the fault's scheduled end: the drill's own load is planned REVERT_GRACE_S longer and stopped
   // tailS after the reverts. Stages given by the caller run as given.
   const ownStages = !o.load.stages;
-  const stages = o.load.stages ?? drillStages(o.load.rate!, totalS + REVERT_GRACE_S);
+  const stages = o.load.stages ?? drillStages(o.load.rate!, totalS + (drill.defaults.revertGraceS ?? REVERT_GRACE_S));
   if (stagesLength(stages) < timing.atS + 1) {
     throw new BenchError('usage', `the load lasts ${stagesLength(stages)} s and the fault starts at ${timing.atS} s`, `run the load longer than --at (at least ${Math.ceil(totalS)} s for the drill's tail)`);
   }

@@ -109,7 +109,12 @@ export interface Drill {
    */
   applies(plan: DeployPlan): Applicability;
   /** default timing: the fault starts at atS and lasts durationS; the load runs tailS longer */
-  readonly defaults: { atS: number; durationS: number; tailS: number };
+  /**
+   * revertGraceS: how much longer than at + duration + tail the drill's own load is planned, for
+   * its reverts (a restarted victim getting ready); default REVERT_GRACE_S (chaos/run-drill.ts).
+   * The load stops a tail after the reverts complete, so a longer grace costs a run nothing.
+   */
+  readonly defaults: { atS: number; durationS: number; tailS: number; revertGraceS?: number };
   /** the workload that exercises what the drill breaks (loadtests/workloads.ts) */
   readonly workload: string;
   /** what must hold while the fault is on, for this deployment (phase-dependent) */
