@@ -5,27 +5,64 @@
 // health checks move the region's clients to the nearest survivor, Patroni (with etcd's quorum of
 // the survivors) promotes a member if the leader was there, and every router follows the leader.
 //
-// Figures: the leader's region at the fault, the Patroni failover time (fault -> a surviving
-// member answers /primary; null when the leader was elsewhere), the DNS convergence of the failed
-// region's clients (fault -> their resolver's first answer of another region, from the load's
-// `regions` section), the failback (region back -> its clients answered by it again), and the
+// Figures: the leader's region at the fault, when the region went down (`regionDownAtS`, load
+// clock: the fault's start plus the read of the leader that picks the region), the Patroni
+// failover time (region down -> a surviving member answers /primary; null when the leader was
+// elsewhere), the geo DNS's flip (region down -> the DNS answers the region's clients with
+// another region, the drill's own query from their source address every 100 ms: the health
+// checks' part), the DNS convergence of the failed region's clients (region down -> their
+// resolver's first answer of another region, from the load's `regions` section: the flip plus
+// the clients' cache and their next new connection), the failback (region back -> its clients answered by it again), and the
 // failed region's and the survivors' requests and errors during the fault. RPO is the write
 // checker's (chaos/write-check.ts, read through a surviving region's router).
 import { BenchError } from '../../harness/errors.ts';
 import { CONTROL_HOST, type DeployPlan } from '../../harness/topology/plan.ts';
-import { dataCenters, GEO_DNS, regionFront } from '../../targets/phases/phase-7.ts';
+import { dnsQuery } from '../../harness/load/geo-dns.ts';
+import { dataCenters, GEO_DNS, GEO_FQDN, regionFront } from '../../targets/phases/phase-7.ts';
 import { regionNames } from '../../targets/regions/blocks.ts';
+import { firstHost, resolvePdnsConfig } from '../../targets/services/pdns.ts';
 import { patroniRole } from '../../targets/services/patroni.ts';
 import { makeFault } from '../faults/index.ts';
 import { once } from '../faults/toxic-fault.ts';
 import type { Fault } from '../faults/types.ts';
 import { APPLIES, doesNotApply, type Drill, type DrillState, type DrillTiming } from './types.ts';
 
-/** How long the failover watch polls the survivors for a leader. */
+/** How long the failover watch polls the survivors for a leader, and the DNS watch the geo DNS. */
 const WATCH_TIMEOUT_MS = 60_000;
+/** How often the DNS watch asks the geo DNS. */
+const DNS_WATCH_EVERY_MS = 100;
 
-/** The failover watches in flight, by drill run (verify waits for its own). */
-const watches = new WeakMap<DrillState, Promise<void>>();
+/** The watches in flight (failover, DNS), by drill run (verify waits for its own). */
+const watches = new WeakMap<DrillState, Promise<unknown>>();
+
+/** The source address of the client region a data center's clients stand in (its view's first
+ *  client block), or null when the geo DNS names no view after it. */
+function clientSourceOf(plan: DeployPlan, region: string): string | null {
+  const dns = plan.services.find((s) => s.name === GEO_DNS);
+  if (dns?.config.kind !== 'pdns') return null;
+  const view = resolvePdnsConfig(dns.config.pdns, plan).views.find((v) => v.name === region);
+  return view ? firstHost(view.clients[0]!) : null;
+}
+
+/** Asks the geo DNS from the region's clients' source address until it answers another address
+ *  than the region's own entry; records the seconds since `t0` as dnsFlipS (null: never). */
+async function watchDnsFlip(plan: DeployPlan, region: string, t0: number, state: DrillState): Promise<void> {
+  state.figures.dnsFlipS = null;
+  const source = clientSourceOf(plan, region);
+  const dns = plan.services.find((s) => s.name === GEO_DNS);
+  const own = plan.services.find((s) => s.name === regionFront(region).lb)?.address.host;
+  if (!source || !dns || !own) return;
+  const ask = dnsQuery(dns.address, source, 500);
+  while (performance.now() - t0 < WATCH_TIMEOUT_MS) {
+    const answer = await ask(GEO_FQDN).then((a) => a[0]?.address ?? null, () => null);
+    if (answer !== null && answer !== own) {
+      state.figures.dnsFlipS = Math.round(performance.now() - t0) / 1000;
+      return;
+    }
+    await new Promise((res) => setTimeout(res, DNS_WATCH_EVERY_MS));
+  }
+  state.problems.push(`the geo DNS still answered ${region}'s clients with ${region} ${WATCH_TIMEOUT_MS / 1000} s after it went down`);
+}
 
 /** The fault's target when none is named: the region whose Patroni member leads at the fault. */
 export const WRITE_REGION = 'write-region';
@@ -69,6 +106,7 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
     target: fixed ?? WRITE_REGION,
     describe: () => (fixed ? `region ${fixed} down: ${hostsOf(fixed).map((h) => h.name).join(', ')}` : "the write region (the Patroni leader's) down, every host of it"),
     async apply(ctx) {
+      const applyStart = performance.now();
       const leader = await leaderNow(plan, regions);
       state.figures.leaderRegionAtFault = leader;
       // no member leads (a failover already under way): the first region, said in the figures
@@ -79,6 +117,9 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
       state.primaries.set('main', regionNames(survivors[0]!).router);
       const downs = downsOf.get(region)!;
       const t0 = performance.now();
+      // the region goes down now, not at the fault's start: reading the leader took this long
+      state.figures.leaderReadS = Math.round(t0 - applyStart) / 1000;
+      const dnsWatch = watchDnsFlip(plan, region, t0, state);
       const settled = await Promise.allSettled(downs.map((f) => f.apply(ctx)));
       const applied = settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
       const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
@@ -87,10 +128,11 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
         throw failed.reason;
       }
       state.figures.patroniFailoverS = null;
+      watches.set(state, dnsWatch);
       if (leader === region) {
         watches.set(
           state,
-          (async () => {
+          Promise.all([dnsWatch, (async () => {
             while (performance.now() - t0 < WATCH_TIMEOUT_MS) {
               const now = await leaderNow(plan, survivors);
               if (now !== null) {
@@ -102,7 +144,7 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
               await new Promise((res) => setTimeout(res, 100));
             }
             state.problems.push(`no surviving Patroni member led within ${WATCH_TIMEOUT_MS / 1000} s of the outage`);
-          })(),
+          })()]),
         );
       }
       return {
@@ -162,10 +204,12 @@ export const datacenterOutage: Drill = {
     const own = ctx.plan.services.find((s) => s.name === regionFront(r).lb)!.address.host;
     const down = ctx.windows.find((w) => w.name === 'region-down');
     if (!down) return { problems: [`region ${r} was never taken down`] };
-    const startS = down.startS;
+    // measured from the moment the region went down (the fault's start plus the leader's read)
+    const leaderRead = ctx.state.figures.leaderReadS;
+    const startS = Math.round((down.startS + (typeof leaderRead === 'number' ? leaderRead : 0)) * 1000) / 1000;
     const backS = down.endS;
     const regions = ctx.load.results.regions ?? null;
-    const figures: Record<string, number | string | null> = {};
+    const figures: Record<string, number | string | null> = { regionDownAtS: startS };
     const notes: string[] = [];
     const mine = regions?.[r];
     if (!mine) {
