@@ -30,6 +30,8 @@ describe.skipIf(!supported)('cgroup quotas (real kernel)', () => {
 
   it('throttles a busy loop to its 10% quota', async () => {
     const dirs = await cg.createHost('busy', { cpus: 0.1, memoryMb: 64 });
+    // the CPU quota holds from the end of a deployment's start-up (RunCgroups.holdCpu)
+    await cg.holdCpu();
     expect(cg.warnings).toEqual([]);
     expect(dirs.length).toBeGreaterThan(0);
     child = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuQuota, detectLayout, hostCgroupPlan, memoryLimitBytes, parseMounts, parseOwnCgroups, RunCgroups } from './cgroups.ts';
@@ -86,10 +87,21 @@ describe('RunCgroups.enforcement (what results record per host)', () => {
       const cg = new RunCgroups({ version: 2, root, controllers: ['cpu', 'memory'] }, 'r1');
       await cg.createHost('db-host', size);
       await cg.addPid('db-host', 12345);
+      // the memory limit at once; the CPU quota only once the deployment is up (start-up unthrottled)
+      const dir = join(root, 'bench', 'r1', 'db-host');
+      expect(await readFile(join(dir, 'memory.max'), 'utf8')).toBe(String(256 * 1024 * 1024));
+      expect(existsSync(join(dir, 'cpu.max'))).toBe(false);
+      expect(cg.enforcement()).toEqual({ 'db-host': false });
+      await cg.holdCpu();
+      expect(await readFile(join(dir, 'cpu.max'), 'utf8')).toBe('50000 100000');
       expect(cg.enforcement()).toEqual({ 'db-host': true });
+      // a host created after that gets its quota at once
+      await cg.createHost('late-host', size);
+      expect(await readFile(join(root, 'bench', 'r1', 'late-host', 'cpu.max'), 'utf8')).toBe('50000 100000');
+      expect(cg.enforcement()).toEqual({ 'db-host': true, 'late-host': true });
       // still known after the teardown removed the cgroups: results are written after it
       await cg.remove().catch(() => []);
-      expect(cg.enforcement()).toEqual({ 'db-host': true });
+      expect(cg.enforcement()).toEqual({ 'db-host': true, 'late-host': true });
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -16,6 +16,7 @@ import { phase2 } from '../../targets/phases/phase-2.ts';
 import { fakeKind, fakeService, withKinds } from '../../targets/services/testing/fake-kind.ts';
 import type { ServiceRecipe } from '../../targets/services/types.ts';
 import type { PhaseOptions, Topology } from '../topology/types.ts';
+import { cpuQuota } from './cgroups.ts';
 import { createNativeRuntime } from './native.ts';
 import { isSameProcess } from './process.ts';
 import { listRuns, reapAll, readState, runDataDir, type RunState } from './state.ts';
@@ -161,6 +162,13 @@ describe('native runtime: phase 2 through Toxiproxy', () => {
       const procs = (await readFile(join(dir, 'cgroup.procs'), 'utf8')).trim().split('\n').map(Number);
       expect(procs).toContain(db.pid);
     }
+    // the host's CPU quota holds once the deployment is up (the start-up ran unthrottled)
+    const quota = cpuQuota(p.hosts.find((h) => h.name === p.services.find((s) => s.name === 'pg-primary')!.host)!.size.cpus);
+    const v2 = db.cgroups.find((d) => existsSync(join(d, 'cpu.max')));
+    const v1 = db.cgroups.find((d) => existsSync(join(d, 'cpu.cfs_quota_us')));
+    if (v2) expect((await readFile(join(v2, 'cpu.max'), 'utf8')).trim()).toBe(`${quota.quotaUs} ${quota.periodUs}`);
+    else expect((await readFile(join(v1!, 'cpu.cfs_quota_us'), 'utf8')).trim()).toBe(String(quota.quotaUs));
+    expect(dep.sizesEnforced?.()).toMatchObject({ [p.services.find((s) => s.name === 'pg-primary')!.host]: true });
     expect(lines.some((l) => l.startsWith('host sizes are not enforced'))).toBe(false);
   });
 

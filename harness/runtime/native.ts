@@ -383,6 +383,8 @@ class NativeDeployment implements Deployment {
     // present the services in start order, whatever order the waves finished in
     this.services.clear();
     for (const [name, svc] of ready) this.services.set(name, svc);
+    // the hosts' CPU quotas hold from here: the start-up ran unthrottled (RunCgroups)
+    await this.cgroups.holdCpu();
   }
 
   /** Called by a service each time it spawned a process. */

@@ -86,9 +86,19 @@ export class DockerDeployment implements Deployment {
     this.hostMounts = ['/usr', '/etc', ...hostRootLayout().dirs, ...checkoutMounts(settings.repoRoot)];
   }
 
-  /** Docker applies every container's CPU and memory limits itself: always enforced. */
+  /** Whether the hosts' CPU limits hold yet: from the end of the first start-up, as natively
+   *  (harness/runtime/cgroups.ts RunCgroups): containers started later get theirs at creation. */
+  private cpuHeld = false;
+
+  /** Docker applies every container's CPU and memory limits itself: enforced once the CPU limits hold. */
   sizesEnforced(): Record<string, boolean> {
-    return Object.fromEntries([...new Set(this.sourcePlan.services.map((s) => s.host))].map((h) => [h, true]));
+    return Object.fromEntries([...new Set(this.sourcePlan.services.map((s) => s.host))].map((h) => [h, this.cpuHeld]));
+  }
+
+  /** A host's CPU limit for Docker (NanoCpus), 0 (none) until the deployment is up. */
+  nanoCpus(host: string): number {
+    const size = this.sourcePlan.hosts.find((h) => h.name === host)!.size;
+    return this.cpuHeld ? Math.round(size.cpus * 1e9) : 0;
   }
 
   get progress(): Progress {
@@ -171,6 +181,9 @@ export class DockerDeployment implements Deployment {
     );
     this.services.clear();
     for (const [name, svc] of ready) this.services.set(name, svc);
+    // the hosts' CPU limits hold from here: the start-up ran unthrottled
+    this.cpuHeld = true;
+    await inParallel([...ready.values()], this.settings.parallelStarts, (svc) => svc.holdCpu());
     if (this.settings.grafana) await this.startGrafana(options.signal);
   }
 
@@ -299,7 +312,7 @@ export class DockerDeployment implements Deployment {
           { Type: 'volume' as const, Source: volumeName(this.runId, o.service.name), Target: o.dir, VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'] },
         ],
         // a host's size, per container (docs/DOCKER.md: several services of one host each get it)
-        NanoCpus: Math.round(host.size.cpus * 1e9),
+        NanoCpus: this.nanoCpus(host.name),
         Memory: host.size.memoryMb * 1024 * 1024,
         RestartPolicy: { Name: 'no' },
       },

@@ -364,6 +364,11 @@ export class DockerService implements StartedService {
     }
   }
 
+  /** Gives the running container its host's CPU limit (the deployment's start-up is over). */
+  async holdCpu(): Promise<void> {
+    await this.container?.update({ NanoCpus: this.dep.nanoCpus(this.source.host) });
+  }
+
   async stop(): Promise<void> {
     const c = this.container;
     if (!c || this.state === 'none' || this.state === 'exited') return;
