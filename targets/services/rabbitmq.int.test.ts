@@ -3,6 +3,7 @@
 // queue with x-delivery-limit dead-letters a message that is always rejected, and down() leaves
 // neither the node nor its epmd (checked by epmd's own pid).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { createNativeRuntime } from '../../harness/runtime/native.ts';
@@ -11,7 +12,7 @@ import { testRoot, type TestRoot } from '../../harness/runtime/testing/run-helpe
 import type { Deployment } from '../../harness/runtime/types.ts';
 import { plan, type DeployPlan, type Endpoint } from '../../harness/topology/plan.ts';
 import type { Topology } from '../../harness/topology/types.ts';
-import { amqpPing, amqpUrl, epmdPid, rabbitmqMetricsEndpoint } from './rabbitmq.ts';
+import { amqpPing, amqpUrl, EPMD_PORT_FILE, epmdPid, rabbitmqMetricsEndpoint } from './rabbitmq.ts';
 
 const topology: Topology = {
   phase: 0,
@@ -44,6 +45,21 @@ afterAll(async () => {
   await dep?.down();
   await t?.dispose();
 });
+
+/** Live processes whose environment holds ERL_EPMD_PORT=<port>: the run's epmd and node, and any
+ *  epmd a node started on its own (`epmd -daemon` leaves the process group and outlives it). */
+function withEpmdPort(port: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').includes(`ERL_EPMD_PORT=${port}`) && isAlive(Number(d))) out.push(Number(d));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
+}
 
 describe('rabbitmq recipe', () => {
   it('logs in the run account; refuses guest and a wrong password', async () => {
@@ -93,14 +109,39 @@ describe('rabbitmq recipe', () => {
     }
   }, 30_000);
 
+  it('a SIGKILL and a restart leave no epmd outside the service: the restarted node uses the epmd its launch started', async () => {
+    const svc = dep!.service('broker');
+    const dir = svc.dir!;
+    const port = readFileSync(join(dir, EPMD_PORT_FILE), 'utf8').trim();
+    const before = await epmdPid(dir);
+    await svc.signal('SIGKILL');
+    await expect.poll(() => svc.isRunning(), { timeout: 10_000 }).toBe(false);
+    // the group's SIGKILL took epmd with it
+    expect(isAlive(before!)).toBe(false);
+    await svc.start();
+    await amqpPing(at, 2_000);
+    const after = await epmdPid(dir);
+    expect(after).not.toBe(before);
+    expect(isAlive(after!)).toBe(true);
+    // one epmd serves the run's port: the one the launch started and recorded (a node that finds
+    // none starts `epmd -daemon`, which leaves the process group and outlives everything)
+    const epmds = withEpmdPort(port).filter((pid) => /(^|\/)epmd\0/.test(readFileSync(`/proc/${pid}/cmdline`, 'latin1')));
+    expect(epmds).toEqual([after]);
+  }, 120_000);
+
   it('down() stops the node and its epmd, by the pid the launch recorded', async () => {
     const dir = dep!.service('broker').dir!;
     const pid = await epmdPid(dir);
     expect(pid).not.toBeNull();
     expect(isAlive(pid!)).toBe(true);
+    const port = readFileSync(join(dir, EPMD_PORT_FILE), 'utf8').trim();
+    expect(withEpmdPort(port).length).toBeGreaterThan(1);
     await dep!.down();
     dep = undefined;
     expect(isAlive(pid!)).toBe(false);
+    // nothing of the node outlives it, Erlang's port programs in their own process groups
+    // (erl_child_setup, inet_gethost, the disk monitor's shell) included: they end with the node
+    await expect.poll(() => withEpmdPort(port), { timeout: 5_000 }).toEqual([]);
     await expect(amqpPing(at, 1_000)).rejects.toThrow();
   }, 60_000);
 });

@@ -6,7 +6,9 @@
 // epmd: rabbitmq-server would start `epmd -daemon`, which leaves the process group and outlives
 // the node. The launch starts epmd itself (not daemonized) inside the service's process group,
 // before the node, and records its pid in epmd.pid: the runtime's group stop takes it down with
-// the node, and a test checks that pid is gone after down().
+// the node, and a test checks that pid is gone after down(). The node starts only once that epmd
+// answers (`epmd -names`, bounded), and with `-start_epmd false`: a node that finds no epmd fails
+// to start instead of leaving a daemon behind.
 import { createHash, randomBytes } from 'node:crypto';
 import { chown, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -132,7 +134,7 @@ export function rabbitEnv(c: { address: Endpoint; dir: string; nodeName: string 
     // distribution on the host's address only, never all interfaces; quorum queues refresh their
     // per-queue figures (ready, unacked: the Prometheus per-object series) at each tick, every 5 s
     // by default: a run samples the backlog once a second (harness/run/queue-sampler.ts)
-    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: `-kernel inet_dist_use_interface {${ip}} -rabbit quorum_tick_interval ${QUORUM_TICK_MS}`,
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: `-start_epmd false -kernel inet_dist_use_interface {${ip}} -rabbit quorum_tick_interval ${QUORUM_TICK_MS}`,
     ERL_EPMD_ADDRESS: '127.0.0.1',
   };
 }
@@ -198,7 +200,7 @@ export function dockerStartPrologue(alias: string): string {
     `ip=$(getent hosts ${alias} | cut -d' ' -f1 | head -n1)`,
     `[ -n "$ip" ] || { echo "rabbitmq: ${alias} does not resolve in the container" >&2; exit 3; }`,
     `sed "s/${DOCKER_ADDRESS_PLACEHOLDER}/$ip/g" ${DOCKER_CONF_TEMPLATE} > rabbitmq.conf`,
-    `RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {$(echo "$ip" | tr . ,)} -rabbit quorum_tick_interval ${QUORUM_TICK_MS}"`,
+    `RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-start_epmd false -kernel inet_dist_use_interface {$(echo "$ip" | tr . ,)} -rabbit quorum_tick_interval ${QUORUM_TICK_MS}"`,
     'export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS',
   ].join(' && ');
 }
@@ -231,8 +233,9 @@ export const rabbitmqRecipe: ComponentKind = {
     return {
       command: '/bin/sh',
       // epmd's port from the file prepare wrote (launch is also called before prepare, so it reads
-      // no file itself); epmd first, in this process group, its pid kept; then the node replaces the shell
-      args: ['-c', `ERL_EPMD_PORT=$(cat ${EPMD_PORT_FILE}) && RABBITMQ_DIST_PORT=$(cat ${DIST_PORT_FILE}) && export ERL_EPMD_PORT RABBITMQ_DIST_PORT && { "$1" -address 127.0.0.1 -port "$ERL_EPMD_PORT" & echo $! > ${EPMD_PID_FILE}; } && exec "$2"`, 'rabbitmq', ctx.bin('epmd'), ctx.bin('rabbitmq-server')],
+      // no file itself); epmd first, in this process group, its pid kept; the node once it answers
+      // (at most 10 s: past that the node starts anyway and, with -start_epmd false, says why it cannot)
+      args: ['-c', `ERL_EPMD_PORT=$(cat ${EPMD_PORT_FILE}) && RABBITMQ_DIST_PORT=$(cat ${DIST_PORT_FILE}) && export ERL_EPMD_PORT RABBITMQ_DIST_PORT && { "$1" -address 127.0.0.1 -port "$ERL_EPMD_PORT" & echo $! > ${EPMD_PID_FILE}; } && i=0 && until "$1" -port "$ERL_EPMD_PORT" -names >/dev/null 2>&1 || [ $i -ge 100 ]; do i=$((i + 1)); sleep 0.1; done && exec "$2"`, 'rabbitmq', ctx.bin('epmd'), ctx.bin('rabbitmq-server')],
       env,
       cwd: ctx.dir,
       // when root: Debian's rabbitmq user, as the field notes say
