@@ -23,7 +23,7 @@ describe('rabbitmq config', () => {
     expect(env.RABBITMQ_LOG_BASE).toBe('/tmp/r/broker/log');
     expect(env.RABBITMQ_NODENAME).toBe('bench-broker@localhost');
     expect(env.ERL_EPMD_ADDRESS).toBe('127.0.0.1');
-    expect(env.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS).toBe('-kernel inet_dist_use_interface {127,4,2,1} -rabbit quorum_tick_interval 1000');
+    expect(env.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS).toBe('-start_epmd false -kernel inet_dist_use_interface {127,4,2,1} -rabbit quorum_tick_interval 1000');
   });
 });
 
