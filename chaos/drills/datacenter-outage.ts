@@ -44,24 +44,35 @@ function clientSourceOf(plan: DeployPlan, region: string): string | null {
   return view ? firstHost(view.clients[0]!) : null;
 }
 
-/** Asks the geo DNS from the region's clients' source address until it answers another address
- *  than the region's own entry; records the seconds since `t0` as dnsFlipS (null: never). */
-async function watchDnsFlip(plan: DeployPlan, region: string, t0: number, state: DrillState): Promise<void> {
+/** Asks the geo DNS from the region's clients' source address every 100 ms while the region is
+ *  down (until `until()`, at most WATCH_TIMEOUT_MS): dnsFlipS is the first answer of another
+ *  address than the region's own entry (s since `t0`; null: never), dnsFlapsBack how many times
+ *  it answered the dead region again after that (a health check that does not hold), and
+ *  dnsProbeAnswers the answers' changes, for the record. */
+async function watchDnsFlip(plan: DeployPlan, region: string, t0: number, state: DrillState, until: () => boolean): Promise<void> {
   state.figures.dnsFlipS = null;
   const source = clientSourceOf(plan, region);
   const dns = plan.services.find((s) => s.name === GEO_DNS);
   const own = plan.services.find((s) => s.name === regionFront(region).lb)?.address.host;
   if (!source || !dns || !own) return;
   const ask = dnsQuery(dns.address, source, 500);
-  while (performance.now() - t0 < WATCH_TIMEOUT_MS) {
+  const changes: string[] = [];
+  let last: string | null | undefined;
+  let flapsBack = 0;
+  while (!until() && performance.now() - t0 < WATCH_TIMEOUT_MS) {
     const answer = await ask(GEO_FQDN).then((a) => a[0]?.address ?? null, () => null);
-    if (answer !== null && answer !== own) {
-      state.figures.dnsFlipS = Math.round(performance.now() - t0) / 1000;
-      return;
+    const atS = Math.round(performance.now() - t0) / 1000;
+    if (answer !== last) {
+      changes.push(`${atS}:${answer ?? 'no answer'}`);
+      if (answer === own && state.figures.dnsFlipS !== null) flapsBack += 1;
+      last = answer;
     }
+    if (answer !== null && answer !== own && state.figures.dnsFlipS === null) state.figures.dnsFlipS = atS;
     await new Promise((res) => setTimeout(res, DNS_WATCH_EVERY_MS));
   }
-  state.problems.push(`the geo DNS still answered ${region}'s clients with ${region} ${WATCH_TIMEOUT_MS / 1000} s after it went down`);
+  state.figures.dnsFlapsBack = flapsBack;
+  state.figures.dnsProbeAnswers = changes.join(' ');
+  if (state.figures.dnsFlipS === null) state.problems.push(`the geo DNS never answered ${region}'s clients with another region while it was down`);
 }
 
 /** The fault's target when none is named: the region whose Patroni member leads at the fault. */
@@ -119,11 +130,13 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
       const t0 = performance.now();
       // the region goes down now, not at the fault's start: reading the leader took this long
       state.figures.leaderReadS = Math.round(t0 - applyStart) / 1000;
-      const dnsWatch = watchDnsFlip(plan, region, t0, state);
+      let reverted = false;
+      const dnsWatch = watchDnsFlip(plan, region, t0, state, () => reverted);
       const settled = await Promise.allSettled(downs.map((f) => f.apply(ctx)));
       const applied = settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
       const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
       if (failed) {
+        reverted = true;
         for (const a of applied) await a.revert().catch(() => {});
         throw failed.reason;
       }
@@ -150,6 +163,7 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
       return {
         detail: `leader in ${leader ?? 'no region'}; ${region} down: ${applied.map((a) => a.detail).join('; ')}`,
         revert: once(async () => {
+          reverted = true;
           for (const a of applied) await a.revert();
         }),
       };

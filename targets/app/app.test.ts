@@ -102,6 +102,12 @@ describe('the app on SQLite', () => {
     expect(res.json()).toMatchObject({ status: 'ok', name: 'app-t', checks: { sqlite: true } });
   });
 
+  it('is live while its process answers (/livez asks nothing behind it)', async () => {
+    const res = await inject('GET', '/livez');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'live', name: 'app-t' });
+  });
+
   it('counts every request but /metrics and /healthz, by route pattern', async () => {
     const before = metricSum((await inject('GET', '/metrics')).body, 'http_requests_total');
     const reqs = [
@@ -115,6 +121,7 @@ describe('the app on SQLite', () => {
     ];
     for (const r of reqs) await r();
     await inject('GET', '/healthz');
+    await inject('GET', '/livez');
     const text = (await inject('GET', '/metrics')).body;
     expect(metricSum(text, 'http_requests_total') - before).toBe(reqs.length);
     expect(metricSum(text, 'http_requests_total', { route: '/api/users/:id', method: 'GET', status: '404', server: 'app-t' })).toBeGreaterThanOrEqual(1);

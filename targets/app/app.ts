@@ -18,7 +18,7 @@ export const HEALTH_MAX_AGE_MS = 250;
 const HEALTH_PROBE_BUDGET_MS = 450;
 const REDIS_CONNECT_WAIT_MS = 2_000;
 /** routes that the request counter leaves out: the harness compares it with the load engine's count */
-const UNCOUNTED = new Set(['/metrics', '/healthz']);
+const UNCOUNTED = new Set(['/metrics', '/healthz', '/livez']);
 
 export interface BuildOptions {
   /** where the app's own lines go (default: stderr, prefixed with the app's name) */
@@ -170,6 +170,9 @@ export async function buildApp(config: AppRuntimeConfig, options: BuildOptions =
     for (const r of redis.all()) checks[`redis ${r.label}`] = r.ready;
     return reply.code(state.ok ? 200 : 503).send({ status: state.ok ? 'ok' : 'down', name: config.name, checks });
   });
+
+  // liveness: the process answers; nothing behind it is asked (a region-level check's question)
+  fastify.get('/livez', async (_req, reply) => reply.code(200).send({ status: 'live', name: config.name }));
 
   fastify.get('/metrics', async (_req, reply) => {
     const text = await metrics.scrape();

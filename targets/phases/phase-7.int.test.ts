@@ -161,6 +161,7 @@ describe('datacenter-outage on phase 7', () => {
       load: { ...regionalLoad(p, { options: phase7.defaults }), users: 1_000, seed: 1, rate: 30 },
     });
     const r = out.drill;
+    console.log(`[phase 7] ${leader}'s clients' DNS: ${JSON.stringify(out.load.results.regions?.[leader]?.dns)}`);
     console.log(`[phase 7] datacenter-outage of ${leader}: ${JSON.stringify({ pass: r.pass, figures: r.figures, reasons: r.reasons, kinds: out.load.results.errorKinds, codes: out.load.results.statusCodes, series: out.load.results.series.map((x) => `${x.t}:${x.errors}/${x.requests}`).join(' '), writes: out.writes && { acknowledged: out.writes.acknowledged, lost: out.writes.lost } })}`);
     expect(out.faults.map((w) => [w.name, w.target])).toEqual([['region-down', 'write-region']]);
     expect(r.figures.failedRegion).toBe(leader);
@@ -180,6 +181,8 @@ describe('datacenter-outage on phase 7', () => {
     // round (1 s) and a check's timeout (2 s); the clients follow within the answer's TTL (2 s)
     // and their next new connection (every ~100 ms while the dead region refuses them)
     expect(r.figures.dnsFlipS).toBeLessThan(PDNS_HEALTH_INTERVAL_S + 2 + 0.5);
+    // and it holds: the geo DNS never answers the dead region again while it is down
+    expect(r.figures.dnsFlapsBack).toBe(0);
     expect(r.figures.dnsConvergenceS).toBeGreaterThanOrEqual(r.figures.dnsFlipS as number);
     expect((r.figures.dnsConvergenceS as number) - (r.figures.dnsFlipS as number)).toBeLessThan(GEO_TTL_S + 0.5);
     // the region is back: the DNS answers its clients with it again (the clients' own failback,

@@ -17,7 +17,7 @@ import { edgeName } from '../../harness/topology/plan.ts';
 import { dataTier } from '../regions/blocks.ts';
 import { preferenceRanks } from '../regions/geo.ts';
 import { baselineToxics, DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, type LatencyTable, type RegionEdge } from '../regions/latency.ts';
-import { haproxyRecipe } from '../services/haproxy.ts';
+import { haproxyRecipe, LIVENESS_PATH } from '../services/haproxy.ts';
 import { CLIENT_REGION_REF, type PdnsConfig } from '../services/pdns.ts';
 import { CLIENT_MIX_EVEN, planClients } from '../regions/clients.ts';
 import type { ClientRegion } from '../../harness/load/client-regions.ts';
@@ -111,8 +111,11 @@ export function geoDnsConfig(regions: readonly string[], table: LatencyTable): P
     zone: GEO_ZONE,
     name: GEO_NAME,
     ttlSeconds: GEO_TTL_S,
-    // through the balancer: a region whose apps are all down answers 503 and fails the check
-    health: { port: haproxyRecipe.ports.main, path: '/healthz' },
+    // through the balancer, on the fleet's liveness (haproxy.ts, liveness): a region whose balancer
+    // or every app process is down fails the check. Not /healthz: that follows the shared database,
+    // so during a Patroni failover every region failed at once and PowerDNS, seeing all down,
+    // answered any region, the dead one included (measured: a third of the answers for 14 s)
+    health: { port: haproxyRecipe.ports.main, path: LIVENESS_PATH },
     views: regions.map((client, i) => ({
       name: client,
       clients: [`${CLIENT_REGION_REF}${i}`],
@@ -158,7 +161,7 @@ export function phase7Topology(o: { regions: readonly string[]; appServers: numb
     services.push(
       { name: f.sessions, kind: 'redis', host: f.sessionsHost, role: 'sessions', dependsOn: [], config: { kind: 'redis' } },
       ...apps.map((name, i): Service => ({ name, kind: 'app', host: f.appHost(i + 1), role: 'app', dependsOn: [router, f.sessions], config: { kind: 'app', app: structuredClone(app) } })),
-      { name: f.lb, kind: 'haproxy', host: f.lbHost, role: 'lb', dependsOn: apps, config: { kind: 'haproxy', haproxy: { backends: apps } } },
+      { name: f.lb, kind: 'haproxy', host: f.lbHost, role: 'lb', dependsOn: apps, config: { kind: 'haproxy', haproxy: { backends: apps, liveness: true } } },
     );
   }
   hosts.push({ name: 'dns-host', size: s.dns, region: GLOBAL_REGION });

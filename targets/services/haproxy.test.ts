@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { plan, reach, serviceOf } from '../../harness/topology/plan.ts';
 import { phase3 } from '../phases/phase-3.ts';
-import { haproxyInputFor, renderHaproxyConfig } from './haproxy.ts';
+import { phase7 } from '../phases/phase-7.ts';
+import { haproxyInputFor, LIVENESS_PATH, renderHaproxyConfig } from './haproxy.ts';
 
 const p = plan(phase3.topology({ users: 1000, appServers: 3, replicas: 1, shards: 1, shardStrategy: 'range' }), { runId: 'r', slot: 5, proxies: true, prometheus: false });
 const lb = serviceOf(p, 'lb');
@@ -52,6 +53,19 @@ describe('renderHaproxyConfig', () => {
       expect(lines).toContain(l);
     }
     expect(cfg).not.toMatch(/^\s*daemon/m);
+  });
+
+  it('routes /livez to the fleet checked on its liveness only where the phase asks (phase 7), never on /healthz', () => {
+    expect(cfg).not.toMatch(/livez|app_live/);
+    const p7 = plan(phase7.topology({ users: 100 }), { runId: 'r7', slot: 6, proxies: true, prometheus: false });
+    const lb7 = p7.services.find((s) => s.kind === 'haproxy')!;
+    const c7 = renderHaproxyConfig(haproxyInputFor(lb7, (to) => reach(p7, lb7.name, to)));
+    const section = (name: string) => c7.split(/\n(?=\S)/).find((x) => x.startsWith(`${name}\n`))!.split('\n').map((l) => l.trim());
+    expect(section('frontend api')).toContain(`use_backend app_live if { path ${LIVENESS_PATH} }`);
+    const live = section('backend app_live');
+    expect(live).toContain(`option httpchk GET ${LIVENESS_PATH}`);
+    expect(live.filter((l) => l.startsWith('server ')).length).toBe(section('backend app').filter((l) => l.startsWith('server ')).length);
+    expect(section('backend app')).toContain('option httpchk GET /healthz');
   });
 
   it('refuses a balancer with nothing behind it', () => {

@@ -16,7 +16,7 @@ export const HAPROXY_STATS_PORT = 8404;
 /** Routes (phase 6's gateway): requests whose path starts with `prefix` go to `backends`, checked on /health. */
 const routeSchema = z.object({ name: z.string().regex(/^[a-z][a-z0-9_-]*$/), prefixes: z.array(z.string().regex(/^\/[A-Za-z0-9/_-]*$/)).min(1), backends: z.array(z.string()).min(1) }).strict();
 const haproxyConfig = z
-  .object({ kind: z.literal('haproxy'), haproxy: z.object({ backends: z.array(z.string()), routes: z.array(routeSchema).optional() }).strict() })
+  .object({ kind: z.literal('haproxy'), haproxy: z.object({ backends: z.array(z.string()), routes: z.array(routeSchema).optional(), liveness: z.boolean().optional() }).strict() })
   .strict();
 declare module '../../harness/topology/types.ts' {
   interface ServiceConfigs {
@@ -39,7 +39,14 @@ export interface HaproxyConfigInput {
   maxconn?: number;
   /** path routes tried before the app fleet (phase 6's gateway); their servers answer /health */
   routes?: { name: string; prefixes: string[]; servers: { name: string; address: Endpoint }[] }[];
+  /** route LIVENESS_PATH to the fleet checked on it (not on /healthz): the balancer then answers it
+   *  200 while it and at least one app process are alive, whatever their database does (phase 7's
+   *  geo DNS checks a region with it) */
+  liveness?: boolean;
 }
+
+/** The app's shallow health (targets/app/app.ts): the process answers, nothing behind it asked. */
+export const LIVENESS_PATH = '/livez';
 
 /** Renders haproxy.cfg for the fleet's balancer. Pure. */
 export function renderHaproxyConfig(input: HaproxyConfigInput): string {
@@ -76,6 +83,7 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
     `    bind ${bind(input.listen.host, input.listen.port)}`,
     // path routes first: the first use_backend that matches wins
     ...(input.routes ?? []).flatMap((r) => [`    acl route_${r.name} path_beg ${r.prefixes.join(' ')}`, `    use_backend svc_${r.name} if route_${r.name}`]),
+    ...(input.liveness ? [`    use_backend app_live if { path ${LIVENESS_PATH} }`] : []),
     // RFC 9110's idempotent methods go to backend app, which replays a 503; the rest (POST: sign-ups,
     // logins) to app_once, which does not
     '    acl idempotent method GET HEAD PUT DELETE OPTIONS TRACE',
@@ -115,6 +123,20 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
     '    balance roundrobin',
     ...input.servers.map((s) => `    server ${s.name} ${bind(s.address.host, s.address.port)} track app/${s.name}`),
     '',
+    ...(input.liveness
+      ? [
+          'backend app_live',
+          // the fleet as a region-level check sees it: a server is out when its process does not
+          // answer, not when its database is away (backend app's /healthz): during a failover of
+          // the shared database every region's /healthz fails at once, and a geo DNS that sees every
+          // region down answers any of them, the dead one included
+          '    balance roundrobin',
+          `    option httpchk GET ${LIVENESS_PATH}`,
+          '    http-check expect status 200',
+          ...input.servers.map((s) => `    server ${s.name} ${bind(s.address.host, s.address.port)} check inter 500ms fastinter 250ms fall 2 rise 2`),
+          '',
+        ]
+      : []),
     'frontend stats',
     `    bind ${bind(input.listen.host, input.statsPort)}`,
     '    http-request use-service prometheus-exporter if { path /metrics }',
@@ -147,6 +169,7 @@ export function haproxyInputFor(service: PlannedService, reach: (to: string) => 
     listen: service.address,
     statsPort: HAPROXY_STATS_PORT,
     servers: backendsOf(service).map((name) => ({ name, address: reach(name) })),
+    ...(service.config.kind === 'haproxy' && service.config.haproxy.liveness ? { liveness: true } : {}),
     ...(service.config.kind === 'haproxy' && service.config.haproxy.routes
       ? { routes: service.config.haproxy.routes.map((r) => ({ name: r.name, prefixes: r.prefixes, servers: r.backends.map((b) => ({ name: b, address: reach(b) })) })) }
       : {}),
