@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 class ArmableWorker extends FakeService {
   readonly armedAtStart: boolean[] = [];
   crashes = true;
+  override readonly logFile = join(root, `${this.spec.name}.log`);
   override get dataDir() {
     return join(root, this.spec.name);
   }
@@ -35,6 +36,7 @@ function setup() {
   const w = new ArmableWorker(plan.services.find((s) => s.name === 'worker-1')!);
   dep.fake.set('worker-1', w);
   mkdirSync(w.dataDir, { recursive: true });
+  writeFileSync(w.logFile, 'worker-1: an earlier start\n');
   w.running = false; // moment 1 left it SIGKILLed
   return { plan, w, ctx: faultContext({ deployment: dep, plan, toxiproxy: null }) };
 }
@@ -60,6 +62,26 @@ describe('worker-crash: the after-effect moment', () => {
     expect(state.problems).toEqual([expect.stringMatching(/worker-1 did not crash after a side effect within 0.3 s .*0 of 8 uploads accepted.*not tested/)]);
     expect([w.stops, w.armedAtStart]).toEqual([1, [true, false]]);
     expect(w.isRunning()).toBe(true);
+  });
+
+  it('an armed worker that crashed before it was judged ready (its log says so): the crash, then an unarmed start', async () => {
+    const { w, ctx } = setup();
+    const state = newDrillState();
+    const crashesEarly = async () => {
+      appendFileSync(w.logFile, 'worker-1: crashAfterEffects reached, SIGKILL before the ack: 1 effect(s) applied\n');
+      throw new Error('worker-1 was killed by SIGKILL before it was ready');
+    };
+    await crashAfterEffect(ctx, w, nowhere, crashesEarly, state, 5_000);
+    expect(state.figures.afterEffectCrashS).toBeGreaterThanOrEqual(0);
+    expect(state.problems).toEqual([]);
+    expect([w.starts, w.isRunning(), existsSync(join(w.dataDir, 'crash-after-effects'))]).toEqual([1, true, false]);
+  });
+
+  it('an armed start that fails without the crash line (an earlier start logged one) is a failure, and removes the switch', async () => {
+    const { w, ctx } = setup();
+    appendFileSync(w.logFile, 'worker-1: crashAfterEffects reached, SIGKILL before the ack: 1 effect(s) applied\n');
+    await expect(crashAfterEffect(ctx, w, nowhere, () => Promise.reject(new Error('no start')), newDrillState(), 300)).rejects.toThrow('no start');
+    expect(existsSync(join(w.dataDir, 'crash-after-effects'))).toBe(false);
   });
 
   it('a failed armed restart still removes the switch', async () => {

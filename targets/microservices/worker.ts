@@ -17,6 +17,13 @@ interface JobMessage {
 }
 
 /**
+ * The line a worker logs just before it SIGKILLs itself: how the worker-crash drill tells its own
+ * crash from a failed start when the worker dies before the runtime judged it ready (with a backlog
+ * waiting, a RabbitMQ consumer gets work before the service listens).
+ */
+export const SELF_CRASH_LOG = 'crashAfterEffects reached, SIGKILL before the ack';
+
+/**
  * This start's crashAfterEffects: the config's, else the number in the drill's crash file when it
  * exists now (read once: removing the file later does not disarm a worker that started with it).
  */
@@ -60,7 +67,7 @@ export function workerService(name: string, pool: pg.Pool, o: WorkerOptions, log
     else n.skipped += 1;
     if (applied && crashAfterEffects !== null && n.effects >= crashAfterEffects) {
       // the worker-crash drill's second case: the effect is committed, the ack never leaves
-      log(`crashing after ${n.effects} effects, before the ack (crashAfterEffects)`);
+      log(`${SELF_CRASH_LOG}: ${n.effects} effect(s) applied`);
       process.kill(process.pid, 'SIGKILL');
     }
   }
