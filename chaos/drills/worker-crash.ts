@@ -108,7 +108,8 @@ export async function loggedSelfCrash(logFile: string, offset: number, ms = 2_00
  * started again unarmed. It may die before the runtime judged it ready (a backlog waiting for it):
  * that failed start is the crash when the worker logged it, and any other failure is thrown. A
  * victim that never crashes is a problem (the moment was not tested), and is restarted so that it
- * no longer carries the switch. afterEffectCrashS: from the armed start to the crash.
+ * no longer carries the switch. afterEffectCrashS: from the armed start until the drill saw the
+ * crash (the runtime saw the process end).
  */
 export async function crashAfterEffect(ctx: FaultContext, svc: StartedService, entry: Endpoint, restart: () => Promise<void>, state: DrillState, waitMs = AFTER_EFFECT_WAIT_MS): Promise<void> {
   const file = join(svc.dataDir, WORKER_CRASH_FILE);
@@ -168,7 +169,9 @@ export const workerCrash: Drill = {
   name: 'worker-crash',
   summary: 'SIGKILL one worker mid-jobs (before the side effect), then restart it to crash after an effect, before the ack; its unacked jobs are redelivered, nothing is lost or (idempotent workers) applied twice',
   applies: (plan) => hasWorkersAndJobs(plan, 'kills a worker'),
-  defaults: { atS: 10, durationS: 10, tailS: 15 },
+  // the revert holds the second moment: an armed start, up to AFTER_EFFECT_WAIT_MS for the crash,
+  // and a start again; past the default 30 s of grace the load would end before the reverts did
+  defaults: { atS: 10, durationS: 10, tailS: 15, revertGraceS: 60 },
   workload: 'microservices',
   hypothesis(plan) {
     const n = workerServices(plan).length;
