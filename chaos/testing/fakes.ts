@@ -75,7 +75,7 @@ export class FakeService implements StartedService {
   starts = 0;
   stops = 0;
   readonly address;
-  readonly logFile = '/dev/null';
+  readonly logFile: string = '/dev/null';
   /** the files readFile() answers with, by path inside the service's directory */
   readonly files = new Map<string, string>();
   constructor(readonly spec: PlannedService) {

@@ -24,7 +24,18 @@ const workerOptions = z.object({
   maxHashKb: z.number().int().min(1).max(65_536).default(4_096),
   /** the worker-crash drill: SIGKILL itself after this many side effects, before their ack */
   crashAfterEffects: z.number().int().min(1).nullable().default(null),
+  /**
+   * The worker-crash drill's switch for one start (an absolute path, in the service's own
+   * directory): when the file exists as the worker starts, the number it holds is this start's
+   * crashAfterEffects. A file, not the config: the config is fixed when the service is first
+   * started (a Docker container keeps its environment), and the drill restarts the same service
+   * through the runtime; it removes the file once the worker is ready, so the next start is normal.
+   */
+  crashFile: z.string().startsWith('/').nullable().default(null),
 });
+
+/** The crash switch's file name in a worker's directory (crashFile). */
+export const WORKER_CRASH_FILE = 'crash-after-effects';
 
 export const msConfigSchema = z.object({
   /** the service name: a label in logs and the X-Served-By header */

@@ -2,6 +2,7 @@
 // the job marked done, in one transaction), and only then the ack. A worker killed at any point
 // before the ack loses nothing: the broker redelivers the message. Idempotent by job id unless
 // told not to. A job that fails is nacked back; the queue's x-delivery-limit dead-letters it.
+import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import type { WorkerOptions } from './config.ts';
 import { applyOnce } from './effects.ts';
@@ -15,8 +16,36 @@ interface JobMessage {
   poison: boolean;
 }
 
+/**
+ * The line a worker logs just before it SIGKILLs itself: how the worker-crash drill tells its own
+ * crash from a failed start when the worker dies before the runtime judged it ready (with a backlog
+ * waiting, a RabbitMQ consumer gets work before the service listens).
+ */
+export const SELF_CRASH_LOG = 'crashAfterEffects reached, SIGKILL before the ack';
+
+/**
+ * This start's crashAfterEffects: the config's, else the number in the drill's crash file when it
+ * exists now (read once: removing the file later does not disarm a worker that started with it).
+ */
+export function crashAfterEffectsAtStart(o: Pick<WorkerOptions, 'crashAfterEffects' | 'crashFile'>, log: (l: string) => void): number | null {
+  if (o.crashAfterEffects !== null || o.crashFile === null) return o.crashAfterEffects;
+  let text: string;
+  try {
+    text = readFileSync(o.crashFile, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  const n = Number(text.trim());
+  // the harness writes it: anything but a positive integer is its bug, and the start fails loudly
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${o.crashFile} holds "${text.trim()}", not a positive integer of side effects`);
+  log(`${o.crashFile}: this start SIGKILLs itself after ${n} side effect(s), before their ack`);
+  return n;
+}
+
 export function workerService(name: string, pool: pg.Pool, o: WorkerOptions, log: (l: string) => void): ServiceParts {
   const n = { effects: 0, skipped: 0, failed: 0, redelivered: 0 };
+  const crashAfterEffects = crashAfterEffectsAtStart(o, log);
   let busy = 0;
 
   async function handle(job: JobMessage): Promise<void> {
@@ -36,9 +65,9 @@ export function workerService(name: string, pool: pg.Pool, o: WorkerOptions, log
     );
     if (applied) n.effects += 1;
     else n.skipped += 1;
-    if (applied && o.crashAfterEffects !== null && n.effects >= o.crashAfterEffects) {
+    if (applied && crashAfterEffects !== null && n.effects >= crashAfterEffects) {
       // the worker-crash drill's second case: the effect is committed, the ack never leaves
-      log(`crashing after ${n.effects} effects, before the ack (crashAfterEffects)`);
+      log(`${SELF_CRASH_LOG}: ${n.effects} effect(s) applied`);
       process.kill(process.pid, 'SIGKILL');
     }
   }

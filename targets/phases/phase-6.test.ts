@@ -57,8 +57,12 @@ describe('phase 6', () => {
   it('resolves a service config to the addresses it reaches (its Toxiproxy edges)', () => {
     const svc = p.services.find((s) => s.name === 'worker-1')!;
     const reach = (to: string) => p.edges.find((e) => e.from === 'worker-1' && e.to === to)!.listen;
-    const c = msRuntimeConfig({ service: svc, reach });
+    const c = msRuntimeConfig({ service: svc, reach, dir: '/run/x/worker-1' });
     expect(c).toMatchObject({ name: 'worker-1', role: 'worker', listen: svc.address, db: reach('jobs-db'), broker: { ...reach('broker'), kind: 'rabbitmq' } });
+    // the worker-crash drill's switch, in the worker's own directory; other roles have none
+    expect(c.worker?.crashFile).toBe('/run/x/worker-1/crash-after-effects');
+    const uploads = p.services.find((s) => s.name === 'uploads-1')!;
+    expect(msRuntimeConfig({ service: uploads, reach: (to) => p.edges.find((e) => e.from === 'uploads-1' && e.to === to)!.listen, dir: '/run/x/uploads-1' }).worker).toBeUndefined();
   });
 
   it('routes the gateway by path, before the users fleet, and checks the services on /health', () => {

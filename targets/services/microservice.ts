@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ensureBundle, findBundle } from '../app/bundle.ts';
-import { type MsConfigInput } from '../microservices/config.ts';
+import { WORKER_CRASH_FILE, type MsConfigInput } from '../microservices/config.ts';
 import { MS_ENTRY, msLaunch, msReady } from '../microservices/launch.ts';
 import { APP_IMAGE_ROOT, tsxLoaderUrl } from './app.ts';
 import type { ComponentKind, NativeContext } from './types.ts';
@@ -34,7 +34,7 @@ declare module '../../harness/topology/types.ts' {
 }
 
 /** The service's runtime config from its topology entry: names resolved to addresses. Pure given ctx. */
-export function msRuntimeConfig(ctx: Pick<NativeContext, 'service' | 'reach'>): MsConfigInput {
+export function msRuntimeConfig(ctx: Pick<NativeContext, 'service' | 'reach' | 'dir'>): MsConfigInput {
   const s = ctx.service;
   if (s.config.kind !== 'microservice') throw new Error(`${s.name} is not a microservice`);
   const m = s.config.microservice;
@@ -42,7 +42,10 @@ export function msRuntimeConfig(ctx: Pick<NativeContext, 'service' | 'reach'>): 
     const e = ctx.reach(name);
     return { host: e.host, port: e.port };
   };
-  return { name: s.name, role: m.role, listen: { host: s.address.host, port: s.address.port }, db: at(m.db), broker: { ...at(m.broker), kind: m.brokerKind ?? 'rabbitmq' }, ...(m.worker ? { worker: m.worker } : {}) };
+  // a worker's crash switch lives in its own directory (the same path in its container): the
+  // worker-crash drill arms one start of it there (chaos/drills/worker-crash.ts)
+  const worker = m.role === 'worker' ? { ...m.worker, crashFile: join(ctx.dir, WORKER_CRASH_FILE) } : m.worker;
+  return { name: s.name, role: m.role, listen: { host: s.address.host, port: s.address.port }, db: at(m.db), broker: { ...at(m.broker), kind: m.brokerKind ?? 'rabbitmq' }, ...(worker ? { worker } : {}) };
 }
 
 export const microserviceRecipe: ComponentKind = {
