@@ -194,7 +194,7 @@ describe('phase 6 in containers', () => {
         // StorageTool's format in a one-off container of the same image and mounts, as root
         expect(steps.map((s) => s.step)).toEqual(['kafka-format']);
         expect(steps[0]!.proc).toMatchObject({ image: 'bench-local/base:1', command: launcher, cwd: dir });
-        expect(steps[0]!.proc.args.slice(2)).toEqual(['kafka.tools.StorageTool', 'format', '-t', expect.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/), '-c', join(dir, 'server.properties')]);
+        expect(steps[0]!.proc.args.slice(4)).toEqual(['kafka.tools.StorageTool', 'format', '-t', expect.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/), '-c', join(dir, 'server.properties')]);
         const proc = await dockerKinds.kafka!.process!(ctxK('local', dir), kinds.get('kafka')!);
         expect(proc).toMatchObject({ image: 'bench-local/base:1', command: launcher, cwd: dir });
         // the heap from the host's size (768 MB), the exporter agent on the alias: Docker publishes it
@@ -218,7 +218,7 @@ describe('phase 6 in containers', () => {
         mkdirSync(agents, { recursive: true });
         writeFileSync(join(agents, 'jmx_prometheus_javaagent-1.0.1.jar'), '');
         const steps = await prepared(ctxK('official', dir, root));
-        expect(steps[0]!.proc).toMatchObject({ image: 'apache/kafka:4.1.1', command: '/opt/kafka/bin/kafka-run-class.sh', user: '0:0', env: { KAFKA_HEAP_OPTS: '-Xmx128m', KAFKA_OPTS: '' } });
+        expect(steps[0]!.proc).toMatchObject({ image: 'apache/kafka:4.1.1', command: '/opt/kafka/bin/kafka-run-class.sh', user: '0:0', env: { KAFKA_HEAP_OPTS: '-Xmx128m', KAFKA_OPTS: '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC' } });
         expect(steps[0]!.proc.args[0]).toBe('kafka.tools.StorageTool');
         const proc = await dockerKinds.kafka!.process!(ctxK('official', dir, root), kinds.get('kafka')!);
         expect(proc).toMatchObject({ image: 'apache/kafka:4.1.1', command: '/opt/kafka/bin/kafka-run-class.sh', args: ['kafka.Kafka', join(dir, 'server.properties')] });
