@@ -8,6 +8,7 @@
 // drain the queue (the workers reach the broker only through their proxies). Kafka's case is kept
 // short (CI runs both).
 import { randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +23,7 @@ import { createUsers, http } from '../../../targets/phases/testing/deploy.ts';
 import { testRoot, type TestRoot } from '../testing/run-helpers.ts';
 import type { Deployment } from '../types.ts';
 import { connectDocker } from './client.ts';
-import { createDockerRuntime } from './docker.ts';
+import { createDockerRuntime, isDockerDeployment } from './docker.ts';
 import { labelFilters } from './labels.ts';
 import { testDaemon } from './testing/dockerd.ts';
 import { queueSamplerFor, type BacklogReading } from '../../run/queue-sampler.ts';
@@ -138,6 +139,30 @@ for (const { broker, name, id } of brokers) describe.skipIf(!daemon.available)(`
     expect(m, 'the jobs topic has a messages-in series').not.toBeNull();
     expect(Number(m![1])).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(/^kafka_server_replicamanager_underreplicatedpartitions(\{[^}]*\})? 0\.0$/m);
+  }, 20_000);
+
+  it.runIf(broker === 'kafka')("Kafka's listeners and exporter are bound to the container's address on the run network, never to every interface", async () => {
+    const dep = d;
+    if (!isDockerDeployment(dep)) throw new Error('not a Docker deployment');
+    const docker = connectDocker(daemon.socketPath);
+    // the host's ss (mounted /usr) inside the broker's network namespace
+    const exec = await docker.getContainer(dep.service('broker').id).exec({ Cmd: ['ss', '-ltnH'], AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    docker.modem.demuxStream(stream, out, out);
+    await new Promise((r) => stream.on('end', r));
+    // Java's sockets are dual-stack: an IPv4 address shows as [::ffff:a.b.c.d]
+    const listening = Buffer.concat(chunks).toString('utf8').trim().split('\n').map((l) => l.trim().split(/\s+/)[3]!.replace(/^\[::ffff:(.+)\]/, '$1'));
+    const byPort = new Map(listening.map((a) => [Number(a.slice(a.lastIndexOf(':') + 1)), a.slice(0, a.lastIndexOf(':'))]));
+    // the service's container lives in its network holder's namespace: the holder has the address
+    const [holder] = await docker.listContainers({ filters: { label: [`bench.run=${p.runId}`, 'bench.service=broker', 'bench.role=net'] } });
+    const ip = holder?.NetworkSettings.Networks[dep.network.name]?.IPAddress;
+    console.log(`docker phase 6 with Kafka: the broker's container (${ip}) listens on ${listening.join(', ')}`);
+    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    for (const port of [9092, kafkaSidePorts.controller, kafkaSidePorts.prometheus]) expect(byPort.get(port), `port ${port} in ${listening.join(', ')}`).toBe(ip);
+    expect(listening.filter((a) => /^(0\.0\.0\.0|\*|\[::\]):/.test(a))).toEqual([]);
   }, 20_000);
 
   it.runIf(broker === 'rabbitmq')('a payment through the gateway is notified once', async () => {
