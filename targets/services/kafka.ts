@@ -7,17 +7,21 @@
 // Both listeners (clients and the controller) are on the host's own loopback address; the log
 // dirs are in the service's directory, formatted by StorageTool at prepare; the heap is bounded by
 // the host's memory size. Readiness is a metadata request answered by the broker, not an open port
-// (the port opens before the controller has elected itself).
+// (the port opens before the controller has elected itself). Under `--runtime docker` the same
+// launch runs in a container (the `docker` hooks at the end: the format in a one-off container,
+// the listeners on the container's alias).
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { BenchError } from '../../harness/errors.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import { runCommand } from '../../harness/runtime/process.ts';
 import { repoRoot } from '../../harness/env/which.ts';
 import type { Endpoint } from '../../harness/topology/plan.ts';
 import { kafkaPing } from './kafka-client.ts';
-import type { ComponentKind, NativeContext } from './types.ts';
+import type { ComponentKind, NativeContext, NativeLaunch } from './types.ts';
 
 export { kafkaClient, kafkaPing } from './kafka-client.ts';
 
@@ -53,6 +57,37 @@ export const kafkaAgentJar = (launcher: string) => join(dirname(dirname(launcher
 /** Ports beside the clients' listener, on the same address: the controller's, and the JMX
  *  exporter agent's HTTP server (what Prometheus scrapes, job `kafka`). */
 export const kafkaSidePorts = { controller: 9093, prometheus: 9404 } as const;
+
+/** Apache's own image of this version (Kafka in /opt/kafka, its JRE on the image's PATH). */
+export const KAFKA_OFFICIAL_IMAGE = `apache/kafka:${KAFKA_VERSION}`;
+/** The image's launcher of a class with Kafka's jars on the classpath: what kafka-java is here. */
+export const KAFKA_IMAGE_RUN_CLASS = '/opt/kafka/bin/kafka-run-class.sh';
+
+/**
+ * A launch of the launcher (`kafka-java <JVM flags> <main class> <args>`) as the official image's
+ * kafka-run-class.sh takes it: the class and its arguments, the JVM's flags in its environment
+ * (the heap in KAFKA_HEAP_OPTS, the rest in KAFKA_OPTS, which the script splits on spaces: the
+ * run's paths have none). The reload4j config is left out: the image's Kafka logs through log4j2,
+ * with the script's own config (warnings to the console). Pure.
+ */
+export function runClassLaunch(launch: NativeLaunch): NativeLaunch {
+  const main = launch.args.findIndex((a) => !a.startsWith('-'));
+  if (main < 0) throw new BenchError('internal', `kafka launch without a main class: ${launch.args.join(' ')}`);
+  const jvm = launch.args.slice(0, main);
+  const heap = jvm.filter((a) => /^-Xm[sx]/.test(a));
+  const opts = jvm.filter((a) => !/^-Xm[sx]/.test(a) && !a.startsWith('-Dlog4j.configuration='));
+  return { ...launch, command: KAFKA_IMAGE_RUN_CLASS, args: launch.args.slice(main), env: { ...launch.env, KAFKA_HEAP_OPTS: heap.join(' '), KAFKA_OPTS: opts.join(' ') } };
+}
+
+/** The exporter agent for an official-image broker: the image has none, so this machine's (from
+ *  bench setup), mounted read-only at the same path. Throws when setup has not fetched it. */
+function officialAgentJar(root: string): string {
+  const jar = kafkaAgentJar(join(kafkaHome(root), 'bin', KAFKA_LAUNCHER));
+  if (!existsSync(jar)) {
+    throw new BenchError('environment', `the Kafka image has no JMX exporter agent, and this machine's ${jar} is missing`, 'run: bench setup --all (it fetches the agent), or use --images local');
+  }
+  return jar;
+}
 
 /** The single node's id (its own voter). */
 const NODE_ID = 1;
@@ -203,19 +238,64 @@ export function kafkaJvmArgs(memoryMb: number, dir: string): string[] {
   ];
 }
 
+/** The files of a node in its directory: server.properties on the service's address, logging, the
+ *  exporter's rules, the (empty) log and data dirs. */
+async function writeKafkaFiles(ctx: NativeContext): Promise<void> {
+  await mkdir(join(ctx.dir, 'data'), { recursive: true });
+  await mkdir(join(ctx.dir, 'logs'), { recursive: true });
+  await writeFile(join(ctx.dir, 'server.properties'), renderKafkaProperties({ address: ctx.service.address, dir: ctx.dir, partitions: 1 }));
+  await writeFile(join(ctx.dir, 'log4j.properties'), renderKafkaLog4j());
+  await writeFile(join(ctx.dir, 'jmx-exporter.yaml'), renderJmxExporterConfig());
+}
+
+const STORAGE_FORMAT_TIMEOUT_MS = 60_000;
+
+/**
+ * StorageTool's format of the log dir, as a launch: it writes meta.properties (cluster id, node id)
+ * there, and the server refuses an unformatted one. A JVM of its own, a small heap. Natively run
+ * on this machine; under Docker in a one-off container of the broker's image and mounts.
+ */
+function storageFormatLaunch(ctx: NativeContext): NativeLaunch {
+  return {
+    command: ctx.bin(KAFKA_LAUNCHER),
+    // a run of a second or two: C1 only and the serial collector start the JVM with ~40% less CPU
+    // (0.9 s of user CPU instead of 1.5 s, 2.1-2.4 s instead of 2.8-3.2 s of wall time, measured
+    // on a loaded 2-core machine)
+    args: ['-Xmx128m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', `-Dlog4j.configuration=file:${join(ctx.dir, 'log4j.properties')}`, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', join(ctx.dir, 'server.properties')],
+    cwd: ctx.dir,
+  };
+}
+
+/** The broker's launch, the exporter agent's jar at `agentJar`. */
+function kafkaLaunch(ctx: NativeContext, agentJar: string): NativeLaunch {
+  return {
+    command: ctx.bin(KAFKA_LAUNCHER),
+    args: [
+      ...kafkaJvmArgs(hostMemoryMb(ctx), ctx.dir),
+      kafkaAgentArg(agentJar, ctx.service.address.host, join(ctx.dir, 'jmx-exporter.yaml')),
+      'kafka.Kafka',
+      join(ctx.dir, 'server.properties'),
+    ],
+    cwd: ctx.dir,
+  };
+}
+
 export const kafkaRecipe: ComponentKind = {
   kind: 'kafka',
   config: kafkaConfig,
   ports: { main: 9092, side: { ...kafkaSidePorts } },
   // the report's cache/queue row
   tier: 'cache',
-  // no image (the Docker runtime cannot run it yet): see docs/PHASE-6.md
+  // Apache's own image; --images local runs this machine's Java and the jars setup assembled
+  image: { official: KAFKA_OFFICIAL_IMAGE },
   scrape: { job: 'kafka', sidePort: 'prometheus' },
   requires: [
     {
       binary: KAFKA_LAUNCHER,
       paths: [join(kafkaHome(), 'bin')],
       debianPackage: '',
+      // the image's own "java with Kafka's jars on the classpath" (runClassLaunch)
+      inImage: KAFKA_IMAGE_RUN_CLASS,
       doctor: {
         name: `Kafka ${KAFKA_VERSION}`,
         neededFor: 'phase 6 --broker kafka',
@@ -223,30 +303,16 @@ export const kafkaRecipe: ComponentKind = {
         install: { kind: 'maven', artifacts: [...KAFKA_ARTIFACTS], home: kafkaHome(), launcher: KAFKA_LAUNCHER, agents: [JMX_EXPORTER_ARTIFACT] },
       },
     },
-    { binary: 'java', debianPackage: 'openjdk-17-jre-headless', doctor: { name: 'Java', neededFor: 'Kafka (phase 6 --broker kafka)', versionArgs: ['-version'] } },
+    // the image is built on eclipse-temurin, whose JRE is at /opt/java/openjdk
+    { binary: 'java', debianPackage: 'openjdk-17-jre-headless', inImage: '/opt/java/openjdk/bin/java', doctor: { name: 'Java', neededFor: 'Kafka (phase 6 --broker kafka)', versionArgs: ['-version'] } },
   ],
   async prepare(ctx) {
-    await mkdir(join(ctx.dir, 'data'), { recursive: true });
-    await mkdir(join(ctx.dir, 'logs'), { recursive: true });
-    const props = join(ctx.dir, 'server.properties');
-    await writeFile(props, renderKafkaProperties({ address: ctx.service.address, dir: ctx.dir, partitions: 1 }));
-    await writeFile(join(ctx.dir, 'log4j.properties'), renderKafkaLog4j());
-    await writeFile(join(ctx.dir, 'jmx-exporter.yaml'), renderJmxExporterConfig());
-    // StorageTool writes meta.properties (cluster id, node id) into the log dir; the server refuses
-    // an unformatted one. A JVM of its own, a small heap.
-    await runCommand(ctx.bin(KAFKA_LAUNCHER), ['-Xmx128m', `-Dlog4j.configuration=file:${join(ctx.dir, 'log4j.properties')}`, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', props], { cwd: ctx.dir, timeoutMs: 60_000, signal: ctx.signal });
+    await writeKafkaFiles(ctx);
+    const step = storageFormatLaunch(ctx);
+    await runCommand(step.command, step.args, { cwd: step.cwd, timeoutMs: STORAGE_FORMAT_TIMEOUT_MS, signal: ctx.signal });
   },
   launch(ctx) {
-    return {
-      command: ctx.bin(KAFKA_LAUNCHER),
-      args: [
-        ...kafkaJvmArgs(hostMemoryMb(ctx), ctx.dir),
-        kafkaAgentArg(kafkaAgentJar(ctx.bin(KAFKA_LAUNCHER)), ctx.service.address.host, join(ctx.dir, 'jmx-exporter.yaml')),
-        'kafka.Kafka',
-        join(ctx.dir, 'server.properties'),
-      ],
-      cwd: ctx.dir,
-    };
+    return kafkaLaunch(ctx, kafkaAgentJar(ctx.bin(KAFKA_LAUNCHER)));
   },
   async ready(ctx) {
     const at = ctx.service.address;
@@ -254,5 +320,25 @@ export const kafkaRecipe: ComponentKind = {
       await kafkaPing(at, Math.min(left, 3_000));
       return true;
     }, { timeoutMs: 90_000, signal: ctx.signal });
+  },
+  // In a container the node's listeners are on its alias (Kafka binds the address the name resolves
+  // to: the container's, never 0.0.0.0), and it advertises that alias: what the other containers
+  // resolve. The services and the harness pin every connection to the address they dialled (a
+  // Toxiproxy edge, a published port: kafka-client.ts), so the advertised name is never dialled
+  // from outside the network. The exporter agent listens on the alias too; Docker publishes it on
+  // 127.0.0.1 with the other side ports. Readiness is the native one, through the published port.
+  docker: {
+    async prepare(ctx, { native, runStep }) {
+      if (ctx.mode === 'official') officialAgentJar(ctx.repoRoot);
+      await writeKafkaFiles(native);
+      const step = storageFormatLaunch(native);
+      await runStep('kafka-format', ctx.mode === 'official' ? runClassLaunch(step) : step, STORAGE_FORMAT_TIMEOUT_MS);
+    },
+    async process(ctx, { native, toProcess }) {
+      if (ctx.mode === 'local') return toProcess(kafkaRecipe.launch(native));
+      const jar = officialAgentJar(ctx.repoRoot);
+      const proc = await toProcess(runClassLaunch(kafkaLaunch(native, jar)));
+      return { ...proc, readOnly: [...proc.readOnly, dirname(jar)] };
+    },
   },
 };

@@ -112,12 +112,14 @@ describe('the registered kinds', () => {
     expect(OFFICIAL_BINARIES['redis-server']).toBe('/usr/local/bin/redis-server');
     expect(OFFICIAL_BINARIES.pg_basebackup).toBe('/usr/lib/postgresql/15/bin/pg_basebackup');
     expect(officialUsers()).toEqual({ postgres: '999:999', rabbitmq: '999:999' });
-    // phase 6 runs in Docker with RabbitMQ (docs/DOCKER.md); Kafka and phase 7's kinds run natively
-    // only so far (docs/PHASE-6.md, docs/PHASE-7.md): no image, and no Docker table has them
+    // phase 6 runs in Docker with RabbitMQ or Kafka (docs/DOCKER.md); phase 7's kinds run natively
+    // only so far (docs/PHASE-7.md): no image, and no Docker table has them
     expect(OFFICIAL_IMAGES.rabbitmq).toBe('rabbitmq:3.10.25');
+    expect(OFFICIAL_IMAGES.kafka).toBe('apache/kafka:4.1.1');
+    expect(OFFICIAL_BINARIES['kafka-java']).toBe('/opt/kafka/bin/kafka-run-class.sh');
     expect(OFFICIAL_IMAGES.microservice).toBe(OFFICIAL_IMAGES.app);
     const nativeOnly = [...kinds.values()].filter((k) => !k.image).map((k) => k.kind);
-    expect(nativeOnly).toEqual(['etcd', 'patroni', 'pg-router', 'pdns', 'kafka']);
+    expect(nativeOnly).toEqual(['etcd', 'patroni', 'pg-router', 'pdns']);
     for (const k of nativeOnly) expect(IMAGE_KINDS.has(k)).toBe(false);
     for (const k of [...kinds.values()].filter((x) => x.image)) {
       expect(IMAGE_KINDS.has(k.kind)).toBe(true);

@@ -5,13 +5,14 @@ import { phase2 } from '../../../targets/phases/phase-2.ts';
 import { phase6 } from '../../../targets/phases/phase-6.ts';
 import { DOCKER_ADDRESS_PLACEHOLDER, DOCKER_CONF_TEMPLATE, dockerStartPrologue } from '../../../targets/services/rabbitmq.ts';
 import { kindsOf } from './preflight.ts';
-import { imageFor } from './images.ts';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { imageFor, OFFICIAL_BINARIES } from './images.ts';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { containerUser, dockerKinds, launchToProcess, nativeContext, type ContainerProcess, type SpecContext } from './kinds.ts';
 import { dataDirStep, renderDockerPgHba } from '../../../targets/services/postgres.ts';
 import { kinds } from '../../../targets/services/index.ts';
+import { kafkaHome, runClassLaunch } from '../../../targets/services/kafka.ts';
 import { networkPlan } from './views.ts';
 
 const o = { users: 1000, appServers: 1, replicas: 0, shards: 1, shardStrategy: 'range' as const };
@@ -119,9 +120,12 @@ describe('phase 6 in containers', () => {
     bin: (b) => `/usr/lib/rabbitmq/bin/${b}`,
   });
 
-  it('runs with RabbitMQ; refuses Kafka in one line, which has no image yet', () => {
+  it('runs with RabbitMQ and with Kafka; a kind with no image is still refused in one line', () => {
     expect(kindsOf(p6('rabbitmq'))).toEqual(expect.arrayContaining(['rabbitmq', 'microservice']));
-    expect(() => kindsOf(p6('kafka'))).toThrow(/^the Docker runtime cannot run kafka yet$/);
+    expect(kindsOf(p6('kafka'))).toEqual(expect.arrayContaining(['kafka', 'microservice']));
+    const p = p6('kafka');
+    const withPdns = { ...p, services: [...p.services, { ...p.services[0]!, name: 'dns', kind: 'pdns' as const }] };
+    expect(() => kindsOf(withPdns)).toThrow(/^the Docker runtime cannot run pdns yet$/);
   });
 
   it('a worker reaches its database and the broker through the Toxiproxy container, listening on its alias', async () => {
@@ -159,5 +163,79 @@ describe('phase 6 in containers', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('Kafka', () => {
+    const netK = networkPlan(p6('kafka'), { gateway: '172.20.0.1' });
+    const launcher = '/opt/tools/kafka/bin/kafka-java';
+    const ctxK = (mode: 'local' | 'official', dir: string, repoRoot = '/work/main'): SpecContext => ({
+      ...ctx(mode),
+      plan: netK,
+      service: netK.services.find((s) => s.name === 'broker')!,
+      dir,
+      repoRoot,
+      bin: (b) => (mode === 'official' ? OFFICIAL_BINARIES[b]! : b === 'kafka-java' ? launcher : `/usr/bin/${b}`),
+    });
+    const prepared = async (c: SpecContext) => {
+      const steps: { step: string; proc: ContainerProcess }[] = [];
+      await dockerKinds.kafka!.prepare!(c, async (step, proc) => (steps.push({ step, proc }), ''), kinds.get('kafka')!);
+      return steps;
+    };
+
+    it("local: the node listens on its alias and advertises it; the format and the broker are the native launches", async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'bench-kinds-kafka-'));
+      try {
+        const steps = await prepared(ctxK('local', dir));
+        const props = readFileSync(join(dir, 'server.properties'), 'utf8');
+        expect(props).toMatch(/^listeners=PLAINTEXT:\/\/broker:9092,CONTROLLER:\/\/broker:9093$/m);
+        expect(props).toMatch(/^advertised\.listeners=PLAINTEXT:\/\/broker:9092$/m);
+        expect(props).toMatch(/^controller\.quorum\.voters=1@broker:9093$/m);
+        expect(props).not.toMatch(/0\.0\.0\.0|127\./);
+        // StorageTool's format in a one-off container of the same image and mounts, as root
+        expect(steps.map((s) => s.step)).toEqual(['kafka-format']);
+        expect(steps[0]!.proc).toMatchObject({ image: 'bench-local/base:1', command: launcher, cwd: dir });
+        expect(steps[0]!.proc.args.slice(4)).toEqual(['kafka.tools.StorageTool', 'format', '-t', expect.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/), '-c', join(dir, 'server.properties')]);
+        const proc = await dockerKinds.kafka!.process!(ctxK('local', dir), kinds.get('kafka')!);
+        expect(proc).toMatchObject({ image: 'bench-local/base:1', command: launcher, cwd: dir });
+        // the heap from the host's size (768 MB), the exporter agent on the alias: Docker publishes it
+        expect(proc.args).toContain('-Xmx384m');
+        expect(proc.args).toContain(`-javaagent:/opt/tools/kafka/agents/jmx_prometheus_javaagent-1.0.1.jar=broker:9404:${join(dir, 'jmx-exporter.yaml')}`);
+        expect(proc.args.slice(-2)).toEqual(['kafka.Kafka', join(dir, 'server.properties')]);
+        // a launcher outside the mounted trees gets its directory mounted
+        expect(proc.readOnly).toContain('/opt/tools/kafka/bin');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("official: Apache's image runs the same class through kafka-run-class.sh, with this machine's exporter agent", async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'bench-kinds-kafka-'));
+      const root = mkdtempSync(join(tmpdir(), 'bench-kinds-kroot-'));
+      try {
+        // no agent fetched by setup: one line before any step
+        await expect(prepared(ctxK('official', dir, root))).rejects.toThrow(/^the Kafka image has no JMX exporter agent, and this machine's .*jmx_prometheus_javaagent-1\.0\.1\.jar is missing$/);
+        const agents = join(kafkaHome(root), 'agents');
+        mkdirSync(agents, { recursive: true });
+        writeFileSync(join(agents, 'jmx_prometheus_javaagent-1.0.1.jar'), '');
+        const steps = await prepared(ctxK('official', dir, root));
+        expect(steps[0]!.proc).toMatchObject({ image: 'apache/kafka:4.1.1', command: '/opt/kafka/bin/kafka-run-class.sh', user: '0:0', env: { KAFKA_HEAP_OPTS: '-Xmx128m', KAFKA_OPTS: '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC' } });
+        expect(steps[0]!.proc.args[0]).toBe('kafka.tools.StorageTool');
+        const proc = await dockerKinds.kafka!.process!(ctxK('official', dir, root), kinds.get('kafka')!);
+        expect(proc).toMatchObject({ image: 'apache/kafka:4.1.1', command: '/opt/kafka/bin/kafka-run-class.sh', args: ['kafka.Kafka', join(dir, 'server.properties')] });
+        expect(proc.env.KAFKA_HEAP_OPTS).toBe('-Xmx384m -Xms128m');
+        expect(proc.env.KAFKA_OPTS).toContain(`-javaagent:${join(agents, 'jmx_prometheus_javaagent-1.0.1.jar')}=broker:9404:`);
+        expect(proc.env.KAFKA_OPTS).not.toMatch(/-Xm[sx]|log4j\.configuration/);
+        expect(proc.readOnly).toEqual([agents]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+
+    it('runClassLaunch splits the JVM flags from the class and refuses a launch without one', () => {
+      const l = runClassLaunch({ command: 'kafka-java', args: ['-Xmx1g', '-XX:+UseG1GC', '-Dlog4j.configuration=file:/x', 'a.B', '-c', 'p'], cwd: '/d' });
+      expect(l).toEqual({ command: '/opt/kafka/bin/kafka-run-class.sh', args: ['a.B', '-c', 'p'], cwd: '/d', env: { KAFKA_HEAP_OPTS: '-Xmx1g', KAFKA_OPTS: '-XX:+UseG1GC' } });
+      expect(() => runClassLaunch({ command: 'kafka-java', args: ['-Xmx1g'] })).toThrow(/without a main class/);
+    });
   });
 });
