@@ -187,6 +187,13 @@ function startWatch(plan: DeployPlan, regions: readonly string[], t0: number, w:
   };
 }
 
+/** The proxies the cut disables: every proxied edge between `region`'s hosts and the other data
+ *  centers' (not the geo DNS's), and its member's replication proxy. Pure. */
+export function cutOf(plan: DeployPlan, region: string): string[] {
+  const others = dataCenters(plan.topology).filter((x) => x !== region);
+  return [...resolveCut(plan, 'region-partition', `${region}|${others.join('+')}`).edges.map((e) => e.name), replicationProxyName(regionNames(region).member)];
+}
+
 /**
  * The region cut from the others as one fault. The leader's region is read first, the probe
  * table made through its router, then the cut: edges, the member's replication proxy and the
@@ -195,7 +202,7 @@ function startWatch(plan: DeployPlan, regions: readonly string[], t0: number, w:
 function regionCut(plan: DeployPlan, fixed: string | null, state: DrillState): Fault {
   const regions = dataCenters(plan.topology);
   // every region's cut, checked before anything starts; the one due is picked at the fault
-  const cuts = new Map(regions.map((r) => [r, resolveCut(plan, 'region-partition', `${r}|${regions.filter((x) => x !== r).join('+')}`).edges.map((e) => e.name)]));
+  const cuts = new Map(regions.map((r) => [r, cutOf(plan, r)]));
   const freezes = new Map(regions.map((r) => [r, makeFault('hang', regionNames(r).etcd, {}, plan)]));
   return {
     name: 'region-partition',
@@ -212,7 +219,7 @@ function regionCut(plan: DeployPlan, fixed: string | null, state: DrillState): F
       state.primaries.set('main', regionNames(majority[0]!).router);
       const leaderRouter = plan.services.find((s) => s.name === regionNames(leader ?? majority[0]!).router)!;
       await query(leaderRouter.address, `CREATE TABLE IF NOT EXISTS ${PROBE_TABLE} (id bigserial PRIMARY KEY, router text NOT NULL, at timestamptz NOT NULL DEFAULT now())`);
-      const edges = [...cuts.get(region)!, replicationProxyName(regionNames(region).member)];
+      const edges = cuts.get(region)!;
       const t0 = performance.now();
       const restore = await disableEdges(ctx, 'region-partition', edges);
       let thaw: () => Promise<void>;
