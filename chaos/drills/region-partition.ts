@@ -9,8 +9,10 @@
 // its toxics), the replication proxy of the region's member (the others stream WAL from the
 // leader through it), and the region's etcd member is frozen (SIGSTOP): etcd's raft traffic goes
 // straight between the members, not through Toxiproxy, so no proxy can cut it, and a minority
-// member without quorum answers the region's Patroni nothing useful, as a frozen one does. The
-// geo DNS (region `global`) keeps reaching every region: it sits outside the cut.
+// member without quorum answers the region's Patroni nothing useful, as a frozen one does.
+// Patroni's REST API is not proxied either: once the region's member no longer leads, its Patroni
+// is frozen too (see apply). The geo DNS (region `global`) keeps reaching every region: it sits
+// outside the cut.
 //
 // Two watches run from the cut to the heal, every WATCH_EVERY_MS: each member's role from its
 // Patroni REST API (what the routers' health checks see), and a write through each region's
@@ -117,8 +119,8 @@ export function namedRegion(plan: DeployPlan, t: Pick<DrillTiming, 'target'>, dr
 }
 
 /** Each region's member's role, asked at once. */
-export async function rolesNow(plan: DeployPlan, regions: readonly string[]): Promise<Record<string, Role>> {
-  const roles = await Promise.all(regions.map((r) => patroniRole(plan.services.find((s) => s.name === regionNames(r).member)!)));
+export async function rolesNow(plan: DeployPlan, regions: readonly string[], timeoutMs?: number): Promise<Record<string, Role>> {
+  const roles = await Promise.all(regions.map((r) => patroniRole(plan.services.find((s) => s.name === regionNames(r).member)!, timeoutMs)));
   return Object.fromEntries(regions.map((r, i) => [r, roles[i]!]));
 }
 
@@ -174,7 +176,8 @@ function startWatch(plan: DeployPlan, regions: readonly string[], t0: number, w:
     while (!stopped) {
       const started = performance.now();
       const tS = since();
-      await Promise.all([rolesNow(plan, regions).then((roles) => w.polls.push({ tS, roles })), ...regions.map(write)]);
+      // a frozen member answers nothing: a short timeout keeps the rounds near WATCH_EVERY_MS
+      await Promise.all([rolesNow(plan, regions, 400).then((roles) => w.polls.push({ tS, roles })), ...regions.map(write)]);
       await new Promise((res) => setTimeout(res, Math.max(0, WATCH_EVERY_MS - (performance.now() - started))));
     }
   })();
@@ -204,10 +207,11 @@ function regionCut(plan: DeployPlan, fixed: string | null, state: DrillState): F
   // every region's cut, checked before anything starts; the one due is picked at the fault
   const cuts = new Map(regions.map((r) => [r, cutOf(plan, r)]));
   const freezes = new Map(regions.map((r) => [r, makeFault('hang', regionNames(r).etcd, {}, plan)]));
+  const silences = new Map(regions.map((r) => [r, makeFault('hang', regionNames(r).member, {}, plan)]));
   return {
     name: 'region-partition',
     target: fixed ?? WRITE_REGION,
-    describe: () => `region ${fixed ?? "of the Patroni leader"} cut from the others (every proxied edge across, its member's replication proxy; its etcd member frozen)`,
+    describe: () => `region ${fixed ?? "of the Patroni leader"} cut from the others (every proxied edge across, its member's replication proxy; its etcd member frozen, its Patroni once it no longer leads)`,
     async apply(ctx) {
       const before = await rolesNow(plan, regions);
       const leader = regions.find((r) => before[r] === 'primary') ?? null;
@@ -231,12 +235,37 @@ function regionCut(plan: DeployPlan, fixed: string | null, state: DrillState): F
       }
       state.figures.cutTookS = Math.round(performance.now() - t0) / 1000;
       watches.set(state, startWatch(plan, regions, t0, { region, leader, polls: [], writes: [] }));
+      // Patroni's REST API is not proxied either, and the majority's members ask every member's
+      // before they promote: a demoted old leader whose WAL is ahead stops each of them ("not the
+      // healthiest node"), across a cut that should hide it. Once the region's member no longer
+      // leads, its Patroni is frozen (SIGSTOP; its PostgreSQL, demoted, keeps running): the cut of
+      // its REST API. Never before: a frozen leader could not demote itself.
+      state.figures.minoritySilencedS = null;
+      let unsilence: (() => Promise<void>) | null = null;
+      let cutOver = false;
+      const member = plan.services.find((s) => s.name === regionNames(region).member)!;
+      const silencing = (async () => {
+        while (!cutOver) {
+          if ((await patroniRole(member, 400)) !== 'primary') {
+            if (cutOver) return;
+            unsilence = (await silences.get(region)!.apply(ctx)).revert;
+            state.figures.minoritySilencedS = Math.round(performance.now() - t0) / 1000;
+            return;
+          }
+          await new Promise((res) => setTimeout(res, 100));
+        }
+      })().catch((e: unknown) => {
+        state.problems.push(`region-partition: freezing ${member.name}'s Patroni failed: ${(e as Error).message}`);
+      });
       ctx.progress(`region-partition: ${region} cut from ${majority.join(', ')} (leader in ${leader ?? 'no region'})`);
       return {
-        detail: `leader in ${leader ?? 'no region'}; ${region} cut: ${edges.length} proxies disabled, ${regionNames(region).etcd} frozen`,
+        detail: `leader in ${leader ?? 'no region'}; ${region} cut: ${edges.length} proxies disabled, ${regionNames(region).etcd} frozen, ${member.name}'s Patroni frozen once it no longer leads`,
         revert: once(async () => {
+          cutOver = true;
+          await silencing;
           await watches.get(state)?.stop();
           await thaw();
+          if (unsilence) await (unsilence as () => Promise<void>)();
           await restore();
         }),
       };
