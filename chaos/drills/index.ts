@@ -16,15 +16,17 @@ import { deadServer } from './dead-server.ts';
 import { hungServer } from './hung-server.ts';
 import { networkPartition } from './network-partition.ts';
 import { poisonMessage } from './poison-message.ts';
+import { regionPartition } from './region-partition.ts';
 import { replicaLoss } from './replica-loss.ts';
 import { serviceDown } from './service-down.ts';
 import { shardOutage } from './shard-outage.ts';
 import { slowConsumer } from './slow-consumer.ts';
 import { slowDatabase } from './slow-database.ts';
+import { wanDegradation } from './wan-degradation.ts';
 import { workerCrash } from './worker-crash.ts';
 import { newDrillState, type Applicability, type Drill, type DrillState, type DrillTiming } from './types.ts';
 
-const all: Drill[] = [deadServer, hungServer, dbPrimaryFailure, replicaLoss, cacheOutage, cdnOutage, shardOutage, slowDatabase, networkPartition, brokerOutage, workerCrash, poisonMessage, serviceDown, backlogDrain, slowConsumer, datacenterOutage];
+const all: Drill[] = [deadServer, hungServer, dbPrimaryFailure, replicaLoss, cacheOutage, cdnOutage, shardOutage, slowDatabase, networkPartition, brokerOutage, workerCrash, poisonMessage, serviceDown, backlogDrain, slowConsumer, datacenterOutage, regionPartition, wanDegradation];
 
 /** Every drill by name. */
 export const drills: ReadonlyMap<string, Drill> = registry('drill', all);

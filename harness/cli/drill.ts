@@ -14,6 +14,7 @@ interface DrillFlags extends RawRunOptions {
   at?: string;
   faultDuration?: string;
   target?: string;
+  param?: string[];
 }
 
 export function register(program: Command, io: CliIO, setExit: (code: number) => void): void {
@@ -25,6 +26,7 @@ export function register(program: Command, io: CliIO, setExit: (code: number) =>
     .option('--at <time>', 'when the fault starts, after the load starts (default: the drill\'s)')
     .option('--duration <time>', 'how long the fault lasts (default: the drill\'s)')
     .option('--target <name>', 'what to break (an app server, a shard...; default: the drill picks)')
+    .option('--param <key=value>', 'a parameter of the drill (wan-degradation: factor=5); repeatable', (v: string, all: string[] = []) => [...all, v])
     .option('-r, --rate <n>', `steady arrival rate during the drill (default ${DRILL_DEFAULT_RATE} req/s)`)
     .option(WARMUP_FLAG, WARMUP_HELP)
     .option(GENERATOR_THREADS_FLAG, GENERATOR_THREADS_HELP)
@@ -42,7 +44,7 @@ export function register(program: Command, io: CliIO, setExit: (code: number) =>
     // --duration is the fault's length here; the load's length follows from the drill's timing.
     // A drill's rate is its own (the model's rate for few users is too low for a fault to show).
     const config = resolveRunConfig({ ...flags, duration: undefined, rate: flags.rate ?? String(DRILL_DEFAULT_RATE) }, io.env);
-    const outcome = await executeRun(config, runIO(io), drillExercise({ name, atS, durationS, target: flags.target }));
+    const outcome = await executeRun(config, runIO(io), drillExercise({ name, atS, durationS, target: flags.target, params: flags.param }));
     if (config.json) io.out(JSON.stringify(outcome.results, null, 2) + '\n');
     else io.out(formatSummary(outcome.results, outcome.runDir));
     setExit(outcome.exitCode);

@@ -18,13 +18,15 @@ export interface DrillChoice {
   atS: number | null;
   durationS: number | null;
   target?: string;
+  /** the drill's own parameters (`--param factor=5`), in order */
+  params?: string[];
 }
 
 export function drillExercise(choice: DrillChoice): Exercise {
   return {
     validate(plan, config) {
       const d = validateDrill(choice.name, plan);
-      const timing = drillTiming(d, { atS: choice.atS, durationS: choice.durationS, target: choice.target, users: config.users });
+      const timing = drillTiming(d, { atS: choice.atS, durationS: choice.durationS, target: choice.target, params: choice.params, users: config.users });
       // placing the faults resolves --target against the plan: a wrong one fails before deploying
       d.schedule(plan, timing, newDrillState());
     },
@@ -45,6 +47,7 @@ export function drillExercise(choice: DrillChoice): Exercise {
           atS: choice.atS ?? undefined,
           durationS: choice.durationS ?? undefined,
           target: choice.target,
+          params: choice.params,
           signal: io.signal,
           progress: (line) => {
             live.done();

@@ -46,6 +46,8 @@ describe('patroni', () => {
     expect(cfg.postgresql.listen).toBe('127.5.7.1:5432');
     expect(cfg.restapi.listen).toBe('127.5.7.1:8008');
     expect(cfg.etcd3.hosts).toEqual(['127.5.0.1:20001']);
+    // only through these (Toxiproxy's) addresses, never the members' own that etcd would advertise
+    expect(cfg.etcd3.use_proxies).toBe(true);
     expect(JSON.stringify(cfg)).not.toContain('0.0.0.0');
   });
   it('fails over on the ttl, within Patroni\'s rule loop_wait + 2 x retry_timeout <= ttl', () => {

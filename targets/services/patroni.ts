@@ -136,7 +136,10 @@ export function renderPatroniConfig(input: PatroniYamlInput): Record<string, unk
     name: service.name,
     log: { level: 'INFO' },
     restapi: { listen: `${ip}:${PATRONI_REST_PORT}`, connect_address: `${ip}:${PATRONI_REST_PORT}` },
-    etcd3: { hosts: input.etcd.map((e) => `${e.host}:${e.port}`) },
+    // use_proxies: the hosts are the only addresses to use. Without it Patroni asks etcd for its
+    // members' advertised client URLs and connects to those, straight past Toxiproxy: a cut edge
+    // to an etcd member then cut nothing (a partitioned leader kept its key for the whole cut)
+    etcd3: { hosts: input.etcd.map((e) => `${e.host}:${e.port}`), use_proxies: true },
     bootstrap: {
       dcs: {
         ttl: config.ttlSeconds ?? 10,

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { planOf } from '../testing/fakes.ts';
+import { cutOf, firstPrimaryAmong, lastAccepted, namedRegion, regionPartition, splitBrain, type RolePoll, type WriteAttempt } from './region-partition.ts';
+import { newDrillState } from './types.ts';
+
+const poll = (tS: number, e: string, w: string, u: string): RolePoll => ({ tS, roles: { 'us-east': e, 'us-west': w, eu: u } as RolePoll['roles'] });
+const write = (router: string, sentS: number, atS: number, member: string | null, id: number | null = member ? Math.round(atS * 10) : null): WriteAttempt => ({ router, sentS, atS, member, id });
+
+describe('region-partition', () => {
+  const p7 = planOf(7);
+
+  it('cuts every proxied edge between the region and the other data centers, and its replication proxy; nothing inside a region', () => {
+    const cut = cutOf(p7, 'eu');
+    expect(cut).toContain('pg-router-eu->pg-us-east');
+    expect(cut).toContain('pg-router-us-west->pg-eu');
+    expect(cut).toContain('pg-eu->etcd-us-west');
+    expect(cut).toContain('pg-us-east->etcd-eu');
+    expect(cut).toContain('replication->pg-eu');
+    expect(cut).not.toContain('pg-router-eu->pg-eu');
+    expect(cut).not.toContain('pg-eu->etcd-eu');
+    expect(cut.some((e) => e.includes('us-east') && e.includes('us-west'))).toBe(false);
+    // each cross-region edge of eu's is cut: the same as a partition of eu from both others
+    expect(cut.filter((e) => e.startsWith('pg-router-') && e.endsWith('->pg-eu'))).toEqual(['pg-router-us-east->pg-eu', 'pg-router-us-west->pg-eu']);
+  });
+
+  it('schedules one fault, on the leader\'s region by default, a named one when given; refuses an unknown region', () => {
+    const [item, ...rest] = regionPartition.schedule(p7, { atS: 15, durationS: 30, params: [], users: 100 }, newDrillState());
+    expect(rest).toEqual([]);
+    expect([item!.fault.name, item!.fault.target]).toEqual(['region-partition', 'write-region']);
+    const named = regionPartition.schedule(p7, { atS: 15, durationS: 30, params: [], users: 100, target: 'us-west' }, newDrillState())[0]!;
+    expect(named.fault.target).toBe('us-west');
+    expect(() => namedRegion(p7, { target: 'ap-south' }, 'region-partition')).toThrow(/ap-south is not a region of this deployment \(drill region-partition\)/);
+  });
+
+  it('applies only with three regions or more behind a geo DNS, through Toxiproxy', () => {
+    expect(regionPartition.applies(p7).ok).toBe(true);
+    const a = regionPartition.applies(planOf(5));
+    expect(a.ok).toBe(false);
+    expect(a.ok ? '' : a.reason).toMatch(/no geo DNS/);
+  });
+
+  it('sees no split brain in a clean failover: the old leader stops, then the new one starts', () => {
+    const polls = [poll(0, 'primary', 'replica', 'replica'), poll(5, 'primary', 'replica', 'replica'), poll(9, 'replica', 'replica', 'replica'), poll(12, 'replica', 'primary', 'replica')];
+    const writes = [
+      write('us-east', 0, 0.05, 'us-east'),
+      write('us-east', 8, 8.05, 'us-east'),
+      write('us-west', 0, 1, null),
+      write('us-west', 12, 12.1, 'us-west'),
+      write('eu', 12.5, 12.7, 'us-west'),
+      // a slow answer from the old leader, sent before the new one's first write: not a proof
+      write('us-east', 11.9, 12.3, null),
+    ];
+    const sb = splitBrain(polls, writes);
+    expect(sb).toEqual({ twoPrimaryPolls: [], interleaved: null });
+    expect(lastAccepted(polls, writes, 'us-east')).toEqual({ writeS: 8.05, primaryS: 5 });
+    expect(firstPrimaryAmong(polls, ['us-west', 'eu'])).toEqual({ tS: 12, region: 'us-west' });
+  });
+
+  it('NEGATIVE CONTROL: reports split brain when two members answer /primary in one round', () => {
+    const polls = [poll(0, 'primary', 'replica', 'replica'), poll(11, 'primary', 'primary', 'replica'), poll(12, 'replica', 'primary', 'replica')];
+    expect(splitBrain(polls, []).twoPrimaryPolls).toEqual([11]);
+  });
+
+  it('NEGATIVE CONTROL: reports split brain when two members acknowledge writes in strict alternation', () => {
+    const writes = [
+      write('us-east', 10, 10.1, 'us-east'),
+      write('us-west', 10.5, 10.6, 'us-west'),
+      write('us-east', 11, 11.1, 'us-east'),
+    ];
+    expect(splitBrain([], writes).interleaved).toEqual({ a: 'us-east', b: 'us-west', atS: 11.1 });
+    // the same acknowledgements overlapping in time prove nothing: each commit lies in [sent, answered]
+    const overlapping = [write('us-east', 10, 10.6, 'us-east'), write('us-west', 10.5, 10.7, 'us-west'), write('us-east', 10.65, 11, 'us-east')];
+    expect(splitBrain([], overlapping).interleaved).toBeNull();
+  });
+});
