@@ -4,7 +4,7 @@ import { cutOf, firstPrimaryAmong, lastAccepted, namedRegion, regionPartition, s
 import { newDrillState } from './types.ts';
 
 const poll = (tS: number, e: string, w: string, u: string): RolePoll => ({ tS, roles: { 'us-east': e, 'us-west': w, eu: u } as RolePoll['roles'] });
-const write = (router: string, sentS: number, atS: number, member: string | null, id: number | null = member ? Math.round(atS * 10) : null): WriteAttempt => ({ router, sentS, atS, member, id });
+const write = (router: string, sentS: number, atS: number, member: string | null, id: number | null = member ? Math.round(atS * 10) : null): WriteAttempt => ({ router, sentS, atS, member, id, token: `t-${router}-${sentS}` });
 
 describe('region-partition', () => {
   const p7 = planOf(7);

@@ -20,6 +20,7 @@
 // (inet_server_addr()). Split brain is judged on both (splitBrain(), pure, with a negative
 // control in region-partition.test.ts). The minority's acknowledged writes are read back from the
 // majority's leader after the heal; the load's own writes are the write checker's.
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { BenchError } from '../../harness/errors.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
@@ -58,6 +59,10 @@ export interface WriteAttempt {
   atS: number;
   member: string | null;
   id: number | null;
+  /** the write's own key, chosen here: the id comes from a sequence, and a leader elected from a
+   *  replica that missed the old leader's last sequence WAL hands out the same ids again, so a
+   *  minority's lost write would read back as present by id */
+  token: string;
 }
 
 export interface SplitBrain {
@@ -165,11 +170,12 @@ function startWatch(plan: DeployPlan, regions: readonly string[], t0: number, w:
   const write = async (r: string): Promise<void> => {
     const router = plan.services.find((s) => s.name === regionNames(r).router)!;
     const sentS = since();
+    const token = randomUUID();
     try {
-      const [row] = await query<{ id: string; addr: string }>(router.address, `INSERT INTO ${PROBE_TABLE} (router) VALUES ($1) RETURNING id::text, host(inet_server_addr()) AS addr`, [r]);
-      w.writes.push({ router: r, sentS, atS: since(), member: hostToRegion.get(row!.addr) ?? row!.addr, id: Number(row!.id) });
+      const [row] = await query<{ id: string; addr: string }>(router.address, `INSERT INTO ${PROBE_TABLE} (router, token) VALUES ($1, $2) RETURNING id::text, host(inet_server_addr()) AS addr`, [r, token]);
+      w.writes.push({ router: r, sentS, atS: since(), member: hostToRegion.get(row!.addr) ?? row!.addr, id: Number(row!.id), token });
     } catch {
-      w.writes.push({ router: r, sentS, atS: since(), member: null, id: null });
+      w.writes.push({ router: r, sentS, atS: since(), member: null, id: null, token });
     }
   };
   const loop = (async () => {
@@ -223,6 +229,7 @@ function regionCut(plan: DeployPlan, fixed: string | null, state: DrillState): F
       state.primaries.set('main', regionNames(majority[0]!).router);
       const leaderRouter = plan.services.find((s) => s.name === regionNames(leader ?? majority[0]!).router)!;
       await query(leaderRouter.address, `CREATE TABLE IF NOT EXISTS ${PROBE_TABLE} (id bigserial PRIMARY KEY, router text NOT NULL, at timestamptz NOT NULL DEFAULT now())`);
+      await query(leaderRouter.address, `ALTER TABLE ${PROBE_TABLE} ADD COLUMN IF NOT EXISTS token text`);
       const edges = cuts.get(region)!;
       const t0 = performance.now();
       const restore = await disableEdges(ctx, 'region-partition', edges);
@@ -299,13 +306,13 @@ async function judge(plan: DeployPlan, w: Watch): Promise<{ figures: Record<stri
   figures.minorityPrimaryS = minority.primaryS;
   // what the minority's member acknowledged after the cut: its WAL did not cross, so the majority
   // never had it; read back from the leader the majority elected
-  const ackedByMinority = w.writes.filter((x) => x.member === w.region && x.id !== null).map((x) => x.id!);
+  const ackedByMinority = w.writes.filter((x) => x.member === w.region && x.id !== null).map((x) => x.token);
   figures.minorityAcknowledged = ackedByMinority.length;
   figures.minorityAcknowledgedLost = null;
   if (ackedByMinority.length) {
     const router = plan.services.find((s) => s.name === regionNames(majority[0]!).router)!;
     try {
-      const rows = await query<{ n: number }>(router.address, `SELECT count(*)::int AS n FROM ${PROBE_TABLE} WHERE id = ANY($1::bigint[])`, [ackedByMinority]);
+      const rows = await query<{ n: number }>(router.address, `SELECT count(*)::int AS n FROM ${PROBE_TABLE} WHERE token = ANY($1::text[])`, [ackedByMinority]);
       figures.minorityAcknowledgedLost = ackedByMinority.length - rows[0]!.n;
     } catch (e) {
       notes.push(`the minority's acknowledged probe writes could not be read back: ${(e as Error).message}`);
