@@ -22,7 +22,7 @@ import { faultContext, FaultRunner, type FaultObserver } from './fault-runner.ts
 import { parseSchedule, resolveSchedule, type ScheduledFault } from './schedule.ts';
 import { chaosToxiproxy } from './toxiproxy.ts';
 import { verdict, type VerdictOptions } from './verdict.ts';
-import { readWriteState, snapshotSignups, type WriteCheck } from './write-check.ts';
+import { readWriteState, rpoOf, snapshotSignups, type WriteCheck } from './write-check.ts';
 import { WriteLog } from './write-log.ts';
 
 /** The load of a drill: LoadOptions where the drill fills what is not given. */
@@ -257,6 +257,9 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
       }
     }
 
+    // RPO: the writes lost and the age of the oldest, from when the fault took effect
+    const faultAtS = 'faultAtS' in verification && typeof verification.faultAtS === 'number' ? verification.faultAtS : windows[0]?.startS;
+    const rpo = writes && faultAtS !== undefined ? rpoOf(writes, faultAtS) : {};
     const result = verdict({
       name: drill.name,
       hypothesis,
@@ -265,7 +268,7 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
       probes: samples.filter((s) => s.name === healthProbe.name),
       writes,
       problems,
-      figures: { ...state.figures, ...(verification.figures ?? {}) },
+      figures: { ...state.figures, ...(verification.figures ?? {}), ...rpo },
       generatorLimited: load.results.generator.limited === true,
       options: o.verdictOptions,
     });

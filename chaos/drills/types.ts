@@ -64,6 +64,9 @@ export interface Verification {
   problems?: string[];
   /** sentences that explain the result without failing it */
   notes?: string[];
+  /** when the fault took effect (s, load clock), where that is later than its window's start (a
+   *  region taken down after its leader was read): the RPO's age counts from it */
+  faultAtS?: number;
 }
 
 /** Whether a drill applies to a deployment, and why not when it does not. */
