@@ -170,9 +170,12 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
   const loadSignal = o.signal ? AbortSignal.any([o.signal, tailStop.signal]) : tailStop.signal;
   let tailTimer: NodeJS.Timeout | undefined;
   let revertedAtMs: number | null = null;
+  const watchStop = new AbortController();
+  let watching: Promise<void> = Promise.resolve();
   try {
     t0 = Date.now();
     runner.start(schedule, t0);
+    if (drill.watch) watching = drill.watch(plan, timing, state, watchStop.signal).catch((e: unknown) => void problems.push(`${drill.name}'s watch failed: ${(e as Error).message}`));
     if (ownStages) {
       void runner.settled().then(() => {
         if (loadSignal.aborted) return;
@@ -193,7 +196,9 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
       load = await (o.runLoad ?? engineRunLoad)({ shards: shardMapOf(plan), ...loadRest, salt, runId, workload, stages, signal: loadSignal, ...(writeLog ? { writeLog } : {}) });
     } finally {
       clearTimeout(tailTimer);
+      watchStop.abort();
       probeResult = await prober.stop();
+      await watching;
     }
   } catch (e) {
     writeLog?.close();
