@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planOf } from '../testing/fakes.ts';
 import { LatencyHistogram } from '../../harness/load/histogram.ts';
-import type { RegionResults, SeriesPoint } from '../../harness/run/results.ts';
+import type { RegionResults, RegionSecond, SeriesPoint } from '../../harness/run/results.ts';
 import { datacenterOutage, failedRegion, firstAnswer, lagFigures, outageFigures } from './datacenter-outage.ts';
 import { newDrillState } from './types.ts';
 
@@ -56,7 +56,7 @@ describe('datacenter-outage', () => {
       return h.encode();
     };
     // eu's clients: served by eu at 10 ms until it dies at 3.4 s, all failing in 4, then us-east at 80 ms
-    const eu = [
+    const eu: RegionSecond[] = [
       { t: 0, ok: { eu: 10 }, errors: 0, hdr: hdr(10, 10) },
       { t: 1, ok: { eu: 10 }, errors: 0, hdr: hdr(10, 10) },
       { t: 2, ok: { eu: 10 }, errors: 0, hdr: hdr(10, 10) },
@@ -67,8 +67,8 @@ describe('datacenter-outage', () => {
       { t: 7, ok: { 'us-east': 10 }, errors: 0, hdr: hdr(80, 10) },
       { t: 8, ok: { eu: 10 }, errors: 0, hdr: hdr(10, 10) },
     ];
-    const east = eu.map((s) => ({ t: s.t, ok: { 'us-east': 10 }, errors: 0, hdr: hdr(5, 10) }));
-    const region = (seconds: typeof eu) => ({ source: '127.0.0.1', requests: 0, errors: 0, latencyMs: null, dns: { queries: 0, failures: 0, changes: [] }, seconds });
+    const east: RegionSecond[] = eu.map((s) => ({ t: s.t, ok: { 'us-east': 10 }, errors: 0, hdr: hdr(5, 10) }));
+    const region = (seconds: RegionSecond[]) => ({ source: '127.0.0.1', requests: 0, errors: 0, latencyMs: null, dns: { queries: 0, failures: 0, changes: [] }, seconds });
     const regions: RegionResults = { eu: region(eu), 'us-east': region(east) };
     const series: SeriesPoint[] = eu.map((s, i) => ({ t: s.t, requests: 20, errors: s.errors, dropped: 0, targetRate: 20, p50: 5, p95: 50, p99: i === 5 ? 2000 : 80 }));
     const o = { faultAtS: 3.4, untilS: 8 };

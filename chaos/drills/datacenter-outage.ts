@@ -25,7 +25,7 @@ import { BenchError } from '../../harness/errors.ts';
 import { mergeSeconds } from '../../harness/load/histogram.ts';
 import type { RegionResults } from '../../harness/run/results.ts';
 import { PG_CREDENTIALS } from '../../targets/app/config.ts';
-import { firstSurvivorSuccessS, mergeServed, rtoS, samplePercentiles, shiftCurve, shiftTimeS, type Outage } from '../../targets/regions/figures.ts';
+import { firstSurvivorSuccessS, mergeServed, rtoS, samplePercentiles, shiftTimeS, type Outage } from '../../targets/regions/figures.ts';
 import { replicationLag } from '../../targets/regions/lag.ts';
 import { CONTROL_HOST, type DeployPlan } from '../../harness/topology/plan.ts';
 import { dnsQuery } from '../../harness/load/geo-dns.ts';
@@ -137,6 +137,8 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
       const dnsWatch = watchDnsFlip(plan, region, t0, state);
       const settled = await Promise.allSettled(downs.map((f) => f.apply(ctx)));
       const applied = settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
+      // how long the kills took to land: answers the region gave until then are not a shift's failure
+      state.figures.regionDownTookS = Math.round(performance.now() - t0) / 1000;
       const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
       if (failed) {
         for (const a of applied) await a.revert().catch(() => {});
@@ -247,7 +249,7 @@ export function outageFigures(
   const mine = regions[failed]?.seconds;
   if (mine) {
     figures.firstSurvivorSuccessS = r3(firstSurvivorSuccessS(mine, o, survivors));
-    figures.shiftTimeS = r3(shiftTimeS(shiftCurve(mine), o, survivors));
+    figures.shiftTimeS = r3(shiftTimeS(mine, o, survivors));
   } else {
     figures.firstSurvivorSuccessS = null;
     figures.shiftTimeS = null;
@@ -340,12 +342,17 @@ export const datacenterOutage: Drill = {
       figures[`p99Ms.${name}`] = x.latencyMs?.p99 ?? null;
     }
     const survivors = dataCenters(ctx.plan.topology).filter((x) => x !== r);
+    // the outage ends when the revert starts bringing the region back (its window ends when that
+    // completed, tens of seconds later under load): from then on its clients fail back
+    const untilS = Math.round((down.startS + ctx.timing.durationS) * 1000) / 1000;
+    const outage = { faultAtS: startS, untilS: backS === null ? untilS : Math.min(untilS, backS) };
+    figures.outageEndS = outage.untilS;
     if (regions) {
-      const o = outageFigures(regions, ctx.load.results.series, r, survivors, { faultAtS: startS, untilS: backS }, datacenterOutage.hypothesis(ctx.plan, ctx.timing));
+      const o = outageFigures(regions, ctx.load.results.series, r, survivors, outage, datacenterOutage.hypothesis(ctx.plan, ctx.timing));
       Object.assign(figures, o.figures);
       notes.push(...o.notes);
     } else {
-      Object.assign(figures, { firstSurvivorSuccessS: null, shiftTimeS: null, rtoS: r3(rtoS(ctx.load.results.series, { faultAtS: startS, untilS: backS }, datacenterOutage.hypothesis(ctx.plan, ctx.timing))) });
+      Object.assign(figures, { firstSurvivorSuccessS: null, shiftTimeS: null, rtoS: r3(rtoS(ctx.load.results.series, outage, datacenterOutage.hypothesis(ctx.plan, ctx.timing))) });
     }
     const lag = lagSamples.get(ctx.state);
     if (!lag || lag.size === 0) notes.push('no replication-lag sample before the fault (no member answered as leader, or every sample failed)');

@@ -1,7 +1,7 @@
 // The figures every region drill reports, from the load's per-second series: the traffic-shift
 // curve (share of each second's completed requests by the region that served them, and the share
 // that failed), shift time (fault -> the survivors serve >= 95% for the rest of the outage), RTO
-// (fault -> every later second of the outage healthy: error rate and p99 inside the objective),
+// (fault -> the rest of the outage healthy: error rate and p99 inside the objective),
 // the first success in a surviving region, and the percentiles of replication-lag samples. Pure;
 // a figure that never happened is null, never 0.
 //
@@ -10,10 +10,17 @@
 // whatever the clients go through; only with the failures in the denominator does the curve show
 // the traffic moving (and the shift time mean more than "something succeeded").
 //
+// Why "the rest of the outage" is judged as one window that starts with a good second, not second
+// by second: at a drill's 30 req/s one stray error is 3% of its second, so "every later second
+// under 1%" moved RTO to the last stray error (37 s where the system served well from 13 s); the
+// window is what the hypothesis judges ("then fewer than 1% fail, p99 under ..."), and the first
+// second must be good itself so a long healthy tail cannot dilute an outage into RTO 0.
+//
 // Why the outage's end (`untilS`) bounds shift time and RTO: when the region comes back its
 // clients return to it (failback) and the survivors' share falls again; that is not a relapse of
 // the recovery, and a recovery that waits for the region to return is no recovery (null).
 import { healthySecond, type Hypothesis } from '../../chaos/verdict.ts';
+import { mergeSeconds } from '../../harness/load/histogram.ts';
 import type { SeriesPoint } from '../../reports/schema.ts';
 
 /** One second of load: successful responses counted by the region that served them (the
@@ -71,20 +78,25 @@ export function shiftCurve(seconds: readonly ServedSecond[]): ShiftPoint[] {
   });
 }
 
-const survivorShare = (p: ShiftPoint, survivors: ReadonlySet<string>) => sum(Object.entries(p.share).map(([r, x]) => (survivors.has(r) ? x : 0)));
-
 /**
- * Seconds from the fault to the start of the first second from which on, until the region came
- * back, every second where requests completed has the survivors serving at least `threshold` of
- * them; null when that never held before the outage ended (or the load did). Pure.
+ * Seconds from the fault to the start of the first second of the outage where the survivors
+ * served at least `threshold` of the completed requests, and did over the rest of the outage
+ * taken as one window; null when that never held before the outage ended (or the load did). Pure.
  */
-export function shiftTimeS(curve: readonly ShiftPoint[], o: Outage, survivors: readonly string[], threshold = 0.95): number | null {
+export function shiftTimeS(seconds: readonly ServedSecond[], o: Outage, survivors: readonly string[], threshold = 0.95): number | null {
   const alive = new Set(survivors);
+  const inside = during(seconds, o);
+  const served = (s: ServedSecond) => sum(Object.entries(s.ok).map(([r, n]) => (alive.has(r) ? n : 0)));
+  const total = (s: ServedSecond) => sum(Object.values(s.ok)) + s.errors;
+  // suffix sums: what the survivors served and what completed from each second to the end
+  let restServed = 0;
+  let restTotal = 0;
   let from: number | null = null;
-  for (const p of during(curve, o)) {
-    if (Object.keys(p.share).length === 0 && p.failed === 0) continue;
-    if (survivorShare(p, alive) >= threshold) from ??= p.t;
-    else from = null;
+  for (let i = inside.length - 1; i >= 0; i--) {
+    const s = inside[i]!;
+    restServed += served(s);
+    restTotal += total(s);
+    if (total(s) > 0 && served(s) >= threshold * total(s) && restServed >= threshold * restTotal) from = s.t;
   }
   return from === null ? null : Math.max(0, from - o.faultAtS);
 }
@@ -97,15 +109,27 @@ export function firstSurvivorSuccessS(seconds: readonly ServedSecond[], o: Outag
 }
 
 /**
- * RTO: seconds from the fault to the start of the first second from which on every second of
- * the outage is healthy (chaos/verdict.ts healthySecond: errors and p99 inside the objective,
- * something completed when load was due); null when the outage (or the load) ends unhealthy. Pure.
+ * RTO: seconds from the fault to the start of the first second of the outage that is healthy
+ * (chaos/verdict.ts healthySecond: errors and p99 inside the objective, something completed when
+ * load was due) and from which the rest of the outage, as one window, is too: failed (errors and
+ * dropped) under maxErrorRate of what was offered, and its p99 merged from the seconds'
+ * histograms (every second's p99 where they carry none) inside maxP99Ms, no second without
+ * completions while load was due; null when no such second came before the outage ended. Pure.
  */
 export function rtoS(series: readonly SeriesPoint[], o: Outage, h: Pick<Hypothesis, 'maxErrorRate' | 'maxP99Ms'>): number | null {
+  const inside = during(series, o);
   let from: number | null = null;
-  for (const p of during(series, o)) {
-    if (healthySecond(p, h)) from ??= p.t;
-    else from = null;
+  for (let i = inside.length - 1; i >= 0; i--) {
+    if (!healthySecond(inside[i]!, h)) continue;
+    const rest = inside.slice(i);
+    const offered = sum(rest.map((p) => p.requests + p.dropped));
+    const failed = sum(rest.map((p) => p.errors + p.dropped));
+    if (offered > 0 && failed / offered > h.maxErrorRate) continue;
+    if (rest.some((p) => p.targetRate > 0 && p.requests === 0)) continue;
+    const merged = mergeSeconds(rest);
+    const p99 = merged === null ? Math.max(...rest.map((p) => p.p99 ?? 0)) : merged.count > 0 ? merged.percentileMs(99) : null;
+    if (p99 !== null && p99 > h.maxP99Ms) continue;
+    from = inside[i]!.t;
   }
   return from === null ? null : Math.max(0, from - o.faultAtS);
 }
