@@ -76,7 +76,7 @@ function servingRegions(regions: Regions): string[] {
   return [...names].sort();
 }
 
-/** The section's HTML; '' when the load had no client regions. */
+/** The section's body (html.ts wraps it as #regions); '' when the load had no client regions. */
 export function regionsSectionHtml(r: Results): string {
   const regions = r.load.regions;
   if (!regions) return '';
@@ -101,13 +101,11 @@ export function regionsSectionHtml(r: Results): string {
     if (typeof failed === 'string' && mine) charts.push(shiftCurveSvg('shift-failed', shiftCurve(mine), serving, outage, `${failed}'s clients' completed requests by serving region, per second (the traffic shift)`));
   }
   const lines = drill ? regionFigureLines(drill) : [];
-  return `<section id="regions"><h2>Regions</h2>
-<table><thead>${head}</thead><tbody>
+  return `<table><thead>${head}</thead><tbody>
 ${body}
 </tbody></table>
 ${lines.length > 0 ? `<ul class="region-figures">${lines.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>` : ''}
-${counted ? charts.join('\n') : '<p class="muted">These results carry no per-second counts by serving region: no traffic-shift curve.</p>'}
-</section>`;
+${counted ? charts.join('\n') : '<p class="muted">These results carry no per-second counts by serving region: no traffic-shift curve.</p>'}`;
 }
 
 const secs = (v: number | null, never: string) => (v === null ? never : fmtDuration(v));
