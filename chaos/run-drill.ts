@@ -22,7 +22,7 @@ import { faultContext, FaultRunner, type FaultObserver } from './fault-runner.ts
 import { parseSchedule, resolveSchedule, type ScheduledFault } from './schedule.ts';
 import { chaosToxiproxy } from './toxiproxy.ts';
 import { verdict, type VerdictOptions } from './verdict.ts';
-import { readWriteState, snapshotSignups, type WriteCheck } from './write-check.ts';
+import { readWriteState, rpoOf, snapshotSignups, type WriteCheck } from './write-check.ts';
 import { WriteLog } from './write-log.ts';
 
 /** The load of a drill: LoadOptions where the drill fills what is not given. */
@@ -170,9 +170,12 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
   const loadSignal = o.signal ? AbortSignal.any([o.signal, tailStop.signal]) : tailStop.signal;
   let tailTimer: NodeJS.Timeout | undefined;
   let revertedAtMs: number | null = null;
+  const watchStop = new AbortController();
+  let watching: Promise<void> = Promise.resolve();
   try {
     t0 = Date.now();
     runner.start(schedule, t0);
+    if (drill.watch) watching = drill.watch(plan, timing, state, watchStop.signal).catch((e: unknown) => void problems.push(`${drill.name}'s watch failed: ${(e as Error).message}`));
     if (ownStages) {
       void runner.settled().then(() => {
         if (loadSignal.aborted) return;
@@ -193,7 +196,9 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
       load = await (o.runLoad ?? engineRunLoad)({ shards: shardMapOf(plan), ...loadRest, salt, runId, workload, stages, signal: loadSignal, ...(writeLog ? { writeLog } : {}) });
     } finally {
       clearTimeout(tailTimer);
+      watchStop.abort();
       probeResult = await prober.stop();
+      await watching;
     }
   } catch (e) {
     writeLog?.close();
@@ -257,6 +262,9 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
       }
     }
 
+    // RPO: the writes lost and the age of the oldest, from when the fault took effect
+    const faultAtS = 'faultAtS' in verification && typeof verification.faultAtS === 'number' ? verification.faultAtS : windows[0]?.startS;
+    const rpo = writes && faultAtS !== undefined ? rpoOf(writes, faultAtS) : {};
     const result = verdict({
       name: drill.name,
       hypothesis,
@@ -265,7 +273,7 @@ export async function runDrill(o: RunDrillOptions): Promise<DrillOutcome> {
       probes: samples.filter((s) => s.name === healthProbe.name),
       writes,
       problems,
-      figures: { ...state.figures, ...(verification.figures ?? {}) },
+      figures: { ...state.figures, ...(verification.figures ?? {}), ...rpo },
       generatorLimited: load.results.generator.limited === true,
       options: o.verdictOptions,
     });

@@ -142,7 +142,7 @@ describe('verdict', () => {
       hypothesis: { ...H, expectedFailure: 'single point of failure' },
       series: series(30),
       windows: [{ name: 'kill', target: 'x', startS: 10, endS: 12 }],
-      writes: { acknowledged: 10, present: 8, lost: 2, unacknowledgedPresent: 1, lostIds: [3, 4], indeterminate: 0, undecided: 0, undecidedIds: [], writes: 12 },
+      writes: { acknowledged: 10, present: 8, lost: 2, unacknowledgedPresent: 1, lostIds: [3, 4], indeterminate: 0, undecided: 0, undecidedIds: [], writes: 12, oldestLostAckS: 3 },
       problems: ['kill on x failed to revert: stuck'],
     });
     expect(r.pass).toBe(false);

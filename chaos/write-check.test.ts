@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkWrites, idsToReadBack } from './write-check.ts';
+import { checkWrites, idsToReadBack, rpoOf } from './write-check.ts';
 import { createdUserId } from '../loadtests/lib/identity.ts';
 import { WriteLog } from './write-log.ts';
 
@@ -20,7 +20,7 @@ describe('checkWrites', () => {
       ]),
       initialValue: seed,
     });
-    expect(r).toEqual({ acknowledged: 2, present: 2, lost: 0, lostIds: [], indeterminate: 0, undecided: 0, undecidedIds: [], unacknowledgedPresent: 0, writes: 3 });
+    expect(r).toEqual({ acknowledged: 2, present: 2, lost: 0, lostIds: [], indeterminate: 0, undecided: 0, undecidedIds: [], unacknowledgedPresent: 0, writes: 3, oldestLostAckS: null });
   });
 
   it('a row missing, or an overwritten acknowledged value, or the seeded value back: lost, ids named', () => {
@@ -35,6 +35,13 @@ describe('checkWrites', () => {
     expect(r.lost).toBe(3);
     expect(r.lostIds).toEqual([2, 3, 102]);
     expect(r.present).toBe(0);
+    // the oldest lost state the system had confirmed: 102's, acknowledged at 5 s (2's lost one is 'new', at 30 s)
+    expect(r.oldestLostAckS).toBe(5);
+    // RPO of a fault at 12.5 s: three writes, the oldest 7.5 s old; a fault before it: negative (lost by the failover)
+    expect(rpoOf(r, 12.5)).toEqual({ rpoLostWrites: 3, rpoAgeMs: 7500 });
+    expect(rpoOf(r, 4)).toEqual({ rpoLostWrites: 3, rpoAgeMs: -1000 });
+    // nothing lost: no age (null, not 0)
+    expect(rpoOf({ lost: 0, oldestLostAckS: null }, 12.5)).toEqual({ rpoLostWrites: 0, rpoAgeMs: null });
   });
 
   it('interval semantics: overlapping writes may take effect in either order, a write sent after another was acknowledged may not', () => {

@@ -38,6 +38,10 @@ export interface WriteCheck {
   undecidedIds: number[];
   /** acknowledged writes in all (several per id for updates) */
   writes: number;
+  /** the earliest acknowledgement (s, load clock) among the lost ids' writes that may have been
+   *  final (per id its latest: the state the system had confirmed); null when none was lost. The
+   *  RPO's age: the fault's time minus this (rpoAgeMs). */
+  oldestLostAckS: number | null;
 }
 
 export interface WriteCheckInput {
@@ -62,9 +66,11 @@ export function checkWrites(input: WriteCheckInput): WriteCheck {
     if (t === undefined || w.sentS > t) lastSent.set(w.id, w.sentS);
   }
   const finals = new Map<number, Set<string>>();
+  const finalAckS = new Map<number, number>();
   for (const w of input.acknowledged) {
     // Acknowledged before another write of the id was even sent: that one followed it, for sure.
     if (w.atS < lastSent.get(w.id)!) continue;
+    finalAckS.set(w.id, Math.max(finalAckS.get(w.id) ?? -Infinity, w.atS));
     const set = finals.get(w.id);
     if (set) set.add(w.value);
     else finals.set(w.id, new Set([w.value]));
@@ -93,6 +99,8 @@ export function checkWrites(input: WriteCheckInput): WriteCheck {
       if (initial === undefined || initial !== value) unacknowledgedPresent += 1;
     }
   }
+  let oldestLostAckS: number | null = null;
+  for (const id of lostIds) oldestLostAckS = Math.min(oldestLostAckS ?? Infinity, finalAckS.get(id)!);
   lostIds.sort((a, b) => a - b);
   undecidedIds.sort((a, b) => a - b);
   return {
@@ -105,7 +113,17 @@ export function checkWrites(input: WriteCheckInput): WriteCheck {
     undecided: undecidedIds.length,
     undecidedIds: undecidedIds.slice(0, MAX_IDS),
     writes: input.acknowledged.length,
+    oldestLostAckS,
   };
+}
+
+/**
+ * RPO of a fault at `faultAtS` (load clock): the acknowledged writes lost, and how old the oldest
+ * of them was when the fault struck (ms; null when none was lost: no age, not 0). Negative: every
+ * lost write was acknowledged after the fault (lost by the failover, not by the link's lag). Pure.
+ */
+export function rpoOf(w: Pick<WriteCheck, 'lost' | 'oldestLostAckS'>, faultAtS: number): { rpoLostWrites: number; rpoAgeMs: number | null } {
+  return { rpoLostWrites: w.lost, rpoAgeMs: w.oldestLostAckS === null ? null : Math.round((faultAtS - w.oldestLostAckS) * 1000) };
 }
 
 /**

@@ -2,6 +2,7 @@
 // are inlined (read from disk at render time), the data is embedded as JSON, so the file opens
 // from file:// with no network. Everything shown is escaped; the charts are drawn in the browser
 // from specs built by reports/charts.ts.
+import { regionsSectionHtml } from './regions-section.ts';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Results } from './schema.ts';
@@ -104,6 +105,7 @@ ${warnings}
     ['figures', 'Key figures'],
     ['over-time', 'Over time'],
     ['verdicts', 'Objectives & drills'],
+    ...(r.load.regions ? [['regions', 'Regions']] : []),
     ['tiers', 'Tiers'],
     ['topology', 'Topology'],
     ['traffic', 'Traffic model'],
@@ -502,6 +504,7 @@ ${results.capacity ? capacitySectionHtml(results.capacity) : ''}
 ${section('figures', 'Key figures', keyFigures(results))}
 ${overTime(results, timeCharts)}
 ${verdicts(results)}
+${results.load.regions ? section('regions', 'Regions', regionsSectionHtml(results)) : ''}
 ${queueSectionHtml(results, backlogChart)}
 ${tiers(results, promCharts)}
 ${topology(results)}

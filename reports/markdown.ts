@@ -1,4 +1,5 @@
 // summary.md: a compact run summary for a CI job summary ($GITHUB_STEP_SUMMARY) or a PR comment.
+import { regionsMarkdown } from './regions-section.ts';
 import type { Results } from './schema.ts';
 import { failedChecks, runTitle, runWarnings } from './facts.ts';
 import { failRateOf } from './verdict.ts';
@@ -121,6 +122,8 @@ export function renderMarkdown(r: Results): string {
       out.push(`<details><summary>${mdCell(d.name)}: ${d.verdict === 'inconclusive' ? 'why it was inconclusive' : 'why it failed'}</summary>\n\n${d.reasons.map((x) => `- ${mdCell(x)}`).join('\n')}\n\n</details>`);
     }
   }
+  const regionLines = regionsMarkdown(r, mdTable);
+  if (regionLines.length > 0) out.push('', ...regionLines);
   if (r.ledger) {
     const l = r.ledger;
     out.push('');

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { planOf } from '../testing/fakes.ts';
-import { datacenterOutage, failedRegion, firstAnswer } from './datacenter-outage.ts';
+import { LatencyHistogram } from '../../harness/load/histogram.ts';
+import type { RegionResults, RegionSecond, SeriesPoint } from '../../harness/run/results.ts';
+import { datacenterOutage, failedRegion, firstAnswer, lagFigures, outageFigures } from './datacenter-outage.ts';
 import { newDrillState } from './types.ts';
 
 describe('datacenter-outage', () => {
@@ -45,5 +47,56 @@ describe('datacenter-outage', () => {
     expect(firstAnswer(changes, 45, '127.1.12.1', 'own')).toBe(59.8);
     // a pinned client never moves: no convergence (null, not 0)
     expect(firstAnswer([{ atS: 0, address: '127.1.12.1' }], 15, '127.1.12.1', 'other')).toBeNull();
+  });
+
+  it('reads shift, RTO, serving regions and per-region percentiles off the load; a region without clients is not measured', () => {
+    const hdr = (ms: number, n: number) => {
+      const h = new LatencyHistogram(2);
+      for (let i = 0; i < n; i++) h.recordMs(ms);
+      return h.encode();
+    };
+    // eu's clients: served by eu at 10 ms until it dies at 3.4 s, all failing in 4, then us-east at 80 ms
+    const eu: RegionSecond[] = [
+      { t: 0, ok: { eu: 10 }, errors: 0, hdr: hdr(10, 10) },
+      { t: 1, ok: { eu: 10 }, errors: 0, hdr: hdr(10, 10) },
+      { t: 2, ok: { eu: 10 }, errors: 0, hdr: hdr(10, 10) },
+      { t: 3, ok: { eu: 4 }, errors: 6, hdr: hdr(10, 4) },
+      { t: 4, ok: {}, errors: 10, hdr: null },
+      { t: 5, ok: { 'us-east': 6 }, errors: 4, hdr: hdr(80, 6) },
+      { t: 6, ok: { 'us-east': 10 }, errors: 0, hdr: hdr(80, 10) },
+      { t: 7, ok: { 'us-east': 10 }, errors: 0, hdr: hdr(80, 10) },
+      { t: 8, ok: { eu: 10 }, errors: 0, hdr: hdr(10, 10) },
+    ];
+    const east: RegionSecond[] = eu.map((s) => ({ t: s.t, ok: { 'us-east': 10 }, errors: 0, hdr: hdr(5, 10) }));
+    const region = (seconds: RegionSecond[]) => ({ source: '127.0.0.1', requests: 0, errors: 0, latencyMs: null, dns: { queries: 0, failures: 0, changes: [] }, seconds });
+    const regions: RegionResults = { eu: region(eu), 'us-east': region(east) };
+    const series: SeriesPoint[] = eu.map((s, i) => ({ t: s.t, requests: 20, errors: s.errors, dropped: 0, targetRate: 20, p50: 5, p95: 50, p99: i === 5 ? 2000 : 80 }));
+    const o = { faultAtS: 3.4, untilS: 8 };
+    const { figures, notes } = outageFigures(regions, series, 'eu', ['us-east'], o, { maxErrorRate: 0.01, maxP99Ms: 1500 });
+    expect(notes).toEqual([]);
+    expect(figures.firstSurvivorSuccessS).toBe(1.6);
+    expect(figures.shiftTimeS).toBe(2.6);
+    expect(figures.rtoS).toBe(2.6);
+    // the seconds wholly inside the outage (4..7): eu served none of them
+    expect(figures['servedDuring.us-east']).toBe(6 + 10 + 10 + 40);
+    expect(figures['servedDuring.eu']).toBeUndefined();
+    expect(figures['p99BeforeMs.eu']).toBeCloseTo(10, 0);
+    expect(figures['p99DuringMs.eu']).toBeCloseTo(80, 0);
+    expect(figures['p50DuringMs.us-east']).toBeCloseTo(5, 0);
+    // the region's clients never left it: no shift, no survivor success (null, not 0)
+    const stuck = outageFigures({ eu: region(eu.map((s) => ({ ...s, ok: {}, errors: 10, hdr: null }))) }, series, 'eu', ['us-east'], o, { maxErrorRate: 0.01, maxP99Ms: 1500 });
+    expect([stuck.figures.shiftTimeS, stuck.figures.firstSurvivorSuccessS, stuck.figures['p99BeforeMs.eu']]).toEqual([null, null, null]);
+    const none = outageFigures({ 'us-east': region(east) }, series, 'eu', ['us-east'], o, { maxErrorRate: 0.01, maxP99Ms: 1500 });
+    expect([none.figures.shiftTimeS, none.notes]).toEqual([null, ['no client of eu counted by serving region: its traffic shift was not measured']]);
+  });
+
+  it('lag figures per pair, with their sample count', () => {
+    expect(lagFigures(new Map([['us-east->eu', { ms: [3, 1, 2, 40], bytes: [0, 100, 0, 9000] }]]))).toEqual({
+      'lagP50Ms.us-east->eu': 2,
+      'lagP99Ms.us-east->eu': 40,
+      'lagMaxMs.us-east->eu': 40,
+      'lagMaxBytes.us-east->eu': 9000,
+      'lagSamples.us-east->eu': 4,
+    });
   });
 });

@@ -13,9 +13,20 @@
 // checks' part), the DNS convergence of the failed region's clients (region down -> their
 // resolver's first answer of another region, from the load's `regions` section: the flip plus
 // the clients' cache and their next new connection), the failback (region back -> its clients answered by it again), and the
-// failed region's and the survivors' requests and errors during the fault. RPO is the write
-// checker's (chaos/write-check.ts, read through a surviving region's router).
+// failed region's and the survivors' requests and errors during the fault. From the load's
+// per-second counts by serving region (targets/regions/figures.ts): the first success of the
+// failed region's clients in a survivor, the shift time (their requests >= 95% served by the
+// survivors for the rest of the outage), RTO (every second healthy for the rest of the outage),
+// the successes each serving region gave during the outage, and each client region's p50/p99
+// before and during it (merged from its seconds' histograms). Replication lag p50/p99/max per
+// (leader -> replica) pair, from a sample a second before the fault. RPO is the write checker's
+// (chaos/write-check.ts, read through a surviving region's router), counted from regionDownAtS.
 import { BenchError } from '../../harness/errors.ts';
+import { mergeSeconds } from '../../harness/load/histogram.ts';
+import type { RegionResults } from '../../harness/run/results.ts';
+import { PG_CREDENTIALS } from '../../targets/app/config.ts';
+import { firstSurvivorSuccessS, mergeServed, rtoS, samplePercentiles, shiftTimeS, type Outage } from '../../targets/regions/figures.ts';
+import { replicationLag } from '../../targets/regions/lag.ts';
 import { CONTROL_HOST, type DeployPlan } from '../../harness/topology/plan.ts';
 import { dnsQuery } from '../../harness/load/geo-dns.ts';
 import { dataCenters, GEO_DNS, GEO_FQDN, regionFront } from '../../targets/phases/phase-7.ts';
@@ -34,6 +45,10 @@ const DNS_WATCH_EVERY_MS = 100;
 
 /** The watches in flight (failover, DNS), by drill run (verify waits for its own). */
 const watches = new WeakMap<DrillState, Promise<unknown>>();
+/** How often the lag is sampled before the fault. */
+const LAG_EVERY_MS = 1_000;
+/** Replication-lag samples before the fault, by drill run: pair ("us-east->eu") -> lag in ms and bytes. */
+const lagSamples = new WeakMap<DrillState, Map<string, { ms: number[]; bytes: number[] }>>();
 
 /** The source address of the client region a data center's clients stand in (its view's first
  *  client block), or null when the geo DNS names no view after it. */
@@ -134,6 +149,8 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
       const dnsWatch = watchDnsFlip(plan, region, t0, state, () => reverted);
       const settled = await Promise.allSettled(downs.map((f) => f.apply(ctx)));
       const applied = settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
+      // how long the kills took to land: answers the region gave until then are not a shift's failure
+      state.figures.regionDownTookS = Math.round(performance.now() - t0) / 1000;
       const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
       if (failed) {
         reverted = true;
@@ -178,6 +195,100 @@ export function firstAnswer(changes: readonly { atS: number; address: string | n
   return hit ? hit.atS : null;
 }
 
+/** Samples every replica's lag behind the leader once a second until the fault (or the load's
+ *  end); a sample that fails (a member restarting) is skipped, the count says how many held. */
+async function sampleLag(plan: DeployPlan, t: DrillTiming, state: DrillState, signal: AbortSignal): Promise<void> {
+  const regions = dataCenters(plan.topology);
+  const member = (r: string) => plan.services.find((s) => s.name === regionNames(r).member)!;
+  const samples = new Map<string, { ms: number[]; bytes: number[] }>();
+  lagSamples.set(state, samples);
+  const until = performance.now() + t.atS * 1000;
+  while (!signal.aborted && performance.now() < until && state.figures.failedRegion === undefined) {
+    const next = performance.now() + LAG_EVERY_MS;
+    const leader = await leaderNow(plan, regions);
+    if (leader !== null) {
+      await Promise.all(
+        regions.filter((r) => r !== leader).map(async (r) => {
+          const lag = await replicationLag(member(leader).address, member(r).address, PG_CREDENTIALS).catch(() => null);
+          if (!lag || lag.seconds === null) return;
+          const pair = `${leader}->${r}`;
+          const s = samples.get(pair) ?? { ms: [], bytes: [] };
+          s.ms.push(Math.round(lag.seconds * 1000));
+          s.bytes.push(lag.bytes);
+          samples.set(pair, s);
+        }),
+      );
+    }
+    const wait = Math.min(next, until) - performance.now();
+    if (wait > 0) await new Promise<void>((res) => {
+      const timer = setTimeout(res, wait);
+      signal.addEventListener('abort', () => (clearTimeout(timer), res()), { once: true });
+    });
+  }
+}
+
+/** The lag samples' figures per pair: p50/p99/max in ms, max in bytes, and N. Pure. */
+export function lagFigures(samples: ReadonlyMap<string, { ms: readonly number[]; bytes: readonly number[] }>): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const [pair, s] of samples) {
+    const ms = samplePercentiles(s.ms);
+    out[`lagP50Ms.${pair}`] = ms.p50;
+    out[`lagP99Ms.${pair}`] = ms.p99;
+    out[`lagMaxMs.${pair}`] = ms.max;
+    out[`lagMaxBytes.${pair}`] = samplePercentiles(s.bytes).max;
+    out[`lagSamples.${pair}`] = ms.n;
+  }
+  return out;
+}
+
+const r3 = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
+
+/**
+ * The figures from the load's per-region seconds and series: first survivor success and shift
+ * time of the failed region's clients (null without clients there), RTO, the successes each
+ * serving region gave in the seconds wholly inside the outage, and each client region's p50/p99
+ * before the fault and inside the outage (merged from its seconds' histograms; null when nothing
+ * succeeded). Pure.
+ */
+export function outageFigures(
+  regions: RegionResults,
+  series: Parameters<typeof rtoS>[0],
+  failed: string,
+  survivors: readonly string[],
+  o: Outage,
+  h: Parameters<typeof rtoS>[2],
+): { figures: Record<string, number | null>; notes: string[] } {
+  const figures: Record<string, number | null> = {};
+  const notes: string[] = [];
+  const mine = regions[failed]?.seconds;
+  if (mine) {
+    figures.firstSurvivorSuccessS = r3(firstSurvivorSuccessS(mine, o, survivors));
+    figures.shiftTimeS = r3(shiftTimeS(mine, o, survivors));
+  } else {
+    figures.firstSurvivorSuccessS = null;
+    figures.shiftTimeS = null;
+    notes.push(`no client of ${failed} counted by serving region: its traffic shift was not measured`);
+  }
+  figures.rtoS = r3(rtoS(series, o, h));
+  // "during": the seconds wholly inside the outage (the fault's own second holds answers the
+  // region gave before it died)
+  const inOutage = (t: number) => t >= o.faultAtS && (o.untilS === null || t + 1 <= o.untilS);
+  const all = mergeServed(Object.values(regions).map((x) => x.seconds ?? []));
+  for (const s of all.filter((x) => inOutage(x.t))) for (const [r, n] of Object.entries(s.ok)) figures[`servedDuring.${r}`] = (figures[`servedDuring.${r}`] ?? 0) + n;
+  for (const [name, x] of Object.entries(regions)) {
+    if (!x.seconds) continue;
+    const merged = (keep: (t: number) => boolean) => mergeSeconds(x.seconds!.filter((s) => keep(s.t)).map((s) => ({ requests: Object.values(s.ok).reduce((a, b) => a + b, 0), hdr: s.hdr })));
+    const before = merged((t) => t + 1 <= o.faultAtS);
+    const during = merged(inOutage);
+    const at = (hist: typeof before, p: number) => (hist === null || hist.count === 0 ? null : r3(hist.percentileMs(p)));
+    figures[`p50BeforeMs.${name}`] = at(before, 50);
+    figures[`p99BeforeMs.${name}`] = at(before, 99);
+    figures[`p50DuringMs.${name}`] = at(during, 50);
+    figures[`p99DuringMs.${name}`] = at(during, 99);
+  }
+  return { figures, notes };
+}
+
 export const datacenterOutage: Drill = {
   name: 'datacenter-outage',
   summary: 'every host of one region dies at once and comes back; traffic moves by geo DNS and Patroni, no human step',
@@ -211,6 +322,7 @@ export const datacenterOutage: Drill = {
   },
   // no health probe: the load's API target is the geo name, which only the client regions resolve
   probes: () => [],
+  watch: sampleLag,
   async verify(ctx) {
     await watches.get(ctx.state);
     const r = ctx.state.figures.failedRegion;
@@ -243,6 +355,22 @@ export const datacenterOutage: Drill = {
       figures[`errors.${name}`] = x.errors;
       figures[`p99Ms.${name}`] = x.latencyMs?.p99 ?? null;
     }
-    return { figures, notes };
+    const survivors = dataCenters(ctx.plan.topology).filter((x) => x !== r);
+    // the outage ends when the revert starts bringing the region back (its window ends when that
+    // completed, tens of seconds later under load): from then on its clients fail back
+    const untilS = Math.round((down.startS + ctx.timing.durationS) * 1000) / 1000;
+    const outage = { faultAtS: startS, untilS: backS === null ? untilS : Math.min(untilS, backS) };
+    figures.outageEndS = outage.untilS;
+    if (regions) {
+      const o = outageFigures(regions, ctx.load.results.series, r, survivors, outage, datacenterOutage.hypothesis(ctx.plan, ctx.timing));
+      Object.assign(figures, o.figures);
+      notes.push(...o.notes);
+    } else {
+      Object.assign(figures, { firstSurvivorSuccessS: null, shiftTimeS: null, rtoS: r3(rtoS(ctx.load.results.series, outage, datacenterOutage.hypothesis(ctx.plan, ctx.timing))) });
+    }
+    const lag = lagSamples.get(ctx.state);
+    if (!lag || lag.size === 0) notes.push('no replication-lag sample before the fault (no member answered as leader, or every sample failed)');
+    else Object.assign(figures, lagFigures(lag));
+    return { figures, notes, faultAtS: startS };
   },
 };

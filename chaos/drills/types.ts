@@ -64,6 +64,9 @@ export interface Verification {
   problems?: string[];
   /** sentences that explain the result without failing it */
   notes?: string[];
+  /** when the fault took effect (s, load clock), where that is later than its window's start (a
+   *  region taken down after its leader was read): the RPO's age counts from it */
+  faultAtS?: number;
 }
 
 /** Whether a drill applies to a deployment, and why not when it does not. */
@@ -123,6 +126,12 @@ export interface Drill {
   schedule(plan: DeployPlan, timing: DrillTiming, state: DrillState): ScheduledFault[];
   /** extra probes to run during the drill (a write per shard for the blast radius...) */
   probes?(plan: DeployPlan, timing: DrillTiming): ProbeSpec[];
+  /**
+   * A watch of the system's own state from the load's start (the replication lag before the
+   * fault), writing into `state`; it ends by itself or when `signal` aborts (the load is over),
+   * and verify runs once it has. A rejection is a problem of the drill.
+   */
+  watch?(plan: DeployPlan, timing: DrillTiming, state: DrillState, signal: AbortSignal): Promise<void>;
   /** undoes what reverting the faults does not (runs after them, also on failure or abort) */
   rollback?(ctx: FaultContext, state: DrillState): Promise<void>;
   /** drill-specific checks after the load */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cumulativeShares, loopbackOnly, regionOfRequest } from './client-regions.ts';
+import { LatencyHistogram } from './histogram.ts';
+import { cumulativeShares, loopbackOnly, RegionSeconds, regionOfRequest, UNNAMED_REGION } from './client-regions.ts';
 
 describe('client regions', () => {
   it('normalises the shares; a share that is not positive is refused', () => {
@@ -28,5 +29,27 @@ describe('client regions', () => {
   it('connects only to a loopback answer', async () => {
     expect(await loopbackOnly({ resolve: async () => '127.3.12.1' }, 'api.bench.test')).toBe('127.3.12.1');
     await expect(loopbackOnly({ resolve: async () => '10.0.0.7' }, 'api.bench.test')).rejects.toThrow(/answered 10.0.0.7 for api.bench.test: not a loopback address/);
+  });
+
+  it('counts each second: successes by serving region, errors, and the successes\' histogram; quiet seconds kept empty', () => {
+    const s = new RegionSeconds();
+    s.add(100, false, 2_000, 'us-east');
+    s.add(900, true, 5_000_000, null);
+    s.add(2_500, false, 30_000, 'us-west');
+    s.add(2_600, false, 40_000, null);
+    const out = s.seconds();
+    expect(out.map((x) => [x.t, x.ok, x.errors])).toEqual([
+      [0, { 'us-east': 1 }, 1],
+      [1, {}, 0],
+      [2, { 'us-west': 1, [UNNAMED_REGION]: 1 }, 0],
+    ]);
+    expect(out[1]!.hdr).toBeNull();
+    // a failure's time is not a success's latency
+    expect(LatencyHistogram.decode(out[0]!.hdr!).maxMs()).toBeLessThan(3);
+    expect(LatencyHistogram.decode(out[2]!.hdr!).count).toBe(2);
+    // reading does not close the current second
+    s.add(2_700, false, 1_000, 'us-west');
+    expect(s.seconds()[2]!.ok['us-west']).toBe(2);
+    expect(new RegionSeconds().seconds()).toEqual([]);
   });
 });

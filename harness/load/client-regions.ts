@@ -3,7 +3,10 @@
 // its own geo resolver (geo-dns.ts) resolves through the geo DNS from that address, per new
 // connection. The engine keeps one API origin per client region; this module picks a request's
 // region by the load's split and counts requests, errors and latency per client region, with the
-// region's DNS answer changes (the DNS convergence figure of the drills).
+// region's DNS answer changes (the DNS convergence figure of the drills), and per second its
+// successes by the region that served them (the app's X-Bench-Region header), its errors and its
+// successes' latency histogram: the drills' traffic-shift curve and each client region's
+// percentiles before and during a fault, merged from the seconds' histograms.
 //
 // Why the region is picked from the request's index and not from the engine's random stream: the
 // stream must stay the one the k6 planner draws (one seed, one sequence of requests), and a
@@ -12,7 +15,10 @@ import { LatencyHistogram } from './histogram.ts';
 import { dnsQuery, GeoResolver, geoLookup, type DnsCacheMode } from './geo-dns.ts';
 import type { LookupFunction } from 'node:net';
 import type { Endpoint } from '../topology/plan.ts';
-import type { RegionResults } from '../run/results.ts';
+import type { RegionResults, RegionSecond } from '../run/results.ts';
+
+/** The serving region of a success whose answer named none. */
+export const UNNAMED_REGION = '(unnamed)';
 
 /** One client region of a load: plain data, so it crosses to a worker thread unchanged. */
 export interface ClientRegion {
@@ -58,6 +64,46 @@ interface Counts {
   requests: number;
   errors: number;
   hist: LatencyHistogram;
+  seconds: RegionSeconds;
+}
+
+/** One client region's seconds: successes by serving region, errors, the successes' histogram
+ *  (2 digits, as the load's own per-second series). A second with nothing is kept (empty). */
+export class RegionSeconds {
+  private t = 0;
+  private ok = new Map<string, number>();
+  private errors = 0;
+  private readonly hist = new LatencyHistogram(2);
+  private readonly done: RegionSecond[] = [];
+
+  /** atMs: since the load started. */
+  add(atMs: number, failed: boolean, latencyUs: number, servedBy: string | null): void {
+    const t = Math.floor(atMs / 1000);
+    while (this.t < t) this.roll();
+    if (failed) this.errors += 1;
+    else {
+      const r = servedBy ?? UNNAMED_REGION;
+      this.ok.set(r, (this.ok.get(r) ?? 0) + 1);
+      this.hist.recordMicros(latencyUs);
+    }
+  }
+
+  /** The closed seconds and the current one when anything happened in it. */
+  seconds(): RegionSecond[] {
+    return this.ok.size > 0 || this.errors > 0 ? [...this.done, this.current()] : [...this.done];
+  }
+
+  private current(): RegionSecond {
+    return { t: this.t, ok: Object.fromEntries(this.ok), errors: this.errors, hdr: this.hist.count > 0 ? this.hist.encode() : null };
+  }
+
+  private roll(): void {
+    this.done.push(this.current());
+    this.ok = new Map();
+    this.errors = 0;
+    this.hist.reset();
+    this.t += 1;
+  }
 }
 
 /** A load's client regions: an origin each, the pick, the counts. */
@@ -75,7 +121,7 @@ export class RegionClients<O> {
     this.cumulative = cumulativeShares(regions);
     this.resolvers = regions.map((r) => new GeoResolver({ query: dnsQuery(r.dns, r.localAddress), cache: r.cache ?? { kind: 'ttl' }, now }));
     this.origins = regions.map((r, i) => makeOrigin(r, geoLookup({ resolve: (name) => loopbackOnly(this.resolvers[i]!, name) })));
-    for (const o of this.origins) this.counts.set(o, { requests: 0, errors: 0, hist: new LatencyHistogram() });
+    for (const o of this.origins) this.counts.set(o, { requests: 0, errors: 0, hist: new LatencyHistogram(), seconds: new RegionSeconds() });
   }
 
   /** The origin request number k (from 1) is sent from. */
@@ -83,13 +129,15 @@ export class RegionClients<O> {
     return this.origins[regionOfRequest(k, this.cumulative)]!;
   }
 
-  /** Counts one completed request of `origin` (an origin that is no region's is ignored). */
-  record(origin: O, failed: boolean, latencyUs: number): void {
+  /** Counts one completed request of `origin` (an origin that is no region's is ignored), at
+   *  `atMs` since the load started, served by the region its answer named. */
+  record(origin: O, failed: boolean, latencyUs: number, servedBy: string | null, atMs: number): void {
     const c = this.counts.get(origin);
     if (!c) return;
     c.requests += 1;
     if (failed) c.errors += 1;
     else c.hist.recordMicros(latencyUs);
+    c.seconds.add(atMs, failed, latencyUs, servedBy);
   }
 
   /** Per client region: requests, errors, the successes' latency (null when none), and its DNS
@@ -106,6 +154,7 @@ export class RegionClients<O> {
         errors: c.errors,
         latencyMs: c.hist.count > 0 ? c.hist.summary() : null,
         dns: { queries: res.queries, failures: res.failures, changes },
+        seconds: c.seconds.seconds(),
       };
     });
     return out;

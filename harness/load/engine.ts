@@ -147,6 +147,8 @@ class Req implements ResponseHandler {
   state = QUEUED;
   status = 0;
   sid: string | null = null;
+  /** the region that served the answer (client regions only; null: not read, or not named) */
+  servedBy: string | null = null;
   link: unknown = null;
   timedOut = false;
   /** when it went on the wire (a write's interval starts here) */
@@ -181,9 +183,10 @@ class Req implements ResponseHandler {
     this.wantSid = step === 0 && type.setsSession;
   }
 
-  onResponse(status: number, sid: string | null): void {
+  onResponse(status: number, sid: string | null, region: string | null): void {
     this.status = status;
     this.sid = sid;
+    this.servedBy = region;
     this.engine.finish(this, null);
   }
 
@@ -348,7 +351,7 @@ class Engine {
     const byUrl = new Map(distinct.map((u) => [u, new OriginOf<Req>(transportFor(u), connections)]));
     if (cr) {
       if (kind !== 'socket') throw usageError('client regions need the socket transport (a source address and a geo lookup per connection)', 'leave the transport at its default');
-      this.regions = new RegionClients<Origin>(cr, (r, lookup) => new OriginOf<Req>(new SocketTransport(urls.api, connections, { localAddress: r.localAddress, lookup }), connections), () => this.clock.now());
+      this.regions = new RegionClients<Origin>(cr, (r, lookup) => new OriginOf<Req>(new SocketTransport(urls.api, connections, { localAddress: r.localAddress, lookup, servingRegion: true }), connections), () => this.clock.now());
       for (const name of ['api', 'static'] as const) if (urls[name] === urls.api) this.regional.add(name);
     }
     // a regional name's entry here is the first region's: the builder prepares on it (every
@@ -596,7 +599,7 @@ class Engine {
     if (t.ledger >= 0 && req.step === 0 && wasOnWire) this.ledger!.record(t.ledger, req.seq, ledgerOutcome(status !== 0, status, expected));
     const latencyUs = (now - req.dueMs) * 1000;
     this.agg.finished(t.index, status, error, req.shard, latencyUs);
-    if (error !== 'stale_keepalive') this.regions?.record(req.origin, failed, latencyUs);
+    if (error !== 'stale_keepalive') this.regions?.record(req.origin, failed, latencyUs, req.servedBy, now - this.startMs);
     if (!failed && req.writeValue !== null && status >= 200 && status < 300) {
       this.options.writeLog?.acknowledged({ id: req.id, value: req.writeValue, sentS: round3((req.sentMs - this.startMs) / 1000), atS: round3((now - this.startMs) / 1000) });
     }

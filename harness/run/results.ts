@@ -89,6 +89,12 @@ export const TrafficModel = z.object({
 });
 export type TrafficModel = z.infer<typeof TrafficModel>;
 
+/** One second of a client region (t: seconds since the load started): its successes by the region
+ *  that served them (the app's X-Bench-Region; '(unnamed)' when the answer named none), its
+ *  errors, and its successes' latency histogram (LatencyHistogram.encode(); null when none). */
+export const RegionSecond = z.object({ t: z.number(), ok: z.record(z.string(), z.number()), errors: z.number(), hdr: z.string().nullable() });
+export type RegionSecond = z.infer<typeof RegionSecond>;
+
 /** A load's counts per client region: where it sent from, what it got, and when its DNS answer
  *  changed (seconds since the load started; address null: the lookup failed). */
 export const RegionResults = z.record(
@@ -100,6 +106,8 @@ export const RegionResults = z.record(
     /** the successes' latency from the intended send time; null when none succeeded */
     latencyMs: Latency.nullable(),
     dns: z.object({ queries: z.number(), failures: z.number(), changes: z.array(z.object({ atS: z.number(), address: z.string().nullable() })) }),
+    /** per second; absent in results written before serving regions were counted */
+    seconds: z.array(RegionSecond).optional(),
   }),
 );
 export type RegionResults = z.infer<typeof RegionResults>;

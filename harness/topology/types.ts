@@ -62,6 +62,9 @@ export interface AppConfig {
   sessions: { kind: 'memory' } | { kind: 'redis'; service: string };
   /** cache-aside for GET /api/users/:id */
   cache: { service: string; ttlSeconds: number } | null;
+  /** the data center it serves in (phase 7): named on every answer (X-Bench-Region) so the load
+   *  can count which region served; absent where the phase has one site */
+  region?: string;
 }
 
 /** A service's config: its kind, and what that kind's module reads (checked by its schema in plan()). */

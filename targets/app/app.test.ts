@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { staticAssets } from '../../loadtests/workloads.ts';
 import { buildApp, type BuiltApp } from './app.ts';
-import { validateAppConfig } from './config.ts';
+import { REGION_HEADER, validateAppConfig } from './config.ts';
 import { seededUser, seedSqlite } from './seed.ts';
 import { metricSum } from './testing/metrics-text.ts';
 
@@ -36,6 +36,8 @@ describe('the app on SQLite', () => {
       const res = await inject('GET', '/api/users/42');
       expect(res.statusCode).toBe(200);
       expect(res.headers['x-served-by']).toBe('app-t');
+      // no region in its config (phases 1-6): no region header
+      expect(res.headers['x-bench-region']).toBeUndefined();
       const u = seededUser(7, 42);
       expect(res.json()).toEqual({ source: 'database', data: { id: 42, name: u.name, email: u.email, createdAt: u.createdAt } });
     }
@@ -132,5 +134,19 @@ describe('the app on SQLite', () => {
     expect(metricSum(text, 'db_queries_total', { role: 'primary', shard: 'sqlite' })).toBeGreaterThan(0);
     expect(metricSum(text, 'process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(metricSum(text, 'session_ops_total', { op: 'create', result: 'ok' })).toBe(1);
+  });
+});
+
+describe('an app of a region (phase 7)', () => {
+  it('names its region on every answer, errors included, for the load to count by serving region', async () => {
+    const path = join(dir, 'users.db');
+    const eu = await buildApp(validateAppConfig({ name: 'app-eu-1', listen: { host: '127.0.0.1', port: 0 }, store: { kind: 'sqlite', path }, sessions: { kind: 'memory' }, cache: null, region: 'eu' }), { log: () => {} });
+    try {
+      expect(REGION_HEADER.toLowerCase()).toBe('x-bench-region');
+      expect((await eu.fastify.inject({ method: 'GET', url: '/api/users/42' })).headers['x-bench-region']).toBe('eu');
+      expect((await eu.fastify.inject({ method: 'GET', url: '/api/users/abc' })).headers['x-bench-region']).toBe('eu');
+    } finally {
+      await eu.close();
+    }
   });
 });

@@ -3,7 +3,7 @@
 // so tests drive it with fastify.inject(); server.ts is the process entry.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ASSET_CACHE_CONTROL, directoryAssets, lazyGeneratedAssets, type AssetSource } from './assets.ts';
-import type { AppRuntimeConfig } from './config.ts';
+import { REGION_HEADER, type AppRuntimeConfig } from './config.ts';
 import { createMetrics, type AppMetrics } from './metrics.ts';
 import { loadRedisDriver, RedisPool, RedisUnavailableError } from './redis.ts';
 import { memorySessions, redisSessions, sessionIdOf, type SessionStore } from './sessions.ts';
@@ -139,8 +139,11 @@ export async function buildApp(config: AppRuntimeConfig, options: BuildOptions =
     schemaController: { compilersFactory: { buildValidator: validators.buildValidator, buildSerializer: noResponseSerializers } },
   });
 
+  const region = config.region;
   fastify.addHook('onRequest', async (_req, reply) => {
     reply.header('X-Served-By', config.name);
+    // the load counts successes by serving region from this (phase 7's traffic-shift curve)
+    if (region !== undefined) reply.header(REGION_HEADER, region);
   });
   fastify.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';

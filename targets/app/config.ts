@@ -14,6 +14,10 @@ import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
 import { BenchError } from '../../harness/errors.ts';
 
+/** The header naming the region that served an answer (phase 7; harness/load/transport/parser.ts
+ *  reads it, lower-cased, when the load has client regions). */
+export const REGION_HEADER = 'X-Bench-Region';
+
 /** The environment variable the harness gives a process (the app) the run's Postgres password in. */
 export const PG_PASSWORD_ENV = 'BENCH_PG_PASSWORD';
 
@@ -105,6 +109,8 @@ export const appRuntimeConfigSchema = z
     cache: z.object({ redis: endpointSchema, ttlSeconds: z.number().int().min(1) }).nullable(),
     /** serve the files of this directory under /static instead of the generated assets */
     staticDir: z.string().min(1).optional(),
+    /** phase 7: the data center it serves in, named on every answer (REGION_HEADER in app.ts) */
+    region: z.string().min(1).optional(),
     /** how long a user's reads go to the primary after a write to that user; default 2000 */
     readYourWritesMs: z.number().int().min(0).optional(),
   })

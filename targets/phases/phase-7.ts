@@ -156,6 +156,7 @@ export function phase7Topology(o: { regions: readonly string[]; appServers: numb
       store: { kind: 'postgres', strategy: 'range', shards: [{ name: 'main', primary: router, replicas: [], range: [0, null] }] },
       sessions: { kind: 'redis', service: f.sessions },
       cache: null,
+      region: r,
     };
     hosts.push({ name: f.sessionsHost, size: s.sessions, region: r }, ...apps.map((_, i) => ({ name: f.appHost(i + 1), size: s.app, region: r })), { name: f.lbHost, size: s.lb, region: r });
     services.push(

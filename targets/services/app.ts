@@ -65,6 +65,7 @@ export function appRuntimeConfig(ctx: AppContext): AppRuntimeConfig {
     store,
     sessions: app.sessions.kind === 'memory' ? { kind: 'memory' } : { kind: 'redis', redis: at(app.sessions.service) },
     cache: app.cache ? { redis: at(app.cache.service), ttlSeconds: app.cache.ttlSeconds } : null,
+    ...(app.region !== undefined ? { region: app.region } : {}),
   });
 }
 

@@ -136,4 +136,29 @@ describe('ResponseParser', () => {
     const junk = Buffer.alloc(70 * 1024, 0x61);
     expect(() => p.execute(junk, 0, junk.length)).toThrow(/too large/);
   });
+
+  it("reads the serving region (X-Bench-Region) only when built to, at every split; a 1xx's is dropped", () => {
+    const res = 'HTTP/1.1 200 OK\r\nX-Served-By: app-eu-1\r\nx-bench-region:  eu \r\nContent-Length: 2\r\n\r\nok';
+    for (const chunks of splits(res)) {
+      const p = new ResponseParser(true);
+      p.begin(false);
+      let done = -1;
+      for (const c of chunks) {
+        const buf = Buffer.from(c, 'latin1');
+        done = p.execute(buf, 0, buf.length);
+      }
+      expect([done >= 0, p.region]).toEqual([true, 'eu']);
+    }
+    const off = new ResponseParser();
+    off.begin(false);
+    off.execute(Buffer.from(res, 'latin1'), 0, res.length);
+    expect([off.status, off.region]).toEqual([200, null]);
+    // the next answer names none: not the previous one's
+    const on = new ResponseParser(true);
+    on.begin(false);
+    on.execute(Buffer.from(res, 'latin1'), 0, res.length);
+    on.begin(false);
+    on.execute(Buffer.from(CL, 'latin1'), 0, CL.length);
+    expect([on.status, on.region]).toEqual([200, null]);
+  });
 });

@@ -39,6 +39,8 @@ const TRANSFER_ENCODING = lit('transfer-encoding');
 const CONNECTION = lit('connection');
 const SET_COOKIE = lit('set-cookie');
 const KEEP_ALIVE = lit('keep-alive');
+// the app's REGION_HEADER (targets/app/config.ts), lower-cased: read only by a parser built to
+const SERVING_REGION = lit('x-bench-region');
 // compared with | 0x20 as the names are: 'http/1.' matches exactly the bytes HTTP/1.
 const HTTP_1 = lit('http/1.');
 const SID_RE = /(?:^|;\s*)sid=([^;]*)/;
@@ -53,10 +55,16 @@ export class ResponseParser {
   sid: string | null = null;
   /** the server's idle timeout from `Keep-Alive: timeout=N` (seconds), or -1 */
   keepAliveTimeoutS = -1;
+  /** the serving region the answer named (X-Bench-Region), when the parser was built to read it */
+  region: string | null = null;
   private wantSid = false;
   private state = S.DONE;
   private remaining = 0;
   private carry: Buffer | null = null;
+
+  /** wantRegion: read each answer's serving region (phase 7's client regions only: every other
+   *  load skips the header without a comparison). */
+  constructor(private readonly wantRegion = false) {}
 
   /** Expects a new response; wantSid: look for a Set-Cookie `sid`. */
   begin(wantSid: boolean): void {
@@ -65,6 +73,7 @@ export class ResponseParser {
     this.keepAlive = true;
     this.sid = null;
     this.keepAliveTimeoutS = -1;
+    this.region = null;
     this.state = S.HEAD;
     this.remaining = 0;
     this.carry = null;
@@ -230,6 +239,8 @@ export class ResponseParser {
       } else if (this.wantSid && this.sid === null && nameLen === 10 && nameIs(buf, ls, SET_COOKIE)) {
         const m = SID_RE.exec(latin1(buf, vs, ve));
         if (m) this.sid = m[1];
+      } else if (this.wantRegion && nameLen === 14 && ve > vs && nameIs(buf, ls, SERVING_REGION)) {
+        this.region = latin1(buf, vs, ve);
       }
       ls = le + 1;
     }

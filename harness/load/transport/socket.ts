@@ -50,6 +50,9 @@ export interface SocketTransportOptions {
   /** how the origin's host name becomes an address, per new connection (a client region's geo
    *  resolver: harness/load/geo-dns.ts geoLookup); default: the system resolver */
   lookup?: LookupFunction;
+  /** read each answer's serving region (X-Bench-Region) and hand it to onResponse; default false:
+   *  a load without client regions does not look for the header */
+  servingRegion?: boolean;
 }
 
 /** True for a GET request: safe to send again when its connection turned out stale. */
@@ -60,7 +63,7 @@ function isGet(wire: string | Buffer): boolean {
 /** One keep-alive connection carrying at most one request. */
 class Conn {
   readonly socket: Socket;
-  readonly parser = new ResponseParser();
+  readonly parser: ResponseParser;
   /** the request on the wire */
   cur: ResponseHandler | null = null;
   connected = false;
@@ -83,6 +86,7 @@ class Conn {
     host: string,
     port: number,
   ) {
+    this.parser = new ResponseParser(pool.servingRegion);
     this.socket = netConnect({
       host,
       port,
@@ -143,6 +147,7 @@ class Conn {
   private complete(h: ResponseHandler, reuse: boolean): void {
     const status = this.parser.status;
     const sid = this.parser.sid;
+    const region = this.parser.region;
     const hintS = this.parser.keepAliveTimeoutS;
     this.cur = null;
     this.wire = null;
@@ -154,7 +159,7 @@ class Conn {
       this.idleUntil = performance.now() + idleMs;
       this.pool.release(this);
     } else this.kill();
-    h.onResponse(status, sid);
+    h.onResponse(status, sid, region);
   }
 
   private fail(err: Error): void {
@@ -211,6 +216,8 @@ export class SocketTransport implements Transport {
   readonly localAddress: string | undefined;
   /** resolves the origin's host name per new connection; undefined: the system resolver */
   readonly lookup: LookupFunction | undefined;
+  /** its connections read the serving region of each answer */
+  readonly servingRegion: boolean;
   /** GETs sent again on a fresh connection after a stale one (StaleKeepAliveError) */
   staleRetries = 0;
   /** other requests failed by a stale connection */
@@ -230,6 +237,7 @@ export class SocketTransport implements Transport {
     this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     this.localAddress = options.localAddress;
     this.lookup = options.lookup;
+    this.servingRegion = options.servingRegion ?? false;
     const u = new URL(origin);
     this.host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
     this.port = Number(u.port || 80);

@@ -11,8 +11,9 @@ export interface ResponseHandler {
   readonly wantSid: boolean;
   /** the transport's slot for this request while it is on the wire (the engine never reads it) */
   link: unknown;
-  /** a complete answer (any status >= 200) */
-  onResponse(status: number, sid: string | null): void;
+  /** a complete answer (any status >= 200); region: the serving region it named, when the
+   *  transport was asked to read it (else null) */
+  onResponse(status: number, sid: string | null, region: string | null): void;
   /** no complete answer: the error's `code` names the failure (see errorKind) */
   onFailure(err: Error): void;
 }

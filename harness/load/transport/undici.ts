@@ -38,7 +38,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   onComplete(): void {
     if (this.aborted) return;
     this.h.link = null;
-    this.h.onResponse(this.status, this.sid);
+    // client regions need the socket transport (engine.ts): no serving region read here
+    this.h.onResponse(this.status, this.sid, null);
   }
 
   onError(err: Error): void {
