@@ -41,7 +41,7 @@ import { APPLIES, doesNotApply, type Drill, type DrillState, type DrillTiming } 
 /** How long the failover watch polls the survivors for a leader, and the DNS watch the geo DNS. */
 const WATCH_TIMEOUT_MS = 60_000;
 /** How often the DNS watch asks the geo DNS. */
-const DNS_WATCH_EVERY_MS = 100;
+export const DNS_WATCH_EVERY_MS = 100;
 
 /** The watches in flight (failover, DNS), by drill run (verify waits for its own). */
 const watches = new WeakMap<DrillState, Promise<unknown>>();

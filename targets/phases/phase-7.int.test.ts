@@ -22,6 +22,7 @@ import { DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, isBaselineToxic, oneWayMs } from '
 import { patroniRole } from '../services/patroni.ts';
 import { http } from './testing/deploy.ts';
 import { runDrill } from '../../chaos/run-drill.ts';
+import { DNS_WATCH_EVERY_MS } from '../../chaos/drills/datacenter-outage.ts';
 import { seedUsers } from '../../harness/run/seed.ts';
 import { regionalLoad } from '../../harness/run/drive.ts';
 import { PDNS_HEALTH_INTERVAL_S } from '../services/pdns.ts';
@@ -214,7 +215,8 @@ describe('datacenter-outage on phase 7', () => {
     expect(r.figures.dnsFlipS).toBeLessThan(PDNS_HEALTH_INTERVAL_S + 2 + 0.5);
     // and it holds: the geo DNS never answers the dead region again while it is down
     expect(r.figures.dnsFlapsBack).toBe(0);
-    expect(r.figures.dnsConvergenceS).toBeGreaterThanOrEqual(r.figures.dnsFlipS as number);
+    // (the clients may see the flip before the drill's probe, which asks every DNS_WATCH_EVERY_MS)
+    expect(r.figures.dnsConvergenceS as number).toBeGreaterThan((r.figures.dnsFlipS as number) - DNS_WATCH_EVERY_MS / 1000 - 0.05);
     expect((r.figures.dnsConvergenceS as number) - (r.figures.dnsFlipS as number)).toBeLessThan(GEO_TTL_S + 0.5);
     // the region is back: the DNS answers its clients with it again (the clients' own failback,
     // failbackS, needs a new connection in the tail: keep-alive ones stay where they are, so it
