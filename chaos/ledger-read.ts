@@ -196,6 +196,17 @@ export async function readAcceptToCompleteIn(db: pg.Pool | pg.Client, range: IdR
   return new Map(r.rows.map((x) => [x.id, Number(x.ms)]));
 }
 
+/**
+ * Publish latency of one outbox (`job_outbox` keyed by job_id, `payment_outbox` by payment_id):
+ * ms from the row's write (the accepting transaction) to `sent_at`, which the relay sets once the
+ * broker confirmed (publisher confirms / acks=all), for the rows in `range` that were sent.
+ */
+export async function readPublishLatencyIn(db: pg.Pool | pg.Client, outbox: 'job_outbox' | 'payment_outbox', range: IdRange): Promise<number[]> {
+  const key = outbox === 'job_outbox' ? 'job_id' : 'payment_id';
+  const r = await db.query<{ ms: number }>(`SELECT extract(epoch FROM sent_at - created_at) * 1000 AS ms FROM ${outbox} WHERE sent_at IS NOT NULL AND ${key} BETWEEN $1 AND $2`, [range.lo, range.hi]);
+  return r.rows.map((x) => Number(x.ms));
+}
+
 /** Jobs in `range` not yet settled (queued or running), and their outbox rows not yet sent. */
 export async function jobBacklogIn(db: pg.Pool | pg.Client, range: IdRange): Promise<{ pending: number; unsent: number }> {
   const r = await db.query<{ pending: string; unsent: string }>(

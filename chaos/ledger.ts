@@ -144,13 +144,18 @@ export function ledgerSection(
   payments: LedgerResult | null,
   acceptToCompleteMs: readonly number[],
   drain: LedgerSection['drain'],
+  publishMs: readonly number[] | null = null,
 ): LedgerSection {
-  const h = new LatencyHistogram();
-  for (const v of acceptToCompleteMs) h.recordMs(v);
+  const summary = (values: readonly number[]) => {
+    const h = new LatencyHistogram();
+    for (const v of values) h.recordMs(v);
+    return { p50: h.percentileMs(50), p99: h.percentileMs(99), max: h.percentileMs(100), count: values.length };
+  };
   return {
     jobs: jobs && countsOf(jobs),
     payments: payments && countsOf(payments),
-    acceptToCompleteMs: { p50: h.percentileMs(50), p99: h.percentileMs(99), max: h.percentileMs(100), count: acceptToCompleteMs.length },
+    acceptToCompleteMs: summary(acceptToCompleteMs),
+    ...(publishMs !== null ? { publishMs: summary(publishMs) } : {}),
     drain,
   };
 }

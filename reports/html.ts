@@ -243,7 +243,7 @@ function ledgerHtml(r: Results): string {
   const list = reasons.length ? `<ul>${reasons.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` : '';
   return `\n<h3>Job ledger</h3>
 ${table(headers, rows)}
-<p>Accept → complete (${esc(fmtCount(a.count))} jobs): p50 ${esc(fmtMs(a.p50))}, p99 ${esc(fmtMs(a.p99))}, max ${esc(fmtMs(a.max))}. Drain: ${esc(fmtDuration(l.drain.seconds))} of ${esc(fmtDuration(l.drain.timeoutS))}${esc(left)}.</p>
+<p>Accept → complete (${esc(fmtCount(a.count))} jobs): p50 ${esc(fmtMs(a.p50))}, p99 ${esc(fmtMs(a.p99))}, max ${esc(fmtMs(a.max))}.${l.publishMs ? ` Outbox write → broker confirm (${esc(fmtCount(l.publishMs.count))} rows): p50 ${esc(fmtMs(l.publishMs.p50))}, p99 ${esc(fmtMs(l.publishMs.p99))}, max ${esc(fmtMs(l.publishMs.max))}.` : ''} Drain: ${esc(fmtDuration(l.drain.seconds))} of ${esc(fmtDuration(l.drain.timeoutS))}${esc(left)}.</p>
 ${list}`;
 }
 

@@ -34,6 +34,15 @@ describe('ledgerSection', () => {
     expect(s.acceptToCompleteMs.max).toBeCloseTo(400, 0);
     expect(s.acceptToCompleteMs.p99).toBeLessThanOrEqual(s.acceptToCompleteMs.max!);
   });
+  it('carries the outbox publish latency when it was read, and leaves it absent when not', () => {
+    const s = ledgerSection(null, null, [], drain, [5, 7, 900]);
+    expect(s.publishMs).toMatchObject({ count: 3 });
+    expect(s.publishMs!.p50).toBeCloseTo(7, 0);
+    expect(s.publishMs!.max).toBeCloseTo(900, -1);
+    expect(ledgerSection(null, null, [], drain, []).publishMs).toEqual({ p50: null, p99: null, max: null, count: 0 });
+    expect(ledgerSection(null, null, [], drain)).not.toHaveProperty('publishMs');
+    expect(Results.parse({ ...buildResults({ fault: null }), ledger: s }).ledger?.publishMs?.count).toBe(3);
+  });
   it('is null, not 0, for the latency when no job was done', () => {
     expect(ledgerSection(null, null, [], drain).acceptToCompleteMs).toEqual({ p50: null, p99: null, max: null, count: 0 });
   });

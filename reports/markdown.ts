@@ -147,6 +147,7 @@ export function renderMarkdown(r: Results): string {
     out.push('');
     out.push(
       `Accept → complete (${fmtCount(a.count)} jobs): p50 ${fmtMs(a.p50)}, p99 ${fmtMs(a.p99)}, max ${fmtMs(a.max)}. ` +
+        (l.publishMs ? `Outbox write → broker confirm (${fmtCount(l.publishMs.count)} rows): p50 ${fmtMs(l.publishMs.p50)}, p99 ${fmtMs(l.publishMs.p99)}, max ${fmtMs(l.publishMs.max)}. ` : '') +
         `Drain: ${fmtDuration(l.drain.seconds)} of ${fmtDuration(l.drain.timeoutS)}${l.drain.pending + l.drain.unsent > 0 ? `, gave up with ${fmtCount(l.drain.pending)} jobs pending and ${fmtCount(l.drain.unsent)} outbox rows unsent` : ''}.`,
     );
   }

@@ -79,6 +79,10 @@ describe('a phase-6 run fills its job ledger (real servers)', () => {
     expect(recorded!.jobs.seq.length).toBe(l.jobs!.accepted + l.jobs!.failed + l.jobs!.indeterminate);
     expect(l.acceptToCompleteMs.count).toBe(l.jobs!.done - l.jobs!.recovered);
     expect(l.acceptToCompleteMs.p50).toBeGreaterThan(0);
+    // every accepted job and payment wrote an outbox row that was published and confirmed
+    // (rows of requests indeterminate at the client may come on top)
+    expect(l.publishMs!.count).toBeGreaterThanOrEqual(l.jobs!.accepted + l.payments!.accepted);
+    expect(l.publishMs!.p50).toBeGreaterThan(0);
     expect(l.drain).toMatchObject({ pending: 0, unsent: 0, timeoutS: 60 });
     expect(r.verdictReason ?? '').not.toMatch(/ledger/);
     expect(log.some((x) => /^ledger drain: settled in/.test(x))).toBe(true);

@@ -6,7 +6,7 @@
 // `db`, found by their kind and role, never by a phase number.
 import pg from 'pg';
 import { checkLedger, ledgerSection, type LedgerResult } from '../../chaos/ledger.ts';
-import { jobBacklogIn, paymentBacklogIn, readAcceptToCompleteIn, readJobObservationsIn, readNotificationObservationsIn, type IdRange } from '../../chaos/ledger-read.ts';
+import { jobBacklogIn, paymentBacklogIn, readAcceptToCompleteIn, readJobObservationsIn, readNotificationObservationsIn, readPublishLatencyIn, type IdRange } from '../../chaos/ledger-read.ts';
 import { operationIdRange } from '../../loadtests/catalogue.ts';
 import { PG_CREDENTIALS } from '../../targets/app/config.ts';
 import type { Progress } from '../runtime/types.ts';
@@ -148,7 +148,12 @@ export async function readRunLedger(stores: LedgerStores, ledger: LoadLedger, o:
       // consumers of payment.completed are idempotent by payment id (notification.ts)
       payments = withDrainReason(checkLedger(ledgerHistory(ledger, 'payments'), await readNotificationObservationsIn(pools.notifications, range), { idempotent: true, noun: 'payment' }), unfinished);
     }
-    return ledgerSection(jobs, payments, a2c, drain);
+    // publish latency of what this load's requests put in the outboxes (jobs' and payments')
+    const publish = [
+      ...(pools.jobs ? await readPublishLatencyIn(pools.jobs, 'job_outbox', range) : []),
+      ...(pools.payments ? await readPublishLatencyIn(pools.payments, 'payment_outbox', range) : []),
+    ];
+    return ledgerSection(jobs, payments, a2c, drain, publish);
   } finally {
     await Promise.all(Object.values(pools).map((p: pg.Pool | null) => p?.end().catch(() => {})));
   }

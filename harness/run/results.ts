@@ -248,6 +248,9 @@ export const LedgerSection = z.object({
   payments: LedgerCounts.nullable(),
   /** ms from the 202 (accepted_at) to the side effect (done_at); null values: no job done */
   acceptToCompleteMs: z.object({ p50: ms, p99: ms, max: ms, count: z.number() }),
+  /** ms from an outbox row's write to the broker's confirm (its sent_at), jobs' and payments'
+   *  outboxes in one histogram, rows of this load that were sent; absent in older results */
+  publishMs: z.object({ p50: ms, p99: ms, max: ms, count: z.number() }).optional(),
   /** seconds the drain waited; backlog left when it gave up (0/0: drained) */
   drain: z.object({ seconds: z.number(), timeoutS: z.number(), pending: z.number(), unsent: z.number() }),
 });

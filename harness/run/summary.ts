@@ -67,6 +67,8 @@ export function formatSummary(r: Results, runDir: string): string {
     }
     const a = g.acceptToCompleteMs;
     lines.push(`  jobs         accept->complete p50 ${lat(a.p50)} ms   p99 ${lat(a.p99)}   max ${lat(a.max)} ms over ${n(a.count)} jobs; drain ${n(g.drain.seconds, 1)} s${g.drain.pending + g.drain.unsent > 0 ? `, gave up with ${n(g.drain.pending)} pending and ${n(g.drain.unsent)} unsent` : ''}`);
+    const pub = g.publishMs;
+    if (pub) lines.push(`  outbox       write->broker confirm p50 ${lat(pub.p50)} ms   p99 ${lat(pub.p99)}   max ${lat(pub.max)} ms over ${n(pub.count)} rows (jobs and payments)`);
   } else if (r.ledger === null) lines.push('  ledger       not measured (see the notes)');
   for (const o of r.objectives) lines.push(`  objective    ${o.description}: ${o.pass ? 'pass' : 'FAIL'} (${o.actual === null ? 'not measured' : n(o.actual, 3)})`);
   lines.push(`  timings      ${Object.entries(r.timings).map(([k, v]) => `${k} ${n(v, 1)} s`).join('   ')}`);

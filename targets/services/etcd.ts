@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { waitFor } from '../../harness/runtime/wait.ts';
-import type { DeployPlan, PlannedService } from '../../harness/topology/plan.ts';
+import type { DeployPlan, Endpoint, PlannedService } from '../../harness/topology/plan.ts';
 import type { ComponentKind } from './types.ts';
 
 /** What a phase declares for one etcd member: every member of the cluster by service name, this
@@ -69,6 +69,27 @@ export const etcdRecipe: ComponentKind = {
     await waitFor.port(ctx.service.address, { timeoutMs: 20_000, signal: ctx.signal });
   },
 };
+
+/**
+ * Resolves once one of `hosts` (the addresses a Patroni member is given) answers GET /version with
+ * a decided cluster version. A cluster that has just elected its first leader answers
+ * `"etcdcluster":"not_decided"` for a moment, and Patroni 3.0 (use_proxies: it asks only those
+ * hosts) then exits at start with `invalid literal for int() ... 'not_decided'`.
+ */
+export async function waitForEtcdClusterVersion(hosts: readonly Endpoint[], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+  await waitFor.until(`a decided etcd cluster version at ${hosts.map((h) => `${h.host}:${h.port}`).join(', ')}`, async (left) => {
+    for (const h of hosts) {
+      try {
+        const res = await fetch(`http://${h.host}:${h.port}/version`, { signal: AbortSignal.timeout(Math.max(100, Math.min(left, 1_000))) });
+        const v = ((await res.json()) as { etcdcluster?: string }).etcdcluster ?? '';
+        if (/^\d+\.\d+/.test(v)) return true;
+      } catch {
+        // that member is not up yet, or the path to it is cut: ask the next
+      }
+    }
+    return undefined;
+  }, { timeoutMs: opts.timeoutMs ?? 30_000, signal: opts.signal });
+}
 
 /** Resolves once the cluster behind `member` has a leader and answers (GET /health). */
 export async function waitForEtcdQuorum(member: PlannedService, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {

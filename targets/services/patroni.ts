@@ -23,6 +23,7 @@ import { resolveBinary } from '../../harness/runtime/binaries.ts';
 import { lookupUser } from '../../harness/runtime/process.ts';
 import { toxiproxyClient } from '../../harness/runtime/toxiproxy-client.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
+import { waitForEtcdClusterVersion } from './etcd.ts';
 import { pgMaxConnections, type Endpoint, type PlannedService } from '../../harness/topology/plan.ts';
 import { APP_POOL_SIZE, PG_CREDENTIALS } from '../app/config.ts';
 import { createBenchRole, PG_BIN_DIRS, PG_USER } from './postgres.ts';
@@ -254,6 +255,8 @@ export const patroniRecipe: ComponentKind = {
     }
     await writeFile(join(bin, 'postgres'), renderPostgresWrapper(realPostgres), { mode: 0o755 });
     const config = patroniConfigOf(ctx.service);
+    // Patroni exits at start while the etcd cluster has not decided its version
+    await waitForEtcdClusterVersion(config.etcd.map((e) => ctx.reach(e)), { signal: ctx.signal });
     const connectAddress = ctx.plan.toxiproxy ? await replicationProxy(ctx.plan.toxiproxy.api, ctx.plan.controlIp, ctx.service) : undefined;
     const yaml = renderPatroniConfig({
       connectAddress,
