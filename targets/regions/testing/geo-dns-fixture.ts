@@ -5,7 +5,9 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import { dnsQuery } from '../../../harness/load/geo-dns.ts';
 import { createNativeRuntime } from '../../../harness/runtime/native.ts';
+import { waitFor } from '../../../harness/runtime/wait.ts';
 import { testRoot, type TestRoot } from '../../../harness/runtime/testing/run-helpers.ts';
 import type { Deployment } from '../../../harness/runtime/types.ts';
 import { plan, serviceOf, type DeployPlan, type Endpoint } from '../../../harness/topology/plan.ts';
@@ -82,6 +84,21 @@ export async function startGeoDns(name: string, ttlSeconds: number): Promise<Geo
   try {
     dep = await createNativeRuntime({ stateRoot: t.root }).up(p, { runDir: join(t.root, 'run'), progress: () => {} });
   } catch (err) {
+    for (const s of Object.values(servers)) s.server.close();
+    await t.dispose();
+    throw err;
+  }
+  // Until a candidate's first health check has passed PowerDNS counts it down, and with every
+  // candidate down it answers any of them: wait until each view answers its own region (a CI run
+  // asked 10 ms after the start and got the other region)
+  const dnsAt = serviceOf(p, 'geo-dns').address;
+  try {
+    for (const r of ['east', 'west'] as const) {
+      const ask = dnsQuery(dnsAt, sources[r], 500);
+      await waitFor.until(`the geo DNS answering ${r} with its own region`, async () => ((await ask(`${pdns.name}.${pdns.zone}`))[0]?.address === entries[r] ? true : undefined), { timeoutMs: 15_000 });
+    }
+  } catch (err) {
+    await dep.down();
     for (const s of Object.values(servers)) s.server.close();
     await t.dispose();
     throw err;
