@@ -3,54 +3,35 @@
 // phase-7 deployment. wan-degradation runs first, on a settled cluster (its lag needs every
 // replica streaming); region-partition second, since its old leader comes back through a rewind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
-import { createNativeRuntime } from '../../harness/runtime/native.ts';
-import { processesMentioning, testRoot, type TestRoot } from '../../harness/runtime/testing/run-helpers.ts';
 import { toxiproxyClient } from '../../harness/runtime/toxiproxy-client.ts';
 import type { Deployment } from '../../harness/runtime/types.ts';
-import { plan, serviceOf, type DeployPlan } from '../../harness/topology/plan.ts';
+import { serviceOf, type DeployPlan } from '../../harness/topology/plan.ts';
 import { seedUsers } from '../../harness/run/seed.ts';
 import { regionalLoad } from '../../harness/run/drive.ts';
 import { phase7 } from '../../targets/phases/phase-7.ts';
+import { deployPhase, type PhaseUnderTest } from '../../targets/phases/testing/deploy.ts';
 import { regionNames } from '../../targets/regions/blocks.ts';
 import { DEFAULT_REGIONS } from '../../targets/regions/latency.ts';
 import { patroniRole } from '../../targets/services/patroni.ts';
 import { runDrill } from '../run-drill.ts';
 
-let t: TestRoot;
+let ph: PhaseUnderTest;
 let p: DeployPlan;
 let dep: Deployment;
 
 beforeAll(async () => {
-  t = await testRoot('p7d');
-  p = plan(phase7.topology({ users: 100 }), { runId: `p7d-${process.pid}`, slot: t.slot, proxies: true, prometheus: false });
   const t0 = performance.now();
-  try {
-    dep = await createNativeRuntime({ stateRoot: t.root }).up(p, { runDir: join(t.root, 'run'), progress: () => {} });
-  } catch (e) {
-    await t.dispose();
-    throw e;
-  }
+  ph = await deployPhase(7, { users: 100 }, 'p7d');
+  ({ plan: p, dep } = ph);
   console.log(`[phase-7 drills] ${p.services.length} services up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   await seedUsers(dep, 1_000, 1, () => {});
 }, 200_000);
 
 afterAll(async () => {
-  if (!dep) return;
-  const pids = [...dep.services.values()].map((s) => Number(s.id));
-  const runDir = join(t.root, 'runs', p.runId);
-  await dep.down();
-  const alive = pids.filter((pid) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  expect(alive).toEqual([]);
-  expect(processesMentioning(runDir)).toEqual([]);
-  await t.dispose();
+  if (!ph) return;
+  const left = await ph.disposeReportingLeftovers();
+  expect(left.alive).toEqual([]);
+  expect(left.mentioning).toEqual([]);
 }, 90_000);
 
 /** Every toxic on every proxy, "proxy:name:latency": the baseline must be exactly the topology's after a drill. */

@@ -8,19 +8,16 @@
 // clients, the region comes back); teardown leaves no process of the run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Resolver } from 'node:dns/promises';
-import { join } from 'node:path';
 import pg from 'pg';
-import { createNativeRuntime } from '../../harness/runtime/native.ts';
-import { processesMentioning, testRoot, type TestRoot } from '../../harness/runtime/testing/run-helpers.ts';
 import { toxiproxyClient } from '../../harness/runtime/toxiproxy-client.ts';
 import type { Deployment } from '../../harness/runtime/types.ts';
-import { plan, serviceOf, type DeployPlan } from '../../harness/topology/plan.ts';
+import { serviceOf, type DeployPlan } from '../../harness/topology/plan.ts';
 import { PG_CREDENTIALS } from '../app/config.ts';
 import { regionNames } from '../regions/blocks.ts';
 import { clientSource } from '../regions/geo.ts';
 import { DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, isBaselineToxic, oneWayMs } from '../regions/latency.ts';
 import { patroniRole } from '../services/patroni.ts';
-import { http } from './testing/deploy.ts';
+import { deployPhase, http, type PhaseUnderTest } from './testing/deploy.ts';
 import { runDrill } from '../../chaos/run-drill.ts';
 import { DNS_WATCH_EVERY_MS } from '../../chaos/drills/datacenter-outage.ts';
 import { seedUsers } from '../../harness/run/seed.ts';
@@ -28,7 +25,7 @@ import { regionalLoad } from '../../harness/run/drive.ts';
 import { PDNS_HEALTH_INTERVAL_S } from '../services/pdns.ts';
 import { GEO_DNS, GEO_FQDN, GEO_TTL_S, phase7, regionFront } from './phase-7.ts';
 
-let t: TestRoot;
+let ph: PhaseUnderTest;
 let p: DeployPlan;
 let dep: Deployment;
 let startSeconds = 0;
@@ -38,37 +35,19 @@ const lbUrl = (r: string) => {
 };
 
 beforeAll(async () => {
-  t = await testRoot('ph7');
-  p = plan(phase7.topology({ users: 100 }), { runId: `ph7-${process.pid}`, slot: t.slot, proxies: true, prometheus: false });
   const t0 = performance.now();
-  try {
-    dep = await createNativeRuntime({ stateRoot: t.root }).up(p, { runDir: join(t.root, 'run'), progress: () => {} });
-  } catch (e) {
-    await t.dispose();
-    throw e;
-  }
+  ph = await deployPhase(7, { users: 100 }, 'ph7');
+  ({ plan: p, dep } = ph);
   startSeconds = (performance.now() - t0) / 1000;
   console.log(`[phase 7] ${p.services.length} services on ${p.hosts.length} hosts up in ${startSeconds.toFixed(1)} s`);
 }, 200_000);
 
 afterAll(async () => {
-  if (!dep) return;
-  const pids = [...dep.services.values()].map((s) => Number(s.id));
-  const runDir = join(t.root, 'runs', p.runId);
-  await dep.down();
-  // by pid: no service the run started is alive, and nothing else mentions the run's directory
-  // (Patroni's detached PostgreSQL would)
-  const alive = pids.filter((pid) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  expect(alive).toEqual([]);
-  expect(processesMentioning(runDir)).toEqual([]);
-  await t.dispose();
+  if (!ph) return;
+  // no service the run started is alive, and nothing else mentions the run's directory
+  const left = await ph.disposeReportingLeftovers();
+  expect(left.alive).toEqual([]);
+  expect(left.mentioning).toEqual([]);
 }, 90_000);
 
 describe('phase 7', () => {

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { request } from 'undici';
 import { createNativeRuntime } from '../../../harness/runtime/native.ts';
-import { testRoot, type TestRoot } from '../../../harness/runtime/testing/run-helpers.ts';
+import { processesMentioning, testRoot, type TestRoot } from '../../../harness/runtime/testing/run-helpers.ts';
 import type { Deployment } from '../../../harness/runtime/types.ts';
 import { plan, serviceOf, type DeployPlan } from '../../../harness/topology/plan.ts';
 import type { PhaseOptions } from '../../../harness/topology/types.ts';
@@ -17,7 +17,20 @@ export interface PhaseUnderTest {
   /** what the runtime printed while starting, for a failure's message */
   progress: string[];
   dispose(): Promise<void>;
+  /** Stops the phase like dispose() and says what of it outlived the stop: the pids of its
+   *  services still alive, and any process that mentions its run directory (Patroni's detached
+   *  PostgreSQL would). Both empty for a clean stop. */
+  disposeReportingLeftovers(): Promise<{ alive: number[]; mentioning: { pid: number; cmdline: string }[] }>;
 }
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** Deploys phase `n` with `options` (Toxiproxy on every edge, no Prometheus). */
 export async function deployPhase(n: number, options: PhaseOptions, name: string): Promise<PhaseUnderTest> {
@@ -42,6 +55,13 @@ export async function deployPhase(n: number, options: PhaseOptions, name: string
     async dispose() {
       await dep.down();
       await t.dispose();
+    },
+    async disposeReportingLeftovers() {
+      const pids = [...dep.services.values()].map((s) => Number(s.id));
+      await dep.down();
+      const left = { alive: pids.filter(isAlive), mentioning: processesMentioning(join(t.root, 'runs', p.runId)) };
+      await t.dispose();
+      return left;
     },
   };
 }
