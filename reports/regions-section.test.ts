@@ -90,6 +90,11 @@ describe('regions section', () => {
     expect(lines).toContain("Failback (eu's clients answered by it again): not before the load ended");
   });
 
+  it('lost writes all acknowledged after the fault began are said so, not "a negative age before"', () => {
+    const lines = regionFigureLines({ failedRegion: 'eu', regionDownAtS: 3, rpoLostWrites: 28, rpoAgeMs: -13_700 });
+    expect(lines.find((l) => l.startsWith('RPO:'))).toBe('RPO: 28 acknowledged writes lost, every one acknowledged after the fault began (the oldest 13.7 s after)');
+  });
+
   it('the curve stacks each second to its completed share, failures on top', () => {
     const svg = shiftCurveSvg('c', [{ t: 0, share: { a: 0.5, b: 0.25 }, failed: 0.25 }], ['a', 'b'], { startS: 0, endS: 1 }, 'x');
     const polys = [...svg.matchAll(/<polygon[^>]*points="([^"]+)"/g)].map((m) => m[1]!.split(' ').map((p) => Number(p.split(',')[1])));

@@ -122,7 +122,7 @@ export function regionFigureLines(f: Figures): string[] {
   if ('firstSurvivorSuccessS' in f) out.push(`First success of ${failed}'s clients in a surviving region: ${secs(n('firstSurvivorSuccessS'), 'none')}`);
   if ('shiftTimeS' in f) out.push(`Shift time (≥ 95% of ${failed}'s clients' requests served by survivors): ${secs(n('shiftTimeS'), 'never during the outage')}`);
   if ('rtoS' in f) out.push(`RTO (error rate < 1% and p99 inside the objective for the rest of the outage): ${secs(n('rtoS'), 'not recovered during the outage')}`);
-  if ('rpoLostWrites' in f) out.push(`RPO: ${fmtCount(n('rpoLostWrites') ?? 0)} acknowledged writes lost${n('rpoAgeMs') === null ? '' : `, the oldest acknowledged ${fmtMs(n('rpoAgeMs'))} before the fault`}`);
+  if ('rpoLostWrites' in f) out.push(`RPO: ${fmtCount(n('rpoLostWrites') ?? 0)} acknowledged writes lost${n('rpoAgeMs') === null ? '' : (n('rpoAgeMs')! >= 0 ? `, the oldest acknowledged ${fmtMs(n('rpoAgeMs'))} before the fault` : `, every one acknowledged after the fault began (the oldest ${fmtMs(-n('rpoAgeMs')!)} after)`)}`);
   for (const k of Object.keys(f).filter((x) => x.startsWith('lagSamples.'))) {
     const pair = k.slice('lagSamples.'.length);
     out.push(`Replication lag ${pair} before the fault: p50 ${fmtMs(n(`lagP50Ms.${pair}`))}, p99 ${fmtMs(n(`lagP99Ms.${pair}`))}, max ${fmtMs(n(`lagMaxMs.${pair}`))} (max ${fmtCount(n(`lagMaxBytes.${pair}`) ?? 0)} bytes), of ${fmtCount(n(k) ?? 0)} samples`);

@@ -27,7 +27,7 @@ import type { DeployPlan } from '../../harness/topology/plan.ts';
 import { dataCenters, GEO_DNS } from '../../targets/phases/phase-7.ts';
 import { regionNames } from '../../targets/regions/blocks.ts';
 import { PG_CREDENTIALS } from '../../targets/app/config.ts';
-import { patroniRole, replicationProxyName } from '../../targets/services/patroni.ts';
+import { patroniLeads, patroniRole, replicationProxyName } from '../../targets/services/patroni.ts';
 import { disableEdges } from '../faults/edge-control.ts';
 import { makeFault } from '../faults/index.ts';
 import { resolveCut } from '../faults/targets.ts';
@@ -253,7 +253,9 @@ function regionCut(plan: DeployPlan, fixed: string | null, state: DrillState): F
       const member = plan.services.find((s) => s.name === regionNames(region).member)!;
       const silencing = (async () => {
         while (!cutOver) {
-          if ((await patroniRole(member, 400)) !== 'primary') {
+          // only its own answer that it no longer leads: a timeout (a busy machine) is not one,
+          // and freezing a Patroni that still leads would keep its PostgreSQL primary
+          if ((await patroniLeads(member, 400)) === false) {
             if (cutOver) return;
             unsilence = (await silences.get(region)!.apply(ctx)).revert;
             state.figures.minoritySilencedS = Math.round(performance.now() - t0) / 1000;

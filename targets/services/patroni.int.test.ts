@@ -18,7 +18,7 @@ import type { Service, Topology } from '../../harness/topology/types.ts';
 import { PG_CREDENTIALS } from '../app/config.ts';
 import { replicationLag } from '../regions/lag.ts';
 import { waitForEtcdQuorum } from './etcd.ts';
-import { patroniRole, replicationProxyName } from './patroni.ts';
+import { patroniLeads, patroniRole, replicationProxyName } from './patroni.ts';
 
 const regions = ['us-east', 'us-west', 'eu'];
 const etcds = regions.map((r) => `etcd-${r}`);
@@ -144,6 +144,11 @@ describe('patroni over etcd: three regions', () => {
     // the leader key outlives its holder by up to the ttl; more than twice that is not Patroni's doing
     expect(seconds).toBeLessThan(2 * TTL_S + 5);
     expect(await patroniRole(serviceOf(p, writable!))).toBe('primary');
+    expect(await patroniLeads(serviceOf(p, writable!))).toBe(true);
+    // the killed leader gives no answer: not known, never "no longer leads"
+    expect(await patroniLeads(serviceOf(p, leader), 300)).toBeNull();
+    // a member that answers and does not lead: false
+    for (const m of survivors.filter((x) => x !== writable)) expect(await patroniLeads(serviceOf(p, m))).toBe(false);
     // the row written before the kill survived the failover (it had replicated)
     await expect.poll(() => count(p, writable!), { timeout: 5_000 }).toBeGreaterThanOrEqual(4);
   }, 90_000);

@@ -231,6 +231,18 @@ export async function patroniRole(s: Pick<PlannedService, 'address'>, timeoutMs 
   return 'down';
 }
 
+/** Whether a member leads, from its own answer to `GET /primary`: true (200), false (any other
+ *  answer), null when it gave none within `timeoutMs` (a busy or frozen Patroni: not known). */
+export async function patroniLeads(s: Pick<PlannedService, 'address'>, timeoutMs = 1_000): Promise<boolean | null> {
+  try {
+    const res = await fetch(`${patroniRestUrl(s)}/primary`, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return null;
+  }
+}
+
 export const patroniRecipe: ComponentKind = {
   kind: 'patroni',
   config: patroniConfig,
