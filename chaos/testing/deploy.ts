@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { createNativeRuntime } from '../../harness/runtime/native.ts';
 import { readState, type RunState } from '../../harness/runtime/state.ts';
-import { survivors, testRoot, type TestRoot } from '../../harness/runtime/testing/run-helpers.ts';
+import { disposeAfterFailedUp, downOrKeepRoot, survivors, testRoot, type TestRoot } from '../../harness/runtime/testing/run-helpers.ts';
 import type { Deployment } from '../../harness/runtime/types.ts';
 import { endpointUrl, plan, serviceOf, type DeployPlan } from '../../harness/topology/plan.ts';
 import type { PhaseOptions } from '../../harness/topology/types.ts';
@@ -32,14 +32,13 @@ export async function deployPhase(name: string, phase: number, options: Partial<
   try {
     deployment = await createNativeRuntime({ stateRoot: t.root, graceMs: 2_000 }).up(p, { runDir: join(t.root, 'run'), progress });
   } catch (e) {
-    await t.dispose();
+    await disposeAfterFailedUp(t, p.runId, e);
     throw e;
   }
   try {
     await seedUsers(deployment, load.users, load.seed ?? 7, progress);
   } catch (e) {
-    await deployment.down().catch(() => {});
-    await t.dispose();
+    await downOrKeepRoot(deployment, t, e);
     throw e;
   }
   const entry = serviceOf(p, p.topology.entry).address;

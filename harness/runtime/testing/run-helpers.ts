@@ -3,7 +3,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allocateSlot, releaseSlot, type RunState } from '../state.ts';
+import { allocateSlot, readState, releaseSlot, type RunState } from '../state.ts';
+import type { Deployment } from '../types.ts';
 import { cmdlineOf, groupMembers, isSameProcess, listProcesses } from '../process.ts';
 
 export interface TestRoot {
@@ -27,6 +28,36 @@ export async function testRoot(name: string): Promise<TestRoot> {
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * After `cause` failed a test's set-up: stops the deployment and removes its test root. When the
+ * stop itself fails, the root is KEPT (its state files are the only record of what still runs:
+ * `BENCH_STATE_DIR=<root> bench down --all` finds it) and the failure says so, with the cause;
+ * removing it would leave servers nothing can find (seen: a phase-5 test's Redis outlived its
+ * run with its state root gone).
+ */
+export async function downOrKeepRoot(dep: Pick<Deployment, 'down'>, t: TestRoot, cause: unknown): Promise<void> {
+  try {
+    await dep.down();
+  } catch (e) {
+    throw new Error(`${(cause as Error)?.message ?? cause}; and stopping the deployment failed too (${(e as Error).message}): its state is kept in ${t.root} (BENCH_STATE_DIR=${t.root} bench down --all)`);
+  }
+  await t.dispose();
+}
+
+/**
+ * After a failed `up()` (which tears down what it started, reporting a teardown failure only in
+ * its progress): removes the test root unless a recorded service outlived that teardown; then
+ * the root is kept and the failure names the survivors, with the cause.
+ */
+export async function disposeAfterFailedUp(t: TestRoot, runId: string, cause: unknown): Promise<void> {
+  const state = await readState(runId, { root: t.root }).catch(() => null);
+  const left = state ? survivors(state) : [];
+  if (left.length > 0) {
+    throw new Error(`${(cause as Error)?.message ?? cause}; and ${left.join(', ')} outlived the teardown: state kept in ${t.root} (BENCH_STATE_DIR=${t.root} bench down --all)`);
+  }
+  await t.dispose();
 }
 
 /** Processes whose command line mentions `text` (a run's data directory). */

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { request } from 'undici';
 import { createNativeRuntime } from '../../../harness/runtime/native.ts';
-import { processesMentioning, testRoot, type TestRoot } from '../../../harness/runtime/testing/run-helpers.ts';
+import { disposeAfterFailedUp, processesMentioning, testRoot, type TestRoot } from '../../../harness/runtime/testing/run-helpers.ts';
 import type { Deployment } from '../../../harness/runtime/types.ts';
 import { plan, serviceOf, type DeployPlan } from '../../../harness/topology/plan.ts';
 import type { PhaseOptions } from '../../../harness/topology/types.ts';
@@ -41,7 +41,7 @@ export async function deployPhase(n: number, options: PhaseOptions, name: string
   try {
     dep = await createNativeRuntime({ stateRoot: t.root }).up(p, { runDir: join(t.root, 'run'), progress: (l) => progress.push(l) });
   } catch (e) {
-    await t.dispose();
+    await disposeAfterFailedUp(t, p.runId, e);
     throw e;
   }
   return {
