@@ -195,7 +195,7 @@ export const workerCrash: Drill = {
     const j = await jobsAfterDrain(ctx, 'worker-crash');
     const notes = [LEDGER_NOTE];
     const problems = [...j.problems];
-    if (j.redeliveries === 0) notes.push('no redelivery was recorded by the jobs\' attempt counters: neither death left a job between its running mark and its ack');
+    if (j.redeliveries === 0) notes.push('no redelivery was recorded by the jobs\' attempt counters: neither death left a delivered job unacked');
     // the after-effect crash leaves a done, unacked job: without idempotence its redelivery must
     // apply it again; none means the drill did not test what it claims (or the broker lost it)
     if (nonIdempotentWorkers(ctx.plan) && j.ledger.duplicated === 0) {

@@ -49,7 +49,10 @@ export function workerService(name: string, pool: pg.Pool, o: WorkerOptions, log
   let busy = 0;
 
   async function handle(job: JobMessage): Promise<void> {
-    await pool.query("UPDATE jobs SET status = 'running', attempts = attempts + 1 WHERE id = $1 AND status IN ('queued', 'running')", [job.jobId]);
+    // every delivery counts as an attempt, a redelivery of a job already done included (the
+    // effect committed, the ack lost): the ledger's redeliveries are sum(attempts - 1). Only a
+    // queued or running job is marked running: a done or dead-lettered one keeps its status
+    await pool.query("UPDATE jobs SET attempts = attempts + 1, status = CASE WHEN status IN ('queued', 'running') THEN 'running' ELSE status END WHERE id = $1", [job.jobId]);
     // a poison upload fails every time: the delivery limit, not the worker, decides when to stop
     if (job.poison) throw new Error(`job ${job.jobId} is poison`);
     const digest = hashWork(job.jobId, job.sizeKb, o.maxHashKb);
