@@ -66,6 +66,12 @@ describe('settle (real servers)', () => {
     expect(deployed!.timings.settle).toBeGreaterThanOrEqual(0);
   });
 
+  it('the bench role may CHECKPOINT over TCP (pg_checkpoint): settle needs no superuser socket under Docker', async () => {
+    await expect(sql('pg-primary', 'CHECKPOINT')).resolves.toEqual([]);
+    // replicas got the grant through replication: a restartpoint as bench
+    await expect(sql('pg-primary-replica-1', 'CHECKPOINT')).resolves.toEqual([]);
+  });
+
   it('waits for a replica held back on its replication edge, until it replayed to the primary\'s LSN', async () => {
     const tox = toxiproxyClient(deployed!.plan.toxiproxy!.api);
     await tox.addToxic(edge, { name: 'hold', type: 'latency', stream: 'downstream', attributes: { latency: 1500, jitter: 0 } });

@@ -235,10 +235,11 @@ async function replayLsn(name: string, query: Query): Promise<string> {
 }
 
 /**
- * CHECKPOINT needs a superuser (or pg_checkpoint, which the `bench` role lacks). Natively the
- * harness has the server's unix socket, where the superuser is trusted; elsewhere it tries as
- * `bench` and, when refused, records the step as skipped rather than failing the run: a later
- * checkpoint costs latency, not correctness.
+ * CHECKPOINT needs a superuser or pg_checkpoint (granted to `bench` from PostgreSQL 15:
+ * postgres.ts createBenchRole). Natively the harness has the server's unix socket, where the
+ * superuser is trusted; elsewhere (Docker) it runs as `bench` and, when refused (an older server),
+ * records the step as skipped rather than failing the run: a later checkpoint costs latency, not
+ * correctness.
  */
 async function checkpoint(deployment: Deployment, name: string, query: Query, report: SettleReport, check: () => void): Promise<void> {
   check();

@@ -264,6 +264,10 @@ export async function createBenchRole(ctx: NativeContext): Promise<void> {
     if (role.rowCount === 0) await client.query(`CREATE ROLE ${user} LOGIN REPLICATION PASSWORD '${password}'`);
     // the exporters connect as bench and read pg_stat_* views
     await client.query(`GRANT pg_monitor TO ${user}`);
+    // settle's CHECKPOINT as bench where the harness has no superuser socket (Docker); the role
+    // exists from PostgreSQL 15
+    const cp = await client.query("SELECT 1 FROM pg_roles WHERE rolname = 'pg_checkpoint'");
+    if (cp.rowCount === 1) await client.query(`GRANT pg_checkpoint TO ${user}`);
     const db = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (db.rowCount === 0) await client.query(`CREATE DATABASE ${database} OWNER ${user}`);
   } finally {
