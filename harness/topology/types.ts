@@ -149,7 +149,18 @@ export interface ChoicePhaseParam extends PhaseParamBase {
   choices: readonly string[];
 }
 
-export type PhaseParam = IntPhaseParam | ChoicePhaseParam;
+/** A value with a grammar of its own (phase 7's --wan-latency table): `parse` checks it and throws
+ *  a one-line usage error naming what is wrong; the phase parses it again where it uses it. */
+export interface TextPhaseParam extends PhaseParamBase {
+  type: 'text';
+  default: string;
+  /** the flag's value in the help, e.g. '<region:region=ms,...>' */
+  placeholder: string;
+  /** throws a BenchError('usage') for a bad value; returns nothing */
+  check(text: string): void;
+}
+
+export type PhaseParam = IntPhaseParam | ChoicePhaseParam | TextPhaseParam;
 
 /** Options of a phase: the seeded users and the values of the phase's declared params, by name
  *  (undefined: the param's default). */

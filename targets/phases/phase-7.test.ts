@@ -66,6 +66,18 @@ describe('phase 7', () => {
     ]);
   });
 
+  it('--wan-latency reaches everything that reads the table: the baseline toxics and the geo DNS ranks', () => {
+    const slow = phase7.topology({ users: 100, wanLatency: 'us-west:eu=70ms,us-east:eu=45' });
+    const ms = (proxy: string) => slow.toxics!.find((x) => x.proxy === proxy && x.stream === 'upstream')!.attributes.latency;
+    expect([ms('pg-router-us-west->pg-eu'), ms('pg-router-us-east->pg-eu'), ms('pg-router-us-east->pg-us-west')]).toEqual([70, 45, 30]);
+    const dns = slow.services.find((s) => s.name === GEO_DNS)!;
+    if (dns.config.kind !== 'pdns') throw new Error('not pdns');
+    // eu: us-east (45) is now nearer than us-west (70): two ranks instead of one
+    expect(dns.config.pdns.views.find((v) => v.name === 'eu')!.prefer.length).toBe(3);
+    expect(phase7.defaults.wanLatency).toBe('us-east:us-west=30ms,eu:us-east=40ms,eu:us-west=40ms');
+    expect(() => phase7.topology({ users: 100, wanLatency: 'eu:mars=5' })).toThrow(/no region mars in this deployment/);
+  });
+
   it('refuses fewer than three regions and more than the latency table knows, in one line', () => {
     expect(() => phase7.topology({ users: 100, regions: 2 })).toThrow(/--regions 2: phase 7 needs a whole number of at least 3 regions/);
     expect(() => phase7.topology({ users: 100, regions: 4 })).toThrow(/--regions 4: phase 7 knows 3 regions/);

@@ -16,14 +16,14 @@ import type { AppConfig, Host, HostSize, Service, StoreSpec, Topology, TopologyT
 import { edgeName } from '../../harness/topology/plan.ts';
 import { dataTier } from '../regions/blocks.ts';
 import { preferenceRanks } from '../regions/geo.ts';
-import { baselineToxics, DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, type LatencyTable, type RegionEdge } from '../regions/latency.ts';
+import { baselineToxics, DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, formatLatencyTable, wanTable, type LatencyTable, type RegionEdge } from '../regions/latency.ts';
 import { haproxyRecipe, LIVENESS_PATH } from '../services/haproxy.ts';
 import { CLIENT_REGION_REF, type PdnsConfig } from '../services/pdns.ts';
 import { CLIENT_MIX_EVEN, planClients } from '../regions/clients.ts';
 import type { ClientRegion } from '../../harness/load/client-regions.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
 import { checkHostCount } from './fleet.ts';
-import { appServersParam, definePhase, intOf, withDefault } from './params.ts';
+import { appServersParam, definePhase, intOf, textOf, withDefault } from './params.ts';
 
 const TITLE = 'Multiple data centers';
 
@@ -63,6 +63,21 @@ export const dnsCacheParam = {
   help: "how long the load's clients keep a DNS answer: ttl, pinned (never re-resolve), min=30s",
   rule: 'unknown DNS cache mode',
   hint: 'use --dns-cache ttl, pinned or min=30s',
+} as const;
+
+/** The WAN's one-way latencies (targets/regions/latency.ts): pairs over the default table, read by
+ *  everything that reads the table (the baseline toxics, the geo DNS's preference ranks). */
+export const wanLatencyParam = {
+  name: 'wanLatency',
+  flag: '--wan-latency',
+  type: 'text',
+  default: formatLatencyTable(DEFAULT_ONE_WAY_MS),
+  placeholder: '<region:region=ms,...>',
+  help: `one-way WAN latency per pair of regions, over the default ${formatLatencyTable(DEFAULT_ONE_WAY_MS)}`,
+  rule: 'the WAN latency table is a list of <region>:<region>=<ms>',
+  hint: 'e.g. --wan-latency us-east:eu=45ms,us-west:eu=70ms',
+  // every region phase 7 may deploy: a pair naming another changes nothing and is refused
+  check: (text: string) => void wanTable(text, DEFAULT_REGIONS),
 } as const;
 
 /** Where the geo DNS lives and the one name it routes: clients resolve api.bench.test. */
@@ -190,13 +205,14 @@ export const phase7 = definePhase({
   architecture: 'several regions, each a balancer, apps and a Patroni member behind a router; etcd across regions; geo-routing DNS; WAN latency; async cross-region replication with automatic failover',
   shows: 'a region can die and traffic moves without a human; how much data the async link loses (RPO)',
   built: true,
-  params: [regionsParam, withDefault(appServersParam, 1), clientMixParam, dnsCacheParam],
+  params: [regionsParam, withDefault(appServersParam, 1), clientMixParam, dnsCacheParam, wanLatencyParam],
   build: (o) => {
     const n = intOf(o, regionsParam);
     if (n > DEFAULT_REGIONS.length) {
       throw new BenchError('usage', `--regions ${n}: phase 7 knows ${DEFAULT_REGIONS.length} regions (${DEFAULT_REGIONS.join(', ')})`, `a region more needs its WAN latencies and does not fit 2 cores: use --regions ${DEFAULT_REGIONS.length}`);
     }
-    return checkHostCount(phase7Topology({ regions: DEFAULT_REGIONS.slice(0, n), appServers: intOf(o, appServersParam) }));
+    const regions = DEFAULT_REGIONS.slice(0, n);
+    return checkHostCount(phase7Topology({ regions, appServers: intOf(o, appServersParam), table: wanTable(textOf(o, wanLatencyParam), regions) }));
   },
 });
 

@@ -60,6 +60,35 @@ export function parseLatencyOverrides(text: string, base: LatencyTable = DEFAULT
   return out;
 }
 
+/** The most one-way latency a pair may have: the geo DNS's health check through a client-side
+ *  listener (targets/phases/phase-7.ts) pays the pair's round trip inside PowerDNS's 2 s timeout. */
+export const MAX_ONE_WAY_MS = 500;
+
+/** A table as `--wan-latency` spells it, every pair once: `us-east:us-west=30ms,...`. Pure. */
+export function formatLatencyTable(table: LatencyTable): string {
+  return [...table.entries()].map(([key, ms]) => `${key.replace('|', ':')}=${ms}ms`).join(',');
+}
+
+/**
+ * The table a deployment of `regions` uses: `text` over the default, every pair naming deployed
+ * regions, each pair between them known, each latency above 0 (a 0 ms pair would share a client's
+ * own rank in the geo DNS) and at most MAX_ONE_WAY_MS. Bad input: one usage line naming it.
+ */
+export function wanTable(text: string, regions: readonly string[]): LatencyTable {
+  const table = parseLatencyOverrides(text);
+  for (const item of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [a, b] = item.split('=')[0]!.split(':') as [string, string];
+    const unknown = [a, b].find((r) => !regions.includes(r));
+    if (unknown) throw new BenchError('usage', `--wan-latency ${item}: no region ${unknown} in this deployment (${regions.join(', ')})`, 'name two of its regions, e.g. --wan-latency us-east:eu=45ms');
+    const ms = oneWayMs(table, a, b);
+    if (ms <= 0 || ms > MAX_ONE_WAY_MS) {
+      throw new BenchError('usage', `--wan-latency ${item}: a one-way latency is above 0 and at most ${MAX_ONE_WAY_MS} ms`, `the geo DNS's health checks cross it twice within 2 s: e.g. --wan-latency ${a}:${b}=45ms`);
+    }
+  }
+  for (const [i, a] of regions.entries()) for (const b of regions.slice(i + 1)) oneWayMs(table, a, b);
+  return table;
+}
+
 /** A Toxiproxy proxy and the regions its client and its server stand in. */
 export interface RegionEdge {
   proxy: string;
