@@ -39,7 +39,9 @@ describe('phase 7', () => {
 
   it('declares the WAN baseline on exactly the edges that leave a region, each a proxied edge of the plan', () => {
     const p = plan(t, { runId: 'x', slot: 9, proxies: true, prometheus: false });
-    const toxics = t.toxics ?? [];
+    const all = t.toxics ?? [];
+    // the replication proxies' own (the next test), apart: they are the Patroni recipe's, not plan edges
+    const toxics = all.filter((x) => !x.proxy.startsWith('replication->'));
     const proxies = new Set(toxics.map((x) => x.proxy));
     // per router: 2 remote members; per Patroni member: 2 remote etcd members: (2 + 2) x 3 edges
     expect(proxies.size).toBe(12);
@@ -53,6 +55,22 @@ describe('phase 7', () => {
     expect(topologyToxics(p)).toHaveLength(24);
     // without proxies there is nowhere to put them
     expect(topologyToxics(plan(t, { runId: 'x', slot: 9, proxies: false, prometheus: false }))).toEqual([]);
+  });
+
+  it('puts the WAN on each Patroni member\'s replication proxy: its nearest other member\'s one-way latency, both directions', () => {
+    const repl = (t.toxics ?? []).filter((x) => x.proxy.startsWith('replication->'));
+    expect(repl.map((x) => `${x.proxy}:${x.name}:${x.attributes.latency}`).sort()).toEqual([
+      'replication->pg-eu:baseline.wan.downstream:40',
+      'replication->pg-eu:baseline.wan.upstream:40',
+      'replication->pg-us-east:baseline.wan.downstream:30',
+      'replication->pg-us-east:baseline.wan.upstream:30',
+      'replication->pg-us-west:baseline.wan.downstream:30',
+      'replication->pg-us-west:baseline.wan.upstream:30',
+    ]);
+    // the table's overrides reach it: us-west's nearest becomes eu at 20 ms
+    const near = phase7.topology({ users: 100, wanLatency: 'us-west:eu=20ms' }).toxics!;
+    expect(near.find((x) => x.proxy === 'replication->pg-us-west')!.attributes.latency).toBe(20);
+    expect(near.find((x) => x.proxy === 'replication->pg-us-east')!.attributes.latency).toBe(30);
   });
 
   it("the geo DNS answers each client region with its own region's balancer, then the nearest", () => {

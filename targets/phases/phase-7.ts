@@ -16,9 +16,10 @@ import type { AppConfig, Host, HostSize, Service, StoreSpec, Topology, TopologyT
 import { edgeName } from '../../harness/topology/plan.ts';
 import { dataTier } from '../regions/blocks.ts';
 import { preferenceRanks } from '../regions/geo.ts';
-import { baselineToxics, DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, formatLatencyTable, wanTable, type LatencyTable, type RegionEdge } from '../regions/latency.ts';
+import { baselineToxics, replicationBaseline, DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, formatLatencyTable, wanTable, type LatencyTable, type RegionEdge } from '../regions/latency.ts';
 import { haproxyRecipe, LIVENESS_PATH } from '../services/haproxy.ts';
 import { CLIENT_REGION_REF, type PdnsConfig } from '../services/pdns.ts';
+import { replicationProxyName } from '../services/patroni.ts';
 import { CLIENT_MIX_EVEN, planClients } from '../regions/clients.ts';
 import type { ClientRegion } from '../../harness/load/client-regions.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
@@ -141,7 +142,9 @@ export function geoDnsConfig(regions: readonly string[], table: LatencyTable): P
 
 /**
  * The WAN baseline of a topology: both latency toxics on every edge (dependsOn) whose two ends
- * stand in different regions, named after the edge's Toxiproxy proxy. Pure.
+ * stand in different regions, named after the edge's Toxiproxy proxy, and on every Patroni
+ * member's replication proxy (the WAL crosses the WAN too: replicationBaseline says which
+ * latency). Pure.
  */
 export function wanBaseline(t: Pick<Topology, 'hosts' | 'services'>, table: LatencyTable): TopologyToxic[] {
   const regionOfHost = new Map(t.hosts.map((h) => [h.name, h.region]));
@@ -149,7 +152,8 @@ export function wanBaseline(t: Pick<Topology, 'hosts' | 'services'>, table: Late
   const edges: RegionEdge[] = t.services.flatMap((s) =>
     s.dependsOn.filter((d) => regionOf.get(d) !== regionOf.get(s.name)).map((d) => ({ proxy: edgeName(s.name, d), from: regionOf.get(s.name)!, to: regionOf.get(d)! })),
   );
-  return baselineToxics(edges, table);
+  const members = t.services.filter((s) => s.kind === 'patroni').map((s) => ({ proxy: replicationProxyName(s.name), region: regionOf.get(s.name)! }));
+  return [...baselineToxics(edges, table), ...replicationBaseline(members, table)];
 }
 
 /** Phase 7's topology. Pure. */

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { usageLine } from '../../harness/testing/usage-error.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
-import { baselineToxics, crossRegionEdges, DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, formatLatencyTable, oneWayMs, parseLatencyOverrides, wanTable } from './latency.ts';
+import { baselineToxics, crossRegionEdges, DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, formatLatencyTable, oneWayMs, parseLatencyOverrides, replicationBaseline, wanTable } from './latency.ts';
 
 describe('latency table', () => {
   it('holds the documented defaults in either order, 0 inside a region', () => {
@@ -71,5 +71,22 @@ describe('baseline toxics', () => {
       { proxy: 'app-east->pg-eu', name: 'baseline.wan.upstream', type: 'latency', stream: 'upstream', toxicity: 1, attributes: { latency: 40, jitter: 0 } },
       { proxy: 'app-east->pg-eu', name: 'baseline.wan.downstream', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 40, jitter: 0 } },
     ]);
+  });
+});
+
+describe('replication baseline', () => {
+  it("gives each member's proxy its nearest other member's one-way latency, none inside one region", () => {
+    const members = [
+      { proxy: 'r->a', region: 'us-east' },
+      { proxy: 'r->b', region: 'us-west' },
+      { proxy: 'r->c', region: 'eu' },
+      { proxy: 'r->d', region: 'eu' },
+    ];
+    const ms = (p: string) => replicationBaseline(members, parseLatencyOverrides('us-east:eu=45')).filter((t) => t.proxy === p).map((t) => `${t.stream}:${t.attributes.latency}`);
+    expect(ms('r->a')).toEqual(['upstream:30', 'downstream:30']);
+    expect(ms('r->b')).toEqual(['upstream:30', 'downstream:30']);
+    // eu's nearest other region is us-west (40) now that us-east is 45; its fellow eu member does not count
+    expect(ms('r->c')).toEqual(['upstream:40', 'downstream:40']);
+    expect(replicationBaseline([{ proxy: 'r->x', region: 'eu' }, { proxy: 'r->y', region: 'eu' }], DEFAULT_ONE_WAY_MS)).toEqual([]);
   });
 });

@@ -109,17 +109,42 @@ export function crossRegionEdges(plan: Pick<DeployPlan, 'edges' | 'services' | '
 
 /** The baseline toxics of `edges`: the pair's one-way latency on each direction. Pure. */
 export function baselineToxics(edges: readonly RegionEdge[], table: LatencyTable): BaselineToxic[] {
-  return edges.flatMap((e) => {
-    const latency = oneWayMs(table, e.from, e.to);
-    if (latency === 0) return [];
-    return (['upstream', 'downstream'] as const).map((stream) => ({
-      proxy: e.proxy,
-      name: `${BASELINE_PREFIX}wan.${stream}`,
-      type: 'latency' as const,
-      stream,
-      toxicity: 1 as const,
-      attributes: { latency, jitter: 0 },
-    }));
+  return edges.flatMap((e) => wanToxics(e.proxy, oneWayMs(table, e.from, e.to)));
+}
+
+/** Both directions of one proxy at `latency` ms one way (none at 0). Pure. */
+function wanToxics(proxy: string, latency: number): BaselineToxic[] {
+  if (latency === 0) return [];
+  return (['upstream', 'downstream'] as const).map((stream) => ({
+    proxy,
+    name: `${BASELINE_PREFIX}wan.${stream}`,
+    type: 'latency' as const,
+    stream,
+    toxicity: 1 as const,
+    attributes: { latency, jitter: 0 },
+  }));
+}
+
+/** A database member's replication proxy and the region the member stands in. */
+export interface ReplicationSource {
+  proxy: string;
+  region: string;
+}
+
+/**
+ * The baseline of replication proxies: a member's proxy (targets/services/patroni.ts) is the one
+ * address every replica streams its WAL from while it leads, so one latency stands for every
+ * (leader, replica) pair of that leader. It is the nearest other member's one-way latency: the
+ * replica Patroni promotes is the one with the most WAL, normally the nearest, so that is the
+ * pair an RPO depends on; a farther replica's lag is understated by the difference (10 ms one
+ * way for us-east/us-west -> eu with the default table). Per-pair proxies cannot be had: Patroni
+ * advertises one connect_address per member, and a replica's connection carries no source that
+ * Toxiproxy could route on (loopback clients come from 127.0.0.1). Pure.
+ */
+export function replicationBaseline(members: readonly ReplicationSource[], table: LatencyTable): BaselineToxic[] {
+  return members.flatMap((m) => {
+    const others = members.filter((o) => o.region !== m.region).map((o) => oneWayMs(table, m.region, o.region));
+    return others.length === 0 ? [] : wanToxics(m.proxy, Math.min(...others));
   });
 }
 
