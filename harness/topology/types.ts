@@ -97,6 +97,19 @@ export interface Topology {
   /** toxics that are topology, not faults (phase 7's WAN baseline): Toxiproxy's recipe adds them
    *  once its proxies exist; a toxic on an edge that is not proxied is skipped */
   toxics?: TopologyToxic[];
+  /** where the load's clients enter from a region of their own (phase 7): a Toxiproxy proxy each,
+   *  on an address of its own with its service's port, so a route to a far region can carry that
+   *  pair's WAN latency (a toxic names the listener as its proxy) */
+  listeners?: TopologyListener[];
+}
+
+/** A client-side entry to a service: clients of `clientRegion` reach `to` through it. */
+export interface TopologyListener {
+  /** its Toxiproxy proxy's name */
+  name: string;
+  clientRegion: string;
+  /** the service it forwards to; it listens on that service's port */
+  to: string;
 }
 
 /** A latency toxic that is part of the topology; its name starts with 'baseline.' so that fault

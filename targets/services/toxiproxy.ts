@@ -24,18 +24,18 @@ declare module '../../harness/topology/types.ts' {
 
 export const TOXIPROXY_CONFIG_FILE = 'toxiproxy.json';
 
-/** The topology's toxics whose edge has a proxy in this plan. Pure. */
+/** The topology's toxics whose edge or client listener has a proxy in this plan. Pure. */
 export function topologyToxics(plan: DeployPlan): TopologyToxic[] {
-  const proxied = new Set(plan.edges.filter((e) => e.proxied).map((e) => e.name));
+  const proxied = new Set(proxySpecs(plan).map((p) => p.name));
   return (plan.topology.toxics ?? []).filter((t) => proxied.has(t.proxy));
 }
 
 /** The part of the Toxiproxy API applyBaseline uses. */
 export const baselineApiOf = (api: ToxiproxyClient): BaselineApi => ({ listProxies: () => api.listProxies(), addToxic: async (proxy, t) => void (await api.addToxic(proxy, t)) });
 
-/** One proxy per proxied edge of the plan. Pure. */
-export function proxySpecs(plan: DeployPlan): ProxySpec[] {
-  return plan.edges.filter((e) => e.proxied).map((e) => ({ name: e.name, listen: hostPort(e.listen), upstream: hostPort(e.upstream), enabled: true }));
+/** One proxy per proxied edge and per client listener of the plan. Pure. */
+export function proxySpecs(plan: Pick<DeployPlan, 'edges' | 'listeners'>): ProxySpec[] {
+  return [...plan.edges, ...(plan.listeners ?? [])].filter((e) => e.proxied).map((e) => ({ name: e.name, listen: hostPort(e.listen), upstream: hostPort(e.upstream), enabled: true }));
 }
 
 export const toxiproxyRecipe: ComponentKind = {
