@@ -157,6 +157,9 @@ describe('phase 7: the WAN on replication and on the clients\' path', () => {
     const reps = await Promise.all(replicas.map(connect));
     try {
       await lead.query('CREATE TABLE IF NOT EXISTS bench_wan_probe (token text PRIMARY KEY)');
+      for (const c of reps) {
+        await expect.poll(async () => (await c.query("SELECT to_regclass('bench_wan_probe') IS NOT NULL AS ok")).rows[0].ok, { timeout: 10_000, interval: 50 }).toBe(true);
+      }
       let n = 0;
       // from before the INSERT is sent to the replica answering it: the WAL cannot arrive sooner
       // than the proxy's one-way latency after it was written
