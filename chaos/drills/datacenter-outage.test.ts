@@ -43,10 +43,14 @@ describe('datacenter-outage', () => {
       { atS: 59.8, address: '127.1.12.1' },
     ];
     // a failed lookup is not an answer of another region
-    expect(firstAnswer(changes, 15, '127.1.12.1', 'other')).toBe(17.0);
-    expect(firstAnswer(changes, 45, '127.1.12.1', 'own')).toBe(59.8);
+    const own = (a: string) => a === '127.1.12.1';
+    expect(firstAnswer(changes, 15, own, 'other')).toBe(17.0);
+    expect(firstAnswer(changes, 45, own, 'own')).toBe(59.8);
     // a pinned client never moves: no convergence (null, not 0)
-    expect(firstAnswer([{ atS: 0, address: '127.1.12.1' }], 15, '127.1.12.1', 'other')).toBeNull();
+    expect(firstAnswer([{ atS: 0, address: '127.1.12.1' }], 15, own, 'other')).toBeNull();
+    // another address of the same region (a client listener in front of its balancer) is not a move
+    const region = (a: string) => a === '127.1.12.1' || a === '127.1.0.201';
+    expect(firstAnswer([{ atS: 16, address: '127.1.0.201' }, { atS: 18, address: '127.1.0.203' }], 15, region, 'other')).toBe(18);
   });
 
   it('reads shift, RTO, serving regions and per-region percentiles off the load; a region without clients is not measured', () => {

@@ -29,7 +29,7 @@ import { firstSurvivorSuccessS, mergeServed, rtoS, samplePercentiles, shiftTimeS
 import { replicationLag } from '../../targets/regions/lag.ts';
 import { CONTROL_HOST, type DeployPlan } from '../../harness/topology/plan.ts';
 import { dnsQuery } from '../../harness/load/geo-dns.ts';
-import { dataCenters, GEO_DNS, GEO_FQDN, regionFront } from '../../targets/phases/phase-7.ts';
+import { answerRegions, dataCenters, GEO_DNS, GEO_FQDN } from '../../targets/phases/phase-7.ts';
 import { regionNames } from '../../targets/regions/blocks.ts';
 import { firstHost, resolvePdnsConfig } from '../../targets/services/pdns.ts';
 import { patroniRole } from '../../targets/services/patroni.ts';
@@ -60,16 +60,18 @@ function clientSourceOf(plan: DeployPlan, region: string): string | null {
 }
 
 /** Asks the geo DNS from the region's clients' source address every 100 ms while the region is
- *  down (until `until()`, at most WATCH_TIMEOUT_MS): dnsFlipS is the first answer of another
- *  address than the region's own entry (s since `t0`; null: never), dnsFlapsBack how many times
+ *  down (until `until()`, at most WATCH_TIMEOUT_MS): dnsFlipS is the first answer served by
+ *  another region (its balancer or a client listener in front of it: answerRegions; s since
+ *  `t0`; null: never), dnsFlapsBack how many times
  *  it answered the dead region again after that (a health check that does not hold), and
  *  dnsProbeAnswers the answers' changes, for the record. */
 async function watchDnsFlip(plan: DeployPlan, region: string, t0: number, state: DrillState, until: () => boolean): Promise<void> {
   state.figures.dnsFlipS = null;
   const source = clientSourceOf(plan, region);
   const dns = plan.services.find((s) => s.name === GEO_DNS);
-  const own = plan.services.find((s) => s.name === regionFront(region).lb)?.address.host;
-  if (!source || !dns || !own) return;
+  if (!source || !dns) return;
+  const regionOf = answerRegions(plan);
+  const own = (address: string) => regionOf.get(address) === region;
   const ask = dnsQuery(dns.address, source, 500);
   const changes: string[] = [];
   let last: string | null | undefined;
@@ -78,11 +80,11 @@ async function watchDnsFlip(plan: DeployPlan, region: string, t0: number, state:
     const answer = await ask(GEO_FQDN).then((a) => a[0]?.address ?? null, () => null);
     const atS = Math.round(performance.now() - t0) / 1000;
     if (answer !== last) {
-      changes.push(`${atS}:${answer ?? 'no answer'}`);
-      if (answer === own && state.figures.dnsFlipS !== null) flapsBack += 1;
+      changes.push(`${atS}:${answer === null ? 'no answer' : `${answer}(${regionOf.get(answer) ?? 'unknown'})`}`);
+      if (answer !== null && own(answer) && state.figures.dnsFlipS !== null) flapsBack += 1;
       last = answer;
     }
-    if (answer !== null && answer !== own && state.figures.dnsFlipS === null) state.figures.dnsFlipS = atS;
+    if (answer !== null && !own(answer) && state.figures.dnsFlipS === null) state.figures.dnsFlipS = atS;
     await new Promise((res) => setTimeout(res, DNS_WATCH_EVERY_MS));
   }
   state.figures.dnsFlapsBack = flapsBack;
@@ -189,11 +191,18 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
 }
 
 /** The first time (s, load clock) at or after `fromS` a region's resolver answered an address
- *  (not) in `own`; null when it never did. Pure. */
-export function firstAnswer(changes: readonly { atS: number; address: string | null }[], fromS: number, own: string, want: 'own' | 'other'): number | null {
-  const hit = changes.find((c) => c.atS >= fromS && c.address !== null && (want === 'own' ? c.address === own : c.address !== own));
+ *  that `isOwn` says the region serves (or not); null when it never did. Pure. */
+export function firstAnswer(changes: readonly { atS: number; address: string | null }[], fromS: number, isOwn: (address: string) => boolean, want: 'own' | 'other'): number | null {
+  const hit = changes.find((c) => c.atS >= fromS && c.address !== null && isOwn(c.address) === (want === 'own'));
   return hit ? hit.atS : null;
 }
+
+/** Whether an answered address is served by `region`: its balancer, or a client listener in front
+ *  of it (the geo DNS answers far regions through those). */
+const servedBy = (plan: Pick<DeployPlan, 'services' | 'listeners' | 'topology'>, region: string) => {
+  const regions = answerRegions(plan);
+  return (address: string) => regions.get(address) === region;
+};
 
 /** Samples every replica's lag behind the leader once a second until the fault (or the load's
  *  end); a sample that fails (a member restarting) is skipped, the count says how many held. */
@@ -327,7 +336,7 @@ export const datacenterOutage: Drill = {
     await watches.get(ctx.state);
     const r = ctx.state.figures.failedRegion;
     if (typeof r !== 'string') return { problems: ['no region was taken down'] };
-    const own = ctx.plan.services.find((s) => s.name === regionFront(r).lb)!.address.host;
+    const own = servedBy(ctx.plan, r);
     const down = ctx.windows.find((w) => w.name === 'region-down');
     if (!down) return { problems: [`region ${r} was never taken down`] };
     // measured from the moment the region went down (the fault's start plus the leader's read)

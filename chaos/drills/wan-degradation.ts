@@ -4,10 +4,9 @@
 // toxic of (factor - 1) x the baseline's latency goes on the same proxy and stream (Toxiproxy adds
 // them up), and revert removes only it.
 //
-// The replication streams run through each member's replication proxy, which the baseline does
-// not cover (one proxy serves every replica of a member, so no one pair's latency fits it): the
-// drill adds (factor - 1) x the member's region's nearest one-way latency there, the least any of
-// its replicas would see, so the replication path slows down too and lag can show.
+// The replication streams run through each member's replication proxy, which carries a baseline
+// of its own (the member's region's nearest one-way latency: targets/regions/latency.ts
+// replicationBaseline), so the same multiplication slows the replication path and lag can show.
 //
 // Measured every second by the drill itself, from SAMPLE_BEFORE_S before the WAN slows (the fault
 // window opens with them: `degradedAtS` says when the latency went on) until verify: each replica
@@ -20,9 +19,7 @@ import type { DeployPlan } from '../../harness/topology/plan.ts';
 import { dataCenters, regionFront } from '../../targets/phases/phase-7.ts';
 import { regionNames } from '../../targets/regions/blocks.ts';
 import { replicationLag } from '../../targets/regions/lag.ts';
-import { crossRegionEdges } from '../../targets/regions/latency.ts';
 import { PG_CREDENTIALS } from '../../targets/app/config.ts';
-import { replicationProxyName } from '../../targets/services/patroni.ts';
 import { once, TOXIC_PREFIX } from '../faults/toxic-fault.ts';
 import type { Fault, ToxicSpec } from '../faults/types.ts';
 import { clientRegionFigures, regionsOf, rolesNow } from './region-partition.ts';
@@ -55,8 +52,8 @@ export interface AddedToxic {
 }
 
 /**
- * What the drill adds for `factor`: (factor - 1) x each baseline toxic, and on each member's
- * replication proxy (factor - 1) x its region's nearest one-way latency, both streams. Pure.
+ * What the drill adds for `factor`: (factor - 1) x each baseline toxic (the replication proxies'
+ * included), both streams. Pure.
  */
 export function degradation(plan: Pick<DeployPlan, 'edges' | 'services' | 'hosts' | 'topology'>, factor: number): AddedToxic[] {
   const extra = factor - 1;
@@ -66,19 +63,7 @@ export function degradation(plan: Pick<DeployPlan, 'edges' | 'services' | 'hosts
     latency: Math.round(t.attributes.latency * extra),
     jitter: Math.round(t.attributes.jitter * extra),
   }));
-  const base = new Map((plan.topology.toxics ?? []).map((t) => [t.proxy, t.attributes.latency]));
-  const nearest = new Map<string, number>();
-  for (const e of crossRegionEdges(plan)) {
-    const ms = base.get(e.proxy);
-    if (ms === undefined) continue;
-    for (const r of [e.from, e.to]) nearest.set(r, Math.min(nearest.get(r) ?? Infinity, ms));
-  }
-  const replication = regionsOf(plan as DeployPlan).flatMap((r) => {
-    const ms = nearest.get(r);
-    if (ms === undefined) return [];
-    return (['upstream', 'downstream'] as const).map((stream) => ({ proxy: replicationProxyName(regionNames(r).member), stream, latency: Math.round(ms * extra), jitter: 0 }));
-  });
-  return [...fromBaseline, ...replication].filter((t) => t.latency > 0);
+  return fromBaseline.filter((t) => t.latency > 0);
 }
 
 export type Phase = 'before' | 'during' | 'after';

@@ -15,7 +15,7 @@ export const PHASE_HELP = `phase of the ladder, ${PHASE_NUMBERS[0]}..${PHASE_NUM
  */
 export function phaseOptionFlags(cmd: Command, known: ReadonlyMap<string, RegisteredParam> = phaseParams): Command {
   for (const p of known.values()) {
-    const value = p.type === 'int' ? '<n>' : `<${p.choices.join('|')}>`;
+    const value = p.type === 'int' ? '<n>' : p.type === 'text' ? p.placeholder : `<${p.choices.join('|')}>`;
     const where = p.phases.length === 1 ? `phase ${p.phases[0]}` : `phases ${p.phases.join(', ')}`;
     cmd.option(`${p.flag} ${value}`, `${p.help} (${where})`);
   }

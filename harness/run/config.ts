@@ -162,7 +162,7 @@ export function resolvePhaseOptions(phase: PhaseDefinition, raw: RunFlags, users
   for (const p of phase.params) {
     const text = raw[p.name];
     if (text !== undefined && typeof text !== 'string') throw usageError(`${p.flag} needs a value`, p.hint);
-    options[p.name] = text === undefined ? p.default : p.type === 'int' ? parseInteger(p.flag, text, { min: p.min, max: p.max }) : parseChoice(p.flag, text, p.choices);
+    options[p.name] = text === undefined ? p.default : p.type === 'int' ? parseInteger(p.flag, text, { min: p.min, max: p.max }) : p.type === 'text' ? text : parseChoice(p.flag, text, p.choices);
   }
   const checked = checkPhaseOptions(phase.phase, phase.params, { users, ...options });
   return Object.fromEntries(phase.params.map((p) => [p.name, checked[p.name] as OptionValue]));

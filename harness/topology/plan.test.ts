@@ -64,6 +64,15 @@ describe('plan', () => {
     expect(() => plan(bad, { runId: 'x', slot: 1, proxies: false, prometheus: false })).toThrow(/invalid topology/);
   });
 
+  it('client listeners: a listener to an unknown service, one declared twice, or more than the addresses hold are problems', () => {
+    const t = phase2.topology(opts);
+    const l = (name: string, to: string) => ({ name, clientRegion: 'local', to });
+    expect(validateTopology({ ...t, listeners: [l('x', 'app'), l('x', 'app'), l('y', 'ghost')] })).toEqual(['listener x declared twice', 'listener y forwards to unknown ghost']);
+    expect(validateTopology({ ...t, listeners: Array.from({ length: 56 }, (_, i) => l(`l${i}`, 'app')) })).toEqual(['too many listeners (56, at most 55)']);
+    const p = plan({ ...t, listeners: [l('c->app', 'app')] }, { runId: 'r1', slot: 7, proxies: true, prometheus: false });
+    expect(p.listeners).toEqual([{ ...l('c->app', 'app'), listen: { host: '127.7.0.200', port: 8080 }, upstream: { host: '127.7.1.1', port: 8080 }, proxied: true }]);
+  });
+
   it('detects a dependency cycle', () => {
     const svc = (name: string, dep: string) => ({ name, kind: 'redis' as const, host: 'h', role: 'x', dependsOn: [dep], config: { kind: 'redis' as const } });
     expect(() => startOrder([svc('a', 'b'), svc('b', 'a')])).toThrow(/cycle/);

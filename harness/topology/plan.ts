@@ -1,7 +1,7 @@
 // Turns a Topology into a deploy plan: a loopback address per host, a port per service, and a
 // Toxiproxy proxy per edge. Pure: no I/O, so it is checked completely before anything starts.
 import { BenchError } from '../errors.ts';
-import type { Host, Service, ServiceKind, Topology } from './types.ts';
+import type { Host, Service, ServiceKind, Topology, TopologyListener } from './types.ts';
 import { kinds as registeredKinds, type KindRegistry } from '../../targets/services/index.ts';
 
 export interface Endpoint {
@@ -47,6 +47,19 @@ export interface PlannedEdge {
   proxied: boolean;
 }
 
+/** A client-side listener (Topology.listeners) with its address: a proxy on an address of its
+ *  own on the control host's /24, or, without proxies, the service itself. */
+export interface PlannedListener extends TopologyListener {
+  listen: Endpoint;
+  upstream: Endpoint;
+  proxied: boolean;
+}
+
+/** The last octet of the first client listener's address, 127.<slot>.0.<n>: clear of the control
+ *  host (.1) and of the client regions' sources (.100-.199, targets/regions/geo.ts). */
+export const FIRST_LISTENER_OCTET = 200;
+const MAX_LISTENERS = 255 - FIRST_LISTENER_OCTET;
+
 export interface DeployPlan {
   runId: string;
   /** the second octet of every address of this run: 127.<slot>.x.y */
@@ -66,6 +79,8 @@ export interface DeployPlan {
   prometheusRemoteWrite?: boolean;
   /** where the load engine serves its own /metrics for Prometheus to scrape */
   engineMetrics: Endpoint;
+  /** the topology's client-side listeners; absent or empty: clients reach services directly */
+  listeners?: PlannedListener[];
 }
 
 export interface PlanOptions {
@@ -125,7 +140,13 @@ export function plan(topology: Topology, options: PlanOptions): DeployPlan {
       edges.push({ name: edgeName(s.name, dep), from: s.name, to: dep, listen, upstream, proxied });
     }
   }
+  const listeners: PlannedListener[] = (topology.listeners ?? []).map((l, i) => {
+    const upstream = byName.get(l.to)!.address;
+    const listen = options.proxies ? { host: `${prefix}.0.${FIRST_LISTENER_OCTET + i}`, port: upstream.port } : upstream;
+    return { ...l, listen, upstream, proxied: options.proxies };
+  });
   return {
+    listeners,
     runId: options.runId,
     slot: options.slot,
     topology,
@@ -235,6 +256,13 @@ export function validateTopology(t: Topology, kinds: KindRegistry = registeredKi
   for (const s of t.services) {
     for (const d of s.dependsOn) if (!names.has(d)) problems.push(`service ${s.name} depends on unknown ${d}`);
   }
+  const listenerNames = new Set<string>();
+  for (const l of t.listeners ?? []) {
+    if (!names.has(l.to)) problems.push(`listener ${l.name} forwards to unknown ${l.to}`);
+    if (listenerNames.has(l.name)) problems.push(`listener ${l.name} declared twice`);
+    listenerNames.add(l.name);
+  }
+  if (listenerNames.size > MAX_LISTENERS) problems.push(`too many listeners (${listenerNames.size}, at most ${MAX_LISTENERS})`);
   if (!names.has(t.entry)) problems.push(`entry ${t.entry} is not a service`);
   if (t.staticEntry && !names.has(t.staticEntry)) problems.push(`staticEntry ${t.staticEntry} is not a service`);
   if (problems.length === 0) {

@@ -97,6 +97,19 @@ export interface Topology {
   /** toxics that are topology, not faults (phase 7's WAN baseline): Toxiproxy's recipe adds them
    *  once its proxies exist; a toxic on an edge that is not proxied is skipped */
   toxics?: TopologyToxic[];
+  /** where the load's clients enter from a region of their own (phase 7): a Toxiproxy proxy each,
+   *  on an address of its own with its service's port, so a route to a far region can carry that
+   *  pair's WAN latency (a toxic names the listener as its proxy) */
+  listeners?: TopologyListener[];
+}
+
+/** A client-side entry to a service: clients of `clientRegion` reach `to` through it. */
+export interface TopologyListener {
+  /** its Toxiproxy proxy's name */
+  name: string;
+  clientRegion: string;
+  /** the service it forwards to; it listens on that service's port */
+  to: string;
 }
 
 /** A latency toxic that is part of the topology; its name starts with 'baseline.' so that fault
@@ -149,7 +162,18 @@ export interface ChoicePhaseParam extends PhaseParamBase {
   choices: readonly string[];
 }
 
-export type PhaseParam = IntPhaseParam | ChoicePhaseParam;
+/** A value with a grammar of its own (phase 7's --wan-latency table): `parse` checks it and throws
+ *  a one-line usage error naming what is wrong; the phase parses it again where it uses it. */
+export interface TextPhaseParam extends PhaseParamBase {
+  type: 'text';
+  default: string;
+  /** the flag's value in the help, e.g. '<region:region=ms,...>' */
+  placeholder: string;
+  /** throws a BenchError('usage') for a bad value; returns nothing */
+  check(text: string): void;
+}
+
+export type PhaseParam = IntPhaseParam | ChoicePhaseParam | TextPhaseParam;
 
 /** Options of a phase: the seeded users and the values of the phase's declared params, by name
  *  (undefined: the param's default). */

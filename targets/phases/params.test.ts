@@ -10,6 +10,7 @@ import { appServersParam, checkPhaseOptions, definePhase, replicasParam, shardsP
 import { phase1 } from './phase-1.ts';
 import { phase3 } from './phase-3.ts';
 import { phase5 } from './phase-5.ts';
+import { phase7 } from './phase-7.ts';
 
 // A phase that declares two options no phase has today, the way phase 6 will: nothing but this
 // declaration is written for them.
@@ -96,7 +97,7 @@ describe('the registry of options', () => {
     expect(registerParams([phase3, definePhase({ ...base, params: [withDefault(replicasParam, 0)] })]).get('replicas')!.phases).toEqual([3, 8]);
   });
 
-  it('the ladder declares --app-servers on phases 3-7, --replicas on 3-6, sharding on 5 only, replication on 3-5, workers, broker and worker idempotence on 6, regions and clients on 7', () => {
+  it('the ladder declares --app-servers on phases 3-7, --replicas on 3-6, sharding on 5 only, replication on 3-5, workers, broker and worker idempotence on 6, regions, clients and the WAN on 7', () => {
     expect(Object.fromEntries([...phaseParams].map(([n, p]) => [n, p.phases]))).toEqual({
       appServers: [3, 4, 5, 6, 7],
       replicas: [3, 4, 5, 6],
@@ -109,6 +110,7 @@ describe('the registry of options', () => {
       regions: [7],
       clientMix: [7],
       dnsCache: [7],
+      wanLatency: [7],
     });
     expect(PHASE_NUMBERS).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(phase5.defaults).toEqual({ appServers: 3, replicas: 1, shards: 2, shardStrategy: 'range', replication: 'async' });
@@ -129,6 +131,15 @@ describe('resolveRunConfig and the phase options', () => {
     expect(cli).toBe('--shards 4 is more than --users 3: more shards than users leaves shards with no user — use --shards 3 or fewer, or more --users');
     expect(usageLine(() => resolveRunConfig({ phase: '5', shards: '27' }))).toBe(`--shards 27 is out of range — use a value from 1 to ${shardsParam.max}`);
     expect(() => checkPhaseOptions(5, phase5.params, { users: 3, shards: 3 })).not.toThrow();
+  });
+
+  it("a text option (phase 7's --wan-latency) keeps its text, checked by its own grammar for the CLI and a direct caller alike", () => {
+    expect(resolveRunConfig({ phase: '7', wanLatency: 'us-east:eu=45ms' }).options.wanLatency).toBe('us-east:eu=45ms');
+    expect(resolveRunConfig({ phase: '7' }).options.wanLatency).toBe('us-east:us-west=30ms,eu:us-east=40ms,eu:us-west=40ms');
+    const cli = usageLine(() => resolveRunConfig({ phase: '7', wanLatency: 'us-east:eu' }));
+    expect(cli).toBe(usageLine(() => phase7.topology({ users: 100, wanLatency: 'us-east:eu' })));
+    expect(cli).toMatch(/^--wan-latency us-east:eu is not <region>:<region>=<ms>/);
+    expect(usageLine(() => checkPhaseOptions(7, phase7.params, { users: 1, wanLatency: 45 }))).toMatch(/^--wan-latency 45: the WAN latency table is a list/);
   });
 });
 

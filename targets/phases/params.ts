@@ -110,6 +110,12 @@ export function checkPhaseOptions(phase: number, params: readonly PhaseParam[], 
       if (typeof v !== 'string' || !p.choices.includes(v)) throw fail(phase, p, v);
       continue;
     }
+    if (p.type === 'text') {
+      if (typeof v !== 'string') throw fail(phase, p, v);
+      // its own grammar: the spec's check names what is wrong in one line
+      p.check(v);
+      continue;
+    }
     // no upper bound here: a fleet too big for one run is checkHostCount's error, with the host count
     if (typeof v !== 'number' || !Number.isInteger(v) || v < p.min) throw fail(phase, p, v);
     if (p.atMostUsers && v > o.users) {
@@ -121,6 +127,8 @@ export function checkPhaseOptions(phase: number, params: readonly PhaseParam[], 
 
 /** A declared option's value as a number (checkPhaseOptions has made sure). */
 export const intOf = (o: PhaseOptions, p: { name: string; type: 'int' }): number => o[p.name] as number;
+/** A declared text option's value (checkPhaseOptions has checked it). */
+export const textOf = (o: PhaseOptions, p: { name: string; type: 'text' }): string => o[p.name] as string;
 /** A declared choice's value (checkPhaseOptions has made sure it is one of the choices). */
 export const choiceOf = <C extends string>(o: PhaseOptions, p: { name: string; type: 'choice'; choices: readonly C[] }): C => o[p.name] as C;
 

@@ -8,6 +8,7 @@
 // clients, the region comes back); teardown leaves no process of the run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Resolver } from 'node:dns/promises';
+import { request } from 'node:http';
 import pg from 'pg';
 import { toxiproxyClient } from '../../harness/runtime/toxiproxy-client.ts';
 import type { Deployment } from '../../harness/runtime/types.ts';
@@ -15,15 +16,20 @@ import { serviceOf, type DeployPlan } from '../../harness/topology/plan.ts';
 import { PG_CREDENTIALS } from '../app/config.ts';
 import { regionNames } from '../regions/blocks.ts';
 import { clientSource } from '../regions/geo.ts';
-import { DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, isBaselineToxic, oneWayMs } from '../regions/latency.ts';
-import { patroniRole } from '../services/patroni.ts';
+import { applyBaseline, DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, isBaselineToxic, oneWayMs, wanTable } from '../regions/latency.ts';
+import { replicationLag } from '../regions/lag.ts';
+import { patroniRole, replicationProxyName } from '../services/patroni.ts';
+import { baselineApiOf } from '../services/toxiproxy.ts';
+import { chaosToxiproxy } from '../../chaos/toxiproxy.ts';
+import { runLoad } from '../../harness/load/engine.ts';
+import { workloads } from '../../loadtests/workloads.ts';
 import { deployPhase, http, type PhaseUnderTest } from './testing/deploy.ts';
 import { runDrill } from '../../chaos/run-drill.ts';
 import { DNS_WATCH_EVERY_MS } from '../../chaos/drills/datacenter-outage.ts';
 import { seedUsers } from '../../harness/run/seed.ts';
 import { regionalLoad } from '../../harness/run/drive.ts';
 import { PDNS_HEALTH_INTERVAL_S } from '../services/pdns.ts';
-import { GEO_DNS, GEO_FQDN, GEO_TTL_S, phase7, regionFront } from './phase-7.ts';
+import { clientListenerName, GEO_DNS, GEO_FQDN, GEO_TTL_S, phase7, regionFront } from './phase-7.ts';
 
 let ph: PhaseUnderTest;
 let p: DeployPlan;
@@ -125,6 +131,185 @@ describe('phase 7', () => {
   });
 });
 
+
+describe('phase 7: the WAN on replication and on the clients\' path', () => {
+  const tp = () => toxiproxyClient(p.toxiproxy!.api);
+  const baselineNow = async () => (await tp().listProxies()).flatMap((x) => x.toxics.filter((y) => isBaselineToxic(y.name)).map((y) => `${x.name}:${y.name}`)).sort();
+  const declared = () => (p.topology.toxics ?? []).map((x) => `${x.proxy}:${x.name}`).sort();
+  const table = () => wanTable(String(phase7.defaults.wanLatency), DEFAULT_REGIONS);
+
+  it("the replication path carries the baseline: a write reaches each replica no sooner than the leader's replication latency, sooner without it (negative control)", async () => {
+    const leader = await leaderRegion();
+    const proxy = replicationProxyName(regionNames(leader).member);
+    const mine = (p.topology.toxics ?? []).filter((x) => x.proxy === proxy);
+    expect(mine).toHaveLength(2);
+    const oneWay = mine[0]!.attributes.latency;
+    // the nearest other region's one-way latency (replicationBaseline)
+    expect(oneWay).toBe(Math.min(...DEFAULT_REGIONS.filter((r) => r !== leader).map((r) => oneWayMs(table(), leader, r))));
+    const connect = async (r: string) => {
+      const c = new pg.Client({ host: serviceOf(p, regionNames(r).member).address.host, port: serviceOf(p, regionNames(r).member).address.port, ...PG_CREDENTIALS, connectionTimeoutMillis: 2_000 });
+      c.on('error', () => {});
+      await c.connect();
+      return c;
+    };
+    const lead = await connect(leader);
+    const replicas = DEFAULT_REGIONS.filter((r) => r !== leader);
+    const reps = await Promise.all(replicas.map(connect));
+    try {
+      await lead.query('CREATE TABLE IF NOT EXISTS bench_wan_probe (token text PRIMARY KEY)');
+      for (const c of reps) {
+        await expect.poll(async () => (await c.query("SELECT to_regclass('bench_wan_probe') IS NOT NULL AS ok")).rows[0].ok, { timeout: 10_000, interval: 50 }).toBe(true);
+      }
+      let n = 0;
+      // from before the INSERT is sent to the replica answering it: the WAL cannot arrive sooner
+      // than the proxy's one-way latency after it was written
+      const replayMs = async (replica: pg.Client) => {
+        const token = `w${Date.now()}-${n++}`;
+        const t0 = performance.now();
+        await lead.query('INSERT INTO bench_wan_probe VALUES ($1)', [token]);
+        for (;;) {
+          if ((await replica.query('SELECT 1 FROM bench_wan_probe WHERE token = $1', [token])).rowCount === 1) return performance.now() - t0;
+          if (performance.now() - t0 > 10_000) throw new Error(`${token} not replayed in 10 s`);
+          // the polls run on the replica's CPU quota: leave it room to replay
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      };
+      const medians = async () => {
+        const out: Record<string, number> = {};
+        for (const [i, r] of replicas.entries()) {
+          const ms: number[] = [];
+          for (let k = 0; k < 5; k++) ms.push(await replayMs(reps[i]!));
+          out[r] = ms.sort((a, b) => a - b)[2]!;
+        }
+        return out;
+      };
+      // lag.ts's figures while 40 writes go out back to back: the most seen behind the leader
+      const lagUnderWrites = async () => {
+        const seen: Record<string, { bytes: number; seconds: number }> = {};
+        let writing = true;
+        const writes = (async () => {
+          for (let k = 0; k < 40; k++) await lead.query('INSERT INTO bench_wan_probe VALUES ($1)', [`l${Date.now()}-${n++}`]);
+          writing = false;
+        })();
+        while (writing) {
+          await Promise.all(replicas.map(async (r) => {
+            const lag = await replicationLag(serviceOf(p, regionNames(leader).member).address, serviceOf(p, regionNames(r).member).address, PG_CREDENTIALS).catch(() => null);
+            if (!lag) return;
+            const s = (seen[r] ??= { bytes: 0, seconds: 0 });
+            s.bytes = Math.max(s.bytes, lag.bytes);
+            s.seconds = Math.max(s.seconds, lag.seconds ?? 0);
+          }));
+        }
+        await writes;
+        return seen;
+      };
+      const withWan = await medians();
+      const lagWith = await lagUnderWrites();
+      // negative control: the proxy's baseline taken away, then given back
+      for (const t of mine) await tp().removeToxic(proxy, t.name);
+      let without: Record<string, number>;
+      let lagWithout: Record<string, { bytes: number; seconds: number }>;
+      try {
+        without = await medians();
+        lagWithout = await lagUnderWrites();
+      } finally {
+        await applyBaseline(baselineApiOf(tp()), mine);
+      }
+      console.log(`[phase 7] leader ${leader}, replication one way ${oneWay} ms: write -> visible on each replica, median ${JSON.stringify(withWan)} ms with the baseline, ${JSON.stringify(without)} ms without; lag.ts max under 40 back-to-back writes ${JSON.stringify(lagWith)} with, ${JSON.stringify(lagWithout)} without`);
+      for (const r of replicas) {
+        expect(withWan[r]!).toBeGreaterThanOrEqual(oneWay);
+        expect(without[r]!).toBeLessThan(oneWay);
+      }
+      expect(await baselineNow()).toEqual(declared());
+    } finally {
+      await lead.end().catch(() => {});
+      for (const c of reps) await c.end().catch(() => {});
+    }
+  }, 90_000);
+
+  it("a client region routed to a far region pays the pair's round trip (its listener), at home it does not; the faults' reset keeps every baseline", async () => {
+    const west = DEFAULT_REGIONS.indexOf('us-west');
+    const dns = serviceOf(p, GEO_DNS).address;
+    const answerWest = async () => {
+      const resolver = new Resolver({ timeout: 1_000, tries: 1 });
+      resolver.setServers([`${dns.host}:${dns.port}`]);
+      resolver.setLocalAddress(clientSource(p.slot, west));
+      return (await resolver.resolve4(GEO_FQDN).catch(() => [])).join(',');
+    };
+    const listener = (to: string) => p.listeners!.find((l) => l.name === clientListenerName('us-west', to))!;
+    const home = serviceOf(p, regionFront('us-west').lb).address.host;
+    // /livez through what the DNS answers, from us-west's clients' source: no database, the client path alone
+    const livezMs = async (host: string) => {
+      const ms: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        const t0 = performance.now();
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = request({ host, port: serviceOf(p, regionFront('us-west').lb).address.port, path: '/livez', localAddress: clientSource(p.slot, west), agent: false, timeout: 5_000 }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('timeout', () => req.destroy(new Error('timeout')));
+          req.on('error', reject);
+          req.end();
+        });
+        expect(status).toBe(200);
+        ms.push(performance.now() - t0);
+      }
+      return ms.sort((a, b) => a - b)[3]!;
+    };
+    const toEu = oneWayMs(table(), 'us-west', 'eu');
+    const livezHome = await livezMs(home);
+    const livezEu = await livezMs(listener('eu').listen.host);
+    console.log(`[phase 7] us-west's clients, GET /livez median: at home ${livezHome.toFixed(1)} ms, through the us-west -> eu listener ${livezEu.toFixed(1)} ms (one way ${toEu} ms)`);
+    expect(livezEu).toBeGreaterThanOrEqual(2 * toEu);
+    expect(livezHome).toBeLessThan(toEu);
+
+    await seedUsers(dep, 100, 1, () => {});
+    const reads = { ...workloads['read-heavy']!, name: 'reads', mix: { read: 100, update: 0, create: 0, login: 0, static: 0, pay: 0, video: 0 } };
+    const westLoad = async () =>
+      (await runLoad({ ...regionalLoad(p, { options: { ...phase7.defaults, clientMix: 'us-west' } }), workload: reads, users: 100, stages: [{ durationS: 0, targetRate: 20 }, { durationS: 4, targetRate: 20 }], seed: 7 })).results;
+    await expect.poll(answerWest, { timeout: 10_000, interval: 250 }).toBe(home);
+    const atHome = await westLoad();
+    // us-west's clients routed to eu by the geo DNS itself: their balancer frozen (its check times
+    // out) and their listener to us-east cut (refused), so eu's listener is the healthy candidate
+    const lb = dep.service(regionFront('us-west').lb);
+    await lb.signal('SIGSTOP');
+    await tp().setEnabled(listener('us-east').name, false);
+    let routed: Awaited<ReturnType<typeof westLoad>>;
+    try {
+      await expect.poll(answerWest, { timeout: 15_000, interval: 250 }).toBe(listener('eu').listen.host);
+      routed = await westLoad();
+    } finally {
+      await lb.signal('SIGCONT');
+      await tp().setEnabled(listener('us-east').name, true);
+    }
+    const leader = await leaderRegion();
+    const h = atHome.regions!['us-west']!;
+    const f = routed.regions!['us-west']!;
+    console.log(`[phase 7] --client-mix us-west, leader in ${leader}: p50 ${h.latencyMs!.p50} ms served at home (${JSON.stringify(h.dns.changes.map((c) => c.address))}), ${f.latencyMs!.p50} ms routed to eu (${JSON.stringify(f.dns.changes.map((c) => c.address))}); errors ${h.errors} / ${f.errors} of ${h.requests} / ${f.requests}`);
+    expect([h.errors, f.errors]).toEqual([0, 0]);
+    const served = (x: typeof h) => new Set(x.seconds!.flatMap((s) => Object.entries(s.ok).filter(([, k]) => k > 0).map(([r]) => r)));
+    expect([...served(h)]).toEqual(['us-west']);
+    expect([...served(f)]).toEqual(['eu']);
+    // from causes: each read routed to eu crosses us-west -> eu and back, then eu's app reaches the
+    // leader through its router; at home only the second part, from us-west
+    expect(f.latencyMs!.p50).toBeGreaterThanOrEqual(2 * toEu + 2 * oneWayMs(table(), 'eu', leader));
+    expect(h.latencyMs!.p50).toBeGreaterThanOrEqual(2 * oneWayMs(table(), 'us-west', leader));
+    expect(h.latencyMs!.p50).toBeLessThan(2 * oneWayMs(table(), 'us-west', leader) + 2 * toEu);
+    // back home once the balancer answers again
+    await expect.poll(answerWest, { timeout: 15_000, interval: 250 }).toBe(home);
+
+    // the faults' reset (chaos/toxiproxy.ts, the FaultRunner's final sweep) keeps every baseline:
+    // the edges', the client listeners' and the replication proxies'
+    const chaos = chaosToxiproxy(tp());
+    await chaos.addToxic(listener('eu').name, { name: 'bench.left-over.upstream', type: 'latency', stream: 'upstream', toxicity: 1, attributes: { latency: 500 } });
+    await chaos.resetAll();
+    expect(await baselineNow()).toEqual(declared());
+    expect(declared().filter((x) => x.startsWith('clients-'))).toHaveLength(12);
+    expect(declared().filter((x) => x.startsWith('replication->'))).toHaveLength(6);
+    expect(await livezMs(listener('eu').listen.host)).toBeLessThan(2 * toEu + 500);
+  }, 150_000);
+});
 
 describe('datacenter-outage on phase 7', () => {
   it("the leader's region dies whole under load: Patroni fails over, its clients move by DNS, errors end within the bound, it comes back", async () => {

@@ -8,22 +8,26 @@
 //
 // Why the apps read and write through their region's router: the apps' connection string never
 // changes when Patroni moves the leader, so no step of a failover is the harness's or the app's.
-// Why the geo DNS answers the balancers' own addresses: a per-(client region, serving region)
-// listener carrying that pair's latency is not built yet (docs/PHASE-7.md); the client -> region
-// path carries no WAN latency until it is.
+// Why the geo DNS answers a client region with a listener per far region: a client routed to a
+// far region must pay that pair's WAN round trip, as a user would. Each (client region, other
+// region) pair has a Toxiproxy listener on its own address in front of that region's balancer,
+// carrying the pair's baseline latency; a client region's own region is its balancer itself (no
+// WAN to model, and no proxy hop on the common path). The geo DNS's health checks of a far
+// candidate go through the listener too, as a client's request would.
 import { BenchError } from '../../harness/errors.ts';
-import type { AppConfig, Host, HostSize, Service, StoreSpec, Topology, TopologyToxic } from '../../harness/topology/types.ts';
+import type { AppConfig, Host, HostSize, Service, StoreSpec, Topology, TopologyListener, TopologyToxic } from '../../harness/topology/types.ts';
 import { edgeName } from '../../harness/topology/plan.ts';
 import { dataTier } from '../regions/blocks.ts';
 import { preferenceRanks } from '../regions/geo.ts';
-import { baselineToxics, DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, type LatencyTable, type RegionEdge } from '../regions/latency.ts';
+import { baselineToxics, replicationBaseline, DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, formatLatencyTable, wanTable, type LatencyTable, type RegionEdge } from '../regions/latency.ts';
 import { haproxyRecipe, LIVENESS_PATH } from '../services/haproxy.ts';
 import { CLIENT_REGION_REF, type PdnsConfig } from '../services/pdns.ts';
+import { replicationProxyName } from '../services/patroni.ts';
 import { CLIENT_MIX_EVEN, planClients } from '../regions/clients.ts';
 import type { ClientRegion } from '../../harness/load/client-regions.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
 import { checkHostCount } from './fleet.ts';
-import { appServersParam, definePhase, intOf, withDefault } from './params.ts';
+import { appServersParam, definePhase, intOf, textOf, withDefault } from './params.ts';
 
 const TITLE = 'Multiple data centers';
 
@@ -65,6 +69,21 @@ export const dnsCacheParam = {
   hint: 'use --dns-cache ttl, pinned or min=30s',
 } as const;
 
+/** The WAN's one-way latencies (targets/regions/latency.ts): pairs over the default table, read by
+ *  everything that reads the table (the baseline toxics, the geo DNS's preference ranks). */
+export const wanLatencyParam = {
+  name: 'wanLatency',
+  flag: '--wan-latency',
+  type: 'text',
+  default: formatLatencyTable(DEFAULT_ONE_WAY_MS),
+  placeholder: '<region:region=ms,...>',
+  help: `one-way WAN latency per pair of regions, over the default ${formatLatencyTable(DEFAULT_ONE_WAY_MS)}`,
+  rule: 'the WAN latency table is a list of <region>:<region>=<ms>',
+  hint: 'e.g. --wan-latency us-east:eu=45ms,us-west:eu=70ms',
+  // every region phase 7 may deploy: a pair naming another changes nothing and is refused
+  check: (text: string) => void wanTable(text, DEFAULT_REGIONS),
+} as const;
+
 /** Where the geo DNS lives and the one name it routes: clients resolve api.bench.test. */
 export const GEO_ZONE = 'bench.test';
 export const GEO_NAME = 'api';
@@ -102,9 +121,36 @@ export const regionFront = (r: string) => ({
 /** The regions a plan's topology declares as data centers (the DNS's 'global' is not one). */
 export const dataCenters = (t: Pick<Topology, 'regions'>): string[] => t.regions.map((r) => r.name).filter((n) => n !== GLOBAL_REGION);
 
+/** The listener client region `client`'s clients reach region `serving`'s balancer through. */
+export const clientListenerName = (client: string, serving: string) => `clients-${client}->${regionFront(serving).lb}`;
+
+/** Where client region `client` enters region `serving`: its balancer at home, else the pair's listener. */
+export const entryFor = (client: string, serving: string) => (client === serving ? regionFront(serving).lb : clientListenerName(client, serving));
+
+/** One listener per (client region, other region) pair, in front of that region's balancer. Pure. */
+export function clientListeners(regions: readonly string[]): TopologyListener[] {
+  return regions.flatMap((client) => regions.filter((r) => r !== client).map((r) => ({ name: clientListenerName(client, r), clientRegion: client, to: regionFront(r).lb })));
+}
+
+/**
+ * The region serving each address the geo DNS may answer in a plan: each balancer's own address
+ * and each client listener's (phase 7's). What the drills read an answer back by. Pure.
+ */
+export function answerRegions(plan: Pick<DeployPlan, 'services' | 'listeners' | 'topology'>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const r of dataCenters(plan.topology)) {
+    const lb = regionFront(r).lb;
+    const own = plan.services.find((s) => s.name === lb);
+    if (own) out.set(own.address.host, r);
+    for (const l of plan.listeners ?? []) if (l.to === lb) out.set(l.listen.host, r);
+  }
+  return out;
+}
+
 /**
  * The geo DNS's config: view i answers client region i (its source address, `client-region:<i>`)
- * with its own region's balancer, else the nearest, by the latency table. Pure.
+ * with its own region's balancer, else the nearest by the latency table, through the pair's
+ * client listener. Pure.
  */
 export function geoDnsConfig(regions: readonly string[], table: LatencyTable): PdnsConfig {
   return {
@@ -119,22 +165,27 @@ export function geoDnsConfig(regions: readonly string[], table: LatencyTable): P
     views: regions.map((client, i) => ({
       name: client,
       clients: [`${CLIENT_REGION_REF}${i}`],
-      prefer: preferenceRanks(client, regions, table).map((rank) => rank.map((r) => regionFront(r).lb)),
+      prefer: preferenceRanks(client, regions, table).map((rank) => rank.map((r) => entryFor(client, r))),
     })),
   };
 }
 
 /**
  * The WAN baseline of a topology: both latency toxics on every edge (dependsOn) whose two ends
- * stand in different regions, named after the edge's Toxiproxy proxy. Pure.
+ * stand in different regions, named after the edge's Toxiproxy proxy, and on every Patroni
+ * member's replication proxy (the WAL crosses the WAN too: replicationBaseline says which
+ * latency). Pure.
  */
-export function wanBaseline(t: Pick<Topology, 'hosts' | 'services'>, table: LatencyTable): TopologyToxic[] {
+export function wanBaseline(t: Pick<Topology, 'hosts' | 'services' | 'listeners'>, table: LatencyTable): TopologyToxic[] {
   const regionOfHost = new Map(t.hosts.map((h) => [h.name, h.region]));
   const regionOf = new Map(t.services.map((s) => [s.name, regionOfHost.get(s.host)!]));
   const edges: RegionEdge[] = t.services.flatMap((s) =>
     s.dependsOn.filter((d) => regionOf.get(d) !== regionOf.get(s.name)).map((d) => ({ proxy: edgeName(s.name, d), from: regionOf.get(s.name)!, to: regionOf.get(d)! })),
   );
-  return baselineToxics(edges, table);
+  // the client listeners: from the clients' region to the balancer's
+  edges.push(...(t.listeners ?? []).map((l) => ({ proxy: l.name, from: l.clientRegion, to: regionOf.get(l.to)! })));
+  const members = t.services.filter((s) => s.kind === 'patroni').map((s) => ({ proxy: replicationProxyName(s.name), region: regionOf.get(s.name)! }));
+  return [...baselineToxics(edges, table), ...replicationBaseline(members, table)];
 }
 
 /** Phase 7's topology. Pure. */
@@ -166,7 +217,8 @@ export function phase7Topology(o: { regions: readonly string[]; appServers: numb
     );
   }
   hosts.push({ name: 'dns-host', size: s.dns, region: GLOBAL_REGION });
-  // the DNS's health checks reach each balancer directly: they are the DNS's, not an edge of the system
+  // the DNS's health checks reach each candidate as the view's clients would (a far one through
+  // the pair's client listener): not an edge of the system, so the DNS depends on nothing
   services.push({ name: GEO_DNS, kind: 'pdns', host: 'dns-host', role: 'geo-dns', dependsOn: [], config: { kind: 'pdns', pdns: geoDnsConfig(o.regions, table) } });
   // seeding and the write checker reach the data through the first region's router; every app
   // owns the store (each through its own region's router, which lands on the same leader)
@@ -179,6 +231,7 @@ export function phase7Topology(o: { regions: readonly string[]; appServers: numb
     services,
     entry: regionFront(o.regions[0]!).lb,
     stores: [users],
+    listeners: clientListeners(o.regions),
   };
   return { ...t, toxics: wanBaseline(t, table) };
 }
@@ -190,13 +243,14 @@ export const phase7 = definePhase({
   architecture: 'several regions, each a balancer, apps and a Patroni member behind a router; etcd across regions; geo-routing DNS; WAN latency; async cross-region replication with automatic failover',
   shows: 'a region can die and traffic moves without a human; how much data the async link loses (RPO)',
   built: true,
-  params: [regionsParam, withDefault(appServersParam, 1), clientMixParam, dnsCacheParam],
+  params: [regionsParam, withDefault(appServersParam, 1), clientMixParam, dnsCacheParam, wanLatencyParam],
   build: (o) => {
     const n = intOf(o, regionsParam);
     if (n > DEFAULT_REGIONS.length) {
       throw new BenchError('usage', `--regions ${n}: phase 7 knows ${DEFAULT_REGIONS.length} regions (${DEFAULT_REGIONS.join(', ')})`, `a region more needs its WAN latencies and does not fit 2 cores: use --regions ${DEFAULT_REGIONS.length}`);
     }
-    return checkHostCount(phase7Topology({ regions: DEFAULT_REGIONS.slice(0, n), appServers: intOf(o, appServersParam) }));
+    const regions = DEFAULT_REGIONS.slice(0, n);
+    return checkHostCount(phase7Topology({ regions, appServers: intOf(o, appServersParam), table: wanTable(textOf(o, wanLatencyParam), regions) }));
   },
 });
 
@@ -211,7 +265,8 @@ export const phase7Cpus = (t: Pick<Topology, 'hosts'>) => Math.round(t.hosts.red
 export function phaseClients(plan: Pick<DeployPlan, 'slot' | 'services' | 'topology'>, options: Readonly<Record<string, unknown>>): { api: string; regions: ClientRegion[] } | null {
   if (!plan.services.some((s) => s.name === GEO_DNS && s.kind === 'pdns')) return null;
   const regions = dataCenters(plan.topology);
-  // the balancers share one port, each on its own address: the DNS answers the address only
+  // the balancers and their client listeners share one port, each on its own address: the DNS
+  // answers the address only
   const port = plan.services.find((s) => s.name === regionFront(regions[0]!).lb)!.address.port;
   return planClients(plan, { service: GEO_DNS, fqdn: GEO_FQDN, port }, regions, options as Record<string, string>);
 }

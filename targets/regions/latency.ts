@@ -60,6 +60,35 @@ export function parseLatencyOverrides(text: string, base: LatencyTable = DEFAULT
   return out;
 }
 
+/** The most one-way latency a pair may have: the geo DNS's health check through a client-side
+ *  listener (targets/phases/phase-7.ts) pays the pair's round trip inside PowerDNS's 2 s timeout. */
+export const MAX_ONE_WAY_MS = 500;
+
+/** A table as `--wan-latency` spells it, every pair once: `us-east:us-west=30ms,...`. Pure. */
+export function formatLatencyTable(table: LatencyTable): string {
+  return [...table.entries()].map(([key, ms]) => `${key.replace('|', ':')}=${ms}ms`).join(',');
+}
+
+/**
+ * The table a deployment of `regions` uses: `text` over the default, every pair naming deployed
+ * regions, each pair between them known, each latency above 0 (a 0 ms pair would share a client's
+ * own rank in the geo DNS) and at most MAX_ONE_WAY_MS. Bad input: one usage line naming it.
+ */
+export function wanTable(text: string, regions: readonly string[]): LatencyTable {
+  const table = parseLatencyOverrides(text);
+  for (const item of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [a, b] = item.split('=')[0]!.split(':') as [string, string];
+    const unknown = [a, b].find((r) => !regions.includes(r));
+    if (unknown) throw new BenchError('usage', `--wan-latency ${item}: no region ${unknown} in this deployment (${regions.join(', ')})`, 'name two of its regions, e.g. --wan-latency us-east:eu=45ms');
+    const ms = oneWayMs(table, a, b);
+    if (ms <= 0 || ms > MAX_ONE_WAY_MS) {
+      throw new BenchError('usage', `--wan-latency ${item}: a one-way latency is above 0 and at most ${MAX_ONE_WAY_MS} ms`, `the geo DNS's health checks cross it twice within 2 s: e.g. --wan-latency ${a}:${b}=45ms`);
+    }
+  }
+  for (const [i, a] of regions.entries()) for (const b of regions.slice(i + 1)) oneWayMs(table, a, b);
+  return table;
+}
+
 /** A Toxiproxy proxy and the regions its client and its server stand in. */
 export interface RegionEdge {
   proxy: string;
@@ -80,17 +109,42 @@ export function crossRegionEdges(plan: Pick<DeployPlan, 'edges' | 'services' | '
 
 /** The baseline toxics of `edges`: the pair's one-way latency on each direction. Pure. */
 export function baselineToxics(edges: readonly RegionEdge[], table: LatencyTable): BaselineToxic[] {
-  return edges.flatMap((e) => {
-    const latency = oneWayMs(table, e.from, e.to);
-    if (latency === 0) return [];
-    return (['upstream', 'downstream'] as const).map((stream) => ({
-      proxy: e.proxy,
-      name: `${BASELINE_PREFIX}wan.${stream}`,
-      type: 'latency' as const,
-      stream,
-      toxicity: 1 as const,
-      attributes: { latency, jitter: 0 },
-    }));
+  return edges.flatMap((e) => wanToxics(e.proxy, oneWayMs(table, e.from, e.to)));
+}
+
+/** Both directions of one proxy at `latency` ms one way (none at 0). Pure. */
+function wanToxics(proxy: string, latency: number): BaselineToxic[] {
+  if (latency === 0) return [];
+  return (['upstream', 'downstream'] as const).map((stream) => ({
+    proxy,
+    name: `${BASELINE_PREFIX}wan.${stream}`,
+    type: 'latency' as const,
+    stream,
+    toxicity: 1 as const,
+    attributes: { latency, jitter: 0 },
+  }));
+}
+
+/** A database member's replication proxy and the region the member stands in. */
+export interface ReplicationSource {
+  proxy: string;
+  region: string;
+}
+
+/**
+ * The baseline of replication proxies: a member's proxy (targets/services/patroni.ts) is the one
+ * address every replica streams its WAL from while it leads, so one latency stands for every
+ * (leader, replica) pair of that leader. It is the nearest other member's one-way latency: the
+ * replica Patroni promotes is the one with the most WAL, normally the nearest, so that is the
+ * pair an RPO depends on; a farther replica's lag is understated by the difference (10 ms one
+ * way for us-east/us-west -> eu with the default table). Per-pair proxies cannot be had: Patroni
+ * advertises one connect_address per member, and a replica's connection carries no source that
+ * Toxiproxy could route on (loopback clients come from 127.0.0.1). Pure.
+ */
+export function replicationBaseline(members: readonly ReplicationSource[], table: LatencyTable): BaselineToxic[] {
+  return members.flatMap((m) => {
+    const others = members.filter((o) => o.region !== m.region).map((o) => oneWayMs(table, m.region, o.region));
+    return others.length === 0 ? [] : wanToxics(m.proxy, Math.min(...others));
   });
 }
 

@@ -28,7 +28,9 @@ import { pgMaxConnections, type Endpoint, type PlannedService } from '../../harn
 import { APP_POOL_SIZE, PG_CREDENTIALS } from '../app/config.ts';
 import { createBenchRole, PG_BIN_DIRS, PG_USER } from './postgres.ts';
 import type { ComponentKind, Requirement } from './types.ts';
-import type { Service } from '../../harness/topology/types.ts';
+import type { Service, TopologyToxic } from '../../harness/topology/types.ts';
+import { applyBaseline } from '../regions/latency.ts';
+import { baselineApiOf } from './toxiproxy.ts';
 
 /** What a phase declares for one Patroni member: the cluster's name (Patroni's scope: one leader
  *  key per scope in etcd), the etcd members it talks to by service name, and the leader key's time
@@ -87,14 +89,15 @@ export const replicationProxyName = (member: string) => `replication->${member}`
  * address (Patroni's connect_address), one address for every peer, so the edge belongs to the
  * member, not to a pair; a drill holds back the WAL of a leader by acting on it.
  */
-async function replicationProxy(api: Endpoint, controlIp: string, service: PlannedService): Promise<Endpoint> {
-  const created = await toxiproxyClient(api).createProxy({
-    name: replicationProxyName(service.name),
-    listen: `${controlIp}:0`,
-    upstream: `${service.address.host}:${service.address.port}`,
-  });
+async function replicationProxy(api: Endpoint, controlIp: string, service: PlannedService, toxics: readonly TopologyToxic[]): Promise<Endpoint> {
+  const client = toxiproxyClient(api);
+  const name = replicationProxyName(service.name);
+  const created = await client.createProxy({ name, listen: `${controlIp}:0`, upstream: `${service.address.host}:${service.address.port}` });
   const m = /^(.*):(\d+)$/.exec(created.listen);
-  if (!m || Number(m[2]) === 0) throw new Error(`toxiproxy gave ${replicationProxyName(service.name)} no port (${created.listen})`);
+  if (!m || Number(m[2]) === 0) throw new Error(`toxiproxy gave ${name} no port (${created.listen})`);
+  // the topology's toxics on it (phase 7's WAN baseline on the WAL), before any replica connects:
+  // Toxiproxy's recipe adds the plan edges' own, and this proxy is not one
+  await applyBaseline(baselineApiOf(client), toxics.filter((t) => t.proxy === name));
   return { host: m[1]!, port: Number(m[2]) };
 }
 
@@ -269,7 +272,7 @@ export const patroniRecipe: ComponentKind = {
     const config = patroniConfigOf(ctx.service);
     // Patroni exits at start while the etcd cluster has not decided its version
     await waitForEtcdClusterVersion(config.etcd.map((e) => ctx.reach(e)), { signal: ctx.signal });
-    const connectAddress = ctx.plan.toxiproxy ? await replicationProxy(ctx.plan.toxiproxy.api, ctx.plan.controlIp, ctx.service) : undefined;
+    const connectAddress = ctx.plan.toxiproxy ? await replicationProxy(ctx.plan.toxiproxy.api, ctx.plan.controlIp, ctx.service, ctx.plan.topology.toxics ?? []) : undefined;
     const yaml = renderPatroniConfig({
       connectAddress,
       service: ctx.service,

@@ -68,21 +68,23 @@ export const CLIENT_REGION_REF = 'client-region:';
 
 /**
  * The config with every name resolved against the plan: a candidate that is not an IPv4 address
- * is a service of the plan and stands for its host address; `client-region:<n>` is that client
+ * is a service of the plan and stands for its host address, or a client listener of the plan
+ * (Topology.listeners) and stands for the listener's own address; `client-region:<n>` is that client
  * region's source address as a /32. Phases know names, only the plan knows addresses. Pure.
  */
-export function resolvePdnsConfig(c: PdnsConfig, plan: Pick<DeployPlan, 'slot' | 'services'>): PdnsConfig {
+export function resolvePdnsConfig(c: PdnsConfig, plan: Pick<DeployPlan, 'slot' | 'services' | 'listeners'>): PdnsConfig {
   const address = (x: string) => {
     if (IPV4.test(x)) return x;
-    const s = plan.services.find((svc) => svc.name === x);
-    if (!s) throw new BenchError('internal', `geo DNS candidate ${x} is neither an address nor a service of the plan`);
-    return s.address.host;
+    // a client listener (phase 7's per-pair WAN entry) stands for its own address
+    const at = plan.services.find((svc) => svc.name === x)?.address ?? plan.listeners?.find((l) => l.name === x)?.listen;
+    if (!at) throw new BenchError('internal', `geo DNS candidate ${x} is neither an address nor a service or listener of the plan`);
+    return at.host;
   };
   const block = (x: string) => (x.startsWith(CLIENT_REGION_REF) ? `${clientSource(plan.slot, Number(x.slice(CLIENT_REGION_REF.length)))}/32` : x);
   return { ...c, views: c.views.map((v) => ({ ...v, clients: v.clients.map(block), prefer: v.prefer.map((set) => set.map(address)) })) };
 }
 
-function pdnsConfigOf(ctx: { service: PlannedService; plan: Pick<DeployPlan, 'slot' | 'services'> }): PdnsConfig {
+function pdnsConfigOf(ctx: { service: PlannedService; plan: Pick<DeployPlan, 'slot' | 'services' | 'listeners'> }): PdnsConfig {
   if (ctx.service.config.kind !== 'pdns') throw new Error(`${ctx.service.name} is not a pdns service`);
   return resolvePdnsConfig(ctx.service.config.pdns, ctx.plan);
 }

@@ -5,11 +5,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { hostPort, toxiproxyClient, type ProxySpec } from '../../harness/runtime/toxiproxy-client.ts';
+import { hostPort, toxiproxyClient, type ProxySpec, type ToxiproxyClient } from '../../harness/runtime/toxiproxy-client.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
 import type { TopologyToxic } from '../../harness/topology/types.ts';
-import { applyBaseline } from '../regions/latency.ts';
+import { applyBaseline, type BaselineApi } from '../regions/latency.ts';
 import type { ComponentKind } from './types.ts';
 
 /** The Toxiproxy release `bench setup` builds (Debian does not package it). */
@@ -24,15 +24,18 @@ declare module '../../harness/topology/types.ts' {
 
 export const TOXIPROXY_CONFIG_FILE = 'toxiproxy.json';
 
-/** The topology's toxics whose edge has a proxy in this plan. Pure. */
+/** The topology's toxics whose edge or client listener has a proxy in this plan. Pure. */
 export function topologyToxics(plan: DeployPlan): TopologyToxic[] {
-  const proxied = new Set(plan.edges.filter((e) => e.proxied).map((e) => e.name));
+  const proxied = new Set(proxySpecs(plan).map((p) => p.name));
   return (plan.topology.toxics ?? []).filter((t) => proxied.has(t.proxy));
 }
 
-/** One proxy per proxied edge of the plan. Pure. */
-export function proxySpecs(plan: DeployPlan): ProxySpec[] {
-  return plan.edges.filter((e) => e.proxied).map((e) => ({ name: e.name, listen: hostPort(e.listen), upstream: hostPort(e.upstream), enabled: true }));
+/** The part of the Toxiproxy API applyBaseline uses. */
+export const baselineApiOf = (api: ToxiproxyClient): BaselineApi => ({ listProxies: () => api.listProxies(), addToxic: async (proxy, t) => void (await api.addToxic(proxy, t)) });
+
+/** One proxy per proxied edge and per client listener of the plan. Pure. */
+export function proxySpecs(plan: Pick<DeployPlan, 'edges' | 'listeners'>): ProxySpec[] {
+  return [...plan.edges, ...(plan.listeners ?? [])].filter((e) => e.proxied).map((e) => ({ name: e.name, listen: hostPort(e.listen), upstream: hostPort(e.upstream), enabled: true }));
 }
 
 export const toxiproxyRecipe: ComponentKind = {
@@ -85,6 +88,6 @@ export const toxiproxyRecipe: ComponentKind = {
     // The topology's own toxics (phase 7's WAN baseline) before any client connects through the
     // proxies; also after a restart, which starts Toxiproxy without them (the config file holds
     // proxies only). A toxic already there is kept.
-    await applyBaseline({ listProxies: () => api.listProxies(), addToxic: async (proxy, t) => void (await api.addToxic(proxy, t)) }, topologyToxics(ctx.plan));
+    await applyBaseline(baselineApiOf(api), topologyToxics(ctx.plan));
   },
 };
