@@ -25,6 +25,18 @@ describe('datacenter-outage', () => {
     expect(datacenterOutage.hypothesis(p7, { atS: 15, durationS: 30, params: [], users: 100 }).text).toMatch(/^every host of the write region \(where the Patroni leader is at the fault\) dies at once/);
   });
 
+  it('active-active: takes every member of the region down and reads each home shard back through a survivor router that follows its cluster', () => {
+    const aa = planOf(7, { mode: 'active-active' });
+    const state = newDrillState();
+    const [item] = datacenterOutage.schedule(aa, { atS: 15, durationS: 30, params: [], users: 1000, target: 'eu' }, state);
+    expect(item!.fault.describe()).toBe('region eu down: dcs-eu, db-us-east-in-eu, db-us-west-in-eu, db-eu-in-eu, route-eu, sessions-eu, app-eu-1, lb-eu');
+    expect(Object.fromEntries(state.primaries)).toEqual({ 'us-east': 'pg-router-us-east-in-us-east', 'us-west': 'pg-router-us-west-in-us-east', eu: 'pg-router-eu-in-us-east' });
+    // us-east down: the read-back of every shard moves to us-west's routers (us-east's are its store's)
+    const east = newDrillState();
+    datacenterOutage.schedule(aa, { atS: 15, durationS: 30, params: [], users: 1000, target: 'us-east' }, east);
+    expect(Object.fromEntries(east.primaries)).toEqual({ 'us-east': 'pg-router-us-east-in-us-west', 'us-west': 'pg-router-us-west-in-us-west', eu: 'pg-router-eu-in-us-west' });
+  });
+
   it('refuses a region the deployment does not have, naming its regions', () => {
     expect(() => failedRegion(p7, { target: 'ap-south' })).toThrow(/ap-south is not a region of this deployment \(drill datacenter-outage\)/);
   });
