@@ -169,6 +169,7 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
       const dnsWatch = watchDnsFlip(plan, region, t0, state, () => reverted);
       const settled = await Promise.allSettled(downs.map((f) => f.apply(ctx)));
       const applied = settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
+      const waves = revertWaves(plan, settled.flatMap((x, i) => (x.status === 'fulfilled' ? [hostsOf(region)[i]!.name] : [])));
       // how long the kills took to land: answers the region gave until then are not a shift's failure
       state.figures.regionDownTookS = Math.round(performance.now() - t0) / 1000;
       const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
@@ -210,11 +211,32 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
         detail: `leader in ${leader ?? 'no region'}; ${region} down: ${applied.map((a) => a.detail).join('; ')}`,
         revert: once(async () => {
           reverted = true;
-          for (const a of applied) await a.revert();
+          // a wave's hosts together (a region's several Patroni members: one after the other took 80 s at 0.07 core each)
+          for (const wave of waves) await Promise.all(wave.map((i) => applied[i]!.revert()));
         }),
       };
     },
   };
+}
+
+/**
+ * The order to bring a region's downed hosts (in plan order) back: waves of their indices, a host
+ * joining the wave before it unless one of its services depends on a service of that wave (the
+ * dependency's edge must answer first). Pure.
+ */
+export function revertWaves(plan: Pick<DeployPlan, 'services'>, hosts: readonly string[]): number[][] {
+  const waves: number[][] = [];
+  let inWave = new Set<string>();
+  hosts.forEach((h, i) => {
+    const deps = plan.services.filter((s) => s.host === h).flatMap((s) => s.dependsOn);
+    if (waves.length === 0 || deps.some((d) => inWave.has(d))) {
+      waves.push([]);
+      inWave = new Set();
+    }
+    waves.at(-1)!.push(i);
+    for (const s of plan.services) if (s.host === h) inWave.add(s.name);
+  });
+  return waves;
 }
 
 /** The first time (s, load clock) at or after `fromS` a region's resolver answered an address
