@@ -62,7 +62,20 @@ beforeAll(async () => {
   ph = await deployPhase(7, options, 'p7aa');
   ({ plan: p, dep } = ph);
   console.log(`[phase 7 aa] ${p.services.length} services on ${p.hosts.length} hosts up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-}, 200_000);
+  // Up is not yet serving: each app opens its six pools (a router and a local member per home)
+  // once it listens, and the 0.07-core members' SCRAM logins under that burst made the first
+  // writes fail (503 after the pool's 3 s connect timeout). Every region's read and write path
+  // to every home answers (404: an id no one has) before the tests measure anything.
+  const t1 = performance.now();
+  for (const x of R) {
+    for (const home of R) {
+      const id = homeUser(home) + 150;
+      await expect.poll(async () => (await http('GET', `${lbUrl(x)}/api/users/${id}`)).status, { timeout: 60_000, interval: 500 }).toBe(404);
+      await expect.poll(async () => (await http('PUT', `${lbUrl(x)}/api/users/${id}`, { name: 'nobody' })).status, { timeout: 60_000, interval: 500 }).toBe(404);
+    }
+  }
+  console.log(`[phase 7 aa] every region reads and writes every home ${((performance.now() - t1) / 1000).toFixed(1)} s later`);
+}, 300_000);
 
 afterAll(async () => {
   if (!ph) return;
@@ -116,7 +129,8 @@ describe('phase 7 active-active', () => {
         const pools = await onMember<{ n: number; replica: boolean }>(
           homeNames(home, x).member,
           "SELECT count(*)::int AS n, pg_is_in_recovery() AS replica FROM pg_stat_activity WHERE application_name = $1 AND backend_type = 'client backend'",
-          [regionFront(x).app(1)],
+          // the app names its connections after itself (targets/app/app.ts)
+          [`bench-app:${regionFront(x).app(1)}`],
         );
         const write = await median('PUT', { name: `renamed ${id}` });
         console.log(`[phase 7 aa] from ${x}, a user of ${home}: median read ${read.toFixed(1)} ms, write ${write.toFixed(1)} ms; ${pools?.n} of ${regionFront(x).app(1)}'s connections on ${homeNames(home, x).member}`);
