@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { Deployment } from '../../harness/runtime/types.ts';
+import { waitFor } from '../../harness/runtime/wait.ts';
 import { serviceOf, type DeployPlan } from '../../harness/topology/plan.ts';
 import { seedUsers } from '../../harness/run/seed.ts';
 import { regionalLoad } from '../../harness/run/drive.ts';
@@ -70,8 +71,9 @@ beforeAll(async () => {
   for (const x of R) {
     for (const home of R) {
       const id = homeUser(home) + 150;
-      await expect.poll(async () => (await http('GET', `${lbUrl(x)}/api/users/${id}`)).status, { timeout: 60_000, interval: 500 }).toBe(404);
-      await expect.poll(async () => (await http('PUT', `${lbUrl(x)}/api/users/${id}`, { name: 'nobody' })).status, { timeout: 60_000, interval: 500 }).toBe(404);
+      for (const [method, body] of [['GET', undefined], ['PUT', { name: 'nobody' }]] as const) {
+        await waitFor.until(`${method} ${id} through ${x} answers 404`, async () => ((await http(method, `${lbUrl(x)}/api/users/${id}`, body)).status === 404 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
+      }
     }
   }
   console.log(`[phase 7 aa] every region reads and writes every home ${((performance.now() - t1) / 1000).toFixed(1)} s later`);
