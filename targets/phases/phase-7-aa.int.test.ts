@@ -177,14 +177,17 @@ describe('datacenter-outage on phase 7 active-active', () => {
       if (inEast(name)) expect([name, dep.services.get(name)!.id]).not.toEqual([name, id]);
       else expect([name, dep.services.get(name)!.id]).toEqual([name, id]);
     }
-    // RTO: measured, inside the hypothesis's 25 s and the outage's 20 s. Only home-us-east's writes
-    // wait for the failover (reads are local everywhere), so it may come before the failover
+    // RTO: measured, inside the outage's 20 s, and bounded by its two causes: home-us-east's writes
+    // fail until a survivor leads (the routers' checks add up to 1 s) and us-east's clients until
+    // their DNS moves; 1 s more for the per-second resolution
     expect(f('rtoS')).not.toBeNull();
     expect(f('rtoS')).toBeLessThanOrEqual(20);
-    // the survivors served during the outage, us-east never once its kills landed
-    expect(f('servedDuring.us-west')).toBeGreaterThan(0);
-    expect(f('servedDuring.eu')).toBeGreaterThan(0);
-    expect(r.figures['servedDuring.us-east'] ?? 0).toBeLessThanOrEqual(30);
+    expect(f('rtoS')).toBeLessThanOrEqual(Math.max(f('patroniFailoverS'), f('dnsConvergenceS')) + 2);
+    // serving regions in the seconds wholly inside the outage once the kills had landed: both
+    // survivors, never us-east
+    const killed = f('regionDownAtS') + f('regionDownTookS');
+    const inside = Object.values(out.load.results.regions!).flatMap((x) => x.seconds!.filter((s) => s.t >= killed && s.t + 1 <= f('outageEndS')));
+    expect([...new Set(inside.flatMap((s) => Object.entries(s.ok).filter(([, n]) => n > 0).map(([reg]) => reg)))].sort()).toEqual(['eu', 'us-west']);
     // replication lag sampled per cluster before the fault, from each home leader
     for (const home of R) for (const to of R.filter((x) => x !== home)) expect(f(`lagSamples.home-${home}:${home}->${to}`)).toBeGreaterThanOrEqual(3);
     // RPO: the write checker's count, read back per shard through survivors; what was lost can only
