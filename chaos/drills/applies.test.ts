@@ -122,6 +122,12 @@ describe('drills apply by capability, over the phase topologies', () => {
     expect([...drills.values()].filter((d) => d.applies(kafka).ok).map((d) => d.name)).toEqual(expected[6]);
   });
 
+  it('phase 7 --mode active-active: datacenter-outage follows its clusters; the drills built on one cluster say they do not apply', () => {
+    const aa = planOf(7, { mode: 'active-active' });
+    expect(['datacenter-outage', 'region-partition', 'wan-degradation'].map((d) => [d, applies(d, aa).ok])).toEqual([['datacenter-outage', true], ['region-partition', false], ['wan-degradation', false]]);
+    expect(reason('region-partition', aa)).toMatch(/^it follows the one Patroni cluster of --mode active-passive/);
+  });
+
   it('validateDrill refuses with the reason (a usage error: exit 2), and accepts what applies', () => {
     expect(usage(() => validateDrill('cdn-outage', planOf(3)))).toBe('drill cdn-outage does not apply to phase 3: it breaks the CDN edge, and phase 3 has none — drills for phase 3: dead-server, hung-server, db-primary-failure, replica-loss, slow-database, network-partition');
     expect(validateDrill('cdn-outage', planOf(4)).name).toBe('cdn-outage');

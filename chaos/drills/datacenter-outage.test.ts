@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planOf } from '../testing/fakes.ts';
 import { LatencyHistogram } from '../../harness/load/histogram.ts';
 import type { RegionResults, RegionSecond, SeriesPoint } from '../../harness/run/results.ts';
-import { datacenterOutage, failedRegion, firstAnswer, lagFigures, outageFigures } from './datacenter-outage.ts';
+import { datacenterOutage, failedRegion, firstAnswer, lagFigures, outageFigures, revertWaves } from './datacenter-outage.ts';
 import { newDrillState } from './types.ts';
 
 describe('datacenter-outage', () => {
@@ -23,6 +23,34 @@ describe('datacenter-outage', () => {
     const dflt = datacenterOutage.schedule(p7, { atS: 15, durationS: 30, params: [], users: 100 }, newDrillState())[0]!;
     expect([dflt.fault.target, dflt.fault.describe()]).toEqual(['write-region', "the write region (the Patroni leader's) down, every host of it"]);
     expect(datacenterOutage.hypothesis(p7, { atS: 15, durationS: 30, params: [], users: 100 }).text).toMatch(/^every host of the write region \(where the Patroni leader is at the fault\) dies at once/);
+  });
+
+  it('active-active: takes every member of the region down and reads each home shard back through a survivor router that follows its cluster', () => {
+    const aa = planOf(7, { mode: 'active-active' });
+    const state = newDrillState();
+    const [item] = datacenterOutage.schedule(aa, { atS: 15, durationS: 30, params: [], users: 1000, target: 'eu' }, state);
+    expect(item!.fault.describe()).toBe('region eu down: dcs-eu, db-us-east-in-eu, db-us-west-in-eu, db-eu-in-eu, route-eu, sessions-eu, app-eu-1, lb-eu');
+    expect(Object.fromEntries(state.primaries)).toEqual({ 'us-east': 'pg-router-us-east-in-us-east', 'us-west': 'pg-router-us-west-in-us-east', eu: 'pg-router-eu-in-us-east' });
+    // us-east down: the read-back of every shard moves to us-west's routers (us-east's are its store's)
+    const east = newDrillState();
+    datacenterOutage.schedule(aa, { atS: 15, durationS: 30, params: [], users: 1000, target: 'us-east' }, east);
+    expect(Object.fromEntries(east.primaries)).toEqual({ 'us-east': 'pg-router-us-east-in-us-west', 'us-west': 'pg-router-us-west-in-us-west', eu: 'pg-router-eu-in-us-west' });
+  });
+
+  it("brings a region's hosts back in dependency waves: its Patroni members together", () => {
+    const aa = planOf(7, { mode: 'active-active' });
+    const hosts = aa.hosts.filter((h) => h.region === 'eu').map((h) => h.name);
+    expect(revertWaves(aa, hosts).map((w) => w.map((i) => hosts[i]))).toEqual([
+      ['dcs-eu'],
+      ['db-us-east-in-eu', 'db-us-west-in-eu', 'db-eu-in-eu'],
+      ['route-eu', 'sessions-eu'],
+      ['app-eu-1'],
+      ['lb-eu'],
+    ]);
+    // the home member and a replica of its cluster on one list: the replica waits for it
+    expect(revertWaves(aa, ['db-eu-in-eu', 'db-eu-in-us-east'])).toEqual([[0], [1]]);
+    const ap = p7.hosts.filter((h) => h.region === 'eu').map((h) => h.name);
+    expect(revertWaves(p7, ap).map((w) => w.map((i) => ap[i]))).toEqual([['dcs-eu'], ['db-eu'], ['route-eu', 'sessions-eu'], ['app-eu-1'], ['lb-eu']]);
   });
 
   it('refuses a region the deployment does not have, naming its regions', () => {

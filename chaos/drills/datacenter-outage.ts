@@ -21,6 +21,10 @@
 // before and during it (merged from its seconds' histograms). Replication lag p50/p99/max per
 // (leader -> replica) pair, from a sample a second before the fault. RPO is the write checker's
 // (chaos/write-check.ts, read through a surviving region's router), counted from regionDownAtS.
+// Active-active (a Patroni cluster per home region): the write region is the first cluster's
+// leader's, every cluster whose leader was in the region is watched until a survivor leads
+// (patroniFailoverS: the last of them; per cluster `.<scope>`), lag pairs are per cluster, and
+// the write checker reads each shard through a surviving router that follows that shard's cluster.
 import { BenchError } from '../../harness/errors.ts';
 import { mergeSeconds } from '../../harness/load/histogram.ts';
 import type { RegionResults } from '../../harness/run/results.ts';
@@ -29,8 +33,9 @@ import { firstSurvivorSuccessS, mergeServed, rtoS, samplePercentiles, shiftTimeS
 import { replicationLag } from '../../targets/regions/lag.ts';
 import { CONTROL_HOST, type DeployPlan } from '../../harness/topology/plan.ts';
 import { dnsQuery } from '../../harness/load/geo-dns.ts';
-import { answerRegions, dataCenters, GEO_DNS, GEO_FQDN } from '../../targets/phases/phase-7.ts';
+import { answerRegions, dataCenters, GEO_DNS, GEO_FQDN, regionFront } from '../../targets/phases/phase-7.ts';
 import { regionNames } from '../../targets/regions/blocks.ts';
+import { patroniClusters, twinRouters, type PatroniCluster } from '../../targets/regions/active-active.ts';
 import { firstHost, resolvePdnsConfig } from '../../targets/services/pdns.ts';
 import { patroniRole } from '../../targets/services/patroni.ts';
 import { makeFault } from '../faults/index.ts';
@@ -109,11 +114,23 @@ function regionsOf(plan: DeployPlan): string[] {
   return plan.services.some((s) => s.name === GEO_DNS) ? dataCenters(plan.topology) : [];
 }
 
-/** Which region's Patroni member leads now (null: none answers /primary). */
-async function leaderNow(plan: DeployPlan, regions: readonly string[]): Promise<string | null> {
-  const roles = await Promise.all(regions.map((r) => patroniRole(plan.services.find((s) => s.name === regionNames(r).member)!)));
+/** In which of `regions` the cluster's leader stands now (null: no member there answers /primary). */
+async function leaderNow(plan: DeployPlan, cluster: PatroniCluster, regions: readonly string[]): Promise<string | null> {
+  const members = cluster.members.filter((m) => regions.includes(m.region));
+  const roles = await Promise.all(members.map((m) => patroniRole(plan.services.find((s) => s.name === m.name)!)));
   const i = roles.indexOf('primary');
-  return i < 0 ? null : regions[i]!;
+  return i < 0 ? null : members[i]!.region;
+}
+
+/** Points the write checker's read-back of every shard of the users store at a router, in one of
+ *  `regions`, that follows the same cluster as the shard's own (active-active: a cluster per shard). */
+function readBackThrough(plan: DeployPlan, regions: readonly string[], state: DrillState): void {
+  const users = plan.topology.stores?.find((x) => x.name === 'users');
+  if (users?.kind !== 'postgres') return;
+  for (const sh of users.shards) {
+    const twin = twinRouters(plan.topology, sh.primary, regions)[0];
+    if (twin) state.primaries.set(sh.name, twin);
+  }
 }
 
 /**
@@ -129,20 +146,24 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
   const hostsOf = (r: string) => plan.hosts.filter((h) => h.region === r && h.name !== CONTROL_HOST);
   // every region's faults, built (and checked) before anything starts; the one due is picked at the fault
   const downsOf = new Map(regions.map((r) => [r, hostsOf(r).map((h) => makeFault('host-down', h.name, {}, plan))]));
+  // active-passive: one cluster; active-active: one per home region, the first one's leader is
+  // "the write region" (the default target)
+  const clusters = patroniClusters(plan.topology);
   return {
     name: 'region-down',
     target: fixed ?? WRITE_REGION,
     describe: () => (fixed ? `region ${fixed} down: ${hostsOf(fixed).map((h) => h.name).join(', ')}` : "the write region (the Patroni leader's) down, every host of it"),
     async apply(ctx) {
       const applyStart = performance.now();
-      const leader = await leaderNow(plan, regions);
+      const leaders = await Promise.all(clusters.map((c) => leaderNow(plan, c, regions)));
+      const leader = leaders[0] ?? null;
       state.figures.leaderRegionAtFault = leader;
       // no member leads (a failover already under way): the first region, said in the figures
       const region = fixed ?? leader ?? regions[0]!;
       state.figures.failedRegion = region;
       const survivors = regions.filter((r) => r !== region);
-      // the write checker reads the store through a router that survives
-      state.primaries.set('main', regionNames(survivors[0]!).router);
+      // the write checker reads each shard through a router that survives
+      readBackThrough(plan, survivors, state);
       const downs = downsOf.get(region)!;
       const t0 = performance.now();
       // the region goes down now, not at the fault's start: reading the leader took this long
@@ -151,6 +172,7 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
       const dnsWatch = watchDnsFlip(plan, region, t0, state, () => reverted);
       const settled = await Promise.allSettled(downs.map((f) => f.apply(ctx)));
       const applied = settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
+      const waves = revertWaves(plan, settled.flatMap((x, i) => (x.status === 'fulfilled' ? [hostsOf(region)[i]!.name] : [])));
       // how long the kills took to land: answers the region gave until then are not a shift's failure
       state.figures.regionDownTookS = Math.round(performance.now() - t0) / 1000;
       const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
@@ -161,33 +183,63 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
       }
       state.figures.patroniFailoverS = null;
       watches.set(state, dnsWatch);
-      if (leader === region) {
+      // the clusters whose leader died with the region: each must elect a survivor by itself
+      const orphaned = clusters.filter((_, i) => leaders[i] === region);
+      if (orphaned.length > 0) {
+        const several = clusters.length > 1;
         watches.set(
           state,
-          Promise.all([dnsWatch, (async () => {
+          Promise.all([dnsWatch, ...orphaned.map(async (c) => {
             while (performance.now() - t0 < WATCH_TIMEOUT_MS) {
-              const now = await leaderNow(plan, survivors);
+              const now = await leaderNow(plan, c, survivors);
               if (now !== null) {
-                state.figures.patroniFailoverS = Math.round(performance.now() - t0) / 1000;
-                state.figures.newLeaderRegion = now;
-                ctx.progress(`datacenter-outage: ${now}'s member leads ${state.figures.patroniFailoverS} s after ${region} went down`);
+                const atS = Math.round(performance.now() - t0) / 1000;
+                // the failover is over when the last orphaned cluster leads again
+                state.figures.patroniFailoverS = Math.max(atS, (state.figures.patroniFailoverS as number | null) ?? 0);
+                if (several) {
+                  state.figures[`patroniFailoverS.${c.scope}`] = atS;
+                  state.figures[`newLeaderRegion.${c.scope}`] = now;
+                }
+                if (c === orphaned[0]) state.figures.newLeaderRegion = now;
+                ctx.progress(`datacenter-outage: ${now}'s member of ${c.scope} leads ${atS} s after ${region} went down`);
                 return;
               }
               await new Promise((res) => setTimeout(res, 100));
             }
-            state.problems.push(`no surviving Patroni member led within ${WATCH_TIMEOUT_MS / 1000} s of the outage`);
-          })()]),
+            state.problems.push(`no surviving Patroni member of ${c.scope} led within ${WATCH_TIMEOUT_MS / 1000} s of the outage`);
+          })]),
         );
       }
       return {
         detail: `leader in ${leader ?? 'no region'}; ${region} down: ${applied.map((a) => a.detail).join('; ')}`,
         revert: once(async () => {
           reverted = true;
-          for (const a of applied) await a.revert();
+          // a wave's hosts together (a region's several Patroni members: one after the other took 80 s at 0.07 core each)
+          for (const wave of waves) await Promise.all(wave.map((i) => applied[i]!.revert()));
         }),
       };
     },
   };
+}
+
+/**
+ * The order to bring a region's downed hosts (in plan order) back: waves of their indices, a host
+ * joining the wave before it unless one of its services depends on a service of that wave (the
+ * dependency's edge must answer first). Pure.
+ */
+export function revertWaves(plan: Pick<DeployPlan, 'services'>, hosts: readonly string[]): number[][] {
+  const waves: number[][] = [];
+  let inWave = new Set<string>();
+  hosts.forEach((h, i) => {
+    const deps = plan.services.filter((s) => s.host === h).flatMap((s) => s.dependsOn);
+    if (waves.length === 0 || deps.some((d) => inWave.has(d))) {
+      waves.push([]);
+      inWave = new Set();
+    }
+    waves.at(-1)!.push(i);
+    for (const s of plan.services) if (s.host === h) inWave.add(s.name);
+  });
+  return waves;
 }
 
 /** The first time (s, load clock) at or after `fromS` a region's resolver answered an address
@@ -208,26 +260,30 @@ const servedBy = (plan: Pick<DeployPlan, 'services' | 'listeners' | 'topology'>,
  *  end); a sample that fails (a member restarting) is skipped, the count says how many held. */
 async function sampleLag(plan: DeployPlan, t: DrillTiming, state: DrillState, signal: AbortSignal): Promise<void> {
   const regions = dataCenters(plan.topology);
-  const member = (r: string) => plan.services.find((s) => s.name === regionNames(r).member)!;
+  const clusters = patroniClusters(plan.topology);
+  const service = (name: string) => plan.services.find((s) => s.name === name)!;
   const samples = new Map<string, { ms: number[]; bytes: number[] }>();
   lagSamples.set(state, samples);
   const until = performance.now() + t.atS * 1000;
   while (!signal.aborted && performance.now() < until && state.figures.failedRegion === undefined) {
     const next = performance.now() + LAG_EVERY_MS;
-    const leader = await leaderNow(plan, regions);
-    if (leader !== null) {
+    await Promise.all(clusters.map(async (c) => {
+      const leader = await leaderNow(plan, c, regions);
+      if (leader === null) return;
+      const from = c.members.find((m) => m.region === leader)!;
       await Promise.all(
-        regions.filter((r) => r !== leader).map(async (r) => {
-          const lag = await replicationLag(member(leader).address, member(r).address, PG_CREDENTIALS).catch(() => null);
+        c.members.filter((m) => m !== from).map(async (m) => {
+          const lag = await replicationLag(service(from.name).address, service(m.name).address, PG_CREDENTIALS).catch(() => null);
           if (!lag || lag.seconds === null) return;
-          const pair = `${leader}->${r}`;
+          // active-active: a pair per cluster, named after its scope
+          const pair = `${clusters.length > 1 ? `${c.scope}:` : ''}${leader}->${m.region}`;
           const s = samples.get(pair) ?? { ms: [], bytes: [] };
           s.ms.push(Math.round(lag.seconds * 1000));
           s.bytes.push(lag.bytes);
           samples.set(pair, s);
         }),
       );
-    }
+    }));
     const wait = Math.min(next, until) - performance.now();
     if (wait > 0) await new Promise<void>((res) => {
       const timer = setTimeout(res, wait);
@@ -326,7 +382,7 @@ export const datacenterOutage: Drill = {
     const r = failedRegion(plan, t);
     // until the fault picks the region, the write checker's reads go where they would anyway
     const survivor = dataCenters(plan.topology).find((x) => x !== r)!;
-    state.primaries.set('main', regionNames(survivor).router);
+    readBackThrough(plan, [survivor], state);
     return [{ fault: regionDown(plan, r, state), startS: t.atS, durationS: t.durationS }];
   },
   // no health probe: the load's API target is the geo name, which only the client regions resolve

@@ -26,6 +26,7 @@ import { BenchError } from '../../harness/errors.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
 import { dataCenters, GEO_DNS } from '../../targets/phases/phase-7.ts';
 import { regionNames } from '../../targets/regions/blocks.ts';
+import { patroniClusters } from '../../targets/regions/active-active.ts';
 import { PG_CREDENTIALS } from '../../targets/app/config.ts';
 import { patroniLeads, patroniRole, replicationProxyName } from '../../targets/services/patroni.ts';
 import { disableEdges } from '../faults/edge-control.ts';
@@ -330,6 +331,8 @@ export const regionPartition: Drill = {
   applies(plan) {
     const regions = regionsOf(plan);
     if (regions.length < 3) return doesNotApply(`it cuts one region from a majority of others behind a geo DNS, and phase ${plan.topology.phase} has ${regions.length === 0 ? 'no geo DNS' : `${regions.length} region(s)`} (run phase 7)`);
+    // it reads one Patroni cluster's members by region (blocks.ts's names); active-active has a cluster per home region
+    if (patroniClusters(plan.topology).length > 1) return doesNotApply('it follows the one Patroni cluster of --mode active-passive, and this deployment has a cluster per home region (--mode active-active): not built for it yet');
     if (!plan.toxiproxy) return doesNotApply('it disables the edges across the cut through Toxiproxy, and this deployment connects its tiers directly (run without --no-proxies)');
     return APPLIES;
   },

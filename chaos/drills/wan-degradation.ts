@@ -18,6 +18,7 @@ import { BenchError } from '../../harness/errors.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
 import { dataCenters, regionFront } from '../../targets/phases/phase-7.ts';
 import { regionNames } from '../../targets/regions/blocks.ts';
+import { patroniClusters } from '../../targets/regions/active-active.ts';
 import { replicationLag } from '../../targets/regions/lag.ts';
 import { PG_CREDENTIALS } from '../../targets/app/config.ts';
 import { once, TOXIC_PREFIX } from '../faults/toxic-fault.ts';
@@ -240,6 +241,8 @@ export const wanDegradation: Drill = {
   applies(plan) {
     const regions = regionsOf(plan);
     if (regions.length < 2) return doesNotApply(`it slows the WAN between regions, and phase ${plan.topology.phase} has ${regions.length === 0 ? 'no geo DNS' : 'one region'} (run phase 7)`);
+    // it reads one Patroni cluster's members by region (blocks.ts's names); active-active has a cluster per home region
+    if (patroniClusters(plan.topology).length > 1) return doesNotApply('it follows the one Patroni cluster of --mode active-passive, and this deployment has a cluster per home region (--mode active-active): not built for it yet');
     if (!plan.toxiproxy || !(plan.topology.toxics ?? []).length) return doesNotApply('it multiplies the WAN baseline toxics through Toxiproxy, and this deployment has none (run without --no-proxies)');
     return APPLIES;
   },

@@ -111,6 +111,7 @@ describe('the registry of options', () => {
       clientMix: [7],
       dnsCache: [7],
       wanLatency: [7],
+      mode: [7],
     });
     expect(PHASE_NUMBERS).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(phase5.defaults).toEqual({ appServers: 3, replicas: 1, shards: 2, shardStrategy: 'range', replication: 'async' });

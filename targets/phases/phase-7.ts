@@ -6,6 +6,10 @@
 // nearest region's. Every edge that leaves a region carries the WAN baseline (targets/regions/
 // latency.ts), declared here as topology and applied by Toxiproxy's recipe once its proxies exist.
 //
+// `--mode active-active` (targets/regions/active-active.ts): a Patroni cluster per home region
+// instead of one, each user's data in its home region's cluster by id range; a region's apps
+// write through a router per cluster and read from their own region's member of each cluster.
+//
 // Why the apps read and write through their region's router: the apps' connection string never
 // changes when Patroni moves the leader, so no step of a failover is the harness's or the app's.
 // Why the geo DNS answers a client region with a listener per far region: a client routed to a
@@ -15,9 +19,10 @@
 // WAN to model, and no proxy hop on the common path). The geo DNS's health checks of a far
 // candidate go through the listener too, as a client's request would.
 import { BenchError } from '../../harness/errors.ts';
-import type { AppConfig, Host, HostSize, Service, StoreSpec, Topology, TopologyListener, TopologyToxic } from '../../harness/topology/types.ts';
+import type { AppConfig, Host, HostSize, Service, ShardSpec, StoreSpec, Topology, TopologyListener, TopologyToxic } from '../../harness/topology/types.ts';
 import { edgeName } from '../../harness/topology/plan.ts';
 import { dataTier } from '../regions/blocks.ts';
+import { activeActiveTier } from '../regions/active-active.ts';
 import { preferenceRanks } from '../regions/geo.ts';
 import { baselineToxics, replicationBaseline, DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, formatLatencyTable, wanTable, type LatencyTable, type RegionEdge } from '../regions/latency.ts';
 import { haproxyRecipe, LIVENESS_PATH } from '../services/haproxy.ts';
@@ -27,7 +32,7 @@ import { CLIENT_MIX_EVEN, planClients } from '../regions/clients.ts';
 import type { ClientRegion } from '../../harness/load/client-regions.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
 import { checkHostCount } from './fleet.ts';
-import { appServersParam, definePhase, intOf, textOf, withDefault } from './params.ts';
+import { appServersParam, choiceOf, definePhase, intOf, textOf, withDefault } from './params.ts';
 
 const TITLE = 'Multiple data centers';
 
@@ -43,6 +48,20 @@ export const regionsParam = {
   rule: 'phase {phase} needs a whole number of at least 3 regions (the etcd quorum must survive a region)',
   hint: 'use --regions 3',
 } as const;
+
+/** Where users' data is written: one write region for everyone (active-passive), or each user's
+ *  home region by id range (active-active, targets/regions/active-active.ts). */
+export const modeParam = {
+  name: 'mode',
+  flag: '--mode',
+  type: 'choice',
+  default: 'active-passive',
+  choices: ['active-passive', 'active-active'],
+  help: 'active-passive (one Patroni cluster, one write region) or active-active (a cluster per home region, users split by id range; reads local)',
+  rule: 'unknown data mode',
+  hint: 'use --mode active-passive or --mode active-active',
+} as const;
+export type Phase7Mode = (typeof modeParam.choices)[number];
 
 /** How the load's requests split over the client regions: even, or all from one region. */
 export const clientMixParam = {
@@ -188,31 +207,44 @@ export function wanBaseline(t: Pick<Topology, 'hosts' | 'services' | 'listeners'
   return [...baselineToxics(edges, table), ...replicationBaseline(members, table)];
 }
 
-/** Phase 7's topology. Pure. */
-export function phase7Topology(o: { regions: readonly string[]; appServers: number; table?: LatencyTable }): Topology {
+/** The data tier of a mode: its hosts and services, the shards a region's apps use, and the
+ *  store's shards for seeding and the write checker. Pure. */
+function dataOf(mode: Phase7Mode, regions: readonly string[], users: number): { hosts: Host[]; services: Service[]; appShards: (r: string) => ShardSpec[]; storeShards: ShardSpec[] } {
+  if (mode === 'active-active') {
+    const aa = activeActiveTier(regions, users);
+    return { hosts: aa.hosts, services: aa.services, appShards: (r) => aa.appShards[r]!, storeShards: aa.storeShards };
+  }
+  // each region's apps write and read through their own region's router: reads are as fresh as
+  // the leader (one write region, active-passive), and cost the WAN round trip outside it
+  const tier = dataTier(regions);
+  const main = (router: string): ShardSpec[] => [{ name: 'main', primary: router, replicas: [], range: [0, null] }];
+  return { hosts: tier.hosts, services: tier.services, appShards: (r) => main(tier.routers[r]!), storeShards: main(tier.routers[regions[0]!]!) };
+}
+
+/** Phase 7's topology. Pure. `users` sets the home ranges of active-active (default mode: active-passive). */
+export function phase7Topology(o: { regions: readonly string[]; appServers: number; table?: LatencyTable; mode?: Phase7Mode; users?: number }): Topology {
   const table = o.table ?? DEFAULT_ONE_WAY_MS;
-  const tier = dataTier(o.regions);
   const s = phase7Sizes;
-  const hosts: Host[] = [...tier.hosts];
-  const services: Service[] = [...tier.services];
+  const data = dataOf(o.mode ?? 'active-passive', o.regions, o.users ?? 0);
+  const hosts: Host[] = [...data.hosts];
+  const services: Service[] = [...data.services];
   const allApps: string[] = [];
   for (const r of o.regions) {
     const f = regionFront(r);
-    const router = tier.routers[r]!;
     const apps = Array.from({ length: o.appServers }, (_, i) => f.app(i + 1));
     allApps.push(...apps);
-    // each region's apps write and read through their own region's router: reads are as fresh
-    // as the leader (one write region, active-passive), and cost the WAN round trip outside it
+    const shards = data.appShards(r);
     const app: AppConfig = {
-      store: { kind: 'postgres', strategy: 'range', shards: [{ name: 'main', primary: router, replicas: [], range: [0, null] }] },
+      store: { kind: 'postgres', strategy: 'range', shards },
       sessions: { kind: 'redis', service: f.sessions },
       cache: null,
       region: r,
     };
+    const dataDeps = [...new Set(shards.flatMap((sh) => [sh.primary, ...sh.replicas]))];
     hosts.push({ name: f.sessionsHost, size: s.sessions, region: r }, ...apps.map((_, i) => ({ name: f.appHost(i + 1), size: s.app, region: r })), { name: f.lbHost, size: s.lb, region: r });
     services.push(
       { name: f.sessions, kind: 'redis', host: f.sessionsHost, role: 'sessions', dependsOn: [], config: { kind: 'redis' } },
-      ...apps.map((name, i): Service => ({ name, kind: 'app', host: f.appHost(i + 1), role: 'app', dependsOn: [router, f.sessions], config: { kind: 'app', app: structuredClone(app) } })),
+      ...apps.map((name, i): Service => ({ name, kind: 'app', host: f.appHost(i + 1), role: 'app', dependsOn: [...dataDeps, f.sessions], config: { kind: 'app', app: structuredClone(app) } })),
       { name: f.lb, kind: 'haproxy', host: f.lbHost, role: 'lb', dependsOn: apps, config: { kind: 'haproxy', haproxy: { backends: apps, liveness: true } } },
     );
   }
@@ -220,9 +252,9 @@ export function phase7Topology(o: { regions: readonly string[]; appServers: numb
   // the DNS's health checks reach each candidate as the view's clients would (a far one through
   // the pair's client listener): not an edge of the system, so the DNS depends on nothing
   services.push({ name: GEO_DNS, kind: 'pdns', host: 'dns-host', role: 'geo-dns', dependsOn: [], config: { kind: 'pdns', pdns: geoDnsConfig(o.regions, table) } });
-  // seeding and the write checker reach the data through the first region's router; every app
-  // owns the store (each through its own region's router, which lands on the same leader)
-  const users: StoreSpec = { name: 'users', kind: 'postgres', owners: allApps, strategy: 'range', shards: [{ name: 'main', primary: tier.routers[o.regions[0]!]!, replicas: [], range: [0, null] }] };
+  // seeding and the write checker reach each shard through the first region's router to it; every
+  // app owns the store (each through its own region's routers, which land on the same leaders)
+  const users: StoreSpec = { name: 'users', kind: 'postgres', owners: allApps, strategy: 'range', shards: data.storeShards };
   const t: Topology = {
     phase: 7,
     title: TITLE,
@@ -243,14 +275,14 @@ export const phase7 = definePhase({
   architecture: 'several regions, each a balancer, apps and a Patroni member behind a router; etcd across regions; geo-routing DNS; WAN latency; async cross-region replication with automatic failover',
   shows: 'a region can die and traffic moves without a human; how much data the async link loses (RPO)',
   built: true,
-  params: [regionsParam, withDefault(appServersParam, 1), clientMixParam, dnsCacheParam, wanLatencyParam],
+  params: [regionsParam, withDefault(appServersParam, 1), clientMixParam, dnsCacheParam, wanLatencyParam, modeParam],
   build: (o) => {
     const n = intOf(o, regionsParam);
     if (n > DEFAULT_REGIONS.length) {
       throw new BenchError('usage', `--regions ${n}: phase 7 knows ${DEFAULT_REGIONS.length} regions (${DEFAULT_REGIONS.join(', ')})`, `a region more needs its WAN latencies and does not fit 2 cores: use --regions ${DEFAULT_REGIONS.length}`);
     }
     const regions = DEFAULT_REGIONS.slice(0, n);
-    return checkHostCount(phase7Topology({ regions, appServers: intOf(o, appServersParam), table: wanTable(textOf(o, wanLatencyParam), regions) }));
+    return checkHostCount(phase7Topology({ regions, appServers: intOf(o, appServersParam), table: wanTable(textOf(o, wanLatencyParam), regions), mode: choiceOf(o, modeParam), users: o.users }));
   },
 });
 
