@@ -64,8 +64,11 @@ describe('activeActiveTier', () => {
     expect(wan.has('pg-router-eu-in-eu->pg-eu-in-eu')).toBe(false);
     expect(wan.has('pg-us-east-in-eu->pg-us-east-in-us-east')).toBe(true);
     expect([...wan].filter((x) => x.startsWith('app-') || x.startsWith('lb-'))).toEqual([]);
-    // 9 routers x 2 remote members + 9 members x 2 remote etcd + 6 replica -> home: two toxics each
-    expect(t.toxics).toHaveLength(2 * (18 + 18 + 6));
+    // edges: 9 routers x 2 remote members + 9 members x 2 remote etcd + 6 replica -> home; then
+    // the 6 client listeners (client region -> another region's balancer) and the 9 members'
+    // replication proxies (latency.ts replicationBaseline): two toxics each
+    expect(t.toxics).toHaveLength(2 * (18 + 18 + 6 + 6 + 9));
+    expect((t.toxics ?? []).filter((x) => x.proxy.startsWith('replication->'))).toHaveLength(2 * 9);
   });
 
   it('sizes: 0.36 core of data per region, the phase within 1.8 cores; a member takes every pool that may land on it', () => {
