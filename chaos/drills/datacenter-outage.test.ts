@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planOf } from '../testing/fakes.ts';
 import { LatencyHistogram } from '../../harness/load/histogram.ts';
 import type { RegionResults, RegionSecond, SeriesPoint } from '../../harness/run/results.ts';
-import { datacenterOutage, failedRegion, firstAnswer, lagFigures, outageFigures } from './datacenter-outage.ts';
+import { datacenterOutage, failedRegion, firstAnswer, HOLD_WAL_DEFAULT_MS, holdWalMs, lagFigures, outageFigures } from './datacenter-outage.ts';
 import { newDrillState } from './types.ts';
 
 describe('datacenter-outage', () => {
@@ -23,6 +23,24 @@ describe('datacenter-outage', () => {
     const dflt = datacenterOutage.schedule(p7, { atS: 15, durationS: 30, params: [], users: 100 }, newDrillState())[0]!;
     expect([dflt.fault.target, dflt.fault.describe()]).toEqual(['write-region', "the write region (the Patroni leader's) down, every host of it"]);
     expect(datacenterOutage.hypothesis(p7, { atS: 15, durationS: 30, params: [], users: 100 }).text).toMatch(/^every host of the write region \(where the Patroni leader is at the fault\) dies at once/);
+  });
+
+  it('hold-wal: the RPO negative control, in ms, as a duration or true; the hypothesis then expects the loss', () => {
+    const t = (params: string[]) => ({ atS: 15, durationS: 30, params, users: 100 });
+    expect(holdWalMs(t([]))).toBeNull();
+    expect(holdWalMs(t(['hold-wal=false']))).toBeNull();
+    expect(holdWalMs(t(['hold-wal=true']))).toBe(HOLD_WAL_DEFAULT_MS);
+    expect(holdWalMs(t(['hold-wal']))).toBe(HOLD_WAL_DEFAULT_MS);
+    expect(holdWalMs(t(['hold-wal=2500']))).toBe(2500);
+    expect(holdWalMs(t(['hold-wal=2s']))).toBe(2000);
+    for (const bad of ['hold-wal=0', 'hold-wal=soon', 'hold-wal=61s']) expect(() => holdWalMs(t([bad]))).toThrow(/^datacenter-outage: hold-wal=\S+ is not a duration above 0 and at most 60 s$/);
+    // the default run keeps its hypothesis; with the hold it is expected to fail on lost writes
+    expect(datacenterOutage.hypothesis(p7, t([])).expectedFailure).toBeUndefined();
+    const h = datacenterOutage.hypothesis(p7, t(['hold-wal=3000']));
+    expect(h.maxLostWrites).toBe(0);
+    expect(h.expectedFailure).toMatch(/^hold-wal: the leader's WAL was held back from its replicas for 3000 ms before the kill/);
+    // the region dies after the hold: a hold as long as the fault is refused before anything starts
+    expect(() => datacenterOutage.schedule(p7, { ...t(['hold-wal=30s']), durationS: 30 }, newDrillState())).toThrow(/hold-wal=30000 ms does not fit in the fault's 30 s/);
   });
 
   it('refuses a region the deployment does not have, naming its regions', () => {

@@ -1,7 +1,8 @@
 // The phase-7 drills region-partition and wan-degradation on real servers (native runtime,
 // Toxiproxy on every edge with the WAN baseline, Patroni + etcd + PostgreSQL, PowerDNS), on ONE
 // phase-7 deployment. wan-degradation runs first, on a settled cluster (its lag needs every
-// replica streaming); region-partition second, since its old leader comes back through a rewind.
+// replica streaming); region-partition second, since its old leader comes back through a rewind;
+// the RPO negative control (datacenter-outage with hold-wal) last, once every replica caught up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toxiproxyClient } from '../../harness/runtime/toxiproxy-client.ts';
 import type { Deployment } from '../../harness/runtime/types.ts';
@@ -12,6 +13,8 @@ import { phase7 } from '../../targets/phases/phase-7.ts';
 import { deployPhase, type PhaseUnderTest } from '../../targets/phases/testing/deploy.ts';
 import { regionNames } from '../../targets/regions/blocks.ts';
 import { DEFAULT_REGIONS } from '../../targets/regions/latency.ts';
+import { replicationLag } from '../../targets/regions/lag.ts';
+import { PG_CREDENTIALS } from '../../targets/app/config.ts';
 import { patroniRole } from '../../targets/services/patroni.ts';
 import { runDrill } from '../run-drill.ts';
 
@@ -48,7 +51,53 @@ async function leaderRegion(): Promise<string | null> {
 
 const load = () => ({ ...regionalLoad(p, { options: phase7.defaults }), users: 1_000, seed: 1, rate: 30 });
 
+/** Waits until a member leads and every other one has replayed all of its WAL (after a drill that
+ *  moved the leader, the old one rejoins through a rewind); returns the leader's region. */
+async function settledLeader(timeoutMs = 60_000): Promise<string> {
+  const t0 = performance.now();
+  for (;;) {
+    const leader = await leaderRegion();
+    if (leader !== null) {
+      const lags = await Promise.all(
+        DEFAULT_REGIONS.filter((x) => x !== leader).map((x) => replicationLag(serviceOf(p, regionNames(leader).member).address, serviceOf(p, regionNames(x).member).address, PG_CREDENTIALS).then((l) => l.bytes, () => -1)),
+      );
+      if (lags.every((b) => b === 0)) return leader;
+    }
+    if (performance.now() - t0 > timeoutMs) throw new Error(`no settled leader within ${timeoutMs / 1000} s`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}
+
 describe('phase-7 drills', () => {
+  it("region-evacuation of a region without the leader: the geo DNS's answers for it step down to 0 %, its traffic share falls with them, nothing fails, the record is restored exactly", async () => {
+    const leader = await leaderRegion();
+    const out = await runDrill({ deployment: dep, drill: 'region-evacuation', atS: 6, durationS: 25, tailS: 8, params: ['step=5s'], load: load() });
+    const r = out.drill;
+    console.log(`[phase-7 drills] region-evacuation: ${JSON.stringify({ pass: r.pass, figures: r.figures, reasons: r.reasons, kinds: out.load.results.errorKinds, codes: out.load.results.statusCodes, writes: out.writes && { acknowledged: out.writes.acknowledged, lost: out.writes.lost } })}`);
+    expect(out.faults.map((w) => [w.name, w.target])).toEqual([['region-evacuation', 'replica-region']]);
+    const region = r.figures.evacuatedRegion as string;
+    expect(DEFAULT_REGIONS).toContain(region);
+    expect(region).not.toBe(leader);
+    const f = (k: string) => r.figures[k] as number;
+    expect([1, 2, 3, 4].map((i) => f(`weight.${i}`))).toEqual([75, 50, 25, 0]);
+    // the DNS: its own clients got it on about 75 % of the probe's answers at the first step
+    // (~16 answers: under 25 % has a chance below 1e-3), never at 0 %
+    expect(f('dnsOwnShare.1')).toBeGreaterThan(0.25);
+    expect(f('dnsOwnShare.4')).toBe(0);
+    expect(f('dnsShare.4')).toBe(0);
+    // the clients: the region served its own clients before, and under 5 % of everyone's at the end
+    expect(f('ownServedShare.before')).toBeGreaterThan(0.9);
+    expect(f('servedShare.before')).toBeGreaterThan(0.2);
+    expect(f('servedShare.4')).toBeLessThan(0.05);
+    expect(r.figures.drainedS).not.toBeNull();
+    expect(f('drainedS')).toBeLessThanOrEqual(25);
+    // a planned drain costs nothing
+    for (const k of ['before', '1', '2', '3', '4']) expect([k, f(`stepErrors.${k}`)]).toEqual([k, 0]);
+    expect(out.writes!.lost).toBe(0);
+    expect(r.figures.recordRestored).toBe('exact');
+    expect(r.pass).toBe(true);
+  }, 120_000);
+
   it('wan-degradation x5: replication lag rises during and comes back after, reads from outside the leader slow down, the baseline is restored exactly', async () => {
     expect(await toxics()).toEqual(topologyToxics());
     const leader = await leaderRegion();
@@ -110,6 +159,29 @@ describe('phase-7 drills', () => {
     // the load's writes are the write checker's, read through a router of the majority
     expect(out.writes).not.toBeNull();
     // the WAN baseline survived the cut and the heal
+    expect(await toxics()).toEqual(topologyToxics());
+  }, 120_000);
+
+  it('RPO negative control: datacenter-outage with hold-wal loses what the leader acknowledged while its WAL was held back, and the write checker counts it', async () => {
+    const leader = await settledLeader();
+    const out = await runDrill({ deployment: dep, drill: 'datacenter-outage', atS: 6, durationS: 16, tailS: 12, params: ['hold-wal=3000'], load: load() });
+    const r = out.drill;
+    console.log(`[phase-7 drills] datacenter-outage hold-wal: ${JSON.stringify({ pass: r.pass, figures: r.figures, reasons: r.reasons, writes: out.writes && { acknowledged: out.writes.acknowledged, lost: out.writes.lost, indeterminate: out.writes.indeterminate } })}`);
+    expect(r.figures.failedRegion).toBe(leader);
+    expect(r.figures.walHeldS as number).toBeGreaterThanOrEqual(3);
+    // the region went down after the hold, and the outage's figures count from then
+    expect(r.figures.regionDownAtS as number).toBeGreaterThanOrEqual(out.faults[0]!.startS + 3);
+    // what the leader acknowledged during the hold never reached a replica: lost in the failover
+    expect(out.writes!.lost).toBeGreaterThan(0);
+    expect(r.figures.rpoLostWrites).toBe(out.writes!.lost);
+    // the oldest lost write was acknowledged after the hold began (3 s and the leader's read
+    // before the kill) and not before
+    expect(r.figures.rpoAgeMs as number).toBeGreaterThan(0);
+    expect(r.figures.rpoAgeMs as number).toBeLessThan(3_000 + 1_000);
+    expect(r.pass).toBe(false);
+    expect(r.reasons.join(' ')).toMatch(/acknowledged writes lost.*: more than 0 allowed/);
+    expect(r.reasons.join(' ')).toMatch(/expected in this phase: hold-wal/);
+    // the hold's toxic is gone; the baseline is exactly the topology's
     expect(await toxics()).toEqual(topologyToxics());
   }, 120_000);
 });
