@@ -9,7 +9,9 @@ import type { Deployment } from '../../harness/runtime/types.ts';
 import { serviceOf, type DeployPlan } from '../../harness/topology/plan.ts';
 import { seedUsers } from '../../harness/run/seed.ts';
 import { regionalLoad } from '../../harness/run/drive.ts';
-import { phase7 } from '../../targets/phases/phase-7.ts';
+import { GEO_DNS, GEO_FQDN, phase7, regionFront } from '../../targets/phases/phase-7.ts';
+import { clientSource } from '../../targets/regions/geo.ts';
+import { dnsQuery } from '../../harness/load/geo-dns.ts';
 import { deployPhase, type PhaseUnderTest } from '../../targets/phases/testing/deploy.ts';
 import { regionNames } from '../../targets/regions/blocks.ts';
 import { DEFAULT_REGIONS } from '../../targets/regions/latency.ts';
@@ -28,6 +30,15 @@ beforeAll(async () => {
   ({ plan: p, dep } = ph);
   console.log(`[phase-7 drills] ${p.services.length} services up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   await seedUsers(dep, 1_000, 1, () => {});
+  // A candidate counts as down until its first health check passes: a client that resolved before
+  // then was sent elsewhere and keeps that connection (the first evacuation run found its region
+  // serving none of its own clients). Every client region answered by its own region first.
+  const dns = serviceOf(p, GEO_DNS).address;
+  for (const [i, r] of DEFAULT_REGIONS.entries()) {
+    const own = serviceOf(p, regionFront(r).lb).address.host;
+    const ask = dnsQuery(dns, clientSource(p.slot, i), 500);
+    await expect.poll(async () => (await ask(GEO_FQDN).catch(() => []))[0]?.address, { timeout: 15_000, interval: 250 }).toBe(own);
+  }
 }, 200_000);
 
 afterAll(async () => {
@@ -85,6 +96,8 @@ describe('phase-7 drills', () => {
     expect(f('dnsOwnShare.1')).toBeGreaterThan(0.25);
     expect(f('dnsOwnShare.4')).toBe(0);
     expect(f('dnsShare.4')).toBe(0);
+    // the region's balancer closed its connections for the fault, so its clients asked the DNS again
+    expect(r.figures.connectionDrainS).not.toBeNull();
     // the clients: the region served its own clients before, and under 5 % of everyone's at the end
     expect(f('ownServedShare.before')).toBeGreaterThan(0.9);
     expect(f('servedShare.before')).toBeGreaterThan(0.2);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RegionResults } from '../../harness/run/results.ts';
 import { planOf } from '../testing/fakes.ts';
-import { evacuatedRegion, evacuationFigures, regionEvacuation, servedShare, stepPeriodS, STEPS } from './region-evacuation.ts';
+import { evacuatedRegion, evacuationFigures, evacuationProblems, regionEvacuation, servedShare, stepPeriodS, STEPS } from './region-evacuation.ts';
 import { newDrillState } from './types.ts';
 
 /** A client region's seconds: [t, ok by serving region, errors]. */
@@ -86,5 +86,15 @@ describe('region-evacuation', () => {
     // never drained: null, not the fault's length
     const stuck = evacuationFigures({ 'us-west': region(westClients.map(([s, , e]) => [s, { 'us-west': 10 }, e])) }, 'us-west', ['us-east'], steps, 35, []);
     expect(stuck.drainedS).toBeNull();
+  });
+
+  it('fails a region never drained, any failed request, a DNS that still answers it at 0 %, and a region that had nothing to drain', () => {
+    const good = { 'servedShare.before': 0.33, drainedS: 12, 'stepErrors.1': 0, 'stepErrors.4': 0, 'dnsShare.4': 0 };
+    expect(evacuationProblems(good, 'us-west')).toEqual([]);
+    expect(evacuationProblems({ ...good, drainedS: null }, 'us-west')).toEqual(['us-west still served 5 % or more of the requests at the end of the evacuation']);
+    expect(evacuationProblems({ ...good, 'stepErrors.2': 3 }, 'us-west')).toEqual(['3 requests failed during the evacuation: a planned drain must cost none']);
+    expect(evacuationProblems({ ...good, 'dnsShare.4': 0.1 }, 'us-west')).toEqual(["the geo DNS still answered us-west at 0 % (10 % of the probe's answers)"]);
+    // drained from the first second because it never served: not a pass
+    expect(evacuationProblems({ ...good, 'servedShare.before': 0, drainedS: 0 }, 'us-west')[0]).toMatch(/^us-west served none of the requests before the evacuation: there was nothing to drain/);
   });
 });

@@ -145,6 +145,25 @@ export function evacuationFigures(
   return out;
 }
 
+/**
+ * What fails the drill in its figures (evacuationFigures'): a region that served nothing before
+ * (nothing was drained: the drill would pass on nothing), one never drained below DRAINED_SHARE, a
+ * failed request during the steps, a geo DNS that still answered the region at 0 %. Pure.
+ */
+export function evacuationProblems(f: Readonly<Record<string, number | string | null>>, region: string): string[] {
+  const problems: string[] = [];
+  const before = f['servedShare.before'];
+  if (before === null || before === undefined || before === 0) {
+    problems.push(`${region} served none of the requests before the evacuation: there was nothing to drain (its clients were answered elsewhere: a region counts as down to the geo DNS until its first health check)`);
+  }
+  if (f.drainedS === null || f.drainedS === undefined) problems.push(`${region} still served ${DRAINED_SHARE * 100} % or more of the requests at the end of the evacuation`);
+  const failed = STEPS.reduce<number>((a, _, i) => a + (Number(f[`stepErrors.${i + 1}`]) || 0), 0);
+  if (failed > 0) problems.push(`${failed} requests failed during the evacuation: a planned drain must cost none`);
+  const lastDns = f[`dnsShare.${STEPS.length}`];
+  if (typeof lastDns === 'number' && lastDns > 0) problems.push(`the geo DNS still answered ${region} at 0 % (${lastDns * 100} % of the probe's answers)`);
+  return problems;
+}
+
 /** The geo DNS's config (with addresses) and its zone database, from the plan and the deployment. */
 function geoDns(plan: DeployPlan, dataDir: string): { config: PdnsConfig; file: string } {
   const dns = plan.services.find((s) => s.name === GEO_DNS);
@@ -290,14 +309,10 @@ export const regionEvacuation: Drill = {
         figures,
         evacuationFigures(regions, run.region, others, run.steps.map((s) => ({ percent: s.percent, fromS: toLoad(s.atS) })), untilS, run.answers.map((a) => ({ ...a, loadS: toLoad(a.atS) }))),
       );
-      if (figures.drainedS === null) problems.push(`${run.region} still served ${DRAINED_SHARE * 100} % or more of the requests at the end of the evacuation`);
     }
-    const failed = [...STEPS.keys()].reduce((a, i) => a + ((figures[`stepErrors.${i + 1}`] as number | null | undefined) ?? 0), 0);
-    if (failed > 0) problems.push(`${failed} requests failed during the evacuation: a planned drain must cost none`);
-    const lastDns = figures[`dnsShare.${STEPS.length}`];
-    if (typeof lastDns === 'number' && lastDns > 0) problems.push(`the geo DNS still answered ${run.region} at 0 % (${lastDns * 100} % of the probe's answers)`);
     figures.recordRestored = run.restored !== null && run.restored === run.deployed ? 'exact' : 'no';
     if (figures.recordRestored !== 'exact') problems.push(`the geo DNS's record was not restored as deployed: ${run.restored ?? 'no record'}`);
+    if (regions) problems.push(...evacuationProblems(figures, run.region));
     return { figures, problems, notes };
   },
 };
