@@ -313,6 +313,9 @@ export const regionEvacuation: Drill = {
     figures.recordRestored = run.restored !== null && run.restored === run.deployed ? 'exact' : 'no';
     if (figures.recordRestored !== 'exact') problems.push(`the geo DNS's record was not restored as deployed: ${run.restored ?? 'no record'}`);
     if (regions) problems.push(...evacuationProblems(figures, run.region));
+    const failures = Object.entries(ctx.load.results.statusCodes).filter(([code]) => !/^[23]/.test(code));
+    // 401: sessions live in each region's own store, so a client moved elsewhere is not logged in there
+    if (failures.length) notes.push(`failed answers over the load by status: ${failures.map(([c, n]) => `${c} x${n}`).join(', ')}${failures.some(([c]) => c === '401') ? ' (401: a client moved to another region is not logged in there, its session lives in its first region\'s store)' : ''}`);
     return { figures, problems, notes };
   },
 };
