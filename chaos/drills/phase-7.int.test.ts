@@ -1,8 +1,12 @@
 // The phase-7 drills region-partition and wan-degradation on real servers (native runtime,
 // Toxiproxy on every edge with the WAN baseline, Patroni + etcd + PostgreSQL, PowerDNS), on ONE
 // phase-7 deployment. wan-degradation runs first, on a settled cluster (its lag needs every
-// replica streaming); region-partition second, since its old leader comes back through a rewind;
-// the RPO negative control (datacenter-outage with hold-wal) last, once every replica caught up.
+// replica streaming); region-evacuation second (it needs every client region at home, and moves
+// no leader); the RPO negative control (datacenter-outage with hold-wal) third, once every replica
+// streams and caught up; region-partition last, since its old leader comes back through a rewind
+// (a hold-wal run after it lost writes acknowledged before the hold, and its old leader did not
+// come back within 90 s).
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toxiproxyClient } from '../../harness/runtime/toxiproxy-client.ts';
 import type { Deployment } from '../../harness/runtime/types.ts';
@@ -63,8 +67,23 @@ async function leaderRegion(): Promise<string | null> {
 
 const load = () => ({ ...regionalLoad(p, { options: phase7.defaults }), users: 1_000, seed: 1, rate: 30 });
 
-/** Waits until a member leads and every other one has replayed all of its WAL (after a drill that
- *  moved the leader, the old one rejoins through a rewind); returns the leader's region. */
+/** Waits until a member leads, every other one streams from it and has replayed all of its WAL
+ *  (after a drill that moved the leader, the old one rejoins through a rewind: caught up is not
+ *  streaming); returns the leader's region. */
+/** How many replicas stream from the leader's member now (-1: it did not answer). */
+async function streamingReplicas(leader: string): Promise<number> {
+  const c = new pg.Client({ ...serviceOf(p, regionNames(leader).member).address, ...PG_CREDENTIALS, connectionTimeoutMillis: 2_000, query_timeout: 2_000 });
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    return (await c.query("SELECT count(*)::int AS n FROM pg_stat_replication WHERE state = 'streaming'")).rows[0].n as number;
+  } catch {
+    return -1;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
 async function settledLeader(timeoutMs = 60_000): Promise<string> {
   const t0 = performance.now();
   for (;;) {
@@ -73,7 +92,8 @@ async function settledLeader(timeoutMs = 60_000): Promise<string> {
       const lags = await Promise.all(
         DEFAULT_REGIONS.filter((x) => x !== leader).map((x) => replicationLag(serviceOf(p, regionNames(leader).member).address, serviceOf(p, regionNames(x).member).address, PG_CREDENTIALS).then((l) => l.bytes, () => -1)),
       );
-      if (lags.every((b) => b === 0)) return leader;
+      const streaming = await streamingReplicas(leader);
+      if (lags.every((b) => b === 0) && streaming === DEFAULT_REGIONS.length - 1) return leader;
     }
     if (performance.now() - t0 > timeoutMs) throw new Error(`no settled leader within ${timeoutMs / 1000} s`);
     await new Promise((res) => setTimeout(res, 500));
@@ -81,6 +101,32 @@ async function settledLeader(timeoutMs = 60_000): Promise<string> {
 }
 
 describe('phase-7 drills', () => {
+  it('wan-degradation x5: replication lag rises during and comes back after, reads from outside the leader slow down, the baseline is restored exactly', async () => {
+    expect(await toxics()).toEqual(topologyToxics());
+    const leader = await leaderRegion();
+    const out = await runDrill({ deployment: dep, drill: 'wan-degradation', atS: 5, durationS: 20, tailS: 12, params: ['factor=5'], load: load() });
+    const r = out.drill;
+    console.log(`[phase-7 drills] wan-degradation: ${JSON.stringify({ pass: r.pass, figures: r.figures, reasons: r.reasons, kinds: out.load.results.errorKinds, codes: out.load.results.statusCodes, writes: out.writes && { acknowledged: out.writes.acknowledged, lost: out.writes.lost } })}`);
+    expect(out.faults.map((w) => [w.name, w.target])).toEqual([['wan-degradation', 'x5']]);
+    expect(r.figures.leaderRegion).toBe(leader);
+    // the drill's own toxics are gone, the baseline's are all there with their own latency
+    expect(await toxics()).toEqual(topologyToxics());
+    const replicas = DEFAULT_REGIONS.filter((x) => x !== leader);
+    for (const x of replicas) {
+      expect(r.figures[`lagSamples.${x}.before`]).toBeGreaterThanOrEqual(5);
+      expect(r.figures[`lagSamples.${x}.during`]).toBeGreaterThanOrEqual(8);
+      // a read through a region that is not the leader's crosses the WAN twice per query: at x5
+      // it pays at least 4 x the baseline round trip more
+      expect(r.figures[`readP99Ms.${x}.during`] as number).toBeGreaterThan(r.figures[`readP99Ms.${x}.before`] as number);
+    }
+    expect(r.figures.rpoExposureSecondsMax).not.toBeNull();
+    expect(r.figures.lagBackS).not.toBeNull();
+    expect(out.writes!.lost).toBe(0);
+    // the lag and the baseline held; what may fail the verdict is the error objective: at x5 the
+    // regions away from the leader answered 503 (docs/PHASE-7.md), a finding, not the drill's defect
+    expect(r.reasons.join(' ')).not.toMatch(/replication lag|never restored|never slowed/);
+  }, 120_000);
+
   it("region-evacuation of a region without the leader: the geo DNS's answers for it step down to 0 %, its traffic share falls with them, nothing fails, the record is restored exactly", async () => {
     const leader = await leaderRegion();
     const out = await runDrill({ deployment: dep, drill: 'region-evacuation', atS: 6, durationS: 25, tailS: 8, params: ['step=5s'], load: load() });
@@ -120,30 +166,27 @@ describe('phase-7 drills', () => {
     expect(r.pass).toBe(failed === 0);
   }, 120_000);
 
-  it('wan-degradation x5: replication lag rises during and comes back after, reads from outside the leader slow down, the baseline is restored exactly', async () => {
-    expect(await toxics()).toEqual(topologyToxics());
-    const leader = await leaderRegion();
-    const out = await runDrill({ deployment: dep, drill: 'wan-degradation', atS: 5, durationS: 20, tailS: 12, params: ['factor=5'], load: load() });
+  it('RPO negative control: datacenter-outage with hold-wal loses what the leader acknowledged while its WAL was held back, and the write checker counts it', async () => {
+    const leader = await settledLeader();
+    const out = await runDrill({ deployment: dep, drill: 'datacenter-outage', atS: 6, durationS: 16, tailS: 12, params: ['hold-wal=3000'], load: load() });
     const r = out.drill;
-    console.log(`[phase-7 drills] wan-degradation: ${JSON.stringify({ pass: r.pass, figures: r.figures, reasons: r.reasons, kinds: out.load.results.errorKinds, codes: out.load.results.statusCodes, writes: out.writes && { acknowledged: out.writes.acknowledged, lost: out.writes.lost } })}`);
-    expect(out.faults.map((w) => [w.name, w.target])).toEqual([['wan-degradation', 'x5']]);
-    expect(r.figures.leaderRegion).toBe(leader);
-    // the drill's own toxics are gone, the baseline's are all there with their own latency
+    console.log(`[phase-7 drills] datacenter-outage hold-wal: ${JSON.stringify({ pass: r.pass, figures: r.figures, reasons: r.reasons, writes: out.writes && { acknowledged: out.writes.acknowledged, lost: out.writes.lost, indeterminate: out.writes.indeterminate } })}`);
+    expect(r.figures.failedRegion).toBe(leader);
+    expect(r.figures.walHeldS as number).toBeGreaterThanOrEqual(3);
+    // the region went down after the hold, and the outage's figures count from then
+    expect(r.figures.regionDownAtS as number).toBeGreaterThanOrEqual(out.faults[0]!.startS + 3);
+    // what the leader acknowledged during the hold never reached a replica: lost in the failover
+    expect(out.writes!.lost).toBeGreaterThan(0);
+    expect(r.figures.rpoLostWrites).toBe(out.writes!.lost);
+    // the oldest lost write was acknowledged after the hold began (3 s and the leader's read
+    // before the kill) and not before
+    expect(r.figures.rpoAgeMs as number).toBeGreaterThan(0);
+    expect(r.figures.rpoAgeMs as number).toBeLessThan(3_000 + 1_000);
+    expect(r.pass).toBe(false);
+    expect(r.reasons.join(' ')).toMatch(/acknowledged writes lost.*: more than 0 allowed/);
+    expect(r.reasons.join(' ')).toMatch(/expected in this phase: hold-wal/);
+    // the hold's toxic is gone; the baseline is exactly the topology's
     expect(await toxics()).toEqual(topologyToxics());
-    const replicas = DEFAULT_REGIONS.filter((x) => x !== leader);
-    for (const x of replicas) {
-      expect(r.figures[`lagSamples.${x}.before`]).toBeGreaterThanOrEqual(5);
-      expect(r.figures[`lagSamples.${x}.during`]).toBeGreaterThanOrEqual(8);
-      // a read through a region that is not the leader's crosses the WAN twice per query: at x5
-      // it pays at least 4 x the baseline round trip more
-      expect(r.figures[`readP99Ms.${x}.during`] as number).toBeGreaterThan(r.figures[`readP99Ms.${x}.before`] as number);
-    }
-    expect(r.figures.rpoExposureSecondsMax).not.toBeNull();
-    expect(r.figures.lagBackS).not.toBeNull();
-    expect(out.writes!.lost).toBe(0);
-    // the lag and the baseline held; what may fail the verdict is the error objective: at x5 the
-    // regions away from the leader answered 503 (docs/PHASE-7.md), a finding, not the drill's defect
-    expect(r.reasons.join(' ')).not.toMatch(/replication lag|never restored|never slowed/);
   }, 120_000);
 
   it('region-partition of the leader\'s region: no split brain, the minority\'s leader stops within the ttl, the majority elects one, the minority\'s acknowledged writes are counted as lost', async () => {
@@ -181,29 +224,6 @@ describe('phase-7 drills', () => {
     // the load's writes are the write checker's, read through a router of the majority
     expect(out.writes).not.toBeNull();
     // the WAN baseline survived the cut and the heal
-    expect(await toxics()).toEqual(topologyToxics());
-  }, 120_000);
-
-  it('RPO negative control: datacenter-outage with hold-wal loses what the leader acknowledged while its WAL was held back, and the write checker counts it', async () => {
-    const leader = await settledLeader();
-    const out = await runDrill({ deployment: dep, drill: 'datacenter-outage', atS: 6, durationS: 16, tailS: 12, params: ['hold-wal=3000'], load: load() });
-    const r = out.drill;
-    console.log(`[phase-7 drills] datacenter-outage hold-wal: ${JSON.stringify({ pass: r.pass, figures: r.figures, reasons: r.reasons, writes: out.writes && { acknowledged: out.writes.acknowledged, lost: out.writes.lost, indeterminate: out.writes.indeterminate } })}`);
-    expect(r.figures.failedRegion).toBe(leader);
-    expect(r.figures.walHeldS as number).toBeGreaterThanOrEqual(3);
-    // the region went down after the hold, and the outage's figures count from then
-    expect(r.figures.regionDownAtS as number).toBeGreaterThanOrEqual(out.faults[0]!.startS + 3);
-    // what the leader acknowledged during the hold never reached a replica: lost in the failover
-    expect(out.writes!.lost).toBeGreaterThan(0);
-    expect(r.figures.rpoLostWrites).toBe(out.writes!.lost);
-    // the oldest lost write was acknowledged after the hold began (3 s and the leader's read
-    // before the kill) and not before
-    expect(r.figures.rpoAgeMs as number).toBeGreaterThan(0);
-    expect(r.figures.rpoAgeMs as number).toBeLessThan(3_000 + 1_000);
-    expect(r.pass).toBe(false);
-    expect(r.reasons.join(' ')).toMatch(/acknowledged writes lost.*: more than 0 allowed/);
-    expect(r.reasons.join(' ')).toMatch(/expected in this phase: hold-wal/);
-    // the hold's toxic is gone; the baseline is exactly the topology's
     expect(await toxics()).toEqual(topologyToxics());
   }, 120_000);
 });
