@@ -28,9 +28,11 @@
 // bytes held, the connections kept open, as a stalled WAN link does) while the load's writes are
 // acknowledged; then the region dies. Those writes never left it: the write checker must count them
 // lost (rpoLostWrites > 0). Without the parameter nothing is held and RPO stays what it measures.
-// The release disables the proxy before it removes the toxic: a timeout toxic of 0 holds the bytes
+// After the kill the proxy is disabled before the toxic goes: a timeout toxic of 0 holds the bytes
 // and delivers them when it is removed (measured: released after the kill, the held WAL reached the
 // replicas and 0 of 111 acknowledged writes were lost); disabling closes the connections first.
+// It stays disabled until the region comes back: the leader's PostgreSQL outlives its Patroni by
+// up to 0.2 s (its wrapper's watcher), and a replica reconnecting meanwhile could fetch the WAL.
 import { BenchError } from '../../harness/errors.ts';
 import { mergeSeconds } from '../../harness/load/histogram.ts';
 import type { RegionResults } from '../../harness/run/results.ts';
@@ -146,14 +148,14 @@ async function leaderNow(plan: DeployPlan, regions: readonly string[]): Promise<
  * Holds back the leader's WAL from every replica for `ms` (hold-wal): a timeout toxic with no
  * timeout on the leader member's replication proxy, downstream (the leader's bytes to the
  * replicas are held, the connections stay open, so no replica reconnects or notices). Returns
- * the release, which closes the proxy's connections (what was held is dropped with them), then
- * removes the toxic and opens the proxy again; the caller kills the region in between.
+ * `cut`, for after the kill: it closes the proxy's connections (what was held is dropped with
+ * them) and removes the toxic, the proxy staying disabled; and `reopen`, which enables it again.
  */
-async function holdWal(ctx: FaultContext, plan: DeployPlan, leader: string | null, ms: number, state: DrillState): Promise<() => Promise<void>> {
+async function holdWal(ctx: FaultContext, plan: DeployPlan, leader: string | null, ms: number, state: DrillState): Promise<{ cut(): Promise<void>; reopen(): Promise<void> }> {
   state.figures.walHeldS = null;
   if (leader === null) {
     state.problems.push('hold-wal: no Patroni member led at the fault, so no WAL was held back');
-    return async () => {};
+    return { cut: async () => {}, reopen: async () => {} };
   }
   if (!ctx.toxiproxy) throw new BenchError('usage', 'datacenter-outage: hold-wal acts on the replication proxies through Toxiproxy, and this run has none', 'run with Toxiproxy (the default)');
   const api = ctx.toxiproxy;
@@ -164,11 +166,13 @@ async function holdWal(ctx: FaultContext, plan: DeployPlan, leader: string | nul
   ctx.progress(`datacenter-outage: ${leader}'s WAL held back from its replicas for ${ms} ms before the kill`);
   await new Promise((res) => setTimeout(res, ms));
   state.figures.walHeldS = Math.round(performance.now() - t0) / 1000;
-  return once(async () => {
-    await api.setEnabled(proxy, false);
-    await api.removeToxic(proxy, name);
-    await api.setEnabled(proxy, true);
-  });
+  return {
+    cut: once(async () => {
+      await api.setEnabled(proxy, false);
+      await api.removeToxic(proxy, name);
+    }),
+    reopen: once(() => api.setEnabled(proxy, true)),
+  };
 }
 
 /**
@@ -201,13 +205,13 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState, h
       const downs = downsOf.get(region)!;
       // the region goes down after the hold, not at the fault's start: reading the leader took this long
       state.figures.leaderReadS = Math.round(performance.now() - applyStart) / 1000;
-      const release = holdMs === null ? null : await holdWal(ctx, plan, leader, holdMs, state);
+      const hold = holdMs === null ? null : await holdWal(ctx, plan, leader, holdMs, state);
       const t0 = performance.now();
       let reverted = false;
       const dnsWatch = watchDnsFlip(plan, region, t0, state, () => reverted);
       const settled = await Promise.allSettled(downs.map((f) => f.apply(ctx)));
       // the leader is dead (or the kill failed): the hold has done its part either way
-      await release?.();
+      await hold?.cut();
       const applied = settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
       // how long the kills took to land: answers the region gave until then are not a shift's failure
       state.figures.regionDownTookS = Math.round(performance.now() - t0) / 1000;
@@ -215,6 +219,7 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState, h
       if (failed) {
         reverted = true;
         for (const a of applied) await a.revert().catch(() => {});
+        await hold?.reopen();
         throw failed.reason;
       }
       state.figures.patroniFailoverS = null;
@@ -241,6 +246,7 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState, h
         detail: `leader in ${leader ?? 'no region'}; ${region} down: ${applied.map((a) => a.detail).join('; ')}`,
         revert: once(async () => {
           reverted = true;
+          await hold?.reopen();
           for (const a of applied) await a.revert();
         }),
       };

@@ -227,7 +227,9 @@ function evacuate(plan: DeployPlan, fixed: string | null, periodS: number, state
           if (stopped) return;
           step(STEPS[i]!);
         }
-      })();
+      })().catch((e: unknown) => {
+        state.problems.push(`region-evacuation: a step failed, the answers stayed at ${run.steps[run.steps.length - 1]?.percent} %: ${(e as Error).message}`);
+      });
       const probing = (async () => {
         while (!stopped) {
           const started = performance.now();
