@@ -165,6 +165,16 @@ async function holdWal(ctx: FaultContext, plan: DeployPlan, leader: string | nul
   const t0 = performance.now();
   ctx.progress(`datacenter-outage: ${leader}'s WAL held back from its replicas for ${ms} ms before the kill`);
   await new Promise((res) => setTimeout(res, ms));
+  // what the hold kept from each replica at its end: WAL bytes, and how old the newest transaction
+  // it replayed is (about the hold's length when the hold held from its start)
+  const member = (r: string) => plan.services.find((s) => s.name === regionNames(r).member)!.address;
+  await Promise.all(
+    dataCenters(plan.topology).filter((r) => r !== leader).map(async (r) => {
+      const lag = await replicationLag(member(leader), member(r), PG_CREDENTIALS).catch(() => null);
+      state.figures[`walHeldBytes.${r}`] = lag?.bytes ?? null;
+      state.figures[`walHeldLagS.${r}`] = lag?.seconds ?? null;
+    }),
+  );
   state.figures.walHeldS = Math.round(performance.now() - t0) / 1000;
   return {
     cut: once(async () => {

@@ -173,6 +173,8 @@ describe('phase-7 drills', () => {
     console.log(`[phase-7 drills] datacenter-outage hold-wal: ${JSON.stringify({ pass: r.pass, figures: r.figures, reasons: r.reasons, writes: out.writes && { acknowledged: out.writes.acknowledged, lost: out.writes.lost, indeterminate: out.writes.indeterminate } })}`);
     expect(r.figures.failedRegion).toBe(leader);
     expect(r.figures.walHeldS as number).toBeGreaterThanOrEqual(3);
+    // the hold held: at its end every replica lacked some of the leader's WAL
+    for (const x of DEFAULT_REGIONS.filter((y) => y !== leader)) expect(r.figures[`walHeldBytes.${x}`] as number).toBeGreaterThan(0);
     // the region went down after the hold, and the outage's figures count from then
     expect(r.figures.regionDownAtS as number).toBeGreaterThanOrEqual(out.faults[0]!.startS + 3);
     // what the leader acknowledged during the hold never reached a replica: lost in the failover
