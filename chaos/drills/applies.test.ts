@@ -25,7 +25,7 @@ const expected: Record<number, string[]> = {
   // the user service of phase 6 is a fleet on one primary without replicas (its defaults)
   6: ['dead-server', 'hung-server', 'slow-database', 'network-partition', 'broker-outage', 'worker-crash', 'poison-message', 'service-down', 'backlog-drain', 'slow-consumer'],
   // three regions, each its app on its router; no replica the harness promotes (Patroni does)
-  7: ['dead-server', 'hung-server', 'network-partition', 'datacenter-outage', 'region-partition', 'wan-degradation'],
+  7: ['dead-server', 'hung-server', 'network-partition', 'datacenter-outage', 'region-partition', 'region-evacuation', 'wan-degradation'],
 };
 
 describe('drills apply by capability, over the phase topologies', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planOf } from '../testing/fakes.ts';
 import { LatencyHistogram } from '../../harness/load/histogram.ts';
 import type { RegionResults, RegionSecond, SeriesPoint } from '../../harness/run/results.ts';
-import { datacenterOutage, failedRegion, firstAnswer, lagFigures, outageFigures, revertWaves } from './datacenter-outage.ts';
+import { datacenterOutage, failedRegion, firstAnswer, HOLD_WAL_DEFAULT_MS, holdWalMs, lagFigures, outageFigures, revertWaves } from './datacenter-outage.ts';
 import { newDrillState } from './types.ts';
 
 describe('datacenter-outage', () => {
@@ -51,6 +51,24 @@ describe('datacenter-outage', () => {
     expect(revertWaves(aa, ['db-eu-in-eu', 'db-eu-in-us-east'])).toEqual([[0], [1]]);
     const ap = p7.hosts.filter((h) => h.region === 'eu').map((h) => h.name);
     expect(revertWaves(p7, ap).map((w) => w.map((i) => ap[i]))).toEqual([['dcs-eu'], ['db-eu'], ['route-eu', 'sessions-eu'], ['app-eu-1'], ['lb-eu']]);
+  });
+
+  it('hold-wal: the RPO negative control, in ms, as a duration or true; the hypothesis then expects the loss', () => {
+    const t = (params: string[]) => ({ atS: 15, durationS: 30, params, users: 100 });
+    expect(holdWalMs(t([]))).toBeNull();
+    expect(holdWalMs(t(['hold-wal=false']))).toBeNull();
+    expect(holdWalMs(t(['hold-wal=true']))).toBe(HOLD_WAL_DEFAULT_MS);
+    expect(holdWalMs(t(['hold-wal']))).toBe(HOLD_WAL_DEFAULT_MS);
+    expect(holdWalMs(t(['hold-wal=2500']))).toBe(2500);
+    expect(holdWalMs(t(['hold-wal=2s']))).toBe(2000);
+    for (const bad of ['hold-wal=0', 'hold-wal=soon', 'hold-wal=61s']) expect(() => holdWalMs(t([bad]))).toThrow(/^datacenter-outage: hold-wal=\S+ is not a duration above 0 and at most 60 s$/);
+    // the default run keeps its hypothesis; with the hold it is expected to fail on lost writes
+    expect(datacenterOutage.hypothesis(p7, t([])).expectedFailure).toBeUndefined();
+    const h = datacenterOutage.hypothesis(p7, t(['hold-wal=3000']));
+    expect(h.maxLostWrites).toBe(0);
+    expect(h.expectedFailure).toMatch(/^hold-wal: the leader's WAL was held back from its replicas for 3000 ms before the kill/);
+    // the region dies after the hold: a hold as long as the fault is refused before anything starts
+    expect(() => datacenterOutage.schedule(p7, { ...t(['hold-wal=30s']), durationS: 30 }, newDrillState())).toThrow(/hold-wal=30000 ms does not fit in the fault's 30 s/);
   });
 
   it('refuses a region the deployment does not have, naming its regions', () => {

@@ -25,6 +25,18 @@
 // leader's, every cluster whose leader was in the region is watched until a survivor leads
 // (patroniFailoverS: the last of them; per cluster `.<scope>`), lag pairs are per cluster, and
 // the write checker reads each shard through a surviving router that follows that shard's cluster.
+//
+// `--param hold-wal=<ms>` (or `hold-wal=true`: HOLD_WAL_DEFAULT_MS) is the RPO figure's negative
+// control: between the leader's read and the kill, the leader's WAL is held back from every replica
+// for that long (a Toxiproxy timeout toxic with no timeout on its replication proxy: the leader's
+// bytes held, the connections kept open, as a stalled WAN link does) while the load's writes are
+// acknowledged; then the region dies. Those writes never left it: the write checker must count them
+// lost (rpoLostWrites > 0). Without the parameter nothing is held and RPO stays what it measures.
+// After the kill the proxy is disabled before the toxic goes: a timeout toxic of 0 holds the bytes
+// and delivers them when it is removed (measured: released after the kill, the held WAL reached the
+// replicas and 0 of 111 acknowledged writes were lost); disabling closes the connections first.
+// It stays disabled until the region comes back: the leader's PostgreSQL outlives its Patroni by
+// up to 0.2 s (its wrapper's watcher), and a replica reconnecting meanwhile could fetch the WAL.
 import { BenchError } from '../../harness/errors.ts';
 import { mergeSeconds } from '../../harness/load/histogram.ts';
 import type { RegionResults } from '../../harness/run/results.ts';
@@ -37,10 +49,11 @@ import { answerRegions, dataCenters, GEO_DNS, GEO_FQDN, regionFront } from '../.
 import { regionNames } from '../../targets/regions/blocks.ts';
 import { patroniClusters, twinRouters, type PatroniCluster } from '../../targets/regions/active-active.ts';
 import { firstHost, resolvePdnsConfig } from '../../targets/services/pdns.ts';
-import { patroniRole } from '../../targets/services/patroni.ts';
+import { patroniRole, replicationProxyName } from '../../targets/services/patroni.ts';
 import { makeFault } from '../faults/index.ts';
-import { once } from '../faults/toxic-fault.ts';
-import type { Fault } from '../faults/types.ts';
+import { parseDurationMs } from '../faults/params.ts';
+import { once, TOXIC_PREFIX } from '../faults/toxic-fault.ts';
+import type { Fault, FaultContext } from '../faults/types.ts';
 import { APPLIES, doesNotApply, type Drill, type DrillState, type DrillTiming } from './types.ts';
 
 /** How long the failover watch polls the survivors for a leader, and the DNS watch the geo DNS. */
@@ -57,7 +70,7 @@ const lagSamples = new WeakMap<DrillState, Map<string, { ms: number[]; bytes: nu
 
 /** The source address of the client region a data center's clients stand in (its view's first
  *  client block), or null when the geo DNS names no view after it. */
-function clientSourceOf(plan: DeployPlan, region: string): string | null {
+export function clientSourceOf(plan: DeployPlan, region: string): string | null {
   const dns = plan.services.find((s) => s.name === GEO_DNS);
   if (dns?.config.kind !== 'pdns') return null;
   const view = resolvePdnsConfig(dns.config.pdns, plan).views.find((v) => v.name === region);
@@ -97,6 +110,23 @@ async function watchDnsFlip(plan: DeployPlan, region: string, t0: number, state:
   if (state.figures.dnsFlipS === null) state.problems.push(`the geo DNS never answered ${region}'s clients with another region while it was down`);
 }
 
+/** hold-wal=true: how long the leader's WAL is held back before the kill (a few of the load's writes). */
+export const HOLD_WAL_DEFAULT_MS = 3_000;
+const HOLD_WAL_MAX_MS = 60_000;
+
+/** `--param hold-wal=<ms>` (bare ms, or a duration: `2s`), `hold-wal=true` (HOLD_WAL_DEFAULT_MS);
+ *  null without it or with `hold-wal=false`. Throws BenchError('usage') on anything else. Pure. */
+export function holdWalMs(t: Pick<DrillTiming, 'params'>): number | null {
+  const raw = t.params.map((p) => p.trim()).find((p) => p === 'hold-wal' || p.startsWith('hold-wal='));
+  if (raw === undefined) return null;
+  const value = raw === 'hold-wal' ? 'true' : raw.slice('hold-wal='.length);
+  if (value === 'true') return HOLD_WAL_DEFAULT_MS;
+  if (value === 'false') return null;
+  const ms = parseDurationMs(value, 'ms');
+  if (ms === null || !(ms > 0) || ms > HOLD_WAL_MAX_MS) throw new BenchError('usage', `datacenter-outage: hold-wal=${value} is not a duration above 0 and at most ${HOLD_WAL_MAX_MS / 1000} s`, 'use --param hold-wal=3000 (ms), hold-wal=3s or hold-wal=true');
+  return ms;
+}
+
 /** The fault's target when none is named: the region whose Patroni member leads at the fault. */
 export const WRITE_REGION = 'write-region';
 
@@ -134,13 +164,54 @@ function readBackThrough(plan: DeployPlan, regions: readonly string[], state: Dr
 }
 
 /**
+ * Holds back the leader's WAL from every replica for `ms` (hold-wal): a timeout toxic with no
+ * timeout on the leader member's replication proxy, downstream (the leader's bytes to the
+ * replicas are held, the connections stay open, so no replica reconnects or notices). Returns
+ * `cut`, for after the kill: it closes the proxy's connections (what was held is dropped with
+ * them) and removes the toxic, the proxy staying disabled; and `reopen`, which enables it again.
+ */
+async function holdWal(ctx: FaultContext, plan: DeployPlan, leader: string | null, ms: number, state: DrillState): Promise<{ cut(): Promise<void>; reopen(): Promise<void> }> {
+  state.figures.walHeldS = null;
+  if (leader === null) {
+    state.problems.push('hold-wal: no Patroni member led at the fault, so no WAL was held back');
+    return { cut: async () => {}, reopen: async () => {} };
+  }
+  if (!ctx.toxiproxy) throw new BenchError('usage', 'datacenter-outage: hold-wal acts on the replication proxies through Toxiproxy, and this run has none', 'run with Toxiproxy (the default)');
+  const api = ctx.toxiproxy;
+  const proxy = replicationProxyName(regionNames(leader).member);
+  const name = `${TOXIC_PREFIX}hold-wal.downstream`;
+  await api.addToxic(proxy, { name, type: 'timeout', stream: 'downstream', toxicity: 1, attributes: { timeout: 0 } });
+  const t0 = performance.now();
+  ctx.progress(`datacenter-outage: ${leader}'s WAL held back from its replicas for ${ms} ms before the kill`);
+  await new Promise((res) => setTimeout(res, ms));
+  // what the hold kept from each replica at its end: WAL bytes, and how old the newest transaction
+  // it replayed is (about the hold's length when the hold held from its start)
+  const member = (r: string) => plan.services.find((s) => s.name === regionNames(r).member)!.address;
+  await Promise.all(
+    dataCenters(plan.topology).filter((r) => r !== leader).map(async (r) => {
+      const lag = await replicationLag(member(leader), member(r), PG_CREDENTIALS).catch(() => null);
+      state.figures[`walHeldBytes.${r}`] = lag?.bytes ?? null;
+      state.figures[`walHeldLagS.${r}`] = lag?.seconds ?? null;
+    }),
+  );
+  state.figures.walHeldS = Math.round(performance.now() - t0) / 1000;
+  return {
+    cut: once(async () => {
+      await api.setEnabled(proxy, false);
+      await api.removeToxic(proxy, name);
+    }),
+    reopen: once(() => api.setEnabled(proxy, true)),
+  };
+}
+
+/**
  * The whole region down as one fault: the leader's region is read first (nothing is down yet),
  * then every host of the region goes down at once (host-down: its services SIGKILLed by pid
  * through the runtime, its proxied edges disabled), then the surviving regions' Patroni members
  * are polled until one leads (when the leader was in the region). Revert brings the hosts back
  * in the plan's order (etcd, Patroni, router, Redis, apps, balancer).
  */
-function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): Fault {
+function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState, holdMs: number | null = null): Fault {
   const regions = dataCenters(plan.topology);
   // the harness's control host (Toxiproxy, Prometheus) carries the first region's name in the plan: not a data center's host
   const hostsOf = (r: string) => plan.hosts.filter((h) => h.region === r && h.name !== CONTROL_HOST);
@@ -165,12 +236,15 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
       // the write checker reads each shard through a router that survives
       readBackThrough(plan, survivors, state);
       const downs = downsOf.get(region)!;
+      // the region goes down after the hold, not at the fault's start: reading the leader took this long
+      state.figures.leaderReadS = Math.round(performance.now() - applyStart) / 1000;
+      const hold = holdMs === null ? null : await holdWal(ctx, plan, leader, holdMs, state);
       const t0 = performance.now();
-      // the region goes down now, not at the fault's start: reading the leader took this long
-      state.figures.leaderReadS = Math.round(t0 - applyStart) / 1000;
       let reverted = false;
       const dnsWatch = watchDnsFlip(plan, region, t0, state, () => reverted);
       const settled = await Promise.allSettled(downs.map((f) => f.apply(ctx)));
+      // the leader is dead (or the kill failed): the hold has done its part either way
+      await hold?.cut();
       const applied = settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
       const waves = revertWaves(plan, settled.flatMap((x, i) => (x.status === 'fulfilled' ? [hostsOf(region)[i]!.name] : [])));
       // how long the kills took to land: answers the region gave until then are not a shift's failure
@@ -179,6 +253,7 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
       if (failed) {
         reverted = true;
         for (const a of applied) await a.revert().catch(() => {});
+        await hold?.reopen();
         throw failed.reason;
       }
       state.figures.patroniFailoverS = null;
@@ -214,6 +289,7 @@ function regionDown(plan: DeployPlan, fixed: string | null, state: DrillState): 
         detail: `leader in ${leader ?? 'no region'}; ${region} down: ${applied.map((a) => a.detail).join('; ')}`,
         revert: once(async () => {
           reverted = true;
+          await hold?.reopen();
           // a wave's hosts together (a region's several Patroni members: one after the other took 80 s at 0.07 core each)
           for (const wave of waves) await Promise.all(wave.map((i) => applied[i]!.revert()));
         }),
@@ -367,6 +443,7 @@ export const datacenterOutage: Drill = {
   workload: 'mixed',
   hypothesis(plan, t) {
     const r = failedRegion(plan, t) ?? 'the write region (where the Patroni leader is at the fault)';
+    const hold = holdWalMs(t);
     return {
       text:
         `every host of ${r} dies at once (SIGKILL) for ${t.durationS} s: ${r}'s clients are answered by another region and, if ${r} held the leader, Patroni promotes a survivor, with no human step; ` +
@@ -376,14 +453,19 @@ export const datacenterOutage: Drill = {
       maxP99Ms: 1500,
       outageAllowedS: 25,
       maxLostWrites: 0,
+      ...(hold === null
+        ? {}
+        : { expectedFailure: `hold-wal: the leader's WAL was held back from its replicas for ${hold} ms before the kill, so what it acknowledged meanwhile is lost (the RPO figure's negative control)` }),
     };
   },
   schedule(plan, t, state) {
     const r = failedRegion(plan, t);
+    const hold = holdWalMs(t);
+    if (hold !== null && hold >= t.durationS * 1000) throw new BenchError('usage', `datacenter-outage: hold-wal=${hold} ms does not fit in the fault's ${t.durationS} s (the region dies after the hold)`, 'use a shorter hold-wal or a longer --duration');
     // until the fault picks the region, the write checker's reads go where they would anyway
     const survivor = dataCenters(plan.topology).find((x) => x !== r)!;
     readBackThrough(plan, [survivor], state);
-    return [{ fault: regionDown(plan, r, state), startS: t.atS, durationS: t.durationS }];
+    return [{ fault: regionDown(plan, r, state, hold), startS: t.atS, durationS: t.durationS }];
   },
   // no health probe: the load's API target is the geo name, which only the client regions resolve
   probes: () => [],
@@ -395,9 +477,10 @@ export const datacenterOutage: Drill = {
     const own = servedBy(ctx.plan, r);
     const down = ctx.windows.find((w) => w.name === 'region-down');
     if (!down) return { problems: [`region ${r} was never taken down`] };
-    // measured from the moment the region went down (the fault's start plus the leader's read)
+    // measured from the moment the region went down (the fault's start plus the leader's read and a hold-wal)
     const leaderRead = ctx.state.figures.leaderReadS;
-    const startS = Math.round((down.startS + (typeof leaderRead === 'number' ? leaderRead : 0)) * 1000) / 1000;
+    const held = ctx.state.figures.walHeldS;
+    const startS = Math.round((down.startS + (typeof leaderRead === 'number' ? leaderRead : 0) + (typeof held === 'number' ? held : 0)) * 1000) / 1000;
     const backS = down.endS;
     const regions = ctx.load.results.regions ?? null;
     const figures: Record<string, number | string | null> = { regionDownAtS: startS };

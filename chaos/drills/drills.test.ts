@@ -14,7 +14,7 @@ const timing = (name: string, o: { target?: string; params?: string[] } = {}) =>
 describe('drill registry and phase validation', () => {
   it('has the drills of the issue', () => {
     expect([...drills.keys()].sort()).toEqual(
-      ['backlog-drain', 'broker-outage', 'cache-outage', 'cdn-outage', 'datacenter-outage', 'db-primary-failure', 'dead-server', 'hung-server', 'network-partition', 'poison-message', 'region-partition', 'replica-loss', 'service-down', 'shard-outage', 'slow-consumer', 'slow-database', 'wan-degradation', 'worker-crash'].sort(),
+      ['backlog-drain', 'broker-outage', 'cache-outage', 'cdn-outage', 'datacenter-outage', 'db-primary-failure', 'dead-server', 'hung-server', 'network-partition', 'poison-message', 'region-evacuation', 'region-partition', 'replica-loss', 'service-down', 'shard-outage', 'slow-consumer', 'slow-database', 'wan-degradation', 'worker-crash'].sort(),
     );
   });
   it('an unknown drill lists them all', () => {
@@ -29,7 +29,7 @@ describe('drill registry and phase validation', () => {
     const five = drillsFor(planOf(5)).map((d) => d.name);
     const microservices = ['broker-outage', 'worker-crash', 'poison-message', 'service-down', 'backlog-drain', 'slow-consumer'];
     // and the regions' drill, which phase 7 offers
-    expect([...drills.keys()].filter((n) => !five.includes(n))).toEqual([...microservices, 'datacenter-outage', 'region-partition', 'wan-degradation']);
+    expect([...drills.keys()].filter((n) => !five.includes(n))).toEqual([...microservices, 'datacenter-outage', 'region-partition', 'region-evacuation', 'wan-degradation']);
     expect(drillsFor(planOf(7)).map((d) => d.name)).toContain('datacenter-outage');
     expect(drillsFor(planOf(6)).map((d) => d.name)).toEqual(expect.arrayContaining(microservices));
   });
@@ -53,6 +53,7 @@ describe('each drill schedules against a real phase plan', () => {
     ['slow-consumer', 6, [['latency', 'worker->db', 15]]],
     ['datacenter-outage', 7, [['region-down', 'write-region', 30]]],
     ['region-partition', 7, [['region-partition', 'write-region', 30]]],
+    ['region-evacuation', 7, [['region-evacuation', 'replica-region', 30]]],
     ['wan-degradation', 7, [['wan-degradation', 'x5', 30]]],
     ['network-partition', 3, [['partition', 'app-host-3|db-host-primary+db-host-primary-replica-1+db-host-primary-replica-2+cache-host', 20]]],
   ];

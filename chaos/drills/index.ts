@@ -16,6 +16,7 @@ import { deadServer } from './dead-server.ts';
 import { hungServer } from './hung-server.ts';
 import { networkPartition } from './network-partition.ts';
 import { poisonMessage } from './poison-message.ts';
+import { regionEvacuation } from './region-evacuation.ts';
 import { regionPartition } from './region-partition.ts';
 import { replicaLoss } from './replica-loss.ts';
 import { serviceDown } from './service-down.ts';
@@ -26,7 +27,7 @@ import { wanDegradation } from './wan-degradation.ts';
 import { workerCrash } from './worker-crash.ts';
 import { newDrillState, type Applicability, type Drill, type DrillState, type DrillTiming } from './types.ts';
 
-const all: Drill[] = [deadServer, hungServer, dbPrimaryFailure, replicaLoss, cacheOutage, cdnOutage, shardOutage, slowDatabase, networkPartition, brokerOutage, workerCrash, poisonMessage, serviceDown, backlogDrain, slowConsumer, datacenterOutage, regionPartition, wanDegradation];
+const all: Drill[] = [deadServer, hungServer, dbPrimaryFailure, replicaLoss, cacheOutage, cdnOutage, shardOutage, slowDatabase, networkPartition, brokerOutage, workerCrash, poisonMessage, serviceDown, backlogDrain, slowConsumer, datacenterOutage, regionPartition, regionEvacuation, wanDegradation];
 
 /** Every drill by name. */
 export const drills: ReadonlyMap<string, Drill> = registry('drill', all);

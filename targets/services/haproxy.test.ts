@@ -55,6 +55,15 @@ describe('renderHaproxyConfig', () => {
     expect(cfg).not.toMatch(/^\s*daemon/m);
   });
 
+  it('a balancer behind a geo DNS (liveness) can be drained: an admin socket and a map in its directory; no other has either', () => {
+    const base = { listen: { host: '127.0.0.5', port: 8000 }, statsPort: 8404, servers: [{ name: 'app-1', address: { host: '127.0.0.6', port: 3000 } }] };
+    const drainable = renderHaproxyConfig({ ...base, liveness: true });
+    expect(drainable).toContain('    stats socket unix@admin.sock mode 600 level admin\n');
+    expect(drainable).toContain('    http-after-response set-header Connection close if { str(drain),map(drain.map) -m found }\n');
+    const plain = renderHaproxyConfig(base);
+    expect(plain).not.toMatch(/stats socket|drain/);
+  });
+
   it('routes /livez to the fleet checked on its liveness only where the phase asks (phase 7), never on /healthz', () => {
     expect(cfg).not.toMatch(/livez|app_live/);
     const p7 = plan(phase7.topology({ users: 100 }), { runId: 'r7', slot: 6, proxies: true, prometheus: false });

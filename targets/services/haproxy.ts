@@ -2,6 +2,7 @@
 // servers with sub-second health checks, retries and redispatch so that a dead app server costs
 // (almost) no errors, and its built-in Prometheus exporter on a side port.
 import { writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BenchError } from '../../harness/errors.ts';
@@ -41,9 +42,23 @@ export interface HaproxyConfigInput {
   routes?: { name: string; prefixes: string[]; servers: { name: string; address: Endpoint }[] }[];
   /** route LIVENESS_PATH to the fleet checked on it (not on /healthz): the balancer then answers it
    *  200 while it and at least one app process are alive, whatever their database does (phase 7's
-   *  geo DNS checks a region with it) */
+   *  geo DNS checks a region with it). Such a balancer, a region's entry behind a geo DNS, can also
+   *  be drained (setDrain) */
   liveness?: boolean;
 }
+
+/**
+ * Draining a region's balancer (a region evacuated through its geo DNS: chaos/drills/region-
+ * evacuation.ts): while its map holds `drain`, every answer carries `Connection: close` and the
+ * client connection ends after it, so each client's next request opens a new connection and asks
+ * the geo DNS again. Without it a client keeps its connection as long as it uses it, and a DNS
+ * change never moves it (measured: the geo DNS stepped a region's answers down to 0 %, its clients
+ * kept 99-100 % of their requests there). Switched through the admin socket, both files in the
+ * balancer's directory (its working directory, so the config names them relatively).
+ */
+export const DRAIN_MAP_FILE = 'drain.map';
+export const ADMIN_SOCKET_FILE = 'admin.sock';
+const DRAIN_KEY = 'drain';
 
 /** The app's shallow health (targets/app/app.ts): the process answers, nothing behind it asked. */
 export const LIVENESS_PATH = '/livez';
@@ -59,6 +74,7 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
     // foreground (-db) and one thread: the host has a fraction of a core, more threads only contend
     `    maxconn ${maxconn}`,
     '    nbthread 1',
+    ...(input.liveness ? [`    stats socket unix@${ADMIN_SOCKET_FILE} mode 600 level admin`] : []),
     '',
     'defaults',
     '    mode http',
@@ -83,7 +99,9 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
     `    bind ${bind(input.listen.host, input.listen.port)}`,
     // path routes first: the first use_backend that matches wins
     ...(input.routes ?? []).flatMap((r) => [`    acl route_${r.name} path_beg ${r.prefixes.join(' ')}`, `    use_backend svc_${r.name} if route_${r.name}`]),
-    ...(input.liveness ? [`    use_backend app_live if { path ${LIVENESS_PATH} }`] : []),
+    ...(input.liveness
+      ? [`    use_backend app_live if { path ${LIVENESS_PATH} }`, `    http-after-response set-header Connection close if { str(${DRAIN_KEY}),map(${DRAIN_MAP_FILE}) -m found }`]
+      : []),
     // RFC 9110's idempotent methods go to backend app, which replays a 503; the rest (POST: sign-ups,
     // logins) to app_once, which does not
     '    acl idempotent method GET HEAD PUT DELETE OPTIONS TRACE',
@@ -196,7 +214,10 @@ export const haproxyRecipe: ComponentKind = {
     if (backendsOf(ctx.service).length === 0) {
       throw new BenchError('internal', `balancer ${ctx.service.name} has no backends`, 'give it dependsOn or haproxy.backends in its phase');
     }
-    await writeFile(join(ctx.dir, HAPROXY_CONFIG_FILE), renderHaproxyConfig(haproxyInputFor(ctx.service, ctx.reach)));
+    const input = haproxyInputFor(ctx.service, ctx.reach);
+    // the drain's map must exist when the config is read; empty: not draining (also after a restart)
+    if (input.liveness) await writeFile(join(ctx.dir, DRAIN_MAP_FILE), '');
+    await writeFile(join(ctx.dir, HAPROXY_CONFIG_FILE), renderHaproxyConfig(input));
   },
   launch: (ctx) => ({
     command: ctx.bin('haproxy'),
@@ -215,6 +236,26 @@ export const haproxyRecipe: ComponentKind = {
     },
   },
 };
+
+/**
+ * Turns a drainable balancer's draining on or off (see DRAIN_MAP_FILE) through its admin socket in
+ * `dir` (the service's directory on this machine). Rejects with HAProxy's answer when it refused.
+ */
+export async function setDrain(dir: string, on: boolean): Promise<void> {
+  const command = on ? `clear map ${DRAIN_MAP_FILE}; add map ${DRAIN_MAP_FILE} ${DRAIN_KEY} 1` : `clear map ${DRAIN_MAP_FILE}`;
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = connect({ path: join(dir, ADMIN_SOCKET_FILE) });
+    let out = '';
+    socket.setEncoding('utf8');
+    socket.setTimeout(2_000, () => socket.destroy(new Error(`no answer from ${join(dir, ADMIN_SOCKET_FILE)} within 2 s`)));
+    socket.on('data', (d: string) => (out += d));
+    socket.on('error', reject);
+    socket.on('end', () => resolve(out));
+    socket.end(`${command}\n`);
+  });
+  // the CLI answers nothing (blank lines) when every command succeeded
+  if (answer.trim() !== '') throw new BenchError('environment', `HAProxy refused "${command}": ${answer.trim()}`, 'is the balancer a drainable one (liveness)?');
+}
 
 /** Ready: its /metrics answers (config loaded), then the balanced port accepts connections. */
 async function statsThenPort(listen: Endpoint, stats: Endpoint, signal: AbortSignal): Promise<void> {

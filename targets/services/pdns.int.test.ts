@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dnsQuery } from '../../harness/load/geo-dns.ts';
 import { GEO_NAME, startGeoDns, type GeoDnsFixture } from '../regions/testing/geo-dns-fixture.ts';
-import { PDNS_HEALTH_INTERVAL_S } from './pdns.ts';
+import { PDNS_HEALTH_INTERVAL_S, readGeoRecord, renderGeoLua, updateGeoRecord } from './pdns.ts';
 
 const TTL_S = 2;
 
@@ -24,6 +24,33 @@ describe('pdns geo record', () => {
     expect(await ask('east')).toEqual([{ address: f.entries.east, ttl: TTL_S }]);
     expect(await ask('west')).toEqual([{ address: f.entries.west, ttl: TTL_S }]);
   });
+
+  it('a drained region answers by weight from the next query on, and the record written back is the deployed one exactly', async () => {
+    const deployed = readGeoRecord(f.zoneDb, f.config);
+    expect(deployed).toBe(renderGeoLua(f.config));
+    const share = async (n: number) => {
+      let east = 0;
+      for (let i = 0; i < n; i++) if ((await ask('east'))[0]?.address === f.entries.east) east += 1;
+      return east / n;
+    };
+    const measured: Record<number, number> = {};
+    for (const percent of [50, 0]) {
+      updateGeoRecord(f.zoneDb, f.config, { addresses: [f.entries.east], percent });
+      // no cache: the very next answer follows the rewritten record
+      measured[percent] = await share(200);
+    }
+    updateGeoRecord(f.zoneDb, f.config);
+    measured[100] = await share(50);
+    console.log(`[pdns] east's clients answered east, east drained to 50 %: ${measured[50]}, to 0 %: ${measured[0]}, restored: ${measured[100]}`);
+    // 200 draws at p = 0.5: outside 0.35..0.65 with probability < 1e-4
+    expect(measured[50]).toBeGreaterThan(0.35);
+    expect(measured[50]).toBeLessThan(0.65);
+    expect(measured[0]).toBe(0);
+    expect(measured[100]).toBe(1);
+    // west's clients never listed east first: their answer never changed
+    expect((await ask('west'))[0]!.address).toBe(f.entries.west);
+    expect(readGeoRecord(f.zoneDb, f.config)).toBe(deployed);
+  }, 30_000);
 
   it('answers the other region once a region stops serving, within a few health checks', async () => {
     const t0 = performance.now();

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { PlannedService } from '../../harness/topology/plan.ts';
 import { firstHost, pdnsConfigProblems, renderGeoLua, renderPdnsConf, resolvePdnsConfig, zoneRecords, type PdnsConfig } from './pdns.ts';
 
+const URL_ = 'http://api.bench.test:8000/health';
+
 const config: PdnsConfig = {
   zone: 'bench.test',
   name: 'api',
@@ -25,6 +27,30 @@ describe('pdns', () => {
       ['bench.test', 'NS', 60],
       ['api.bench.test', 'LUA', 5],
     ]);
+  });
+
+  it('drains candidates: the views that list one pick by percentage between their preference and the preference without them', () => {
+    const full = renderGeoLua(config);
+    // 100 % (and no drain) is the record as deployed, byte for byte: what a drill's revert writes back
+    expect(renderGeoLua(config, { addresses: ['127.5.200.1'], percent: 100 })).toBe(full);
+    expect(renderGeoLua(config, { addresses: [], percent: 0 })).toBe(full);
+    expect(renderGeoLua(config, { addresses: ['127.5.200.1'], percent: 75 })).toBe(
+      `A "view({{{'127.5.210.0/24'}, (pickwrandom({{75,'0.0.0.1'},{25,'0.0.0.0'}})=='0.0.0.1' and ifurlup('${URL_}', {{'127.5.200.1'},{'127.5.201.1','127.5.202.1'}}) or ifurlup('${URL_}', {{'127.5.201.1','127.5.202.1'}}))},` +
+        `{{'127.5.212.0/24','0.0.0.0/0'}, (pickwrandom({{75,'0.0.0.1'},{25,'0.0.0.0'}})=='0.0.0.1' and ifurlup('${URL_}', {{'127.5.202.1'},{'127.5.200.1'}}) or ifurlup('${URL_}', {{'127.5.202.1'}}))}})"`,
+    );
+    // at 0 % the drained address is no candidate at all; a drained member of a tied set leaves the rest of the set
+    expect(renderGeoLua(config, { addresses: ['127.5.201.1'], percent: 0 })).toBe(
+      `A "view({{{'127.5.210.0/24'}, ifurlup('${URL_}', {{'127.5.200.1'},{'127.5.202.1'}})},` + `{{'127.5.212.0/24','0.0.0.0/0'}, ifurlup('${URL_}', {{'127.5.202.1'},{'127.5.200.1'}})}})"`,
+    );
+    // a view whose every candidate is drained keeps them: a view must answer something
+    const lone: PdnsConfig = { ...config, views: [{ name: 'x', clients: ['127.5.210.0/24'], prefer: [['127.5.200.1']] }] };
+    expect(renderGeoLua(lone, { addresses: ['127.5.200.1'], percent: 0 })).toBe(renderGeoLua(lone));
+  });
+
+  it('refuses a drain that is not a whole percentage of IPv4 addresses', () => {
+    expect(() => renderGeoLua(config, { addresses: ['127.5.200.1'], percent: 12.5 })).toThrow(/drain 12.5 % is not a whole percentage/);
+    expect(() => renderGeoLua(config, { addresses: ['127.5.200.1'], percent: 101 })).toThrow(/drain 101 %/);
+    expect(() => renderGeoLua(config, { addresses: ["1'); os.exit()"], percent: 50 })).toThrow(/drained 1'\); os.exit\(\) is not an IPv4 address/);
   });
 
   it('refuses what would be pasted into the LUA text unchecked', () => {

@@ -8,7 +8,16 @@
 // Why ifurlup and not ifportup: a region's entry is reached through a Toxiproxy listener, which
 // accepts TCP even when the region behind it is dead; only an HTTP answer proves the region serves.
 // Why no caches: the packet and query caches would keep answering a dead region after the health
-// check flipped; each answer is cheap to compute on loopback.
+// check flipped; each answer is cheap to compute on loopback. The same makes a rewritten record
+// (a drain, below) the answer of the very next query: no cache holds the old text.
+//
+// Weighted answers (a region drained step by step): PowerDNS 4.7 has no weighted health-checked
+// pick (ifurlup's selectors are all, random, hashed and pickclosest; pickwrandom weighs but checks
+// nothing), so a view that lists a drained address answers, on `percent` % of the queries, by its
+// own preference, and on the rest by the same preference with the drained addresses left out: both
+// branches are ifurlup, so a dead candidate is skipped in either. The coin is pickwrandom over two
+// placeholder addresses, not Lua's math.random: PowerDNS runs each query in a fresh Lua state
+// whose math.random starts from the same seed (measured: 50 % gave the same branch every time).
 import { existsSync, readFileSync } from 'node:fs';
 import { chown, writeFile } from 'node:fs/promises';
 import { Resolver } from 'node:dns/promises';
@@ -122,17 +131,47 @@ export function firstHost(cidr: string): string {
 
 const luaList = (xs: string[]) => `{${xs.map((x) => `'${x}'`).join(',')}}`;
 
+/** The two sides of the drain's weighted coin: pickwrandom picks among addresses only, and its
+ *  answer is compared, never served. */
+const COIN = { keep: '0.0.0.1', drain: '0.0.0.0' } as const;
+
+/**
+ * Some candidates drained (a region being evacuated): a view that lists one of `addresses`
+ * answers by its own preference on `percent` % of the queries (a whole number, 0..100) and on the
+ * rest as if those addresses were not candidates. 100 is the record as it was; at 0 they answer
+ * nobody, except a view whose every candidate is drained (a view must answer something).
+ */
+export interface GeoDrain {
+  addresses: readonly string[];
+  percent: number;
+}
+
 /**
  * The LUA record's content (type A): view() over the client subnets, each answering ifurlup over
- * its preference sets; the last view also catches every other client. Pure.
+ * its preference sets; the last view also catches every other client. With a drain, the views that
+ * list a drained address pick between their preference and the preference without it (header).
+ * Without one (or at 100 %) the text is exactly the undrained record's. Pure.
  */
-export function renderGeoLua(c: PdnsConfig): string {
+export function renderGeoLua(c: PdnsConfig, drain?: GeoDrain): string {
   const problems = pdnsConfigProblems(c);
+  if (drain) {
+    if (!Number.isInteger(drain.percent) || drain.percent < 0 || drain.percent > 100) problems.push(`drain ${drain.percent} % is not a whole percentage`);
+    for (const ip of drain.addresses) if (!IPV4.test(ip)) problems.push(`drained ${ip} is not an IPv4 address`);
+  }
   if (problems.length) throw new BenchError('internal', `invalid geo DNS config: ${problems.join('; ')}`);
   const url = `http://${c.name}.${c.zone}:${c.health.port}${c.health.path}`;
+  const pick = (prefer: string[][]) => `ifurlup('${url}', {${prefer.map(luaList).join(',')}})`;
+  const drained = new Set(drain && drain.percent < 100 ? drain.addresses : []);
+  const answer = (prefer: string[][]) => {
+    if (!prefer.flat().some((a) => drained.has(a))) return pick(prefer);
+    const rest = prefer.map((set) => set.filter((a) => !drained.has(a))).filter((set) => set.length > 0);
+    if (rest.length === 0) return pick(prefer);
+    const p = drain!.percent;
+    return p === 0 ? pick(rest) : `(pickwrandom({{${p},'${COIN.keep}'},{${100 - p},'${COIN.drain}'}})=='${COIN.keep}' and ${pick(prefer)} or ${pick(rest)})`;
+  };
   const views = c.views.map((v, i) => {
     const clients = i === c.views.length - 1 ? [...v.clients, '0.0.0.0/0'] : v.clients;
-    return `{${luaList(clients)}, ifurlup('${url}', {${v.prefer.map(luaList).join(',')}})}`;
+    return `{${luaList(clients)}, ${answer(v.prefer)}}`;
   });
   return `A "view({${views.join(',')}})"`;
 }
@@ -192,12 +231,25 @@ export function writeZoneDb(file: string, c: PdnsConfig, schemaFile = PDNS_SQLIT
   }
 }
 
-/** Replaces the routed record's content (e.g. a drill stepping a region out); the server reads it
- *  on the next query, since every cache is off. */
-export function updateGeoRecord(file: string, c: PdnsConfig): void {
+/** Replaces the routed record's content (e.g. a drill stepping a region out: `drain`; without
+ *  it, the record as deployed); the server reads it on the next query, since every cache is off.
+ *  Throws when the zone has no such record (nothing was changed). */
+export function updateGeoRecord(file: string, c: PdnsConfig, drain?: GeoDrain): void {
   const db = new Database(file);
   try {
-    db.prepare("UPDATE records SET content = ?, ttl = ? WHERE type = 'LUA' AND name = ?").run(renderGeoLua(c), c.ttlSeconds, `${c.name}.${c.zone}`);
+    const changed = db.prepare("UPDATE records SET content = ?, ttl = ? WHERE type = 'LUA' AND name = ?").run(renderGeoLua(c, drain), c.ttlSeconds, `${c.name}.${c.zone}`).changes;
+    if (changed !== 1) throw new BenchError('internal', `the geo DNS's database ${file} holds ${changed} LUA records named ${c.name}.${c.zone}, not one`);
+  } finally {
+    db.close();
+  }
+}
+
+/** The routed record's content as the server's database holds it now (null: no such record). */
+export function readGeoRecord(file: string, c: PdnsConfig): string | null {
+  const db = new Database(file, { readonly: true });
+  try {
+    const row = db.prepare("SELECT content FROM records WHERE type = 'LUA' AND name = ?").get(`${c.name}.${c.zone}`) as { content: string } | undefined;
+    return row?.content ?? null;
   } finally {
     db.close();
   }

@@ -12,7 +12,7 @@ import { testRoot, type TestRoot } from '../../../harness/runtime/testing/run-he
 import type { Deployment } from '../../../harness/runtime/types.ts';
 import { plan, serviceOf, type DeployPlan, type Endpoint } from '../../../harness/topology/plan.ts';
 import type { Topology } from '../../../harness/topology/types.ts';
-import type { PdnsConfig } from '../../services/pdns.ts';
+import { PDNS_DB_FILE, type PdnsConfig } from '../../services/pdns.ts';
 
 export const GEO_NAME = 'api.bench.test';
 const HEALTH_PORT = 18080;
@@ -26,6 +26,10 @@ export interface GeoDnsFixture {
   sources: Record<'east' | 'west', string>;
   /** requests the regions served (not the health checks), in order */
   served: Served[];
+  /** the server's zone database (targets/services/pdns.ts updateGeoRecord rewrites its record) */
+  zoneDb: string;
+  /** the geo record's config, with addresses */
+  config: PdnsConfig;
   kill(region: 'east' | 'west'): Promise<void>;
   revive(region: 'east' | 'west'): Promise<void>;
   dispose(): Promise<void>;
@@ -115,6 +119,8 @@ export async function startGeoDns(name: string, ttlSeconds: number): Promise<Geo
     entries,
     sources,
     served,
+    zoneDb: join(dep.service('geo-dns').dataDir, PDNS_DB_FILE),
+    config: pdns,
     kill: close,
     async revive(r) {
       servers[r] = await listen(entries[r], r, served);
