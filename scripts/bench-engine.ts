@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { staticAssets, workloads } from '../loadtests/workloads.ts';
 import type { Stage } from '../reports/schema.ts';
+import { rssTrend, type RssTrend } from './soak-stats.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const GENERATOR_CPU = '0';
@@ -40,6 +41,9 @@ interface EngineRun {
   errors: number;
   dropped: number;
   cpuS: number;
+  /** the same CPU split: user space (JS, V8, libuv) and the kernel (syscalls, loopback TCP) */
+  cpuUserS?: number;
+  cpuSysS?: number;
   wallS: number;
   p50: number | null;
   p99: number | null;
@@ -164,7 +168,7 @@ async function main(): Promise<void> {
         closed('wrk', wrk);
         closed('autocannon', autocannon);
         line.push(
-          `engine ${fmt(engine.requests / engine.cpuS)} req/cpu-s (${fmt(engine.requests / engine.wallS)} req/s, cpu ${engine.cpuS.toFixed(2)} s, dropped ${engine.dropped}, errors ${engine.errors}, p99 ${engine.p99} ms, lag max ${engine.maxLagMs} ms${engine.saturated ? ', SATURATED' : ''})`,
+          `engine ${fmt(engine.requests / engine.cpuS)} req/cpu-s (${fmt(engine.requests / engine.wallS)} req/s, cpu ${engine.cpuS.toFixed(2)} s = user ${engine.cpuUserS?.toFixed(2)} + sys ${engine.cpuSysS?.toFixed(2)}, dropped ${engine.dropped}, errors ${engine.errors}, p99 ${engine.p99} ms, lag max ${engine.maxLagMs} ms${engine.saturated ? ', SATURATED' : ''})`,
         );
         console.log(line.join('  '));
       }
@@ -399,11 +403,12 @@ async function runEngineChild(args: ChildArgs, pinning: boolean): Promise<Engine
 
 async function runSoak(url: string, seconds: number, rate: number, workload: 'static' | 'write-heavy', pinning: boolean): Promise<EngineRun> {
   const what = workload === 'static' ? 'static requests' : 'write-heavy: every write recorded in a write log that spills past its bound';
-  console.log(`soak: the engine alone at ${fmt(rate)} req/s for ${seconds} s (${what}); peak RSS every 30 s`);
-  const r = await runEngineChild({ url, rate, seconds, mode: 'soak', workload }, pinning);
+  console.log(`soak: the engine alone at ${fmt(rate)} req/s for ${seconds} s (${what}); RSS sampled every second, printed every 30 s`);
+  const r = (await runEngineChild({ url, rate, seconds, mode: 'soak', workload }, pinning)) as EngineRun & { rssTrend?: RssTrend };
+  const trend = r.rssTrend ? `, RSS slope ${r.rssTrend.slopeMbPerMin ?? 'n/a'} MB/min from t=${r.rssTrend.fromS}s` : '';
   const log = r.writeLog ? `; write log: ${fmt(r.writeLog.acknowledged)} acknowledged, ${fmt(r.writeLog.indeterminate)} indeterminate, ${fmt(r.writeLog.spilled)} spilled to its file` : '';
   console.log(
-    `soak done: ${fmt(r.requests)} requests, ${r.errors} errors, ${r.dropped} dropped, p99 ${r.p99} ms, peak RSS ${r.peakRssMb} MB, lag max ${r.maxLagMs} ms${r.saturated ? ', SATURATED' : ''}${log}`,
+    `soak done: ${fmt(r.requests)} requests, ${r.errors} errors, ${r.dropped} dropped, p99 ${r.p99} ms, peak RSS ${r.peakRssMb} MB${trend}, lag max ${r.maxLagMs} ms${r.saturated ? ', SATURATED' : ''}${log}`,
   );
   return r;
 }
@@ -417,16 +422,17 @@ async function childEngine(args: ChildArgs): Promise<void> {
       ? [{ durationS: 0, targetRate: Math.max(1, args.rate / 20) }, { durationS: Math.min(10, args.seconds / 10), targetRate: args.rate }, { durationS: args.seconds - Math.min(10, args.seconds / 10), targetRate: args.rate }]
       : // A 1 s ramp: jumping cold to 25k req/s costs the first second (JIT, connections) ~9k drops.
         [{ durationS: 0, targetRate: Math.max(1, args.rate / 20) }, { durationS: 1, targetRate: args.rate }, { durationS: args.seconds - 1, targetRate: args.rate }];
+  // The soak samples RSS every second (a leak shows as a slope, fitted in rssTrend) and prints
+  // one line every 30 s.
   const rssSamples: Array<{ t: number; rssMb: number; heapMb: number }> = [];
   let peakRss = 0;
   const onSecond = (p: { t: number }) => {
     const m = process.memoryUsage();
     peakRss = Math.max(peakRss, m.rss);
-    if (args.mode === 'soak' && (p.t + 1) % 30 === 0) {
-      const sample = { t: p.t + 1, rssMb: mb(m.rss), heapMb: mb(m.heapUsed) };
-      rssSamples.push(sample);
-      process.stderr.write(`soak t=${sample.t}s rss=${sample.rssMb} MB (peak ${mb(peakRss)} MB) heap=${sample.heapMb} MB\n`);
-    }
+    if (args.mode !== 'soak') return;
+    const sample = { t: p.t + 1, rssMb: mb(m.rss), heapMb: mb(m.heapUsed) };
+    rssSamples.push(sample);
+    if (sample.t % 30 === 0) process.stderr.write(`soak t=${sample.t}s rss=${sample.rssMb} MB (peak ${mb(peakRss)} MB) heap=${sample.heapMb} MB\n`);
   };
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -449,12 +455,14 @@ async function childEngine(args: ChildArgs): Promise<void> {
   const wallS = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const r = outcome.results;
-  const res: EngineRun & { rss?: typeof rssSamples } = {
+  const res: EngineRun & { rss?: typeof rssSamples; rssTrend?: RssTrend } = {
     requests: r.totals.requests,
     ok: r.totals.ok,
     errors: r.totals.errors,
     dropped: r.totals.dropped,
     cpuS: (cpu.user + cpu.system) / 1e6,
+    cpuUserS: cpu.user / 1e6,
+    cpuSysS: cpu.system / 1e6,
     wallS,
     p50: r.latencyMs.p50,
     p99: r.latencyMs.p99,
@@ -468,8 +476,13 @@ async function childEngine(args: ChildArgs): Promise<void> {
     writeLog.close();
   }
   if (args.mode === 'soak') {
-    process.stderr.write(`soak t=${Math.round(wallS)}s (end) peak RSS ${r.generator.peakRssMb} MB\n`);
+    // the first minute (or tenth of a short soak) is warm-up: module loading, JIT, connections
+    const trend = rssTrend(rssSamples, Math.min(60, Math.round(args.seconds / 10)));
+    process.stderr.write(
+      `soak t=${Math.round(wallS)}s (end) peak RSS ${r.generator.peakRssMb} MB; ${trend.samples} samples, slope from t=${trend.fromS}s ${trend.slopeMbPerMin ?? 'n/a'} MB/min (${trend.riseMb ?? 'n/a'} MB over the window)\n`,
+    );
     res.rss = rssSamples;
+    res.rssTrend = trend;
   }
   process.stdout.write(JSON.stringify(res) + '\n');
 }
