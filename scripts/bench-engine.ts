@@ -5,6 +5,9 @@
 // engine runs open-loop at --rate, which should be above what one core can do.
 //
 //   npm run bench:engine -- [--seconds 10] [--rounds 3] [--rate 25000] [--out .runs/bench-engine.json]
+//   npm run bench:engine -- --baseline /tmp/bench-before [--rounds 5]
+//     also runs the engine of another checkout (say the commit before a change, from git archive)
+//     in the same rounds, so a change's effect is read as engine/base from one run
 //   npm run bench:engine -- --threads 2 [--seconds 8] [--rounds 1] [--start-rate 4000] [--step 1.2]
 //     --generator-threads: the highest open-model rate 1 thread and N threads each sustain (not
 //     saturated: lag above 100 ms for 2 s; nothing dropped; >= 99% of the offered rate completed),
@@ -91,6 +94,7 @@ async function main(): Promise<void> {
       'soak-workload': { type: 'string', default: 'write-heavy' },
       out: { type: 'string', default: '.runs/bench-engine.json' },
       threads: { type: 'string' },
+      baseline: { type: 'string' },
       'start-rate': { type: 'string', default: '4000' },
       step: { type: 'string', default: '1.2' },
     },
@@ -149,20 +153,29 @@ async function main(): Promise<void> {
       if (!wrkAvailable) console.log('note: wrk not found: measuring the engine alone (apt-get install wrk)');
       const autocannonAvailable = existsSync(join(ROOT, 'node_modules', 'autocannon', 'package.json'));
       if (!autocannonAvailable) console.log('note: autocannon not installed (npm ci): measuring without it');
-      const results: Array<{ round: number; wrk: WrkRun | null; autocannon: WrkRun | null; engine: EngineRun }> = [];
+      const baseline = values.baseline === undefined ? null : resolve(values.baseline);
+      if (baseline !== null && !existsSync(join(baseline, 'scripts', 'bench-engine.ts'))) {
+        console.error(`--baseline ${values.baseline}: no scripts/bench-engine.ts there (give a checkout of bench, e.g. from git worktree add or git archive)`);
+        process.exit(2);
+      }
+      if (baseline !== null) console.log(`baseline: the engine of ${baseline} runs in the same rounds ("base")`);
+      const results: Array<{ round: number; wrk: WrkRun | null; autocannon: WrkRun | null; engine: EngineRun; base?: EngineRun }> = [];
       for (let round = 1; round <= rounds; round++) {
         // Rotate which tool goes first so drift within a round favours none.
         let wrk: WrkRun | null = null;
         let autocannon: WrkRun | null = null;
         let engine: EngineRun | null = null;
-        for (let i = 0; i < 3; i++) {
-          const step = (i + round - 1) % 3;
+        let base: EngineRun | null = null;
+        const tools = baseline === null ? 3 : 4;
+        for (let i = 0; i < tools; i++) {
+          const step = (i + round - 1) % tools;
           if (step === 0 && wrkAvailable) wrk = await runWrk(target.url, seconds, conns, pinning);
           else if (step === 1) engine = await runEngineChild({ url: target.url, rate, seconds, mode: 'bench', connections: engineConns }, pinning);
           else if (step === 2 && autocannonAvailable) autocannon = await runAutocannon(target.url, seconds, conns, pinning);
+          else if (step === 3) base = await runEngineChild({ url: target.url, rate, seconds, mode: 'bench', connections: engineConns }, pinning, baseline!);
         }
         if (engine === null) throw new Error('the engine did not run');
-        results.push({ round, wrk, autocannon, engine });
+        results.push({ round, wrk, autocannon, engine, ...(base ? { base } : {}) });
         const line = [`round ${round}:`];
         const closed = (name: string, w: WrkRun | null) => w && line.push(`${name} ${fmt(w.requests / w.cpuS)} req/cpu-s (${fmt(w.requests / w.wallS)} req/s, cpu ${w.cpuS.toFixed(2)} s)`);
         closed('wrk', wrk);
@@ -170,6 +183,7 @@ async function main(): Promise<void> {
         line.push(
           `engine ${fmt(engine.requests / engine.cpuS)} req/cpu-s (${fmt(engine.requests / engine.wallS)} req/s, cpu ${engine.cpuS.toFixed(2)} s = user ${engine.cpuUserS?.toFixed(2)} + sys ${engine.cpuSysS?.toFixed(2)}, dropped ${engine.dropped}, errors ${engine.errors}, p99 ${engine.p99} ms, lag max ${engine.maxLagMs} ms${engine.saturated ? ', SATURATED' : ''})`,
         );
+        if (base) line.push(`base ${fmt(base.requests / base.cpuS)} req/cpu-s (cpu ${base.cpuS.toFixed(2)} s = user ${base.cpuUserS?.toFixed(2)} + sys ${base.cpuSysS?.toFixed(2)}, dropped ${base.dropped})`);
         console.log(line.join('  '));
       }
       const engineMedian = median(results.map((r) => r.engine.requests / r.engine.cpuS));
@@ -181,6 +195,12 @@ async function main(): Promise<void> {
       const acMedian = acRuns.length ? median(acRuns.map((w) => w.requests / w.cpuS)) : null;
       const acRatios = results.filter((r) => r.autocannon).map((r) => r.engine.requests / r.engine.cpuS / (r.autocannon!.requests / r.autocannon!.cpuS));
       const acRatio = acRatios.length ? median(acRatios) : null;
+      const baseRatios = results.filter((r) => r.base).map((r) => r.engine.requests / r.engine.cpuS / (r.base!.requests / r.base!.cpuS));
+      const baseWrk = results.filter((r) => r.base && r.wrk).map((r) => r.base!.requests / r.base!.cpuS / (r.wrk!.requests / r.wrk!.cpuS));
+      if (baseRatios.length) {
+        report.baseline = { dir: baseline, engineToBase: round3(median(baseRatios)), baseToWrk: baseWrk.length ? round3(median(baseWrk)) : null };
+        console.log(`baseline: engine/base ${median(baseRatios).toFixed(2)}${baseWrk.length ? `, base/wrk ${median(baseWrk).toFixed(2)}` : ''} (medians of per-round ratios)`);
+      }
       report.params = { seconds, rounds, rate, wrkConnections: conns, autocannonConnections: conns, engineConnections: engineConns ?? 'auto' };
       report.rounds = results;
       report.median = {
@@ -393,8 +413,10 @@ async function runThreadsMode(a: ThreadsModeArgs): Promise<Record<string, unknow
   return { threads: a.threads, seconds: a.seconds, startRate: a.startRate, stepFactor: a.stepFactor, targetCpu: a.targetCpu, rounds, medianRatio: med, loadAverage: { at1: load1, at5: load5 } };
 }
 
-async function runEngineChild(args: ChildArgs, pinning: boolean): Promise<EngineRun> {
-  const node = [process.execPath, join(ROOT, 'bin', 'run-ts.js'), fileURLToPath(import.meta.url), '--child-engine', JSON.stringify(args)];
+async function runEngineChild(args: ChildArgs, pinning: boolean, root = ROOT): Promise<EngineRun> {
+  // root: the checkout whose engine runs (--baseline: another one, with its own copy of this script)
+  const script = root === ROOT ? fileURLToPath(import.meta.url) : join(root, 'scripts', 'bench-engine.ts');
+  const node = [process.execPath, join(root, 'bin', 'run-ts.js'), script, '--child-engine', JSON.stringify(args)];
   const [cmd, ...rest] = pinning ? ['taskset', '-c', GENERATOR_CPU, ...node] : node;
   const { stdout } = await run(cmd, rest, (args.seconds + 30) * 1000, args.mode === 'soak');
   const last = stdout.trim().split('\n').pop() ?? '';
