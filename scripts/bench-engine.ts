@@ -198,8 +198,19 @@ async function main(): Promise<void> {
       const baseRatios = results.filter((r) => r.base).map((r) => r.engine.requests / r.engine.cpuS / (r.base!.requests / r.base!.cpuS));
       const baseWrk = results.filter((r) => r.base && r.wrk).map((r) => r.base!.requests / r.base!.cpuS / (r.wrk!.requests / r.wrk!.cpuS));
       if (baseRatios.length) {
-        report.baseline = { dir: baseline, engineToBase: round3(median(baseRatios)), baseToWrk: baseWrk.length ? round3(median(baseWrk)) : null };
-        console.log(`baseline: engine/base ${median(baseRatios).toFixed(2)}${baseWrk.length ? `, base/wrk ${median(baseWrk).toFixed(2)}` : ''} (medians of per-round ratios)`);
+        // CPU per request split: a change to the engine's JavaScript moves the user part; the
+        // kernel's (the write and read of each request on loopback) is the same for both
+        const perReq = (e: EngineRun, k: 'cpuUserS' | 'cpuSysS') => (e[k] ?? NaN) / e.requests;
+        const split = (k: 'cpuUserS' | 'cpuSysS') => {
+          const xs = results.filter((r) => r.base).map((r) => perReq(r.engine, k) / perReq(r.base!, k)).filter(Number.isFinite);
+          return xs.length ? round3(median(xs)) : null;
+        };
+        const user = split('cpuUserS');
+        const sys = split('cpuSysS');
+        report.baseline = { dir: baseline, engineToBase: round3(median(baseRatios)), baseToWrk: baseWrk.length ? round3(median(baseWrk)) : null, userCpuPerRequestEngineToBase: user, sysCpuPerRequestEngineToBase: sys };
+        console.log(
+          `baseline: engine/base ${median(baseRatios).toFixed(2)}${baseWrk.length ? `, base/wrk ${median(baseWrk).toFixed(2)}` : ''}; CPU per request engine/base: user ${user ?? 'n/a'}, system ${sys ?? 'n/a'} (medians of per-round ratios)`,
+        );
       }
       report.params = { seconds, rounds, rate, wrkConnections: conns, autocannonConnections: conns, engineConnections: engineConns ?? 'auto' };
       report.rounds = results;
