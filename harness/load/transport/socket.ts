@@ -190,6 +190,7 @@ class Conn {
         req.conn = this;
         req.data = wire;
         spareReq = newWriteReq(binding);
+        this.pool.partialWrites++;
       }
       return;
     }
@@ -304,6 +305,8 @@ export class SocketTransport implements Transport {
   staleRetries = 0;
   /** other requests failed by a stale connection */
   staleFailures = 0;
+  /** direct writes the kernel took only part of at once (the rest went when the socket drained) */
+  partialWrites = 0;
   /** connections open or opening, busy or idle */
   private open = 0;
   /** sends that found no connection (the engine's accounting should make this rare) */
