@@ -7,7 +7,8 @@
 //   npm run bench:engine -- [--seconds 10] [--rounds 3] [--rate 25000] [--out .runs/bench-engine.json]
 //   npm run bench:engine -- --baseline /tmp/bench-before [--rounds 5]
 //     also runs the engine of another checkout (say the commit before a change, from git archive)
-//     in the same rounds, so a change's effect is read as engine/base from one run
+//     in the same rounds, so a change's effect is read as engine/base from one run; --engine-only
+//     leaves wrk and autocannon out (more rounds of the two engines in the same time)
 //   npm run bench:engine -- --threads 2 [--seconds 8] [--rounds 1] [--start-rate 4000] [--step 1.2]
 //     --generator-threads: the highest open-model rate 1 thread and N threads each sustain (not
 //     saturated: lag above 100 ms for 2 s; nothing dropped; >= 99% of the offered rate completed),
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
       out: { type: 'string', default: '.runs/bench-engine.json' },
       threads: { type: 'string' },
       baseline: { type: 'string' },
+      'engine-only': { type: 'boolean', default: false },
       'start-rate': { type: 'string', default: '4000' },
       step: { type: 'string', default: '1.2' },
     },
@@ -149,10 +151,12 @@ async function main(): Promise<void> {
     } else if (threads > 0) {
       report.threads = await runThreadsMode({ url: target.url, threads, seconds, rounds, startRate, stepFactor, pinning, targetCpu });
     } else {
-      const wrkAvailable = haveBinary('wrk');
-      if (!wrkAvailable) console.log('note: wrk not found: measuring the engine alone (apt-get install wrk)');
-      const autocannonAvailable = existsSync(join(ROOT, 'node_modules', 'autocannon', 'package.json'));
-      if (!autocannonAvailable) console.log('note: autocannon not installed (npm ci): measuring without it');
+      // --engine-only (with --baseline): engine and base alone, more rounds in the same time
+      const peers = !values['engine-only'];
+      const wrkAvailable = peers && haveBinary('wrk');
+      if (peers && !wrkAvailable) console.log('note: wrk not found: measuring the engine alone (apt-get install wrk)');
+      const autocannonAvailable = peers && existsSync(join(ROOT, 'node_modules', 'autocannon', 'package.json'));
+      if (peers && !autocannonAvailable) console.log('note: autocannon not installed (npm ci): measuring without it');
       const baseline = values.baseline === undefined ? null : resolve(values.baseline);
       if (baseline !== null && !existsSync(join(baseline, 'scripts', 'bench-engine.ts'))) {
         console.error(`--baseline ${values.baseline}: no scripts/bench-engine.ts there (give a checkout of bench, e.g. from git worktree add or git archive)`);
