@@ -5,6 +5,10 @@
 // engine runs open-loop at --rate, which should be above what one core can do.
 //
 //   npm run bench:engine -- [--seconds 10] [--rounds 3] [--rate 25000] [--out .runs/bench-engine.json]
+//   npm run bench:engine -- --baseline /tmp/bench-before [--rounds 5]
+//     also runs the engine of another checkout (say the commit before a change, from git archive)
+//     in the same rounds, so a change's effect is read as engine/base from one run; --engine-only
+//     leaves wrk and autocannon out (more rounds of the two engines in the same time)
 //   npm run bench:engine -- --threads 2 [--seconds 8] [--rounds 1] [--start-rate 4000] [--step 1.2]
 //     --generator-threads: the highest open-model rate 1 thread and N threads each sustain (not
 //     saturated: lag above 100 ms for 2 s; nothing dropped; >= 99% of the offered rate completed),
@@ -26,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { staticAssets, workloads } from '../loadtests/workloads.ts';
 import type { Stage } from '../reports/schema.ts';
+import { rssTrend, type RssTrend } from './soak-stats.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const GENERATOR_CPU = '0';
@@ -40,6 +45,9 @@ interface EngineRun {
   errors: number;
   dropped: number;
   cpuS: number;
+  /** the same CPU split: user space (JS, V8, libuv) and the kernel (syscalls, loopback TCP) */
+  cpuUserS?: number;
+  cpuSysS?: number;
   wallS: number;
   p50: number | null;
   p99: number | null;
@@ -87,6 +95,8 @@ async function main(): Promise<void> {
       'soak-workload': { type: 'string', default: 'write-heavy' },
       out: { type: 'string', default: '.runs/bench-engine.json' },
       threads: { type: 'string' },
+      baseline: { type: 'string' },
+      'engine-only': { type: 'boolean', default: false },
       'start-rate': { type: 'string', default: '4000' },
       step: { type: 'string', default: '1.2' },
     },
@@ -141,31 +151,43 @@ async function main(): Promise<void> {
     } else if (threads > 0) {
       report.threads = await runThreadsMode({ url: target.url, threads, seconds, rounds, startRate, stepFactor, pinning, targetCpu });
     } else {
-      const wrkAvailable = haveBinary('wrk');
-      if (!wrkAvailable) console.log('note: wrk not found: measuring the engine alone (apt-get install wrk)');
-      const autocannonAvailable = existsSync(join(ROOT, 'node_modules', 'autocannon', 'package.json'));
-      if (!autocannonAvailable) console.log('note: autocannon not installed (npm ci): measuring without it');
-      const results: Array<{ round: number; wrk: WrkRun | null; autocannon: WrkRun | null; engine: EngineRun }> = [];
+      // --engine-only (with --baseline): engine and base alone, more rounds in the same time
+      const peers = !values['engine-only'];
+      const wrkAvailable = peers && haveBinary('wrk');
+      if (peers && !wrkAvailable) console.log('note: wrk not found: measuring the engine alone (apt-get install wrk)');
+      const autocannonAvailable = peers && existsSync(join(ROOT, 'node_modules', 'autocannon', 'package.json'));
+      if (peers && !autocannonAvailable) console.log('note: autocannon not installed (npm ci): measuring without it');
+      const baseline = values.baseline === undefined ? null : resolve(values.baseline);
+      if (baseline !== null && !existsSync(join(baseline, 'scripts', 'bench-engine.ts'))) {
+        console.error(`--baseline ${values.baseline}: no scripts/bench-engine.ts there (give a checkout of bench, e.g. from git worktree add or git archive)`);
+        process.exit(2);
+      }
+      if (baseline !== null) console.log(`baseline: the engine of ${baseline} runs in the same rounds ("base")`);
+      const results: Array<{ round: number; wrk: WrkRun | null; autocannon: WrkRun | null; engine: EngineRun; base?: EngineRun }> = [];
       for (let round = 1; round <= rounds; round++) {
         // Rotate which tool goes first so drift within a round favours none.
         let wrk: WrkRun | null = null;
         let autocannon: WrkRun | null = null;
         let engine: EngineRun | null = null;
-        for (let i = 0; i < 3; i++) {
-          const step = (i + round - 1) % 3;
+        let base: EngineRun | null = null;
+        const tools = baseline === null ? 3 : 4;
+        for (let i = 0; i < tools; i++) {
+          const step = (i + round - 1) % tools;
           if (step === 0 && wrkAvailable) wrk = await runWrk(target.url, seconds, conns, pinning);
           else if (step === 1) engine = await runEngineChild({ url: target.url, rate, seconds, mode: 'bench', connections: engineConns }, pinning);
           else if (step === 2 && autocannonAvailable) autocannon = await runAutocannon(target.url, seconds, conns, pinning);
+          else if (step === 3) base = await runEngineChild({ url: target.url, rate, seconds, mode: 'bench', connections: engineConns }, pinning, baseline!);
         }
         if (engine === null) throw new Error('the engine did not run');
-        results.push({ round, wrk, autocannon, engine });
+        results.push({ round, wrk, autocannon, engine, ...(base ? { base } : {}) });
         const line = [`round ${round}:`];
         const closed = (name: string, w: WrkRun | null) => w && line.push(`${name} ${fmt(w.requests / w.cpuS)} req/cpu-s (${fmt(w.requests / w.wallS)} req/s, cpu ${w.cpuS.toFixed(2)} s)`);
         closed('wrk', wrk);
         closed('autocannon', autocannon);
         line.push(
-          `engine ${fmt(engine.requests / engine.cpuS)} req/cpu-s (${fmt(engine.requests / engine.wallS)} req/s, cpu ${engine.cpuS.toFixed(2)} s, dropped ${engine.dropped}, errors ${engine.errors}, p99 ${engine.p99} ms, lag max ${engine.maxLagMs} ms${engine.saturated ? ', SATURATED' : ''})`,
+          `engine ${fmt(engine.requests / engine.cpuS)} req/cpu-s (${fmt(engine.requests / engine.wallS)} req/s, cpu ${engine.cpuS.toFixed(2)} s = user ${engine.cpuUserS?.toFixed(2)} + sys ${engine.cpuSysS?.toFixed(2)}, dropped ${engine.dropped}, errors ${engine.errors}, p99 ${engine.p99} ms, lag max ${engine.maxLagMs} ms${engine.saturated ? ', SATURATED' : ''})`,
         );
+        if (base) line.push(`base ${fmt(base.requests / base.cpuS)} req/cpu-s (cpu ${base.cpuS.toFixed(2)} s = user ${base.cpuUserS?.toFixed(2)} + sys ${base.cpuSysS?.toFixed(2)}, dropped ${base.dropped})`);
         console.log(line.join('  '));
       }
       const engineMedian = median(results.map((r) => r.engine.requests / r.engine.cpuS));
@@ -177,6 +199,23 @@ async function main(): Promise<void> {
       const acMedian = acRuns.length ? median(acRuns.map((w) => w.requests / w.cpuS)) : null;
       const acRatios = results.filter((r) => r.autocannon).map((r) => r.engine.requests / r.engine.cpuS / (r.autocannon!.requests / r.autocannon!.cpuS));
       const acRatio = acRatios.length ? median(acRatios) : null;
+      const baseRatios = results.filter((r) => r.base).map((r) => r.engine.requests / r.engine.cpuS / (r.base!.requests / r.base!.cpuS));
+      const baseWrk = results.filter((r) => r.base && r.wrk).map((r) => r.base!.requests / r.base!.cpuS / (r.wrk!.requests / r.wrk!.cpuS));
+      if (baseRatios.length) {
+        // CPU per request split: a change to the engine's JavaScript moves the user part; the
+        // kernel's (the write and read of each request on loopback) is the same for both
+        const perReq = (e: EngineRun, k: 'cpuUserS' | 'cpuSysS') => (e[k] ?? NaN) / e.requests;
+        const split = (k: 'cpuUserS' | 'cpuSysS') => {
+          const xs = results.filter((r) => r.base).map((r) => perReq(r.engine, k) / perReq(r.base!, k)).filter(Number.isFinite);
+          return xs.length ? round3(median(xs)) : null;
+        };
+        const user = split('cpuUserS');
+        const sys = split('cpuSysS');
+        report.baseline = { dir: baseline, engineToBase: round3(median(baseRatios)), baseToWrk: baseWrk.length ? round3(median(baseWrk)) : null, userCpuPerRequestEngineToBase: user, sysCpuPerRequestEngineToBase: sys };
+        console.log(
+          `baseline: engine/base ${median(baseRatios).toFixed(2)}${baseWrk.length ? `, base/wrk ${median(baseWrk).toFixed(2)}` : ''}; CPU per request engine/base: user ${user ?? 'n/a'}, system ${sys ?? 'n/a'} (medians of per-round ratios)`,
+        );
+      }
       report.params = { seconds, rounds, rate, wrkConnections: conns, autocannonConnections: conns, engineConnections: engineConns ?? 'auto' };
       report.rounds = results;
       report.median = {
@@ -389,8 +428,10 @@ async function runThreadsMode(a: ThreadsModeArgs): Promise<Record<string, unknow
   return { threads: a.threads, seconds: a.seconds, startRate: a.startRate, stepFactor: a.stepFactor, targetCpu: a.targetCpu, rounds, medianRatio: med, loadAverage: { at1: load1, at5: load5 } };
 }
 
-async function runEngineChild(args: ChildArgs, pinning: boolean): Promise<EngineRun> {
-  const node = [process.execPath, join(ROOT, 'bin', 'run-ts.js'), fileURLToPath(import.meta.url), '--child-engine', JSON.stringify(args)];
+async function runEngineChild(args: ChildArgs, pinning: boolean, root = ROOT): Promise<EngineRun> {
+  // root: the checkout whose engine runs (--baseline: another one, with its own copy of this script)
+  const script = root === ROOT ? fileURLToPath(import.meta.url) : join(root, 'scripts', 'bench-engine.ts');
+  const node = [process.execPath, join(root, 'bin', 'run-ts.js'), script, '--child-engine', JSON.stringify(args)];
   const [cmd, ...rest] = pinning ? ['taskset', '-c', GENERATOR_CPU, ...node] : node;
   const { stdout } = await run(cmd, rest, (args.seconds + 30) * 1000, args.mode === 'soak');
   const last = stdout.trim().split('\n').pop() ?? '';
@@ -399,11 +440,12 @@ async function runEngineChild(args: ChildArgs, pinning: boolean): Promise<Engine
 
 async function runSoak(url: string, seconds: number, rate: number, workload: 'static' | 'write-heavy', pinning: boolean): Promise<EngineRun> {
   const what = workload === 'static' ? 'static requests' : 'write-heavy: every write recorded in a write log that spills past its bound';
-  console.log(`soak: the engine alone at ${fmt(rate)} req/s for ${seconds} s (${what}); peak RSS every 30 s`);
-  const r = await runEngineChild({ url, rate, seconds, mode: 'soak', workload }, pinning);
+  console.log(`soak: the engine alone at ${fmt(rate)} req/s for ${seconds} s (${what}); RSS sampled every second, printed every 30 s`);
+  const r = (await runEngineChild({ url, rate, seconds, mode: 'soak', workload }, pinning)) as EngineRun & { rssTrend?: RssTrend };
+  const trend = r.rssTrend ? `, RSS slope ${r.rssTrend.slopeMbPerMin ?? 'n/a'} MB/min from t=${r.rssTrend.fromS}s` : '';
   const log = r.writeLog ? `; write log: ${fmt(r.writeLog.acknowledged)} acknowledged, ${fmt(r.writeLog.indeterminate)} indeterminate, ${fmt(r.writeLog.spilled)} spilled to its file` : '';
   console.log(
-    `soak done: ${fmt(r.requests)} requests, ${r.errors} errors, ${r.dropped} dropped, p99 ${r.p99} ms, peak RSS ${r.peakRssMb} MB, lag max ${r.maxLagMs} ms${r.saturated ? ', SATURATED' : ''}${log}`,
+    `soak done: ${fmt(r.requests)} requests, ${r.errors} errors, ${r.dropped} dropped, p99 ${r.p99} ms, peak RSS ${r.peakRssMb} MB${trend}, lag max ${r.maxLagMs} ms${r.saturated ? ', SATURATED' : ''}${log}`,
   );
   return r;
 }
@@ -417,16 +459,17 @@ async function childEngine(args: ChildArgs): Promise<void> {
       ? [{ durationS: 0, targetRate: Math.max(1, args.rate / 20) }, { durationS: Math.min(10, args.seconds / 10), targetRate: args.rate }, { durationS: args.seconds - Math.min(10, args.seconds / 10), targetRate: args.rate }]
       : // A 1 s ramp: jumping cold to 25k req/s costs the first second (JIT, connections) ~9k drops.
         [{ durationS: 0, targetRate: Math.max(1, args.rate / 20) }, { durationS: 1, targetRate: args.rate }, { durationS: args.seconds - 1, targetRate: args.rate }];
+  // The soak samples RSS every second (a leak shows as a slope, fitted in rssTrend) and prints
+  // one line every 30 s.
   const rssSamples: Array<{ t: number; rssMb: number; heapMb: number }> = [];
   let peakRss = 0;
   const onSecond = (p: { t: number }) => {
     const m = process.memoryUsage();
     peakRss = Math.max(peakRss, m.rss);
-    if (args.mode === 'soak' && (p.t + 1) % 30 === 0) {
-      const sample = { t: p.t + 1, rssMb: mb(m.rss), heapMb: mb(m.heapUsed) };
-      rssSamples.push(sample);
-      process.stderr.write(`soak t=${sample.t}s rss=${sample.rssMb} MB (peak ${mb(peakRss)} MB) heap=${sample.heapMb} MB\n`);
-    }
+    if (args.mode !== 'soak') return;
+    const sample = { t: p.t + 1, rssMb: mb(m.rss), heapMb: mb(m.heapUsed) };
+    rssSamples.push(sample);
+    if (sample.t % 30 === 0) process.stderr.write(`soak t=${sample.t}s rss=${sample.rssMb} MB (peak ${mb(peakRss)} MB) heap=${sample.heapMb} MB\n`);
   };
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -449,12 +492,14 @@ async function childEngine(args: ChildArgs): Promise<void> {
   const wallS = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const r = outcome.results;
-  const res: EngineRun & { rss?: typeof rssSamples } = {
+  const res: EngineRun & { rss?: typeof rssSamples; rssTrend?: RssTrend } = {
     requests: r.totals.requests,
     ok: r.totals.ok,
     errors: r.totals.errors,
     dropped: r.totals.dropped,
     cpuS: (cpu.user + cpu.system) / 1e6,
+    cpuUserS: cpu.user / 1e6,
+    cpuSysS: cpu.system / 1e6,
     wallS,
     p50: r.latencyMs.p50,
     p99: r.latencyMs.p99,
@@ -468,8 +513,13 @@ async function childEngine(args: ChildArgs): Promise<void> {
     writeLog.close();
   }
   if (args.mode === 'soak') {
-    process.stderr.write(`soak t=${Math.round(wallS)}s (end) peak RSS ${r.generator.peakRssMb} MB\n`);
+    // the first minute (or tenth of a short soak) is warm-up: module loading, JIT, connections
+    const trend = rssTrend(rssSamples, Math.min(60, Math.round(args.seconds / 10)));
+    process.stderr.write(
+      `soak t=${Math.round(wallS)}s (end) peak RSS ${r.generator.peakRssMb} MB; ${trend.samples} samples, slope from t=${trend.fromS}s ${trend.slopeMbPerMin ?? 'n/a'} MB/min (${trend.riseMb ?? 'n/a'} MB over the window)\n`,
+    );
     res.rss = rssSamples;
+    res.rssTrend = trend;
   }
   process.stdout.write(JSON.stringify(res) + '\n');
 }

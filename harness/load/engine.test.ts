@@ -336,6 +336,40 @@ describe.each(['socket', 'undici'] as const)('runLoad on the %s transport', (tra
     expect(scraped).toMatch(/k6_http_req_failed_rate\{name="read"\} \d/);
   });
 
+  it('drops what a stall of the generator made due past its timeout, rather than send it to time out', async () => {
+    reset();
+    // 400 req/s for 3 s; the thread (the engine and this server) is blocked 1 s as the first
+    // second closes: what fell due more than 250 ms (the timeout) before the block ended can
+    // only be late; sent, it would time out (its connection closed) through no fault of the server
+    let blocked = false;
+    const out = await runLoad(
+      options({
+        workload: workloads.static,
+        timeoutMs: 250,
+        stages: [{ durationS: 0, targetRate: 400 }, { durationS: 3, targetRate: 400 }],
+        onSecond: () => {
+          if (blocked) return;
+          blocked = true;
+          const until = performance.now() + 1000;
+          while (performance.now() < until);
+        },
+      }),
+    );
+    const r = out.results;
+    expect(blocked).toBe(true);
+    // every request of the schedule is either sent (done, with or without error) or dropped, and
+    // the server saw no more than was sent
+    expect(r.totals.requests + r.totals.dropped).toBe(1200);
+    expect(log.length).toBeLessThanOrEqual(r.totals.requests);
+    // ~400 fell due during the block: ~300 past their deadline when it ended, dropped; the ~100 of
+    // its last 250 ms were sent, and those the (blocked, then busy) server answered late time out.
+    // Sending all of them (the negative control, tried on a copy of the engine) read 0 dropped
+    // and ~300 timeouts.
+    expect(r.totals.dropped).toBeGreaterThanOrEqual(200);
+    expect(r.errorKinds.timeout ?? 0).toBeLessThanOrEqual(150);
+    expect(r.generator.maxLagMs).toBeGreaterThanOrEqual(800);
+  });
+
   it('stops on abort, waits a bounded time for in-flight requests, returns what it measured', async () => {
     reset();
     const ac = new AbortController();

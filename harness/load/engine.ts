@@ -477,7 +477,7 @@ class Engine {
     return t;
   }
 
-  private readonly onDue = (dueMs: number, k: number): void => {
+  private readonly onDue = (dueMs: number, k: number, now: number): void => {
     // Every random draw and counter happens before the in-flight check, so the same seed gives
     // the same sequence of requests (types, ids, names) however many of them the cap drops. A
     // thread that owns a part of the schedule draws the other parts' requests too and sends only
@@ -488,7 +488,12 @@ class Engine {
     const id = this.drawId;
     const asset = this.drawAsset;
     const name = this.drawName;
-    if (this.inFlight >= this.maxInFlight) {
+    // Handed out past its deadline (the generator was stalled longer than the timeout): sent, it
+    // could only time out, blamed on a system that never saw it, and each such abort costs a
+    // connection; a 10-minute soak on a loaded machine never caught up after a stall that way
+    // (every backlogged request sent, timed out, its connection closed and reopened). It is
+    // dropped, as at the in-flight cap; the lag that made it late is reported.
+    if (this.inFlight >= this.maxInFlight || now >= dueMs + this.timeoutMs) {
       this.dropOne();
       return;
     }

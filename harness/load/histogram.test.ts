@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { LatencyHistogram, mergeSeconds, PerSecondHistogram } from './histogram.ts';
+import { build, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
+import { LatencyHistogram, mergeSeconds, pendingIndex, pendingValue, PerSecondHistogram } from './histogram.ts';
+import { seededRandom } from './random.ts';
 
 // HDR with 3 significant digits: a value reads back within 0.1%.
 const close = (actual: number | null, expected: number) => {
@@ -125,3 +127,66 @@ describe('exact max, encodings and windows', () => {
     expect(mergeSeconds([{ requests: 10 }])).toBeNull();
   });
 });
+
+describe('pending counts (recordMicros without hdr-histogram-js per value)', () => {
+  // What the library gives recording each value itself: the reference the fast path must equal.
+  const reference = (digits: 2 | 3, values: number[]) => {
+    const h = build({ bitBucketSize: 32, autoResize: true, lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: digits, useWebAssembly: false });
+    for (const v of values) h.recordValue(v);
+    return h;
+  };
+  const valuesOf = (seed: number) => {
+    const rng = seededRandom(seed);
+    const out: number[] = [0, 1, 2, 1023, 1024, 2047, 2048, 2049, 4095, 4096, 99_999, 2 ** 27 - 1, 2 ** 27, 2 ** 27 + 5, 59_999_999, 70_000_000];
+    // log-uniform over 1 µs .. 100 s, the range latencies take
+    for (let i = 0; i < 20_000; i++) out.push(Math.round(Math.exp(rng.next() * Math.log(1e8))));
+    return out;
+  };
+
+  for (const digits of [2, 3] as const) {
+    it(`gives the very histogram per-value recording gives (${digits} digits): encoding, percentiles, mean`, () => {
+      const values = valuesOf(digits);
+      const fast = new LatencyHistogram(digits);
+      for (const v of values) fast.recordMicros(v);
+      const ref = reference(digits, values);
+      const max = Math.max(...values);
+      expect(fast.encode()).toBe(`${max}:${encodeRef(ref)}`);
+      expect(fast.count).toBe(values.length);
+      for (const p of [0, 50, 90, 99, 99.9, 100]) expect(fast.percentileMs(p)).toBe(Math.min(ref.getValueAtPercentile(p), max) / 1000);
+      expect(fast.summary().mean).toBe(Math.min(max / 1000, Math.round(ref.mean) / 1000));
+    });
+  }
+
+  it('keeps counting after a read, a merge and a reset', () => {
+    const a = new LatencyHistogram();
+    const values = valuesOf(7);
+    for (const v of values.slice(0, 500)) a.recordMicros(v);
+    a.summary(); // flushes
+    for (const v of values.slice(500, 1000)) a.recordMicros(v);
+    const b = new LatencyHistogram();
+    for (const v of values.slice(1000)) b.recordMicros(v);
+    a.merge(b);
+    expect(a.encode()).toBe(`${Math.max(...values)}:${encodeRef(reference(3, values))}`);
+    a.reset();
+    expect(a.count).toBe(0);
+    expect(a.summary().p50).toBeNull();
+    a.recordMicros(1500);
+    expect(a.count).toBe(1);
+    expect(a.percentileMs(50)).toBe(1.5);
+  });
+
+  it('maps each bucket index to a value with that index (negative control: the next bucket differs)', () => {
+    for (const m of [7, 10]) {
+      for (let i = 0; i < pendingIndex(2 ** 27 - 1, m); i++) expect(pendingIndex(pendingValue(i, m), m)).toBe(i);
+      // 2 x half is the first value with a bucket of width 2: it and its neighbour share an index
+      expect(pendingIndex(2 << m, m)).toBe(pendingIndex((2 << m) + 1, m));
+      // ... and the last value of unit resolution sits in the index just before it
+      expect(pendingIndex((2 << m) - 1, m) + 1).toBe(pendingIndex(2 << m, m));
+      expect(pendingValue(pendingIndex((2 << m) + 1, m), m)).toBe(2 << m);
+    }
+  });
+});
+
+function encodeRef(h: ReturnType<typeof build>): string {
+  return encodeIntoCompressedBase64(h);
+}

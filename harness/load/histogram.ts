@@ -13,6 +13,12 @@ const INITIAL_HIGHEST_US = 60_000_000;
  */
 export const EMPTY_LATENCY: Latency = Object.freeze({ p50: null, p90: null, p95: null, p99: null, p999: null, max: null, mean: null });
 
+/**
+ * Values below this (µs: 134 s, past every timeout the engine uses) are counted in the pending
+ * array below; a larger one goes to the HDR histogram at once.
+ */
+const PENDING_LIMIT_US = 2 ** 27;
+
 /** An HDR histogram of latencies: record in microseconds, read in milliseconds. */
 export class LatencyHistogram {
   private readonly h: Histogram;
@@ -21,12 +27,25 @@ export class LatencyHistogram {
    * above the largest value recorded; percentiles are clamped to this so none prints above max.
    */
   private maxUs = 0;
+  /**
+   * Recording at two values a request was ~2% of the engine's CPU in hdr-histogram-js's pure-JS
+   * recordValue (Math.pow and Math.log2 per value). Values are counted here instead, at HDR's own
+   * index (the same bucket and sub-bucket, with integer arithmetic), and handed to the HDR
+   * histogram, one recordValueWithCount per bucket, before anything reads it: the histogram, its
+   * encoding and its percentiles are exactly what recording each value would have given
+   * (histogram.test.ts compares the encodings).
+   */
+  private pending: Uint32Array | null = null;
+  /** log2 of HDR's sub-bucket half count (10 at 3 digits, 7 at 2) */
+  private readonly halfMag: number;
+  private pendingCount = 0;
+  private pendingLo = Infinity;
+  private pendingHi = -1;
 
   /** digits: significant decimal digits kept (3 = values within 0.1%; 2 = within 1%, 10x smaller) */
   constructor(digits: 2 | 3 = 3) {
-    // The pure-JS build. WebAssembly records faster (measured ~15 ns vs ~85 ns a value), but at
-    // two records a request and 20k req/s that is 0.3% of a core, not worth an async init and
-    // wasm memory that every histogram would have to free by hand (destroy()).
+    // The pure-JS build. WebAssembly records faster, but needs an async init and wasm memory that
+    // every histogram would have to free by hand (destroy()); the pending counts cost less still.
     this.h = build({
       bitBucketSize: 32,
       autoResize: true,
@@ -35,13 +54,41 @@ export class LatencyHistogram {
       numberOfSignificantValueDigits: digits,
       useWebAssembly: false,
     });
+    // HDR: sub-bucket count = the power of two at or above 2 x 10^digits; its half's magnitude
+    this.halfMag = Math.ceil(Math.log2(2 * 10 ** digits)) - 1;
   }
 
   /** Records one latency in microseconds (negative values, from clock skew, record as 0). */
   recordMicros(us: number): void {
     const v = us > 0 ? Math.round(us) : 0;
-    this.h.recordValue(v);
     if (v > this.maxUs) this.maxUs = v;
+    if (v >= PENDING_LIMIT_US) {
+      this.h.recordValue(v);
+      return;
+    }
+    const i = pendingIndex(v, this.halfMag);
+    // allocated on the first value (73 kB at 3 digits): a decoded or merged histogram needs none
+    const p = this.pending ?? (this.pending = new Uint32Array(pendingIndex(PENDING_LIMIT_US - 1, this.halfMag) + 1));
+    p[i]++;
+    this.pendingCount++;
+    if (i < this.pendingLo) this.pendingLo = i;
+    if (i > this.pendingHi) this.pendingHi = i;
+  }
+
+  /** Hands the pending counts to the HDR histogram (each bucket's lowest value, with its count). */
+  private flush(): void {
+    if (this.pendingCount === 0) return;
+    const p = this.pending!;
+    for (let i = this.pendingLo; i <= this.pendingHi; i++) {
+      const n = p[i];
+      if (n !== 0) {
+        this.h.recordValueWithCount(pendingValue(i, this.halfMag), n);
+        p[i] = 0;
+      }
+    }
+    this.pendingCount = 0;
+    this.pendingLo = Infinity;
+    this.pendingHi = -1;
   }
 
   /** Records one latency in milliseconds. */
@@ -51,21 +98,24 @@ export class LatencyHistogram {
 
   /** How many values were recorded. */
   get count(): number {
-    return this.h.totalCount;
+    return this.h.totalCount + this.pendingCount;
   }
 
   /** The value at percentile p (0..100), in milliseconds, at most the largest value; null when empty. */
   percentileMs(p: number): number | null {
+    this.flush();
     return this.h.totalCount === 0 ? null : Math.min(this.h.getValueAtPercentile(p), this.maxUs) / 1000;
   }
 
   /** The largest value recorded, in milliseconds (exact); null when empty. */
   maxMs(): number | null {
-    return this.h.totalCount === 0 ? null : this.maxUs / 1000;
+    return this.count === 0 ? null : this.maxUs / 1000;
   }
 
   /** Adds every value of `other` into this one. */
   merge(other: LatencyHistogram): this {
+    this.flush();
+    other.flush();
     this.h.add(other.h);
     if (other.maxUs > this.maxUs) this.maxUs = other.maxUs;
     return this;
@@ -73,6 +123,7 @@ export class LatencyHistogram {
 
   /** Forgets every value (the memory stays allocated for reuse). */
   reset(): void {
+    this.flush(); // clears the pending counts (cheaper than a fill of the whole array)
     this.h.reset();
     this.maxUs = 0;
   }
@@ -83,6 +134,7 @@ export class LatencyHistogram {
    * exactly from the seconds' encodings (decode + merge), never averaged.
    */
   encode(): string {
+    this.flush();
     return `${this.maxUs}:${encodeIntoCompressedBase64(this.h)}`;
   }
 
@@ -100,6 +152,7 @@ export class LatencyHistogram {
 
   /** p50/p90/p95/p99/p999/max/mean in milliseconds, rounded to microseconds; all null when empty. */
   summary(): Latency {
+    this.flush();
     if (this.h.totalCount === 0) return { ...EMPTY_LATENCY };
     const max = round3(this.maxUs / 1000);
     const at = (p: number) => Math.min(max, round3(this.h.getValueAtPercentile(p) / 1000));
@@ -120,6 +173,22 @@ export class LatencyHistogram {
     for (const p of parts) out.merge(p);
     return out;
   }
+}
+
+/**
+ * HDR's counts index of v (unit magnitude 0, lowest discernible value 1): bucket b = max(0,
+ * floor(log2 v) - halfMag), sub-bucket v >> b, index (b << halfMag) + (v >> b). v < 2^31.
+ */
+export function pendingIndex(v: number, halfMag: number): number {
+  const b = Math.max(0, 31 - Math.clz32(v) - halfMag);
+  return (b << halfMag) + (v >>> b);
+}
+
+/** The lowest value at counts index i: pendingIndex of it is i again. */
+export function pendingValue(i: number, halfMag: number): number {
+  if (i < 2 << halfMag) return i; // bucket 0 holds 0 .. 2 x half - 1 at unit resolution
+  const b = (i >>> halfMag) - 1;
+  return (i - (b << halfMag)) * 2 ** b;
 }
 
 function round3(x: number): number {

@@ -252,10 +252,11 @@ export class Scheduler {
   }
 
   /**
-   * Calls send(dueMs, k) for each request due by now (k: its index in the whole schedule, from 1), oldest first, at most `max` of them (so one
-   * call cannot monopolise the event loop after a long stall); returns how many it handed out.
+   * Calls send(dueMs, k, now) for each request due by now (k: its index in the whole schedule, from
+   * 1; now: the clock read once for the batch), oldest first, at most `max` of them (so one call
+   * cannot monopolise the event loop after a long stall); returns how many it handed out.
    */
-  drain(send: (dueMs: number, k: number) => void, max = Infinity): number {
+  drain(send: (dueMs: number, k: number, now: number) => void, max = Infinity): number {
     if (Number.isNaN(this.startMs)) throw new Error('Scheduler.drain() before start()');
     if (this.stopped) return 0;
     const now = this.clock.now();
@@ -272,7 +273,7 @@ export class Scheduler {
       }
       const k = this.cursor.index;
       this.cursor.advance();
-      send(dueMs, k);
+      send(dueMs, k, now);
       n++;
     }
     if (first) this.lag.observe(0, now);

@@ -120,6 +120,33 @@ describe('ResponseParser', () => {
     expect(feed(['HTTP/1.1 200 OK\r\nSet-Cookie: nosid=abc\r\nContent-Length: 0\r\n\r\n'], true)?.sid).toBeNull();
   });
 
+  it('reads only the headers it knows, however close a name comes, and keeps nothing of a 1xx', () => {
+    // nginx's head, with names of the same length and first letter as the ones read
+    const r =
+      'HTTP/1.1 100 Continue\r\nKeep-Alive: timeout=1\r\nX-Bench-Region: us\r\nSet-Cookie: sid=early\r\n\r\n' +
+      'HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nContent-Lengtx: 99\r\nConnectiox: close\r\nTransfer-Encodinx: chunked\r\n' +
+      'Keep-Alivx: timeout=3\r\nSet-Cookiz: sid=nope\r\nX-Bench-Regiox: eu\r\nContent-Length: 2\r\nAccept-Ranges: bytes\r\n\r\nok';
+    for (const chunks of splits(r)) {
+      const p = new ResponseParser(true);
+      p.begin(true);
+      let at = -1;
+      let offset = 0;
+      for (const c of chunks) {
+        const buf = Buffer.from(c, 'latin1');
+        at = p.execute(buf, 0, buf.length);
+        if (at >= 0) break;
+        offset += c.length;
+      }
+      expect([offset + at, p.status, p.keepAlive, p.keepAliveTimeoutS, p.region, p.sid]).toEqual([r.length, 200, true, -1, null, null]);
+    }
+    // negative control: the real names are read
+    const real = 'HTTP/1.1 200 OK\r\nKeep-Alive: timeout=3\r\nX-Bench-Region: eu\r\nSet-Cookie: sid=s1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+    const p = new ResponseParser(true);
+    p.begin(true);
+    expect(p.execute(Buffer.from(real, 'latin1'), 0, real.length)).toBe(real.length);
+    expect([p.keepAlive, p.keepAliveTimeoutS, p.region, p.sid]).toEqual([false, 3, 'eu', 's1']);
+  });
+
   it('refuses what is not HTTP/1.x, a bad length, bad chunk framing, and a head that never ends', () => {
     const bad = [
       'SSH-2.0-OpenSSH\r\n\r\n',

@@ -8,7 +8,7 @@ import { plan, reach, serviceOf } from '../../topology/plan.ts';
 import { phase3 } from '../../../targets/phases/phase-3.ts';
 import { haproxyInputFor, renderHaproxyConfig } from '../../../targets/services/haproxy.ts';
 import { renderNginxConfig } from '../../../targets/services/nginx.ts';
-import { DEFAULT_IDLE_MS, SocketTransport, type SocketTransportOptions } from './socket.ts';
+import { DEFAULT_IDLE_MS, DIRECT_WRITES, SocketTransport, type SocketTransportOptions } from './socket.ts';
 import type { ResponseHandler } from './types.ts';
 
 type Outcome = { status: number; sid: string | null } | { err: Error };
@@ -131,6 +131,48 @@ describe('SocketTransport', () => {
     t.send(t.prepare('PUT', '/api/users/1', '{"name":"é"}', null), u.h);
     await u.done;
     expect(Buffer.from(f.requests[2], 'latin1').toString('utf8')).toBe(`PUT /api/users/1 HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{"name":"é"}`);
+  });
+
+  it('writes on the handle directly; a request the kernel cannot take at once still arrives whole, and the next after it', async () => {
+    // this Node has the stream binding: the direct path is the one under test
+    expect(DIRECT_WRITES).toBe(true);
+    // the server reads nothing for 300 ms, so 16 MB cannot fit the socket buffers: the write is
+    // left to libuv to finish, with its bytes kept alive
+    const received: Array<{ bytes: number; head: string }> = [];
+    const server = createServer((socket) => {
+      socket.pause();
+      socket.on('error', () => undefined);
+      let buf = Buffer.alloc(0);
+      setTimeout(() => socket.resume(), 300);
+      socket.on('data', (chunk: Buffer) => {
+        buf = Buffer.concat([buf, chunk]);
+        for (;;) {
+          const headEnd = buf.indexOf('\r\n\r\n');
+          if (headEnd < 0) return;
+          const len = Number(/content-length: (\d+)/i.exec(buf.subarray(0, headEnd).toString('latin1'))?.[1] ?? 0);
+          if (buf.length < headEnd + 4 + len) return;
+          received.push({ bytes: headEnd + 4 + len, head: buf.subarray(0, headEnd).toString('latin1').split('\r\n')[0]! });
+          buf = buf.subarray(headEnd + 4 + len);
+          socket.write(ok());
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    servers.push(server);
+    const t = transport(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 2);
+    expect(await t.warmUp(2, 2000)).toBe(2); // connected: the next sends go on the handle
+    const body = `"${'x'.repeat(16 * 1024 * 1024)}"`;
+    // two at once, on two connections: two writes pending together, each with its own request
+    // object (with one shared, tried on a copy, Node aborts: the binding asserts the object is free)
+    const big = [handler(), handler()];
+    for (const b of big) t.send(t.prepare('POST', '/big', body, null), b.h);
+    expect(t.partialWrites).toBe(2);
+    expect(await Promise.all(big.map((b) => b.done))).toEqual([{ status: 200, sid: null }, { status: 200, sid: null }]);
+    expect(await get(t, '/after')).toEqual({ status: 200, sid: null });
+    // negative control: a small request went out whole at once
+    expect(t.partialWrites).toBe(2);
+    expect(received.map((r) => r.head)).toEqual(['POST /big HTTP/1.1', 'POST /big HTTP/1.1', 'GET /after HTTP/1.1']);
+    expect(received.slice(0, 2).every((r) => r.bytes > body.length)).toBe(true);
   });
 
   it('keeps the connection alive: sequential requests share one, concurrent ones open more up to the cap', async () => {

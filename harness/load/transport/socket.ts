@@ -5,6 +5,7 @@
 // no redirects, no pipelining, no TLS, and one kind of retry only: a GET on a reused connection
 // the server had already closed (see StaleKeepAliveError).
 import { connect as netConnect, type LookupFunction, type Socket } from 'node:net';
+import { getSystemErrorName } from 'node:util';
 import { HttpParseError, ResponseParser } from './parser.ts';
 import type { PreparedRequest, ResponseHandler, Transport } from './types.ts';
 
@@ -54,6 +55,69 @@ export interface SocketTransportOptions {
    *  a load without client regions does not look for the header */
   servingRegion?: boolean;
 }
+
+/**
+ * Writing on the socket's TCP handle directly, as net.Socket's own Writable does underneath, but
+ * without its per-write machinery (Writable state, a WriteWrap and a callback per write, an
+ * after-write nextTick): a request is one small write that the kernel takes whole, so one reused
+ * request object serves every write. Measured with `npm run bench:engine` (docs/LOAD-ENGINE.md).
+ * The handle API is Node's internal stream binding (process.binding('stream_wrap'), a
+ * documentation-only deprecation): when it is missing or changes shape, socket.write is used.
+ */
+interface WriteReq {
+  /** called by the binding when a write the kernel did not take at once completes */
+  oncomplete: (this: WriteReq, status: number) => void;
+  /** while such a write is pending: its connection, and its bytes kept alive */
+  conn: Conn | null;
+  data: string | Buffer | null;
+}
+interface StreamHandle {
+  writeBuffer(req: WriteReq, data: Buffer): number;
+  writeLatin1String(req: WriteReq, data: string): number;
+}
+interface StreamBinding {
+  WriteWrap: new () => WriteReq;
+  streamBaseState: Int32Array;
+  kLastWriteWasAsync: number;
+}
+
+function loadStreamBinding(): StreamBinding | null {
+  try {
+    const b = (process as unknown as { binding(name: string): Partial<StreamBinding> }).binding('stream_wrap');
+    if (typeof b.WriteWrap === 'function' && b.streamBaseState !== undefined && typeof b.kLastWriteWasAsync === 'number') return b as StreamBinding;
+  } catch {
+    // not this Node: socket.write below
+  }
+  return null;
+}
+
+const binding = loadStreamBinding();
+/** true when requests are written on the handle directly (else through socket.write) */
+export const DIRECT_WRITES = binding !== null;
+
+function newWriteReq(b: StreamBinding): WriteReq {
+  const req = new b.WriteWrap();
+  req.conn = null;
+  req.data = null;
+  req.oncomplete = onAsyncWriteDone;
+  return req;
+}
+
+function onAsyncWriteDone(this: WriteReq, status: number): void {
+  const c = this.conn;
+  this.conn = null;
+  this.data = null;
+  if (status < 0 && c !== null) c.socket.destroy(writeError(status));
+}
+
+// What net.Socket reports for a failed write (code EPIPE, ECONNRESET, ...), so errorKind reads it alike.
+function writeError(status: number): Error {
+  const code = getSystemErrorName(status);
+  return Object.assign(new Error(`write ${code}`), { errno: status, code, syscall: 'write' });
+}
+
+// The request object of the next direct write: replaced once a write keeps it (the kernel took part).
+let spareReq: WriteReq | null = binding ? newWriteReq(binding) : null;
 
 /** True for a GET request: safe to send again when its connection turned out stale. */
 function isGet(wire: string | Buffer): boolean {
@@ -111,6 +175,25 @@ class Conn {
     this.reused = this.served > 0 || this.warm;
     this.gotBytes = false;
     this.parser.begin(h.wantSid);
+    const handle = (this.socket as unknown as { _handle: StreamHandle | null })._handle;
+    if (binding !== null && this.connected && handle !== null) {
+      const req = spareReq!;
+      const err = typeof wire === 'string' ? handle.writeLatin1String(req, wire) : handle.writeBuffer(req, wire);
+      if (err !== 0) {
+        // as socket.write would: the socket fails with the error ('error', then 'close': onClose)
+        this.socket.destroy(writeError(err));
+        return;
+      }
+      if (binding.streamBaseState[binding.kLastWriteWasAsync] !== 0) {
+        // The kernel took part of it; libuv writes the rest when the socket drains, in order with
+        // any later write, and calls req.oncomplete. This object stays with that write.
+        req.conn = this;
+        req.data = wire;
+        spareReq = newWriteReq(binding);
+        this.pool.partialWrites++;
+      }
+      return;
+    }
     // A socket still connecting buffers the write until it is connected.
     if (typeof wire === 'string') this.socket.write(wire, 'latin1');
     else this.socket.write(wire);
@@ -222,6 +305,8 @@ export class SocketTransport implements Transport {
   staleRetries = 0;
   /** other requests failed by a stale connection */
   staleFailures = 0;
+  /** direct writes the kernel took only part of at once (the rest went when the socket drained) */
+  partialWrites = 0;
   /** connections open or opening, busy or idle */
   private open = 0;
   /** sends that found no connection (the engine's accounting should make this rare) */
