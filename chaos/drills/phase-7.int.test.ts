@@ -202,6 +202,8 @@ describe('phase-7 drills', () => {
     // the old leader stepped down, then its Patroni was frozen (its REST API cut)
     expect(r.figures.minoritySilencedS as number).toBeGreaterThan(r.figures.minorityPrimaryS as number);
     // both checks watched the whole partition and saw no split brain
+    // the probe table reached the majority's members before the cut (over the WAN's baseline)
+    expect(r.figures.probeTableReplicatedS as number).toBeLessThan(10);
     expect(r.figures.rolePolls as number).toBeGreaterThan(20);
     expect(r.figures.twoPrimaryPolls).toBe(0);
     expect(r.figures.splitBrainWrites).toBe(0);

@@ -153,6 +153,29 @@ async function query<T>(at: { host: string; port: number }, sql: string, params:
   }
 }
 
+/** How long a majority member may take to replay the probe table's creation (s). */
+const PROBE_TABLE_REPLAY_S = 10;
+
+/** Waits until every member of `regions` replayed the leader's WAL up to now (the probe table's
+ *  creation); seconds it took. Bounded: a member that does not is a failure of the drill's set-up
+ *  (environment), named, before anything was cut. */
+async function probeTableOnMembers(plan: DeployPlan, leaderRouter: { host: string; port: number }, regions: readonly string[]): Promise<number> {
+  const [{ lsn }] = (await query<{ lsn: string }>(leaderRouter, 'SELECT pg_current_wal_lsn()::text AS lsn')) as [{ lsn: string }];
+  const t0 = performance.now();
+  for (const r of regions) {
+    const member = plan.services.find((s) => s.name === regionNames(r).member)!;
+    for (;;) {
+      const rows = await query<{ ok: boolean | null }>(member.address, 'SELECT pg_is_in_recovery() = false OR pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [lsn]).catch(() => []);
+      if (rows[0]?.ok === true) break;
+      if (performance.now() - t0 > PROBE_TABLE_REPLAY_S * 1000) {
+        throw new BenchError('environment', `region-partition: ${member.name} did not replay the probe table's creation (LSN ${lsn}) within ${PROBE_TABLE_REPLAY_S} s, before the cut`, `check ${member.name}'s replication (its log), then run the drill again`);
+      }
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+  return Math.round(performance.now() - t0) / 1000;
+}
+
 /** What a run's watches recorded, by drill run (verify reads it). */
 interface Watch {
   region: string;
@@ -231,6 +254,11 @@ function regionCut(plan: DeployPlan, fixed: string | null, state: DrillState): F
       const leaderRouter = plan.services.find((s) => s.name === regionNames(leader ?? majority[0]!).router)!;
       await query(leaderRouter.address, `CREATE TABLE IF NOT EXISTS ${PROBE_TABLE} (id bigserial PRIMARY KEY, router text NOT NULL, at timestamptz NOT NULL DEFAULT now())`);
       await query(leaderRouter.address, `ALTER TABLE ${PROBE_TABLE} ADD COLUMN IF NOT EXISTS token text`);
+      // the probe table must be on the majority's members before the cut: the one elected there
+      // takes the majority's probe writes and the read-back. Replication crosses the WAN (its
+      // baseline): cut 20 ms after the CREATE, the table never reached them, every majority
+      // write failed ("relation does not exist") and the read-back with it
+      state.figures.probeTableReplicatedS = await probeTableOnMembers(plan, leaderRouter.address, majority);
       const edges = cuts.get(region)!;
       const t0 = performance.now();
       const restore = await disableEdges(ctx, 'region-partition', edges);
