@@ -54,6 +54,7 @@ import { makeFault } from '../faults/index.ts';
 import { parseDurationMs } from '../faults/params.ts';
 import { once, TOXIC_PREFIX } from '../faults/toxic-fault.ts';
 import type { Fault, FaultContext } from '../faults/types.ts';
+import { namedRegion } from './lookup.ts';
 import { APPLIES, doesNotApply, type Drill, type DrillState, type DrillTiming } from './types.ts';
 
 /** How long the failover watch polls the survivors for a leader, and the DNS watch the geo DNS. */
@@ -133,10 +134,7 @@ export const WRITE_REGION = 'write-region';
 /** The region the drill takes down when the user named one (checked), else null: the write
  *  region, known only at the fault (the leader moves between deployments). */
 export function failedRegion(plan: DeployPlan, t: Pick<DrillTiming, 'target'>): string | null {
-  if (t.target === undefined || t.target === WRITE_REGION) return null;
-  const regions = dataCenters(plan.topology);
-  if (!regions.includes(t.target)) throw new BenchError('usage', `${t.target} is not a region of this deployment (drill datacenter-outage)`, `its regions: ${regions.join(', ')}, or ${WRITE_REGION} (the default)`);
-  return t.target;
+  return namedRegion(plan, t.target, 'datacenter-outage', WRITE_REGION);
 }
 
 /** The data centers, when the deployment has several and a geo DNS in front of them. Pure. */

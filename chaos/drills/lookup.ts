@@ -7,6 +7,7 @@ import type { AppConfig, ShardSpec } from '../../harness/topology/types.ts';
 import type { ShardMap } from '../../harness/load/types.ts';
 import { createShardRouter } from '../../targets/app/store/shard-router.ts';
 import { targetServices } from '../faults/targets.ts';
+import { dataCenters } from '../../targets/phases/phase-7.ts';
 
 /** The app servers, in plan order. */
 export function appServers(plan: DeployPlan): PlannedService[] {
@@ -87,4 +88,13 @@ export function resolveAppServer(plan: DeployPlan, drill: string, target: string
   const a = apps.find((x) => x.name === target);
   if (!a) throw new BenchError('usage', `${target} is not an app server (drill ${drill})`, valid);
   return a;
+}
+
+/** The region a regional drill was given (`--target`, checked against the deployment's data
+ *  centers), else null: `dflt` (or no target), the drill's own choice, made at the fault. */
+export function namedRegion(plan: DeployPlan, target: string | undefined, drill: string, dflt: string): string | null {
+  if (target === undefined || target === dflt) return null;
+  const regions = dataCenters(plan.topology);
+  if (!regions.includes(target)) throw new BenchError('usage', `${target} is not a region of this deployment (drill ${drill})`, `its regions: ${regions.join(', ')}, or ${dflt} (the default)`);
+  return target;
 }

@@ -40,6 +40,7 @@ import { PDNS_DB_FILE, readGeoRecord, resolvePdnsConfig, updateGeoRecord, type P
 import { parseDurationMs } from '../faults/params.ts';
 import { once } from '../faults/toxic-fault.ts';
 import type { Fault } from '../faults/types.ts';
+import { namedRegion } from './lookup.ts';
 import { clientSourceOf } from './datacenter-outage.ts';
 import { clientRegionFigures, regionsOf, rolesNow } from './region-partition.ts';
 import { APPLIES, doesNotApply, type Drill, type DrillState, type DrillTiming } from './types.ts';
@@ -57,10 +58,7 @@ export const REPLICA_REGION = 'replica-region';
 /** The region the user named (checked), else null: the first region without the leader, picked at
  *  the fault. */
 export function evacuatedRegion(plan: DeployPlan, t: Pick<DrillTiming, 'target'>): string | null {
-  if (t.target === undefined || t.target === REPLICA_REGION) return null;
-  const regions = dataCenters(plan.topology);
-  if (!regions.includes(t.target)) throw new BenchError('usage', `${t.target} is not a region of this deployment (drill region-evacuation)`, `its regions: ${regions.join(', ')}, or ${REPLICA_REGION} (the default)`);
-  return t.target;
+  return namedRegion(plan, t.target, 'region-evacuation', REPLICA_REGION);
 }
 
 /** The step period in seconds: `--param step=6s` (a bare number is seconds), default the fault's
