@@ -13,7 +13,7 @@ import type { Deployment } from '../../harness/runtime/types.ts';
 import { serviceOf, type DeployPlan } from '../../harness/topology/plan.ts';
 import { seedUsers } from '../../harness/run/seed.ts';
 import { regionalLoad } from '../../harness/run/drive.ts';
-import { GEO_DNS, GEO_FQDN, phase7, regionFront } from '../../targets/phases/phase-7.ts';
+import { GEO_DNS, GEO_FQDN, GEO_TTL_S, phase7, regionFront } from '../../targets/phases/phase-7.ts';
 import { clientSource } from '../../targets/regions/geo.ts';
 import { dnsQuery } from '../../harness/load/geo-dns.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
@@ -147,12 +147,16 @@ describe('phase-7 drills', () => {
     expect(f('dnsShare.4')).toBe(0);
     // the region's balancer closed its connections for the fault, so its clients asked the DNS again
     expect(r.figures.connectionDrainS).not.toBeNull();
-    // the clients: the region served its own clients before, and under 5 % of everyone's at the end
+    // the clients: the region served its own clients before; drained (under 5 % of everyone's for
+    // the rest of the fault) before the fault ended, the drill's hypothesis
     expect(f('ownServedShare.before')).toBeGreaterThan(0.9);
     expect(f('servedShare.before')).toBeGreaterThan(0.2);
-    expect(f('servedShare.4')).toBeLessThan(0.05);
     expect(r.figures.drainedS).not.toBeNull();
     expect(f('drainedS')).toBeLessThanOrEqual(25);
+    // over the 0 % step the region serves only until its clients asked again: within the answer's
+    // TTL and a second of the drain's connection close, of the step's period (a run: 0.077 of a
+    // 5 s step whose first second still went there, from 0.354 before)
+    expect(f('servedShare.4')).toBeLessThanOrEqual(f('servedShare.before') * ((GEO_TTL_S + 1) / f('stepPeriodS')));
     // nothing failed before; during the steps the only failures are 401s: sessions live in each
     // region's own Redis, so a client moved to another region is not logged in there (found by
     // this drill: 2 of 1,029 requests in one run, 0 in another; docs/PHASE-7.md)
