@@ -54,7 +54,7 @@ export type StoreSpec =
 /** The store config an app service carries: a StoreSpec without its name and owners. */
 export type AppStore =
   | { kind: 'sqlite' }
-  | { kind: 'postgres'; strategy: 'range' | 'hash'; shards: ShardSpec[] };
+  | { kind: 'postgres'; strategy: 'range' | 'hash'; shards: ShardSpec[]; /** connections per pool (default APP_POOL_SIZE): every pool opens to it at start */ poolSize?: number };
 
 export interface AppConfig {
   store: AppStore;

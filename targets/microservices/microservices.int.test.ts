@@ -185,7 +185,9 @@ describe('phase 6 broker path', () => {
     const drain = await drainJobs(s.pool, 60_000);
     const ledger = checkLedger(jobs.ops, await readJobObservations(s.pool), { idempotent: true });
     console.log(`killed after ${killedAt} effects;`, formatLedger('jobs', ledger));
-    expect(killedAt).toBeLessThan(60);
+    // the kill came with jobs of the backlog (80) not yet done: there was work to lose or redeliver
+    // (60 was a guess at the poll's reaction; a CI run at high load killed at 62, with 18 left)
+    expect(killedAt).toBeLessThan(80);
     expect(drain).toMatchObject({ pending: 0, unsent: 0 });
     expect(ledger).toMatchObject({ verdict: 'PASS', lost: 0, duplicated: 0, done: 80 });
   }, 150_000);
@@ -202,7 +204,9 @@ describe('phase 6 broker path', () => {
     const ledger = checkLedger(jobs.ops, await readJobObservations(s.pool), { idempotent: true });
     console.log(`killed after ${killedAt} effects;`, formatLedger('jobs', ledger), `backlog left ${drain.pending}`);
     expect(ledger.verdict).toBe('FAIL');
-    expect(killedAt).toBeLessThan(60);
+    // the kill came with jobs of the backlog (80) not yet done: there was work to lose or redeliver
+    // (60 was a guess at the poll's reaction; a CI run at high load killed at 62, with 18 left)
+    expect(killedAt).toBeLessThan(80);
     expect(ledger.lost).toBeGreaterThan(0);
     expect(ledger.lost).toBe(drain.pending);
   }, 150_000);

@@ -221,6 +221,9 @@ function dataOf(mode: Phase7Mode, regions: readonly string[], users: number): { 
   return { hosts: tier.hosts, services: tier.services, appShards: (r) => main(tier.routers[r]!), storeShards: main(tier.routers[regions[0]!]!) };
 }
 
+/** Connections per app pool in active-active (six pools per app). */
+export const ACTIVE_ACTIVE_POOL_SIZE = 4;
+
 /** Phase 7's topology. Pure. `users` sets the home ranges of active-active (default mode: active-passive). */
 export function phase7Topology(o: { regions: readonly string[]; appServers: number; table?: LatencyTable; mode?: Phase7Mode; users?: number }): Topology {
   const table = o.table ?? DEFAULT_ONE_WAY_MS;
@@ -235,7 +238,10 @@ export function phase7Topology(o: { regions: readonly string[]; appServers: numb
     allApps.push(...apps);
     const shards = data.appShards(r);
     const app: AppConfig = {
-      store: { kind: 'postgres', strategy: 'range', shards },
+      // active-active's apps open six pools (a router and a local member per home): at 10
+      // connections each, a home leader's 0.07-core host took ~40 SCRAM logins at start and was
+      // throttled 6.4-7.7 s (cpu.stat); 4 per pool carry phase 7's rates (a few hundred queries/s)
+      store: { kind: 'postgres', strategy: 'range', shards, ...(o.mode === 'active-active' ? { poolSize: ACTIVE_ACTIVE_POOL_SIZE } : {}) },
       sessions: { kind: 'redis', service: f.sessions },
       cache: null,
       region: r,

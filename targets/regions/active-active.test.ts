@@ -5,7 +5,7 @@ import { usageLine } from '../../harness/testing/usage-error.ts';
 import { plan } from '../../harness/topology/plan.ts';
 import { startWaves } from '../../harness/runtime/native.ts';
 import { createShardRouter } from '../app/store/shard-router.ts';
-import { phase7, phase7Cpus, phase7Topology, regionFront } from '../phases/phase-7.ts';
+import { ACTIVE_ACTIVE_POOL_SIZE, phase7, phase7Cpus, phase7Topology, regionFront } from '../phases/phase-7.ts';
 import { patroniMaxConnections } from '../services/patroni.ts';
 import { activeActiveSizes, activeActiveTier, homeNames, patroniClusters, twinRouters } from './active-active.ts';
 import { DEFAULT_REGIONS } from './latency.ts';
@@ -97,5 +97,17 @@ describe('activeActiveTier', () => {
     expect(usageLine(() => phase7.topology({ users: 100, mode: 'multi-master' }))).toMatch(/--mode/);
     expect(usageLine(() => phase7.topology({ users: 2, mode: 'active-active' }))).toMatch(/--users 2 leaves a region with none/);
     expect(usageLine(() => activeActiveTier(['us-east', 'eu'], 100))).toMatch(/phase 7 needs at least 3 regions/);
+  });
+});
+
+describe('active-active app pools', () => {
+  it('opens fewer connections per pool than active-passive: six pools per app', () => {
+    const poolOf = (mode: 'active-active' | 'active-passive') => {
+      const t = phase7Topology({ regions: ['us-east', 'us-west', 'eu'], appServers: 1, mode, users: 600 });
+      const app = t.services.find((x) => x.kind === 'app')!;
+      return app.config.kind === 'app' && app.config.app.store.kind === 'postgres' ? app.config.app.store.poolSize : 'no store';
+    };
+    expect(poolOf('active-active')).toBe(ACTIVE_ACTIVE_POOL_SIZE);
+    expect(poolOf('active-passive')).toBeUndefined();
   });
 });

@@ -55,8 +55,9 @@ export function appRuntimeConfig(ctx: AppContext): AppRuntimeConfig {
       strategy: app.store.strategy,
       ...(last != null ? { users: last } : {}),
       shards: shards.map((sh) => ({ name: sh.name, range: sh.range, primary: at(sh.primary), replicas: sh.replicas.map(at) })),
-      // what PostgreSQL's max_connections was sized for
-      poolSize: APP_POOL_SIZE,
+      // what PostgreSQL's max_connections was sized for (a phase may open fewer: phase 7's
+      // active-active, whose apps open six pools each)
+      poolSize: Math.min(app.store.poolSize ?? APP_POOL_SIZE, APP_POOL_SIZE),
     };
   }
   return validateAppConfig({
