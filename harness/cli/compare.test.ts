@@ -43,6 +43,18 @@ describe('bench compare', () => {
     expect(r.err).toBe('bench: base base-run-1, head head-run-2: no gate crossed\n');
   });
 
+  it('names the one input it cannot read, base before head', async () => {
+    const { base } = pair();
+    const b = await write('b-only.json', base);
+    const missingHead = await bench(['compare', b, join(dir, 'no-head.json')]);
+    expect(missingHead.code).toBe(2);
+    expect(missingHead.err).toMatch(/no-head\.json/);
+    const both = await bench(['compare', join(dir, 'no-base.json'), join(dir, 'no-head.json')]);
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/no-base\.json/);
+    expect(both.err).not.toMatch(/no-head\.json/);
+  });
+
   it('fails on dropped requests (exit 1) unless --max-dropped allows them', async () => {
     const { base, head } = pair();
     head.load.totals.dropped = 3;

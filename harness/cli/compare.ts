@@ -37,7 +37,10 @@ export function register(program: Command, io: CliIO, setExit: (code: number) =>
     .action(async (basePath: string, headPath: string, flags: CompareFlags) => {
       const gates = parseGates(flags);
       const maxCapacityDrop = parseCapacityDrop(parsePercent, flags.maxCapacityDrop);
-      const [base, head] = await Promise.all([readCompareInput(resolve(io.cwd, basePath)), readCompareInput(resolve(io.cwd, headPath))]);
+      // One after the other: with both unreadable, the error names the base every time (in parallel,
+      // whichever read failed first won, and a CI run once named the head).
+      const base = await readCompareInput(resolve(io.cwd, basePath));
+      const head = await readCompareInput(resolve(io.cwd, headPath));
       const ids = `base ${idsOf(base)}, head ${idsOf(head)}`;
       let failures: string[];
       if (base.kind === 'capacity' && head.kind === 'capacity') {
