@@ -183,7 +183,9 @@ async function holdWal(ctx: FaultContext, plan: DeployPlan, leader: string | nul
   ctx.progress(`datacenter-outage: ${leader}'s WAL held back from its replicas for ${ms} ms before the kill`);
   await new Promise((res) => setTimeout(res, ms));
   // what the hold kept from each replica at its end: WAL bytes, and how old the newest transaction
-  // it replayed is (about the hold's length when the hold held from its start)
+  // it replayed is (about the hold's length when the hold held from its start). The replica's own
+  // answers only: a held stream keeps its row on the leader, whose replay_lag stays at its last
+  // measure instead of growing.
   const member = (r: string) => plan.services.find((s) => s.name === regionNames(r).member)!.address;
   await Promise.all(
     dataCenters(plan.topology).filter((r) => r !== leader).map(async (r) => {
@@ -347,7 +349,7 @@ async function sampleLag(plan: DeployPlan, t: DrillTiming, state: DrillState, si
       const from = c.members.find((m) => m.region === leader)!;
       await Promise.all(
         c.members.filter((m) => m !== from).map(async (m) => {
-          const lag = await replicationLag(service(from.name).address, service(m.name).address, PG_CREDENTIALS).catch(() => null);
+          const lag = await replicationLag(service(from.name).address, service(m.name).address, PG_CREDENTIALS, m.name).catch(() => null);
           if (!lag || lag.seconds === null) return;
           // active-active: a pair per cluster, named after its scope
           const pair = `${clusters.length > 1 ? `${c.scope}:` : ''}${leader}->${m.region}`;

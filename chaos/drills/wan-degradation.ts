@@ -163,7 +163,7 @@ function startSampler(plan: DeployPlan, leader: string, readId: number, t0: numb
       const readMs: Sample['readMs'] = {};
       await Promise.all([
         ...replicas.map(async (r) => {
-          lag[r] = await replicationLag(svc(regionNames(leader).member).address, svc(regionNames(r).member).address, PG_CREDENTIALS).catch(() => null);
+          lag[r] = await replicationLag(svc(regionNames(leader).member).address, svc(regionNames(r).member).address, PG_CREDENTIALS, regionNames(r).member).catch(() => null);
         }),
         ...regions.map(async (r) => {
           const lb = svc(regionFront(r).lb).address;

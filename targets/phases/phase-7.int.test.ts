@@ -193,7 +193,7 @@ describe('phase 7: the WAN on replication and on the clients\' path', () => {
         })();
         while (writing) {
           await Promise.all(replicas.map(async (r) => {
-            const lag = await replicationLag(serviceOf(p, regionNames(leader).member).address, serviceOf(p, regionNames(r).member).address, PG_CREDENTIALS).catch(() => null);
+            const lag = await replicationLag(serviceOf(p, regionNames(leader).member).address, serviceOf(p, regionNames(r).member).address, PG_CREDENTIALS, regionNames(r).member).catch(() => null);
             if (!lag) return;
             const s = (seen[r] ??= { bytes: 0, seconds: 0 });
             s.bytes = Math.max(s.bytes, lag.bytes);

@@ -10,6 +10,10 @@ describe('lagFrom', () => {
   it('behind: the bytes, and the age of the newest replayed transaction', () => {
     expect(lagFrom('16384', new Date('2026-12-03T22:00:07.5Z'), now)).toEqual({ bytes: 16384, seconds: 2.5 });
   });
+  it("streaming: the leader's replay_lag, whether or not bytes are outstanding, not the time since the last commit", () => {
+    expect(lagFrom('16384', new Date('2026-12-03T22:00:07.5Z'), now, 0.213)).toEqual({ bytes: 16384, seconds: 0.213 });
+    expect(lagFrom('0', new Date('2026-12-03T21:00:00Z'), now, 0.061)).toEqual({ bytes: 0, seconds: 0.061 });
+  });
   it('behind with nothing replayed yet: the seconds are unknown, not 0', () => {
     expect(lagFrom('8192', null, now)).toEqual({ bytes: 8192, seconds: null });
   });

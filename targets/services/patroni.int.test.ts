@@ -112,6 +112,42 @@ describe('patroni over etcd: three regions', () => {
     for (const m of members.filter((x) => x !== leader)) await expect.poll(() => count(p, m).catch(() => -1), { timeout: 10_000, interval: 100 }).toBe(2);
   }, 60_000);
 
+  it("the lag's seconds are the leader's replay_lag: 300 ms more on the WAL stream shows in them under writes (under 300 ms without)", async () => {
+    const leader = (await roles(p)).find(([, r]) => r === 'primary')![0];
+    const replicas = members.filter((m) => m !== leader);
+    const tp = toxiproxyClient(p.toxiproxy!.api);
+    let id = 10;
+    // the median of each replica's seconds over writes 50 ms apart
+    const underWrites = async () => {
+      const seen: Record<string, number[]> = Object.fromEntries(replicas.map((r) => [r, []]));
+      for (let k = 0; k < 12; k++) {
+        await write(p, leader, id++);
+        await new Promise((r) => setTimeout(r, 50));
+        for (const r of replicas) {
+          const lag = await replicationLag(serviceOf(p, leader).address, serviceOf(p, r).address, PG_CREDENTIALS, r);
+          if (lag.seconds !== null) seen[r]!.push(lag.seconds);
+        }
+      }
+      return Object.fromEntries(replicas.map((r) => [r, [...seen[r]!].sort((a, b) => a - b)[Math.floor(seen[r]!.length / 2)] ?? null]));
+    };
+    const without = await underWrites();
+    const toxic = { name: 'test-wal-latency', type: 'latency' as const, stream: 'downstream' as const, toxicity: 1, attributes: { latency: 300, jitter: 0 } };
+    await tp.addToxic(replicationProxyName(leader), toxic);
+    let withToxic: Record<string, number | null>;
+    try {
+      withToxic = await underWrites();
+    } finally {
+      await tp.removeToxic(replicationProxyName(leader), toxic.name);
+    }
+    console.log(`[patroni] lag seconds (median under writes) behind ${leader}: ${JSON.stringify(without)} without, ${JSON.stringify(withToxic)} with 300 ms on the WAL stream`);
+    for (const r of replicas) {
+      expect(without[r]).not.toBeNull();
+      expect(without[r]!).toBeLessThan(0.3);
+      expect(withToxic[r]!).toBeGreaterThanOrEqual(0.3);
+    }
+    for (const r of replicas) await expect.poll(() => count(p, r).catch(() => -1), { timeout: 10_000, interval: 100 }).toBe(await count(p, leader));
+  }, 60_000);
+
   it('kills the leader host and another member accepts writes without a step of the harness', async () => {
     const leader = (await roles(p)).find(([, r]) => r === 'primary')![0];
     const leaderPg = serviceOf(p, leader).address;
