@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { PlannedService } from '../../harness/topology/plan.ts';
 import { etcdArgs } from './etcd.ts';
 import { renderPatroniConfig, renderPostgresWrapper } from './patroni.ts';
-import { renderPgRouterConfig } from './pg-router.ts';
+import { renderPgRouterConfig, uncheckedServers } from './pg-router.ts';
 
 const etcd = (n: number): PlannedService => ({
   name: `etcd-${n}`,
@@ -76,6 +76,7 @@ describe('pg-router', () => {
   it('checks each member on its REST API and sends the data through its edge', () => {
     const cfg = renderPgRouterConfig({
       listen: { host: '127.5.9.1', port: 5000 },
+      statsPort: 8404,
       route: 'primary',
       members: [{ name: 'pg-eu', data: { host: '127.5.0.1', port: 20003 }, restHost: '127.5.7.1' }],
     });
@@ -84,7 +85,26 @@ describe('pg-router', () => {
     expect(cfg).toContain('    http-check send meth GET uri /primary\n');
     expect(cfg).toContain('on-marked-down shutdown-sessions');
     expect(cfg).toContain('    server pg-eu 127.5.0.1:20003 check addr 127.5.7.1 port 8008\n');
+    expect(cfg).toContain('frontend stats\n    mode http\n    bind 127.5.9.1:8404\n');
     expect(cfg).not.toContain('0.0.0.0');
-    expect(() => renderPgRouterConfig({ listen: { host: '127.5.9.1', port: 5000 }, route: 'replica', members: [] })).toThrow(/at least one member/);
+    expect(() => renderPgRouterConfig({ listen: { host: '127.5.9.1', port: 5000 }, statsPort: 8404, route: 'replica', members: [] })).toThrow(/at least one member/);
+  });
+
+  // the columns as HAProxy 2.6 writes them (pxname,svname,...,status at 18,...,check_status at 37),
+  // cut to what matters; the rows as a router showed them 0.1 s and 0.3 s after its start
+  const csv = (b: string) => {
+    const cols = Array.from({ length: 40 }, (_, i) => `c${i}`);
+    cols[0] = '# pxname';
+    cols[1] = 'svname';
+    cols[17] = 'status';
+    cols[36] = 'check_status';
+    const row = (sv: string, status: string, check: string) => Array.from({ length: 40 }, (_, i) => (i === 0 ? 'pg' : i === 1 ? sv : i === 17 ? status : i === 36 ? check : '')).join(',');
+    return [cols.join(','), row('FRONTEND', 'OPEN', ''), row('pg-us-east', 'UP', 'L7OK'), row('pg-eu', b.split('|')[0]!, b.split('|')[1]!), row('BACKEND', 'UP', ''), ''].join('\n');
+  };
+  it("is ready only when every server's first check ran: HAProxy starts them all UP", () => {
+    expect(uncheckedServers(csv('UP 1/2|INI'))).toEqual(['pg-eu']);
+    expect(uncheckedServers(csv('UP 1/2|* INI'))).toEqual(['pg-eu']);
+    expect(uncheckedServers(csv('DOWN|L7STS'))).toEqual([]);
+    expect(() => uncheckedServers('<html>not the csv</html>')).toThrow(/check_status/);
   });
 });
