@@ -7,7 +7,7 @@
 // (a hold-wal run after it lost writes acknowledged before the hold, and its old leader did not
 // come back within 90 s).
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { toxiproxyClient } from '../../harness/runtime/toxiproxy-client.ts';
 import type { Deployment } from '../../harness/runtime/types.ts';
 import { serviceOf, type DeployPlan } from '../../harness/topology/plan.ts';
@@ -17,7 +17,7 @@ import { GEO_DNS, GEO_FQDN, GEO_TTL_S, phase7, regionFront } from '../../targets
 import { clientSource } from '../../targets/regions/geo.ts';
 import { dnsQuery } from '../../harness/load/geo-dns.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
-import { deployPhase, type PhaseUnderTest } from '../../targets/phases/testing/deploy.ts';
+import { deployPhase, disposeCleanAfterAll, type PhaseUnderTest } from '../../targets/phases/testing/deploy.ts';
 import { regionNames } from '../../targets/regions/blocks.ts';
 import { DEFAULT_REGIONS } from '../../targets/regions/latency.ts';
 import { replicationLag } from '../../targets/regions/lag.ts';
@@ -46,12 +46,7 @@ beforeAll(async () => {
   }
 }, 200_000);
 
-afterAll(async () => {
-  if (!ph) return;
-  const left = await ph.disposeReportingLeftovers();
-  expect(left.alive).toEqual([]);
-  expect(left.mentioning).toEqual([]);
-}, 90_000);
+disposeCleanAfterAll(() => ph);
 
 /** Every toxic on every proxy, "proxy:name:latency": the baseline must be exactly the topology's after a drill. */
 async function toxics(): Promise<string[]> {

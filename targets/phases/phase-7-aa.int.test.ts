@@ -7,7 +7,7 @@
 // Patroni promotes a survivor of home-us-east with no harness step, the figures (RTO, RPO,
 // per-region p50/p99) are measured and bounded by their causes. Run under the phase-7 lock:
 // `flock /tmp/bench-p7.lock npx vitest run targets/phases/phase-7-aa.int.test.ts`.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { Deployment } from '../../harness/runtime/types.ts';
 import { waitFor } from '../../harness/runtime/wait.ts';
@@ -19,7 +19,7 @@ import { PG_CREDENTIALS } from '../app/config.ts';
 import { homeNames, patroniClusters } from '../regions/active-active.ts';
 import { DEFAULT_ONE_WAY_MS, DEFAULT_REGIONS, oneWayMs } from '../regions/latency.ts';
 import { patroniRole } from '../services/patroni.ts';
-import { deployPhase, http, type PhaseUnderTest } from './testing/deploy.ts';
+import { deployPhase, disposeCleanAfterAll, http, type PhaseUnderTest } from './testing/deploy.ts';
 import { phase7, regionFront } from './phase-7.ts';
 
 const USERS = 600;
@@ -79,12 +79,7 @@ beforeAll(async () => {
   console.log(`[phase 7 aa] every region reads and writes every home ${((performance.now() - t1) / 1000).toFixed(1)} s later`);
 }, 300_000);
 
-afterAll(async () => {
-  if (!ph) return;
-  const left = await ph.disposeReportingLeftovers();
-  expect(left.alive).toEqual([]);
-  expect(left.mentioning).toEqual([]);
-}, 90_000);
+disposeCleanAfterAll(() => ph);
 
 describe('phase 7 active-active', () => {
   it("each home cluster's leader is its home region's member", async () => {

@@ -6,7 +6,7 @@
 // the regions' distances are on the data path; then the datacenter-outage drill takes the write
 // region (the leader's) down under the client regions' load (Patroni fails over, the DNS moves that region's
 // clients, the region comes back); teardown leaves no process of the run.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Resolver } from 'node:dns/promises';
 import { request } from 'node:http';
 import pg from 'pg';
@@ -23,7 +23,7 @@ import { baselineApiOf } from '../services/toxiproxy.ts';
 import { chaosToxiproxy } from '../../chaos/toxiproxy.ts';
 import { runLoad } from '../../harness/load/engine.ts';
 import { workloads } from '../../loadtests/workloads.ts';
-import { deployPhase, http, type PhaseUnderTest } from './testing/deploy.ts';
+import { deployPhase, disposeCleanAfterAll, http, type PhaseUnderTest } from './testing/deploy.ts';
 import { runDrill } from '../../chaos/run-drill.ts';
 import { DNS_WATCH_EVERY_MS } from '../../chaos/drills/datacenter-outage.ts';
 import { seedUsers } from '../../harness/run/seed.ts';
@@ -48,13 +48,7 @@ beforeAll(async () => {
   console.log(`[phase 7] ${p.services.length} services on ${p.hosts.length} hosts up in ${startSeconds.toFixed(1)} s`);
 }, 200_000);
 
-afterAll(async () => {
-  if (!ph) return;
-  // no service the run started is alive, and nothing else mentions the run's directory
-  const left = await ph.disposeReportingLeftovers();
-  expect(left.alive).toEqual([]);
-  expect(left.mentioning).toEqual([]);
-}, 90_000);
+disposeCleanAfterAll(() => ph);
 
 describe('phase 7', () => {
   it("each region's balancer serves a user read from its own region's app", async () => {

@@ -1,6 +1,7 @@
 // For the phases' integration tests: bring a phase up on the native runtime in a private state
 // root and a machine-wide reserved slot, with small helpers to talk to its services.
 import { join } from 'node:path';
+import { afterAll, expect } from 'vitest';
 import { request } from 'undici';
 import { createNativeRuntime } from '../../../harness/runtime/native.ts';
 import { disposeAfterFailedUp, processesMentioning, testRoot, type TestRoot } from '../../../harness/runtime/testing/run-helpers.ts';
@@ -64,6 +65,18 @@ export async function deployPhase(n: number, options: PhaseOptions, name: string
       return left;
     },
   };
+}
+
+/** The suite's afterAll for a phase from deployPhase: stops it, and expects none of its services
+ *  alive and no process mentioning its run directory (Patroni's detached PostgreSQL would). */
+export function disposeCleanAfterAll(phase: () => PhaseUnderTest | undefined): void {
+  afterAll(async () => {
+    const ph = phase();
+    if (!ph) return;
+    const left = await ph.disposeReportingLeftovers();
+    expect(left.alive).toEqual([]);
+    expect(left.mentioning).toEqual([]);
+  }, 90_000);
 }
 
 export interface JsonResponse<T = any> {
