@@ -38,10 +38,9 @@
 // It stays disabled until the region comes back: the leader's PostgreSQL outlives its Patroni by
 // up to 0.2 s (its wrapper's watcher), and a replica reconnecting meanwhile could fetch the WAL.
 import { BenchError } from '../../harness/errors.ts';
-import { mergeSeconds } from '../../harness/load/histogram.ts';
 import type { RegionResults } from '../../harness/run/results.ts';
 import { PG_CREDENTIALS } from '../../targets/app/config.ts';
-import { firstSurvivorSuccessS, mergeServed, rtoS, samplePercentiles, shiftTimeS, type Outage } from '../../targets/regions/figures.ts';
+import { clientRegionPercentiles, firstSurvivorSuccessS, mergeServed, rtoS, samplePercentiles, shiftTimeS, type Outage } from '../../targets/regions/figures.ts';
 import { replicationLag } from '../../targets/regions/lag.ts';
 import { CONTROL_HOST, type DeployPlan } from '../../harness/topology/plan.ts';
 import { dnsQuery } from '../../harness/load/geo-dns.ts';
@@ -416,17 +415,7 @@ export function outageFigures(
   const inOutage = (t: number) => t >= o.faultAtS && (o.untilS === null || t + 1 <= o.untilS);
   const all = mergeServed(Object.values(regions).map((x) => x.seconds ?? []));
   for (const s of all.filter((x) => inOutage(x.t))) for (const [r, n] of Object.entries(s.ok)) figures[`servedDuring.${r}`] = (figures[`servedDuring.${r}`] ?? 0) + n;
-  for (const [name, x] of Object.entries(regions)) {
-    if (!x.seconds) continue;
-    const merged = (keep: (t: number) => boolean) => mergeSeconds(x.seconds!.filter((s) => keep(s.t)).map((s) => ({ requests: Object.values(s.ok).reduce((a, b) => a + b, 0), hdr: s.hdr })));
-    const before = merged((t) => t + 1 <= o.faultAtS);
-    const during = merged(inOutage);
-    const at = (hist: typeof before, p: number) => (hist === null || hist.count === 0 ? null : r3(hist.percentileMs(p)));
-    figures[`p50BeforeMs.${name}`] = at(before, 50);
-    figures[`p99BeforeMs.${name}`] = at(before, 99);
-    figures[`p50DuringMs.${name}`] = at(during, 50);
-    figures[`p99DuringMs.${name}`] = at(during, 99);
-  }
+  Object.assign(figures, clientRegionPercentiles(regions, o));
   return { figures, notes };
 }
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { planOf } from '../testing/fakes.ts';
-import { cutOf, firstPrimaryAmong, lastAccepted, namedRegion, regionPartition, splitBrain, type RolePoll, type WriteAttempt } from './region-partition.ts';
+import { clientRegionFigures, cutOf, firstPrimaryAmong, lastAccepted, namedRegion, regionPartition, splitBrain, type RolePoll, type WriteAttempt } from './region-partition.ts';
 import { newDrillState } from './types.ts';
+import { LatencyHistogram } from '../../harness/load/histogram.ts';
+import type { LoadOutcome } from '../../harness/load/types.ts';
 
 const poll = (tS: number, e: string, w: string, u: string): RolePoll => ({ tS, roles: { 'us-east': e, 'us-west': w, eu: u } as RolePoll['roles'] });
 const write = (router: string, sentS: number, atS: number, member: string | null, id: number | null = member ? Math.round(atS * 10) : null): WriteAttempt => ({ router, sentS, atS, member, id, token: `t-${router}-${sentS}` });
@@ -71,5 +73,29 @@ describe('region-partition', () => {
     // the same acknowledgements overlapping in time prove nothing: each commit lies in [sent, answered]
     const overlapping = [write('us-east', 10, 10.6, 'us-east'), write('us-west', 10.5, 10.7, 'us-west'), write('us-east', 10.65, 11, 'us-east')];
     expect(splitBrain([], overlapping).interleaved).toBeNull();
+  });
+});
+
+describe('clientRegionFigures', () => {
+  const hdr = (ms: number, n: number) => {
+    const h = new LatencyHistogram(2);
+    for (let i = 0; i < n; i++) h.recordMs(ms);
+    return h.encode();
+  };
+  // a client region at 10 ms before a fault at 2 s, 300 ms inside it (2..4), 10 ms after
+  const seconds = [0, 1, 2, 3, 4, 5].map((t) => ({ t, ok: { eu: 10 }, errors: 0, hdr: hdr(t >= 2 && t < 4 ? 300 : 10, 10) }));
+  const load = { results: { regions: { eu: { source: '127.0.0.1', requests: 60, errors: 0, latencyMs: { p50: 10, p90: 300, p95: 300, p99: 300, max: 300, mean: 103 }, dns: { queries: 0, failures: 0, changes: [] }, seconds } } } } as unknown as LoadOutcome;
+  it("gives each client region's p50/p99 before and during the drill's fault window, from merged histograms", () => {
+    const f = clientRegionFigures({ load, windows: [{ name: 'wan-degradation', target: 'x5', startS: 2, endS: 4 }] });
+    expect(f['requests.eu']).toBe(60);
+    expect(f['p50BeforeMs.eu']).toBeCloseTo(10, 0);
+    expect(f['p99BeforeMs.eu']).toBeCloseTo(10, 0);
+    expect(f['p50DuringMs.eu']).toBeCloseTo(300, -1);
+    expect(f['p99DuringMs.eu']).toBeCloseTo(300, -1);
+  });
+  it('without a fault window, no before/during figures (not zeros)', () => {
+    const f = clientRegionFigures({ load, windows: [] });
+    expect(f['p99Ms.eu']).toBe(300);
+    expect(Object.keys(f).some((k) => k.includes('Before') || k.includes('During'))).toBe(false);
   });
 });

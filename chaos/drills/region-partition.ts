@@ -26,6 +26,7 @@ import { BenchError } from '../../harness/errors.ts';
 import type { DeployPlan } from '../../harness/topology/plan.ts';
 import { dataCenters, GEO_DNS } from '../../targets/phases/phase-7.ts';
 import { regionNames } from '../../targets/regions/blocks.ts';
+import { clientRegionPercentiles } from '../../targets/regions/figures.ts';
 import { patroniClusters } from '../../targets/regions/active-active.ts';
 import { PG_CREDENTIALS } from '../../targets/app/config.ts';
 import { patroniLeads, patroniRole, replicationProxyName } from '../../targets/services/patroni.ts';
@@ -130,15 +131,18 @@ export async function rolesNow(plan: DeployPlan, regions: readonly string[], tim
   return Object.fromEntries(regions.map((r, i) => [r, roles[i]!]));
 }
 
-/** Per client region of the load: requests, errors and the successes' p99 over the whole run. */
-export function clientRegionFigures(ctx: Pick<VerifyContext, 'load'>): Record<string, number | null> {
+/** Per client region of the load: requests, errors and the successes' p99 over the whole run,
+ *  and their p50 and p99 before and during the drill's fault window (clientRegionPercentiles). */
+export function clientRegionFigures(ctx: Pick<VerifyContext, 'load' | 'windows'>): Record<string, number | null> {
   const out: Record<string, number | null> = {};
-  for (const [name, x] of Object.entries(ctx.load.results.regions ?? {})) {
+  const regions = ctx.load.results.regions ?? {};
+  for (const [name, x] of Object.entries(regions)) {
     out[`requests.${name}`] = x.requests;
     out[`errors.${name}`] = x.errors;
     out[`p99Ms.${name}`] = x.latencyMs?.p99 ?? null;
   }
-  return out;
+  const w = ctx.windows[0];
+  return w ? { ...out, ...clientRegionPercentiles(regions, { faultAtS: w.startS, untilS: w.endS }) } : out;
 }
 
 /** One PostgreSQL statement at `at`, on a connection of its own, bounded by WRITE_TIMEOUT_MS. */

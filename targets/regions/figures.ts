@@ -22,6 +22,7 @@
 import { healthySecond, type Hypothesis } from '../../chaos/verdict.ts';
 import { mergeSeconds } from '../../harness/load/histogram.ts';
 import type { SeriesPoint } from '../../reports/schema.ts';
+import type { RegionResults } from '../../harness/run/results.ts';
 
 /** One second of load: successful responses counted by the region that served them (the
  *  serving-region header), and the requests that failed. */
@@ -141,4 +142,29 @@ export function samplePercentiles(samples: readonly number[]): { p50: number | n
   const s = [...samples].sort((a, b) => a - b);
   const rank = (p: number) => s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)]!;
   return { p50: rank(50), p99: rank(99), max: s[s.length - 1]!, n: s.length };
+}
+
+/**
+ * Per client region: its successes' p50 and p99 before the fault (the seconds wholly before it)
+ * and during it (the seconds wholly inside; the fault's own second holds answers given before
+ * it), each from the seconds' histograms merged, never from per-second percentiles. Keys
+ * `p50BeforeMs.<r>`, `p99BeforeMs.<r>`, `p50DuringMs.<r>`, `p99DuringMs.<r>`; null when no success
+ * was measured there. Pure.
+ */
+export function clientRegionPercentiles(regions: RegionResults, o: Outage): Record<string, number | null> {
+  const figures: Record<string, number | null> = {};
+  const inside = (t: number) => t >= o.faultAtS && (o.untilS === null || t + 1 <= o.untilS);
+  const r3 = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
+  for (const [name, x] of Object.entries(regions)) {
+    if (!x.seconds) continue;
+    const merged = (keep: (t: number) => boolean) => mergeSeconds(x.seconds!.filter((s) => keep(s.t)).map((s) => ({ requests: sum(Object.values(s.ok)), hdr: s.hdr })));
+    const before = merged((t) => t + 1 <= o.faultAtS);
+    const during = merged(inside);
+    const at = (hist: typeof before, p: number) => (hist === null || hist.count === 0 ? null : r3(hist.percentileMs(p)));
+    figures[`p50BeforeMs.${name}`] = at(before, 50);
+    figures[`p99BeforeMs.${name}`] = at(before, 99);
+    figures[`p50DuringMs.${name}`] = at(during, 50);
+    figures[`p99DuringMs.${name}`] = at(during, 99);
+  }
+  return figures;
 }
