@@ -20,6 +20,13 @@ const workerOptions = z.object({
   idempotent: z.boolean().default(true),
   /** the NEGATIVE CONTROL only: ack on receipt, before the side effect; a crash then loses jobs */
   ackBeforeEffect: z.boolean().default(false),
+  /**
+   * NEGATIVE CONTROLS only: wait this long between a delivery and its side effect. With
+   * ackBeforeEffect it holds the window a crash loses open: Kafka's consumer commits one offset
+   * per partition at a time, so without it the committed-but-undone jobs are the few whose effect
+   * is still running, and a kill can land when there are none (a CI run: lost 0 of 80).
+   */
+  effectDelayMs: z.number().int().min(0).max(10_000).default(0),
   /** the CPU work's bound: an upload's size is hashed up to this many KiB */
   maxHashKb: z.number().int().min(1).max(65_536).default(4_096),
   /** the worker-crash drill: SIGKILL itself after this many side effects, before their ack */

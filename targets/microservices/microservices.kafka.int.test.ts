@@ -150,7 +150,8 @@ describe('phase 6 broker path on Kafka', () => {
 
   it('NEGATIVE CONTROL: a worker that commits before its side effect, SIGKILLed, shows lost > 0', async () => {
     const jobs = await backlogOf(80);
-    const doomed = await s.spawn('worker-acks-early', 'worker', { worker: { prefetch: 16, ackBeforeEffect: true } });
+    // each effect 1 s after its commit: the kill below lands while committed jobs wait for theirs
+    const doomed = await s.spawn('worker-acks-early', 'worker', { worker: { prefetch: 16, ackBeforeEffect: true, effectDelayMs: 1_000 } });
     await waitFor('some effects', 60_000, async () => (await effectCount()) >= 5);
     await doomed.kill('SIGKILL');
     const killedAt = await effectCount();

@@ -49,6 +49,7 @@ export function workerService(name: string, pool: pg.Pool, o: WorkerOptions, log
   let busy = 0;
 
   async function handle(job: JobMessage): Promise<void> {
+    if (o.effectDelayMs > 0) await new Promise((r) => setTimeout(r, o.effectDelayMs));
     // every delivery counts as an attempt, a redelivery of a job already done included (the
     // effect committed, the ack lost): the ledger's redeliveries are sum(attempts - 1). Only a
     // queued or running job is marked running: a done or dead-lettered one keeps its status
