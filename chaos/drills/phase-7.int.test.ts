@@ -221,6 +221,10 @@ describe('phase-7 drills', () => {
     // replication proxy is disabled, which closes the streaming connection), so all of it lost:
     // one run read 3 of 3 lost, a CI run 0 of 5 lost. Not understood yet (docs/PHASE-7.md): the
     // count is asserted measured and bounded, not its value
+    // who led from the heal to verify, and where the write check read back: recorded (the
+    // check's losses after the election are not understood yet: docs/PHASE-7.md)
+    expect(r.figures.primariesAfterHeal).toMatch(/^\d+(\.\d+)?:/);
+    expect(r.figures.readBackMember).not.toBeNull();
     expect(r.figures.minorityAcknowledgedLost).not.toBeNull();
     expect(r.figures.minorityAcknowledgedLost as number).toBeGreaterThanOrEqual(0);
     expect(r.figures.minorityAcknowledgedLost as number).toBeLessThanOrEqual(r.figures.minorityAcknowledged as number);

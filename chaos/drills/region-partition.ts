@@ -190,6 +190,41 @@ interface Watch {
 }
 const watches = new WeakMap<DrillState, Watch>();
 
+/** The members answering /primary from the heal until verify, at each change: "<s after the
+ *  cut>:<regions>" ("none" when no member does), so a leader change at the heal shows. */
+interface HealWatch {
+  changes: string[];
+  stop(): Promise<void>;
+}
+const healWatches = new WeakMap<DrillState, HealWatch>();
+/** The heal watch stops on its own this long after the heal, if verify has not stopped it. */
+const HEAL_WATCH_MAX_MS = 120_000;
+
+function watchAfterHeal(plan: DeployPlan, regions: readonly string[], t0: number): HealWatch {
+  const changes: string[] = [];
+  const started = performance.now();
+  let stopped = false;
+  let last = '';
+  const loop = (async () => {
+    while (!stopped && performance.now() - started < HEAL_WATCH_MAX_MS) {
+      const roles = await rolesNow(plan, regions, 400).catch(() => null);
+      const primaries = roles ? regions.filter((r) => roles[r] === 'primary').join('+') || 'none' : 'unknown';
+      if (primaries !== last) {
+        changes.push(`${Math.round(performance.now() - t0) / 1000}:${primaries}`);
+        last = primaries;
+      }
+      await new Promise((res) => setTimeout(res, WATCH_EVERY_MS));
+    }
+  })();
+  return {
+    changes,
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
 /** Polls every member's role and writes through every region's router until stopped. */
 function startWatch(plan: DeployPlan, regions: readonly string[], t0: number, w: Omit<Watch, 'stop'>): Watch {
   const hostToRegion = new Map(regions.map((r) => [plan.services.find((s) => s.name === regionNames(r).member)!.address.host, r]));
@@ -309,6 +344,7 @@ function regionCut(plan: DeployPlan, fixed: string | null, state: DrillState): F
           await thaw();
           if (unsilence) await (unsilence as () => Promise<void>)();
           await restore();
+          healWatches.set(state, watchAfterHeal(plan, regions, t0));
         }),
       };
     },
@@ -396,6 +432,20 @@ export const regionPartition: Drill = {
     if (!w) return { problems: ['no region was cut'] };
     await w.stop();
     const out = await judge(ctx.plan, w);
-    return { figures: { ...out.figures, ...clientRegionFigures(ctx) }, problems: out.problems, notes: out.notes };
+    // who led after the heal, until now: a leader change there would lose what the majority's
+    // leader acknowledged during the cut (the write check's losses after the election)
+    const heal = healWatches.get(ctx.state);
+    if (heal) await heal.stop();
+    // and the member the write check's read-back (through state.primaries' router, next) reaches
+    let readBackMember: string | null = null;
+    const via = ctx.state.primaries.get('main');
+    const router = via === undefined ? undefined : ctx.plan.services.find((s) => s.name === via);
+    if (router) {
+      const hostToRegion = new Map(dataCenters(ctx.plan.topology).map((r) => [ctx.plan.services.find((s) => s.name === regionNames(r).member)!.address.host, r]));
+      readBackMember = await query<{ addr: string; replica: boolean }>(router.address, 'SELECT host(inet_server_addr()) AS addr, pg_is_in_recovery() AS replica')
+        .then(([row]) => `${hostToRegion.get(row!.addr) ?? row!.addr}${row!.replica ? ' (a replica)' : ''}`, (e: unknown) => `unreachable: ${(e as Error).message}`);
+    }
+    const afterHeal = { primariesAfterHeal: heal ? heal.changes.join(' ') : null, readBackMember };
+    return { figures: { ...out.figures, ...afterHeal, ...clientRegionFigures(ctx) }, problems: out.problems, notes: out.notes };
   },
 };
