@@ -40,7 +40,7 @@
 import { BenchError } from '../../harness/errors.ts';
 import type { RegionResults } from '../../harness/run/results.ts';
 import { PG_CREDENTIALS } from '../../targets/app/config.ts';
-import { clientRegionPercentiles, firstSurvivorSuccessS, mergeServed, rtoS, samplePercentiles, shiftTimeS, type Outage } from '../../targets/regions/figures.ts';
+import { clientRegionPercentiles, firstSurvivorSuccessS, mergeServed, rtoS, samplePercentiles, shiftTimeS, wholeSecondInside, type Outage } from '../../targets/regions/figures.ts';
 import { replicationLag } from '../../targets/regions/lag.ts';
 import { CONTROL_HOST, type DeployPlan } from '../../harness/topology/plan.ts';
 import { dnsQuery } from '../../harness/load/geo-dns.ts';
@@ -410,11 +410,9 @@ export function outageFigures(
     notes.push(`no client of ${failed} counted by serving region: its traffic shift was not measured`);
   }
   figures.rtoS = r3(rtoS(series, o, h));
-  // "during": the seconds wholly inside the outage (the fault's own second holds answers the
-  // region gave before it died)
-  const inOutage = (t: number) => t >= o.faultAtS && (o.untilS === null || t + 1 <= o.untilS);
+  // "during": the seconds wholly inside the outage
   const all = mergeServed(Object.values(regions).map((x) => x.seconds ?? []));
-  for (const s of all.filter((x) => inOutage(x.t))) for (const [r, n] of Object.entries(s.ok)) figures[`servedDuring.${r}`] = (figures[`servedDuring.${r}`] ?? 0) + n;
+  for (const s of all.filter((x) => wholeSecondInside(x.t, o))) for (const [r, n] of Object.entries(s.ok)) figures[`servedDuring.${r}`] = (figures[`servedDuring.${r}`] ?? 0) + n;
   Object.assign(figures, clientRegionPercentiles(regions, o));
   return { figures, notes };
 }

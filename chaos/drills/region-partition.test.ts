@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { planOf } from '../testing/fakes.ts';
-import { clientRegionFigures, cutOf, firstPrimaryAmong, lastAccepted, namedRegion, regionPartition, splitBrain, type RolePoll, type WriteAttempt } from './region-partition.ts';
+import { clientRegionFigures, cutOf, firstPrimaryAmong, lastAccepted, regionPartition, splitBrain, type RolePoll, type WriteAttempt } from './region-partition.ts';
 import { newDrillState } from './types.ts';
+import { namedRegion } from './lookup.ts';
+import { WRITE_REGION } from './datacenter-outage.ts';
 import { LatencyHistogram } from '../../harness/load/histogram.ts';
 import type { LoadOutcome } from '../../harness/load/types.ts';
 
@@ -31,7 +33,7 @@ describe('region-partition', () => {
     expect([item!.fault.name, item!.fault.target]).toEqual(['region-partition', 'write-region']);
     const named = regionPartition.schedule(p7, { atS: 15, durationS: 30, params: [], users: 100, target: 'us-west' }, newDrillState())[0]!;
     expect(named.fault.target).toBe('us-west');
-    expect(() => namedRegion(p7, { target: 'ap-south' }, 'region-partition')).toThrow(/ap-south is not a region of this deployment \(drill region-partition\)/);
+    expect(() => namedRegion(p7, 'ap-south', 'region-partition', WRITE_REGION)).toThrow(/ap-south is not a region of this deployment \(drill region-partition\)/);
   });
 
   it('applies only with three regions or more behind a geo DNS, through Toxiproxy', () => {

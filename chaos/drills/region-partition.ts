@@ -36,6 +36,7 @@ import { resolveCut } from '../faults/targets.ts';
 import { once } from '../faults/toxic-fault.ts';
 import type { Fault } from '../faults/types.ts';
 import { WRITE_REGION } from './datacenter-outage.ts';
+import { namedRegion } from './lookup.ts';
 import { APPLIES, doesNotApply, type Drill, type DrillState, type DrillTiming, type VerifyContext } from './types.ts';
 
 /** How often the watches poll the roles and write through every router. */
@@ -117,12 +118,9 @@ export function regionsOf(plan: DeployPlan): string[] {
   return plan.services.some((s) => s.name === GEO_DNS) ? dataCenters(plan.topology) : [];
 }
 
-/** The region the user named (checked), else null (the leader's, known only at the fault). */
-export function namedRegion(plan: DeployPlan, t: Pick<DrillTiming, 'target'>, drill: string): string | null {
-  if (t.target === undefined || t.target === WRITE_REGION) return null;
-  const regions = dataCenters(plan.topology);
-  if (!regions.includes(t.target)) throw new BenchError('usage', `${t.target} is not a region of this deployment (drill ${drill})`, `its regions: ${regions.join(', ')}, or ${WRITE_REGION} (the default)`);
-  return t.target;
+/** Each region's member by its address's host: what inet_server_addr() answers, read back as a region. */
+function memberRegions(plan: DeployPlan, regions: readonly string[]): Map<string, string> {
+  return new Map(regions.map((r) => [plan.services.find((s) => s.name === regionNames(r).member)!.address.host, r]));
 }
 
 /** Each region's member's role, asked at once. */
@@ -227,7 +225,7 @@ function watchAfterHeal(plan: DeployPlan, regions: readonly string[], t0: number
 
 /** Polls every member's role and writes through every region's router until stopped. */
 function startWatch(plan: DeployPlan, regions: readonly string[], t0: number, w: Omit<Watch, 'stop'>): Watch {
-  const hostToRegion = new Map(regions.map((r) => [plan.services.find((s) => s.name === regionNames(r).member)!.address.host, r]));
+  const hostToRegion = memberRegions(plan, regions);
   const since = () => Math.round(performance.now() - t0) / 1000;
   let stopped = false;
   const write = async (r: string): Promise<void> => {
@@ -407,7 +405,7 @@ export const regionPartition: Drill = {
   defaults: { atS: 15, durationS: 30, tailS: 30 },
   workload: 'mixed',
   hypothesis(plan, t) {
-    const r = namedRegion(plan, t, 'region-partition') ?? 'the leader\'s region';
+    const r = namedRegion(plan, t.target, 'region-partition', WRITE_REGION) ?? 'the leader\'s region';
     return {
       text:
         `${r} is cut from the other regions for ${t.durationS} s: no two primaries ever accept writes at once (Patroni demotes a leader that loses etcd's quorum within its ttl, 10 s, before the majority may promote); ` +
@@ -420,7 +418,7 @@ export const regionPartition: Drill = {
     };
   },
   schedule(plan, t, state) {
-    const r = namedRegion(plan, t, 'region-partition');
+    const r = namedRegion(plan, t.target, 'region-partition', WRITE_REGION);
     const other = dataCenters(plan.topology).find((x) => x !== r)!;
     state.primaries.set('main', regionNames(other).router);
     return [{ fault: regionCut(plan, r, state), startS: t.atS, durationS: t.durationS }];
@@ -441,7 +439,7 @@ export const regionPartition: Drill = {
     const via = ctx.state.primaries.get('main');
     const router = via === undefined ? undefined : ctx.plan.services.find((s) => s.name === via);
     if (router) {
-      const hostToRegion = new Map(dataCenters(ctx.plan.topology).map((r) => [ctx.plan.services.find((s) => s.name === regionNames(r).member)!.address.host, r]));
+      const hostToRegion = memberRegions(ctx.plan, dataCenters(ctx.plan.topology));
       readBackMember = await query<{ addr: string; replica: boolean }>(router.address, 'SELECT host(inet_server_addr()) AS addr, pg_is_in_recovery() AS replica')
         .then(([row]) => `${hostToRegion.get(row!.addr) ?? row!.addr}${row!.replica ? ' (a replica)' : ''}`, (e: unknown) => `unreachable: ${(e as Error).message}`);
     }

@@ -144,6 +144,10 @@ export function samplePercentiles(samples: readonly number[]): { p50: number | n
   return { p50: rank(50), p99: rank(99), max: s[s.length - 1]!, n: s.length };
 }
 
+/** Whether the load's second `t` lies wholly inside the outage (the fault's own second holds
+ *  answers given before it). Pure. */
+export const wholeSecondInside = (t: number, o: Outage): boolean => t >= o.faultAtS && (o.untilS === null || t + 1 <= o.untilS);
+
 /**
  * Per client region: its successes' p50 and p99 before the fault (the seconds wholly before it)
  * and during it (the seconds wholly inside; the fault's own second holds answers given before
@@ -153,13 +157,12 @@ export function samplePercentiles(samples: readonly number[]): { p50: number | n
  */
 export function clientRegionPercentiles(regions: RegionResults, o: Outage): Record<string, number | null> {
   const figures: Record<string, number | null> = {};
-  const inside = (t: number) => t >= o.faultAtS && (o.untilS === null || t + 1 <= o.untilS);
   const r3 = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
   for (const [name, x] of Object.entries(regions)) {
     if (!x.seconds) continue;
     const merged = (keep: (t: number) => boolean) => mergeSeconds(x.seconds!.filter((s) => keep(s.t)).map((s) => ({ requests: sum(Object.values(s.ok)), hdr: s.hdr })));
     const before = merged((t) => t + 1 <= o.faultAtS);
-    const during = merged(inside);
+    const during = merged((t) => wholeSecondInside(t, o));
     const at = (hist: typeof before, p: number) => (hist === null || hist.count === 0 ? null : r3(hist.percentileMs(p)));
     figures[`p50BeforeMs.${name}`] = at(before, 50);
     figures[`p99BeforeMs.${name}`] = at(before, 99);
