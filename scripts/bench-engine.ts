@@ -2,9 +2,11 @@
 // generator CPU-second, every tool pinned to cpu 0 and the target (nginx, or node:http without
 // nginx) pinned to cpu 1, interleaved rounds in one run (this machine's speed drifts, so only
 // ratios are compared). wrk and autocannon are closed-loop (as fast as their connections go); the
-// engine runs open-loop at --rate, which should be above what one core can do.
+// engine runs open-loop at --rate: by default (auto) the highest rate it holds on its core, found
+// by short calibration steps before the rounds (from --start-rate 20000, x1.15 a step). Each round
+// gives the engine's figure over its whole run and over its steady part (after its 1 s ramp).
 //
-//   npm run bench:engine -- [--seconds 10] [--rounds 3] [--rate 25000] [--out .runs/bench-engine.json]
+//   npm run bench:engine -- [--seconds 10] [--rounds 3] [--rate auto|N] [--out .runs/bench-engine.json]
 //   npm run bench:engine -- --baseline /tmp/bench-before [--rounds 5]
 //     also runs the engine of another checkout (say the commit before a change, from git archive)
 //     in the same rounds, so a change's effect is read as engine/base from one run; --engine-only
@@ -56,6 +58,8 @@ interface EngineRun {
   peakRssMb: number;
   /** the schedule's requests (offered) */
   offered?: number;
+  /** the same figures over the steady part only: after the ramp, whole seconds of the schedule */
+  steady?: { fromS: number; seconds: number; requests: number; cpuS: number; cpuUserS: number; cpuSysS: number };
   /** soak with writes: what the write log recorded and how much of it went to its file */
   writeLog?: { acknowledged: number; indeterminate: number; spilled: number };
 }
@@ -87,7 +91,7 @@ async function main(): Promise<void> {
     options: {
       seconds: { type: 'string', default: '10' },
       rounds: { type: 'string', default: '3' },
-      rate: { type: 'string', default: '25000' },
+      rate: { type: 'string', default: 'auto' },
       connections: { type: 'string', default: '50' },
       'engine-connections': { type: 'string' },
       soak: { type: 'string' },
@@ -97,12 +101,14 @@ async function main(): Promise<void> {
       threads: { type: 'string' },
       baseline: { type: 'string' },
       'engine-only': { type: 'boolean', default: false },
-      'start-rate': { type: 'string', default: '4000' },
+      'start-rate': { type: 'string' },
       step: { type: 'string', default: '1.2' },
     },
   });
   const threads = values.threads === undefined ? 0 : positiveInt('--threads', values.threads, 64);
-  const startRate = positiveInt('--start-rate', values['start-rate'], 1_000_000);
+  // threads mode searches from a low rate (N threads share the cores with the target); the bench's
+  // calibration from what one core of this kind of machine holds comfortably
+  const startRate = positiveInt('--start-rate', values['start-rate'] ?? (threads > 0 ? '4000' : '20000'), 1_000_000);
   const stepFactor = Number(values.step);
   if (!(stepFactor > 1 && stepFactor <= 4)) {
     console.error(`--step must be a factor above 1 (at most 4), got ${values.step}`);
@@ -110,7 +116,7 @@ async function main(): Promise<void> {
   }
   const seconds = positiveInt('--seconds', values.seconds, 600);
   const rounds = positiveInt('--rounds', values.rounds, 20);
-  const rate = positiveInt('--rate', values.rate, 1_000_000);
+  const rate = values.rate === 'auto' ? null : positiveInt('--rate', values.rate, 1_000_000);
   const conns = positiveInt('--connections', values.connections, 10_000);
   const engineConns = values['engine-connections'] === undefined ? undefined : positiveInt('--engine-connections', values['engine-connections'], 10_000);
   const soak = values.soak === undefined ? 0 : positiveInt('--soak', values.soak, 24 * 3600);
@@ -163,6 +169,15 @@ async function main(): Promise<void> {
         process.exit(2);
       }
       if (baseline !== null) console.log(`baseline: the engine of ${baseline} runs in the same rounds ("base")`);
+      // The rate the rounds run at: given, or the highest this engine holds on its core (a rate
+      // it cannot hold measures its drops; one far below leaves it idle between requests, where
+      // each wake-up costs more per request than at load, which wrk, closed-loop, never pays).
+      let engineRate: number;
+      if (rate !== null) engineRate = rate;
+      else {
+        report.calibration = await calibrate({ url: target.url, startRate, stepFactor: 1.15, seconds: 4, pinning, connections: engineConns });
+        engineRate = (report.calibration as { rate: number }).rate;
+      }
       const results: Array<{ round: number; wrk: WrkRun | null; autocannon: WrkRun | null; engine: EngineRun; base?: EngineRun }> = [];
       for (let round = 1; round <= rounds; round++) {
         // Rotate which tool goes first so drift within a round favours none.
@@ -174,9 +189,9 @@ async function main(): Promise<void> {
         for (let i = 0; i < tools; i++) {
           const step = (i + round - 1) % tools;
           if (step === 0 && wrkAvailable) wrk = await runWrk(target.url, seconds, conns, pinning);
-          else if (step === 1) engine = await runEngineChild({ url: target.url, rate, seconds, mode: 'bench', connections: engineConns }, pinning);
+          else if (step === 1) engine = await runEngineChild({ url: target.url, rate: engineRate, seconds, mode: 'bench', connections: engineConns }, pinning);
           else if (step === 2 && autocannonAvailable) autocannon = await runAutocannon(target.url, seconds, conns, pinning);
-          else if (step === 3) base = await runEngineChild({ url: target.url, rate, seconds, mode: 'bench', connections: engineConns }, pinning, baseline!);
+          else if (step === 3) base = await runEngineChild({ url: target.url, rate: engineRate, seconds, mode: 'bench', connections: engineConns }, pinning, baseline!);
         }
         if (engine === null) throw new Error('the engine did not run');
         results.push({ round, wrk, autocannon, engine, ...(base ? { base } : {}) });
@@ -185,12 +200,16 @@ async function main(): Promise<void> {
         closed('wrk', wrk);
         closed('autocannon', autocannon);
         line.push(
-          `engine ${fmt(engine.requests / engine.cpuS)} req/cpu-s (${fmt(engine.requests / engine.wallS)} req/s, cpu ${engine.cpuS.toFixed(2)} s = user ${engine.cpuUserS?.toFixed(2)} + sys ${engine.cpuSysS?.toFixed(2)}, dropped ${engine.dropped}, errors ${engine.errors}, p99 ${engine.p99} ms, lag max ${engine.maxLagMs} ms${engine.saturated ? ', SATURATED' : ''})`,
+          `engine ${fmt(engine.requests / engine.cpuS)} req/cpu-s (${fmt(engine.requests / engine.wallS)} req/s, cpu ${engine.cpuS.toFixed(2)} s = user ${engine.cpuUserS?.toFixed(2)} + sys ${engine.cpuSysS?.toFixed(2)}, ${steadyText(engine)}dropped ${engine.dropped}, errors ${engine.errors}, p99 ${engine.p99} ms, lag max ${engine.maxLagMs} ms${engine.saturated ? ', SATURATED' : ''}${sustained(engine) ? '' : ', NOT HELD'})`,
         );
         if (base) line.push(`base ${fmt(base.requests / base.cpuS)} req/cpu-s (cpu ${base.cpuS.toFixed(2)} s = user ${base.cpuUserS?.toFixed(2)} + sys ${base.cpuSysS?.toFixed(2)}, dropped ${base.dropped})`);
         console.log(line.join('  '));
       }
       const engineMedian = median(results.map((r) => r.engine.requests / r.engine.cpuS));
+      const steadyPerCpu = (e: EngineRun) => (e.steady ? e.steady.requests / e.steady.cpuS : NaN);
+      const steadyRatios = results.filter((r) => r.wrk && r.engine.steady).map((r) => steadyPerCpu(r.engine) / (r.wrk!.requests / r.wrk!.cpuS));
+      const steadyRatio = steadyRatios.length ? median(steadyRatios) : null;
+      const unheld = results.filter((r) => !sustained(r.engine)).length;
       const wrkRuns = results.map((r) => r.wrk).filter((w): w is WrkRun => w !== null);
       const wrkMedian = wrkRuns.length ? median(wrkRuns.map((w) => w.requests / w.cpuS)) : null;
       const ratios = results.filter((r) => r.wrk).map((r) => r.engine.requests / r.engine.cpuS / (r.wrk!.requests / r.wrk!.cpuS));
@@ -216,21 +235,25 @@ async function main(): Promise<void> {
           `baseline: engine/base ${median(baseRatios).toFixed(2)}${baseWrk.length ? `, base/wrk ${median(baseWrk).toFixed(2)}` : ''}; CPU per request engine/base: user ${user ?? 'n/a'}, system ${sys ?? 'n/a'} (medians of per-round ratios)`,
         );
       }
-      report.params = { seconds, rounds, rate, wrkConnections: conns, autocannonConnections: conns, engineConnections: engineConns ?? 'auto' };
+      report.params = { seconds, rounds, rate: engineRate, rateChosen: rate === null ? 'calibrated' : 'given', wrkConnections: conns, autocannonConnections: conns, engineConnections: engineConns ?? 'auto' };
       report.rounds = results;
       report.median = {
         engineReqPerCpuS: Math.round(engineMedian),
         wrkReqPerCpuS: wrkMedian && Math.round(wrkMedian),
         autocannonReqPerCpuS: acMedian && Math.round(acMedian),
         engineToWrk: ratio && round3(ratio),
+        engineSteadyToWrk: steadyRatio && round3(steadyRatio),
+        roundsNotHeld: unheld,
         engineToAutocannon: acRatio && round3(acRatio),
       };
       console.log(
         `median: engine ${fmt(engineMedian)} req/cpu-s` +
           (wrkMedian ? `, wrk ${fmt(wrkMedian)} req/cpu-s, engine/wrk ${ratio!.toFixed(2)}` : '') +
           (acMedian ? `, autocannon ${fmt(acMedian)} req/cpu-s, engine/autocannon ${acRatio!.toFixed(2)}` : '') +
-          ' (medians of per-round ratios)',
+          ` (medians of per-round ratios; the engine at ${fmt(engineRate)} req/s)`,
       );
+      if (steadyRatio !== null) console.log(`steady: engine/wrk ${steadyRatio.toFixed(2)} from the end of the engine's 1 s ramp to the end of its schedule (its start-up, JIT and connections left out; wrk has none)`);
+      if (unheld > 0) console.log(`note: in ${unheld} of ${results.length} round(s) the engine did not hold ${fmt(engineRate)} req/s (dropped or saturated): its figure there is what it did, not the rate asked`);
     }
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
@@ -428,6 +451,33 @@ async function runThreadsMode(a: ThreadsModeArgs): Promise<Record<string, unknow
   return { threads: a.threads, seconds: a.seconds, startRate: a.startRate, stepFactor: a.stepFactor, targetCpu: a.targetCpu, rounds, medianRatio: med, loadAverage: { at1: load1, at5: load5 } };
 }
 
+/**
+ * The highest rate the engine holds (sustained(): nothing dropped, not saturated, 99% done) on its
+ * core against this target: short steps upwards from startRate by stepFactor until one is not held.
+ */
+async function calibrate(a: { url: string; startRate: number; stepFactor: number; seconds: number; pinning: boolean; connections: number | undefined }): Promise<{ rate: number; steps: Array<{ rate: number; held: boolean; done: number; reqPerCpuS: number }> }> {
+  const steps: Array<{ rate: number; held: boolean; done: number; reqPerCpuS: number }> = [];
+  let best: number | null = null;
+  // bounded: from 20k by 1.15, 16 steps reach 160k req/s
+  for (let rate = a.startRate, i = 0; i < 16; rate = Math.round(rate * a.stepFactor), i++) {
+    const r = await runEngineChild({ url: a.url, rate, seconds: a.seconds, mode: 'bench', connections: a.connections }, a.pinning);
+    const held = sustained(r);
+    steps.push({ rate, held, done: Math.round(r.requests / r.wallS), reqPerCpuS: Math.round(r.requests / r.cpuS) });
+    // the cost per request falls as the rate rises (fewer idle wake-ups per request): printed, so
+    // a figure at some other rate can be read against this curve
+    console.log(`calibration: ${fmt(rate)} req/s ${held ? 'held' : 'NOT held'} (${fmt(r.requests / r.cpuS)} req/cpu-s, dropped ${r.dropped}, lag max ${r.maxLagMs} ms${r.saturated ? ', SATURATED' : ''})`);
+    if (!held) break;
+    best = rate;
+  }
+  if (best === null) console.log(`calibration: not even ${fmt(a.startRate)} req/s held: the rounds run there (give --start-rate or --rate)`);
+  else console.log(`calibration: the rounds run the engine at ${fmt(best)} req/s, the highest step it held`);
+  return { rate: best ?? a.startRate, steps };
+}
+
+function steadyText(e: EngineRun): string {
+  return e.steady ? `steady ${fmt(e.steady.requests / e.steady.cpuS)} req/cpu-s, ` : '';
+}
+
 async function runEngineChild(args: ChildArgs, pinning: boolean, root = ROOT): Promise<EngineRun> {
   // root: the checkout whose engine runs (--baseline: another one, with its own copy of this script)
   const script = root === ROOT ? fileURLToPath(import.meta.url) : join(root, 'scripts', 'bench-engine.ts');
@@ -463,7 +513,21 @@ async function childEngine(args: ChildArgs): Promise<void> {
   // one line every 30 s.
   const rssSamples: Array<{ t: number; rssMb: number; heapMb: number }> = [];
   let peakRss = 0;
-  const onSecond = (p: { t: number }) => {
+  // The steady part: from the end of the 1 s ramp (module compilation, JIT, connections) to the
+  // last second the schedule ran, CPU read at each second's close and the requests completed in
+  // those seconds. wrk has no warm-up; this is the engine's cost per request once it has none.
+  const steadyFromS = 2;
+  let steadyCpu0: NodeJS.CpuUsage | null = null;
+  let steadyCpu: NodeJS.CpuUsage | null = null;
+  let steadyRequests = 0;
+  let steadySeconds = 0;
+  const onSecond = (p: { t: number; requests: number }) => {
+    if (p.t + 1 === steadyFromS) steadyCpu0 = process.cpuUsage();
+    else if (steadyCpu0 !== null && p.t + 1 <= args.seconds) {
+      steadyCpu = process.cpuUsage(steadyCpu0);
+      steadyRequests += p.requests;
+      steadySeconds++;
+    }
     const m = process.memoryUsage();
     peakRss = Math.max(peakRss, m.rss);
     if (args.mode !== 'soak') return;
@@ -471,11 +535,12 @@ async function childEngine(args: ChildArgs): Promise<void> {
     rssSamples.push(sample);
     if (sample.t % 30 === 0) process.stderr.write(`soak t=${sample.t}s rss=${sample.rssMb} MB (peak ${mb(peakRss)} MB) heap=${sample.heapMb} MB\n`);
   };
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
   const withWrites = args.mode === 'soak' && args.workload === 'write-heavy';
   const { WriteLog } = await import('../chaos/write-log.ts');
   const writeLog = withWrites ? new WriteLog() : null;
+  // after every import: loading modules is not the engine's cost per request
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
   const outcome = await runLoad(
     {
       targets: { api: args.url, static: args.url },
@@ -508,6 +573,10 @@ async function childEngine(args: ChildArgs): Promise<void> {
     peakRssMb: r.generator.peakRssMb,
     offered: r.totals.requests + r.totals.dropped,
   };
+  if (steadyCpu !== null && steadyRequests > 0) {
+    const c = steadyCpu as NodeJS.CpuUsage;
+    res.steady = { fromS: steadyFromS - 1, seconds: steadySeconds, requests: steadyRequests, cpuS: (c.user + c.system) / 1e6, cpuUserS: c.user / 1e6, cpuSysS: c.system / 1e6 };
+  }
   if (writeLog) {
     res.writeLog = { ...writeLog.counts, spilled: writeLog.spilled };
     writeLog.close();
