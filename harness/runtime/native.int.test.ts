@@ -95,6 +95,21 @@ describe('native runtime: phase 1', () => {
     expect(await healthz(p)).toBe(200);
   }, 15_000);
 
+  it('a SIGSTOPped app that is SIGKILLed is down once it exited, and start() launches a new process', async () => {
+    // region-partition restarts a frozen Patroni this way. Before, the kill left the service
+    // marked stopped: isRunning() said false at once, before the exit, and start() resumed the
+    // dead process (SIGCONT, then waited for its readiness) instead of launching one.
+    const app = dep.service('app');
+    const oldPid = app.id;
+    await app.signal('SIGSTOP');
+    await app.signal('SIGKILL');
+    await expect.poll(() => app.isRunning(), { timeout: 5_000 }).toBe(false);
+    await app.start();
+    expect(app.isRunning()).toBe(true);
+    expect(app.id).not.toBe(oldPid);
+    expect(await healthz(p)).toBe(200);
+  }, 30_000);
+
   it('down() leaves no process, no data, no cgroup and no state file; a second down() is a no-op', async () => {
     const state = (await readState(p.runId, { root: t.root }))!;
     await dep.down();

@@ -662,7 +662,10 @@ class NativeService implements NativeStartedService {
     if (this.pid === null || this.child === null) return;
     signalGroup(this.pid, sig);
     if (sig === 'SIGSTOP') this.stopped = true;
-    if (sig === 'SIGCONT') this.stopped = false;
+    // A SIGKILLed process that was stopped is exiting, not hung: isRunning() stays true until its
+    // exit is seen, so a caller waiting for it to be down (takeDown) waits for the exit, and a
+    // start() after it launches a new process instead of resuming the dead one.
+    if (sig === 'SIGCONT' || sig === 'SIGKILL') this.stopped = false;
   }
 
   async stop(): Promise<void> {
