@@ -11,8 +11,9 @@
 // straight between the members, not through Toxiproxy, so no proxy can cut it, and a minority
 // member without quorum answers the region's Patroni nothing useful, as a frozen one does.
 // Patroni's REST API is not proxied either: once the region's member no longer leads, its Patroni
-// is frozen too (see apply). The geo DNS (region `global`) keeps reaching every region: it sits
-// outside the cut.
+// is frozen too (see apply), and at the heal it is restarted once its region's etcd member is
+// back in the quorum, never thawed (see revert). The geo DNS (region `global`) keeps reaching
+// every region: it sits outside the cut.
 //
 // Two watches run from the cut to the heal, every WATCH_EVERY_MS: each member's role from its
 // Patroni REST API (what the routers' health checks see), and a write through each region's
@@ -29,6 +30,7 @@ import { regionNames } from '../../targets/regions/blocks.ts';
 import { clientRegionPercentiles } from '../../targets/regions/figures.ts';
 import { patroniClusters } from '../../targets/regions/active-active.ts';
 import { PG_CREDENTIALS } from '../../targets/app/config.ts';
+import { waitForEtcdQuorum } from '../../targets/services/etcd.ts';
 import { patroniLeads, patroniRole, replicationProxyName } from '../../targets/services/patroni.ts';
 import { disableEdges } from '../faults/edge-control.ts';
 import { makeFault } from '../faults/index.ts';
@@ -275,6 +277,7 @@ function regionCut(plan: DeployPlan, fixed: string | null, state: DrillState): F
   const cuts = new Map(regions.map((r) => [r, cutOf(plan, r)]));
   const freezes = new Map(regions.map((r) => [r, makeFault('hang', regionNames(r).etcd, {}, plan)]));
   const silences = new Map(regions.map((r) => [r, makeFault('hang', regionNames(r).member, {}, plan)]));
+  const restarts = new Map(regions.map((r) => [r, makeFault('kill', regionNames(r).member, {}, plan)]));
   return {
     name: 'region-partition',
     target: fixed ?? WRITE_REGION,
@@ -334,14 +337,37 @@ function regionCut(plan: DeployPlan, fixed: string | null, state: DrillState): F
       });
       ctx.progress(`region-partition: ${region} cut from ${majority.join(', ')} (leader in ${leader ?? 'no region'})`);
       return {
-        detail: `leader in ${leader ?? 'no region'}; ${region} cut: ${edges.length} proxies disabled, ${regionNames(region).etcd} frozen, ${member.name}'s Patroni frozen once it no longer leads`,
+        detail: `leader in ${leader ?? 'no region'}; ${region} cut: ${edges.length} proxies disabled, ${regionNames(region).etcd} frozen, ${member.name}'s Patroni frozen once it no longer leads (restarted at the heal)`,
         revert: once(async () => {
           cutOver = true;
           await silencing;
           await watches.get(state)?.stop();
+          // The heal: etcd thawed, the proxies back, and then the frozen Patroni restarted, not
+          // thawed. Thawed, it resumed a loop 20 s old: the etcd member of its region, frozen as
+          // raft leader, served it the pre-cut cluster for a moment ("Lock owner: <itself>"),
+          // it wrote the leader key back and promoted its old PostgreSQL, and the majority's
+          // leader demoted itself: the old minority led again 0.5-0.7 s after the heal in 2 of 5
+          // runs, and the majority's acknowledged writes were rewound away. A partitioned Patroni
+          // that kept running would have read the real cluster at the heal; one started afresh,
+          // once its region's etcd member is back in the quorum, does.
           await thaw();
-          if (unsilence) await (unsilence as () => Promise<void>)();
           await restore();
+          if (unsilence) {
+            const etcd = plan.services.find((s) => s.name === regionNames(region).etcd)!;
+            const t1 = performance.now();
+            try {
+              await waitForEtcdQuorum(etcd, { timeoutMs: 15_000 });
+              state.figures.etcdRejoinedS = Math.round(performance.now() - t1) / 1000;
+            } catch (e) {
+              state.figures.etcdRejoinedS = null;
+              state.problems.push(`region-partition: ${etcd.name} did not answer healthy within 15 s of the heal (${(e as Error).message}); ${member.name}'s Patroni restarted anyway`);
+            }
+            const killed = await restarts.get(region)!.apply(ctx);
+            await (unsilence as () => Promise<void>)();
+            const t2 = performance.now();
+            await killed.revert();
+            state.figures.patroniRestartS = Math.round(performance.now() - t2) / 1000;
+          }
           healWatches.set(state, watchAfterHeal(plan, regions, t0));
         }),
       };
