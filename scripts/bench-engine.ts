@@ -252,6 +252,9 @@ async function main(): Promise<void> {
           (acMedian ? `, autocannon ${fmt(acMedian)} req/cpu-s, engine/autocannon ${acRatio!.toFixed(2)}` : '') +
           ` (medians of per-round ratios; the engine at ${fmt(engineRate)} req/s)`,
       );
+      const [load1, load5] = loadavg();
+      report.loadAverage = { at1: load1, at5: load5 };
+      console.log(`load average ${load1.toFixed(2)} ${load5.toFixed(2)} (1, 5 min): on a shared machine the engine's figure falls faster than wrk's; quote a quiet machine's`);
       if (steadyRatio !== null) console.log(`steady: engine/wrk ${steadyRatio.toFixed(2)} from the end of the engine's 1 s ramp to the end of its schedule (its start-up, JIT and connections left out; wrk has none)`);
       if (unheld > 0) console.log(`note: in ${unheld} of ${results.length} round(s) the engine did not hold ${fmt(engineRate)} req/s (dropped or saturated): its figure there is what it did, not the rate asked`);
     }
