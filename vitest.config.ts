@@ -8,11 +8,15 @@ import { defineConfig } from 'vitest/config';
 //   blocks), so two never meet; the machine's two cores are shared, and every timed assertion
 //   in them is bounded for that (a drill's objectives, not the machine's speed). Run one at a
 //   time they took 1,742 s of a 1,919 s CI; two at a time, about 1,000 s;
-// - int-alone: the files that measure the machine itself (a capacity search finds the highest
-//   rate the deployment holds): run alone, after int, as a capacity measurement must be. With
-//   another file beside it, a phase 2 capacity search failed its lowest step (p99 2 s).
+// - int-alone: one file at a time, after int, nothing beside them: the files that measure the
+//   machine itself (a capacity search finds the highest rate the deployment holds; with another
+//   file beside it, a phase 2 search failed its lowest step, p99 2 s), and the Docker runtime's,
+//   each of which starts the test daemon when none answers and stops it when done
+//   (harness/runtime/docker/testing/dockerd.ts): two at once would race to start it, and the
+//   first done would stop it under the other. .ci/run starts one for the whole run; `npm test`
+//   on a machine without a running daemon relies on this.
 const shared = { testTimeout: 20_000, hookTimeout: 60_000, pool: 'forks' as const };
-const alone = ['harness/capacity/capacity.int.test.ts', 'harness/capacity/ladder.int.test.ts'];
+const alone = ['harness/capacity/capacity.int.test.ts', 'harness/capacity/ladder.int.test.ts', 'harness/runtime/docker/*.int.test.ts'];
 const skip = ['node_modules/**', 'loadtests/**', '.runs/**'];
 
 export default defineConfig({
