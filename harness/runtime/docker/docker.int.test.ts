@@ -18,11 +18,9 @@ import type { Deployment } from '../types.ts';
 import { connectDocker } from './client.ts';
 import { createDockerRuntime, dockerAnswers, isDockerDeployment } from './docker.ts';
 import { labelFilters } from './labels.ts';
-import { testDaemon } from './testing/dockerd.ts';
+import { useTestDaemon } from './testing/dockerd.ts';
 
-const daemon = await testDaemon();
-// one daemon for the whole file: released after the last describe, not after the first
-afterAll(() => daemon.release(), 60_000);
+const daemon = await useTestDaemon();
 const options = { users: 200, appServers: 1, replicas: 0, shards: 1, shardStrategy: 'range' as const };
 
 /** What Docker still holds of a run, by its labels. */

@@ -14,9 +14,9 @@ import type { Deployment } from '../types.ts';
 import { connectDocker } from './client.ts';
 import { createDockerRuntime } from './docker.ts';
 import { labelFilters } from './labels.ts';
-import { testDaemon } from './testing/dockerd.ts';
+import { useTestDaemon } from './testing/dockerd.ts';
 
-const daemon = await testDaemon();
+const daemon = await useTestDaemon();
 const options = { users: 20, appServers: 1, replicas: 0, shards: 1, shardStrategy: 'range' as const };
 
 describe.skipIf(!daemon.available)('docker runtime, offline images: the CDN edge of phase 4', () => {
@@ -37,7 +37,6 @@ describe.skipIf(!daemon.available)('docker runtime, offline images: the CDN edge
     await d?.down();
     if (p) expect((await connectDocker(daemon.socketPath).listContainers({ all: true, filters: labelFilters(p.runId) })).length).toBe(0);
     await t?.dispose();
-    daemon.release();
   }, 60_000);
 
   it('the edge log, read through the runtime, counts a MISS then a HIT; the server view has the ratio', async () => {

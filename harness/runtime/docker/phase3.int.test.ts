@@ -17,9 +17,9 @@ import type { Deployment } from '../types.ts';
 import { connectDocker } from './client.ts';
 import { createDockerRuntime } from './docker.ts';
 import { labelFilters } from './labels.ts';
-import { testDaemon } from './testing/dockerd.ts';
+import { useTestDaemon } from './testing/dockerd.ts';
 
-const daemon = await testDaemon();
+const daemon = await useTestDaemon();
 const options = { users: 1000, appServers: 2, replicas: 1, shards: 1, shardStrategy: 'range' as const };
 
 describe.skipIf(!daemon.available)('docker runtime, offline images: phase 3', () => {
@@ -42,7 +42,6 @@ describe.skipIf(!daemon.available)('docker runtime, offline images: phase 3', ()
     await d?.down();
     if (p) expect((await connectDocker(daemon.socketPath).listContainers({ all: true, filters: labelFilters(p.runId) })).length).toBe(0);
     await t?.dispose();
-    daemon.release();
   }, 60_000);
 
   it('the replica streams from the primary through the Toxiproxy edge', async () => {

@@ -25,18 +25,16 @@ import type { Deployment } from '../types.ts';
 import { connectDocker } from './client.ts';
 import { createDockerRuntime, isDockerDeployment } from './docker.ts';
 import { labelFilters } from './labels.ts';
-import { testDaemon } from './testing/dockerd.ts';
+import { useTestDaemon } from './testing/dockerd.ts';
 import { queueSamplerFor, type BacklogReading } from '../../run/queue-sampler.ts';
 import { KAFKA_TOPICS } from '../../../targets/microservices/kafka-broker.ts';
 import { kafkaSidePorts } from '../../../targets/services/kafka.ts';
 
-const daemon = await testDaemon();
+const daemon = await useTestDaemon();
 const brokers = [
   { broker: 'rabbitmq', name: 'RabbitMQ', id: 'dk6' },
   { broker: 'kafka', name: 'Kafka', id: 'dk6k' },
 ] as const;
-// both describes share the daemon: released after the last one's teardown
-let suitesLeft = brokers.length;
 
 for (const { broker, name, id } of brokers) describe.skipIf(!daemon.available)(`docker runtime, offline images: phase 6 with ${name}`, () => {
   const options = { users: 1_000, appServers: 1, replicas: 0, shards: 1, shardStrategy: 'range' as const, broker };
@@ -82,7 +80,6 @@ for (const { broker, name, id } of brokers) describe.skipIf(!daemon.available)(`
       expect(((await docker.listVolumes({ filters })).Volumes ?? []).length).toBe(0);
     }
     await t?.dispose();
-    if (--suitesLeft === 0) daemon.release();
   }, 60_000);
 
   it('the broker and the services run in containers: the plan has no service left outside', () => {

@@ -13,9 +13,9 @@ import { listDockerRuns, reapDocker } from './docker.ts';
 import { emptyDirAsRoot } from './reap.ts';
 import { harnessLabel, LABEL_HARNESS, labelFilters, runLabels } from './labels.ts';
 import { startTimeOf } from '../process.ts';
-import { testDaemon } from './testing/dockerd.ts';
+import { useTestDaemon } from './testing/dockerd.ts';
 
-const daemon = await testDaemon();
+const daemon = await useTestDaemon();
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Runs hold-run.ts until it prints UP (bounded), then returns the child, still running. */
@@ -51,7 +51,6 @@ describe.skipIf(!daemon.available)('reapDocker after a crashed harness', () => {
   const dirs: string[] = [];
   afterAll(async () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
-    daemon.release();
   });
 
   it('finds the run by its labels, sees its harness dead, and leaves nothing of it', async () => {
