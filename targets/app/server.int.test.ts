@@ -10,7 +10,9 @@ import { appStart } from '../services/app.ts';
 import { ensureBundle, type AppBundle } from './bundle.ts';
 import { PG_CREDENTIALS } from './config.ts';
 import { startPostgres } from './testing/pg-fixture.ts';
-import { freePort, spawnTracked, stopChild, waitUntil } from './testing/fixture-util.ts';
+import { freePort, spawnTracked, stopChild, testHost, waitUntil } from './testing/fixture-util.ts';
+
+const host = testHost();
 
 const repo = resolve(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'bench-server-'));
@@ -42,20 +44,20 @@ describe.each(Object.keys(ways) as Array<keyof typeof ways>)('server.ts from %s'
   const start = () => ways[way]();
 
   it('starts from BENCH_APP_CONFIG, serves, and exits 0 on SIGTERM', async () => {
-    const port = await freePort('127.0.0.1');
-    const config = { name: 'app-p', listen: { host: '127.0.0.1', port }, store: { kind: 'sqlite', path: join(dir, `${way}.db`) }, sessions: { kind: 'memory' }, cache: null };
+    const port = await freePort(host);
+    const config = { name: 'app-p', listen: { host, port }, store: { kind: 'sqlite', path: join(dir, `${way}.db`) }, sessions: { kind: 'memory' }, cache: null };
     const { args, env } = start();
     if (way === 'bundle') expect(args).toEqual([bundle.file]);
     const child = spawnTracked(process.execPath, args, { cwd: repo, env: { ...process.env, ...env, BENCH_APP_CONFIG: JSON.stringify(config) }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
-      const base = `http://127.0.0.1:${port}`;
+      const base = `http://${host}:${port}`;
       await waitUntil('the app', 10_000, async () => (await fetch(`${base}/healthz`)).status === 200);
       const created = await fetch(`${base}/api/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'P', email: 'p@x' }) });
       expect(created.status).toBe(201);
       expect(created.headers.get('x-served-by')).toBe('app-p');
-      expect(stderr).toContain(`app-p: listening on http://127.0.0.1:${port}`);
+      expect(stderr).toContain(`app-p: listening on http://${host}:${port}`);
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
@@ -81,10 +83,10 @@ describe('server.ts from the bundle, on Postgres', () => {
   // the first requests after the first 200 of /healthz are served, validated, and stored
   it('creates the schema, writes and reads a user through the bundled pg client', async () => {
     await using server = await startPostgres();
-    const port = await freePort('127.0.0.1');
+    const port = await freePort(host);
     const config = {
       name: 'app-pg',
-      listen: { host: '127.0.0.1', port },
+      listen: { host, port },
       store: { kind: 'postgres', strategy: 'range', shards: [{ name: 'main', range: [0, null], primary: server.endpoint, replicas: [] }] },
       sessions: { kind: 'memory' },
       cache: null,
@@ -92,7 +94,7 @@ describe('server.ts from the bundle, on Postgres', () => {
     const { args, env } = appStart(repo, bundle, 'tsx');
     const child = spawnTracked(process.execPath, args, { cwd: repo, env: { ...process.env, ...env, BENCH_APP_CONFIG: JSON.stringify(config) }, stdio: ['ignore', 'ignore', 'pipe'] });
     try {
-      const base = `http://127.0.0.1:${port}`;
+      const base = `http://${host}:${port}`;
       await waitUntil('the app', 10_000, async () => (await fetch(`${base}/healthz`)).status === 200);
       const post = (body: unknown) => fetch(`${base}/api/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       // at once, before the app's warm-up (pools, validators) has run

@@ -5,6 +5,18 @@ import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/**
+ * The loopback address this test process's servers listen on: 127.0.<n>.1 for vitest worker n
+ * (VITEST_POOL_ID), 127.0.0.1 outside vitest. Integration files run two at a time; on one shared
+ * address, a port a test's server just gave up (a stopped replica) could be handed to the other
+ * file's new server, and a poll meant to find nothing there would find a PostgreSQL answering.
+ * Slot 0 (127.0.x.y) is never a run's slot, so these never meet a deployment's addresses.
+ */
+export function testHost(env: NodeJS.ProcessEnv = process.env): string {
+  const n = Number(env.VITEST_POOL_ID);
+  return Number.isInteger(n) && n >= 1 && n <= 254 ? `127.0.${n}.1` : '127.0.0.1';
+}
+
 /** A port free on `host` right now (the OS picks it; the caller binds it soon after). */
 export function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { PG_CREDENTIALS, type DbEndpoint } from '../config.ts';
-import { freePort, spawnTracked, stopChild, trackDir, untrackDir, waitUntil } from './fixture-util.ts';
+import { freePort, spawnTracked, testHost, stopChild, trackDir, untrackDir, waitUntil } from './fixture-util.ts';
 
 const run = promisify(execFile);
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
@@ -35,7 +35,7 @@ export interface StartedPostgres extends AsyncDisposable {
 }
 
 export interface PostgresOptions {
-  /** loopback address to listen on, default 127.0.0.1 */
+  /** loopback address to listen on, default this worker's testHost() */
   host?: string;
   name?: string;
 }
@@ -117,7 +117,7 @@ log_min_messages = warning
 
 /** Starts a primary with role and database bench/bench; ~1.5 s. */
 export async function startPostgres(options: PostgresOptions = {}): Promise<StartedPostgres> {
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host ?? testHost();
   const user = postgresUser();
   const dir = trackDir(mkdtempSync(join(tmpdir(), 'bench-pg-')));
   chownSync(dir, user.uid, user.gid);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REDIS_PASSWORD, type DbEndpoint } from '../config.ts';
 import { REDIS_CONFIG_FILE, renderRedisConfig } from '../../services/redis.ts';
-import { freePort, spawnTracked, stopChild, trackDir, untrackDir, waitUntil } from './fixture-util.ts';
+import { freePort, spawnTracked, testHost, stopChild, trackDir, untrackDir, waitUntil } from './fixture-util.ts';
 
 export interface StartedRedis extends AsyncDisposable {
   endpoint: DbEndpoint;
@@ -40,9 +40,9 @@ function ping(endpoint: DbEndpoint): Promise<boolean> {
   });
 }
 
-/** Starts redis-server on `host` (default 127.0.0.1); ~50 ms. */
+/** Starts redis-server on `host` (default: this worker's testHost()); ~50 ms. */
 export async function startRedis(options: { host?: string; name?: string } = {}): Promise<StartedRedis> {
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host ?? testHost();
   const dir = trackDir(mkdtempSync(join(tmpdir(), 'bench-redis-')));
   const endpoint: DbEndpoint = { name: options.name, host, port: await freePort(host) };
   let child: ChildProcess | null = null;
