@@ -4,9 +4,13 @@ import { tmpdir } from 'node:os';
 
 /** no listener on the machine: the slot logic alone decides */
 const none = () => new Set<number>();
+/** a claim that always succeeds: these tests' slots are in their own temp root only */
+const free = async () => ({ close() {} });
 import { join } from 'node:path';
 import {
   allocateSlot,
+  claimSlotAddress,
+  listeningSlots,
   createRunDir,
   ensureStateRoot,
   killRecorded,
@@ -94,12 +98,34 @@ describe('state files (on a temporary root)', () => {
   });
 
   it('allocates distinct slots in one process and gives them back', async () => {
-    const a = await allocateSlot({ root, listening: none });
-    const b = await allocateSlot({ root, runId: 'x', listening: none });
+    const a = await allocateSlot({ root, listening: none, claim: free });
+    const b = await allocateSlot({ root, runId: 'x', listening: none, claim: free });
     expect(a).toBe(1);
     expect(b).toBe(2);
     await releaseSlot(a, { root });
-    expect(await allocateSlot({ root, listening: none })).toBe(1);
+    expect(await allocateSlot({ root, listening: none, claim: free })).toBe(1);
+  });
+
+  it('two state roots allocating at once never share a slot: the claim on its address decides', async () => {
+    const other = await mkdtemp(join(tmpdir(), 'bench-state-other-'));
+    try {
+      // both read the kernel's table before either listened (listening: none): the lock files,
+      // one per root, cannot tell; the claim on 127.<slot>.255.254 can
+      const [a, b] = await Promise.all([allocateSlot({ root, listening: none }), allocateSlot({ root: other, listening: none })]);
+      expect(a).not.toBe(b);
+      const listening = listeningSlots();
+      expect([listening.has(a), listening.has(b)]).toEqual([true, true]);
+      await Promise.all([releaseSlot(a, { root }), releaseSlot(b, { root: other })]);
+      // the claims are closed with the slots
+      const again = await claimSlotAddress(a);
+      expect(again).not.toBeNull();
+      again!.close();
+      // the control: without claims, the same race hands out one slot twice
+      const [c, d] = await Promise.all([allocateSlot({ root, listening: none, claim: free }), allocateSlot({ root: other, listening: none, claim: free })]);
+      expect(c).toBe(d);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
   });
 
   it('skips slots of live runs and reuses those of stale ones', async () => {
@@ -107,13 +133,13 @@ describe('state files (on a temporary root)', () => {
     await writeState(state({ runId: 'live', slot: 1, ...me, services: [] }), { root });
     // a dead harness (pid 2^22 + 1 never exists) whose processes are gone
     await writeState(state({ runId: 'dead', slot: 2, harnessPid: 4194305, services: [] }), { root });
-    expect(await allocateSlot({ root, listening: none })).toBe(2);
+    expect(await allocateSlot({ root, listening: none, claim: free })).toBe(2);
   });
 
   it('a stale slot lock of a dead process does not block its slot', async () => {
-    await allocateSlot({ root, listening: none });
+    await allocateSlot({ root, listening: none, claim: free });
     await writeFile(join(root, 'state', 'slots', '2.json'), JSON.stringify({ pid: 4194305, startTime: 1 }));
-    expect(await allocateSlot({ root, listening: none })).toBe(2);
+    expect(await allocateSlot({ root, listening: none, claim: free })).toBe(2);
   });
 
   it('lists runs with what is alive, and reaps the dead ones but not live or kept ones', async () => {

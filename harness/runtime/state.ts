@@ -4,6 +4,7 @@
 // AND start time (/proc/<pid>/stat field 22): a recycled pid is never mistaken for ours, and
 // nothing is ever killed by name.
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { chmod, lstat, mkdir, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { BenchError } from '../errors.ts';
@@ -320,13 +321,55 @@ export function listeningSlots(tcpTable?: string): Set<number> {
   return slots;
 }
 
+/** The port of a slot's claim (127.<slot>.255.254, an address no plan gives a service): above the
+ *  kernel's ephemeral range, so no bind(0) anywhere takes it. */
+export const SLOT_CLAIM_PORT = 65_535;
+
+/** Something held while a slot is this process's; closed when the slot is given back. */
+export interface SlotClaim {
+  close(): void;
+}
+
+/**
+ * Claims `slot` machine-wide by listening on 127.<slot>.255.254 (unref'd: it never keeps the
+ * process alive). The listen is atomic across every state root and user, where the lock files
+ * are per root: two harnesses of different roots that read the kernel's table before either
+ * listened would both pick the same free slot. Null when someone else holds the claim.
+ */
+export function claimSlotAddress(slot: number): Promise<SlotClaim | null> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') resolve(null);
+      else reject(new Error(`cannot claim address slot ${slot} (listen on 127.${slot}.255.254:${SLOT_CLAIM_PORT}): ${e.message}`));
+    });
+    srv.listen({ host: `127.${slot}.255.254`, port: SLOT_CLAIM_PORT, exclusive: true }, () => {
+      srv.unref();
+      resolve({ close: () => srv.close() });
+    });
+  });
+}
+
+/** The claims of the slots this process holds, by root and slot. */
+const claims = new Map<string, SlotClaim>();
+const claimKey = (root: string, slot: number) => `${resolve(root)}\0${slot}`;
+
+export interface SlotOptions extends StateOptions {
+  runId?: string;
+  /** the slots something listens on (default: the kernel's table) */
+  listening?: () => Set<number>;
+  /** claims a slot machine-wide (default claimSlotAddress) */
+  claim?: (slot: number) => Promise<SlotClaim | null>;
+}
+
 /**
  * Reserves the lowest slot (the second octet of the run's addresses, 127.<slot>.x.y) not held by
- * a live run. The reservation is a lock file created exclusively, so two harnesses starting at
- * once never share a slot; it lasts until `releaseSlot` or until this process dies.
+ * a live run. The reservation is a lock file created exclusively in the state root, so two
+ * harnesses of one root never share a slot, and a claim on the slot's own address, so neither do
+ * two of different roots; it lasts until `releaseSlot` or until this process dies.
  */
-export async function allocateSlot(runIdOrOpts: string | (StateOptions & { runId?: string; listening?: () => Set<number> }) = {}): Promise<number> {
-  const opts: StateOptions & { runId?: string; listening?: () => Set<number> } = typeof runIdOrOpts === 'string' ? { runId: runIdOrOpts } : runIdOrOpts;
+export async function allocateSlot(runIdOrOpts: string | SlotOptions = {}): Promise<number> {
+  const opts: SlotOptions = typeof runIdOrOpts === 'string' ? { runId: runIdOrOpts } : runIdOrOpts;
   const root = opts.root ?? stateRoot();
   await ensureStateRoot(root);
   const held = heldSlots(await readStates(root));
@@ -337,13 +380,24 @@ export async function allocateSlot(runIdOrOpts: string | (StateOptions & { runId
     const slot = pickSlot(held);
     try {
       await writeFile(slotFile(root, slot), JSON.stringify(me), { flag: 'wx' });
-      return slot;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const lock = await readSlotLock(root, slot);
       if (lock && isSameProcess(lock.pid, lock.startTime)) held.add(slot);
       else await unlink(slotFile(root, slot)).catch(() => {});
+      continue;
     }
+    const claim = await (opts.claim ?? claimSlotAddress)(slot).catch(async (e: unknown) => {
+      await unlink(slotFile(root, slot)).catch(() => {});
+      throw e;
+    });
+    if (claim) {
+      claims.set(claimKey(root, slot), claim);
+      return slot;
+    }
+    // a harness of another root took it between our reading of the table and our lock
+    await unlink(slotFile(root, slot)).catch(() => {});
+    held.add(slot);
   }
   throw new Error('could not reserve an address slot');
 }
@@ -354,7 +408,11 @@ export async function releaseSlot(slot: number, opts: StateOptions & { holderPid
   const lock = await readSlotLock(root, slot);
   if (!lock) return;
   const holder = opts.holderPid ?? process.pid;
-  if (lock.pid === holder || !isSameProcess(lock.pid, lock.startTime)) await unlink(slotFile(root, slot)).catch(() => {});
+  if (lock.pid === holder || !isSameProcess(lock.pid, lock.startTime)) {
+    await unlink(slotFile(root, slot)).catch(() => {});
+    claims.get(claimKey(root, slot))?.close();
+    claims.delete(claimKey(root, slot));
+  }
 }
 
 /**
