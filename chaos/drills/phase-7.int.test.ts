@@ -122,9 +122,11 @@ describe('phase-7 drills', () => {
     expect(r.figures.rpoExposureSecondsMax).not.toBeNull();
     expect(r.figures.lagBackS).not.toBeNull();
     expect(out.writes!.lost).toBe(0);
-    // the lag and the baseline held; what may fail the verdict is the error objective: at x5 the
-    // regions away from the leader answered 503 (docs/PHASE-7.md), a finding, not the drill's defect
-    expect(r.reasons.join(' ')).not.toMatch(/replication lag|never restored|never slowed/);
+    // and every objective held, errors too: the apps' health probe has a WAN's deadline (1 s);
+    // with a single site's 400 ms, the region farthest from the leader failed its probes at x5
+    // (a 400 ms round trip), its balancer took its app out and ~110 of its ~370 requests answered
+    // 503 (targets/app/health.int.test.ts holds the control)
+    expect(r.pass, r.reasons.join('; ')).toBe(true);
   }, 120_000);
 
   it("region-evacuation of a region without the leader: the geo DNS's answers for it step down to 0 %, its traffic share falls with them, nothing fails, the record is restored exactly", async () => {

@@ -54,7 +54,15 @@ export type StoreSpec =
 /** The store config an app service carries: a StoreSpec without its name and owners. */
 export type AppStore =
   | { kind: 'sqlite' }
-  | { kind: 'postgres'; strategy: 'range' | 'hash'; shards: ShardSpec[]; /** connections per pool (default APP_POOL_SIZE): every pool opens to it at start */ poolSize?: number };
+  | {
+      kind: 'postgres';
+      strategy: 'range' | 'hash';
+      shards: ShardSpec[];
+      /** connections per pool (default APP_POOL_SIZE): every pool opens to it at start */
+      poolSize?: number;
+      /** the app's health probe deadline (default DEFAULT_PROBE_TIMEOUT_MS, a database on the same site) */
+      probeTimeoutMs?: number;
+    };
 
 export interface AppConfig {
   store: AppStore;

@@ -3,7 +3,7 @@
 // so tests drive it with fastify.inject(); server.ts is the process entry.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ASSET_CACHE_CONTROL, directoryAssets, lazyGeneratedAssets, type AssetSource } from './assets.ts';
-import { REGION_HEADER, type AppRuntimeConfig } from './config.ts';
+import { DEFAULT_PROBE_TIMEOUT_MS, REGION_HEADER, type AppRuntimeConfig } from './config.ts';
 import { createMetrics, type AppMetrics } from './metrics.ts';
 import { loadRedisDriver, RedisPool, RedisUnavailableError } from './redis.ts';
 import { memorySessions, redisSessions, sessionIdOf, type SessionStore } from './sessions.ts';
@@ -15,7 +15,14 @@ import { lazyValidators, noResponseSerializers } from './validators.ts';
 export const DEFAULT_RYW_MS = 2_000;
 /** /healthz answers from a state at most this old, so HAProxy checks cost the DB almost nothing */
 export const HEALTH_MAX_AGE_MS = 250;
-const HEALTH_PROBE_BUDGET_MS = 450;
+/** what a probe may take on top of the store's own probe deadline before it counts as failed */
+const HEALTH_PROBE_SLACK_MS = 50;
+/**
+ * How long /healthz waits for a probe in flight before it answers the last known state instead:
+ * under HAProxy's check timeout (its `inter`, 500 ms), so that a probe slower than a check (a
+ * primary across a slowed WAN) is not a failed check. A probe that fails is seen by the next one.
+ */
+export const HEALTH_ANSWER_WAIT_MS = 300;
 const REDIS_CONNECT_WAIT_MS = 2_000;
 /** routes that the request counter leaves out: the harness compares it with the load engine's count */
 const UNCOUNTED = new Set(['/metrics', '/healthz', '/livez']);
@@ -103,7 +110,12 @@ export async function buildApp(config: AppRuntimeConfig, options: BuildOptions =
   });
   const assets: AssetSource = config.staticDir ? directoryAssets(config.staticDir) : lazyGeneratedAssets();
 
-  // health: a cached state, refreshed by at most one probe at a time and at most every 250 ms
+  // health: a cached state, refreshed by at most one probe at a time and at most every 250 ms.
+  // A probe counts as failed after the store's probe deadline (more across a WAN: phase 7), and
+  // /healthz never waits longer than HEALTH_ANSWER_WAIT_MS for one once a state is known: a slow
+  // primary is not a dead one until the deadline says so. The state answered is at most the
+  // deadline old.
+  const probeBudgetMs = (config.store.kind === 'postgres' ? (config.store.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS) : DEFAULT_PROBE_TIMEOUT_MS) + HEALTH_PROBE_SLACK_MS;
   let health: { state: StoreHealth; at: number } | null = null;
   let probing: Promise<StoreHealth> | null = null;
   const currentHealth = async (): Promise<StoreHealth> => {
@@ -111,7 +123,7 @@ export async function buildApp(config: AppRuntimeConfig, options: BuildOptions =
     probing ??= (async () => {
       let timer: NodeJS.Timeout | undefined;
       const budget = new Promise<StoreHealth>((resolve) => {
-        timer = setTimeout(() => resolve({ ok: false, checks: { timeout: false } }), HEALTH_PROBE_BUDGET_MS);
+        timer = setTimeout(() => resolve({ ok: false, checks: { timeout: false } }), probeBudgetMs);
       });
       try {
         const state = await Promise.race([store.health(), budget]);
@@ -122,7 +134,17 @@ export async function buildApp(config: AppRuntimeConfig, options: BuildOptions =
         probing = null;
       }
     })();
-    return probing;
+    const known = health;
+    if (!known) return probing;
+    let waited: NodeJS.Timeout | undefined;
+    const lastKnown = new Promise<StoreHealth>((resolve) => {
+      waited = setTimeout(() => resolve(known.state), HEALTH_ANSWER_WAIT_MS);
+    });
+    try {
+      return await Promise.race([probing, lastKnown]);
+    } finally {
+      clearTimeout(waited);
+    }
   };
 
   const validators = lazyValidators();

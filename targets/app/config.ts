@@ -63,6 +63,11 @@ export function redactSecrets(text: string): string {
  * PostgreSQL recipe sizes max_connections from it (pgMaxConnections in harness/topology/plan.ts).
  */
 export const APP_POOL_SIZE = 10;
+/**
+ * How long the app's probe of a primary (SELECT 1 on its own connection, and its login) may take
+ * before /healthz says down, by default: a database on the same site answers in a few ms.
+ */
+export const DEFAULT_PROBE_TIMEOUT_MS = 400;
 
 /** The environment variable the app reads its configuration from. */
 export const CONFIG_ENV = 'BENCH_APP_CONFIG';
@@ -93,6 +98,8 @@ const storeSchema = z.discriminatedUnion('kind', [
     poolSize: z.number().int().min(1).max(100).optional(),
     /** server-side statement_timeout in ms; default 5000 */
     statementTimeoutMs: z.number().int().min(1).optional(),
+    /** the health probe's deadline in ms (DEFAULT_PROBE_TIMEOUT_MS); more across a WAN */
+    probeTimeoutMs: z.number().int().min(50).max(10_000).optional(),
   }),
 ]);
 

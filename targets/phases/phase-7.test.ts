@@ -6,7 +6,7 @@ import { patroniMaxConnections } from '../services/patroni.ts';
 import { proxySpecs, topologyToxics } from '../services/toxiproxy.ts';
 import { phases as all } from './index.ts';
 import { resolvePdnsConfig } from '../services/pdns.ts';
-import { answerRegions, dataCenters, GEO_DNS, GLOBAL_REGION, phase7, phase7Cpus, phase7Topology, phaseClients, regionFront } from './phase-7.ts';
+import { answerRegions, dataCenters, GEO_DNS, GLOBAL_REGION, phase7, phase7Cpus, phase7Topology, phaseClients, regionFront, WAN_PROBE_TIMEOUT_MS } from './phase-7.ts';
 
 const t = phase7.topology({ users: 100 });
 
@@ -31,6 +31,8 @@ describe('phase 7', () => {
       const app = t.services.find((s) => s.name === f.app(1))!;
       expect(app.dependsOn).toEqual([regionNames(r).router, f.sessions]);
       expect(app.config.kind === 'app' && app.config.app.store.kind === 'postgres' && app.config.app.store.shards[0]!.primary).toBe(regionNames(r).router);
+      // its primary is across the WAN: the health probe's deadline is the WAN's, not a site's
+      expect(app.config.kind === 'app' && app.config.app.store.kind === 'postgres' && app.config.app.store.probeTimeoutMs).toBe(WAN_PROBE_TIMEOUT_MS);
       expect(t.services.find((s) => s.name === f.lb)!.dependsOn).toEqual([f.app(1)]);
       const regionOf = (svc: string) => t.hosts.find((h) => h.name === t.services.find((s) => s.name === svc)!.host)!.region;
       expect([f.lb, f.app(1), f.sessions, regionNames(r).router].map(regionOf)).toEqual([r, r, r, r]);

@@ -224,6 +224,15 @@ function dataOf(mode: Phase7Mode, regions: readonly string[], users: number): { 
 /** Connections per app pool in active-active (six pools per app). */
 export const ACTIVE_ACTIVE_POOL_SIZE = 4;
 
+/**
+ * The apps' health probe deadline: their primary is across the WAN (80 ms round trip at most by
+ * default). With a single site's 400 ms, wan-degradation x5 (a 400 ms round trip) failed every
+ * probe of the region farthest from the leader, its balancer took its only app out, and 109 of its
+ * 368 requests answered 503 while the app itself answered within 0.41 s. 1 s lets the WAN slow
+ * 12x before a region's apps call themselves down, and still finds a hung leader within ~1.5 s.
+ */
+export const WAN_PROBE_TIMEOUT_MS = 1_000;
+
 /** Phase 7's topology. Pure. `users` sets the home ranges of active-active (default mode: active-passive). */
 export function phase7Topology(o: { regions: readonly string[]; appServers: number; table?: LatencyTable; mode?: Phase7Mode; users?: number }): Topology {
   const table = o.table ?? DEFAULT_ONE_WAY_MS;
@@ -241,7 +250,7 @@ export function phase7Topology(o: { regions: readonly string[]; appServers: numb
       // active-active's apps open six pools (a router and a local member per home): at 10
       // connections each, a home leader's 0.07-core host took ~40 SCRAM logins at start and was
       // throttled 6.4-7.7 s (cpu.stat); 4 per pool carry phase 7's rates (a few hundred queries/s)
-      store: { kind: 'postgres', strategy: 'range', shards, ...(o.mode === 'active-active' ? { poolSize: ACTIVE_ACTIVE_POOL_SIZE } : {}) },
+      store: { kind: 'postgres', strategy: 'range', shards, probeTimeoutMs: WAN_PROBE_TIMEOUT_MS, ...(o.mode === 'active-active' ? { poolSize: ACTIVE_ACTIVE_POOL_SIZE } : {}) },
       sessions: { kind: 'redis', service: f.sessions },
       cache: null,
       region: r,

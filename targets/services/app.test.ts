@@ -4,6 +4,8 @@ import { plan, reach, serviceOf, type DeployPlan } from '../../harness/topology/
 import type { Topology } from '../../harness/topology/types.ts';
 import { phase1 } from '../phases/phase-1.ts';
 import { phase2 } from '../phases/phase-2.ts';
+import { phase7Topology, regionFront, WAN_PROBE_TIMEOUT_MS } from '../phases/phase-7.ts';
+import { DEFAULT_REGIONS } from '../regions/latency.ts';
 import { appRuntimeConfig, appStart, tsxLoaderUrl } from './app.ts';
 
 const opts = { users: 1000, appServers: 1, replicas: 0, shards: 1, shardStrategy: 'range' as const };
@@ -34,6 +36,14 @@ describe('AppConfig -> AppRuntimeConfig', () => {
     const direct = plan(phase2.topology(opts), { runId: 'r', slot: 9, proxies: false, prometheus: false });
     const d = appRuntimeConfig(ctxOf(direct, 'app'));
     expect(d.store.kind === 'postgres' && d.store.shards[0]!.primary).toEqual({ name: 'pg-primary', host: '127.9.2.1', port: 5432 });
+    // no probe deadline of its own on one site: the app's default (DEFAULT_PROBE_TIMEOUT_MS)
+    expect(d.store.kind === 'postgres' && d.store.probeTimeoutMs).toBeUndefined();
+  });
+
+  it("phase 7: the WAN's probe deadline reaches the app's runtime config", () => {
+    const p = plan(phase7Topology({ regions: DEFAULT_REGIONS, appServers: 1 }), { runId: 'r', slot: 9, proxies: true, prometheus: false });
+    const c = appRuntimeConfig(ctxOf(p, regionFront('eu').app(1)));
+    expect(c.store.kind === 'postgres' && c.store.probeTimeoutMs).toBe(WAN_PROBE_TIMEOUT_MS);
   });
 
   it('shards, replicas, Redis sessions and cache: every name resolved through its own edge', () => {

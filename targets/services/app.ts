@@ -58,6 +58,7 @@ export function appRuntimeConfig(ctx: AppContext): AppRuntimeConfig {
       // what PostgreSQL's max_connections was sized for (a phase may open fewer: phase 7's
       // active-active, whose apps open six pools each)
       poolSize: Math.min(app.store.poolSize ?? APP_POOL_SIZE, APP_POOL_SIZE),
+      ...(app.store.probeTimeoutMs !== undefined ? { probeTimeoutMs: app.store.probeTimeoutMs } : {}),
     };
   }
   return validateAppConfig({

@@ -4,7 +4,7 @@
 // so losing a replica costs latency, not errors.
 import pg from 'pg';
 import { Breaker } from '../breaker.ts';
-import { PG_CREDENTIALS, type DbEndpoint, type PostgresStoreConfig, type ShardRuntime } from '../config.ts';
+import { DEFAULT_PROBE_TIMEOUT_MS, PG_CREDENTIALS, type DbEndpoint, type PostgresStoreConfig, type ShardRuntime } from '../config.ts';
 import type { DbObserver, DbOp, DbRole } from '../metrics.ts';
 import { createShardRouter } from './shard-router.ts';
 import { DuplicateIdError, IdRequiredError, StoreUnavailableError, type NewUser, type StoreHealth, type User, type UserPatch, type UserStore } from './types.ts';
@@ -23,7 +23,6 @@ const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
 /** a replica slower than this for one read is treated as failing: the read goes to the primary */
 const REPLICA_READ_TIMEOUT_MS = 1_000;
 const REPLICA_BREAKER_MS = 1_000;
-const PROBE_TIMEOUT_MS = 400;
 const LAG_POLL_MS = 1_000;
 /** retries of a sequence-assigned insert that met an id someone gave explicitly */
 const SEQUENCE_RETRIES = 5;
@@ -118,11 +117,14 @@ export async function ensureSchema(primary: DbEndpoint, timeoutMs = 5_000): Prom
 class Probe {
   private client: pg.Client | null = null;
 
-  constructor(private readonly endpoint: DbEndpoint) {}
+  constructor(
+    private readonly endpoint: DbEndpoint,
+    private readonly timeoutMs: number,
+  ) {}
 
   private async connected(connectTimeoutMs: number): Promise<pg.Client> {
     if (!this.client) {
-      const c = new pg.Client({ ...pgConnection(this.endpoint), connectionTimeoutMillis: connectTimeoutMs, query_timeout: PROBE_TIMEOUT_MS, application_name: 'bench-app-probe' });
+      const c = new pg.Client({ ...pgConnection(this.endpoint), connectionTimeoutMillis: connectTimeoutMs, query_timeout: this.timeoutMs, application_name: 'bench-app-probe' });
       c.on('error', () => this.drop(c));
       this.client = c;
       await c.connect();
@@ -132,7 +134,7 @@ class Probe {
 
   async query<R extends pg.QueryResultRow>(sql: string): Promise<R[]> {
     try {
-      const res = await (await this.connected(PROBE_TIMEOUT_MS)).query<R>(sql);
+      const res = await (await this.connected(this.timeoutMs)).query<R>(sql);
       return res.rows;
     } catch (e) {
       if (this.client) this.drop(this.client);
@@ -218,6 +220,7 @@ export interface PostgresStoreOptions {
 export function createPostgresStore(config: PostgresStoreConfig, observer: DbObserver, app = 'bench-app', options: PostgresStoreOptions = {}): UserStore {
   const poolSize = config.poolSize ?? DEFAULT_POOL_SIZE;
   const statementTimeout = config.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const probeTimeout = config.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   const server = (e: DbEndpoint): Server => {
     const pool = new pg.Pool({
       ...pgConnection(e),
@@ -231,7 +234,7 @@ export function createPostgresStore(config: PostgresStoreConfig, observer: DbObs
       application_name: app,
     });
     survivesLostConnections(pool);
-    return { label: endpointLabel(e), pool, probe: new Probe(e), breaker: new Breaker(REPLICA_BREAKER_MS) };
+    return { label: endpointLabel(e), pool, probe: new Probe(e, probeTimeout), breaker: new Breaker(REPLICA_BREAKER_MS) };
   };
   const shards: (Shard & { range: ShardRuntime['range'] })[] = config.shards.map((spec) => ({
     spec,
