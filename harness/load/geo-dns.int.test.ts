@@ -1,7 +1,7 @@
 // The geo resolver against the real PowerDNS: each client region resolves from its own source
 // address, and the client cache mode decides how long its users keep a dead region after the
 // DNS itself moved (the DNS convergence figure of phase 7's drills).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GEO_NAME, startGeoDns, type GeoDnsFixture } from '../../targets/regions/testing/geo-dns-fixture.ts';
 import { dnsQuery, formatDnsCacheMode, GeoResolver, geoLookup, type DnsCacheMode } from './geo-dns.ts';
 import { SocketTransport } from './transport/socket.ts';
@@ -28,6 +28,10 @@ describe('geo resolver on PowerDNS', () => {
       }
     }
   }, 90_000);
+  // a failed test prints what the server's health checks saw (the flip it may not have expected)
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail' && f) console.log(f.healthReport());
+  });
   afterAll(async () => {
     await f?.dispose();
   });

@@ -1,6 +1,6 @@
 // PowerDNS with a LUA geo record, on the real server: two client source addresses get their own
 // region, and killing a region's listener flips its clients to the other within a measured time.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dnsQuery } from '../../harness/load/geo-dns.ts';
 import { GEO_NAME, startGeoDns, type GeoDnsFixture } from '../regions/testing/geo-dns-fixture.ts';
 import { PDNS_HEALTH_INTERVAL_S, readGeoRecord, renderGeoLua, updateGeoRecord } from './pdns.ts';
@@ -12,6 +12,10 @@ describe('pdns geo record', () => {
   beforeAll(async () => {
     f = await startGeoDns('pdns', TTL_S);
   }, 60_000);
+  // a failed test prints what the server's health checks saw (the flip it may not have expected)
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail' && f) console.log(f.healthReport());
+  });
   afterAll(async () => {
     await f?.dispose();
   });

@@ -3,6 +3,7 @@
 // their own loopback addresses (what the server's health checks probe), and a client source
 // address per region. Killing a region closes its listener and every open connection.
 import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { dnsQuery } from '../../../harness/load/geo-dns.ts';
@@ -30,6 +31,13 @@ export interface GeoDnsFixture {
   zoneDb: string;
   /** the geo record's config, with addresses */
   config: PdnsConfig;
+  /**
+   * What to print when a test fails: the server's health-check verdicts (its UP/DOWN lines, with
+   * the error) and when each region's listener last answered a check. A flip nobody asked for
+   * (a CI run answered east's clients with west 9 ms after both answered their own) is then
+   * explained by the run that met it.
+   */
+  healthReport(): string;
   kill(region: 'east' | 'west'): Promise<void>;
   revive(region: 'east' | 'west'): Promise<void>;
   dispose(): Promise<void>;
@@ -42,10 +50,14 @@ export interface Served {
   from: string;
 }
 
-function listen(host: string, region: 'east' | 'west', served: Served[]): Promise<{ server: Server; sockets: Set<Socket> }> {
+/** region -> when its listener answered the server's last health checks (ISO times, newest last) */
+type CheckTimes = Record<'east' | 'west', string[]>;
+
+function listen(host: string, region: 'east' | 'west', served: Served[], checks: CheckTimes): Promise<{ server: Server; sockets: Set<Socket> }> {
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     if (req.url !== '/health') served.push({ region, from: req.socket.remoteAddress ?? '' });
+    else checks[region] = [...checks[region].slice(-4), new Date().toISOString()];
     res.end('ok');
   });
   server.on('connection', (s) => {
@@ -83,7 +95,8 @@ export async function startGeoDns(name: string, ttlSeconds: number): Promise<Geo
   };
   const p = plan(topology, { runId: `${name}-${process.pid}`, slot: t.slot, proxies: false, prometheus: false });
   const served: Served[] = [];
-  const servers = { east: await listen(entries.east, 'east', served), west: await listen(entries.west, 'west', served) };
+  const checks: CheckTimes = { east: [], west: [] };
+  const servers = { east: await listen(entries.east, 'east', served, checks), west: await listen(entries.west, 'west', served, checks) };
   let dep: Deployment | undefined;
   try {
     dep = await createNativeRuntime({ stateRoot: t.root }).up(p, { runDir: join(t.root, 'run'), progress: () => {} });
@@ -121,9 +134,19 @@ export async function startGeoDns(name: string, ttlSeconds: number): Promise<Geo
     served,
     zoneDb: join(dep.service('geo-dns').dataDir, PDNS_DB_FILE),
     config: pdns,
+    healthReport() {
+      let log = '';
+      try {
+        log = readFileSync(join(t.root, 'run', 'logs', 'geo-dns.log'), 'utf8');
+      } catch (e) {
+        log = `(no server log: ${(e as Error).message})`;
+      }
+      const verdicts = log.split('\n').filter((l) => l.includes('LUA record monitoring') || l.startsWith('('));
+      return [`geo DNS health checks at ${new Date().toISOString()}:`, ...verdicts, `checks answered: east ${checks.east.join(' ')}; west ${checks.west.join(' ')}`].join('\n  ');
+    },
     kill: close,
     async revive(r) {
-      servers[r] = await listen(entries[r], r, served);
+      servers[r] = await listen(entries[r], r, served, checks);
     },
     async dispose() {
       await dep?.down();
