@@ -7,10 +7,10 @@ import { defineConfig } from 'vitest/config';
 //   Two files never meet: each deploys into its own state root on a slot reserved machine-wide
 //   (harness/runtime/testing/run-helpers.ts: addresses 127.<slot>.x.y), and the fixtures' servers
 //   (targets/app/testing) listen on their worker's own address, 127.0.<VITEST_POOL_ID>.1: on one
-//   shared 127.0.0.1, a port a test's replica had just given up was handed to the other file's
-//   new PostgreSQL (this kernel gives a just-freed port out again within 5 binds ~1% of the
-//   time), and the app's poll of the dead replica found it answering. The two cores are shared;
-//   every timed assertion is a drill's objective or a bound, not the machine's speed;
+//   shared 127.0.0.1 a port a test's server had just given up could be handed to the other file's
+//   new server (this kernel gives a just-freed port out again within 5 binds ~1% of the time), and
+//   a check meant to find nothing there would find a PostgreSQL answering. The two cores are
+//   shared; every timed assertion is a drill's objective or a bound, not the machine's speed;
 // - int-alone: one file at a time, after int, nothing beside them: the files that measure the
 //   machine itself (a capacity search finds the highest rate the deployment holds; beside another
 //   file, a phase 2 search failed its lowest step, p99 2 s), and the Docker runtime's: each starts
