@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dnsQuery } from '../../harness/load/geo-dns.ts';
 import { GEO_NAME, startGeoDns, type GeoDnsFixture } from '../regions/testing/geo-dns-fixture.ts';
-import { PDNS_HEALTH_INTERVAL_S, readGeoRecord, renderGeoLua, updateGeoRecord } from './pdns.ts';
+import { FIRST_CHOICE_SAMPLES, PDNS_HEALTH_INTERVAL_S, readGeoRecord, renderGeoLua, updateGeoRecord } from './pdns.ts';
 
 const TTL_S = 2;
 
@@ -77,4 +77,27 @@ describe('pdns geo record', () => {
     await f.revive('east');
     await expect.poll(async () => (await ask('east'))[0]?.address, { timeout: 10_000, interval: 100 }).toBe(f.entries.east);
   }, 15_000);
+
+  it('with every region down a view answers one candidate at random (why readiness asks 8 times in a row), and its own every time once back', async () => {
+    await Promise.all([f.kill('east'), f.kill('west')]);
+    const eastView = async () => (await ask('east')).map((a) => a.address);
+    try {
+      // east's own check has failed once its view answers west
+      await expect.poll(async () => (await eastView())[0], { timeout: 10_000, interval: 100 }).toBe(f.entries.west);
+      await expect.poll(async () => (await eastView())[0], { timeout: 10_000, interval: 100 }).toBe(f.entries.west);
+      const seen = new Set<string>();
+      for (let i = 0; i < 40; i++) for (const a of await eastView()) seen.add(a);
+      // one at a time, both over 40 answers (all 40 alike: 2 in 10^12)
+      expect([...seen].sort()).toEqual([f.entries.east, f.entries.west].sort());
+    } finally {
+      await Promise.all([f.revive('east'), f.revive('west')]);
+    }
+    // back: each view answers its own region, FIRST_CHOICE_SAMPLES times in a row (once is not
+    // enough: while a check is pending a view may answer its own region by chance)
+    const ownInARow = async (r: 'east' | 'west') => {
+      for (let i = 0; i < FIRST_CHOICE_SAMPLES; i++) if ((await ask(r))[0]?.address !== f.entries[r]) return false;
+      return true;
+    };
+    for (const r of ['east', 'west'] as const) await expect.poll(() => ownInARow(r), { timeout: 10_000, interval: 100 }).toBe(true);
+  }, 30_000);
 });

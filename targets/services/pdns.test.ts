@@ -1,7 +1,7 @@
 // The geo record's text and the config checks (the server itself: pdns.int.test.ts).
 import { describe, expect, it } from 'vitest';
 import type { PlannedService } from '../../harness/topology/plan.ts';
-import { firstHost, pdnsConfigProblems, renderGeoLua, renderPdnsConf, resolvePdnsConfig, zoneRecords, type PdnsConfig } from './pdns.ts';
+import { answersFirstChoice, firstHost, pdnsConfigProblems, renderGeoLua, renderPdnsConf, resolvePdnsConfig, zoneRecords, type PdnsConfig } from './pdns.ts';
 
 const URL_ = 'http://api.bench.test:8000/health';
 
@@ -74,6 +74,15 @@ describe('pdns', () => {
     expect(conf).toMatch(/^query-cache-ttl=0$/m);
     expect(conf).toMatch(/^daemon=no$/m);
     expect(conf).not.toContain('0.0.0.0');
+  });
+
+  it('answersFirstChoice: addresses of the first set and nothing else', () => {
+    const view = { prefer: [['127.5.200.1', '127.5.200.2'], ['127.5.201.1']] };
+    expect(answersFirstChoice(['127.5.200.2'], view)).toBe(true);
+    expect(answersFirstChoice(['127.5.200.1', '127.5.200.2'], view)).toBe(true);
+    expect(answersFirstChoice(['127.5.200.1', '127.5.201.1'], view)).toBe(false);
+    expect(answersFirstChoice(['127.5.201.1'], view)).toBe(false);
+    expect(answersFirstChoice([], view)).toBe(false);
   });
 
   it('firstHost: the first usable address of a block', () => {

@@ -18,6 +18,12 @@
 // branches are ifurlup, so a dead candidate is skipped in either. The coin is pickwrandom over two
 // placeholder addresses, not Lua's math.random: PowerDNS runs each query in a fresh Lua state
 // whose math.random starts from the same seed (measured: 50 % gave the same branch every time).
+//
+// With every candidate down ifurlup returns them all, and view() answers one of what it got at
+// random. That is also every view's answer until the first health checks complete, so "is each
+// view answered its first choice?" asked once was satisfied by chance (2 views: 1 in 4): tests
+// started before any check had passed and met answers at random (two CI failures). Readiness asks
+// each view FIRST_CHOICE_SAMPLES times in a row (a chance pass: under 1 in 65,000 with 2 views).
 import { existsSync, readFileSync } from 'node:fs';
 import { chown, writeFile } from 'node:fs/promises';
 import { Resolver } from 'node:dns/promises';
@@ -116,6 +122,14 @@ export function pdnsConfigProblems(c: PdnsConfig): string[] {
     for (const ip of v.prefer.flat()) if (!IPV4.test(ip)) problems.push(`view ${v.name}: ${ip} is not an IPv4 address`);
   }
   return problems;
+}
+
+/** Answers of its first choice in a row that make a view's first choice known up (header). */
+export const FIRST_CHOICE_SAMPLES = 8;
+
+/** Whether an answer is a view's first choice: addresses of its first set and nothing else. Pure. */
+export function answersFirstChoice(answer: readonly string[], view: Pick<PdnsView, 'prefer'>): boolean {
+  return answer.length > 0 && answer.every((a) => view.prefer[0]!.includes(a));
 }
 
 /** The first host address of an IPv4 CIDR (a source address a test or probe can bind). Pure. */
@@ -282,17 +296,17 @@ export const pdnsRecipe: ComponentKind = {
       await r.resolveSoa(c.zone);
       return true;
     }, { timeoutMs: 15_000, signal: ctx.signal });
-    // A candidate counts as down until its first health check: right after the start a view may
-    // answer its second choice. Give the checks a few rounds to answer every view's first choice;
-    // past that a first choice may really be down, which is not the server's readiness.
+    // A candidate counts as down until its first health check: right after the start every view
+    // answers a candidate at random (header). Give the checks a few rounds until each view answers
+    // its first choice FIRST_CHOICE_SAMPLES times in a row; past that a first choice may really be
+    // down, which is not the server's readiness.
     await waitFor
       .until(`every view's first choice from ${host}:${port}`, async () => {
         for (const v of c.views) {
           const r = new Resolver({ timeout: 500, tries: 1 });
           r.setServers([`${host}:${port}`]);
           r.setLocalAddress(firstHost(v.clients[0]!));
-          const answer = await r.resolve4(`${c.name}.${c.zone}`);
-          if (!answer.some((a) => v.prefer[0]!.includes(a))) return undefined;
+          for (let i = 0; i < FIRST_CHOICE_SAMPLES; i++) if (!answersFirstChoice(await r.resolve4(`${c.name}.${c.zone}`), v)) return undefined;
         }
         return true;
       }, { timeoutMs: 3 * PDNS_HEALTH_INTERVAL_S * 1000 + 1_000, signal: ctx.signal })

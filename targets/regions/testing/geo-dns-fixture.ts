@@ -13,7 +13,7 @@ import { testRoot, type TestRoot } from '../../../harness/runtime/testing/run-he
 import type { Deployment } from '../../../harness/runtime/types.ts';
 import { plan, serviceOf, type DeployPlan, type Endpoint } from '../../../harness/topology/plan.ts';
 import type { Topology } from '../../../harness/topology/types.ts';
-import { PDNS_DB_FILE, type PdnsConfig } from '../../services/pdns.ts';
+import { answersFirstChoice, FIRST_CHOICE_SAMPLES, PDNS_DB_FILE, type PdnsConfig } from '../../services/pdns.ts';
 
 export const GEO_NAME = 'api.bench.test';
 const HEALTH_PORT = 18080;
@@ -106,13 +106,18 @@ export async function startGeoDns(name: string, ttlSeconds: number): Promise<Geo
     throw err;
   }
   // Until a candidate's first health check has passed PowerDNS counts it down, and with every
-  // candidate down it answers any of them: wait until each view answers its own region (a CI run
-  // asked 10 ms after the start and got the other region)
+  // candidate down it answers one of them at random (targets/services/pdns.ts): wait until each
+  // view answers its own region FIRST_CHOICE_SAMPLES times in a row. Asked once, as before, the
+  // wait passed by chance before any check had, and two CI runs met random answers in the tests.
   const dnsAt = serviceOf(p, 'geo-dns').address;
   try {
     for (const r of ['east', 'west'] as const) {
       const ask = dnsQuery(dnsAt, sources[r], 500);
-      await waitFor.until(`the geo DNS answering ${r} with its own region`, async () => ((await ask(`${pdns.name}.${pdns.zone}`))[0]?.address === entries[r] ? true : undefined), { timeoutMs: 15_000 });
+      const view = pdns.views.find((v) => v.name === r)!;
+      await waitFor.until(`the geo DNS answering ${r} with its own region, ${FIRST_CHOICE_SAMPLES} times in a row`, async () => {
+        for (let i = 0; i < FIRST_CHOICE_SAMPLES; i++) if (!answersFirstChoice((await ask(`${pdns.name}.${pdns.zone}`)).map((a) => a.address), view)) return undefined;
+        return true;
+      }, { timeoutMs: 15_000 });
     }
   } catch (err) {
     await dep.down();
