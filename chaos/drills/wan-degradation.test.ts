@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planOf } from '../testing/fakes.ts';
-import { DEFAULT_FACTOR, degradation, factorOf, lagVerdict, p99, summarize, wanDegradation, type Sample } from './wan-degradation.ts';
+import { DEFAULT_FACTOR, degradation, factorOf, lagVerdict, median, p99, summarize, wanDegradation, type Sample } from './wan-degradation.ts';
 
 const sample = (tS: number, phase: Sample['phase'], west: number | null, eu: number | null, readMs: Sample['readMs'] = {}): Sample => ({
   tS,
@@ -66,5 +66,19 @@ describe('wan-degradation', () => {
     // NEGATIVE CONTROL: flat lag did not rise, and a lag stuck above the baseline never came back
     const flat = [sample(0, 'before', 0.05, 0.05), sample(9, 'during', 0.05, 0.04), sample(31, 'after', 0.3, 0.3)];
     expect(lagVerdict(flat, ['us-west', 'eu'], 30)).toEqual({ rose: { 'us-west': false, eu: false }, backS: null });
+  });
+
+  it('judges the rise on medians: one starved second in the baseline is not the baseline; noise is not a rise', () => {
+    // a CI run: us-west 0.063 s before but one sample of 0.982 s, 0.304 s all through the x5
+    const before = [0.063, 0.063, 0.982, 0.063, 0.064, 0.063, 0.063, 0.063, 0.064].map((l, i) => sample(i, 'before', l, 0.063));
+    const during = Array.from({ length: 12 }, (_, i) => sample(9 + i, 'during', 0.304, 0.306));
+    const after = [sample(31, 'after', 0.063, 0.063)];
+    expect(lagVerdict([...before, ...during, ...after], ['us-west', 'eu'], 30)).toEqual({ rose: { 'us-west': true, eu: true }, backS: 1 });
+    // NEGATIVE CONTROL: during as before give or take 10 ms, and one starved second during
+    const noisy = [...before, ...[0.07, 0.055, 0.065, 0.9, 0.06].map((l, i) => sample(9 + i, 'during', l, l)), ...after];
+    expect(lagVerdict(noisy, ['us-west', 'eu'], 30).rose).toEqual({ 'us-west': false, eu: false });
+    expect(median([])).toBeNull();
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2);
   });
 });
