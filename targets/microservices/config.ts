@@ -27,6 +27,14 @@ const workerOptions = z.object({
    * is still running, and a kill can land when there are none (a CI run: lost 0 of 80).
    */
   effectDelayMs: z.number().int().min(0).max(10_000).default(0),
+  /**
+   * NEGATIVE CONTROLS only: work this many deliveries at a time (default: as many as delivered).
+   * With ackBeforeEffect on RabbitMQ the ack frees the prefetch window at once, so the broker
+   * hands the worker the whole backlog and every effect runs together: a CI run's kill landed
+   * after all 80 (lost 0: the control could not fail). One at a time is the classic auto-ack
+   * consumer, whose crash loses every job it was handed and had not done.
+   */
+  effectConcurrency: z.number().int().min(1).max(1_000).nullable().default(null),
   /** the CPU work's bound: an upload's size is hashed up to this many KiB */
   maxHashKb: z.number().int().min(1).max(65_536).default(4_096),
   /** the worker-crash drill: SIGKILL itself after this many side effects, before their ack */

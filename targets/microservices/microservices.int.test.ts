@@ -194,7 +194,11 @@ describe('phase 6 broker path', () => {
 
   it('NEGATIVE CONTROL: a worker that acks before its side effect, SIGKILLed, shows lost > 0', async () => {
     const jobs = await backlogOf(80);
-    const doomed = await s.spawn('worker-acks-early', 'worker', { worker: { prefetch: 20, ackBeforeEffect: true } });
+    // acks on receipt and works one job at a time, 100 ms each: the kill below lands with most of
+    // the backlog acked and not done. Without the limit, the early acks freed the prefetch window,
+    // RabbitMQ handed over all 80 and every effect ran at once: a CI run's kill landed after all 80
+    // (lost 0: the control could not fail)
+    const doomed = await s.spawn('worker-acks-early', 'worker', { worker: { prefetch: 20, ackBeforeEffect: true, effectConcurrency: 1, effectDelayMs: 100 } });
     await waitFor('some effects', 30_000, async () => (await effectCount()) >= 5);
     await doomed.kill('SIGKILL');
     const killedAt = await effectCount();

@@ -47,6 +47,23 @@ export function workerService(name: string, pool: pg.Pool, o: WorkerOptions, log
   const n = { effects: 0, skipped: 0, failed: 0, redelivered: 0 };
   const crashAfterEffects = crashAfterEffectsAtStart(o, log);
   let busy = 0;
+  // effectConcurrency (negative controls): at most that many handle() at once, the rest queued
+  const queue: Array<() => void> = [];
+  let running = 0;
+  const limited = <T>(work: () => Promise<T>): Promise<T> => {
+    if (o.effectConcurrency === null) return work();
+    return new Promise<T>((resolve, reject) => {
+      const go = () => {
+        running += 1;
+        work().then(resolve, reject).finally(() => {
+          running -= 1;
+          queue.shift()?.();
+        });
+      };
+      if (running < o.effectConcurrency!) go();
+      else queue.push(go);
+    });
+  };
 
   async function handle(job: JobMessage): Promise<void> {
     if (o.effectDelayMs > 0) await new Promise((r) => setTimeout(r, o.effectDelayMs));
@@ -95,7 +112,7 @@ export function workerService(name: string, pool: pg.Pool, o: WorkerOptions, log
         // NEGATIVE CONTROL only: the ack leaves before the work; a crash loses what it held
         if (o.ackBeforeEffect) d.ack();
         busy += 1;
-        handle(JSON.parse(d.body.toString()) as JobMessage)
+        limited(() => handle(JSON.parse(d.body.toString()) as JobMessage))
           .then(() => {
             if (!o.ackBeforeEffect) d.ack();
           })
