@@ -132,6 +132,20 @@ export function answersFirstChoice(answer: readonly string[], view: Pick<PdnsVie
   return answer.length > 0 && answer.every((a) => view.prefer[0]!.includes(a));
 }
 
+/**
+ * Whether each view, asked from the first address of its first client block, answers its first
+ * choice FIRST_CHOICE_SAMPLES times in a row (header: asked once, a pending check passes by chance).
+ */
+export async function everyViewAnswersFirstChoice(server: { host: string; port: number }, c: PdnsConfig): Promise<boolean> {
+  for (const v of c.views) {
+    const r = new Resolver({ timeout: 500, tries: 1 });
+    r.setServers([`${server.host}:${server.port}`]);
+    r.setLocalAddress(firstHost(v.clients[0]!));
+    for (let i = 0; i < FIRST_CHOICE_SAMPLES; i++) if (!answersFirstChoice(await r.resolve4(`${c.name}.${c.zone}`), v)) return false;
+  }
+  return true;
+}
+
 /** The first host address of an IPv4 CIDR (a source address a test or probe can bind). Pure. */
 export function firstHost(cidr: string): string {
   const m = CIDR.exec(cidr);
@@ -301,15 +315,7 @@ export const pdnsRecipe: ComponentKind = {
     // its first choice FIRST_CHOICE_SAMPLES times in a row; past that a first choice may really be
     // down, which is not the server's readiness.
     await waitFor
-      .until(`every view's first choice from ${host}:${port}`, async () => {
-        for (const v of c.views) {
-          const r = new Resolver({ timeout: 500, tries: 1 });
-          r.setServers([`${host}:${port}`]);
-          r.setLocalAddress(firstHost(v.clients[0]!));
-          for (let i = 0; i < FIRST_CHOICE_SAMPLES; i++) if (!answersFirstChoice(await r.resolve4(`${c.name}.${c.zone}`), v)) return undefined;
-        }
-        return true;
-      }, { timeoutMs: 3 * PDNS_HEALTH_INTERVAL_S * 1000 + 1_000, signal: ctx.signal })
+      .until(`every view's first choice from ${host}:${port}`, async () => ((await everyViewAnswersFirstChoice({ host, port }, c)) ? true : undefined), { timeoutMs: 3 * PDNS_HEALTH_INTERVAL_S * 1000 + 1_000, signal: ctx.signal })
       .catch(() => ctx.progress(`${ctx.service.name}: not every view answers its first choice yet (a region may be down)`));
   },
 };

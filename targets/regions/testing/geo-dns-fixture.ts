@@ -6,14 +6,13 @@ import { createServer, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { dnsQuery } from '../../../harness/load/geo-dns.ts';
 import { createNativeRuntime } from '../../../harness/runtime/native.ts';
 import { waitFor } from '../../../harness/runtime/wait.ts';
 import { testRoot, type TestRoot } from '../../../harness/runtime/testing/run-helpers.ts';
 import type { Deployment } from '../../../harness/runtime/types.ts';
 import { plan, serviceOf, type DeployPlan, type Endpoint } from '../../../harness/topology/plan.ts';
 import type { Topology } from '../../../harness/topology/types.ts';
-import { answersFirstChoice, FIRST_CHOICE_SAMPLES, PDNS_DB_FILE, type PdnsConfig } from '../../services/pdns.ts';
+import { everyViewAnswersFirstChoice, FIRST_CHOICE_SAMPLES, PDNS_DB_FILE, type PdnsConfig } from '../../services/pdns.ts';
 
 export const GEO_NAME = 'api.bench.test';
 const HEALTH_PORT = 18080;
@@ -111,14 +110,7 @@ export async function startGeoDns(name: string, ttlSeconds: number): Promise<Geo
   // wait passed by chance before any check had, and two CI runs met random answers in the tests.
   const dnsAt = serviceOf(p, 'geo-dns').address;
   try {
-    for (const r of ['east', 'west'] as const) {
-      const ask = dnsQuery(dnsAt, sources[r], 500);
-      const view = pdns.views.find((v) => v.name === r)!;
-      await waitFor.until(`the geo DNS answering ${r} with its own region, ${FIRST_CHOICE_SAMPLES} times in a row`, async () => {
-        for (let i = 0; i < FIRST_CHOICE_SAMPLES; i++) if (!answersFirstChoice((await ask(`${pdns.name}.${pdns.zone}`)).map((a) => a.address), view)) return undefined;
-        return true;
-      }, { timeoutMs: 15_000 });
-    }
+    await waitFor.until(`the geo DNS answering each region with its own, ${FIRST_CHOICE_SAMPLES} times in a row`, async () => ((await everyViewAnswersFirstChoice(dnsAt, pdns)) ? true : undefined), { timeoutMs: 15_000 });
   } catch (err) {
     await dep.down();
     for (const s of Object.values(servers)) s.server.close();
